@@ -1,0 +1,32 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "kamino",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "kamino", targets: ["kamino"]),
+        .library(name: "LedgerCore", targets: ["LedgerCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Pure, deterministic state machine: no IO, no Foundation.
+        .target(name: "LedgerCore", swiftSettings: strict),
+        .executableTarget(
+            name: "kamino",
+            dependencies: [
+                "LedgerCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+    ]
+)

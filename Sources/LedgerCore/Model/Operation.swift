@@ -1,0 +1,29 @@
+/// The ledger operations. Raw values are the reference's operation codes.
+public enum Operation: UInt8, Sendable, CaseIterable {
+    /// Expires pending transfers whose timeout has passed; carries no events.
+    case pulse = 128
+    case lookupAccounts = 140
+    case lookupTransfers = 141
+    case getAccountTransfers = 142
+    case getAccountBalances = 143
+    case queryAccounts = 144
+    case queryTransfers = 145
+    case createAccounts = 146
+    case createTransfers = 147
+
+    /// True for operations that change state and therefore go through the log.
+    public var isMutating: Bool {
+        switch self {
+        case .pulse, .createAccounts, .createTransfers: return true
+        default: return false
+        }
+    }
+}
+
+/// Limits shared by the state machine and the wire protocol.
+public enum LedgerLimits {
+    /// Most events in one batch, and most records in one reply.
+    public static let batchMax = 8189
+    /// Largest valid timestamp (the reference keeps the top bit of u64 reserved).
+    public static let timestampMax: UInt64 = UInt64(Int64.max)
+}

@@ -1,0 +1,102 @@
+extension Ledger {
+    /// Applies a `create_accounts` batch whose last event has `timestamp`.
+    /// - Returns: one result per event, in order.
+    public func createAccounts(_ events: [Account], timestamp: UInt64) throws(LedgerError)
+        -> [CreateAccountResult]
+    {
+        let results = try events.withUnsafeBufferPointer { (buffer) throws(LedgerError) in
+            try [CreateAccountResult](unsafeUninitializedCapacity: buffer.count) {
+                (out, initialized) throws(LedgerError) in
+                try createAccounts(buffer, timestamp: timestamp, into: out)
+                initialized = buffer.count
+            }
+        }
+        return results
+    }
+
+    /// Applies a `create_accounts` batch, writing one result per event into `results`
+    /// (which must have room for `events.count`).
+    public func createAccounts(
+        _ events: UnsafeBufferPointer<Account>, timestamp: UInt64,
+        into results: UnsafeMutableBufferPointer<CreateAccountResult>
+    ) throws(LedgerError) {
+        precondition(results.count >= events.count)
+        guard accounts.count + events.count <= Self.refMax else {
+            throw LedgerError(.capacityExhausted, "account store is full")
+        }
+        _ = try beginBatch(count: events.count, timestamp: timestamp)
+        guard let out = results.baseAddress else { lastTimestamp = timestamp; return }
+        executeCreate(
+            events, timestamp: timestamp, results: out,
+            create: { createAccount($0, at: $1) },
+            failed: { _, _ in }  // create_accounts errors never depend on changing state
+        )
+    }
+
+    /// Creates one account; checks in the reference's order of precedence.
+    func createAccount(_ a: Account, at eventTimestamp: UInt64)
+        -> (CreateAccountStatus, UInt64)
+    {
+        let ts = eventTimestamp
+        if a.reserved != 0 { return (.reservedField, ts) }
+        if a.flags.rawValue & AccountFlags.reservedMask != 0 { return (.reservedFlag, ts) }
+        if a.id == 0 { return (.idMustNotBeZero, ts) }
+        if a.id == .max { return (.idMustNotBeIntMax, ts) }
+
+        accountIndex.reserveOne()
+        let probe = accountIndex.find(a.id) { accounts[Int($0)].id }
+        if let ref = probe.ref { return accountExists(a, accounts[Int(ref)]) }
+
+        if a.flags.contains(.debitsMustNotExceedCredits)
+            && a.flags.contains(.creditsMustNotExceedDebits)
+        {
+            return (.flagsAreMutuallyExclusive, ts)
+        }
+        if a.debitsPending != 0 { return (.debitsPendingMustBeZero, ts) }
+        if a.debitsPosted != 0 { return (.debitsPostedMustBeZero, ts) }
+        if a.creditsPending != 0 { return (.creditsPendingMustBeZero, ts) }
+        if a.creditsPosted != 0 { return (.creditsPostedMustBeZero, ts) }
+        if a.ledger == 0 { return (.ledgerMustNotBeZero, ts) }
+        if a.code == 0 { return (.codeMustNotBeZero, ts) }
+
+        var actual = ts
+        if a.flags.contains(.imported) {
+            // After the idempotency checks, so that re-imports still report `exists`.
+            if let last = accounts.last, a.timestamp <= last.timestamp {
+                return (.importedEventTimestampMustNotRegress, ts)
+            }
+            if transferTimestampExists(a.timestamp) {
+                return (.importedEventTimestampMustNotRegress, ts)
+            }
+            actual = a.timestamp
+        }
+
+        var account = a
+        account.timestamp = actual
+        accountIndex.insert(ref: UInt32(accounts.count), at: probe)
+        accounts.append(account)
+        accountTransfers.append([])
+        accountHistory.append([])
+        if scope.isOpen { scope.undo.append(.accountCreated) }
+        return (.created, actual)
+    }
+
+    private func accountExists(_ a: Account, _ e: Account) -> (CreateAccountStatus, UInt64) {
+        let ts = e.timestamp
+        if a.flags != e.flags { return (.existsWithDifferentFlags, ts) }
+        if a.userData128 != e.userData128 { return (.existsWithDifferentUserData128, ts) }
+        if a.userData64 != e.userData64 { return (.existsWithDifferentUserData64, ts) }
+        if a.userData32 != e.userData32 { return (.existsWithDifferentUserData32, ts) }
+        if a.ledger != e.ledger { return (.existsWithDifferentLedger, ts) }
+        if a.code != e.code { return (.existsWithDifferentCode, ts) }
+        return (.exists, ts)
+    }
+
+    func transferTimestampExists(_ ts: UInt64) -> Bool {
+        Self.containsTimestamp(ts, count: transfers.count) { transfers[$0].timestamp }
+    }
+
+    func accountTimestampExists(_ ts: UInt64) -> Bool {
+        Self.containsTimestamp(ts, count: accounts.count) { accounts[$0].timestamp }
+    }
+}

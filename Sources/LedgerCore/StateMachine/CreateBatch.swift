@@ -1,0 +1,149 @@
+/// An event of a create batch (an `Account` or a `Transfer`), as the batch driver sees it.
+protocol CreateEvent {
+    var id: UInt128 { get }
+    var timestamp: UInt64 { get }
+    var isLinked: Bool { get }
+    var isImported: Bool { get }
+}
+
+/// The status codes every create operation shares.
+protocol CreateStatus: Equatable {
+    static var created: Self { get }
+    static var exists: Self { get }
+    static var linkedEventFailed: Self { get }
+    static var linkedEventChainOpen: Self { get }
+    static var importedEventExpected: Self { get }
+    static var importedEventNotExpected: Self { get }
+    static var timestampMustBeZero: Self { get }
+    static var importedEventTimestampOutOfRange: Self { get }
+    static var importedEventTimestampMustNotAdvance: Self { get }
+}
+
+/// A per-event result record of a create batch.
+protocol CreateResultRecord {
+    associatedtype Status: CreateStatus
+    init(timestamp: UInt64, status: Status)
+    var status: Status { get set }
+}
+
+extension Account: CreateEvent {
+    var isLinked: Bool { flags.contains(.linked) }
+    var isImported: Bool { flags.contains(.imported) }
+}
+
+extension Transfer: CreateEvent {
+    var isLinked: Bool { flags.contains(.linked) }
+    var isImported: Bool { flags.contains(.imported) }
+}
+
+extension CreateAccountStatus: CreateStatus {}
+extension CreateTransferStatus: CreateStatus {}
+extension CreateAccountResult: CreateResultRecord {}
+extension CreateTransferResult: CreateResultRecord {}
+
+extension Ledger {
+    /// Checks the batch timestamp, expires due pending transfers and returns the
+    /// timestamp of the first event.
+    func beginBatch(count: Int, timestamp: UInt64) throws(LedgerError) -> UInt64 {
+        guard count <= LedgerLimits.batchMax else {
+            throw LedgerError(.batchTooLarge, "\(count) events; at most \(LedgerLimits.batchMax)")
+        }
+        guard timestamp <= LedgerLimits.timestampMax, timestamp >= UInt64(count),
+            timestamp - UInt64(count) >= lastTimestamp, timestamp > lastTimestamp
+        else {
+            throw LedgerError(
+                .timestampNotIncreasing,
+                "batch timestamp \(timestamp) for \(count) events after \(lastTimestamp)")
+        }
+        let first = timestamp - UInt64(count) + 1
+        expirePending(before: first)
+        return first
+    }
+
+    /// The smallest valid timestamp for a batch of `count` events at or after `wallClock`.
+    public func nextBatchTimestamp(wallClock: UInt64, count: Int) -> UInt64 {
+        max(wallClock, lastTimestamp + UInt64(max(count, 1)))
+    }
+
+    /// Applies a create batch: imported-mode and timestamp checks, linked chains with
+    /// exact rollback, then `create` for each event that passes them.
+    ///
+    /// `create` returns a status and, for `created`/`exists`, the object's timestamp.
+    /// `failed` is called for each event that did not succeed, after any rollback.
+    @inline(__always)
+    func executeCreate<Event: CreateEvent, Result: CreateResultRecord>(
+        _ events: UnsafeBufferPointer<Event>,
+        timestamp: UInt64,
+        results: UnsafeMutablePointer<Result>,
+        create: (Event, UInt64) -> (Result.Status, UInt64),
+        failed: (Event, Result.Status) -> Void
+    ) {
+        typealias Status = Result.Status
+        let n = events.count
+        var chainStart: Int? = nil
+        var chainBroken = false
+        let batchImported = n > 0 && events[0].isImported
+
+        for index in 0..<n {
+            let event = events[index]
+            let eventTimestamp = timestamp - UInt64(n) + UInt64(index) + 1
+            var status: Status
+            var resultTimestamp = eventTimestamp
+            checks: do {
+                if event.isLinked {
+                    if chainStart == nil {
+                        chainStart = index
+                        scopeOpen()
+                    }
+                    if index == n - 1 {
+                        status = .linkedEventChainOpen
+                        break checks
+                    }
+                }
+                if chainBroken {
+                    status = .linkedEventFailed
+                    break checks
+                }
+                if batchImported != event.isImported {
+                    status = event.isImported ? .importedEventNotExpected : .importedEventExpected
+                    break checks
+                }
+                if event.isImported {
+                    if event.timestamp == 0 || event.timestamp > LedgerLimits.timestampMax {
+                        status = .importedEventTimestampOutOfRange
+                        break checks
+                    }
+                    if event.timestamp >= timestamp {
+                        status = .importedEventTimestampMustNotAdvance
+                        break checks
+                    }
+                } else if event.timestamp != 0 {
+                    status = .timestampMustBeZero
+                    break checks
+                }
+                let (created, actual) = create(event, eventTimestamp)
+                status = created
+                if created == .created || created == .exists { resultTimestamp = actual }
+            }
+
+            if status != .created {
+                if let start = chainStart {
+                    if !chainBroken {
+                        chainBroken = true
+                        scopeDiscard()
+                        for k in start..<index { results[k].status = .linkedEventFailed }
+                    }
+                }
+                failed(event, status)
+            }
+            results[index] = Result(timestamp: resultTimestamp, status: status)
+
+            if chainStart != nil, !event.isLinked || status == .linkedEventChainOpen {
+                if !chainBroken { scopePersist() }
+                chainStart = nil
+                chainBroken = false
+            }
+        }
+        lastTimestamp = timestamp
+    }
+}

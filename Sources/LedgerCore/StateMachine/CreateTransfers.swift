@@ -1,0 +1,181 @@
+extension Ledger {
+    /// Applies a `create_transfers` batch whose last event has `timestamp`.
+    /// - Returns: one result per event, in order.
+    public func createTransfers(_ events: [Transfer], timestamp: UInt64) throws(LedgerError)
+        -> [CreateTransferResult]
+    {
+        try events.withUnsafeBufferPointer { (buffer) throws(LedgerError) in
+            try [CreateTransferResult](unsafeUninitializedCapacity: buffer.count) {
+                (out, initialized) throws(LedgerError) in
+                try createTransfers(buffer, timestamp: timestamp, into: out)
+                initialized = buffer.count
+            }
+        }
+    }
+
+    /// Applies a `create_transfers` batch, writing one result per event into `results`
+    /// (which must have room for `events.count`).
+    public func createTransfers(
+        _ events: UnsafeBufferPointer<Transfer>, timestamp: UInt64,
+        into results: UnsafeMutableBufferPointer<CreateTransferResult>
+    ) throws(LedgerError) {
+        precondition(results.count >= events.count)
+        guard transfers.count + events.count <= Self.refMax,
+            orphanIds.count + events.count <= Self.refMax
+        else {
+            throw LedgerError(.capacityExhausted, "transfer store is full")
+        }
+        _ = try beginBatch(count: events.count, timestamp: timestamp)
+        guard let out = results.baseAddress else { lastTimestamp = timestamp; return }
+        executeCreate(
+            events, timestamp: timestamp, results: out,
+            create: { createTransfer($0, at: $1) },
+            failed: { event, status in
+                if status.isTransient { markFailed(event.id) }
+            }
+        )
+    }
+
+    /// Creates one transfer; checks in the reference's order of precedence.
+    func createTransfer(_ t: Transfer, at eventTimestamp: UInt64)
+        -> (CreateTransferStatus, UInt64)
+    {
+        let ts = eventTimestamp
+        if t.flags.rawValue & TransferFlags.reservedMask != 0 { return (.reservedFlag, ts) }
+        if t.id == 0 { return (.idMustNotBeZero, ts) }
+        if t.id == .max { return (.idMustNotBeIntMax, ts) }
+
+        transferIndex.reserveOne()
+        let probe = transferIndex.find(t.id, idOf: transferId(ref:))
+        if let ref = probe.ref {
+            if ref & Self.orphanBit != 0 { return (.idAlreadyFailed, ts) }
+            return transferExists(t, transfers[Int(ref)])
+        }
+
+        if t.flags.contains(.postPendingTransfer) || t.flags.contains(.voidPendingTransfer) {
+            return postOrVoidPendingTransfer(t, at: ts, probe: probe)
+        }
+
+        if t.debitAccountId == 0 { return (.debitAccountIdMustNotBeZero, ts) }
+        if t.debitAccountId == .max { return (.debitAccountIdMustNotBeIntMax, ts) }
+        if t.creditAccountId == 0 { return (.creditAccountIdMustNotBeZero, ts) }
+        if t.creditAccountId == .max { return (.creditAccountIdMustNotBeIntMax, ts) }
+        if t.creditAccountId == t.debitAccountId { return (.accountsMustBeDifferent, ts) }
+        if t.pendingId != 0 { return (.pendingIdMustBeZero, ts) }
+        let isPending = t.flags.contains(.pending)
+        if !isPending {
+            if t.timeout != 0 { return (.timeoutReservedForPendingTransfer, ts) }
+            if t.flags.contains(.closingDebit) || t.flags.contains(.closingCredit) {
+                return (.closingTransferMustBePending, ts)
+            }
+        }
+        if t.ledger == 0 { return (.ledgerMustNotBeZero, ts) }
+        if t.code == 0 { return (.codeMustNotBeZero, ts) }
+
+        guard let drRef = accountRef(t.debitAccountId) else { return (.debitAccountNotFound, ts) }
+        guard let crRef = accountRef(t.creditAccountId) else { return (.creditAccountNotFound, ts) }
+        var dr = accounts[drRef]
+        var cr = accounts[crRef]
+        if dr.ledger != cr.ledger { return (.accountsMustHaveTheSameLedger, ts) }
+        if t.ledger != dr.ledger { return (.transferMustHaveTheSameLedgerAsAccounts, ts) }
+
+        var actual = ts
+        if t.flags.contains(.imported) {
+            if let status = importedTimestampRegresses(t.timestamp) { return (status, ts) }
+            if t.timestamp <= dr.timestamp { return (.importedEventTimestampMustPostdateDebitAccount, ts) }
+            if t.timestamp <= cr.timestamp { return (.importedEventTimestampMustPostdateCreditAccount, ts) }
+            if t.timeout != 0 { return (.importedEventTimeoutMustBeZero, ts) }
+            actual = t.timestamp
+        }
+
+        if dr.flags.contains(.closed) { return (.debitAccountAlreadyClosed, ts) }
+        if cr.flags.contains(.closed) { return (.creditAccountAlreadyClosed, ts) }
+
+        var amount = t.amount
+        if t.flags.contains(.balancingDebit) {
+            let (balance, o) = dr.debitsPosted.addingReportingOverflow(dr.debitsPending)
+            let room = o || balance >= dr.creditsPosted ? 0 : dr.creditsPosted - balance
+            amount = min(amount, room)
+        }
+        if t.flags.contains(.balancingCredit) {
+            let (balance, o) = cr.creditsPosted.addingReportingOverflow(cr.creditsPending)
+            let room = o || balance >= cr.debitsPosted ? 0 : cr.debitsPosted - balance
+            amount = min(amount, room)
+        }
+
+        if isPending {
+            if amount.addingReportingOverflow(dr.debitsPending).overflow { return (.overflowsDebitsPending, ts) }
+            if amount.addingReportingOverflow(cr.creditsPending).overflow { return (.overflowsCreditsPending, ts) }
+        }
+        if amount.addingReportingOverflow(dr.debitsPosted).overflow { return (.overflowsDebitsPosted, ts) }
+        if amount.addingReportingOverflow(cr.creditsPosted).overflow { return (.overflowsCreditsPosted, ts) }
+        let (drTotal, o1) = dr.debitsPending.addingReportingOverflow(dr.debitsPosted)
+        if o1 || amount.addingReportingOverflow(drTotal).overflow { return (.overflowsDebits, ts) }
+        let (crTotal, o2) = cr.creditsPending.addingReportingOverflow(cr.creditsPosted)
+        if o2 || amount.addingReportingOverflow(crTotal).overflow { return (.overflowsCredits, ts) }
+        if actual.addingReportingOverflow(t.timeoutNanoseconds).partialValue > LedgerLimits.timestampMax {
+            return (.overflowsTimeout, ts)
+        }
+        if dr.debitsExceedCredits(amount) { return (.exceedsCredits, ts) }
+        if cr.creditsExceedDebits(amount) { return (.exceedsDebits, ts) }
+
+        // From here on the transfer succeeds.
+        if isPending {
+            dr.debitsPending += amount
+            cr.creditsPending += amount
+        } else {
+            dr.debitsPosted += amount
+            cr.creditsPosted += amount
+        }
+        if t.flags.contains(.closingDebit) { dr.flags.insert(.closed) }
+        if t.flags.contains(.closingCredit) { cr.flags.insert(.closed) }
+        updateAccount(drRef, to: dr)
+        updateAccount(crRef, to: cr)
+
+        var stored = t
+        stored.amount = amount
+        stored.timestamp = actual
+        let ref = transfers.count
+        appendTransfer(stored, status: isPending ? .pending : .none, dr: drRef, cr: crRef, probe: probe)
+        if isPending, t.timeout > 0 {
+            let entry = ExpiryQueue.Entry(expiresAt: actual + t.timeoutNanoseconds, ref: UInt32(ref))
+            if scope.isOpen { scope.expiries.append(entry) } else { expiry.push(entry) }
+        }
+        return (.created, actual)
+    }
+
+    /// The reference's rule for imported timestamps: strictly after every transfer and
+    /// different from every account's timestamp.
+    func importedTimestampRegresses(_ ts: UInt64) -> CreateTransferStatus? {
+        if transfers.count > 0, ts <= transfers[transfers.count - 1].timestamp {
+            return .importedEventTimestampMustNotRegress
+        }
+        if accountTimestampExists(ts) { return .importedEventTimestampMustNotRegress }
+        return nil
+    }
+
+    private func transferExists(_ t: Transfer, _ e: Transfer) -> (CreateTransferStatus, UInt64) {
+        let ts = e.timestamp
+        if t.flags != e.flags { return (.existsWithDifferentFlags, ts) }
+        if t.pendingId != e.pendingId { return (.existsWithDifferentPendingId, ts) }
+        if t.timeout != e.timeout { return (.existsWithDifferentTimeout, ts) }
+        if t.flags.contains(.postPendingTransfer) || t.flags.contains(.voidPendingTransfer) {
+            guard let pRef = transferRef(t.pendingId) else { return (.exists, ts) }
+            return postOrVoidExists(t, e, transfers[pRef])
+        }
+        if t.debitAccountId != e.debitAccountId { return (.existsWithDifferentDebitAccountId, ts) }
+        if t.creditAccountId != e.creditAccountId { return (.existsWithDifferentCreditAccountId, ts) }
+        if t.flags.contains(.balancingDebit) || t.flags.contains(.balancingCredit) {
+            // The stored amount is what balancing moved; the request's is its upper bound.
+            if t.amount < e.amount { return (.existsWithDifferentAmount, ts) }
+        } else if t.amount != e.amount {
+            return (.existsWithDifferentAmount, ts)
+        }
+        if t.userData128 != e.userData128 { return (.existsWithDifferentUserData128, ts) }
+        if t.userData64 != e.userData64 { return (.existsWithDifferentUserData64, ts) }
+        if t.userData32 != e.userData32 { return (.existsWithDifferentUserData32, ts) }
+        if t.ledger != e.ledger { return (.existsWithDifferentLedger, ts) }
+        if t.code != e.code { return (.existsWithDifferentCode, ts) }
+        return (.exists, ts)
+    }
+}

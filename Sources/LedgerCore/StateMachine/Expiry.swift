@@ -1,0 +1,32 @@
+extension Ledger {
+    /// Expires every pending transfer whose deadline (`timestamp + timeout`) is at or
+    /// before `cutoff`: releases its reserved amounts and reopens accounts it closed.
+    ///
+    /// Runs at the start of each batch with the time just before its first event, so
+    /// expiry follows the log's timestamps only and every replica expires identically.
+    func expirePending(before firstEventTimestamp: UInt64) {
+        let cutoff = firstEventTimestamp - 1
+        while let top = expiry.first, top.expiresAt <= cutoff {
+            _ = expiry.popFirst()
+            let ref = Int(top.ref)
+            guard ref < transfers.count, pendingStatuses[ref] == PendingStatus.pending.rawValue else {
+                continue  // posted or voided since
+            }
+            let p = transfers[ref]
+            guard let drRef = accountRef(p.debitAccountId), let crRef = accountRef(p.creditAccountId) else {
+                continue
+            }
+            accounts[drRef].debitsPending -= p.amount
+            accounts[crRef].creditsPending -= p.amount
+            if p.flags.contains(.closingDebit) { accounts[drRef].flags.remove(.closed) }
+            if p.flags.contains(.closingCredit) { accounts[crRef].flags.remove(.closed) }
+            pendingStatuses[ref] = PendingStatus.expired.rawValue
+        }
+    }
+
+    /// Applies a `pulse`: advances time to `timestamp` and expires what is due by then.
+    public func pulse(timestamp: UInt64) throws(LedgerError) {
+        _ = try beginBatch(count: 0, timestamp: timestamp)
+        lastTimestamp = timestamp
+    }
+}

@@ -1,0 +1,130 @@
+/// The ledger state machine: every account and transfer in memory, changed only by
+/// batches applied in order with a caller-supplied timestamp.
+///
+/// Deterministic: the state and every result are a pure function of the sequence of
+/// batches and their timestamps (no wall clock, no randomness, no iteration over hash
+/// tables). Not thread-safe: one owner (an actor or a thread) applies batches.
+public final class Ledger {
+    // MARK: Accounts
+    var accounts: ContiguousArray<Account> = []
+    let accountIndex: IdIndex
+    /// Per account (same position as `accounts`): refs of the transfers that touched it,
+    /// in timestamp order.
+    var accountTransfers: ContiguousArray<ContiguousArray<UInt32>> = []
+    /// Per account with `flags.history`: balances after each transfer in `accountTransfers`.
+    var accountHistory: ContiguousArray<ContiguousArray<AccountBalance>> = []
+
+    // MARK: Transfers
+    let transfers = ChunkedStore<Transfer>()
+    /// Per transfer: its `PendingStatus` raw value.
+    let pendingStatuses = ChunkedStore<UInt8>()
+    /// Transfer ids, and ids that failed with a transient error (`orphanBit` set).
+    let transferIndex: IdIndex
+    /// Ids that failed with a transient error and may not be used again.
+    var orphanIds: ContiguousArray<UInt128> = []
+    var expiry = ExpiryQueue()
+
+    // MARK: Time and linked chains
+    /// The timestamp of the last event of the last applied batch.
+    public internal(set) var lastTimestamp: UInt64 = 0
+    var scope = ChainScope()
+
+    static let orphanBit: UInt32 = 1 << 31
+    static let refMax = Int(orphanBit) - 1
+
+    /// Creates an empty ledger.
+    /// - Parameters:
+    ///   - expectedTransfers: sizes the id index up front, avoiding growth pauses.
+    ///   - hashSeed: seeds the id indexes (layout only; results never depend on it).
+    public init(expectedAccounts: Int = 0, expectedTransfers: Int = 0, hashSeed: UInt64 = 0x4B41_4D49_4E4F) {
+        accountIndex = IdIndex(seed: hashSeed, minimumCapacity: expectedAccounts)
+        transferIndex = IdIndex(seed: hashSeed ^ 0x9E37_79B9_7F4A_7C15, minimumCapacity: expectedTransfers)
+        accounts.reserveCapacity(expectedAccounts)
+    }
+
+    /// Number of accounts.
+    public var accountCount: Int { accounts.count }
+    /// Number of transfers (created ones; failed ids are not counted).
+    public var transferCount: Int { transfers.count }
+
+    // MARK: Lookups by id used everywhere
+
+    @inline(__always)
+    func accountRef(_ id: UInt128) -> Int? {
+        accountIndex.find(id) { accounts[Int($0)].id }.ref.map { Int($0) }
+    }
+
+    @inline(__always)
+    func transferId(ref: UInt32) -> UInt128 {
+        ref & Self.orphanBit == 0 ? transfers[Int(ref)].id : orphanIds[Int(ref & ~Self.orphanBit)]
+    }
+
+    /// The ref of a created transfer with this id (not of a failed id).
+    @inline(__always)
+    func transferRef(_ id: UInt128) -> Int? {
+        guard let ref = transferIndex.find(id, idOf: transferId(ref:)).ref,
+            ref & Self.orphanBit == 0
+        else { return nil }
+        return Int(ref)
+    }
+
+    /// Records that `id` failed with a transient error: it can never be created later.
+    func markFailed(_ id: UInt128) {
+        guard orphanIds.count < Self.refMax else { return }
+        let probe = transferIndex.find(id, idOf: transferId(ref:))
+        guard probe.ref == nil else { return }
+        transferIndex.reserveOne()
+        transferIndex.insertNew(id, ref: Self.orphanBit | UInt32(orphanIds.count))
+        orphanIds.append(id)
+    }
+
+    /// Appends a created transfer and links it to both accounts' histories.
+    @inline(__always)
+    func appendTransfer(_ t: Transfer, status: PendingStatus, dr: Int, cr: Int, probe: IdIndex.Probe?) {
+        let ref = UInt32(transfers.count)
+        transfers.append(t)
+        pendingStatuses.append(status.rawValue)
+        if let probe {
+            transferIndex.insert(ref: ref, at: probe)
+        } else {
+            transferIndex.insertNew(t.id, ref: ref)
+        }
+        accountTransfers[dr].append(ref)
+        accountTransfers[cr].append(ref)
+        if accounts[dr].flags.contains(.history) {
+            accountHistory[dr].append(AccountBalance(of: accounts[dr], at: t.timestamp))
+        }
+        if accounts[cr].flags.contains(.history) {
+            accountHistory[cr].append(AccountBalance(of: accounts[cr], at: t.timestamp))
+        }
+        if scope.isOpen { scope.undo.append(.transferCreated(dr: dr, cr: cr)) }
+    }
+
+    /// Replaces an account's balances or flags, remembering the old value inside a chain.
+    @inline(__always)
+    func updateAccount(_ ref: Int, to account: Account) {
+        if scope.isOpen { scope.undo.append(.accountUpdated(ref: ref, previous: accounts[ref])) }
+        accounts[ref] = account
+    }
+
+    @inline(__always)
+    func setPendingStatus(_ ref: Int, _ status: PendingStatus) {
+        if scope.isOpen {
+            scope.undo.append(.pendingStatusChanged(ref: ref, previous: pendingStatuses[ref]))
+        }
+        pendingStatuses[ref] = status.rawValue
+    }
+
+    /// Binary search for an object with exactly this timestamp among records sorted by it.
+    static func containsTimestamp(_ ts: UInt64, count: Int, timestampAt: (Int) -> UInt64) -> Bool {
+        var lo = 0
+        var hi = count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            let m = timestampAt(mid)
+            if m == ts { return true }
+            if m < ts { lo = mid + 1 } else { hi = mid }
+        }
+        return false
+    }
+}

@@ -1,0 +1,25 @@
+extension Ledger {
+    /// `lookup_accounts`: the accounts that exist, in the order asked; unknown ids are skipped.
+    public func lookupAccounts(_ ids: some Sequence<UInt128>) -> [Account] {
+        var found: [Account] = []
+        for id in ids {
+            if let ref = accountRef(id) { found.append(accounts[ref]) }
+        }
+        return found
+    }
+
+    /// `lookup_transfers`: the transfers that exist, in the order asked; unknown ids are skipped.
+    public func lookupTransfers(_ ids: some Sequence<UInt128>) -> [Transfer] {
+        var found: [Transfer] = []
+        for id in ids {
+            if let ref = transferRef(id) { found.append(transfers[ref]) }
+        }
+        return found
+    }
+
+    /// The state of a pending transfer (`.none` for other transfers), or nil if unknown.
+    public func pendingStatus(ofTransfer id: UInt128) -> PendingStatus? {
+        guard let ref = transferRef(id) else { return nil }
+        return PendingStatus(rawValue: pendingStatuses[ref])
+    }
+}
