@@ -28,5 +28,6 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore"], swiftSettings: strict),
     ]
 )

@@ -26,44 +26,46 @@ struct ChainScope {
 
 extension Ledger {
     /// Starts recording changes for a linked chain.
-    func scopeOpen() { scope.open() }
+    func scopeOpen() { scope.pointee.open() }
 
     /// Keeps the chain's changes.
     func scopePersist() {
-        for entry in scope.expiries { expiry.push(entry) }
-        scope.expiries.removeAll(keepingCapacity: true)
-        scope.undo.removeAll(keepingCapacity: true)
-        scope.close()
+        for entry in scope.pointee.expiries { expiry.push(entry) }
+        scope.pointee.expiries.removeAll(keepingCapacity: true)
+        scope.pointee.undo.removeAll(keepingCapacity: true)
+        scope.pointee.close()
     }
 
     /// Rolls back every change the chain made, newest first.
     func scopeDiscard() {
-        while let change = scope.undo.popLast() {
+        while let change = scope.pointee.undo.popLast() {
             switch change {
             case .accountCreated:
-                let probe = accountIndex.find(accounts[accounts.count - 1].id) { accounts[Int($0)].id }
+                let ref = accounts.count - 1
+                let probe = accountIndex.find(accounts[ref].id, in: accountIds)
                 accountIndex.remove(at: probe.slot)
                 accounts.removeLast()
-                accountTransfers.removeLast()
-                accountHistory.removeLast()
+                accountLists.pointer(at: ref).pointee.transfers.deallocate()
+                accountLists.pointer(at: ref).pointee.history.deallocate()
+                accountLists.removeLast()
             case .accountUpdated(let ref, let previous):
                 accounts[ref] = previous
             case .transferCreated(let dr, let cr):
                 let ref = transfers.count - 1
                 let t = transfers[ref]
-                let probe = transferIndex.find(t.id, idOf: transferId(ref:))
+                let probe = transferIndex.find(t.id, in: transferIds)
                 transferIndex.remove(at: probe.slot)
                 transfers.removeLast()
                 pendingStatuses.removeLast()
-                accountTransfers[dr].removeLast()
-                accountTransfers[cr].removeLast()
-                if accounts[dr].flags.contains(.history) { accountHistory[dr].removeLast() }
-                if accounts[cr].flags.contains(.history) { accountHistory[cr].removeLast() }
+                accountLists.pointer(at: dr).pointee.transfers.removeLast()
+                accountLists.pointer(at: cr).pointee.transfers.removeLast()
+                if accounts[dr].flags.contains(.history) { accountLists.pointer(at: dr).pointee.history.removeLast() }
+                if accounts[cr].flags.contains(.history) { accountLists.pointer(at: cr).pointee.history.removeLast() }
             case .pendingStatusChanged(let ref, let previous):
                 pendingStatuses[ref] = previous
             }
         }
-        scope.expiries.removeAll(keepingCapacity: true)
-        scope.close()
+        scope.pointee.expiries.removeAll(keepingCapacity: true)
+        scope.pointee.close()
     }
 }

@@ -44,7 +44,7 @@ extension Ledger {
         if a.id == .max { return (.idMustNotBeIntMax, ts) }
 
         accountIndex.reserveOne()
-        let probe = accountIndex.find(a.id) { accounts[Int($0)].id }
+        let probe = accountIndex.find(a.id, in: accountIds)
         if let ref = probe.ref { return accountExists(a, accounts[Int(ref)]) }
 
         if a.flags.contains(.debitsMustNotExceedCredits)
@@ -75,9 +75,8 @@ extension Ledger {
         account.timestamp = actual
         accountIndex.insert(ref: UInt32(accounts.count), at: probe)
         accounts.append(account)
-        accountTransfers.append([])
-        accountHistory.append([])
-        if scope.isOpen { scope.undo.append(.accountCreated) }
+        accountLists.append(AccountLists())
+        if scope.pointee.isOpen { scope.pointee.undo.append(.accountCreated) }
         return (.created, actual)
     }
 

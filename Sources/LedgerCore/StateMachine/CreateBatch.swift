@@ -42,6 +42,9 @@ extension CreateAccountResult: CreateResultRecord {}
 extension CreateTransferResult: CreateResultRecord {}
 
 extension Ledger {
+    /// Events whose memory is loaded together before they are applied.
+    static var prefetchGroup: Int { 32 }
+
     /// Checks the batch timestamp, expires due pending transfers and returns the
     /// timestamp of the first event.
     func beginBatch(count: Int, timestamp: UInt64) throws(LedgerError) -> UInt64 {
@@ -76,7 +79,8 @@ extension Ledger {
         timestamp: UInt64,
         results: UnsafeMutablePointer<Result>,
         create: (Event, UInt64) -> (Result.Status, UInt64),
-        failed: (Event, Result.Status) -> Void
+        failed: (Event, Result.Status) -> Void,
+        prefetch: (Range<Int>) -> Void = { _ in }
     ) {
         typealias Status = Result.Status
         let n = events.count
@@ -85,6 +89,9 @@ extension Ledger {
         let batchImported = n > 0 && events[0].isImported
 
         for index in 0..<n {
+            if index & (Self.prefetchGroup - 1) == 0 {
+                prefetch(index..<min(index + Self.prefetchGroup, n))
+            }
             let event = events[index]
             let eventTimestamp = timestamp - UInt64(n) + UInt64(index) + 1
             var status: Status

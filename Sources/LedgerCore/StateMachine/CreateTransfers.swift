@@ -32,8 +32,32 @@ extension Ledger {
             create: { createTransfer($0, at: $1) },
             failed: { event, status in
                 if status.isTransient { markFailed(event.id) }
-            }
+            },
+            prefetch: { range in prefetchTransfers(events, range) }
         )
+    }
+
+    /// Loads what the transfers in `range` will touch (id slots, then account records), with
+    /// independent loads whose cache misses overlap, so applying them then hits the cache.
+    @inline(__always)
+    func prefetchTransfers(_ events: UnsafeBufferPointer<Transfer>, _ range: Range<Int>) {
+        transferIndex.prefetch(count: range.count) { events[range.lowerBound + $0].id }
+        accountIndex.prefetch(count: range.count * 2) {
+            let t = events[range.lowerBound + $0 / 2]
+            return $0 & 1 == 0 ? t.debitAccountId : t.creditAccountId
+        }
+        var sum: UInt128 = 0
+        @inline(__always) func touchAccount(_ id: UInt128) {
+            guard let ref = accountIndex.peekRef(id).map({ Int($0) }), ref < accounts.count else { return }
+            sum &+= accounts.pointer(at: ref).pointee.id
+            let list = accountLists.pointer(at: ref).pointee.transfers
+            if list.count > 0 { sum &+= UInt128(list[list.count - 1]) }
+        }
+        for i in range {
+            touchAccount(events[i].debitAccountId)
+            touchAccount(events[i].creditAccountId)
+        }
+        prefetchSink = sum
     }
 
     /// Creates one transfer; checks in the reference's order of precedence.
@@ -46,7 +70,7 @@ extension Ledger {
         if t.id == .max { return (.idMustNotBeIntMax, ts) }
 
         transferIndex.reserveOne()
-        let probe = transferIndex.find(t.id, idOf: transferId(ref:))
+        let probe = transferIndex.find(t.id, in: transferIds)
         if let ref = probe.ref {
             if ref & Self.orphanBit != 0 { return (.idAlreadyFailed, ts) }
             return transferExists(t, transfers[Int(ref)])
@@ -139,7 +163,7 @@ extension Ledger {
         appendTransfer(stored, status: isPending ? .pending : .none, dr: drRef, cr: crRef, probe: probe)
         if isPending, t.timeout > 0 {
             let entry = ExpiryQueue.Entry(expiresAt: actual + t.timeoutNanoseconds, ref: UInt32(ref))
-            if scope.isOpen { scope.expiries.append(entry) } else { expiry.push(entry) }
+            if scope.pointee.isOpen { scope.pointee.expiries.append(entry) } else { expiry.push(entry) }
         }
         return (.created, actual)
     }

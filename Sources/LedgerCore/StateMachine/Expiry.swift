@@ -16,10 +16,12 @@ extension Ledger {
             guard let drRef = accountRef(p.debitAccountId), let crRef = accountRef(p.creditAccountId) else {
                 continue
             }
-            accounts[drRef].debitsPending -= p.amount
-            accounts[crRef].creditsPending -= p.amount
-            if p.flags.contains(.closingDebit) { accounts[drRef].flags.remove(.closed) }
-            if p.flags.contains(.closingCredit) { accounts[crRef].flags.remove(.closed) }
+            let dr = accounts.pointer(at: drRef)
+            let cr = accounts.pointer(at: crRef)
+            dr.pointee.debitsPending -= p.amount
+            cr.pointee.creditsPending -= p.amount
+            if p.flags.contains(.closingDebit) { dr.pointee.flags.remove(.closed) }
+            if p.flags.contains(.closingCredit) { cr.pointee.flags.remove(.closed) }
             pendingStatuses[ref] = PendingStatus.expired.rawValue
         }
     }

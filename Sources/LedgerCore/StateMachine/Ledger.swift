@@ -6,13 +6,11 @@
 /// tables). Not thread-safe: one owner (an actor or a thread) applies batches.
 public final class Ledger {
     // MARK: Accounts
-    var accounts: ContiguousArray<Account> = []
+    let accounts = ChunkedStore<Account>()
     let accountIndex: IdIndex
-    /// Per account (same position as `accounts`): refs of the transfers that touched it,
-    /// in timestamp order.
-    var accountTransfers: ContiguousArray<ContiguousArray<UInt32>> = []
-    /// Per account with `flags.history`: balances after each transfer in `accountTransfers`.
-    var accountHistory: ContiguousArray<ContiguousArray<AccountBalance>> = []
+    /// Per account (same position as `accounts`): the transfers that touched it and,
+    /// with `flags.history`, the balances after each.
+    let accountLists = ChunkedStore<AccountLists>()
 
     // MARK: Transfers
     let transfers = ChunkedStore<Transfer>()
@@ -21,13 +19,15 @@ public final class Ledger {
     /// Transfer ids, and ids that failed with a transient error (`orphanBit` set).
     let transferIndex: IdIndex
     /// Ids that failed with a transient error and may not be used again.
-    var orphanIds: ContiguousArray<UInt128> = []
+    let orphanIds = ChunkedStore<UInt128>()
     var expiry = ExpiryQueue()
 
     // MARK: Time and linked chains
     /// The timestamp of the last event of the last applied batch.
     public internal(set) var lastTimestamp: UInt64 = 0
-    var scope = ChainScope()
+    let scope: UnsafeMutablePointer<ChainScope>
+    /// Keeps prefetch loads observable so the optimizer cannot drop them.
+    var prefetchSink: UInt128 = 0
 
     static let orphanBit: UInt32 = 1 << 31
     static let refMax = Int(orphanBit) - 1
@@ -39,7 +39,17 @@ public final class Ledger {
     public init(expectedAccounts: Int = 0, expectedTransfers: Int = 0, hashSeed: UInt64 = 0x4B41_4D49_4E4F) {
         accountIndex = IdIndex(seed: hashSeed, minimumCapacity: expectedAccounts)
         transferIndex = IdIndex(seed: hashSeed ^ 0x9E37_79B9_7F4A_7C15, minimumCapacity: expectedTransfers)
-        accounts.reserveCapacity(expectedAccounts)
+        scope = .allocate(capacity: 1)
+        scope.initialize(to: ChainScope())
+    }
+
+    deinit {
+        scope.deinitialize(count: 1)
+        scope.deallocate()
+        for i in 0..<accountLists.count {
+            accountLists.pointer(at: i).pointee.transfers.deallocate()
+            accountLists.pointer(at: i).pointee.history.deallocate()
+        }
     }
 
     /// Number of accounts.
@@ -51,18 +61,31 @@ public final class Ledger {
 
     @inline(__always)
     func accountRef(_ id: UInt128) -> Int? {
-        accountIndex.find(id) { accounts[Int($0)].id }.ref.map { Int($0) }
+        accountIndex.find(id, in: accountIds).ref.map { Int($0) }
     }
 
-    @inline(__always)
-    func transferId(ref: UInt32) -> UInt128 {
-        ref & Self.orphanBit == 0 ? transfers[Int(ref)].id : orphanIds[Int(ref & ~Self.orphanBit)]
+    /// Reads account ids for the account index (unowned: no reference counting).
+    struct AccountIds: IdSource {
+        unowned(unsafe) let accounts: ChunkedStore<Account>
+        @inline(__always) func id(at ref: UInt32) -> UInt128 { accounts[Int(ref)].id }
     }
+
+    /// Reads transfer ids, and failed ids (`orphanBit` set), for the transfer index.
+    struct TransferIds: IdSource {
+        unowned(unsafe) let transfers: ChunkedStore<Transfer>
+        unowned(unsafe) let orphans: ChunkedStore<UInt128>
+        @inline(__always) func id(at ref: UInt32) -> UInt128 {
+            ref & Ledger.orphanBit == 0 ? transfers[Int(ref)].id : orphans[Int(ref & ~Ledger.orphanBit)]
+        }
+    }
+
+    var accountIds: AccountIds { AccountIds(accounts: accounts) }
+    var transferIds: TransferIds { TransferIds(transfers: transfers, orphans: orphanIds) }
 
     /// The ref of a created transfer with this id (not of a failed id).
     @inline(__always)
     func transferRef(_ id: UInt128) -> Int? {
-        guard let ref = transferIndex.find(id, idOf: transferId(ref:)).ref,
+        guard let ref = transferIndex.find(id, in: transferIds).ref,
             ref & Self.orphanBit == 0
         else { return nil }
         return Int(ref)
@@ -71,7 +94,7 @@ public final class Ledger {
     /// Records that `id` failed with a transient error: it can never be created later.
     func markFailed(_ id: UInt128) {
         guard orphanIds.count < Self.refMax else { return }
-        let probe = transferIndex.find(id, idOf: transferId(ref:))
+        let probe = transferIndex.find(id, in: transferIds)
         guard probe.ref == nil else { return }
         transferIndex.reserveOne()
         transferIndex.insertNew(id, ref: Self.orphanBit | UInt32(orphanIds.count))
@@ -89,28 +112,33 @@ public final class Ledger {
         } else {
             transferIndex.insertNew(t.id, ref: ref)
         }
-        accountTransfers[dr].append(ref)
-        accountTransfers[cr].append(ref)
-        if accounts[dr].flags.contains(.history) {
-            accountHistory[dr].append(AccountBalance(of: accounts[dr], at: t.timestamp))
+        let drLists = accountLists.pointer(at: dr)
+        let crLists = accountLists.pointer(at: cr)
+        drLists.pointee.transfers.append(ref)
+        crLists.pointee.transfers.append(ref)
+        let drAccount = accounts.pointer(at: dr)
+        let crAccount = accounts.pointer(at: cr)
+        if drAccount.pointee.flags.contains(.history) {
+            drLists.pointee.history.append(AccountBalance(of: drAccount.pointee, at: t.timestamp))
         }
-        if accounts[cr].flags.contains(.history) {
-            accountHistory[cr].append(AccountBalance(of: accounts[cr], at: t.timestamp))
+        if crAccount.pointee.flags.contains(.history) {
+            crLists.pointee.history.append(AccountBalance(of: crAccount.pointee, at: t.timestamp))
         }
-        if scope.isOpen { scope.undo.append(.transferCreated(dr: dr, cr: cr)) }
+        if scope.pointee.isOpen { scope.pointee.undo.append(.transferCreated(dr: dr, cr: cr)) }
     }
 
     /// Replaces an account's balances or flags, remembering the old value inside a chain.
     @inline(__always)
     func updateAccount(_ ref: Int, to account: Account) {
-        if scope.isOpen { scope.undo.append(.accountUpdated(ref: ref, previous: accounts[ref])) }
-        accounts[ref] = account
+        let slot = accounts.pointer(at: ref)
+        if scope.pointee.isOpen { scope.pointee.undo.append(.accountUpdated(ref: ref, previous: slot.pointee)) }
+        slot.pointee = account
     }
 
     @inline(__always)
     func setPendingStatus(_ ref: Int, _ status: PendingStatus) {
-        if scope.isOpen {
-            scope.undo.append(.pendingStatusChanged(ref: ref, previous: pendingStatuses[ref]))
+        if scope.pointee.isOpen {
+            scope.pointee.undo.append(.pendingStatusChanged(ref: ref, previous: pendingStatuses[ref]))
         }
         pendingStatuses[ref] = status.rawValue
     }

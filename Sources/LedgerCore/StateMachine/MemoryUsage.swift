@@ -12,13 +12,14 @@ extension Ledger {
     /// Memory held by the main structures (capacity, not just what is used).
     public var memoryUsage: MemoryUsage {
         var lists = 0
-        for list in accountTransfers { lists += list.capacity * MemoryLayout<UInt32>.stride }
-        for list in accountHistory { lists += list.capacity * MemoryLayout<AccountBalance>.stride }
-        lists += accountTransfers.capacity * MemoryLayout<ContiguousArray<UInt32>>.stride * 2
+        for list in accountLists {
+            lists += list.transfers.capacity * MemoryLayout<UInt32>.stride
+            lists += list.history.capacity * MemoryLayout<AccountBalance>.stride
+        }
         return MemoryUsage(
-            accounts: accounts.capacity * MemoryLayout<Account>.stride + accountIndex.memoryBytes,
+            accounts: accounts.memoryBytes + accountLists.memoryBytes + accountIndex.memoryBytes,
             transfers: transfers.memoryBytes,
-            transferIndex: transferIndex.memoryBytes + orphanIds.capacity * 16,
+            transferIndex: transferIndex.memoryBytes + orphanIds.memoryBytes,
             accountTransferLists: lists,
             pendingStatuses: pendingStatuses.memoryBytes)
     }

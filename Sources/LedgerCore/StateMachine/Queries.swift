@@ -67,7 +67,7 @@ extension Ledger {
 
     /// Positions in the account's transfer list matching `filter`, in the filter's order.
     private func accountTransferPositions(_ filter: AccountFilter, account ref: Int) -> [Int] {
-        let refs = accountTransfers[ref]
+        let refs = accountLists[ref].transfers
         let window = Self.timestampWindow(
             count: refs.count, min: max(filter.timestampMin, 1),
             max: filter.timestampMax == 0 ? LedgerLimits.timestampMax : filter.timestampMax
@@ -85,7 +85,8 @@ extension Ledger {
     /// (newest first with `reversed`), at most `limit` (and at most `LedgerLimits.batchMax`).
     public func getAccountTransfers(_ filter: AccountFilter) -> [Transfer] {
         guard filter.isValid, let ref = accountRef(filter.accountId) else { return [] }
-        return accountTransferPositions(filter, account: ref).map { transfers[Int(accountTransfers[ref][$0])] }
+        let refs = accountLists[ref].transfers
+        return accountTransferPositions(filter, account: ref).map { transfers[Int(refs[$0])] }
     }
 
     /// `get_account_balances`: the account's balances after each transfer matching `filter`.
@@ -94,7 +95,8 @@ extension Ledger {
         guard filter.isValid, let ref = accountRef(filter.accountId),
             accounts[ref].flags.contains(.history)
         else { return [] }
-        return accountTransferPositions(filter, account: ref).map { accountHistory[ref][$0] }
+        let history = accountLists[ref].history
+        return accountTransferPositions(filter, account: ref).map { history[$0] }
     }
 
     /// `query_accounts`: accounts matching every non-zero field of `filter`, by timestamp.

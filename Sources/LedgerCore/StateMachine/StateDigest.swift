@@ -64,7 +64,7 @@ extension Ledger {
     public func digest() -> StateDigest {
         var h = DigestHasher()
         h.combine(UInt64(accounts.count))
-        accounts.withUnsafeBytes { h.combine(bytes: $0) }
+        accounts.forEachRun(in: 0..<accounts.count) { h.combine(bytes: UnsafeRawBufferPointer($0)) }
         h.combine(UInt64(transfers.count))
         transfers.forEachRun(in: 0..<transfers.count) { h.combine(bytes: UnsafeRawBufferPointer($0)) }
         pendingStatuses.forEachRun(in: 0..<pendingStatuses.count) { h.combine(bytes: UnsafeRawBufferPointer($0)) }

@@ -2,50 +2,82 @@
 /// or over-allocates by more than one chunk (a doubling array can hold 2x what it uses).
 ///
 /// Records never move once written, so a snapshot can read records below a captured
-/// count while new ones are appended.
+/// count while new ones are appended. The mutable fields live behind a raw pointer: the
+/// hot path then pays no dynamic exclusivity check and no reference counting.
 final class ChunkedStore<Element: BitwiseCopyable> {
     static var chunkShift: Int { 14 }
     private static var chunkSize: Int { 1 << chunkShift }
     private static var chunkMask: Int { chunkSize - 1 }
 
-    private var chunks: [UnsafeMutablePointer<Element>] = []
-    private(set) var count: Int = 0
+    private struct Header {
+        /// The chunk pointers.
+        var chunks: UnsafeMutablePointer<UnsafeMutablePointer<Element>>
+        var chunkCount: Int
+        var chunkCapacity: Int
+        var count: Int
+    }
 
-    init() {}
+    private let header: UnsafeMutablePointer<Header>
+
+    init() {
+        header = .allocate(capacity: 1)
+        header.initialize(to: Header(chunks: .allocate(capacity: 16), chunkCount: 0, chunkCapacity: 16, count: 0))
+    }
 
     deinit {
-        for chunk in chunks { chunk.deallocate() }
+        for i in 0..<header.pointee.chunkCount { header.pointee.chunks[i].deallocate() }
+        header.pointee.chunks.deallocate()
+        header.deallocate()
+    }
+
+    var count: Int {
+        @inline(__always) get { header.pointee.count }
     }
 
     /// Bytes held by the chunks.
-    var memoryBytes: Int { chunks.count * Self.chunkSize * MemoryLayout<Element>.stride }
-
-    @inline(__always)
-    subscript(index: Int) -> Element {
-        get { chunks[index >> Self.chunkShift][index & Self.chunkMask] }
-        set { chunks[index >> Self.chunkShift][index & Self.chunkMask] = newValue }
-    }
+    var memoryBytes: Int { header.pointee.chunkCount * Self.chunkSize * MemoryLayout<Element>.stride }
 
     /// A pointer to a stored record; valid until the store is deallocated.
     @inline(__always)
     func pointer(at index: Int) -> UnsafeMutablePointer<Element> {
-        chunks[index >> Self.chunkShift] + (index & Self.chunkMask)
+        header.pointee.chunks[index >> Self.chunkShift] + (index & Self.chunkMask)
     }
 
     @inline(__always)
+    subscript(index: Int) -> Element {
+        get { pointer(at: index).pointee }
+        set { pointer(at: index).pointee = newValue }
+    }
+
+    /// The last record, if any.
+    var last: Element? { count > 0 ? self[count - 1] : nil }
+
+    @inline(__always)
     func append(_ element: Element) {
-        if count & Self.chunkMask == 0, count >> Self.chunkShift == chunks.count {
-            chunks.append(.allocate(capacity: Self.chunkSize))
-        }
-        (chunks[count >> Self.chunkShift] + (count & Self.chunkMask)).initialize(to: element)
-        count += 1
+        let n = header.pointee.count
+        if n & Self.chunkMask == 0, n >> Self.chunkShift == header.pointee.chunkCount { addChunk() }
+        pointer(at: n).initialize(to: element)
+        header.pointee.count = n + 1
     }
 
     /// Drops the last record (undo of a failed linked chain). Keeps the chunk allocated.
     @inline(__always)
     func removeLast() {
-        precondition(count > 0)
-        count -= 1
+        precondition(header.pointee.count > 0)
+        header.pointee.count -= 1
+    }
+
+    private func addChunk() {
+        if header.pointee.chunkCount == header.pointee.chunkCapacity {
+            let capacity = header.pointee.chunkCapacity * 2
+            let bigger = UnsafeMutablePointer<UnsafeMutablePointer<Element>>.allocate(capacity: capacity)
+            bigger.moveInitialize(from: header.pointee.chunks, count: header.pointee.chunkCount)
+            header.pointee.chunks.deallocate()
+            header.pointee.chunks = bigger
+            header.pointee.chunkCapacity = capacity
+        }
+        (header.pointee.chunks + header.pointee.chunkCount).initialize(to: .allocate(capacity: Self.chunkSize))
+        header.pointee.chunkCount += 1
     }
 
     /// Calls `body` with each contiguous run of records in `range`.
@@ -55,9 +87,14 @@ final class ChunkedStore<Element: BitwiseCopyable> {
         var i = range.lowerBound
         while i < range.upperBound {
             let offset = i & Self.chunkMask
-            let n = min(Self.chunkSize - offset, range.upperBound - i)
-            try body(UnsafeBufferPointer(start: chunks[i >> Self.chunkShift] + offset, count: n))
+            let n = Swift.min(Self.chunkSize - offset, range.upperBound - i)
+            try body(UnsafeBufferPointer(start: pointer(at: i), count: n))
             i += n
         }
     }
+}
+
+extension ChunkedStore: RandomAccessCollection {
+    var startIndex: Int { 0 }
+    var endIndex: Int { count }
 }

@@ -1,3 +1,8 @@
+/// Where an `IdIndex` finds the id stored under a reference.
+protocol IdSource {
+    func id(at ref: UInt32) -> UInt128
+}
+
 /// An open-addressing hash index from a 128-bit id to a 31-bit reference into an external,
 /// append-only store (the store holds the ids; the index holds 8 bytes per slot).
 ///
@@ -6,27 +11,36 @@
 /// reading a single record. Linear probing; deletion by backward shift, so removals (the
 /// undo of a failed linked chain) leave the index exactly as valid as before.
 ///
-/// Results never depend on the layout of this index, only speed does, which is why it may
-/// be seeded per process against hash flooding.
+/// Results never depend on the layout of this index, only speed does. Mutable fields live
+/// behind a raw pointer so lookups pay no exclusivity check or reference counting.
 final class IdIndex {
-    private var slots: UnsafeMutablePointer<UInt64>
-    private var capacityLog2: Int
-    private(set) var count: Int = 0
-    private let seed: UInt64
+    private struct Header {
+        var slots: UnsafeMutablePointer<UInt64>
+        var capacityLog2: Int
+        var count: Int
+        var prefetchSink: UInt64
+    }
 
-    private var capacity: Int { 1 << capacityLog2 }
-    private var mask: Int { capacity - 1 }
+    private let header: UnsafeMutablePointer<Header>
+    private let seed: UInt64
 
     init(seed: UInt64, minimumCapacity: Int = 0) {
         self.seed = seed
         var log2 = 4
         while (1 << log2) * 3 / 4 < minimumCapacity { log2 += 1 }
-        capacityLog2 = log2
-        slots = .allocate(capacity: 1 << log2)
+        let slots = UnsafeMutablePointer<UInt64>.allocate(capacity: 1 << log2)
         slots.initialize(repeating: 0, count: 1 << log2)
+        header = .allocate(capacity: 1)
+        header.initialize(to: Header(slots: slots, capacityLog2: log2, count: 0, prefetchSink: 0))
     }
 
-    deinit { slots.deallocate() }
+    deinit {
+        header.pointee.slots.deallocate()
+        header.deallocate()
+    }
+
+    var count: Int { header.pointee.count }
+    private var capacity: Int { 1 << header.pointee.capacityLog2 }
 
     /// Bytes held by the slot array.
     var memoryBytes: Int { capacity * MemoryLayout<UInt64>.stride }
@@ -45,7 +59,7 @@ final class IdIndex {
     }
 
     @inline(__always)
-    private func home(_ tag: UInt32) -> Int {
+    private static func home(_ tag: UInt32, _ capacityLog2: Int) -> Int {
         Int(truncatingIfNeeded: (UInt64(tag) << 32) >> UInt64(64 - capacityLog2))
     }
 
@@ -58,83 +72,109 @@ final class IdIndex {
         var tag: UInt32
     }
 
-    /// Finds `id`; `idOf` returns the id stored under a reference.
+    /// Finds `id`, reading stored ids from `source` when tags match.
     @inline(__always)
-    func find(_ id: UInt128, idOf: (UInt32) -> UInt128) -> Probe {
+    func find<Source: IdSource>(_ id: UInt128, in source: Source) -> Probe {
         let t = tag(id)
-        var i = home(t)
-        let m = mask
+        let slots = header.pointee.slots
+        let log2 = header.pointee.capacityLog2
+        let mask = (1 << log2) - 1
+        var i = Self.home(t, log2)
         while true {
             let s = slots[i]
             if s == 0 { return Probe(ref: nil, slot: i, tag: t) }
             if UInt32(truncatingIfNeeded: s >> 32) == t {
                 let ref = UInt32(truncatingIfNeeded: s) &- 1
-                if idOf(ref) == id { return Probe(ref: ref, slot: i, tag: t) }
+                if source.id(at: ref) == id { return Probe(ref: ref, slot: i, tag: t) }
             }
-            i = (i &+ 1) & m
+            i = (i &+ 1) & mask
         }
+    }
+
+    /// Loads the home slots of `count` ids so that the `find`s that follow hit the cache.
+    /// The loads are independent, so the CPU overlaps their cache misses.
+    @inline(__always)
+    func prefetch(count: Int, id: (Int) -> UInt128) {
+        let slots = header.pointee.slots
+        let log2 = header.pointee.capacityLog2
+        var sum: UInt64 = 0
+        for i in 0..<count { sum &+= slots[Self.home(tag(id(i)), log2)] }
+        header.pointee.prefetchSink = sum
+    }
+
+    /// The ref in the home slot of `id`, if that slot is taken: a guess for prefetching,
+    /// right when the id sits in its home slot (most of the time).
+    @inline(__always)
+    func peekRef(_ id: UInt128) -> UInt32? {
+        let s = header.pointee.slots[Self.home(tag(id), header.pointee.capacityLog2)]
+        return s == 0 ? nil : UInt32(truncatingIfNeeded: s) &- 1
     }
 
     /// Ensures one more insert cannot trigger growth, so a probe's `slot` stays valid.
     /// Call before `find` when the caller may then `insert`.
     @inline(__always)
     func reserveOne() {
-        if (count + 1) * 4 > capacity * 3 { grow() }
+        if (header.pointee.count + 1) * 4 > capacity * 3 { grow() }
     }
 
     /// Inserts `ref` at the empty slot returned by a `find` for the same id.
     @inline(__always)
     func insert(ref: UInt32, at probe: Probe) {
-        slots[probe.slot] = UInt64(probe.tag) << 32 | UInt64(ref &+ 1)
-        count += 1
+        header.pointee.slots[probe.slot] = UInt64(probe.tag) << 32 | UInt64(ref &+ 1)
+        header.pointee.count += 1
     }
 
     /// Inserts an id known to be absent.
     func insertNew(_ id: UInt128, ref: UInt32) {
         reserveOne()
         let t = tag(id)
-        var i = home(t)
+        let slots = header.pointee.slots
+        let log2 = header.pointee.capacityLog2
+        let mask = (1 << log2) - 1
+        var i = Self.home(t, log2)
         while slots[i] != 0 { i = (i &+ 1) & mask }
         slots[i] = UInt64(t) << 32 | UInt64(ref &+ 1)
-        count += 1
+        header.pointee.count += 1
     }
 
     /// Removes the entry at `slot` (found by `find`), shifting later entries of its run back.
     func remove(at slot: Int) {
+        let slots = header.pointee.slots
+        let log2 = header.pointee.capacityLog2
+        let mask = (1 << log2) - 1
         var hole = slot
         var j = slot
-        let m = mask
         while true {
-            j = (j &+ 1) & m
+            j = (j &+ 1) & mask
             let s = slots[j]
             if s == 0 { break }
-            let h = home(UInt32(truncatingIfNeeded: s >> 32))
+            let h = Self.home(UInt32(truncatingIfNeeded: s >> 32), log2)
             // Move `s` into the hole unless its home lies cyclically in (hole, j].
-            let distanceToHome = (j &- h) & m
-            let distanceToHole = (j &- hole) & m
-            if distanceToHome >= distanceToHole {
+            if (j &- h) & mask >= (j &- hole) & mask {
                 slots[hole] = s
                 hole = j
             }
         }
         slots[hole] = 0
-        count -= 1
+        header.pointee.count -= 1
     }
 
     private func grow() {
-        let oldSlots = slots
+        let oldSlots = header.pointee.slots
         let oldCapacity = capacity
-        capacityLog2 += 1
-        slots = .allocate(capacity: capacity)
-        slots.initialize(repeating: 0, count: capacity)
-        let m = mask
+        let log2 = header.pointee.capacityLog2 + 1
+        let mask = (1 << log2) - 1
+        let slots = UnsafeMutablePointer<UInt64>.allocate(capacity: 1 << log2)
+        slots.initialize(repeating: 0, count: 1 << log2)
         for k in 0..<oldCapacity {
             let s = oldSlots[k]
             if s == 0 { continue }
-            var i = home(UInt32(truncatingIfNeeded: s >> 32))
-            while slots[i] != 0 { i = (i &+ 1) & m }
+            var i = Self.home(UInt32(truncatingIfNeeded: s >> 32), log2)
+            while slots[i] != 0 { i = (i &+ 1) & mask }
             slots[i] = s
         }
         oldSlots.deallocate()
+        header.pointee.slots = slots
+        header.pointee.capacityLog2 = log2
     }
 }

@@ -1,0 +1,58 @@
+import BenchSupport
+import Foundation
+import LedgerCore
+
+// Usage: core-footprint [TRANSFERS] [two-phase]
+// Applies TRANSFERS single-phase (or two-phase) transfers over 10k accounts in batches of
+// 8189 on one thread, then prints apply throughput and memory per stored transfer.
+let arguments = CommandLine.arguments
+let total = arguments.count > 1 ? Int(arguments[1]) ?? 10_000_000 : 10_000_000
+let twoPhase = arguments.contains("two-phase")
+
+func residentBytes() -> Int {
+    guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let pages = statm.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+/// CPU time of this thread: unlike wall time, it does not count time other processes took.
+func threadCPUNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+let rssBefore = residentBytes()
+let workload = CoreWorkload(accounts: 10_000)
+var applied = 0
+var created = 0
+var applyNanos: UInt64 = 0
+var applyCPUNanos: UInt64 = 0
+var batchNanos: [UInt64] = []
+while applied < total {
+    let batch = twoPhase ? workload.twoPhaseBatch() : workload.singlePhaseBatch()
+    let start = DispatchTime.now().uptimeNanoseconds
+    let cpuStart = threadCPUNanos()
+    created += workload.apply(batch)
+    applyCPUNanos += threadCPUNanos() - cpuStart
+    let elapsed = DispatchTime.now().uptimeNanoseconds - start
+    applyNanos += elapsed
+    batchNanos.append(elapsed)
+    applied += batch.count
+}
+let rssAfter = residentBytes()
+batchNanos.sort()
+let usage = workload.ledger.memoryUsage
+let n = Double(workload.ledger.transferCount)
+print("mode: \(twoPhase ? "two-phase" : "single-phase"), events applied: \(applied), created: \(created)")
+print(String(format: "apply throughput: %.2f M transfers/s by wall clock, %.2f M/s by thread CPU time (one core, apply only)",
+             Double(applied) / (Double(applyNanos) / 1e9) / 1e6, Double(applied) / (Double(applyCPUNanos) / 1e9) / 1e6))
+print(String(format: "batch apply time: p50 %.2f ms, p99 %.2f ms, max %.2f ms",
+             Double(batchNanos[batchNanos.count / 2]) / 1e6, Double(batchNanos[batchNanos.count * 99 / 100]) / 1e6,
+             Double(batchNanos.last ?? 0) / 1e6))
+print(String(format: "ledger structures: %.1f bytes per stored transfer (transfers %.1f, id index %.1f, account lists %.1f, statuses %.1f)",
+             Double(usage.total - usage.accounts) / n, Double(usage.transfers) / n, Double(usage.transferIndex) / n,
+             Double(usage.accountTransferLists) / n, Double(usage.pendingStatuses) / n))
+print(String(format: "process RSS growth: %.1f bytes per stored transfer (RSS %.0f MiB)",
+             Double(rssAfter - rssBefore) / n, Double(rssAfter) / 1_048_576))
+print("digest: \(workload.ledger.digest())")

@@ -1,0 +1,53 @@
+/// A manually managed growable buffer of trivial elements: the per-account lists of the
+/// ledger. A plain struct (no reference counting, no copy-on-write checks); its owner
+/// calls `deallocate()` exactly once.
+struct GrowableBuffer<Element: BitwiseCopyable>: BitwiseCopyable {
+    private(set) var base: UnsafeMutablePointer<Element>?
+    private(set) var count: Int = 0
+    private(set) var capacity: Int = 0
+
+    init() {}
+
+    @inline(__always)
+    subscript(index: Int) -> Element {
+        get { base.unsafelyUnwrapped[index] }
+    }
+
+    @inline(__always)
+    mutating func append(_ element: Element) {
+        if count == capacity { grow() }
+        (base.unsafelyUnwrapped + count).initialize(to: element)
+        count += 1
+    }
+
+    @inline(__always)
+    mutating func removeLast() {
+        precondition(count > 0)
+        count -= 1
+    }
+
+    private mutating func grow() {
+        let newCapacity = max(4, capacity + capacity / 2 + 1)
+        let newBase = UnsafeMutablePointer<Element>.allocate(capacity: newCapacity)
+        if let base {
+            newBase.initialize(from: base, count: count)
+            base.deallocate()
+        }
+        base = newBase
+        capacity = newCapacity
+    }
+
+    mutating func deallocate() {
+        base?.deallocate()
+        base = nil
+        count = 0
+        capacity = 0
+    }
+}
+
+/// Per account: the refs of the transfers that touched it (timestamp order) and, for
+/// accounts with `flags.history`, the balances right after each of those transfers.
+struct AccountLists: BitwiseCopyable {
+    var transfers = GrowableBuffer<UInt32>()
+    var history = GrowableBuffer<AccountBalance>()
+}

@@ -1,0 +1,107 @@
+import Testing
+
+@testable import LedgerCore
+
+@Suite("Record layout")
+struct LayoutTests {
+    @Test("Account is 128 bytes with the reference field offsets")
+    func accountLayout() {
+        #expect(MemoryLayout<Account>.size == 128)
+        #expect(MemoryLayout<Account>.stride == 128)
+        #expect(MemoryLayout<Account>.offset(of: \.id) == 0)
+        #expect(MemoryLayout<Account>.offset(of: \.debitsPending) == 16)
+        #expect(MemoryLayout<Account>.offset(of: \.debitsPosted) == 32)
+        #expect(MemoryLayout<Account>.offset(of: \.creditsPending) == 48)
+        #expect(MemoryLayout<Account>.offset(of: \.creditsPosted) == 64)
+        #expect(MemoryLayout<Account>.offset(of: \.userData128) == 80)
+        #expect(MemoryLayout<Account>.offset(of: \.userData64) == 96)
+        #expect(MemoryLayout<Account>.offset(of: \.userData32) == 104)
+        #expect(MemoryLayout<Account>.offset(of: \.reserved) == 108)
+        #expect(MemoryLayout<Account>.offset(of: \.ledger) == 112)
+        #expect(MemoryLayout<Account>.offset(of: \.code) == 116)
+        #expect(MemoryLayout<Account>.offset(of: \.flags) == 118)
+        #expect(MemoryLayout<Account>.offset(of: \.timestamp) == 120)
+    }
+
+    @Test("Transfer is 128 bytes with the reference field offsets")
+    func transferLayout() {
+        #expect(MemoryLayout<Transfer>.size == 128)
+        #expect(MemoryLayout<Transfer>.stride == 128)
+        #expect(MemoryLayout<Transfer>.offset(of: \.id) == 0)
+        #expect(MemoryLayout<Transfer>.offset(of: \.debitAccountId) == 16)
+        #expect(MemoryLayout<Transfer>.offset(of: \.creditAccountId) == 32)
+        #expect(MemoryLayout<Transfer>.offset(of: \.amount) == 48)
+        #expect(MemoryLayout<Transfer>.offset(of: \.pendingId) == 64)
+        #expect(MemoryLayout<Transfer>.offset(of: \.userData128) == 80)
+        #expect(MemoryLayout<Transfer>.offset(of: \.userData64) == 96)
+        #expect(MemoryLayout<Transfer>.offset(of: \.userData32) == 104)
+        #expect(MemoryLayout<Transfer>.offset(of: \.timeout) == 108)
+        #expect(MemoryLayout<Transfer>.offset(of: \.ledger) == 112)
+        #expect(MemoryLayout<Transfer>.offset(of: \.code) == 116)
+        #expect(MemoryLayout<Transfer>.offset(of: \.flags) == 118)
+        #expect(MemoryLayout<Transfer>.offset(of: \.timestamp) == 120)
+    }
+
+    @Test("Flag bits and operation codes match the reference")
+    func wireConstants() {
+        #expect(AccountFlags.closed.rawValue == 1 << 5)
+        #expect(TransferFlags.imported.rawValue == 1 << 8)
+        #expect(CreateTransferStatus.created.rawValue == UInt32.max)
+        #expect(CreateTransferStatus.idAlreadyFailed.rawValue == 68)
+        #expect(CreateAccountStatus.importedEventTimestampMustNotRegress.rawValue == 26)
+        #expect(Operation.createTransfers.rawValue == 147)
+        #expect(Operation.lookupAccounts.rawValue == 140)
+        // No two statuses share a wire code.
+        #expect(Set(CreateTransferStatus.allCases.map(\.rawValue)).count == CreateTransferStatus.allCases.count)
+        #expect(Set(CreateAccountStatus.allCases.map(\.rawValue)).count == CreateAccountStatus.allCases.count)
+    }
+}
+
+@Suite("Storage structures")
+struct StorageStructureTests {
+    struct ArrayIds: IdSource {
+        let ids: [UInt128]
+        func id(at ref: UInt32) -> UInt128 { ids[Int(ref)] }
+    }
+
+    @Test("IdIndex finds every id after growth and after removals in any order")
+    func idIndexGrowAndRemove() {
+        var rng = SeededRandom(seed: 7)
+        let ids = (0..<50_000).map { _ in UInt128(rng.next()) << 64 | UInt128(rng.next()) }
+        let index = IdIndex(seed: 42)
+        for (ref, id) in ids.enumerated() {
+            index.reserveOne()
+            let probe = index.find(id, in: ArrayIds(ids: ids))
+            #expect(probe.ref == nil)
+            index.insert(ref: UInt32(ref), at: probe)
+        }
+        #expect(index.count == ids.count)
+        // Remove every third id, in a scrambled order, then check all lookups.
+        var removed = Set<Int>()
+        for k in stride(from: 0, to: ids.count, by: 3).reversed() where k % 2 == 0 { removed.insert(k) }
+        for k in stride(from: 0, to: ids.count, by: 3) where k % 2 == 1 { removed.insert(k) }
+        for k in removed.sorted(by: { ($0 * 7919) % 50_021 < ($1 * 7919) % 50_021 }) {
+            let probe = index.find(ids[k], in: ArrayIds(ids: ids))
+            #expect(probe.ref == UInt32(k))
+            index.remove(at: probe.slot)
+        }
+        for (ref, id) in ids.enumerated() {
+            let found = index.find(id, in: ArrayIds(ids: ids)).ref
+            #expect(found == (removed.contains(ref) ? nil : UInt32(ref)))
+        }
+        #expect(index.count == ids.count - removed.count)
+    }
+
+    @Test("ChunkedStore keeps records across chunk boundaries and after removeLast")
+    func chunkedStore() {
+        let store = ChunkedStore<UInt64>()
+        for i in 0..<40_000 { store.append(UInt64(i) * 3) }
+        for _ in 0..<20_000 { store.removeLast() }
+        for i in 20_000..<50_000 { store.append(UInt64(i) * 3) }
+        #expect(store.count == 50_000)
+        #expect(store.enumerated().allSatisfy { $0.element == UInt64($0.offset) * 3 })
+        var total = 0
+        store.forEachRun(in: 100..<49_000) { total += $0.count }
+        #expect(total == 48_900)
+    }
+}
