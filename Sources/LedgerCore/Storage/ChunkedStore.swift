@@ -80,6 +80,15 @@ final class ChunkedStore<Element: BitwiseCopyable> {
         header.pointee.chunkCount += 1
     }
 
+    /// The runs of records `0..<count` as buffers. Records below `count` never change once
+    /// appended (only records of the current batch can be removed), so these buffers stay
+    /// valid and unchanged while the store lives, whatever is appended later.
+    func frozenRuns(count: Int) -> [UnsafeBufferPointer<Element>] {
+        var runs: [UnsafeBufferPointer<Element>] = []
+        forEachRun(in: 0..<count) { runs.append($0) }
+        return runs
+    }
+
     /// Calls `body` with each contiguous run of records in `range`.
     func forEachRun(in range: Range<Int>, _ body: (UnsafeBufferPointer<Element>) throws -> Void)
         rethrows
