@@ -29,5 +29,20 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore"], swiftSettings: strict),
+
+        // Write-ahead log (issue 3): liburing, C helpers, segments, snapshots, recovery.
+        .systemLibrary(
+            name: "CLibUring",
+            pkgConfig: "liburing",
+            providers: [.apt(["liburing-dev"])]
+        ),
+        .target(name: "CKaminoSys", dependencies: ["CLibUring"]),
+        .target(name: "LedgerStorage", dependencies: ["CKaminoSys", "CLibUring"], swiftSettings: strict),
+        .executableTarget(name: "kamino-walstress", dependencies: ["LedgerStorage"], swiftSettings: strict),
+        .testTarget(
+            name: "LedgerStorageTests",
+            dependencies: ["LedgerStorage", "CKaminoSys", "kamino-walstress"],
+            swiftSettings: strict
+        ),
     ]
 )

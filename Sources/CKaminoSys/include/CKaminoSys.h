@@ -1,0 +1,66 @@
+// C helpers for Kamino: liburing macros and inline helpers that Swift cannot
+// import directly, and CRC32C (Castagnoli) with an SSE4.2 fast path.
+#ifndef KAMINO_CKAMINOSYS_H
+#define KAMINO_CKAMINOSYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../../CLibUring/shim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// MARK: CRC32C (Castagnoli, reflected polynomial 0x82F63B78)
+
+/// Extends `crc` (0 for a fresh checksum) over `len` bytes. Uses the SSE4.2
+/// crc32 instruction when the CPU has it (checked once), else a table.
+uint32_t kamino_crc32c(uint32_t crc, const void *data, size_t len);
+/// Portable table-driven implementation (exposed for tests).
+uint32_t kamino_crc32c_portable(uint32_t crc, const void *data, size_t len);
+/// Hardware implementation; returns the portable result if SSE4.2 is absent.
+uint32_t kamino_crc32c_hardware(uint32_t crc, const void *data, size_t len);
+/// 1 when the hardware path is in use, else 0.
+int kamino_crc32c_has_hardware(void);
+
+// MARK: liburing helpers
+
+/// Sets IOSQE_IO_LINK on an sqe: the next sqe only starts after this one
+/// succeeds (and is cancelled with -ECANCELED if this one fails or is short).
+static inline void kamino_sqe_set_link(struct io_uring_sqe *sqe) {
+    sqe->flags |= IOSQE_IO_LINK;
+}
+
+/// Stores user data on an sqe.
+static inline void kamino_sqe_set_data64(struct io_uring_sqe *sqe, uint64_t data) {
+    io_uring_sqe_set_data64(sqe, data);
+}
+
+/// Queues a write of `len` bytes at `offset`; returns 0, or -EBUSY when the
+/// submission queue is full.
+int kamino_uring_prep_write(struct io_uring *ring, int fd, const void *buf,
+                            unsigned len, uint64_t offset, uint64_t user_data, int link);
+/// Queues fdatasync (datasync != 0) or fsync of `fd`.
+int kamino_uring_prep_fsync(struct io_uring *ring, int fd, int datasync,
+                            uint64_t user_data, int link);
+/// Queues fallocate(fd, mode 0, offset, len).
+int kamino_uring_prep_fallocate(struct io_uring *ring, int fd, uint64_t offset,
+                                uint64_t len, uint64_t user_data, int link);
+
+/// Submits queued sqes and waits for at least `wait_nr` completions.
+/// Returns the number submitted or -errno.
+int kamino_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr);
+
+/// Copies up to `max` ready completions (io_uring_for_each_cqe) into the
+/// arrays, marks them seen (io_uring_cq_advance) and returns how many.
+unsigned kamino_uring_reap(struct io_uring *ring, int32_t *results,
+                           uint64_t *user_data, unsigned max);
+
+/// Blocks until one completion is ready, copies it out and marks it seen.
+/// Returns 0 or -errno from io_uring_wait_cqe.
+int kamino_uring_wait_one(struct io_uring *ring, int32_t *result, uint64_t *user_data);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,143 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Blocking POSIX file helpers. Call them from the writer thread, a dedicated
+/// thread, or code that is allowed to block (recovery, tools, tests).
+enum FileIO {
+    static func join(_ dir: String, _ name: String) -> String {
+        dir.hasSuffix("/") ? dir + name : dir + "/" + name
+    }
+
+    static func systemError(_ what: String, _ path: String, errno e: Int32 = errno) -> WALError {
+        WALError(.system, what, errno: e, file: path)
+    }
+
+    static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws(WALError) -> Int32 {
+        while true {
+            let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+            if fd >= 0 { return fd }
+            if errno != EINTR { throw systemError("open failed", path) }
+        }
+    }
+
+    static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+
+    /// mkdir -p.
+    static func makeDirectory(_ path: String) throws(WALError) {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for part in path.split(separator: "/") {
+            prefix += part
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST { throw systemError("mkdir failed", prefix) }
+            prefix += "/"
+        }
+    }
+
+    static func fileSize(_ fd: Int32, path: String) throws(WALError) -> Int {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw systemError("fstat failed", path) }
+        return Int(st.st_size)
+    }
+
+    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    /// Reads exactly `count` bytes at `offset` (fewer only at end of file).
+    static func pread(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, offset: Int, path: String) throws(WALError) -> Int {
+        guard let base = buffer.baseAddress else { return 0 }
+        var done = 0
+        while done < buffer.count {
+            let n = Glibc.pread(fd, base + done, buffer.count - done, off_t(offset + done))
+            if n > 0 { done += n; continue }
+            if n == 0 { break }
+            if errno == EINTR { continue }
+            throw WALError(.system, "read failed", errno: errno, file: path, offset: UInt64(offset + done))
+        }
+        return done
+    }
+
+    static func pwrite(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, offset: Int, path: String) throws(WALError) {
+        guard let base = buffer.baseAddress else { return }
+        var done = 0
+        while done < buffer.count {
+            let n = Glibc.pwrite(fd, base + done, buffer.count - done, off_t(offset + done))
+            if n > 0 { done += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            let e = n < 0 ? errno : ENOSPC
+            throw WALError.fromWrite(errno: e, file: path, offset: UInt64(offset + done), "write failed")
+        }
+    }
+
+    /// Reads a whole file into memory.
+    static func readAll(_ path: String) throws(WALError) -> [UInt8] {
+        let fd = try open(path, O_RDONLY)
+        defer { close(fd) }
+        let size = try fileSize(fd, path: path)
+        var bytes = [UInt8](repeating: 0, count: size)
+        var result: Result<Int, WALError> = .success(0)
+        bytes.withUnsafeMutableBytes { buf in
+            do throws(WALError) { result = .success(try pread(fd, buf, offset: 0, path: path)) } catch { result = .failure(error) }
+        }
+        let n = try result.get()
+        if n < size { bytes.removeLast(size - n) }
+        return bytes
+    }
+
+    static func fsync(_ fd: Int32, path: String) throws(WALError) {
+        while Glibc.fsync(fd) != 0 {
+            if errno != EINTR { throw WALError.fromWrite(errno: errno, file: path, offset: 0, "fsync failed") }
+        }
+    }
+
+    static func fsyncDirectory(_ dir: String) throws(WALError) {
+        let fd = try open(dir, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        try fsync(fd, path: dir)
+    }
+
+    static func truncate(_ fd: Int32, to size: Int, path: String) throws(WALError) {
+        guard ftruncate(fd, off_t(size)) == 0 else { throw systemError("ftruncate failed", path) }
+    }
+
+    static func preallocate(_ fd: Int32, size: Int, path: String) throws(WALError) {
+        let r = posix_fallocate(fd, 0, off_t(size))
+        if r != 0 { throw WALError.fromWrite(errno: r, file: path, offset: 0, "fallocate failed") }
+    }
+
+    static func unlink(_ path: String) throws(WALError) {
+        guard Glibc.unlink(path) == 0 || errno == ENOENT else { throw systemError("unlink failed", path) }
+    }
+
+    static func rename(_ from: String, _ to: String) throws(WALError) {
+        guard Glibc.rename(from, to) == 0 else { throw systemError("rename failed", from) }
+    }
+
+    /// Names of the entries of a directory (no "." or "..").
+    static func list(_ dir: String) throws(WALError) -> [String] {
+        guard let d = opendir(dir) else { throw systemError("opendir failed", dir) }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let entry = readdir(d) {
+            let name = withUnsafePointer(to: &entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// True when every byte in `bytes[from...]` is zero.
+    static func allZero(_ bytes: UnsafeRawBufferPointer, from: Int) -> Bool {
+        var i = from
+        let n = bytes.count
+        while i < n && i & 7 != 0 { if bytes[i] != 0 { return false }; i += 1 }
+        guard let base = bytes.baseAddress else { return true }
+        while i + 8 <= n {
+            if base.loadUnaligned(fromByteOffset: i, as: UInt64.self) != 0 { return false }
+            i += 8
+        }
+        while i < n { if bytes[i] != 0 { return false }; i += 1 }
+        return true
+    }
+}

@@ -1,0 +1,175 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The appending side of the write-ahead log.
+///
+/// `append` assigns the next LSN and queues the record without blocking (a
+/// mutex held for a memcpy); one dedicated writer thread writes everything
+/// queued since its previous write in a single io_uring write+fdatasync (group
+/// commit). `waitDurable` suspends until the LSN is on stable storage.
+package final class WALWriter: Sendable {
+    private let shared: WriterShared
+    /// The configuration the log was opened with.
+    package let configuration: WALConfiguration
+
+    private init(shared: WriterShared, configuration: WALConfiguration) {
+        self.shared = shared
+        self.configuration = configuration
+    }
+
+    deinit {
+        let wake = shared.state.withLock { s -> Bool in
+            s.closing = true
+            defer { s.writerIdle = false }
+            return s.writerIdle
+        }
+        if wake { shared.wakeup.post() }
+    }
+
+    /// Recovers the directory (cutting a torn tail, refusing on damage unless
+    /// `allowDamaged`), then starts the writer thread. Blocking: call it from a
+    /// thread that may block, or through `openAsync`.
+    package static func open(_ configuration: WALConfiguration) throws(WALError) -> (WALWriter, RecoveryReport) {
+        guard configuration.segmentSize >= 4096, configuration.segmentSize % RecordHeader.alignment == 0 else {
+            throw WALError(.invalidArgument, "segment size must be a multiple of 8 and at least 4096")
+        }
+        try FileIO.makeDirectory(configuration.directory)
+        let report = try WALRecovery.recover(
+            directory: configuration.directory, mode: .repair(preallocation: configuration.preallocation,
+                                                              segmentSize: configuration.segmentSize),
+            allowDamaged: configuration.allowDamaged)
+        var segment: OpenSegment?
+        let nextLSN: UInt64
+        if let last = report.segments.last {
+            let path = FileIO.join(configuration.directory, last.name.fileName)
+            let fd = try FileIO.open(path, O_RDWR)
+            segment = OpenSegment(name: last.name, path: path, fd: fd, offset: last.endOffset)
+            nextLSN = report.lastLSN + 1
+        } else {
+            let snapshots = SnapshotStore(directory: configuration.directory)
+            nextLSN = (snapshots.newestValid()?.lsn ?? 0) + 1
+        }
+        let shared = WriterShared(nextLSN: nextLSN)
+        let thread: WriterThread
+        do throws(WALError) {
+            thread = try WriterThread(shared: shared, config: configuration, segment: segment, durable: nextLSN - 1)
+        } catch {
+            if let segment { FileIO.close(segment.fd) }
+            throw error
+        }
+        try thread.start()
+        return (WALWriter(shared: shared, configuration: configuration), report)
+    }
+
+    /// `open` run on a dedicated thread, for callers on Swift's cooperative pool.
+    package static func openAsync(_ configuration: WALConfiguration) async throws(WALError) -> (WALWriter, RecoveryReport) {
+        try await DedicatedThread.run { () throws(WALError) in
+            let (writer, report) = try WALWriter.open(configuration)
+            return OpenResult(writer: writer, report: report)
+        }.pair
+    }
+
+    /// Assigns the next LSN to a record and queues it for the next group
+    /// commit. Returns at once; the record is durable once `waitDurable(lsn)`
+    /// returns. Throws `.stopped` after a failed write, `.closed` after close.
+    package func append(operation: UInt8, timestamp: UInt64, eventCount: UInt32,
+                        body: UnsafeRawBufferPointer) throws(WALError) -> UInt64 {
+        guard body.count <= configuration.maxBodyLength else {
+            throw WALError(.recordTooLarge, "body of \(body.count) bytes exceeds \(configuration.maxBodyLength)")
+        }
+        let bodyCRC = RecordHeader.bodyChecksum(body)
+        let pad = RecordHeader.paddedLength(body.count) - body.count
+        let (lsn, wake) = try shared.state.withLock { s throws(WALError) -> (UInt64, Bool) in
+            if let failure = s.failure {
+                throw WALError(.stopped, "log stopped after an earlier failure: \(failure.code.rawValue)",
+                               errno: failure.errno, file: failure.file, offset: failure.offset)
+            }
+            if s.closing { throw WALError(.closed, "log is closed") }
+            let lsn = s.nextLSN
+            s.nextLSN += 1
+            s.stats.appends += 1
+            let header = RecordHeader(operation: operation, lsn: lsn, timestamp: timestamp, durableWatermark: 0,
+                                      eventCount: eventCount, bodyLength: UInt32(body.count), bodyChecksum: bodyCRC)
+            withUnsafeTemporaryAllocation(byteCount: RecordHeader.size, alignment: 8) { h in
+                if let base = h.baseAddress { header.encode(to: base) }
+                s.pending.append(contentsOf: UnsafeRawBufferPointer(h))
+            }
+            s.pending.append(contentsOf: body)
+            if pad > 0 { s.pending.append(contentsOf: repeatElement(0, count: pad)) }
+            let wake = s.writerIdle
+            s.writerIdle = false
+            return (lsn, wake)
+        }
+        if wake { shared.wakeup.post() }
+        return lsn
+    }
+
+    /// `append` for a byte array.
+    package func append(operation: UInt8, timestamp: UInt64, eventCount: UInt32, body: [UInt8]) throws(WALError) -> UInt64 {
+        try body.withBytes { b throws(WALError) in
+            try append(operation: operation, timestamp: timestamp, eventCount: eventCount, body: b)
+        }
+    }
+
+    /// Suspends until every record up to `lsn` is on stable storage. Throws
+    /// the write error (`.noSpace`, `.io`) if the log failed first, or
+    /// `.closed`. Never reports success for a record that is not durable.
+    package func waitDurable(_ lsn: UInt64) async throws(WALError) {
+        if shared.state.withLock({ $0.durableLSN >= lsn }) { return }
+        let result: Result<Void, WALError> = await withCheckedContinuation { continuation in
+            let immediate: Result<Void, WALError>? = shared.state.withLock { s in
+                if s.durableLSN >= lsn { return .success(()) }
+                if let failure = s.failure { return .failure(failure) }
+                if lsn >= s.nextLSN { return .failure(WALError(.invalidArgument, "LSN \(lsn) was never appended")) }
+                if s.finished { return .failure(WALError(.closed, "log is closed")) }
+                s.waiters.append(DurabilityWaiter(lsn: lsn, continuation: continuation))
+                return nil
+            }
+            if let immediate { continuation.resume(returning: immediate) }
+        }
+        try result.get()
+    }
+
+    /// Appends and waits until the record is durable; returns its LSN.
+    package func appendDurably(operation: UInt8, timestamp: UInt64, eventCount: UInt32, body: [UInt8]) async throws(WALError) -> UInt64 {
+        let lsn = try append(operation: operation, timestamp: timestamp, eventCount: eventCount, body: body)
+        try await waitDurable(lsn)
+        return lsn
+    }
+
+    /// Highest LSN known to be durable.
+    package var durableLSN: UInt64 { shared.state.withLock { $0.durableLSN } }
+    /// Highest LSN handed out by `append`.
+    package var lastAssignedLSN: UInt64 { shared.state.withLock { $0.nextLSN - 1 } }
+    /// The failure that stopped the log, if any.
+    package var failure: WALError? { shared.state.withLock { $0.failure } }
+    /// Counters (appends, writes, bytes, ...).
+    package var stats: WALStats { shared.state.withLock { $0.stats } }
+
+    /// Refuses further appends, writes everything already appended, stops the
+    /// writer thread and closes the files.
+    package func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let (done, wake) = shared.state.withLock { s -> (Bool, Bool) in
+                if s.finished { return (true, false) }
+                s.closing = true
+                s.closeWaiters.append(continuation)
+                let wake = s.writerIdle
+                s.writerIdle = false
+                return (false, wake)
+            }
+            if wake { shared.wakeup.post() }
+            if done { continuation.resume() }
+        }
+    }
+}
+
+/// Result of `WALWriter.openAsync`, carried across threads.
+struct OpenResult: Sendable {
+    let writer: WALWriter
+    let report: RecoveryReport
+    var pair: (WALWriter, RecoveryReport) { (writer, report) }
+}

@@ -1,0 +1,81 @@
+import Synchronization
+
+/// A task waiting for an LSN to become durable.
+struct DurabilityWaiter: Sendable {
+    let lsn: UInt64
+    let continuation: CheckedContinuation<Result<Void, WALError>, Never>
+}
+
+/// Everything the appenders and the writer thread share, guarded by one mutex.
+struct WriterState: ~Copyable {
+    /// Encoded records appended since the writer last took the buffer.
+    var pending: [UInt8] = []
+    var nextLSN: UInt64
+    var durableLSN: UInt64
+    /// Set once by the writer after a failed write; the log then refuses appends.
+    var failure: WALError?
+    var closing = false
+    /// True while the writer thread sleeps on the wakeup semaphore.
+    var writerIdle = false
+    var finished = false
+    var waiters: [DurabilityWaiter] = []
+    var closeWaiters: [CheckedContinuation<Void, Never>] = []
+    var stats = WALStats()
+}
+
+/// The state shared between `WALWriter` (any thread or task) and its writer thread.
+final class WriterShared: Sendable {
+    let state: Mutex<WriterState>
+    let wakeup = Wakeup()
+
+    init(nextLSN: UInt64) {
+        state = Mutex(WriterState(nextLSN: nextLSN, durableLSN: nextLSN - 1))
+    }
+
+    /// Marks `durable` as durable and resumes every waiter it satisfies.
+    func publishDurable(_ durable: UInt64, records: Int, bytes: Int) {
+        let ready: [DurabilityWaiter] = state.withLock { s in
+            s.durableLSN = durable
+            s.stats.writes += 1
+            s.stats.bytesWritten += UInt64(bytes)
+            s.stats.largestGroup = max(s.stats.largestGroup, UInt64(records))
+            guard !s.waiters.isEmpty else { return [] }
+            var ready: [DurabilityWaiter] = []
+            var keep: [DurabilityWaiter] = []
+            keep.reserveCapacity(s.waiters.count)
+            for w in s.waiters {
+                if w.lsn <= durable { ready.append(w) } else { keep.append(w) }
+            }
+            s.waiters = keep
+            return ready
+        }
+        for w in ready { w.continuation.resume(returning: .success(())) }
+    }
+
+    /// Stops the log after a failed write: every record not yet durable gets `error`.
+    func fail(_ error: WALError) {
+        let waiters: [DurabilityWaiter] = state.withLock { s in
+            if s.failure == nil { s.failure = error }
+            s.pending.removeAll()
+            let w = s.waiters
+            s.waiters.removeAll()
+            return w
+        }
+        for w in waiters { w.continuation.resume(returning: .failure(error)) }
+    }
+
+    /// Called by the writer thread as it exits.
+    func finish() {
+        let (closers, waiters): ([CheckedContinuation<Void, Never>], [DurabilityWaiter]) = state.withLock { s in
+            s.finished = true
+            let c = s.closeWaiters
+            let w = s.waiters
+            s.closeWaiters.removeAll()
+            s.waiters.removeAll()
+            return (c, w)
+        }
+        let err = WALError(.closed, "log closed before the record became durable")
+        for w in waiters { w.continuation.resume(returning: .failure(err)) }
+        for c in closers { c.resume() }
+    }
+}

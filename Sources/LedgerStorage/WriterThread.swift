@@ -1,0 +1,194 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The open segment the writer appends to.
+struct OpenSegment {
+    let name: SegmentName
+    let path: String
+    let fd: Int32
+    var offset: Int
+}
+
+/// The body of the dedicated writer thread: it owns the io_uring ring and the
+/// segment file descriptors, takes everything appended since its last write
+/// (group commit), writes it with a linked write+fdatasync chain, and
+/// publishes the new durable LSN.
+final class WriterThread: @unchecked Sendable {
+    // @unchecked: after `start()` the instance is used only by its own thread.
+    private let shared: WriterShared
+    private let config: WALConfiguration
+    private let ring: IOUring
+    private let directoryFD: Int32
+    private var segment: OpenSegment?
+    private var durable: UInt64
+    private var spare: [UInt8] = []
+
+    init(shared: WriterShared, config: WALConfiguration, segment: OpenSegment?, durable: UInt64) throws(WALError) {
+        self.shared = shared
+        self.config = config
+        self.segment = segment
+        self.durable = durable
+        self.ring = try IOUring(entries: 8)
+        self.directoryFD = try FileIO.open(config.directory, O_RDONLY | O_DIRECTORY)
+    }
+
+    deinit {
+        if let segment { FileIO.close(segment.fd) }
+        FileIO.close(directoryFD)
+    }
+
+    /// Starts the pthread; it runs until the log is closed or fails.
+    func start() throws(WALError) {
+        var tid = pthread_t()
+        let arg = Unmanaged.passRetained(self).toOpaque()
+        let r = pthread_create(&tid, nil, { raw in
+            guard let raw else { return nil }
+            let thread = Unmanaged<WriterThread>.fromOpaque(raw).takeRetainedValue()
+            thread.run()
+            return nil
+        }, arg)
+        if r != 0 {
+            Unmanaged<WriterThread>.fromOpaque(arg).release()
+            throw WALError(.system, "pthread_create failed", errno: r)
+        }
+        pthread_detach(tid)
+    }
+
+    /// What the writer loop does next.
+    private enum Step { case work, sleep, exit }
+
+    private func run() {
+        while true {
+            var batch = spare
+            let step: Step = shared.state.withLock { s in
+                if s.failure != nil { return .exit }
+                if s.pending.isEmpty {
+                    if s.closing { return .exit }
+                    s.writerIdle = true
+                    return .sleep
+                }
+                swap(&batch, &s.pending)
+                return .work
+            }
+            switch step {
+            case .exit:
+                shared.finish()
+                return
+            case .sleep:
+                shared.wakeup.wait()
+                continue
+            case .work:
+                do throws(WALError) {
+                    try process(&batch)
+                } catch {
+                    shared.fail(error)
+                }
+                batch.removeAll(keepingCapacity: true)
+                spare = batch
+            }
+        }
+    }
+
+    /// Writes a group of encoded records, splitting it where a segment is full.
+    private func process(_ batch: inout [UInt8]) throws(WALError) {
+        let total = batch.count
+        var cursor = 0
+        while cursor < total {
+            let room = segment.map { config.segmentSize - $0.offset } ?? 0
+            // Find the longest run of whole records that fits in the segment.
+            let (end, count, firstLSN, lastLSN) = batch.withUnsafeBytes { buf -> (Int, Int, UInt64, UInt64) in
+                guard let base = buf.baseAddress else { return (cursor, 0, 0, 0) }
+                var end = cursor, count = 0, first: UInt64 = 0, last: UInt64 = 0
+                while end < total {
+                    let p = base + end
+                    let length = RecordHeader.size + RecordHeader.paddedLength(
+                        Int(RecordHeader.load(p, RecordHeader.offBodyLength, as: UInt32.self)))
+                    let lsn = RecordHeader.load(p, RecordHeader.offLSN, as: UInt64.self)
+                    if count == 0 { first = lsn }
+                    if end - cursor + length > room { break }
+                    end += length
+                    count += 1
+                    last = lsn
+                }
+                return (end, count, first, last)
+            }
+            if count == 0 {
+                try rollSegment(firstLSN: firstLSN)
+                continue
+            }
+            guard var seg = segment else { return }
+            let watermark = durable
+            try batch.withMutableBytes { buf throws(WALError) in
+                guard let base = buf.baseAddress else { return }
+                var at = cursor
+                while at < end {
+                    let p = base + at
+                    RecordHeader.patchWatermark(watermark, at: p)
+                    at += RecordHeader.size + RecordHeader.paddedLength(
+                        Int(RecordHeader.load(p, RecordHeader.offBodyLength, as: UInt32.self)))
+                }
+                try writeDurably(UnsafeRawBufferPointer(rebasing: buf[cursor..<end]), segment: seg)
+            }
+            seg.offset += end - cursor
+            segment = seg
+            durable = lastLSN
+            shared.publishDurable(lastLSN, records: count, bytes: end - cursor)
+            cursor = end
+        }
+    }
+
+    /// write + fdatasync linked in one io_uring chain; retries short writes.
+    private func writeDurably(_ bytes: UnsafeRawBufferPointer, segment seg: OpenSegment) throws(WALError) {
+        var done = 0
+        while true {
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[done...])
+            let at = UInt64(seg.offset + done)
+            var ops: [IOUring.Op] = []
+            if !rest.isEmpty { ops.append(.write(fd: seg.fd, buffer: rest, offset: at)) }
+            ops.append(.fdatasync(fd: seg.fd))
+            let results = try ring.runChain(ops)
+            if !rest.isEmpty {
+                let w = results[0]
+                if w < 0 { throw WALError.fromWrite(errno: -w, file: seg.path, offset: at, "log write failed") }
+                if w == 0 { throw WALError.fromWrite(errno: ENOSPC, file: seg.path, offset: at, "log write wrote nothing") }
+                done += Int(w)
+                if done < bytes.count { continue }  // short write: the linked fdatasync was cancelled
+            }
+            let s = results[results.count - 1]
+            if s < 0 { throw WALError.fromWrite(errno: -s, file: seg.path, offset: at, "log fdatasync failed") }
+            return
+        }
+    }
+
+    /// Closes the full segment and creates, preallocates and syncs the next one.
+    private func rollSegment(firstLSN: UInt64) throws(WALError) {
+        if let old = segment {
+            FileIO.close(old.fd)
+            segment = nil
+        }
+        let name = SegmentName(firstLSN: firstLSN)
+        let path = FileIO.join(config.directory, name.fileName)
+        let fd = try FileIO.open(path, O_RDWR | O_CREAT | O_EXCL)
+        var ops: [IOUring.Op] = []
+        if config.preallocation == .fallocate {
+            ops.append(.fallocate(fd: fd, offset: 0, length: UInt64(config.segmentSize)))
+        }
+        ops.append(.fsync(fd: fd))
+        ops.append(.fsync(fd: directoryFD))
+        let results: [Int32]
+        do throws(WALError) { results = try ring.runChain(ops) } catch {
+            FileIO.close(fd)
+            throw error
+        }
+        if let bad = results.first(where: { $0 < 0 }) {
+            FileIO.close(fd)
+            // An empty segment file is harmless for recovery; leave it.
+            throw WALError.fromWrite(errno: -bad, file: path, offset: 0, "creating log segment failed")
+        }
+        segment = OpenSegment(name: name, path: path, fd: fd, offset: 0)
+        shared.state.withLock { $0.stats.segmentsCreated += 1 }
+    }
+}
