@@ -24,6 +24,8 @@ let package = Package(
             name: "kamino",
             dependencies: [
                 "LedgerCore",
+                "LedgerStorage",
+                "LedgerEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -31,13 +33,15 @@ let package = Package(
         .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore"], swiftSettings: strict),
 
         // Write-ahead log (issue 3): liburing, C helpers, segments, snapshots, recovery.
-        .systemLibrary(
-            name: "CLibUring",
-            pkgConfig: "liburing",
-            providers: [.apt(["liburing-dev"])]
+        .target(
+            name: "CKaminoSys",
+            // liburing's headers stay inside the C files; install with `apt-get install liburing-dev`.
+            linkerSettings: [.linkedLibrary("uring")]
         ),
-        .target(name: "CKaminoSys", dependencies: ["CLibUring"]),
-        .target(name: "LedgerStorage", dependencies: ["CKaminoSys", "CLibUring"], swiftSettings: strict),
+        .target(name: "LedgerStorage", dependencies: ["CKaminoSys"], swiftSettings: strict),
+        // Recovery (snapshot + log replay) and, later, the sequencer and shards.
+        .target(name: "LedgerEngine", dependencies: ["LedgerCore", "LedgerStorage"], swiftSettings: strict),
+        .testTarget(name: "LedgerEngineTests", dependencies: ["LedgerEngine", "LedgerCore", "LedgerStorage"], swiftSettings: strict),
         .executableTarget(name: "kamino-walstress", dependencies: ["LedgerStorage"], swiftSettings: strict),
         .testTarget(
             name: "LedgerStorageTests",

@@ -1,7 +1,23 @@
 // Thin wrappers over liburing for the parts Swift cannot import (macros such
 // as IOSQE_IO_LINK and io_uring_for_each_cqe).
-#include "CKaminoSys.h"
+#include <liburing.h>
 #include <errno.h>
+#include <stdlib.h>
+#include "CKaminoSys.h"
+
+struct io_uring *kamino_uring_create(unsigned entries, int *error) {
+    struct io_uring *ring = malloc(sizeof(struct io_uring));
+    if (!ring) { *error = -ENOMEM; return NULL; }
+    int r = io_uring_queue_init(entries, ring, 0);
+    if (r < 0) { free(ring); *error = r; return NULL; }
+    *error = 0;
+    return ring;
+}
+
+void kamino_uring_destroy(struct io_uring *ring) {
+    io_uring_queue_exit(ring);
+    free(ring);
+}
 
 static struct io_uring_sqe *next_sqe(struct io_uring *ring) {
     return io_uring_get_sqe(ring);

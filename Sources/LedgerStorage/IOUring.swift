@@ -3,13 +3,12 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CLibUring
 import CKaminoSys
 
 /// One io_uring instance. Not thread-safe: it is created, used and destroyed
 /// by the single writer thread that owns it.
 final class IOUring {
-    private let ring: UnsafeMutablePointer<io_uring>
+    private let ring: OpaquePointer
 
     /// One submission of a chain: the operations run in order, each linked to the next.
     enum Op {
@@ -20,17 +19,15 @@ final class IOUring {
     }
 
     init(entries: UInt32 = 8) throws(WALError) {
-        ring = .allocate(capacity: 1)
-        let r = io_uring_queue_init(entries, ring, 0)
-        if r < 0 {
-            ring.deallocate()
-            throw WALError(.system, "io_uring_queue_init failed", errno: -r)
+        var error: Int32 = 0
+        guard let ring = kamino_uring_create(entries, &error) else {
+            throw WALError(.system, "io_uring_queue_init failed", errno: -error)
         }
+        self.ring = ring
     }
 
     deinit {
-        io_uring_queue_exit(ring)
-        ring.deallocate()
+        kamino_uring_destroy(ring)
     }
 
     /// Submits `ops` as one IOSQE_IO_LINK chain and waits for all of them.

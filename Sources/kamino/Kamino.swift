@@ -6,7 +6,7 @@ struct Kamino: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kamino",
         abstract: "Kamino: a double-entry ledger server.",
-        subcommands: [Demo.self],
+        subcommands: [Demo.self, Wal.self],
         defaultSubcommand: Demo.self
     )
 }

@@ -3,7 +3,7 @@ import Testing
 @testable import LedgerCore
 
 /// Reads snapshot bytes from memory.
-struct BytesSource: SnapshotSource {
+struct BytesSource: SnapshotReader {
     let bytes: [UInt8]
     var offset = 0
     struct Ended: Error {}

@@ -5,7 +5,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "../../CLibUring/shim.h"
+/// An io_uring instance; its layout is private to this target.
+struct io_uring;
 
 #ifdef __cplusplus
 extern "C" {
@@ -27,14 +28,13 @@ int kamino_crc32c_has_hardware(void);
 
 /// Sets IOSQE_IO_LINK on an sqe: the next sqe only starts after this one
 /// succeeds (and is cancelled with -ECANCELED if this one fails or is short).
-static inline void kamino_sqe_set_link(struct io_uring_sqe *sqe) {
-    sqe->flags |= IOSQE_IO_LINK;
-}
-
-/// Stores user data on an sqe.
-static inline void kamino_sqe_set_data64(struct io_uring_sqe *sqe, uint64_t data) {
-    io_uring_sqe_set_data64(sqe, data);
-}
+/// Creates an io_uring instance with `entries` submission slots. Returns NULL and sets
+/// `*error` to -errno on failure. The ring's layout stays private to this C target, so
+/// Swift never imports liburing's headers (they define _XOPEN_SOURCE, which would make
+/// glibc types differ from SwiftGlibc's).
+struct io_uring *kamino_uring_create(unsigned entries, int *error);
+/// Tears down and frees a ring from `kamino_uring_create`.
+void kamino_uring_destroy(struct io_uring *ring);
 
 /// Queues a write of `len` bytes at `offset`; returns 0, or -EBUSY when the
 /// submission queue is full.

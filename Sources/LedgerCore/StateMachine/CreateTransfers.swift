@@ -48,8 +48,9 @@ extension Ledger {
         }
         var sum: UInt128 = 0
         @inline(__always) func touchAccount(_ id: UInt128) {
-            guard let ref = accountIndex.peekRef(id).map({ Int($0) }), ref < accounts.count else { return }
-            sum &+= accounts.pointer(at: ref).pointee.id
+            guard let ref = accountRef(id) else { return }
+            let account = accounts.pointer(at: ref)
+            sum &+= UInt128(account.pointee.timestamp)  // the record's second cache line
             let list = accountLists.pointer(at: ref).pointee.transfers
             if list.count > 0 { sum &+= UInt128(list[list.count - 1]) }
         }

@@ -81,7 +81,7 @@ public final class LedgerSnapshot: @unchecked Sendable {
 }
 
 /// Supplies a snapshot's bytes to `Ledger(snapshot:)`.
-public protocol SnapshotSource {
+public protocol SnapshotReader {
     /// Fills `buffer` completely, or throws when the input ends first.
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws
 }
@@ -93,7 +93,7 @@ extension Ledger {
 
     /// Rebuilds a ledger from snapshot bytes, checking them as it goes: counts within
     /// bounds, unique ids, every transfer's accounts present, timestamps increasing.
-    public convenience init<Source: SnapshotSource>(snapshot source: inout Source, hashSeed: UInt64 = 0x4B41_4D49_4E4F) throws {
+    public convenience init<Source: SnapshotReader>(snapshot source: inout Source, hashSeed: UInt64 = 0x4B41_4D49_4E4F) throws {
         func fail(_ why: String) -> LedgerError { LedgerError(.snapshotInvalid, why) }
         var headerBytes = [UInt8](repeating: 0, count: 56)
         try headerBytes.withUnsafeMutableBytes { try source.read(into: $0) }

@@ -25,7 +25,9 @@ final class ChunkedStore<Element: BitwiseCopyable> {
     }
 
     deinit {
-        for i in 0..<header.pointee.chunkCount { header.pointee.chunks[i].deallocate() }
+        for i in 0..<header.pointee.chunkCount {
+            LargeAllocation.deallocate(header.pointee.chunks[i], count: Self.chunkSize)
+        }
         header.pointee.chunks.deallocate()
         header.deallocate()
     }
@@ -76,7 +78,8 @@ final class ChunkedStore<Element: BitwiseCopyable> {
             header.pointee.chunks = bigger
             header.pointee.chunkCapacity = capacity
         }
-        (header.pointee.chunks + header.pointee.chunkCount).initialize(to: .allocate(capacity: Self.chunkSize))
+        (header.pointee.chunks + header.pointee.chunkCount).initialize(
+            to: LargeAllocation.allocate(Element.self, count: Self.chunkSize))
         header.pointee.chunkCount += 1
     }
 

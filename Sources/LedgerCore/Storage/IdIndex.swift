@@ -28,14 +28,14 @@ final class IdIndex {
         self.seed = seed
         var log2 = 4
         while (1 << log2) * 3 / 4 < minimumCapacity { log2 += 1 }
-        let slots = UnsafeMutablePointer<UInt64>.allocate(capacity: 1 << log2)
+        let slots = LargeAllocation.allocate(UInt64.self, count: 1 << log2)
         slots.initialize(repeating: 0, count: 1 << log2)
         header = .allocate(capacity: 1)
         header.initialize(to: Header(slots: slots, capacityLog2: log2, count: 0, prefetchSink: 0))
     }
 
     deinit {
-        header.pointee.slots.deallocate()
+        LargeAllocation.deallocate(header.pointee.slots, count: capacity)
         header.deallocate()
     }
 
@@ -102,14 +102,6 @@ final class IdIndex {
         header.pointee.prefetchSink = sum
     }
 
-    /// The ref in the home slot of `id`, if that slot is taken: a guess for prefetching,
-    /// right when the id sits in its home slot (most of the time).
-    @inline(__always)
-    func peekRef(_ id: UInt128) -> UInt32? {
-        let s = header.pointee.slots[Self.home(tag(id), header.pointee.capacityLog2)]
-        return s == 0 ? nil : UInt32(truncatingIfNeeded: s) &- 1
-    }
-
     /// Ensures one more insert cannot trigger growth, so a probe's `slot` stays valid.
     /// Call before `find` when the caller may then `insert`.
     @inline(__always)
@@ -164,7 +156,7 @@ final class IdIndex {
         let oldCapacity = capacity
         let log2 = header.pointee.capacityLog2 + 1
         let mask = (1 << log2) - 1
-        let slots = UnsafeMutablePointer<UInt64>.allocate(capacity: 1 << log2)
+        let slots = LargeAllocation.allocate(UInt64.self, count: 1 << log2)
         slots.initialize(repeating: 0, count: 1 << log2)
         for k in 0..<oldCapacity {
             let s = oldSlots[k]
@@ -173,7 +165,7 @@ final class IdIndex {
             while slots[i] != 0 { i = (i &+ 1) & mask }
             slots[i] = s
         }
-        oldSlots.deallocate()
+        LargeAllocation.deallocate(oldSlots, count: oldCapacity)
         header.pointee.slots = slots
         header.pointee.capacityLog2 = log2
     }

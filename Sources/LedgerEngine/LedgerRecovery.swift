@@ -1,0 +1,100 @@
+package import LedgerCore
+package import LedgerStorage
+
+/// Brings a ledger back from a data directory: the newest valid snapshot, then every
+/// logged batch after it, applied in LSN order. The same function serves start-up,
+/// `kamino wal replay` and tests, so all of them reach the same state.
+package enum LedgerRecovery {
+    /// What recovery found and rebuilt.
+    package struct Outcome {
+        package let ledger: Ledger
+        /// The LSN the state covers (0 for an empty directory).
+        package let lsn: UInt64
+        package let report: RecoveryReport
+        /// The snapshot the state started from, if any.
+        package let snapshot: SnapshotInfo?
+        /// Snapshots skipped because their checksums failed.
+        package let invalidSnapshots: [String]
+        package let replayedRecords: Int
+        package let replayedEvents: Int
+    }
+
+    /// Why the state could not be rebuilt.
+    package struct Failure: Error, CustomStringConvertible {
+        /// The kind of failure.
+        package enum Code: Sendable { case log, snapshot, record }
+        package let code: Code
+        package let message: String
+        package var description: String { message }
+    }
+
+    /// Recovers the state in `directory`.
+    /// - Parameters:
+    ///   - repair: cut a torn tail off the log (start-up). Without it nothing is changed
+    ///     on disk (inspection, `kamino wal replay`).
+    ///   - allowDamaged: accept (and cut) corruption before valid records.
+    package static func recover(
+        directory: String, repair: Bool, allowDamaged: Bool = false,
+        segmentSize: Int = 64 << 20
+    ) throws -> Outcome {
+        let report: RecoveryReport
+        do {
+            report = try WALRecovery.recover(
+                directory: directory,
+                mode: repair ? .repair(preallocation: .fallocate, segmentSize: segmentSize) : .readOnly,
+                allowDamaged: allowDamaged)
+        } catch {
+            throw Failure(code: .log, message: "\(error)")
+        }
+
+        var invalid: [String] = []
+        let store = SnapshotStore(directory: directory)
+        let info = store.newestValid { path, error in invalid.append("\(path): \(error)") }
+        let ledger: Ledger
+        if let info {
+            var reader = try SnapshotFileReader(info: info)
+            defer { reader.close() }
+            do {
+                ledger = try Ledger(snapshot: &reader)
+            } catch {
+                throw Failure(code: .snapshot, message: "snapshot \(info.path) is checksummed but does not decode: \(error)")
+            }
+        } else {
+            ledger = Ledger()
+        }
+
+        let start = (info?.lsn ?? 0) + 1
+        guard report.lastLSN < start || report.firstLSN <= start else {
+            throw Failure(code: .log, message: "the log starts at LSN \(report.firstLSN) but the newest snapshot covers only up to \(start - 1)")
+        }
+        var records = 0
+        var events = 0
+        var lsn = start - 1
+        if report.lastLSN >= start {
+            do {
+                var iterator = try WALReader(directory: directory).records(from: start, through: report.lastLSN)
+                while let record = try iterator.next() {
+                    guard let operation = Operation(rawValue: record.operation) else {
+                        throw Failure(code: .record, message: "LSN \(record.lsn): unknown operation \(record.operation)")
+                    }
+                    do {
+                        events += try record.body.withUnsafeBytes {
+                            try ledger.applyLogged(operation: operation, timestamp: record.timestamp, body: $0)
+                        }
+                    } catch {
+                        throw Failure(code: .record, message: "LSN \(record.lsn) does not apply: \(error)")
+                    }
+                    records += 1
+                    lsn = record.lsn
+                }
+            } catch let failure as Failure {
+                throw failure
+            } catch {
+                throw Failure(code: .log, message: "\(error)")
+            }
+        }
+        return Outcome(
+            ledger: ledger, lsn: lsn, report: report, snapshot: info, invalidSnapshots: invalid,
+            replayedRecords: records, replayedEvents: events)
+    }
+}
