@@ -18,8 +18,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // Pure, deterministic state machine: no IO, no Foundation.
-        .target(name: "LedgerCore", swiftSettings: strict),
+        // Pure, deterministic state machine: no IO, no Foundation. CKaminoPrefetch is
+        // header-only cache prefetch hints (Swift has no prefetch builtin).
+        .target(name: "CKaminoPrefetch"),
+        .target(name: "LedgerCore", dependencies: ["CKaminoPrefetch"], swiftSettings: strict),
         .executableTarget(
             name: "kamino",
             dependencies: [
@@ -41,7 +43,18 @@ let package = Package(
         .target(name: "LedgerStorage", dependencies: ["CKaminoSys"], swiftSettings: strict),
         // Recovery (snapshot + log replay) and, later, the sequencer and shards.
         .target(name: "LedgerEngine", dependencies: ["LedgerCore", "LedgerStorage"], swiftSettings: strict),
-        .testTarget(name: "LedgerEngineTests", dependencies: ["LedgerEngine", "LedgerCore", "LedgerStorage"], swiftSettings: strict),
+        .testTarget(
+            name: "LedgerEngineTests",
+            dependencies: ["LedgerEngine", "LedgerCore", "LedgerStorage", "LedgerWorkload", "kamino-ledgerstress", "kamino"],
+            swiftSettings: strict
+        ),
+        // Deterministic batches per LSN for the ledger-level crash test and benchmarks.
+        .target(name: "LedgerWorkload", dependencies: ["LedgerCore"], swiftSettings: strict),
+        .executableTarget(
+            name: "kamino-ledgerstress",
+            dependencies: ["LedgerCore", "LedgerStorage", "LedgerEngine", "LedgerWorkload"],
+            swiftSettings: strict
+        ),
         .executableTarget(name: "kamino-walstress", dependencies: ["LedgerStorage"], swiftSettings: strict),
         .testTarget(
             name: "LedgerStorageTests",

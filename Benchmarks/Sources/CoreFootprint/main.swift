@@ -2,8 +2,8 @@ import BenchSupport
 import Foundation
 import LedgerCore
 
-// Usage: core-footprint [TRANSFERS] [two-phase]
-// Applies TRANSFERS single-phase (or two-phase) transfers over 10k accounts in batches of
+// Usage: core-footprint [TRANSFERS] [ACCOUNTS] [two-phase]
+// Applies TRANSFERS single-phase (or two-phase) transfers over ACCOUNTS (10k) accounts in batches of
 // 8189 on one thread, then prints apply throughput and memory per stored transfer.
 let arguments = CommandLine.arguments
 let total = arguments.count > 1 ? Int(arguments[1]) ?? 10_000_000 : 10_000_000
@@ -23,7 +23,8 @@ func threadCPUNanos() -> UInt64 {
 }
 
 let rssBefore = residentBytes()
-let workload = CoreWorkload(accounts: 10_000)
+let accountCount = arguments.count > 2 ? Int(arguments[2]) ?? 10_000 : 10_000
+let workload = CoreWorkload(accounts: accountCount)
 var applied = 0
 var created = 0
 var applyNanos: UInt64 = 0

@@ -1,3 +1,5 @@
+import CKaminoPrefetch
+
 extension Ledger {
     /// Applies a `create_transfers` batch whose last event has `timestamp`.
     /// - Returns: one result per event, in order.
@@ -37,28 +39,64 @@ extension Ledger {
         )
     }
 
-    /// Loads what the transfers in `range` will touch (id slots, then account records), with
-    /// independent loads whose cache misses overlap, so applying them then hits the cache.
+    /// The prefetch pipeline, run at the start of each group of events. While the current
+    /// group is applied, the memory of the next groups is already on its way:
+    /// - two groups ahead: the id-index slots of the transfer and both accounts;
+    /// - one group ahead: the account records and their list headers (slots now cached);
+    /// - this group: the tails of the accounts' transfer lists (headers now cached).
+    /// Prefetches are hints: they change no result, only what is in the cache.
     @inline(__always)
-    func prefetchTransfers(_ events: UnsafeBufferPointer<Transfer>, _ range: Range<Int>) {
-        transferIndex.prefetch(count: range.count) { events[range.lowerBound + $0].id }
-        accountIndex.prefetch(count: range.count * 2) {
-            let t = events[range.lowerBound + $0 / 2]
-            return $0 & 1 == 0 ? t.debitAccountId : t.creditAccountId
+    func prefetchTransfers(_ events: UnsafeBufferPointer<Transfer>, _ group: Range<Int>) {
+        let size = Self.prefetchGroup
+        let n = events.count
+        func clamp(_ r: Range<Int>) -> Range<Int> { min(r.lowerBound, n)..<min(r.upperBound, n) }
+        if group.lowerBound == 0 {
+            prefetchSlots(events, clamp(0..<2 * size))
+            prefetchAccounts(events, clamp(0..<size))
         }
-        var sum: UInt128 = 0
-        @inline(__always) func touchAccount(_ id: UInt128) {
-            guard let ref = accountRef(id) else { return }
-            let account = accounts.pointer(at: ref)
-            sum &+= UInt128(account.pointee.timestamp)  // the record's second cache line
-            let list = accountLists.pointer(at: ref).pointee.transfers
-            if list.count > 0 { sum &+= UInt128(list[list.count - 1]) }
+        prefetchSlots(events, clamp(group.lowerBound + 2 * size..<group.lowerBound + 3 * size))
+        prefetchAccounts(events, clamp(group.lowerBound + size..<group.lowerBound + 2 * size))
+        for i in group {
+            for k in 0..<2 {
+                let ref = Int(prefetchedRefs[2 * i + k])
+                guard ref >= 0 else { continue }
+                let list = accountLists.pointer(at: ref).pointee.transfers
+                if let base = list.base { kamino_prefetch_write(base + list.count) }
+            }
         }
+    }
+
+    @inline(__always)
+    private func prefetchSlots(_ events: UnsafeBufferPointer<Transfer>, _ range: Range<Int>) {
         for i in range {
-            touchAccount(events[i].debitAccountId)
-            touchAccount(events[i].creditAccountId)
+            transferIndex.prefetch(events[i].id)
+            accountIndex.prefetch(events[i].debitAccountId)
+            accountIndex.prefetch(events[i].creditAccountId)
         }
-        prefetchSink = sum
+    }
+
+    @inline(__always)
+    private func prefetchAccounts(_ events: UnsafeBufferPointer<Transfer>, _ range: Range<Int>) {
+        for i in range {
+            prefetchAccount(events[i].debitAccountId, slot: 2 * i)
+            prefetchAccount(events[i].creditAccountId, slot: 2 * i + 1)
+        }
+    }
+
+    @inline(__always)
+    private func prefetchAccount(_ id: UInt128, slot: Int) {
+        guard let guess = accountIndex.guessRef(id), Int(guess) < accounts.count else {
+            prefetchedRefs[slot] = -1
+            return
+        }
+        let ref = Int(guess)
+        prefetchedRefs[slot] = Int32(ref)
+        let account = UnsafeRawPointer(accounts.pointer(at: ref))
+        kamino_prefetch_write(account)
+        kamino_prefetch_write(account + 64)
+        let lists = UnsafeRawPointer(accountLists.pointer(at: ref))
+        kamino_prefetch_read(lists)
+        kamino_prefetch_read(lists + MemoryLayout<AccountLists>.stride - 1)
     }
 
     /// Creates one transfer; checks in the reference's order of precedence.

@@ -26,8 +26,9 @@ public final class Ledger {
     /// The timestamp of the last event of the last applied batch.
     public internal(set) var lastTimestamp: UInt64 = 0
     let scope: UnsafeMutablePointer<ChainScope>
-    /// Keeps prefetch loads observable so the optimizer cannot drop them.
-    var prefetchSink: UInt128 = 0
+    /// Account refs (debit, credit) of the current batch's events, guessed ahead of time
+    /// by the prefetch pipeline (-1: none). Used only to prefetch, never to decide. 2 x `LedgerLimits.batchMax` entries.
+    let prefetchedRefs: UnsafeMutablePointer<Int32>
 
     static let orphanBit: UInt32 = 1 << 31
     static let refMax = Int(orphanBit) - 1
@@ -41,9 +42,12 @@ public final class Ledger {
         transferIndex = IdIndex(seed: hashSeed ^ 0x9E37_79B9_7F4A_7C15, minimumCapacity: expectedTransfers)
         scope = .allocate(capacity: 1)
         scope.initialize(to: ChainScope())
+        prefetchedRefs = .allocate(capacity: 2 * LedgerLimits.batchMax)
+        prefetchedRefs.initialize(repeating: -1, count: 2 * LedgerLimits.batchMax)
     }
 
     deinit {
+        prefetchedRefs.deallocate()
         scope.deinitialize(count: 1)
         scope.deallocate()
         for i in 0..<accountLists.count {

@@ -1,3 +1,5 @@
+import CKaminoPrefetch
+
 /// Where an `IdIndex` finds the id stored under a reference.
 protocol IdSource {
     func id(at ref: UInt32) -> UInt128
@@ -18,7 +20,6 @@ final class IdIndex {
         var slots: UnsafeMutablePointer<UInt64>
         var capacityLog2: Int
         var count: Int
-        var prefetchSink: UInt64
     }
 
     private let header: UnsafeMutablePointer<Header>
@@ -31,7 +32,7 @@ final class IdIndex {
         let slots = LargeAllocation.allocate(UInt64.self, count: 1 << log2)
         slots.initialize(repeating: 0, count: 1 << log2)
         header = .allocate(capacity: 1)
-        header.initialize(to: Header(slots: slots, capacityLog2: log2, count: 0, prefetchSink: 0))
+        header.initialize(to: Header(slots: slots, capacityLog2: log2, count: 0))
     }
 
     deinit {
@@ -91,15 +92,29 @@ final class IdIndex {
         }
     }
 
-    /// Loads the home slots of `count` ids so that the `find`s that follow hit the cache.
-    /// The loads are independent, so the CPU overlaps their cache misses.
+    /// Starts loading the home slot of `id` (a non-blocking hint) so that a later `find`
+    /// hits the cache.
     @inline(__always)
-    func prefetch(count: Int, id: (Int) -> UInt128) {
+    func prefetch(_ id: UInt128) {
+        kamino_prefetch_read(header.pointee.slots + Self.home(tag(id), header.pointee.capacityLog2))
+    }
+
+    /// The ref of the first slot in `id`'s probe run whose tag matches, without reading
+    /// any record: right almost always (a false match needs 32 equal hash bits), so it
+    /// serves to prefetch a record, never to decide anything.
+    @inline(__always)
+    func guessRef(_ id: UInt128) -> UInt32? {
+        let t = tag(id)
         let slots = header.pointee.slots
         let log2 = header.pointee.capacityLog2
-        var sum: UInt64 = 0
-        for i in 0..<count { sum &+= slots[Self.home(tag(id(i)), log2)] }
-        header.pointee.prefetchSink = sum
+        let mask = (1 << log2) - 1
+        var i = Self.home(t, log2)
+        while true {
+            let s = slots[i]
+            if s == 0 { return nil }
+            if UInt32(truncatingIfNeeded: s >> 32) == t { return UInt32(truncatingIfNeeded: s) &- 1 }
+            i = (i &+ 1) & mask
+        }
     }
 
     /// Ensures one more insert cannot trigger growth, so a probe's `slot` stays valid.

@@ -1,0 +1,2 @@
+// The prefetch hints are static inline functions in include/CKaminoPrefetch.h.
+#include "CKaminoPrefetch.h"
