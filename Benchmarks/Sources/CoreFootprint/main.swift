@@ -57,3 +57,16 @@ print(String(format: "ledger structures: %.1f bytes per stored transfer (transfe
 print(String(format: "process RSS growth: %.1f bytes per stored transfer (RSS %.0f MiB)",
              Double(rssAfter - rssBefore) / n, Double(rssAfter) / 1_048_576))
 print("digest: \(workload.ledger.digest())")
+if let before = mallocCalls() {
+    let ids = workload.randomAccountIds(LedgerLimits.batchMax)
+    let transferIds = workload.randomTransferIds(LedgerLimits.batchMax)
+    let batch = workload.singlePhaseBatch()
+    let b0 = mallocCalls() ?? 0
+    let foundAccounts = workload.ledger.lookupAccounts(ids).count
+    let b1 = mallocCalls() ?? 0
+    let foundTransfers = workload.ledger.lookupTransfers(transferIds).count
+    let b2 = mallocCalls() ?? 0
+    workload.apply(batch)
+    let b3 = mallocCalls() ?? 0
+    print("mallocs per 8189-event call: lookup_accounts \(b1 - b0), lookup_transfers \(b2 - b1), create_transfers \(b3 - b2) (setup \(b0 - before); found \(foundAccounts) accounts, \(foundTransfers) transfers)")
+}

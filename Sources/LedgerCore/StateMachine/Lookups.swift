@@ -1,7 +1,8 @@
 extension Ledger {
     /// `lookup_accounts`: the accounts that exist, in the order asked; unknown ids are skipped.
-    public func lookupAccounts(_ ids: some Sequence<UInt128>) -> [Account] {
+    public func lookupAccounts(_ ids: [UInt128]) -> [Account] {
         var found: [Account] = []
+        found.reserveCapacity(ids.count)
         for id in ids {
             if let ref = accountRef(id) { found.append(accounts[ref]) }
         }
@@ -9,8 +10,9 @@ extension Ledger {
     }
 
     /// `lookup_transfers`: the transfers that exist, in the order asked; unknown ids are skipped.
-    public func lookupTransfers(_ ids: some Sequence<UInt128>) -> [Transfer] {
+    public func lookupTransfers(_ ids: [UInt128]) -> [Transfer] {
         var found: [Transfer] = []
+        found.reserveCapacity(ids.count)
         for id in ids {
             if let ref = transferRef(id) { found.append(transfers[ref]) }
         }
