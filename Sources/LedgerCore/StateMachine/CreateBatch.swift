@@ -42,8 +42,9 @@ extension CreateAccountResult: CreateResultRecord {}
 extension CreateTransferResult: CreateResultRecord {}
 
 extension Ledger {
-    /// Events whose memory is loaded together before they are applied.
-    static var prefetchGroup: Int { 32 }
+    /// How many events ahead the prefetch pipeline fetches id-index slots, and records.
+    static var prefetchSlotDistance: Int { 32 }
+    static var prefetchRecordDistance: Int { 16 }
 
     /// Checks the batch timestamp, expires due pending transfers and returns the
     /// timestamp of the first event.
@@ -80,7 +81,7 @@ extension Ledger {
         results: UnsafeMutablePointer<Result>,
         create: (Event, UInt64) -> (Result.Status, UInt64),
         failed: (Event, Result.Status) -> Void,
-        prefetch: (Range<Int>) -> Void = { _ in }
+        prefetch: (Int) -> Void = { _ in }
     ) {
         typealias Status = Result.Status
         let n = events.count
@@ -89,9 +90,7 @@ extension Ledger {
         let batchImported = n > 0 && events[0].isImported
 
         for index in 0..<n {
-            if index & (Self.prefetchGroup - 1) == 0 {
-                prefetch(index..<min(index + Self.prefetchGroup, n))
-            }
+            prefetch(index)
             let event = events[index]
             let eventTimestamp = timestamp - UInt64(n) + UInt64(index) + 1
             var status: Status

@@ -39,53 +39,55 @@ extension Ledger {
         )
     }
 
-    /// The prefetch pipeline, run at the start of each group of events. While the current
-    /// group is applied, the memory of the next groups is already on its way:
-    /// - two groups ahead: the id-index slots of the transfer and both accounts;
-    /// - one group ahead: the account records and their list headers (slots now cached);
-    /// - this group: the tails of the accounts' transfer lists (headers now cached).
-    /// Prefetches are hints: they change no result, only what is in the cache.
+    /// The prefetch pipeline, one step per event, run just before event `i` is applied:
+    /// - event `i + prefetchSlotDistance`: hash its three ids once and start loading their
+    ///   id-index slots;
+    /// - event `i + prefetchRecordDistance`: guess its accounts' refs from those slots (now
+    ///   cached; tags only, no record read) and start loading the account records and
+    ///   their list headers;
+    /// - event `i`: start loading the tails of its accounts' transfer lists.
+    /// One step per event spreads the misses evenly instead of in bursts. Prefetches are
+    /// hints: they change no result, only what is in the cache.
     @inline(__always)
-    func prefetchTransfers(_ events: UnsafeBufferPointer<Transfer>, _ group: Range<Int>) {
-        let size = Self.prefetchGroup
+    func prefetchTransfers(_ events: UnsafeBufferPointer<Transfer>, _ i: Int) {
         let n = events.count
-        func clamp(_ r: Range<Int>) -> Range<Int> { min(r.lowerBound, n)..<min(r.upperBound, n) }
-        if group.lowerBound == 0 {
-            prefetchSlots(events, clamp(0..<2 * size))
-            prefetchAccounts(events, clamp(0..<size))
+        let slotDistance = Self.prefetchSlotDistance
+        let recordDistance = Self.prefetchRecordDistance
+        if i == 0 {
+            for k in 0..<min(slotDistance, n) { prefetchSlots(events, k) }
+            for k in 0..<min(recordDistance, n) { prefetchAccounts(k) }
         }
-        prefetchSlots(events, clamp(group.lowerBound + 2 * size..<group.lowerBound + 3 * size))
-        prefetchAccounts(events, clamp(group.lowerBound + size..<group.lowerBound + 2 * size))
-        for i in group {
-            for k in 0..<2 {
-                let ref = Int(prefetchedRefs[2 * i + k])
-                guard ref >= 0 else { continue }
-                let list = accountLists.pointer(at: ref).pointee.transfers
-                if let base = list.base { kamino_prefetch_write(base + list.count) }
-            }
-        }
-    }
-
-    @inline(__always)
-    private func prefetchSlots(_ events: UnsafeBufferPointer<Transfer>, _ range: Range<Int>) {
-        for i in range {
-            transferIndex.prefetch(events[i].id)
-            accountIndex.prefetch(events[i].debitAccountId)
-            accountIndex.prefetch(events[i].creditAccountId)
+        if i + slotDistance < n { prefetchSlots(events, i + slotDistance) }
+        if i + recordDistance < n { prefetchAccounts(i + recordDistance) }
+        for k in 0..<2 {
+            let ref = Int(prefetchedRefs[2 * i + k])
+            guard ref >= 0 else { continue }
+            let list = accountLists.pointer(at: ref).pointee.transfers
+            if let base = list.base { kamino_prefetch_write(base + list.count) }
         }
     }
 
     @inline(__always)
-    private func prefetchAccounts(_ events: UnsafeBufferPointer<Transfer>, _ range: Range<Int>) {
-        for i in range {
-            prefetchAccount(events[i].debitAccountId, slot: 2 * i)
-            prefetchAccount(events[i].creditAccountId, slot: 2 * i + 1)
-        }
+    private func prefetchSlots(_ events: UnsafeBufferPointer<Transfer>, _ i: Int) {
+        let t = events[i]
+        let tags = prefetchedTags + 3 * i
+        tags[0] = transferIndex.tag(t.id)
+        tags[1] = accountIndex.tag(t.debitAccountId)
+        tags[2] = accountIndex.tag(t.creditAccountId)
+        transferIndex.prefetch(tag: tags[0])
+        accountIndex.prefetch(tag: tags[1])
+        accountIndex.prefetch(tag: tags[2])
     }
 
     @inline(__always)
-    private func prefetchAccount(_ id: UInt128, slot: Int) {
-        guard let guess = accountIndex.guessRef(id), Int(guess) < accounts.count else {
+    private func prefetchAccounts(_ i: Int) {
+        prefetchAccount(tag: prefetchedTags[3 * i + 1], slot: 2 * i)
+        prefetchAccount(tag: prefetchedTags[3 * i + 2], slot: 2 * i + 1)
+    }
+
+    @inline(__always)
+    private func prefetchAccount(tag: UInt32, slot: Int) {
+        guard let guess = accountIndex.guessRef(tag: tag), Int(guess) < accounts.count else {
             prefetchedRefs[slot] = -1
             return
         }

@@ -29,6 +29,9 @@ public final class Ledger {
     /// Account refs (debit, credit) of the current batch's events, guessed ahead of time
     /// by the prefetch pipeline (-1: none). Used only to prefetch, never to decide. 2 x `LedgerLimits.batchMax` entries.
     let prefetchedRefs: UnsafeMutablePointer<Int32>
+    /// Id-index tags (transfer, debit, credit) of the current batch's events, computed once
+    /// by the prefetch pipeline for its own use. 3 x `LedgerLimits.batchMax` entries.
+    let prefetchedTags: UnsafeMutablePointer<UInt32>
 
     static let orphanBit: UInt32 = 1 << 31
     static let refMax = Int(orphanBit) - 1
@@ -44,10 +47,13 @@ public final class Ledger {
         scope.initialize(to: ChainScope())
         prefetchedRefs = .allocate(capacity: 2 * LedgerLimits.batchMax)
         prefetchedRefs.initialize(repeating: -1, count: 2 * LedgerLimits.batchMax)
+        prefetchedTags = .allocate(capacity: 3 * LedgerLimits.batchMax)
+        prefetchedTags.initialize(repeating: 0, count: 3 * LedgerLimits.batchMax)
     }
 
     deinit {
         prefetchedRefs.deallocate()
+        prefetchedTags.deallocate()
         scope.deinitialize(count: 1)
         scope.deallocate()
         for i in 0..<accountLists.count {

@@ -92,19 +92,18 @@ final class IdIndex {
         }
     }
 
-    /// Starts loading the home slot of `id` (a non-blocking hint) so that a later `find`
-    /// hits the cache.
+    /// Starts loading the home slot of the id with this tag (a non-blocking hint) so that
+    /// a later `find` hits the cache.
     @inline(__always)
-    func prefetch(_ id: UInt128) {
-        kamino_prefetch_read(header.pointee.slots + Self.home(tag(id), header.pointee.capacityLog2))
+    func prefetch(tag: UInt32) {
+        kamino_prefetch_read(header.pointee.slots + Self.home(tag, header.pointee.capacityLog2))
     }
 
     /// The ref of the first slot in `id`'s probe run whose tag matches, without reading
     /// any record: right almost always (a false match needs 32 equal hash bits), so it
     /// serves to prefetch a record, never to decide anything.
     @inline(__always)
-    func guessRef(_ id: UInt128) -> UInt32? {
-        let t = tag(id)
+    func guessRef(tag t: UInt32) -> UInt32? {
         let slots = header.pointee.slots
         let log2 = header.pointee.capacityLog2
         let mask = (1 << log2) - 1
