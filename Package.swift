@@ -43,7 +43,18 @@ let package = Package(
         .target(name: "LedgerStorage", dependencies: ["CKaminoSys"], swiftSettings: strict),
         // Recovery (snapshot + log replay) and, later, the sequencer and shards.
         .target(name: "LedgerEngine", dependencies: ["LedgerCore", "LedgerStorage"], swiftSettings: strict),
-        .testTarget(name: "LedgerEngineTests", dependencies: ["LedgerEngine", "LedgerCore", "LedgerStorage"], swiftSettings: strict),
+        .testTarget(
+            name: "LedgerEngineTests",
+            dependencies: ["LedgerEngine", "LedgerCore", "LedgerStorage", "LedgerWorkload", "kamino-ledgerstress", "kamino"],
+            swiftSettings: strict
+        ),
+        // Deterministic batches per LSN for the ledger-level crash test and benchmarks.
+        .target(name: "LedgerWorkload", dependencies: ["LedgerCore"], swiftSettings: strict),
+        .executableTarget(
+            name: "kamino-ledgerstress",
+            dependencies: ["LedgerCore", "LedgerStorage", "LedgerEngine", "LedgerWorkload"],
+            swiftSettings: strict
+        ),
         .executableTarget(name: "kamino-walstress", dependencies: ["LedgerStorage"], swiftSettings: strict),
         .testTarget(
             name: "LedgerStorageTests",

@@ -20,7 +20,7 @@ package struct WALRecordIterator {
     private let directory: String
     private let through: UInt64?
     private var nextLSN: UInt64
-    private var segment: [UInt8] = []
+    private var segment = MappedFile()
     private var segmentFile = ""
     private var segmentFirstLSN: UInt64 = 0
     private var offset = 0
@@ -88,7 +88,7 @@ package struct WALRecordIterator {
         guard let name = names.last(where: { $0.firstLSN <= lsn }) else { return false }
         segmentFile = name.fileName
         segmentFirstLSN = name.firstLSN
-        segment = try FileIO.readAll(FileIO.join(directory, name.fileName))
+        segment = try MappedFile(path: FileIO.join(directory, name.fileName))
         offset = 0
         loaded = true
         // Skip records before `lsn` by walking headers (bodies are checked when returned).

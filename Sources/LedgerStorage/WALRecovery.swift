@@ -41,7 +41,7 @@ package enum WALRecovery {
                 break
             }
             let path = FileIO.join(directory, name.fileName)
-            let bytes = try FileIO.readAll(path)
+            let bytes = try MappedFile(path: path)
             var offset = 0
             var count = 0
             var last: UInt64?
@@ -135,7 +135,7 @@ package enum WALRecovery {
     private static func findLaterDurableRecord(directory: String, names: [SegmentName], after problem: Problem) throws(WALError) -> Evidence? {
         for index in problem.segmentIndex..<names.count {
             let file = names[index].fileName
-            let bytes = try FileIO.readAll(FileIO.join(directory, file))
+            let bytes = try MappedFile(path: FileIO.join(directory, file))
             let start = index == problem.segmentIndex ? problem.offset + RecordHeader.alignment : 0
             let found: Evidence? = bytes.withUnsafeBytes { buf in
                 guard let base = buf.baseAddress else { return nil }

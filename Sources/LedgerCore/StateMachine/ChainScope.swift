@@ -42,6 +42,7 @@ extension Ledger {
             switch change {
             case .accountCreated:
                 let ref = accounts.count - 1
+                if historyAccountRefs.last == UInt32(ref) { historyAccountRefs.removeLast() }
                 let probe = accountIndex.find(accounts[ref].id, in: accountIds)
                 accountIndex.remove(at: probe.slot)
                 accounts.removeLast()

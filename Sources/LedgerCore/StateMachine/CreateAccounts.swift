@@ -74,6 +74,7 @@ extension Ledger {
         var account = a
         account.timestamp = actual
         accountIndex.insert(ref: UInt32(accounts.count), at: probe)
+        if account.flags.contains(.history) { historyAccountRefs.append(UInt32(accounts.count)) }
         accounts.append(account)
         accountLists.append(AccountLists())
         if scope.pointee.isOpen { scope.pointee.undo.append(.accountCreated) }

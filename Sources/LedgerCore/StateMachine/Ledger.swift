@@ -26,6 +26,13 @@ public final class Ledger {
     /// The timestamp of the last event of the last applied batch.
     public internal(set) var lastTimestamp: UInt64 = 0
     let scope: UnsafeMutablePointer<ChainScope>
+    /// Reused memory for snapshot captures of accounts, pending statuses and histories.
+    let snapshotBuffers = SnapshotBufferPool()
+    let statusBuffers = SnapshotBufferPool()
+    let historyBuffers = SnapshotBufferPool()
+    /// Refs of the accounts with `flags.history`, in creation order (snapshots copy their
+    /// balance histories without scanning every account).
+    var historyAccountRefs: ContiguousArray<UInt32> = []
     /// Account refs (debit, credit) of the current batch's events, guessed ahead of time
     /// by the prefetch pipeline (-1: none). Used only to prefetch, never to decide. 2 x `LedgerLimits.batchMax` entries.
     let prefetchedRefs: UnsafeMutablePointer<Int32>

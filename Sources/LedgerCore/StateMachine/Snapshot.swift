@@ -15,32 +15,40 @@ public final class LedgerSnapshot: @unchecked Sendable {
 
     private let owner: AnyObject
     public let lastTimestamp: UInt64
-    let accounts: [Account]
+    let accounts: RecordCopy<Account>
     let transferRuns: [UnsafeBufferPointer<Transfer>]
     public let transferCount: Int
-    let statuses: [UInt8]
+    let statuses: RecordCopy<UInt8>
     let orphanRuns: [UnsafeBufferPointer<UInt128>]
     let orphanCount: Int
-    let history: [(ref: UInt32, balances: [AccountBalance])]
+    /// Per history account: its ref and the range of its balances in `historyBalances`.
+    let history: [(ref: UInt32, start: Int, count: Int)]
+    let historyBalances: GatheredCopy<AccountBalance>
 
     init(_ ledger: Ledger) {
         owner = ledger
         lastTimestamp = ledger.lastTimestamp
-        accounts = Array(ledger.accounts)
+        accounts = RecordCopy(ledger.accounts, pool: ledger.snapshotBuffers)
         let count = ledger.transfers.count
         transferCount = count
         transferRuns = ledger.transfers.frozenRuns(count: count)
-        var statuses: [UInt8] = []
-        statuses.reserveCapacity(count)
-        ledger.pendingStatuses.forEachRun(in: 0..<count) { statuses.append(contentsOf: $0) }
-        self.statuses = statuses
+        statuses = RecordCopy(ledger.pendingStatuses, pool: ledger.statusBuffers)
         orphanCount = ledger.orphanIds.count
         orphanRuns = ledger.orphanIds.frozenRuns(count: orphanCount)
-        var history: [(UInt32, [AccountBalance])] = []
-        for ref in 0..<ledger.accounts.count where ledger.accounts[ref].flags.contains(.history) {
-            let list = ledger.accountLists[ref].history
-            history.append((UInt32(ref), (0..<list.count).map { list[$0] }))
+        var history: [(ref: UInt32, start: Int, count: Int)] = []
+        history.reserveCapacity(ledger.historyAccountRefs.count)
+        var total = 0
+        for ref in ledger.historyAccountRefs {
+            let count = ledger.accountLists[Int(ref)].history.count
+            history.append((ref, total, count))
+            total += count
         }
+        let balances = GatheredCopy<AccountBalance>(capacity: total, pool: ledger.historyBuffers)
+        for ref in ledger.historyAccountRefs {
+            let list = ledger.accountLists[Int(ref)].history
+            balances.append(UnsafeBufferPointer(start: list.base, count: list.count))
+        }
+        historyBalances = balances
         self.history = history
     }
 
@@ -58,16 +66,16 @@ public final class LedgerSnapshot: @unchecked Sendable {
         header.write(UInt64(orphanCount))
         header.write(UInt64(history.count))
         try header.bytes.withUnsafeBytes(sink)
-        try accounts.withUnsafeBytes(sink)
+        try sink(UnsafeRawBufferPointer(accounts.buffer))
         for run in transferRuns { try sink(UnsafeRawBufferPointer(run)) }
-        try statuses.withUnsafeBytes(sink)
+        try sink(UnsafeRawBufferPointer(statuses.buffer))
         for run in orphanRuns { try sink(UnsafeRawBufferPointer(run)) }
-        for (ref, balances) in history {
+        for (ref, start, count) in history {
             var w = ByteWriter(capacity: 8)
             w.write(ref)
-            w.write(UInt32(balances.count))
+            w.write(UInt32(count))
             try w.bytes.withUnsafeBytes(sink)
-            for b in balances {
+            for b in historyBalances.buffer[start..<start + count] {
                 var e = ByteWriter(capacity: 72)
                 e.writeU128(b.debitsPending)
                 e.writeU128(b.debitsPosted)
@@ -80,6 +88,59 @@ public final class LedgerSnapshot: @unchecked Sendable {
     }
 }
 
+/// A private copy of a chunked store's records in one block, made with one memory copy
+/// per chunk into a block from `pool`, and given back to it when the snapshot is freed.
+final class RecordCopy<Element: BitwiseCopyable>: @unchecked Sendable {
+    private let block: SnapshotBufferPool.Block
+    private let pool: SnapshotBufferPool
+    let count: Int
+
+    init(_ store: ChunkedStore<Element>, pool: SnapshotBufferPool) {
+        count = store.count
+        self.pool = pool
+        block = pool.take(bytes: max(count, 1) * MemoryLayout<Element>.stride)
+        let base = block.base.bindMemory(to: Element.self, capacity: max(count, 1))
+        var offset = 0
+        store.forEachRun(in: 0..<count) { run in
+            if let source = run.baseAddress { (base + offset).initialize(from: source, count: run.count) }
+            offset += run.count
+        }
+    }
+
+    deinit { pool.give(block) }
+
+    var buffer: UnsafeBufferPointer<Element> {
+        UnsafeBufferPointer(start: block.base.assumingMemoryBound(to: Element.self), count: count)
+    }
+}
+
+/// Records gathered from several lists into one block from `pool`, given back when the
+/// snapshot is freed.
+final class GatheredCopy<Element: BitwiseCopyable>: @unchecked Sendable {
+    private let block: SnapshotBufferPool.Block
+    private let pool: SnapshotBufferPool
+    private let base: UnsafeMutablePointer<Element>
+    private let capacity: Int
+    private(set) var count = 0
+
+    init(capacity: Int, pool: SnapshotBufferPool) {
+        self.pool = pool
+        self.capacity = max(capacity, 1)
+        block = pool.take(bytes: self.capacity * MemoryLayout<Element>.stride)
+        base = block.base.bindMemory(to: Element.self, capacity: self.capacity)
+    }
+
+    func append(_ run: UnsafeBufferPointer<Element>) {
+        guard let source = run.baseAddress, count + run.count <= capacity else { return }
+        (base + count).initialize(from: source, count: run.count)
+        count += run.count
+    }
+
+    deinit { pool.give(block) }
+
+    var buffer: UnsafeBufferPointer<Element> { UnsafeBufferPointer(start: base, count: count) }
+}
+
 /// Supplies a snapshot's bytes to `Ledger(snapshot:)`.
 public protocol SnapshotReader {
     /// Fills `buffer` completely, or throws when the input ends first.
@@ -87,6 +148,16 @@ public protocol SnapshotReader {
 }
 
 extension Ledger {
+    /// Maps (page-faults) the memory the next snapshot will copy accounts into, so that even
+    /// the first snapshot's pause is only a memory copy. Call at start-up or when idle.
+    public func prepareSnapshotMemory() {
+        snapshotBuffers.give(snapshotBuffers.take(bytes: max(accounts.count, 1) * MemoryLayout<Account>.stride))
+        statusBuffers.give(statusBuffers.take(bytes: max(pendingStatuses.count, 1)))
+        var historyEntries = 0
+        for ref in historyAccountRefs { historyEntries += accountLists[Int(ref)].history.count }
+        historyBuffers.give(historyBuffers.take(bytes: max(historyEntries, 1) * MemoryLayout<AccountBalance>.stride))
+    }
+
     /// Captures the state for a snapshot (see `LedgerSnapshot`). Costs O(accounts + transfers
     /// bytes of pending status), not O(transfer records).
     public func snapshot() -> LedgerSnapshot { LedgerSnapshot(self) }
@@ -121,6 +192,7 @@ extension Ledger {
             if let last = accounts.last, account.timestamp <= last.timestamp { throw fail("account timestamps not increasing") }
             guard accountRef(account.id) == nil else { throw fail("duplicate account id \(account.id)") }
             accountIndex.insertNew(account.id, ref: UInt32(accounts.count))
+            if account.flags.contains(.history) { historyAccountRefs.append(UInt32(accounts.count)) }
             accounts.append(account)
             accountLists.append(AccountLists())
         }

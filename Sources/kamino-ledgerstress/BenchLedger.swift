@@ -1,0 +1,45 @@
+import LedgerCore
+
+/// Batches for the benchmarks: `accounts` accounts on ledger 1 (one in 100 with history),
+/// then single-phase transfers between random accounts, one in ten pending (no timeout).
+struct BenchWorkload {
+    let accounts: Int
+    let batch: Int
+
+    static func timestamp(batch index: Int) -> UInt64 { 1_000_000_000_000 + UInt64(index) * 10_000_000 }
+
+    /// Account batches, in order.
+    func accountBatches() -> [[Account]] {
+        stride(from: 0, to: accounts, by: batch).map { start in
+            (start..<min(start + batch, accounts)).map { i in
+                Account(id: UInt128(i + 1), ledger: 1, code: 1, flags: i % 100 == 99 ? .history : [])
+            }
+        }
+    }
+
+    /// The transfer batch number `index` (0-based), `count` events.
+    func transferBatch(_ index: Int, count: Int) -> [Transfer] {
+        var state = UInt64(index) &* 0x9E37_79B9_7F4A_7C15 &+ 0x1234_5678
+        let n = UInt64(accounts)
+        return (0..<count).map { k in
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            let dr = z % n
+            var cr = (z >> 32) % n
+            if cr == dr { cr = (cr + 1) % n }
+            return Transfer(id: UInt128(index) << 32 | UInt128(k + 1), debitAccountId: UInt128(dr + 1),
+                            creditAccountId: UInt128(cr + 1), amount: UInt128(1 + z % 1000), ledger: 1, code: 1,
+                            flags: z >> 60 == 0 ? .pending : [])
+        }
+    }
+}
+
+/// Median of a few measurements.
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    guard !s.isEmpty else { return 0 }
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}

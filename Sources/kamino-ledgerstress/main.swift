@@ -1,0 +1,52 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import LedgerWorkload
+
+// kamino-ledgerstress: ledger-level crash-test driver and snapshot/replay benchmarks.
+//   kamino-ledgerstress stress DIR [--appenders N] [--seconds S] [--snapshot-every LSNS]
+//                                  [--segment-size BYTES] [--think-us US] [--batch-max N]
+//   kamino-ledgerstress bench-snapshot DIR [--accounts N] [--transfers N] [--runs N] [--capture-only N]
+//   kamino-ledgerstress bench-replay DIR [--accounts N] [--transfers N] [--batch N] [--runs N]
+
+func option(_ name: String, _ args: [String], default value: Int) -> Int {
+    guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return value }
+    return v
+}
+
+func option(_ name: String, _ args: [String], default value: Double) -> Double {
+    guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Double(args[i + 1]) else { return value }
+    return v
+}
+
+let args = CommandLine.arguments
+guard args.count >= 3 else {
+    Output.error("usage: kamino-ledgerstress stress|bench-snapshot|bench-replay DIR [options]")
+    exit(64)
+}
+let directory = args[2]
+switch args[1] {
+case "stress":
+    var o = Stress.Options(directory: directory)
+    o.appenders = option("--appenders", args, default: o.appenders)
+    o.seconds = option("--seconds", args, default: o.seconds)
+    o.snapshotEvery = option("--snapshot-every", args, default: o.snapshotEvery)
+    o.segmentSize = option("--segment-size", args, default: o.segmentSize)
+    o.thinkMicroseconds = option("--think-us", args, default: 0)
+    o.workload = Workload(batchMax: option("--batch-max", args, default: o.workload.batchMax))
+    guard let (sequencer, snapshotter) = Stress.open(o) else { exit(2) }
+    exit(await Stress.run(o, sequencer: sequencer, snapshotter: snapshotter))
+case "bench-snapshot":
+    exit(SnapshotBench.run(directory: directory, accounts: option("--accounts", args, default: 1_000_000),
+                           transfers: option("--transfers", args, default: 10_000_000), runs: option("--runs", args, default: 3),
+                           captureOnly: option("--capture-only", args, default: 0)))
+case "bench-replay":
+    exit(await ReplayBench.run(directory: directory, accounts: option("--accounts", args, default: 100_000),
+                               transfers: option("--transfers", args, default: 2_000_000),
+                               batch: option("--batch", args, default: 8189), runs: option("--runs", args, default: 3)))
+default:
+    Output.error("unknown mode \(args[1])")
+    exit(64)
+}
