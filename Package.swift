@@ -16,6 +16,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         // Pure, deterministic state machine: no IO, no Foundation. CKaminoPrefetch is
@@ -56,6 +57,17 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "kamino-walstress", dependencies: ["LedgerStorage"], swiftSettings: strict),
+        // Wire protocol (issue 4): frames, message layouts, encoder/decoder on ByteBuffer.
+        .target(
+            name: "LedgerWire",
+            dependencies: ["LedgerCore", "CKaminoSys", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LedgerWireTests",
+            dependencies: ["LedgerWire", "LedgerCore", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "LedgerStorageTests",
             dependencies: ["LedgerStorage", "CKaminoSys", "kamino-walstress"],

@@ -1,0 +1,112 @@
+import LedgerCore
+package import NIOCore
+
+/// Splits a byte stream into whole, validated messages.
+///
+/// Yields a `Message`, returns nil to ask for more bytes, or throws a `WireError`:
+/// - Errors whose `code.closesConnection` is true (bad magic, unsupported version, bad
+///   header checksum, frame too large, truncated frame) mean framing is lost: the decoder
+///   discards everything it is given from then on. Close the connection after replying.
+/// - Any other error concerns one frame only, which the decoder has already consumed
+///   before throwing; the stream stays framed. With `NIOSingleStepByteToMessageProcessor`,
+///   call `process(buffer:)` again (an empty buffer will do) to decode the bytes after it.
+///   (NIO's `ByteToMessageHandler` stops decoding after any error, so a server that keeps
+///   connections open after recoverable errors drives the processor from its own handler.)
+///
+/// Memory stays bounded: a body longer than `WireLimits.maxBodySize` is refused from its
+/// header, before any of it is buffered.
+package struct KaminoMessageDecoder: NIOSingleStepByteToMessageDecoder {
+    package typealias InboundOut = Message
+
+    /// Which messages this side of a connection accepts.
+    package enum Role: Sendable, CustomStringConvertible {
+        /// A server: requests only.
+        case requests
+        /// A client: replies and error replies only.
+        case replies
+
+        package var description: String { self == .requests ? "requests" : "replies" }
+    }
+
+    package let role: Role
+    /// The error after which framing was lost, if any.
+    package private(set) var failure: WireError?
+
+    package init(accepting role: Role) {
+        self.role = role
+    }
+
+    package mutating func decode(buffer: inout ByteBuffer) throws -> Message? {
+        try decodeNext(&buffer)
+    }
+
+    package mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> Message? {
+        if let message = try decodeNext(&buffer) { return message }
+        guard failure == nil, buffer.readableBytes > 0 else { return nil }
+        throw fail(WireError(.truncatedFrame, "the stream ended inside a frame (\(buffer.readableBytes) bytes left)"), &buffer)
+    }
+
+    /// The typed-throws core of `decode(buffer:)`.
+    package mutating func decodeNext(_ buffer: inout ByteBuffer) throws(WireError) -> Message? {
+        if failure != nil {
+            buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
+            return nil
+        }
+        let scanned = buffer.withUnsafeReadableBytes { bytes in
+            Result { () throws(WireError) in try HeaderFields.scan(bytes) }
+        }
+        let header: HeaderFields
+        switch scanned {
+        case .failure(let error): throw fail(error, &buffer)
+        case .success(.needMore): return nil
+        case .success(.header(let h)): header = h
+        }
+        guard Int(header.bodySize) <= WireLimits.maxBodySize else {
+            throw fail(
+                header.error(.frameTooLarge, "body_size \(header.bodySize) exceeds \(WireLimits.maxBodySize)"), &buffer)
+        }
+        // Consume the whole frame first: every error below leaves the stream framed.
+        guard var frame = buffer.readSlice(length: MessageHeader.size + Int(header.bodySize)) else { return nil }
+        frame.moveReaderIndex(forwardBy: MessageHeader.size)
+        return try Self.message(header, body: frame, role: role)
+    }
+
+    private mutating func fail(_ error: WireError, _ buffer: inout ByteBuffer) -> WireError {
+        failure = error
+        buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
+        return error
+    }
+
+    /// Validates a framed message and decodes its body.
+    static func message(_ fields: HeaderFields, body: ByteBuffer, role: Role) throws(WireError) -> Message {
+        let header = try fields.validated(accepting: role)
+        let computed = body.withUnsafeReadableBytes { WireChecksum.crc32c($0) }
+        guard computed == header.bodyChecksum else {
+            throw fields.error(
+                .badBodyChecksum,
+                "body checksum 0x\(String(header.bodyChecksum, radix: 16)) != computed 0x\(String(computed, radix: 16))")
+        }
+        if header.kind == .errorReply {
+            guard header.bodySize <= WireLimits.maxErrorTextSize, header.eventCount == 0 else {
+                throw fields.error(.badBodySize, "an error reply has event_count 0 and at most \(WireLimits.maxErrorTextSize) bytes of text")
+            }
+            return .errorReply(
+                ErrorReply(
+                    requestId: header.requestId, operation: header.operation, rawCode: header.errorCode,
+                    message: body.getString(at: body.readerIndex, length: body.readableBytes) ?? ""))
+        }
+        guard let op = BodyLayout.clientOperation(header.operation) else {
+            throw fields.error(.unknownOperation, "operation \(header.operation) is not a client operation")
+        }
+        let isRequest = header.kind == .request
+        let count = try (isRequest ? BodyLayout.request(op) : BodyLayout.reply(op)).check(fields)
+        let decoded = body.withUnsafeReadableBytes { bytes in
+            Result { () throws(WireError) -> Message in
+                isRequest
+                    ? .request(id: header.requestId, try MessageBodyDecoding.request(op, count: count, body: bytes, header: fields))
+                    : .reply(id: header.requestId, try MessageBodyDecoding.reply(op, count: count, body: bytes, header: fields))
+            }
+        }
+        return try decoded.get()
+    }
+}

@@ -1,0 +1,97 @@
+import LedgerCore
+package import NIOCore
+
+/// Writes whole messages (header, body, both checksums) into a `ByteBuffer`.
+package enum MessageEncoding {
+    /// Appends `message` to `out`. Throws `tooManyEvents` (writing nothing) when it holds
+    /// more than `WireLimits.batchMax` events or records.
+    package static func encode(_ message: Message, into out: inout ByteBuffer) throws(WireError) {
+        switch message {
+        case .request(let id, let request): try encode(request, id: id, into: &out)
+        case .reply(let id, let reply): try encode(reply, id: id, into: &out)
+        case .errorReply(let e): encode(e, into: &out)
+        }
+    }
+
+    /// Appends a request frame.
+    package static func encode(_ request: Request, id: UInt64, into out: inout ByteBuffer) throws(WireError) {
+        let count = request.eventCount
+        try checkCount(count, id: id, operation: request.operation)
+        frame(operation: request.operation.rawValue, kind: .request, id: id, count: count, into: &out) { b in
+            switch request {
+            case .lookupAccounts(let ids), .lookupTransfers(let ids): RecordWire.writeIds(ids, to: &b)
+            case .getAccountTransfers(let f), .getAccountBalances(let f): RecordWire.write(f, to: &b)
+            case .queryAccounts(let f), .queryTransfers(let f): RecordWire.write(f, to: &b)
+            case .createAccounts(let a): RecordWire.writeAccounts(a, to: &b)
+            case .createTransfers(let t): RecordWire.writeTransfers(t, to: &b)
+            }
+        }
+    }
+
+    /// Appends a reply frame.
+    package static func encode(_ reply: Reply, id: UInt64, into out: inout ByteBuffer) throws(WireError) {
+        let count = reply.recordCount
+        try checkCount(count, id: id, operation: reply.operation)
+        frame(operation: reply.operation.rawValue, kind: .reply, id: id, count: count, into: &out) { b in
+            switch reply {
+            case .lookupAccounts(let a), .queryAccounts(let a): RecordWire.writeAccounts(a, to: &b)
+            case .lookupTransfers(let t), .getAccountTransfers(let t), .queryTransfers(let t):
+                RecordWire.writeTransfers(t, to: &b)
+            case .getAccountBalances(let balances):
+                b.reserveCapacity(minimumWritableBytes: balances.count * RecordCodec.accountBalanceSize)
+                for x in balances { RecordWire.write(x, to: &b) }
+            case .createAccounts(let results):
+                b.reserveCapacity(minimumWritableBytes: results.count * RecordCodec.createResultSize)
+                for r in results { RecordWire.writeResult(timestamp: r.timestamp, status: r.status.rawValue, to: &b) }
+            case .createTransfers(let results):
+                b.reserveCapacity(minimumWritableBytes: results.count * RecordCodec.createResultSize)
+                for r in results { RecordWire.writeResult(timestamp: r.timestamp, status: r.status.rawValue, to: &b) }
+            }
+        }
+    }
+
+    /// Appends an error reply frame; the text is cut to `WireLimits.maxErrorTextSize` bytes
+    /// (at a character boundary).
+    package static func encode(_ error: ErrorReply, into out: inout ByteBuffer) {
+        var text = Array(error.message.utf8)
+        if text.count > WireLimits.maxErrorTextSize {
+            var end = WireLimits.maxErrorTextSize
+            while end > 0 && text[end] & 0xC0 == 0x80 { end -= 1 }  // do not split a character
+            text.removeSubrange(end...)
+        }
+        frame(
+            operation: error.operation, kind: .errorReply, id: error.requestId, count: 0,
+            errorCode: error.rawCode, into: &out
+        ) { b in b.writeBytes(text) }
+    }
+
+    /// Appends the error reply that answers `error`.
+    package static func encode(_ error: WireError, into out: inout ByteBuffer) {
+        encode(ErrorReply(error), into: &out)
+    }
+
+    private static func checkCount(_ count: Int, id: UInt64, operation: Operation) throws(WireError) {
+        guard count <= WireLimits.batchMax else {
+            throw WireError(
+                .tooManyEvents, requestId: id, operation: operation.rawValue,
+                "\(count) records; at most \(WireLimits.batchMax) per message")
+        }
+    }
+
+    /// Writes a zeroed header, the body, then fills in the header.
+    private static func frame(
+        operation: UInt8, kind: MessageKind, id: UInt64, count: Int, errorCode: UInt16 = 0,
+        into out: inout ByteBuffer, body: (inout ByteBuffer) -> Void
+    ) {
+        let start = out.writerIndex
+        out.writeRepeatingByte(0, count: MessageHeader.size)
+        let bodyStart = out.writerIndex
+        body(&out)
+        let bodySize = out.writerIndex - bodyStart
+        let header = MessageHeader(
+            operation: operation, kind: kind, requestId: id, bodySize: UInt32(truncatingIfNeeded: bodySize),
+            eventCount: UInt32(truncatingIfNeeded: count), errorCode: errorCode,
+            bodyChecksum: WireChecksum.crc32c(out, at: bodyStart, length: bodySize) ?? 0)
+        header.write(to: &out, at: start)
+    }
+}

@@ -1,0 +1,93 @@
+package import NIOCore
+
+/// The fixed 48-byte little-endian header in front of every message.
+///
+/// | offset | size | field           |
+/// |-------:|-----:|-----------------|
+/// |      0 |    4 | magic `KMNO`    |
+/// |      4 |    2 | version (1)     |
+/// |      6 |    1 | operation       |
+/// |      7 |    1 | kind            |
+/// |      8 |    8 | request_id      |
+/// |     16 |    4 | body_size       |
+/// |     20 |    4 | event_count     |
+/// |     24 |    2 | error_code      |
+/// |     26 |   14 | reserved (zero) |
+/// |     40 |    4 | body_checksum   |
+/// |     44 |    4 | header_checksum |
+///
+/// `header_checksum` is the CRC32C of bytes 0..<44; `body_checksum` the CRC32C of the body.
+package struct MessageHeader: Sendable, Hashable {
+    /// The magic bytes `KMNO` read as a little-endian u32.
+    package static let magic: UInt32 = 0x4F4E_4D4B
+    /// The protocol version this code speaks.
+    package static let currentVersion: UInt16 = 1
+    /// Header size in bytes.
+    package static let size = WireLimits.headerSize
+
+    /// Field offsets inside the header.
+    package enum Offset {
+        package static let magic = 0
+        package static let version = 4
+        package static let operation = 6
+        package static let kind = 7
+        package static let requestId = 8
+        package static let bodySize = 16
+        package static let eventCount = 20
+        package static let errorCode = 24
+        package static let reserved = 26
+        package static let reservedSize = 14
+        package static let bodyChecksum = 40
+        package static let headerChecksum = 44
+    }
+
+    package var version: UInt16
+    /// The operation code (an `Operation` raw value; 0 in error replies to unreadable frames).
+    package var operation: UInt8
+    package var kind: MessageKind
+    /// Chosen by the client, echoed by the server.
+    package var requestId: UInt64
+    /// Bytes after the header.
+    package var bodySize: UInt32
+    /// Records in the body (0 for error replies).
+    package var eventCount: UInt32
+    /// A `WireError.Code` raw value in error replies, 0 otherwise.
+    package var errorCode: UInt16
+    /// CRC32C of the body.
+    package var bodyChecksum: UInt32
+
+    package init(
+        version: UInt16 = MessageHeader.currentVersion, operation: UInt8, kind: MessageKind,
+        requestId: UInt64, bodySize: UInt32, eventCount: UInt32, errorCode: UInt16 = 0,
+        bodyChecksum: UInt32
+    ) {
+        self.version = version
+        self.operation = operation
+        self.kind = kind
+        self.requestId = requestId
+        self.bodySize = bodySize
+        self.eventCount = eventCount
+        self.errorCode = errorCode
+        self.bodyChecksum = bodyChecksum
+    }
+
+    /// Writes the 48 header bytes, header checksum included, at absolute index `index`
+    /// (which must already be writable or be the writer index).
+    package func write(to buffer: inout ByteBuffer, at index: Int) {
+        var h = ByteBuffer()
+        h.reserveCapacity(Self.size)
+        h.writeInteger(Self.magic, endianness: .little)
+        h.writeInteger(version, endianness: .little)
+        h.writeInteger(operation)
+        h.writeInteger(kind.rawValue)
+        h.writeInteger(requestId, endianness: .little)
+        h.writeInteger(bodySize, endianness: .little)
+        h.writeInteger(eventCount, endianness: .little)
+        h.writeInteger(errorCode, endianness: .little)
+        h.writeRepeatingByte(0, count: Offset.reservedSize)
+        h.writeInteger(bodyChecksum, endianness: .little)
+        let crc = h.withUnsafeReadableBytes { WireChecksum.crc32c($0) }
+        h.writeInteger(crc, endianness: .little)
+        buffer.setBuffer(h, at: index)
+    }
+}
