@@ -33,15 +33,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore"], swiftSettings: strict),
+        .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore", "LedgerWorkload"], swiftSettings: strict),
 
         // Write-ahead log (issue 3): liburing, C helpers, segments, snapshots, recovery.
+        // CRC32C (hardware + portable); links nothing.
+        .target(name: "CKaminoCRC"),
         .target(
             name: "CKaminoSys",
             // liburing's headers stay inside the C files; install with `apt-get install liburing-dev`.
             linkerSettings: [.linkedLibrary("uring")]
         ),
-        .target(name: "LedgerStorage", dependencies: ["CKaminoSys"], swiftSettings: strict),
+        .target(name: "LedgerStorage", dependencies: ["CKaminoSys", "CKaminoCRC"], swiftSettings: strict),
         // Recovery (snapshot + log replay) and, later, the sequencer and shards.
         .target(name: "LedgerEngine", dependencies: ["LedgerCore", "LedgerStorage"], swiftSettings: strict),
         .testTarget(
@@ -53,24 +55,26 @@ let package = Package(
         .target(name: "LedgerWorkload", dependencies: ["LedgerCore"], swiftSettings: strict),
         .executableTarget(
             name: "kamino-ledgerstress",
-            dependencies: ["LedgerCore", "LedgerStorage", "LedgerEngine", "LedgerWorkload"],
+            dependencies: ["LedgerCore", "LedgerStorage", "LedgerEngine", "LedgerWorkload", "StressSupport"],
             swiftSettings: strict
         ),
-        .executableTarget(name: "kamino-walstress", dependencies: ["LedgerStorage"], swiftSettings: strict),
+        // Line output and options shared by the two stress drivers.
+        .target(name: "StressSupport", swiftSettings: strict),
+        .executableTarget(name: "kamino-walstress", dependencies: ["LedgerStorage", "StressSupport"], swiftSettings: strict),
         // Wire protocol (issue 4): frames, message layouts, encoder/decoder on ByteBuffer.
         .target(
             name: "LedgerWire",
-            dependencies: ["LedgerCore", "CKaminoSys", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["LedgerCore", "CKaminoCRC", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "LedgerWireTests",
-            dependencies: ["LedgerWire", "LedgerCore", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["LedgerWire", "LedgerCore", "LedgerWorkload", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "LedgerStorageTests",
-            dependencies: ["LedgerStorage", "CKaminoSys", "kamino-walstress"],
+            dependencies: ["LedgerStorage", "CKaminoCRC", "kamino-walstress"],
             swiftSettings: strict
         ),
     ]

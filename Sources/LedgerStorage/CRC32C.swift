@@ -1,4 +1,4 @@
-import CKaminoSys
+import CKaminoCRC
 
 /// CRC32C (Castagnoli) as used by every checksum in the log and snapshots.
 package enum CRC32C {

@@ -1,4 +1,4 @@
-import CKaminoSys
+import CKaminoCRC
 package import NIOCore
 
 /// CRC32C (Castagnoli; reflected polynomial 0x82F63B78, initial value and final XOR

@@ -1,3 +1,4 @@
+import StressSupport
 import LedgerCore
 import LedgerEngine
 import LedgerStorage

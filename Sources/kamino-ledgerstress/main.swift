@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import StressSupport
 import LedgerWorkload
 
 // kamino-ledgerstress: ledger-level crash-test driver and snapshot/replay benchmarks.
@@ -10,16 +11,6 @@ import LedgerWorkload
 //                                  [--segment-size BYTES] [--think-us US] [--batch-max N]
 //   kamino-ledgerstress bench-snapshot DIR [--accounts N] [--transfers N] [--runs N] [--capture-only N]
 //   kamino-ledgerstress bench-replay DIR [--accounts N] [--transfers N] [--batch N] [--runs N]
-
-func option(_ name: String, _ args: [String], default value: Int) -> Int {
-    guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return value }
-    return v
-}
-
-func option(_ name: String, _ args: [String], default value: Double) -> Double {
-    guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Double(args[i + 1]) else { return value }
-    return v
-}
 
 let args = CommandLine.arguments
 guard args.count >= 3 else {

@@ -1,3 +1,4 @@
+import StressSupport
 import LedgerStorage
 
 /// `bench` mode: log append throughput at a batch size against raw io_uring

@@ -1,3 +1,4 @@
+import StressSupport
 import LedgerStorage
 
 /// `stress` mode: many concurrent appenders append self-describing batches

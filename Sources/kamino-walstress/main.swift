@@ -3,20 +3,11 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import StressSupport
 
 // kamino-walstress: crash-test and benchmark driver for LedgerStorage.
 //   kamino-walstress stress DIR [--appenders N] [--segment-size BYTES] [--seconds S]
 //   kamino-walstress bench DIR [--events N] [--concurrency N] [--seconds S]
-
-func option(_ name: String, _ args: [String], default value: Int) -> Int {
-    guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return value }
-    return v
-}
-
-func option(_ name: String, _ args: [String], default value: Double) -> Double {
-    guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Double(args[i + 1]) else { return value }
-    return v
-}
 
 let args = CommandLine.arguments
 guard args.count >= 3 else {

@@ -1,19 +1,10 @@
+import LedgerWorkload
 import Testing
 
 @testable import LedgerCore
 
-/// A small deterministic PRNG (SplitMix64) so every run and every failure is reproducible.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The tests' deterministic generator (shared with the workload generators).
+typealias SeededRandom = SplitMix64
 
 /// One recorded batch, so the same inputs can be replayed on a fresh ledger.
 enum RecordedBatch {

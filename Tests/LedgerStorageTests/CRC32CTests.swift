@@ -1,4 +1,4 @@
-import CKaminoSys
+import CKaminoCRC
 import Testing
 @testable import LedgerStorage
 

@@ -1,3 +1,4 @@
+import LedgerWorkload
 import LedgerCore
 import NIOCore
 import Testing

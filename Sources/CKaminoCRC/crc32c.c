@@ -1,5 +1,5 @@
 // CRC32C (Castagnoli): SSE4.2 crc32 instruction with a table fallback.
-#include "CKaminoSys.h"
+#include "CKaminoCRC.h"
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)

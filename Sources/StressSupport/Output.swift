@@ -6,8 +6,8 @@ import Musl
 
 /// Unbuffered line output: one write(2) per line, so a line printed before a
 /// SIGKILL is complete in the file or pipe it goes to.
-enum Output {
-    static func line(_ text: String, fd: Int32 = 1) {
+package enum Output {
+    package static func line(_ text: String, fd: Int32 = 1) {
         var s = text
         s.append("\n")
         s.withUTF8 { buf in
@@ -20,5 +20,5 @@ enum Output {
         }
     }
 
-    static func error(_ text: String) { line(text, fd: 2) }
+    package static func error(_ text: String) { line(text, fd: 2) }
 }
