@@ -64,6 +64,13 @@ extension Ledger {
         return first
     }
 
+    /// True when a create batch of `count` events cannot exceed the stores' capacity, so
+    /// that (with a timestamp from `nextBatchTimestamp`) applying it cannot throw.
+    public func canAccept(count: Int) -> Bool {
+        count <= LedgerLimits.batchMax && accounts.count + count <= Self.refMax
+            && transfers.count + count <= Self.refMax && orphanIds.count + count <= Self.refMax
+    }
+
     /// The smallest valid timestamp for a batch of `count` events at or after `wallClock`.
     public func nextBatchTimestamp(wallClock: UInt64, count: Int) -> UInt64 {
         max(wallClock, lastTimestamp + UInt64(max(count, 1)))
