@@ -1,51 +1,63 @@
-import LedgerCore
-import LedgerStorage
+package import LedgerCore
+package import LedgerStorage
 import Synchronization
 
 /// Takes a snapshot every `every` LSNs, one at a time. The capture happens under the
 /// sequencer's lock (that is the pause); the file is written on a dedicated thread once
 /// the LSN it covers is durable (a snapshot must never cover a record the log could
 /// still lose); then older snapshots and the segments they cover are removed.
-final class SnapshotScheduler: Sendable {
+package final class SnapshotScheduler: Sendable {
+    /// What happened to one snapshot, for logs and benchmarks.
+    package enum Outcome: Sendable {
+        case written(lsn: UInt64, removedFiles: Int)
+        case failed(lsn: UInt64, error: WALError)
+    }
+
     let every: UInt64
     let store: SnapshotStore
     let writer: WALWriter
+    private let onOutcome: @Sendable (Outcome) -> Void
     private let busy = Atomic<Bool>(false)
     private let inFlight = Mutex<Task<Void, Never>?>(nil)
 
-    init(every: UInt64, directory: String, writer: WALWriter) {
+    package init(every: UInt64, directory: String, writer: WALWriter,
+                 onOutcome: @escaping @Sendable (Outcome) -> Void = { _ in }) {
         self.every = every
         store = SnapshotStore(directory: directory)
         self.writer = writer
+        self.onOutcome = onOutcome
     }
 
     /// True when a snapshot should be captured right after `lsn` (claims the single slot).
-    func claim(lsn: UInt64) -> Bool {
+    package func claim(lsn: UInt64) -> Bool {
         guard every > 0, lsn % every == 0 else { return false }
         return busy.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
     }
 
     /// Writes a captured snapshot in the background and releases the slot.
-    func write(_ image: LedgerSnapshot, lsn: UInt64) {
+    package func write(_ image: LedgerSnapshot, lsn: UInt64) {
         let store = self.store
         let writer = self.writer
+        let onOutcome = self.onOutcome
         let task = Task {
             defer { busy.store(false, ordering: .releasing) }
             do throws(WALError) {
                 try await writer.waitDurable(lsn)
-                try await DedicatedThread.run { () throws(WALError) in
+                let removed = try await DedicatedThread.run { () throws(WALError) -> Int in
                     _ = try store.write(image, lsn: lsn)
-                    _ = try store.removeObsolete(keep: 2)
+                    return try store.removeObsolete(keep: 2).count
                 }
+                onOutcome(.written(lsn: lsn, removedFiles: removed))
             } catch {
                 // A failed snapshot loses nothing: the log still holds every batch.
+                onOutcome(.failed(lsn: lsn, error: error))
             }
         }
         inFlight.withLock { $0 = task }
     }
 
     /// Waits for the snapshot being written, if any.
-    func drain() async {
+    package func drain() async {
         let task = inFlight.withLock { $0 }
         await task?.value
     }
