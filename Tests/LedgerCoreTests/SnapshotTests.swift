@@ -91,6 +91,12 @@ struct SnapshotTests {
         badMagic[0] ^= 0xFF
         var source = BytesSource(bytes: badMagic)
         #expect(throws: LedgerError.self) { _ = try Ledger(snapshot: &source) }
+        // A well-formed file whose balances do not follow from its transfers is refused:
+        // otherwise a later post, void or expiry could overflow.
+        var tampered = bytes
+        tampered[56 + 32] ^= 0x01  // first account's debits_posted
+        source = BytesSource(bytes: tampered)
+        #expect(throws: LedgerError.self) { _ = try Ledger(snapshot: &source) }
         // A huge account count in the header must be refused before allocating.
         var hugeCount = bytes
         for i in 24..<32 { hugeCount[i] = 0xFF }

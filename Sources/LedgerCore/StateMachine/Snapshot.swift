@@ -227,9 +227,13 @@ extension Ledger {
             guard (s == .none) == !t.flags.contains(.pending) else { throw fail("pending status of \(t.id) does not match its flags") }
             pendingStatuses.append(status)
             if s == .pending, t.timeout > 0 {
-                expiry.push(ExpiryQueue.Entry(expiresAt: t.timestamp + t.timeoutNanoseconds, ref: UInt32(ref)))
+                let (expiresAt, overflow) = t.timestamp.addingReportingOverflow(t.timeoutNanoseconds)
+                guard !overflow, expiresAt <= LedgerLimits.timestampMax else { throw fail("timeout of \(t.id) overflows") }
+                expiry.push(ExpiryQueue.Entry(expiresAt: expiresAt, ref: UInt32(ref)))
             }
         }
+
+        try verifyBalancesMatchTransfers()
 
         var orphan: UInt128 = 0
         for _ in 0..<orphanCount {
@@ -266,6 +270,43 @@ extension Ledger {
             guard accountLists[ref].history.count == accountLists[ref].transfers.count else {
                 throw fail("history of account \(accounts[ref].id) is missing")
             }
+        }
+    }
+
+    /// Recomputes every account's four balances from the stored transfers (with overflow
+    /// checks) and requires them equal to the stored ones, and pending + posted to fit in
+    /// u128. A checksum only proves the file is what was written; this proves the state is
+    /// one that transfers can produce, so no later post, void or expiry can overflow.
+    private func verifyBalancesMatchTransfers() throws {
+        func fail(_ why: String) -> LedgerError { LedgerError(.snapshotInvalid, why) }
+        var sums = [UInt128](repeating: 0, count: accounts.count * 4)  // dp, dP, cp, cP
+        func add(_ account: Int, _ field: Int, _ amount: UInt128) throws {
+            let (sum, overflow) = sums[account * 4 + field].addingReportingOverflow(amount)
+            guard !overflow else { throw fail("balances of account \(accounts[account].id) overflow") }
+            sums[account * 4 + field] = sum
+        }
+        for ref in 0..<transfers.count {
+            let t = transfers[ref]
+            guard let dr = accountRef(t.debitAccountId), let cr = accountRef(t.creditAccountId) else {
+                throw fail("transfer \(t.id) names a missing account")
+            }
+            if t.flags.contains(.pending) {
+                if pendingStatuses[ref] == PendingStatus.pending.rawValue {
+                    try add(dr, 0, t.amount)
+                    try add(cr, 2, t.amount)
+                }
+            } else if !t.flags.contains(.voidPendingTransfer) {
+                try add(dr, 1, t.amount)
+                try add(cr, 3, t.amount)
+            }
+        }
+        for ref in 0..<accounts.count {
+            let a = accounts[ref]
+            guard a.debitsPending == sums[ref * 4], a.debitsPosted == sums[ref * 4 + 1],
+                a.creditsPending == sums[ref * 4 + 2], a.creditsPosted == sums[ref * 4 + 3],
+                !a.debitsPending.addingReportingOverflow(a.debitsPosted).overflow,
+                !a.creditsPending.addingReportingOverflow(a.creditsPosted).overflow
+            else { throw fail("balances of account \(a.id) do not match its transfers") }
         }
     }
 }
