@@ -17,6 +17,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // Pure, deterministic state machine: no IO, no Foundation. CKaminoPrefetch is
@@ -29,7 +31,12 @@ let package = Package(
                 "LedgerCore",
                 "LedgerStorage",
                 "LedgerEngine",
+                "LedgerServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -72,9 +79,24 @@ let package = Package(
             dependencies: ["LedgerWire", "LedgerCore", "LedgerWorkload", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
+        // TCP server (issue 4): sessions, pipelining, backpressure, metrics endpoint.
+        .target(
+            name: "LedgerServer",
+            dependencies: [
+                "LedgerWire", "LedgerEngine", "LedgerCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
-            name: "LedgerStorageTests",
-            dependencies: ["LedgerStorage", "CKaminoCRC", "kamino-walstress"],
+            name: "LedgerServerTests",
+            dependencies: [
+                "LedgerServer", "LedgerWire", "LedgerCore", "kamino",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
     ]

@@ -2,11 +2,11 @@ import ArgumentParser
 
 /// The `kamino` command line: argument parsing and wiring only.
 @main
-struct Kamino: ParsableCommand {
+struct Kamino: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kamino",
         abstract: "Kamino: a double-entry ledger server.",
-        subcommands: [Demo.self, Wal.self],
-        defaultSubcommand: Demo.self
+        subcommands: [Serve.self, Demo.self, Wal.self],
+        defaultSubcommand: Serve.self
     )
 }

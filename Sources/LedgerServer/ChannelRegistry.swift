@@ -1,0 +1,43 @@
+import NIOCore
+import Synchronization
+
+/// The open client connections, so that shutdown can close them all.
+final class ChannelRegistry: Sendable {
+    private struct State {
+        var channels: [ObjectIdentifier: any Channel] = [:]
+        var closed = false
+    }
+    private let state = Mutex(State())
+
+    /// Registers a new connection; false once the registry was closed (refuse it).
+    func add(_ channel: any Channel) -> Bool {
+        state.withLock { s in
+            guard !s.closed else { return false }
+            s.channels[ObjectIdentifier(channel)] = channel
+            return true
+        }
+    }
+
+    func remove(_ channel: any Channel) {
+        _ = state.withLock { $0.channels.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    /// Closes the registry and hands back every connection still open.
+    func closeAll() -> [any Channel] {
+        state.withLock { s in
+            s.closed = true
+            defer { s.channels = [:] }
+            return Array(s.channels.values)
+        }
+    }
+}
+
+/// Holds the listening channel between `start()` and `stop()`.
+final class ListenerBox: Sendable {
+    private let channel = Mutex<(any Channel)?>(nil)
+
+    func set(_ value: any Channel) { channel.withLock { $0 = value } }
+
+    /// Removes and returns the channel (nil if already taken).
+    func take() -> (any Channel)? { channel.withLock { c in defer { c = nil }; return c } }
+}

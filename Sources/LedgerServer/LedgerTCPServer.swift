@@ -1,0 +1,89 @@
+package import LedgerEngine
+package import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// The Kamino TCP server: accepts client connections and serves the wire protocol
+/// (docs/protocol.md) from a `DurableLedger`.
+///
+/// `start()` binds (so the caller can print the real port); `run()`, the `Service` entry
+/// point, serves until graceful shutdown, then stops accepting, answers new requests
+/// `shutting_down`, waits for in-flight requests to be answered and closes every
+/// connection. Closing the ledger is left to its owner.
+package final class LedgerTCPServer: Service, Sendable {
+    private let configuration: ServerConfiguration
+    private let group: any EventLoopGroup
+    private let shared: ServerShared
+    private let channels = ChannelRegistry()
+    private let listener = ListenerBox()
+
+    /// The server's counters.
+    package var metrics: ServerMetrics { shared.metrics }
+    /// Requests being executed now.
+    package var inFlight: Int { shared.limiter.inFlight }
+
+    package init(configuration: ServerConfiguration, ledger: DurableLedger, group: any EventLoopGroup,
+                 metrics: ServerMetrics = ServerMetrics()) {
+        self.configuration = configuration
+        self.group = group
+        self.shared = ServerShared(ledger: ledger, configuration: configuration, metrics: metrics)
+    }
+
+    /// Binds the client port and starts accepting; returns the bound address.
+    package func start() async throws(ServerError) -> SocketAddress {
+        let shared = self.shared
+        let channels = self.channels
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 4096)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(
+                .writeBufferWaterMark,
+                value: .init(low: configuration.outboundLowWaterMark, high: configuration.outboundHighWaterMark))
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    guard channels.add(channel) else { throw ChannelError.ioOnClosedChannel }
+                    channel.closeFuture.whenComplete { _ in channels.remove(channel) }
+                    try channel.pipeline.syncOperations.addHandler(SessionHandler(shared: shared))
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        } catch {
+            throw ServerError(.bindFailed, "cannot listen on \(configuration.host):\(configuration.port): \(error)")
+        }
+        listener.set(channel)
+        guard let address = channel.localAddress else {
+            throw ServerError(.bindFailed, "the listening socket has no address")
+        }
+        return address
+    }
+
+    /// Serves until graceful shutdown (or cancellation), then drains and stops.
+    package func run() async throws {
+        try? await gracefulShutdown()
+        try await stop()
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to the drain timeout) and
+    /// closes every connection. Safe to call more than once.
+    package func stop() async throws(ServerError) {
+        shared.beginStopping()
+        if let channel = listener.take() {
+            try? await channel.close()
+        }
+        let deadline = ContinuousClock.now + .seconds(configuration.drainTimeoutSeconds)
+        while shared.limiter.inFlight > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        let left = shared.limiter.inFlight
+        for channel in channels.closeAll() {
+            try? await channel.close()
+        }
+        if left > 0 {
+            throw ServerError(.drainTimedOut, "\(left) requests still in flight after \(configuration.drainTimeoutSeconds) s")
+        }
+    }
+}

@@ -1,0 +1,35 @@
+/// How a `LedgerTCPServer` listens and how much work it accepts at once.
+package struct ServerConfiguration: Sendable {
+    /// Address to bind the client port to (an IP literal or a host name).
+    package var host: String
+    /// Port to bind; 0 picks an ephemeral port (see `LedgerTCPServer.boundAddress`).
+    package var port: Int
+    /// Requests one connection may have in flight; the next is answered `busy`.
+    package var maxInFlightPerConnection: Int
+    /// Requests all connections together may have in flight; the next is answered `busy`.
+    package var maxInFlightTotal: Int
+    /// A connection stops being read while more than this many reply bytes wait to be sent.
+    package var outboundHighWaterMark: Int
+    /// Reading resumes once the waiting reply bytes fall below this.
+    package var outboundLowWaterMark: Int
+    /// Longest wait, on shutdown, for in-flight requests to be answered.
+    package var drainTimeoutSeconds: Int
+    /// Event loop threads (0: one per core).
+    package var threads: Int
+
+    package init(
+        host: String = "127.0.0.1", port: Int = 4410,
+        maxInFlightPerConnection: Int = 256, maxInFlightTotal: Int = 4096,
+        outboundHighWaterMark: Int = 4 << 20, outboundLowWaterMark: Int = 1 << 20,
+        drainTimeoutSeconds: Int = 30, threads: Int = 0
+    ) {
+        self.host = host
+        self.port = port
+        self.maxInFlightPerConnection = maxInFlightPerConnection
+        self.maxInFlightTotal = maxInFlightTotal
+        self.outboundHighWaterMark = outboundHighWaterMark
+        self.outboundLowWaterMark = outboundLowWaterMark
+        self.drainTimeoutSeconds = drainTimeoutSeconds
+        self.threads = threads
+    }
+}

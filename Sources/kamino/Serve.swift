@@ -1,0 +1,102 @@
+import ArgumentParser
+import Glibc
+import LedgerEngine
+import LedgerServer
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// `kamino serve`: the primary. Opens (recovers) the data directory, serves clients over
+/// TCP until SIGTERM/SIGINT, then drains in-flight batches, closes the log and exits 0.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the ledger over TCP (docs/protocol.md).",
+        discussion: """
+            Settings come from, in increasing precedence: defaults, the config file \
+            (config/kamino.toml if present, or --config), KAMINO_DATA / KAMINO_LISTEN / \
+            KAMINO_METRICS / KAMINO_SNAPSHOT_EVERY, and these flags. Once ready it prints \
+            `listening on HOST:PORT` (the real port, also with port 0).
+            """)
+
+    @Option(help: "Data directory (default ./wal/data).")
+    var data: String?
+
+    @Option(help: "Client address HOST:PORT (default 127.0.0.1:4410; port 0 picks one).")
+    var listen: String?
+
+    @Option(help: "Metrics address HOST:PORT for GET /metrics, or `off` (default 127.0.0.1:4480).")
+    var metrics: String?
+
+    @Option(help: "Take a snapshot every N log records (0: never; default 0).")
+    var snapshotEvery: String?
+
+    @Option(help: "Config file (default config/kamino.toml, used if present).")
+    var config: String?
+
+    func run() async throws {
+        let settings: ServeSettings
+        do {
+            settings = try ServeSettings.resolve(
+                flags: .init(data: data, listen: listen, metrics: metrics, snapshotEvery: snapshotEvery),
+                configPath: config, environment: processEnvironment())
+        } catch {
+            throw exitFailure("error: \(error.description)")
+        }
+        raiseFileLimit()
+        var logger = Logger(label: "kamino.serve")
+        logger.logLevel = .info
+
+        let ledger: DurableLedger
+        do {
+            try makeDirectories(settings.data)
+            ledger = try await DurableLedger.open(directory: settings.data, snapshotEvery: settings.snapshotEvery)
+        } catch {
+            throw exitFailure("error: \(error)")
+        }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let server = LedgerTCPServer(
+            configuration: ServerConfiguration(host: settings.listen.host, port: settings.listen.port),
+            ledger: ledger, group: group)
+        var services: [any Service] = [server]
+        do {
+            let address = try await server.start()
+            if let metrics = settings.metrics {
+                let endpoint = MetricsHTTPServer(host: metrics.host, port: metrics.port, group: group) {
+                    server.metrics.prometheusText(inFlight: server.inFlight)
+                }
+                let bound = try await endpoint.start()
+                services.append(endpoint)
+                announce("metrics on \(Self.describe(bound, fallback: metrics.description))")
+            }
+            announce("listening on \(Self.describe(address, fallback: settings.listen.description))")
+        } catch {
+            try? await server.stop()
+            await ledger.close()
+            try? await group.shutdownGracefully()
+            throw exitFailure("error: \(error)")
+        }
+
+        let serviceGroup = ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        var failure: (any Error)?
+        do {
+            try await serviceGroup.run()
+        } catch {
+            failure = error
+        }
+        await ledger.close()
+        try? await group.shutdownGracefully()
+        if let failure {
+            throw exitFailure("error: \(failure)")
+        }
+        announce("stopped")
+    }
+
+    private static func describe(_ address: SocketAddress, fallback: String) -> String {
+        guard let ip = address.ipAddress, let port = address.port else { return fallback }
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+    }
+}

@@ -1,0 +1,111 @@
+import Glibc
+
+/// A `HOST:PORT` address (`[v6]:PORT` for IPv6 literals).
+struct HostPort: Equatable, CustomStringConvertible {
+    let host: String
+    let port: Int
+
+    /// Parses `text`; `key` names the setting in the error.
+    init(parsing text: String, key: String) throws(ConfigError) {
+        let bad = ConfigError(.badValue, "\(key): `\(text)` is not HOST:PORT (for example 127.0.0.1:4410)")
+        guard let colon = text.lastIndex(of: ":") else { throw bad }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, !host.contains(" "), let port = Int(text[text.index(after: colon)...]),
+              (0...65535).contains(port)
+        else { throw bad }
+        self.host = host
+        self.port = port
+    }
+
+    var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// The settings of `kamino serve`, resolved with precedence flags > environment > config
+/// file > built-in defaults.
+struct ServeSettings {
+    /// Built-in defaults (DESIGN.md contract).
+    static let defaultData = "./wal/data"
+    static let defaultListen = "127.0.0.1:4410"
+    static let defaultMetrics = "127.0.0.1:4480"
+    static let defaultConfigPath = "config/kamino.toml"
+
+    var data: String
+    var listen: HostPort
+    /// nil: metrics disabled (`off`).
+    var metrics: HostPort?
+    var snapshotEvery: UInt64
+
+    /// Raw values by key, as the command line gave them (nil: not given).
+    struct Overrides {
+        var data: String?
+        var listen: String?
+        var metrics: String?
+        var snapshotEvery: String?
+    }
+
+    /// Resolves the settings. `configPath` nil means the default file, used only if present.
+    static func resolve(
+        flags: Overrides, configPath: String?, environment: [String: String]
+    ) throws(ConfigError) -> ServeSettings {
+        var file: [String: ConfigFile.Entry] = [:]
+        var filePath = defaultConfigPath
+        if let path = configPath {
+            filePath = path
+            file = try load(path)
+        } else if access(defaultConfigPath, R_OK) == 0 {
+            file = try load(defaultConfigPath)
+        }
+        let known: Set<String> = ["data", "listen", "metrics", "snapshot_every"]
+        if let unknown = file.keys.sorted().first(where: { !known.contains($0) }) {
+            let line = file[unknown]?.line ?? 0
+            throw ConfigError(.unknownKey, "\(filePath):\(line): unknown key `\(unknown)` (known: \(known.sorted().joined(separator: ", ")))")
+        }
+        func pick(_ key: String, flag: String?, env: String) throws(ConfigError) -> (String, String)? {
+            if let flag { return (flag, "--\(key.replacing("_", with: "-"))") }
+            if let value = environment[env] { return (value, env) }
+            if let entry = file[key] {
+                switch entry.value {
+                case .string(let s): return (s, "\(filePath):\(entry.line): \(key)")
+                case .integer(let n): return (String(n), "\(filePath):\(entry.line): \(key)")
+                }
+            }
+            return nil
+        }
+        let data = try pick("data", flag: flags.data, env: "KAMINO_DATA") ?? (defaultData, "data")
+        guard !data.0.isEmpty else { throw ConfigError(.badValue, "\(data.1): the data directory must not be empty") }
+        let listen = try pick("listen", flag: flags.listen, env: "KAMINO_LISTEN") ?? (defaultListen, "listen")
+        let metrics = try pick("metrics", flag: flags.metrics, env: "KAMINO_METRICS") ?? (defaultMetrics, "metrics")
+        let every = try pick("snapshot_every", flag: flags.snapshotEvery, env: "KAMINO_SNAPSHOT_EVERY") ?? ("0", "snapshot_every")
+        guard let snapshotEvery = UInt64(every.0) else {
+            throw ConfigError(.badValue, "\(every.1): `\(every.0)` is not a non-negative integer")
+        }
+        return ServeSettings(
+            data: data.0,
+            listen: try HostPort(parsing: listen.0, key: listen.1),
+            metrics: metrics.0 == "off" ? nil : try HostPort(parsing: metrics.0, key: metrics.1),
+            snapshotEvery: snapshotEvery)
+    }
+
+    private static func load(_ path: String) throws(ConfigError) -> [String: ConfigFile.Entry] {
+        guard let text = readText(path) else {
+            throw ConfigError(.unreadable, "config file \(path): cannot be read")
+        }
+        return try ConfigFile.parse(text, path: path)
+    }
+
+    private static func readText(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 14)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { return nil }
+            if n == 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

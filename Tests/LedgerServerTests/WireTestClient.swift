@@ -1,0 +1,103 @@
+import Glibc
+import LedgerWire
+import NIOCore
+
+/// A small blocking client over one TCP connection to 127.0.0.1, built on LedgerWire's
+/// encoder and decoder (tests only; the real client is `LedgerClient`).
+final class WireTestClient {
+    private let fd: Int32
+    private var inbound = ByteBuffer()
+    private var decoder = KaminoMessageDecoder(accepting: .replies)
+    private var nextId: UInt64 = 1
+
+    /// Connects to 127.0.0.1:`port`; nil if the connection fails.
+    init?(port: UInt16, timeoutSeconds: Int = 15) {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = port.bigEndian
+        addr.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard rc == 0 else {
+            close(fd)
+            return nil
+        }
+    }
+
+    deinit { close(fd) }
+
+    /// A fresh request id.
+    func takeId() -> UInt64 {
+        defer { nextId += 1 }
+        return nextId
+    }
+
+    /// The bytes of a request frame.
+    static func frame(_ request: Request, id: UInt64) -> [UInt8] {
+        var buffer = ByteBuffer()
+        try? MessageEncoding.encode(request, id: id, into: &buffer)
+        return buffer.readBytes(length: buffer.readableBytes) ?? []
+    }
+
+    /// Sends a request; returns its id.
+    @discardableResult
+    func send(_ request: Request) -> UInt64 {
+        let id = takeId()
+        sendRaw(Self.frame(request, id: id))
+        return id
+    }
+
+    /// Sends raw bytes; false if the socket refused them.
+    @discardableResult
+    func sendRaw(_ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return false }
+            offset += n
+        }
+        return true
+    }
+
+    /// Shuts down the sending side (the server sees end of input).
+    func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+
+    /// The next message, or nil on EOF, timeout or a decode error.
+    func receive() -> Message? {
+        while true {
+            if let message = try? decoder.decodeNext(&inbound) { return message }
+            if decoder.failure != nil { return nil }
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return nil }
+            inbound.writeBytes(chunk[0..<n])
+            if inbound.readerIndex > 1 << 20 { inbound.discardReadBytes() }
+        }
+    }
+
+    /// Sends a request and waits for its answer (the only one outstanding).
+    func call(_ request: Request) -> Message? {
+        let id = send(request)
+        guard let message = receive(), message.requestId == id else { return nil }
+        return message
+    }
+
+    /// True if the server closes the connection (EOF) within the receive timeout, after
+    /// any messages still in flight.
+    func waitForClose() -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n == 0 { return true }
+            if n < 0 { return errno == ECONNRESET }
+        }
+    }
+}
