@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "kamino", targets: ["kamino"]),
         .library(name: "LedgerCore", targets: ["LedgerCore"]),
+        .library(name: "LedgerClient", targets: ["LedgerClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -77,6 +78,30 @@ let package = Package(
         .testTarget(
             name: "LedgerWireTests",
             dependencies: ["LedgerWire", "LedgerCore", "LedgerWorkload", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        // Swift client library (issue 4, item 5): batching, pipelining, retries, failover.
+        .target(
+            name: "LedgerClient",
+            dependencies: [
+                "LedgerWire", "LedgerCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LedgerClientTests",
+            dependencies: [
+                "LedgerClient", "LedgerWire", "LedgerCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LedgerStorageTests",
+            dependencies: ["LedgerStorage", "CKaminoCRC", "kamino-walstress"],
             swiftSettings: strict
         ),
         // TCP server (issue 4): sessions, pipelining, backpressure, metrics endpoint.

@@ -1,0 +1,155 @@
+import LedgerCore
+import LedgerWire
+import NIOCore
+
+/// The client end of one connection, on its event loop: numbers and writes requests,
+/// decodes replies, matches them by request id (pipelining), fires per-request timeouts.
+///
+/// Any reply it cannot trust (undecodable, unknown id, wrong operation or count, an
+/// error reply for the whole stream) fails every request in flight and closes the
+/// connection; nothing here traps.
+final class ClientChannelHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = OutboundRequest
+    typealias OutboundOut = ByteBuffer
+
+    /// A request waiting for its reply.
+    private struct Pending {
+        var operation: LedgerCore.Operation
+        var eventCount: Int
+        var promise: EventLoopPromise<Reply>
+        var timer: Scheduled<Void>?
+    }
+
+    private var pending: [UInt64: Pending] = [:]
+    private var nextId: UInt64 = 1
+    private var processor = NIOSingleStepByteToMessageProcessor(KaminoMessageDecoder(accepting: .replies))
+    /// Set once the connection is unusable; later writes fail with it.
+    private var failure: KaminoClientError?
+    private var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        failAll(KaminoClientError(.connectionFailed, "connection closed"))
+        self.context = nil
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let out = unwrapOutboundIn(data)
+        if let failure {
+            // Never sent, so safe to retry on a new connection.
+            let e = KaminoClientError(.connectionFailed, "the connection is closing: \(failure.message)")
+            out.promise.fail(e)
+            promise?.fail(e)
+            return
+        }
+        let id = nextId
+        nextId &+= 1
+        var buffer = context.channel.allocator.buffer(capacity: 48 + out.request.eventCount * 128)
+        do {
+            try MessageEncoding.encode(out.request, id: id, into: &buffer)
+        } catch {
+            let e = KaminoClientError(.invalidArgument, error.description)
+            out.promise.fail(e)
+            promise?.fail(e)
+            return
+        }
+        let timer = context.eventLoop.assumeIsolated().scheduleTask(in: out.timeout) { [self] in
+            timedOut(id)
+        }
+        pending[id] = Pending(
+            operation: out.request.operation, eventCount: out.request.eventCount, promise: out.promise,
+            timer: timer)
+        context.write(wrapOutboundOut(buffer), promise: promise)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard failure == nil else { return }
+        do {
+            try processor.process(buffer: unwrapInboundIn(data)) { message in
+                try handle(message)
+            }
+        } catch {
+            drop(KaminoClientError(.invalidReply, "unreadable reply: \(error)"))
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failAll(KaminoClientError(.connectionFailed, "the server closed the connection"))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        drop(KaminoClientError(.connectionFailed, "connection error: \(error)"))
+    }
+
+    /// Routes one decoded message to its request; throws to drop the connection.
+    private func handle(_ message: Message) throws(KaminoClientError) {
+        switch message {
+        case .reply(let id, let reply):
+            guard let p = pending.removeValue(forKey: id) else {
+                // A late reply to a request that timed out is harmless; an id never sent is not.
+                guard id != 0, id < nextId else {
+                    throw KaminoClientError(.invalidReply, "reply to unknown request id \(id)")
+                }
+                return
+            }
+            p.timer?.cancel()
+            guard ReplyCheck.matches(reply, operation: p.operation, eventCount: p.eventCount) else {
+                let e = KaminoClientError(
+                    .invalidReply, "reply \(reply.operation) with \(reply.recordCount) records does not answer request \(id)")
+                p.promise.fail(e)
+                throw e
+            }
+            p.promise.succeed(reply)
+        case .errorReply(let e):
+            let error = KaminoClientError(.serverError(e.rawCode), "server error \(e.rawCode): \(e.message)")
+            if let p = pending.removeValue(forKey: e.requestId) {
+                p.timer?.cancel()
+                p.promise.fail(error)
+                if e.code?.closesConnection == true { throw KaminoClientError(.connectionFailed, error.message) }
+            } else {
+                throw error  // about the stream as a whole: framing is lost
+            }
+        case .request:
+            throw KaminoClientError(.invalidReply, "the server sent a request")
+        }
+    }
+
+    private func timedOut(_ id: UInt64) {
+        guard let p = pending.removeValue(forKey: id) else { return }
+        p.promise.fail(KaminoClientError(.timeout, "no reply to request \(id) in time"))
+    }
+
+    /// Closes the channel, then fails everything that was in flight with `error`.
+    ///
+    /// Closing first means that a caller woken by the failure never finds this
+    /// connection still active.
+    private func drop(_ error: KaminoClientError) {
+        let all = takeAll(error)
+        context?.close(promise: nil)
+        fail(all, error)
+    }
+
+    private func failAll(_ error: KaminoClientError) {
+        fail(takeAll(error), error)
+    }
+
+    /// Marks the connection unusable and removes every pending request.
+    private func takeAll(_ error: KaminoClientError) -> [Pending] {
+        if failure == nil { failure = error }
+        let all = Array(pending.values)
+        pending.removeAll()
+        return all
+    }
+
+    private func fail(_ all: [Pending], _ error: KaminoClientError) {
+        for p in all {
+            p.timer?.cancel()
+            p.promise.fail(error)
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import NIOCore
+import NIOPosix
+
+/// Owns the one connection a client uses: opens it on demand, fails over through the
+/// address list, and guards connection attempts with the circuit breaker.
+actor ConnectionManager {
+    private let addresses: [ServerAddress]
+    private let connectTimeout: Duration
+    private let group: any EventLoopGroup
+    private var breaker: CircuitBreaker
+    private var current: Connection?
+    /// The connection attempt in progress, shared by every request that needs it.
+    private var connecting: Task<Result<Connection, KaminoClientError>, Never>?
+    /// Where the next connection attempt starts: the last address that worked.
+    private var nextAddress = 0
+    private(set) var isClosed = false
+
+    init(addresses: [ServerAddress], options: KaminoClientOptions, group: any EventLoopGroup) {
+        self.addresses = addresses
+        self.connectTimeout = options.connectTimeout
+        self.group = group
+        self.breaker = CircuitBreaker(policy: options.circuitBreaker)
+    }
+
+    /// An open connection: the current one, or a new one to the first address that
+    /// answers. Throws `circuitOpen` while the breaker is open, `closed` after `close()`.
+    func connection() async throws(KaminoClientError) -> Connection {
+        guard !isClosed else { throw KaminoClientError(.closed, "the client is closed") }
+        if let current, current.isActive { return current }
+        current = nil
+        if let connecting { return try await connecting.value.get() }
+        guard breaker.admit(now: .now) else {
+            throw KaminoClientError(.circuitOpen, "the circuit breaker is open after repeated connection failures")
+        }
+        let task = Task { await self.connectAny() }
+        connecting = task
+        let result = await task.value
+        connecting = nil
+        if case .success(let c) = result {
+            if isClosed { c.close() } else { current = c }
+        }
+        return try result.get()
+    }
+
+    /// Closes the connection; later requests fail with `closed`.
+    func close() {
+        isClosed = true
+        current?.close()
+        current = nil
+    }
+
+    /// Tries each address once, starting with the last one that worked.
+    private func connectAny() async -> Result<Connection, KaminoClientError> {
+        var lastError = "no address"
+        for step in 0..<addresses.count {
+            let index = (nextAddress + step) % addresses.count
+            let address = addresses[index]
+            do {
+                let channel = try await bootstrap().connect(host: address.host, port: address.port).get()
+                breaker.recordSuccess()
+                nextAddress = index
+                return .success(Connection(channel: channel, address: address))
+            } catch {
+                lastError = "\(address): \(error)"
+                breaker.recordFailure(now: .now)
+                if breaker.isOpen { break }
+            }
+        }
+        return .failure(KaminoClientError(.connectionFailed, "could not connect: \(lastError)"))
+    }
+
+    private func bootstrap() -> ClientBootstrap {
+        ClientBootstrap(group: group)
+            .connectTimeout(.nanoseconds(connectTimeout.nanoseconds))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ClientChannelHandler())
+                }
+            }
+    }
+}

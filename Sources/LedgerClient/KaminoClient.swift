@@ -1,0 +1,105 @@
+public import LedgerCore
+import LedgerWire
+import NIOPosix
+
+/// A client of a Kamino ledger server.
+///
+/// Safe to share between tasks: concurrent `createTransfers`, `createAccounts` and
+/// lookup calls made while a request of the same operation is in flight are merged
+/// into one request (up to `KaminoClientOptions.maxBatchSize` events), and every caller
+/// gets exactly its own results. Requests are pipelined on one connection, time out
+/// after `requestTimeout`, and are retried with backoff on timeouts and lost
+/// connections, trying the next address when one fails.
+///
+/// **Retried creates may answer `exists`.** A create whose connection was lost may have
+/// been applied before the loss; the retry then answers `exists` (with the original
+/// timestamp) for those events. Treat `exists` like `created`.
+///
+/// ```swift
+/// let client = try KaminoClient(addresses: ["127.0.0.1:4410"])
+/// let results = try await client.createTransfers([transfer])
+/// await client.close()
+/// ```
+public final class KaminoClient: Sendable {
+    private let connections: ConnectionManager
+    private let executor: RequestExecutor
+    private let createAccountsLane: BatchLane<CreateAccountsKind>
+    private let createTransfersLane: BatchLane<CreateTransfersKind>
+    private let lookupAccountsLane: BatchLane<LookupAccountsKind>
+    private let lookupTransfersLane: BatchLane<LookupTransfersKind>
+
+    /// Creates a client for the servers at `addresses` (`host:port`, tried in order on
+    /// connection failure). Connects lazily, on the first request.
+    /// - Throws: `invalidArgument` when the list is empty or an address is malformed.
+    public init(addresses: [String], options: KaminoClientOptions = KaminoClientOptions()) throws(KaminoClientError) {
+        guard !addresses.isEmpty else { throw KaminoClientError(.invalidArgument, "no server address") }
+        var parsed: [ServerAddress] = []
+        for a in addresses { parsed.append(try ServerAddress(parsing: a)) }
+        connections = ConnectionManager(addresses: parsed, options: options, group: MultiThreadedEventLoopGroup.singleton)
+        executor = RequestExecutor(connections: connections, options: options)
+        createAccountsLane = BatchLane(executor: executor, maxBatchSize: options.maxBatchSize)
+        createTransfersLane = BatchLane(executor: executor, maxBatchSize: options.maxBatchSize)
+        lookupAccountsLane = BatchLane(executor: executor, maxBatchSize: options.maxBatchSize)
+        lookupTransfersLane = BatchLane(executor: executor, maxBatchSize: options.maxBatchSize)
+    }
+
+    /// Creates accounts; returns one result per account, in order. Treat `exists` like
+    /// `created` (a retried create may answer `exists`).
+    public func createAccounts(_ accounts: [Account]) async throws(KaminoClientError) -> [CreateAccountResult] {
+        try await createAccountsLane.submit(accounts).get()
+    }
+
+    /// Creates transfers; returns one result per transfer, in order. Treat `exists` like
+    /// `created` (a retried create may answer `exists`).
+    public func createTransfers(_ transfers: [Transfer]) async throws(KaminoClientError) -> [CreateTransferResult] {
+        try await createTransfersLane.submit(transfers).get()
+    }
+
+    /// The accounts with these ids that exist, in the order of `ids`.
+    public func lookupAccounts(_ ids: [UInt128]) async throws(KaminoClientError) -> [Account] {
+        try await lookupAccountsLane.submit(ids).get()
+    }
+
+    /// The transfers with these ids that exist, in the order of `ids`.
+    public func lookupTransfers(_ ids: [UInt128]) async throws(KaminoClientError) -> [Transfer] {
+        try await lookupTransfersLane.submit(ids).get()
+    }
+
+    /// The transfers of one account that match `filter`.
+    public func getAccountTransfers(_ filter: AccountFilter) async throws(KaminoClientError) -> [Transfer] {
+        guard case .getAccountTransfers(let records) = try await send(.getAccountTransfers(filter)) else { throw mismatch }
+        return records
+    }
+
+    /// The balance history of one account (with `history`) that matches `filter`.
+    public func getAccountBalances(_ filter: AccountFilter) async throws(KaminoClientError) -> [AccountBalance] {
+        guard case .getAccountBalances(let records) = try await send(.getAccountBalances(filter)) else { throw mismatch }
+        return records
+    }
+
+    /// The accounts that match `filter`.
+    public func queryAccounts(_ filter: QueryFilter) async throws(KaminoClientError) -> [Account] {
+        guard case .queryAccounts(let records) = try await send(.queryAccounts(filter)) else { throw mismatch }
+        return records
+    }
+
+    /// The transfers that match `filter`.
+    public func queryTransfers(_ filter: QueryFilter) async throws(KaminoClientError) -> [Transfer] {
+        guard case .queryTransfers(let records) = try await send(.queryTransfers(filter)) else { throw mismatch }
+        return records
+    }
+
+    /// Closes the connection. Requests in flight and later calls fail with `closed`
+    /// (or `connectionFailed` if the loss was seen first).
+    public func close() async {
+        await connections.close()
+    }
+
+    private func send(_ request: Request) async throws(KaminoClientError) -> Reply {
+        try await executor.execute(request).get()
+    }
+
+    private var mismatch: KaminoClientError {
+        KaminoClientError(.invalidReply, "the reply does not answer the request")
+    }
+}

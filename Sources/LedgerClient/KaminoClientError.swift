@@ -1,0 +1,60 @@
+/// An error thrown by `KaminoClient`: a machine-readable `code` and a human-readable
+/// `message`.
+///
+/// Creates are idempotent by id, so after `timeout` or `connectionFailed` a create may
+/// or may not have been applied; resending it is safe and answers `exists` if it was.
+public struct KaminoClientError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What went wrong.
+    public enum Code: Sendable, Hashable {
+        /// No reply arrived within `KaminoClientOptions.requestTimeout` (after every retry).
+        case timeout
+        /// No server could be reached, or the connection was lost (after every retry).
+        case connectionFailed
+        /// The circuit breaker is open: recent connection attempts failed, so the request
+        /// failed fast without trying. Retry after `CircuitBreakerPolicy.coolDown`.
+        case circuitOpen
+        /// The server answered with an error reply; the value is its `error_code`
+        /// (docs/protocol.md, "Error replies"), for example 12 `busy`.
+        case serverError(UInt16)
+        /// The server's reply could not be read or did not answer the request; the
+        /// connection was dropped.
+        case invalidReply
+        /// The request itself is invalid (for example more events than the batch limit).
+        case invalidArgument
+        /// The client was closed.
+        case closed
+        /// The calling task was cancelled while waiting to retry.
+        case cancelled
+    }
+
+    /// What went wrong.
+    public var code: Code
+    /// A human-readable explanation (not meant for parsing).
+    public var message: String
+
+    /// Creates an error with a code and an explanation.
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// `"KaminoClientError(code): message"`.
+    public var description: String { "KaminoClientError(\(code)): \(message)" }
+
+    /// True when resending may succeed: timeouts, lost connections, and the server
+    /// errors `busy` (12) and `shutting_down` (13), which guarantee nothing was executed.
+    var isRetryable: Bool {
+        switch code {
+        case .timeout, .connectionFailed: return true
+        case .serverError(let raw): return raw == 12 || raw == 13
+        case .circuitOpen, .invalidReply, .invalidArgument, .closed, .cancelled: return false
+        }
+    }
+
+    /// Converts any error from NIO or the concurrency runtime into a client error.
+    static func wrap(_ error: any Error) -> KaminoClientError {
+        if let e = error as? KaminoClientError { return e }
+        if error is CancellationError { return KaminoClientError(.cancelled, "cancelled") }
+        return KaminoClientError(.connectionFailed, "\(error)")
+    }
+}

@@ -1,0 +1,26 @@
+/// Settings of a `KaminoClient`.
+public struct KaminoClientOptions: Sendable, Hashable {
+    /// How long one attempt of a request waits for its reply.
+    public var requestTimeout: Duration
+    /// How long one connection attempt to one address may take.
+    public var connectTimeout: Duration
+    /// Retries after timeouts and lost connections.
+    public var retry: RetryPolicy
+    /// Most events merged into one request, 1 to 8189 (the protocol's limit).
+    public var maxBatchSize: Int
+    /// When to fail fast while the servers are unreachable.
+    public var circuitBreaker: CircuitBreakerPolicy
+
+    /// Creates options; every parameter has a production default.
+    public init(
+        requestTimeout: Duration = .seconds(5), connectTimeout: Duration = .seconds(2),
+        retry: RetryPolicy = RetryPolicy(), maxBatchSize: Int = 8189,
+        circuitBreaker: CircuitBreakerPolicy = CircuitBreakerPolicy()
+    ) {
+        self.requestTimeout = requestTimeout
+        self.connectTimeout = connectTimeout
+        self.retry = retry
+        self.maxBatchSize = min(max(1, maxBatchSize), 8189)
+        self.circuitBreaker = circuitBreaker
+    }
+}

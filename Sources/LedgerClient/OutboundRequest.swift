@@ -1,0 +1,10 @@
+import LedgerWire
+import NIOCore
+
+/// What `Connection` writes into the channel: a request, its timeout, and the promise
+/// that `ClientChannelHandler` completes with the reply (or an error).
+struct OutboundRequest: Sendable {
+    var request: Request
+    var timeout: TimeAmount
+    var promise: EventLoopPromise<Reply>
+}

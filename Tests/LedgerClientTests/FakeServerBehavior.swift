@@ -1,0 +1,15 @@
+/// How the fake server answers requests.
+enum FakeServerBehavior: Sendable, Equatable {
+    /// Executes every request and replies at once.
+    case normal
+    /// Reads requests and never replies.
+    case silent
+    /// For the next `count` create requests: executes them, then closes the connection
+    /// without replying (the outcome is unknown to the client).
+    case dropAfterExecuting(count: Int)
+    /// Replies with bytes that are not a Kamino frame.
+    case corrupt
+    /// Holds replies until `count` are waiting on one connection, then sends them in
+    /// reverse order (proves pipelining and matching by request id).
+    case holdAndReverse(count: Int)
+}

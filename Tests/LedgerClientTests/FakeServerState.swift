@@ -1,0 +1,73 @@
+import LedgerCore
+import LedgerWire
+import NIOCore
+import Synchronization
+
+/// What the fake server shares between its connections, behind a lock.
+final class FakeServerState: Sendable {
+    /// The mutable part.
+    private struct Inner {
+        var ledger = FakeLedger()
+        var behavior: FakeServerBehavior = .normal
+        var requests: [LedgerCore.Operation: Int] = [:]
+        var children: [any Channel] = []
+    }
+
+    /// What to do with one request.
+    enum Action {
+        case reply(Message)
+        case hold(Message, count: Int)
+        case dropConnection
+        case corrupt
+        case nothing
+    }
+
+    private let inner = Mutex(Inner())
+
+    /// Sets how later requests are answered.
+    func setBehavior(_ behavior: FakeServerBehavior) {
+        inner.withLock { $0.behavior = behavior }
+    }
+
+    /// Requests received for `operation`.
+    func requests(_ operation: LedgerCore.Operation) -> Int {
+        inner.withLock { $0.requests[operation, default: 0] }
+    }
+
+    /// Remembers a connection so that `closeChildren` can close it.
+    func add(_ channel: any Channel) {
+        inner.withLock { $0.children.append(channel) }
+    }
+
+    /// Closes every connection accepted so far.
+    func closeChildren() {
+        let all = inner.withLock { s in
+            let c = s.children
+            s.children = []
+            return c
+        }
+        for c in all { c.close(promise: nil) }
+    }
+
+    /// Counts and (depending on the behavior) executes one request.
+    func handle(_ request: Request, id: UInt64) -> Action {
+        inner.withLock { s in
+            s.requests[request.operation, default: 0] += 1
+            switch s.behavior {
+            case .normal:
+                return .reply(s.ledger.execute(request, id: id))
+            case .silent:
+                return .nothing
+            case .corrupt:
+                return .corrupt
+            case .holdAndReverse(let count):
+                return .hold(s.ledger.execute(request, id: id), count: count)
+            case .dropAfterExecuting(let count):
+                let message = s.ledger.execute(request, id: id)
+                guard request.operation.isMutating, count > 0 else { return .reply(message) }
+                s.behavior = count > 1 ? .dropAfterExecuting(count: count - 1) : .normal
+                return .dropConnection
+            }
+        }
+    }
+}
