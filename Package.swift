@@ -33,6 +33,8 @@ let package = Package(
                 "LedgerStorage",
                 "LedgerEngine",
                 "LedgerServer",
+                "KaminoREPL",
+                "LedgerClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -104,6 +106,9 @@ let package = Package(
             dependencies: ["LedgerStorage", "CKaminoCRC", "kamino-walstress"],
             swiftSettings: strict
         ),
+        // The REPL's command language, formatting and session (used by `kamino repl`).
+        .target(name: "KaminoREPL", dependencies: ["LedgerClient", "LedgerCore"], swiftSettings: strict),
+        .testTarget(name: "KaminoREPLTests", dependencies: ["KaminoREPL", "LedgerCore"], swiftSettings: strict),
         // TCP server (issue 4): sessions, pipelining, backpressure, metrics endpoint.
         .target(
             name: "LedgerServer",

@@ -1,0 +1,63 @@
+package import LedgerCore
+
+/// Renders results the way the REPL prints them: one JSON object per record, u128 as
+/// decimal strings (JSON numbers cannot hold them), statuses in the reference's names.
+package enum ReplFormatter {
+    package static func createResults(_ results: [(timestamp: UInt64, status: String)]) -> String {
+        results.enumerated().map { index, r in
+            "{ \"index\": \(index), \"status\": \"\(r.status)\", \"timestamp\": \(r.timestamp) }"
+        }.joined(separator: "\n")
+    }
+
+    package static func account(_ a: Account) -> String {
+        object([
+            ("id", quoted(a.id)), ("debits_pending", quoted(a.debitsPending)), ("debits_posted", quoted(a.debitsPosted)),
+            ("credits_pending", quoted(a.creditsPending)), ("credits_posted", quoted(a.creditsPosted)),
+            ("user_data_128", quoted(a.userData128)), ("user_data_64", "\(a.userData64)"),
+            ("user_data_32", "\(a.userData32)"), ("ledger", "\(a.ledger)"), ("code", "\(a.code)"),
+            ("flags", flagList(UInt32(a.flags.rawValue), ReplParser.accountFlags)), ("timestamp", "\(a.timestamp)"),
+        ])
+    }
+
+    package static func transfer(_ t: Transfer) -> String {
+        object([
+            ("id", quoted(t.id)), ("debit_account_id", quoted(t.debitAccountId)),
+            ("credit_account_id", quoted(t.creditAccountId)), ("amount", quoted(t.amount)),
+            ("pending_id", quoted(t.pendingId)), ("user_data_128", quoted(t.userData128)),
+            ("user_data_64", "\(t.userData64)"), ("user_data_32", "\(t.userData32)"), ("timeout", "\(t.timeout)"),
+            ("ledger", "\(t.ledger)"), ("code", "\(t.code)"),
+            ("flags", flagList(UInt32(t.flags.rawValue), ReplParser.transferFlags)), ("timestamp", "\(t.timestamp)"),
+        ])
+    }
+
+    package static func balance(_ b: AccountBalance) -> String {
+        object([
+            ("debits_pending", quoted(b.debitsPending)), ("debits_posted", quoted(b.debitsPosted)),
+            ("credits_pending", quoted(b.creditsPending)), ("credits_posted", quoted(b.creditsPosted)),
+            ("timestamp", "\(b.timestamp)"),
+        ])
+    }
+
+    /// `exceedsCredits` -> `exceeds_credits`.
+    package static func snakeCase(_ name: String) -> String {
+        var out = ""
+        for c in name {
+            if c.isUppercase || c.isNumber && !(out.last?.isNumber ?? true) {
+                out.append("_")
+            }
+            out.append(contentsOf: c.lowercased())
+        }
+        return out
+    }
+
+    private static func object(_ fields: [(String, String)]) -> String {
+        "{ " + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + " }"
+    }
+
+    private static func quoted(_ value: UInt128) -> String { "\"\(value)\"" }
+
+    private static func flagList(_ bits: UInt32, _ names: [String: UInt32]) -> String {
+        let set = names.filter { bits & $0.value != 0 }.sorted { $0.value < $1.value }.map { "\"\($0.key)\"" }
+        return "[" + set.joined(separator: ", ") + "]"
+    }
+}

@@ -1,0 +1,67 @@
+import Testing
+
+import KaminoREPL
+import LedgerCore
+
+@Suite("REPL command language")
+struct ReplParserTests {
+    @Test("create_accounts with several objects, flags and _ separators")
+    func createAccounts() throws {
+        let command = try ReplParser.parse(
+            "create_accounts id=1 ledger=700 code=10 flags=debits_must_not_exceed_credits|history, id=1_000 ledger=700 code=10;")
+        #expect(command == .createAccounts([
+            Account(id: 1, ledger: 700, code: 10, flags: [.debitsMustNotExceedCredits, .history]),
+            Account(id: 1000, ledger: 700, code: 10),
+        ]))
+    }
+
+    @Test("create_transfers with a u128 amount and two-phase fields")
+    func createTransfers() throws {
+        let command = try ReplParser.parse(
+            "create_transfers id=7 debit_account_id=1 credit_account_id=2 amount=340282366920938463463374607431768211455 ledger=700 code=1 flags=pending timeout=30")
+        #expect(command == .createTransfers([
+            Transfer(id: 7, debitAccountId: 1, creditAccountId: 2, amount: .max, timeout: 30, ledger: 700, code: 1, flags: .pending),
+        ]))
+    }
+
+    @Test("lookups, filters with defaults, help and exit")
+    func others() throws {
+        #expect(try ReplParser.parse("lookup_transfers id=1, id=2") == .lookupTransfers([1, 2]))
+        #expect(try ReplParser.parse("  lookup_accounts id=3 ; ") == .lookupAccounts([3]))
+        #expect(try ReplParser.parse("get_account_transfers account_id=5 limit=3 flags=credits|reversed")
+            == .getAccountTransfers(AccountFilter(accountId: 5, limit: 3, flags: [.credits, .reversed])))
+        #expect(try ReplParser.parse("get_account_balances account_id=5")
+            == .getAccountBalances(AccountFilter(accountId: 5, limit: 8189)))
+        #expect(try ReplParser.parse("query_transfers code=4 limit=2 flags=reversed")
+            == .queryTransfers(QueryFilter(code: 4, limit: 2, flags: .reversed)))
+        #expect(try ReplParser.parse("help") == .help)
+        #expect(try ReplParser.parse("exit;") == .exit)
+    }
+
+    @Test("Errors name what is wrong", arguments: [
+        ("create_accounts id=1 ledger=700 code=10 colour=red", "unknown field 'colour'"),
+        ("create_accounts ledger=700 code=10", "'id' is required"),
+        ("create_transfers id=1 amount=-5", "'amount' must be an unsigned 128-bit integer"),
+        ("create_accounts id=1 code=70000", "'code' must be an unsigned 16-bit integer"),
+        ("create_transfers id=1 flags=pending|teleport", "unknown flag 'teleport'"),
+        ("create_accounts id=1 id=2", "'id' given twice"),
+        ("transfer_money id=1", "unknown operation 'transfer_money'"),
+        ("lookup_accounts 1", "expected key=value"),
+        ("query_accounts ledger=1, ledger=2", "query_accounts takes one filter"),
+    ])
+    func errors(line: String, expected: String) {
+        #expect(throws: ReplParseError.self) { try ReplParser.parse(line) }
+        do {
+            _ = try ReplParser.parse(line)
+        } catch {
+            #expect(error.message.contains(expected), "\(error.message)")
+        }
+    }
+
+    @Test("Statuses print with the reference's names")
+    func statusNames() {
+        #expect(ReplFormatter.snakeCase("\(CreateTransferStatus.exceedsCredits)") == "exceeds_credits")
+        #expect(ReplFormatter.snakeCase("\(CreateTransferStatus.existsWithDifferentUserData128)") == "exists_with_different_user_data_128")
+        #expect(ReplFormatter.snakeCase("\(CreateAccountStatus.created)") == "created")
+    }
+}
