@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(
             name: "LedgerServerTests",
             dependencies: [
-                "LedgerServer", "LedgerWire", "LedgerCore", "kamino",
+                "LedgerServer", "LedgerWire", "LedgerCore", "kamino", "LedgerClient", "LedgerWorkload",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict

@@ -61,6 +61,18 @@ final class ServerProcess {
         return nil
     }
 
+    /// Sends SIGKILL and reaps the process; returns true if it was still running (it died
+    /// of the SIGKILL), false if it had already exited on its own or was stopped before.
+    @discardableResult
+    func killHard() -> Bool {
+        guard !exited else { return false }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        exited = true
+        return status & 0x7F == SIGKILL
+    }
+
     /// What the server printed.
     var output: String { String(decoding: fileBytes(outputPath), as: UTF8.self) }
 
