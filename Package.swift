@@ -58,7 +58,7 @@ let package = Package(
         .target(name: "LedgerEngine", dependencies: ["LedgerCore", "LedgerStorage"], swiftSettings: strict),
         .testTarget(
             name: "LedgerEngineTests",
-            dependencies: ["LedgerEngine", "LedgerCore", "LedgerStorage", "LedgerWorkload", "kamino-ledgerstress", "kamino"],
+            dependencies: ["LedgerEngine", "LedgerCore", "LedgerStorage", "LedgerWorkload", "KaminoTestSupport", "kamino-ledgerstress", "kamino"],
             swiftSettings: strict
         ),
         // Deterministic batches per LSN for the ledger-level crash test and benchmarks.
@@ -106,6 +106,8 @@ let package = Package(
             dependencies: ["LedgerStorage", "CKaminoCRC", "kamino-walstress"],
             swiftSettings: strict
         ),
+        // Process helpers shared by the tests that run the real binaries.
+        .target(name: "KaminoTestSupport", swiftSettings: strict),
         // The REPL's command language, formatting and session (used by `kamino repl`).
         .target(name: "KaminoREPL", dependencies: ["LedgerClient", "LedgerCore"], swiftSettings: strict),
         .testTarget(name: "KaminoREPLTests", dependencies: ["KaminoREPL", "LedgerCore"], swiftSettings: strict),
@@ -124,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "LedgerServerTests",
             dependencies: [
-                "LedgerServer", "LedgerWire", "LedgerCore", "kamino", "LedgerClient", "LedgerWorkload",
+                "LedgerServer", "LedgerWire", "LedgerCore", "kamino", "LedgerClient", "LedgerWorkload", "KaminoTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict

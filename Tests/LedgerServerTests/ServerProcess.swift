@@ -1,3 +1,4 @@
+import KaminoTestSupport
 import Glibc
 
 /// A real `kamino serve` process on 127.0.0.1 with an ephemeral port and its own data dir.

@@ -1,7 +1,10 @@
-import Glibc
+package import Glibc
+
+/// Helpers for tests that run the real binaries: find them next to the test bundle,
+/// start, wait for and inspect processes. Shared by the test targets.
 
 /// Path of an executable built next to the test bundle (`kamino`, `kamino-ledgerstress`).
-func builtExecutable(_ name: String) -> String? {
+package func builtExecutable(_ name: String) -> String? {
     var buf = [CChar](repeating: 0, count: 4096)
     let n = readlink("/proc/self/exe", &buf, buf.count - 1)
     guard n > 0 else { return nil }
@@ -12,7 +15,7 @@ func builtExecutable(_ name: String) -> String? {
 }
 
 /// Starts `argv` with stdout and stderr appended to the given files; returns its pid.
-func spawnProcess(_ argv: [String], stdout: String, stderr: String) -> pid_t? {
+package func spawnProcess(_ argv: [String], stdout: String, stderr: String) -> pid_t? {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -26,7 +29,7 @@ func spawnProcess(_ argv: [String], stdout: String, stderr: String) -> pid_t? {
 
 /// Runs `argv` to completion (output to `log`) and returns its exit status, or nil if it
 /// could not start or did not exit normally.
-func runProcess(_ argv: [String], log: String) -> Int32? {
+package func runProcess(_ argv: [String], log: String) -> Int32? {
     guard let pid = spawnProcess(argv, stdout: log, stderr: log) else { return nil }
     var status: Int32 = 0
     guard waitpid(pid, &status, 0) == pid, status & 0x7F == 0 else { return nil }
@@ -34,7 +37,7 @@ func runProcess(_ argv: [String], log: String) -> Int32? {
 }
 
 /// The whole content of a file (empty if it cannot be read).
-func fileBytes(_ path: String) -> [UInt8] {
+package func fileBytes(_ path: String) -> [UInt8] {
     let fd = open(path, O_RDONLY)
     guard fd >= 0 else { return [] }
     defer { close(fd) }
@@ -49,7 +52,7 @@ func fileBytes(_ path: String) -> [UInt8] {
 }
 
 /// XORs one byte of a file with `mask`.
-func flipByte(_ path: String, at offset: Int, mask: UInt8 = 0xFF) -> Bool {
+package func flipByte(_ path: String, at offset: Int, mask: UInt8 = 0xFF) -> Bool {
     let fd = open(path, O_RDWR)
     guard fd >= 0 else { return false }
     defer { close(fd) }
@@ -60,7 +63,7 @@ func flipByte(_ path: String, at offset: Int, mask: UInt8 = 0xFF) -> Bool {
 }
 
 /// Writes a line to stderr (progress of long tests).
-func progressLine(_ s: String) {
+package func progressLine(_ s: String) {
     let line = s + "\n"
     _ = line.withCString { write(2, $0, strlen($0)) }
 }
