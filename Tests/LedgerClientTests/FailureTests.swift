@@ -34,22 +34,31 @@ import Testing
 
     @Test func circuitBreakerOpensAndRecoversHalfOpen() async throws {
         let port = try await FakeServer.deadPort()
-        let client = try KaminoClient(
+        // Opening: a cool-down far longer than the test, so no timing can reopen it early.
+        let opening = try KaminoClient(
+            addresses: ["127.0.0.1:\(port)"],
+            options: Fixtures.options(
+                retry: .none, breaker: CircuitBreakerPolicy(failureThreshold: 2, coolDown: .seconds(600))))
+        #expect(await Fixtures.errorCode { try await opening.lookupAccounts([1]) } == .connectionFailed)
+        #expect(await Fixtures.errorCode { try await opening.lookupAccounts([1]) } == .connectionFailed)
+        #expect(await Fixtures.errorCode { try await opening.lookupAccounts([1]) } == .circuitOpen)
+
+        // Recovering: a short cool-down; once it has passed, the half-open probe connects
+        // to the server (now up) and the circuit closes.
+        let recovering = try KaminoClient(
             addresses: ["127.0.0.1:\(port)"],
             options: Fixtures.options(
                 retry: .none, breaker: CircuitBreakerPolicy(failureThreshold: 2, coolDown: .milliseconds(300))))
-        #expect(await Fixtures.errorCode { try await client.lookupAccounts([1]) } == .connectionFailed)
-        #expect(await Fixtures.errorCode { try await client.lookupAccounts([1]) } == .connectionFailed)
-        #expect(await Fixtures.errorCode { try await client.lookupAccounts([1]) } == .circuitOpen)
-
+        #expect(await Fixtures.errorCode { try await recovering.lookupAccounts([1]) } == .connectionFailed)
+        #expect(await Fixtures.errorCode { try await recovering.lookupAccounts([1]) } == .connectionFailed)
         let server = try await FakeServer.start(port: port)
         defer { Task { await server.stop() } }
-        #expect(await Fixtures.errorCode { try await client.lookupAccounts([1]) } == .circuitOpen)
+        #expect(await Fixtures.errorCode { try await opening.lookupAccounts([1]) } == .circuitOpen)  // still open
         try await Task.sleep(for: .milliseconds(400))
-        // Half-open: the probe connects, the circuit closes.
-        #expect(try await client.createAccounts([Fixtures.account(1)]).map(\.status) == [.created])
-        #expect(try await client.lookupAccounts([1]).count == 1)
-        await client.close()
+        #expect(try await recovering.createAccounts([Fixtures.account(1)]).map(\.status) == [.created])
+        #expect(try await recovering.lookupAccounts([1]).count == 1)
+        await opening.close()
+        await recovering.close()
     }
 
     @Test func failsOverToTheNextAddress() async throws {
