@@ -27,7 +27,7 @@ struct Wal: ParsableCommand {
             var first = report.firstLSN
             for segment in report.segments {
                 let last = segment.lastLSN.map(String.init) ?? "-"
-                print("  \(segment.name)  LSN \(first)...\(last)  records \(segment.records)  "
+                print("  \(segment.name.fileName)  LSN \(first)...\(last)  records \(segment.records)  "
                     + "used \(segment.endOffset) of \(segment.fileSize) bytes")
                 if let l = segment.lastLSN { first = l + 1 }
             }
