@@ -27,20 +27,25 @@ package final class DurableLedger: Sendable {
     private let snapshots: SnapshotScheduler
 
     private init(directory: String, ledger: sending Ledger, lsn: UInt64, writer: WALWriter,
-                 clock: any BatchClock, snapshotEvery: UInt64) {
+                 clock: any BatchClock, snapshotEvery: UInt64,
+                 onSnapshot: @escaping @Sendable (SnapshotScheduler.Outcome) -> Void) {
         self.directory = directory
         self.writer = writer
         self.clock = clock
         state = Mutex(State(ledger: ledger, lsn: lsn, failure: nil))
-        snapshots = SnapshotScheduler(every: snapshotEvery, directory: directory, writer: writer)
+        snapshots = SnapshotScheduler(every: snapshotEvery, directory: directory, writer: writer, onOutcome: onSnapshot)
     }
 
     /// Recovers the data directory (newest valid snapshot + log; a torn tail is cut) and
     /// opens the log for appending. Blocking work runs on a dedicated thread.
-    /// - Parameter snapshotEvery: take a snapshot every this many LSNs (0: never).
+    /// - Parameters:
+    ///   - snapshotEvery: take a snapshot every this many LSNs (0: never).
+    ///   - onSnapshot: told when each snapshot is written or fails (for logs and metrics;
+    ///     a failed snapshot loses nothing, the log still holds every batch).
     package static func open(
         directory: String, segmentSize: Int = 64 << 20, allowDamaged: Bool = false,
-        snapshotEvery: UInt64 = 0, clock: any BatchClock = WallClock()
+        snapshotEvery: UInt64 = 0, clock: any BatchClock = WallClock(),
+        onSnapshot: @escaping @Sendable (SnapshotScheduler.Outcome) -> Void = { _ in }
     ) async throws(EngineError) -> DurableLedger {
         let configuration = WALConfiguration(directory: directory, segmentSize: segmentSize, allowDamaged: allowDamaged)
         let writer: WALWriter
@@ -70,7 +75,7 @@ package final class DurableLedger: Sendable {
         let ledger = recovered.ledger
         ledger.prepareSnapshotMemory()
         return DurableLedger(directory: directory, ledger: ledger, lsn: recovered.lsn, writer: writer,
-                             clock: clock, snapshotEvery: snapshotEvery)
+                             clock: clock, snapshotEvery: snapshotEvery, onSnapshot: onSnapshot)
     }
 
     /// Moves a freshly recovered ledger from the recovery thread to its owner. Unchecked:

@@ -56,9 +56,15 @@ package final class SnapshotScheduler: Sendable {
         inFlight.withLock { $0 = task }
     }
 
-    /// Waits for the snapshot being written, if any.
+    /// Waits until no snapshot is claimed or being written. A snapshot is claimed under
+    /// the sequencer's lock but its write is registered just after it, so waiting for the
+    /// registered task alone could miss one that is about to start.
     package func drain() async {
-        let task = inFlight.withLock { $0 }
-        await task?.value
+        while true {
+            let task = inFlight.withLock { $0 }
+            await task?.value
+            if !busy.load(ordering: .acquiring) { return }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
     }
 }

@@ -50,7 +50,13 @@ struct Serve: AsyncParsableCommand {
         let ledger: DurableLedger
         do {
             try makeDirectories(settings.data)
-            ledger = try await DurableLedger.open(directory: settings.data, snapshotEvery: settings.snapshotEvery)
+            ledger = try await DurableLedger.open(directory: settings.data, snapshotEvery: settings.snapshotEvery) {
+                outcome in
+                // Snapshots are an optimisation of recovery time; a failure is reported, not fatal.
+                if case .failed(let lsn, let error) = outcome {
+                    writeLine("warning: snapshot at LSN \(lsn) failed: \(error)", to: 2)
+                }
+            }
         } catch {
             throw exitFailure("error: \(error)")
         }
