@@ -5,9 +5,13 @@ import NIOCore
 /// The client end of one connection, on its event loop: numbers and writes requests,
 /// decodes replies, matches them by request id (pipelining), fires per-request timeouts.
 ///
-/// Any reply it cannot trust (undecodable, unknown id, wrong operation or count, an
-/// error reply for the whole stream) fails every request in flight and closes the
-/// connection; nothing here traps.
+/// Any reply it cannot trust (undecodable, unknown id, wrong operation or count) fails
+/// every request in flight with `invalidReply` and closes the connection; an error
+/// reply for the whole stream (request id 0) or one that closes the connection fails
+/// the others with `connectionFailed` (retryable). Late replies and late error replies
+/// (to requests that already timed out) are ignored. After a timeout the connection
+/// takes no new request and closes once its requests in flight are settled. Nothing
+/// here traps.
 final class ClientChannelHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = OutboundRequest
@@ -26,6 +30,9 @@ final class ClientChannelHandler: ChannelDuplexHandler {
     private var processor = NIOSingleStepByteToMessageProcessor(KaminoMessageDecoder(accepting: .replies))
     /// Set once the connection is unusable; later writes fail with it.
     private var failure: KaminoClientError?
+    /// Set once a request timed out: the server may be stopped or cut off, so the
+    /// connection takes no new request and closes when nothing is pending.
+    private var retiring = false
     private var context: ChannelHandlerContext?
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -33,7 +40,7 @@ final class ClientChannelHandler: ChannelDuplexHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        failAll(KaminoClientError(.connectionFailed, "connection closed"))
+        failAll(KaminoClientError(.connectionFailed, "connection closed").afterSending())
         self.context = nil
     }
 
@@ -42,6 +49,13 @@ final class ClientChannelHandler: ChannelDuplexHandler {
         if let failure {
             // Never sent, so safe to retry on a new connection.
             let e = KaminoClientError(.connectionFailed, "the connection is closing: \(failure.message)")
+            out.promise.fail(e)
+            promise?.fail(e)
+            return
+        }
+        if retiring {
+            // Never sent, so safe to retry on a new connection.
+            let e = KaminoClientError(.connectionFailed, "the connection is retired after a timeout")
             out.promise.fail(e)
             promise?.fail(e)
             return
@@ -72,18 +86,20 @@ final class ClientChannelHandler: ChannelDuplexHandler {
             try processor.process(buffer: unwrapInboundIn(data)) { message in
                 try handle(message)
             }
+        } catch let error as KaminoClientError {
+            drop(error)
         } catch {
             drop(KaminoClientError(.invalidReply, "unreadable reply: \(error)"))
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        failAll(KaminoClientError(.connectionFailed, "the server closed the connection"))
+        failAll(KaminoClientError(.connectionFailed, "the server closed the connection").afterSending())
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        drop(KaminoClientError(.connectionFailed, "connection error: \(error)"))
+        drop(KaminoClientError(.connectionFailed, "connection error: \(error)").afterSending())
     }
 
     /// Routes one decoded message to its request; throws to drop the connection.
@@ -105,15 +121,31 @@ final class ClientChannelHandler: ChannelDuplexHandler {
                 throw e
             }
             p.promise.succeed(reply)
+            closeIfRetiredAndIdle()
         case .errorReply(let e):
             let error = KaminoClientError(.serverError(e.rawCode), "server error \(e.rawCode): \(e.message)")
-            if let p = pending.removeValue(forKey: e.requestId) {
-                p.timer?.cancel()
-                p.promise.fail(error)
-                if e.code?.closesConnection == true { throw KaminoClientError(.connectionFailed, error.message) }
-            } else {
-                throw error  // about the stream as a whole: framing is lost
+            guard e.requestId != 0 else {
+                // About the stream as a whole: framing is lost. The other requests were
+                // sent but not answered, so they may be retried elsewhere.
+                throw KaminoClientError(.connectionFailed, "\(error.message) (for the whole connection)").afterSending()
             }
+            guard let p = pending.removeValue(forKey: e.requestId) else {
+                // A late error reply to a request that timed out is harmless; an id never
+                // sent is not.
+                guard e.requestId < nextId else {
+                    throw KaminoClientError(.invalidReply, "error reply to unknown request id \(e.requestId)")
+                }
+                return
+            }
+            p.timer?.cancel()
+            p.promise.fail(error)
+            // `busy` and `shutting_down` concern only their own request (retryable); the
+            // server closes the connection itself if it must.
+            let onlyThisRequest = e.code == .busy || e.code == .shuttingDown
+            if !onlyThisRequest, e.code?.closesConnection == true {
+                throw KaminoClientError(.connectionFailed, error.message).afterSending()
+            }
+            closeIfRetiredAndIdle()
         case .request:
             throw KaminoClientError(.invalidReply, "the server sent a request")
         }
@@ -121,7 +153,17 @@ final class ClientChannelHandler: ChannelDuplexHandler {
 
     private func timedOut(_ id: UInt64) {
         guard let p = pending.removeValue(forKey: id) else { return }
-        p.promise.fail(KaminoClientError(.timeout, "no reply to request \(id) in time"))
+        // Retire before waking the caller, so that its retry never writes here.
+        retiring = true
+        closeIfRetiredAndIdle()
+        p.promise.fail(KaminoClientError(.timeout, "no reply to request \(id) in time").afterSending())
+    }
+
+    /// Closes a retired connection once no request is pending on it.
+    private func closeIfRetiredAndIdle() {
+        guard retiring, pending.isEmpty, failure == nil else { return }
+        failure = KaminoClientError(.connectionFailed, "the connection is retired after a timeout")
+        context?.close(promise: nil)
     }
 
     /// Closes the channel, then fails everything that was in flight with `error`.

@@ -11,7 +11,8 @@ actor ConnectionManager {
     private var current: Connection?
     /// The connection attempt in progress, shared by every request that needs it.
     private var connecting: Task<Result<Connection, KaminoClientError>, Never>?
-    /// Where the next connection attempt starts: the last address that worked.
+    /// Where the next connection attempt starts: the last address that worked, or the
+    /// one after it once a request on it timed out.
     private var nextAddress = 0
     private(set) var isClosed = false
 
@@ -40,6 +41,17 @@ actor ConnectionManager {
             if isClosed { c.close() } else { current = c }
         }
         return try result.get()
+    }
+
+    /// Stops handing out `connection` after one of its requests timed out: the next
+    /// request opens a new connection, starting with the address after its own. (Its
+    /// handler closes it once its requests in flight are answered or time out.)
+    func retire(_ connection: Connection) {
+        guard let current, current.channel === connection.channel else { return }
+        self.current = nil
+        if let index = addresses.firstIndex(of: connection.address) {
+            nextAddress = (index + 1) % addresses.count
+        }
     }
 
     /// Closes the connection; later requests fail with `closed`.

@@ -9,11 +9,24 @@ import NIOPosix
 /// into one request (up to `KaminoClientOptions.maxBatchSize` events), and every caller
 /// gets exactly its own results. Requests are pipelined on one connection, time out
 /// after `requestTimeout`, and are retried with backoff on timeouts and lost
-/// connections, trying the next address when one fails.
+/// connections, trying the next address when one fails. A connection on which a
+/// request timed out takes no new request: the retry reconnects, starting with the
+/// next address.
 ///
-/// **Retried creates may answer `exists`.** A create whose connection was lost may have
-/// been applied before the loss; the retry then answers `exists` (with the original
-/// timestamp) for those events. Treat `exists` like `created`.
+/// **Retried creates may answer `exists`.** A create whose reply was lost (timeout,
+/// lost connection) may have been applied; the retry then answers `exists` (with the
+/// original timestamp) for those events. For events *outside linked chains*, treat
+/// `exists` like `created`.
+///
+/// **Linked chains are not retried after an unknown outcome.** `exists` breaks a
+/// linked chain, so a resent chain that was applied would answer `exists` for its
+/// first event and `linked_event_failed` for the others although all of them are
+/// committed. A create containing any `linked` event is therefore resent only after
+/// failures that happened before it was written (connect failure, `busy`,
+/// `shutting_down`); after a timeout or a connection lost while awaiting the reply it
+/// fails with `outcomeUnknown` (for every caller whose events shared its request).
+/// Then look the ids up and resend, under the same ids, only what is absent. Never
+/// read `linked_event_failed` after `exists` in your own resend as "not applied".
 ///
 /// ```swift
 /// let client = try KaminoClient(addresses: ["127.0.0.1:4410"])
@@ -43,14 +56,18 @@ public final class KaminoClient: Sendable {
         lookupTransfersLane = BatchLane(executor: executor, maxBatchSize: options.maxBatchSize)
     }
 
-    /// Creates accounts; returns one result per account, in order. Treat `exists` like
-    /// `created` (a retried create may answer `exists`).
+    /// Creates accounts; returns one result per account, in order. A retried create may
+    /// answer `exists`: treat it like `created` outside linked chains. A call with
+    /// `linked` accounts is not retried once it may have been applied: it throws
+    /// `outcomeUnknown` (look the ids up before resending).
     public func createAccounts(_ accounts: [Account]) async throws(KaminoClientError) -> [CreateAccountResult] {
         try await createAccountsLane.submit(accounts).get()
     }
 
-    /// Creates transfers; returns one result per transfer, in order. Treat `exists` like
-    /// `created` (a retried create may answer `exists`).
+    /// Creates transfers; returns one result per transfer, in order. A retried create may
+    /// answer `exists`: treat it like `created` outside linked chains. A call with
+    /// `linked` transfers is not retried once it may have been applied: it throws
+    /// `outcomeUnknown` (look the ids up before resending).
     public func createTransfers(_ transfers: [Transfer]) async throws(KaminoClientError) -> [CreateTransferResult] {
         try await createTransfersLane.submit(transfers).get()
     }

@@ -2,7 +2,9 @@
 /// `message`.
 ///
 /// Creates are idempotent by id, so after `timeout` or `connectionFailed` a create may
-/// or may not have been applied; resending it is safe and answers `exists` if it was.
+/// or may not have been applied; resending it under the same ids answers `exists` for
+/// the events that were. A create containing a `linked` event is never resent
+/// automatically after such a failure: it fails with `outcomeUnknown` instead.
 public struct KaminoClientError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What went wrong.
     public enum Code: Sendable, Hashable {
@@ -10,6 +12,13 @@ public struct KaminoClientError: Error, Sendable, Hashable, CustomStringConverti
         case timeout
         /// No server could be reached, or the connection was lost (after every retry).
         case connectionFailed
+        /// A create containing `linked` events may or may not have been applied (its
+        /// reply was lost to a timeout or a lost connection), so it was not resent: a
+        /// resend would answer `exists` for the chain's first event and
+        /// `linked_event_failed` for the others even when they were all applied. Look
+        /// the ids up (`lookupAccounts` / `lookupTransfers`) before resending anything,
+        /// and resend only the chains that are absent, under the same ids.
+        case outcomeUnknown
         /// The circuit breaker is open: recent connection attempts failed, so the request
         /// failed fast without trying. Retry after `CircuitBreakerPolicy.coolDown`.
         case circuitOpen
@@ -31,6 +40,9 @@ public struct KaminoClientError: Error, Sendable, Hashable, CustomStringConverti
     public var code: Code
     /// A human-readable explanation (not meant for parsing).
     public var message: String
+    /// True when the request had been written to the server when it failed (timeout,
+    /// connection lost while awaiting the reply): it may have been executed.
+    var mayHaveExecuted = false
 
     /// Creates an error with a code and an explanation.
     public init(_ code: Code, _ message: String) {
@@ -47,8 +59,15 @@ public struct KaminoClientError: Error, Sendable, Hashable, CustomStringConverti
         switch code {
         case .timeout, .connectionFailed: return true
         case .serverError(let raw): return raw == 12 || raw == 13
-        case .circuitOpen, .invalidReply, .invalidArgument, .closed, .cancelled: return false
+        case .outcomeUnknown, .circuitOpen, .invalidReply, .invalidArgument, .closed, .cancelled: return false
         }
+    }
+
+    /// This error, marked as having happened after the request was written.
+    func afterSending() -> KaminoClientError {
+        var e = self
+        e.mayHaveExecuted = true
+        return e
     }
 
     /// Converts any error from NIO or the concurrency runtime into a client error.

@@ -12,4 +12,7 @@ enum FakeServerBehavior: Sendable, Equatable {
     /// Holds replies until `count` are waiting on one connection, then sends them in
     /// reverse order (proves pipelining and matching by request id).
     case holdAndReverse(count: Int)
+    /// Executes requests but holds every reply until `FakeServerState.releaseHeld()`;
+    /// the first one held is replaced by an error reply with `firstErrorCode`, if given.
+    case holdUntilReleased(firstErrorCode: UInt16?)
 }

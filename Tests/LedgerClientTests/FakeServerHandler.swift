@@ -18,7 +18,7 @@ final class FakeServerHandler: ChannelInboundHandler {
         do {
             try processor.process(buffer: unwrapInboundIn(data)) { message in
                 guard case .request(let id, let request) = message else { return }
-                act(state.handle(request, id: id), context: context)
+                act(state.handle(request, id: id, channel: context.channel), context: context)
             }
         } catch {
             context.close(promise: nil)

@@ -11,6 +11,8 @@ final class FakeServerState: Sendable {
         var behavior: FakeServerBehavior = .normal
         var requests: [LedgerCore.Operation: Int] = [:]
         var children: [any Channel] = []
+        /// Replies held by `.holdUntilReleased`, with their connections.
+        var held: [(any Channel, Message)] = []
     }
 
     /// What to do with one request.
@@ -49,8 +51,22 @@ final class FakeServerState: Sendable {
         for c in all { c.close(promise: nil) }
     }
 
+    /// Sends every reply held by `.holdUntilReleased`, in arrival order.
+    func releaseHeld() {
+        let all = inner.withLock { s in
+            let h = s.held
+            s.held = []
+            return h
+        }
+        for (channel, message) in all {
+            var b = channel.allocator.buffer(capacity: 256)
+            try? MessageEncoding.encode(message, into: &b)
+            channel.writeAndFlush(b, promise: nil)
+        }
+    }
+
     /// Counts and (depending on the behavior) executes one request.
-    func handle(_ request: Request, id: UInt64) -> Action {
+    func handle(_ request: Request, id: UInt64, channel: any Channel) -> Action {
         inner.withLock { s in
             s.requests[request.operation, default: 0] += 1
             switch s.behavior {
@@ -62,6 +78,15 @@ final class FakeServerState: Sendable {
                 return .corrupt
             case .holdAndReverse(let count):
                 return .hold(s.ledger.execute(request, id: id), count: count)
+            case .holdUntilReleased(let code):
+                var message = s.ledger.execute(request, id: id)
+                if let code {
+                    message = .errorReply(
+                        ErrorReply(requestId: id, operation: request.operation.rawValue, rawCode: code, message: "late"))
+                    s.behavior = .holdUntilReleased(firstErrorCode: nil)
+                }
+                s.held.append((channel, message))
+                return .nothing
             case .dropAfterExecuting(let count):
                 let message = s.ledger.execute(request, id: id)
                 guard request.operation.isMutating, count > 0 else { return .reply(message) }
