@@ -15,7 +15,7 @@ package final class InFlightLimiter: Sendable {
         var current = count.load(ordering: .relaxed)
         while current < limit {
             let (exchanged, original) = count.compareExchange(
-                expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
+                expected: current, desired: current + 1, ordering: .sequentiallyConsistent)
             if exchanged { return true }
             current = original
         }
@@ -24,9 +24,9 @@ package final class InFlightLimiter: Sendable {
 
     /// Gives back a slot taken by `tryAcquire`.
     package func release() {
-        count.subtract(1, ordering: .acquiringAndReleasing)
+        count.subtract(1, ordering: .sequentiallyConsistent)
     }
 
     /// Requests in flight now.
-    package var inFlight: Int { count.load(ordering: .acquiring) }
+    package var inFlight: Int { count.load(ordering: .sequentiallyConsistent) }
 }

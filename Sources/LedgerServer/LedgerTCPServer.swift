@@ -67,19 +67,25 @@ package final class LedgerTCPServer: Service, Sendable {
         try await stop()
     }
 
-    /// Stops accepting, lets in-flight requests finish (up to the drain timeout) and
-    /// closes every connection. Safe to call more than once.
+    /// Stops accepting, tells every connection to stop reading and close once its accepted
+    /// requests are answered (replies written), waits for that (up to the drain timeout)
+    /// and closes what is left. Safe to call more than once.
     package func stop() async throws(ServerError) {
         shared.beginStopping()
         if let channel = listener.take() {
             try? await channel.close()
         }
+        let open = channels.closeAll()
+        for channel in open {
+            channel.pipeline.fireUserInboundEventTriggered(SessionHandler.Drain())
+        }
         let deadline = ContinuousClock.now + .seconds(configuration.drainTimeoutSeconds)
-        while shared.limiter.inFlight > 0 && ContinuousClock.now < deadline {
+        while (shared.limiter.inFlight > 0 || open.contains(where: { $0.isActive }))
+            && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(5))
         }
         let left = shared.limiter.inFlight
-        for channel in channels.closeAll() {
+        for channel in open {
             try? await channel.close()
         }
         if left > 0 {

@@ -12,6 +12,10 @@ package struct ServerConfiguration: Sendable {
     package var outboundHighWaterMark: Int
     /// Reading resumes once the waiting reply bytes fall below this.
     package var outboundLowWaterMark: Int
+    /// Reply bytes one connection may have reserved (largest possible replies of its
+    /// running requests) plus queued (not yet sent); beyond it requests are answered `busy`
+    /// and reading stops.
+    package var maxQueuedReplyBytesPerConnection: Int
     /// Longest wait, on shutdown, for in-flight requests to be answered.
     package var drainTimeoutSeconds: Int
     /// Event loop threads (0: one per core).
@@ -21,6 +25,7 @@ package struct ServerConfiguration: Sendable {
         host: String = "127.0.0.1", port: Int = 4410,
         maxInFlightPerConnection: Int = 256, maxInFlightTotal: Int = 4096,
         outboundHighWaterMark: Int = 4 << 20, outboundLowWaterMark: Int = 1 << 20,
+        maxQueuedReplyBytesPerConnection: Int = 8 << 20,
         drainTimeoutSeconds: Int = 30, threads: Int = 0
     ) {
         self.host = host
@@ -29,6 +34,7 @@ package struct ServerConfiguration: Sendable {
         self.maxInFlightTotal = maxInFlightTotal
         self.outboundHighWaterMark = outboundHighWaterMark
         self.outboundLowWaterMark = outboundLowWaterMark
+        self.maxQueuedReplyBytesPerConnection = maxQueuedReplyBytesPerConnection
         self.drainTimeoutSeconds = drainTimeoutSeconds
         self.threads = threads
     }

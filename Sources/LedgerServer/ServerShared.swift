@@ -8,6 +8,8 @@ final class ServerShared: Sendable {
     let limiter: InFlightLimiter
     let metrics: ServerMetrics
     let maxInFlightPerConnection: Int
+    let maxQueuedReplyBytesPerConnection: Int
+    let drainTimeoutSeconds: Int
     private let stoppingFlag = Atomic<Bool>(false)
 
     init(ledger: DurableLedger, configuration: ServerConfiguration, metrics: ServerMetrics) {
@@ -15,10 +17,14 @@ final class ServerShared: Sendable {
         self.limiter = InFlightLimiter(limit: configuration.maxInFlightTotal)
         self.metrics = metrics
         self.maxInFlightPerConnection = max(1, configuration.maxInFlightPerConnection)
+        self.maxQueuedReplyBytesPerConnection = max(1, configuration.maxQueuedReplyBytesPerConnection)
+        self.drainTimeoutSeconds = max(0, configuration.drainTimeoutSeconds)
     }
 
     /// True once shutdown began: new requests are answered `shutting_down`.
-    var stopping: Bool { stoppingFlag.load(ordering: .acquiring) }
+    /// Sequentially consistent, as is the limiter: a request takes its slot then reads this
+    /// flag, `stop()` sets it then reads the limiter, so one of them sees the other.
+    var stopping: Bool { stoppingFlag.load(ordering: .sequentiallyConsistent) }
 
-    func beginStopping() { stoppingFlag.store(true, ordering: .releasing) }
+    func beginStopping() { stoppingFlag.store(true, ordering: .sequentiallyConsistent) }
 }
