@@ -73,10 +73,10 @@ final class IdIndex {
         var tag: UInt32
     }
 
-    /// Finds `id`, reading stored ids from `source` when tags match.
+    /// Walks the probe run of `tag` from its home slot: returns the first slot whose tag
+    /// matches and that `accept` confirms, or the empty slot that ends the run (ref nil).
     @inline(__always)
-    func find<Source: IdSource>(_ id: UInt128, in source: Source) -> Probe {
-        let t = tag(id)
+    private func probe(tag t: UInt32, accept: (UInt32) -> Bool) -> Probe {
         let slots = header.pointee.slots
         let log2 = header.pointee.capacityLog2
         let mask = (1 << log2) - 1
@@ -86,10 +86,16 @@ final class IdIndex {
             if s == 0 { return Probe(ref: nil, slot: i, tag: t) }
             if UInt32(truncatingIfNeeded: s >> 32) == t {
                 let ref = UInt32(truncatingIfNeeded: s) &- 1
-                if source.id(at: ref) == id { return Probe(ref: ref, slot: i, tag: t) }
+                if accept(ref) { return Probe(ref: ref, slot: i, tag: t) }
             }
             i = (i &+ 1) & mask
         }
+    }
+
+    /// Finds `id`, reading stored ids from `source` when tags match.
+    @inline(__always)
+    func find<Source: IdSource>(_ id: UInt128, in source: Source) -> Probe {
+        probe(tag: tag(id)) { source.id(at: $0) == id }
     }
 
     /// Starts loading the home slot of the id with this tag (a non-blocking hint) so that
@@ -104,16 +110,7 @@ final class IdIndex {
     /// serves to prefetch a record, never to decide anything.
     @inline(__always)
     func guessRef(tag t: UInt32) -> UInt32? {
-        let slots = header.pointee.slots
-        let log2 = header.pointee.capacityLog2
-        let mask = (1 << log2) - 1
-        var i = Self.home(t, log2)
-        while true {
-            let s = slots[i]
-            if s == 0 { return nil }
-            if UInt32(truncatingIfNeeded: s >> 32) == t { return UInt32(truncatingIfNeeded: s) &- 1 }
-            i = (i &+ 1) & mask
-        }
+        probe(tag: t) { _ in true }.ref
     }
 
     /// Ensures one more insert cannot trigger growth, so a probe's `slot` stays valid.
