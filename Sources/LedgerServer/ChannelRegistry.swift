@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 import Synchronization
 
 /// The open client connections, so that shutdown can close them all.
@@ -37,6 +38,22 @@ final class ListenerBox: Sendable {
     private let channel = Mutex<(any Channel)?>(nil)
 
     func set(_ value: any Channel) { channel.withLock { $0 = value } }
+
+    /// Binds `bootstrap` on `host:port`, keeps the listening channel, and returns the bound
+    /// address (the real port when `port` is 0). `purpose` names the socket in errors.
+    func bind(_ bootstrap: ServerBootstrap, host: String, port: Int, purpose: String) async throws(ServerError) -> SocketAddress {
+        let listening: any Channel
+        do {
+            listening = try await bootstrap.bind(host: host, port: port).get()
+        } catch {
+            throw ServerError(.bindFailed, "cannot \(purpose) on \(host):\(port): \(error)")
+        }
+        set(listening)
+        guard let address = listening.localAddress else {
+            throw ServerError(.bindFailed, "the socket to \(purpose) has no address")
+        }
+        return address
+    }
 
     /// Removes and returns the channel (nil if already taken).
     func take() -> (any Channel)? { channel.withLock { c in defer { c = nil }; return c } }

@@ -48,17 +48,7 @@ package final class LedgerTCPServer: Service, Sendable {
                     try channel.pipeline.syncOperations.addHandler(SessionHandler(shared: shared))
                 }
             }
-        let channel: any Channel
-        do {
-            channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
-        } catch {
-            throw ServerError(.bindFailed, "cannot listen on \(configuration.host):\(configuration.port): \(error)")
-        }
-        listener.set(channel)
-        guard let address = channel.localAddress else {
-            throw ServerError(.bindFailed, "the listening socket has no address")
-        }
-        return address
+        return try await listener.bind(bootstrap, host: configuration.host, port: configuration.port, purpose: "listen")
     }
 
     /// Serves until graceful shutdown (or cancellation), then drains and stops.

@@ -28,17 +28,7 @@ package final class MetricsHTTPServer: Service, Sendable {
                     try channel.pipeline.syncOperations.addHandler(MetricsRequestHandler(render: render))
                 }
             }
-        let channel: any Channel
-        do {
-            channel = try await bootstrap.bind(host: host, port: port).get()
-        } catch {
-            throw ServerError(.bindFailed, "cannot serve metrics on \(host):\(port): \(error)")
-        }
-        listener.set(channel)
-        guard let address = channel.localAddress else {
-            throw ServerError(.bindFailed, "the metrics socket has no address")
-        }
-        return address
+        return try await listener.bind(bootstrap, host: host, port: port, purpose: "serve metrics")
     }
 
     /// Serves until graceful shutdown, then closes the listening socket.
