@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
     ],
     targets: [
         // Pure, deterministic state machine: no IO, no Foundation. CKaminoPrefetch is
@@ -35,6 +36,7 @@ let package = Package(
                 "LedgerServer",
                 "KaminoREPL",
                 "LedgerClient",
+                "LedgerBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -129,6 +131,20 @@ let package = Package(
                 "LedgerServer", "LedgerWire", "LedgerCore", "kamino", "LedgerClient", "LedgerWorkload", "KaminoTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
+            swiftSettings: strict
+        ),
+            // Benchmark runner (issue 5): workloads, scenarios, histograms, JSON and HTML reports.
+        .target(
+            name: "LedgerBench",
+            dependencies: [
+                "LedgerClient", "LedgerCore",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LedgerBenchTests",
+            dependencies: ["LedgerBench", "LedgerCore", "kamino", "KaminoTestSupport"],
             swiftSettings: strict
         ),
     ]

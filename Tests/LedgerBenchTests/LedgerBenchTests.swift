@@ -1,0 +1,6 @@
+import Testing
+@testable import LedgerBench
+
+@Suite struct LedgerBenchSmokeTests {
+    @Test func moduleLinks() { _ = LedgerBench.self }
+}
