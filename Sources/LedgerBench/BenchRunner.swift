@@ -1,0 +1,222 @@
+import LedgerClient
+import LedgerCore
+
+/// Runs one benchmark: starts a server when none is given, creates the accounts, runs
+/// the scenario's workers while printing progress, checks the money invariants, stops the
+/// server, and returns every figure.
+package struct BenchRunner: Sendable {
+    package var configuration: BenchConfiguration
+    /// The `kamino` binary, to start a server with.
+    package var executable: String
+    /// Keep the server's data here (`--data DIR`); nil: a temporary directory.
+    package var keepData: String?
+    /// More `kamino serve` arguments (e.g. `--shards N`).
+    package var serverArguments: [String] = []
+    /// Print the progress line.
+    package var showProgress = true
+
+    package init(configuration: BenchConfiguration, executable: String) {
+        self.configuration = configuration
+        self.executable = executable
+    }
+
+    package func run() async throws(BenchError) -> BenchReport {
+        let config = configuration
+        try config.validate()
+        var server: OwnServer?
+        let address: String
+        if let given = config.address {
+            address = given
+        } else {
+            let own = try OwnServer.start(executable: executable, keepData: keepData, extra: serverArguments)
+            server = own
+            address = own.address
+            say("server: kamino serve on \(address), data \(own.dataDirectory)\(keepData == nil ? " (temporary)" : "")")
+        }
+        defer { server?.stop() }
+
+        let options = KaminoClientOptions(
+            requestTimeout: .milliseconds(Int64(config.requestTimeout * 1000)),
+            retry: RetryPolicy(maxAttempts: config.retries + 1), maxBatchSize: 8189)
+        var clients: [KaminoClient] = []
+        for _ in 0..<config.effectiveConnections {
+            do {
+                clients.append(try KaminoClient(addresses: [address], options: options))
+            } catch {
+                throw BenchError(.invalidOption, "bad address \(address): \(error)")
+            }
+        }
+        let identity = RunIdentity(seed: config.seed)
+        let plan = config.plan()
+        say("bench: scenario \(config.scenario.rawValue), mix \(config.mix.rawValue), \(Format.grouped(config.accounts)) accounts, "
+            + (config.mix == .transfers ? "batch \(config.batchSize), " : "")
+            + "\(clients.count) connections, up to \(plan.maxWorkers) in flight, \(config.distribution.name), "
+            + "seed \(config.seed), ledger \(identity.ledger)")
+
+        let setupStart = monotonicNanos()
+        let setupPosted = try await BenchSetup.run(configuration: config, identity: identity, clients: clients)
+        let setupSeconds = Double(monotonicNanos() - setupStart) / 1e9
+        say("setup: \(Format.grouped(config.accounts)) accounts in \(Format.fixed(setupSeconds, 2)) s")
+
+        let recorder = Recorder(stripes: min(16, max(1, plan.maxWorkers)))
+        let control = RunControl(transferLimit: config.mix == .transfers ? config.transfers : nil)
+        let picker = AccountPicker(count: config.accounts, distribution: config.distribution)
+        let expected: Set<String> = [.stress, .spike, .breakpoint].contains(config.scenario) ? ["busy"] : []
+        let context = WorkerContext(configuration: config, identity: identity, picker: picker, recorder: recorder,
+                                    control: control, expectedErrors: expected)
+        control.setActiveWorkers(plan.breakpoint != nil ? 1 : (plan.workers(at: 0) ?? 1))
+
+        let start = monotonicNanos()
+        let rss: @Sendable () -> Int? = { [server] in server?.residentBytes }
+        let showProgress = self.showProgress
+        let ticker = Task { await Self.tick(recorder: recorder, control: control, start: start, scenario: config.scenario,
+                                            rss: rss, show: showProgress) }
+        let controller = Task { await Self.control(plan: plan, control: control, recorder: recorder, start: start) }
+        let outcomes = await withTaskGroup(of: WorkerOutcome.self) { group in
+            for w in 0..<plan.maxWorkers {
+                let client = clients[w % clients.count]
+                group.addTask {
+                    switch config.mix {
+                    case .transfers: return await runTransferWorker(w, client: client, context: context)
+                    case .bank: return await runBankWorker(w, client: client, context: context)
+                    }
+                }
+            }
+            var all: [WorkerOutcome] = []
+            for await o in group { all.append(o) }
+            return all
+        }
+        let duration = Double(monotonicNanos() - start) / 1e9
+        control.stop()
+        let breakpoint = await controller.value
+        let series = await ticker.value
+
+        var registeredIds: [UInt128] = []
+        var registeredCreated = 0
+        for o in outcomes where o.registered > 0 {
+            registeredCreated += o.registeredCreated
+            for s in 0..<o.registered { registeredIds.append(identity.registeredAccountId(worker: o.worker, sequence: s)) }
+        }
+        let outcomeUnknown = outcomes.contains { $0.outcomeUnknown }
+        var ids = (0..<config.accounts).map { identity.accountId($0) }
+        if config.mix == .bank { ids.append(identity.fundingAccountId) }
+        let required = ids.count + registeredCreated
+        ids += registeredIds
+        let posted = setupPosted + outcomes.reduce(0) { $0 + $1.posted }
+        let pending = outcomes.reduce(0) { $0 + $1.pending }
+        let invariants = try await InvariantCheck.run(
+            client: clients[0], ids: ids, expectedCount: required, ledger: identity.ledger,
+            expectedPosted: outcomeUnknown ? nil : posted, expectedPending: outcomeUnknown ? nil : pending)
+        for c in clients { await c.close() }
+
+        let (totals, transfers) = recorder.totals()
+        let operations = BenchOperation.allCases.compactMap { op -> MetricSummary? in
+            let t = totals[Metric.operation(op).index]
+            return t.count > 0 ? MetricSummary(name: op.name, totals: t, seconds: duration) : nil
+        }
+        let actions = BankAction.allCases.compactMap { a -> MetricSummary? in
+            let t = totals[Metric.action(a).index]
+            return t.count > 0 ? MetricSummary(name: a.name, totals: t, seconds: duration) : nil
+        }
+        let rssSamples = series.compactMap(\.serverRSSBytes)
+        let memory = rssSamples.isEmpty ? nil : MemoryWatch(
+            startBytes: rssSamples[0], endBytes: rssSamples[rssSamples.count - 1], maxBytes: rssSamples.max() ?? 0)
+        return BenchReport(
+            scenario: config.scenario, mix: config.mix, configuration: config, machine: SystemProbe.machine(),
+            durationSeconds: duration, setupSeconds: setupSeconds, operations: operations, actions: actions,
+            transfersCreated: transfers, transfersPerSecond: duration > 0 ? Double(transfers) / duration : 0,
+            invariants: invariants, series: series, breakpoint: breakpoint, memory: memory,
+            unexpectedErrors: outcomes.reduce(0) { $0 + $1.unexpected }, outcomeUnknown: outcomeUnknown,
+            server: config.address ?? "own", dataDirectory: keepData)
+    }
+
+    private func say(_ line: String) {
+        if showProgress { SystemProbe.emit(line + "\n") }
+    }
+
+    /// Every second: cuts an interval from the recorder, prints the progress line.
+    private static func tick(
+        recorder: Recorder, control: RunControl, start: UInt64, scenario: BenchScenario,
+        rss: @Sendable () -> Int?, show: Bool
+    ) async -> [TickPoint] {
+        let terminal = SystemProbe.stdoutIsTerminal
+        var series: [TickPoint] = []
+        var last = start
+        while true {
+            var slept = 0
+            while slept < 10 && !control.isStopped {
+                try? await Task.sleep(for: .milliseconds(100))
+                slept += 1
+            }
+            let now = monotonicNanos()
+            let (figures, transfers) = recorder.takeInterval()
+            let point = TickPoint(
+                t: Double(now - start) / 1e9, seconds: Double(now - last) / 1e9, workers: control.activeWorkers,
+                transfers: transfers, figures: figures, serverRSSBytes: rss())
+            last = now
+            if point.seconds > 0.05 || figures.contains(where: { $0 != nil }) { series.append(point) }
+            if show {
+                let line = ProgressLine.text(point, scenario: scenario)
+                if terminal {
+                    SystemProbe.emit("\r\u{1B}[K" + line)
+                } else if series.count % 5 == 0 || control.isStopped {
+                    SystemProbe.emit(line + "\n")
+                }
+            }
+            if control.isStopped { break }
+        }
+        if show && terminal { SystemProbe.emit("\n") }
+        return series
+    }
+
+    /// Sets the active concurrency over time; stops the run at the plan's end or, for a
+    /// breakpoint plan, once a step crosses a limit.
+    private static func control(plan: ScenarioPlan, control: RunControl, recorder: Recorder, start: UInt64) async
+        -> BreakpointOutcome? {
+        guard let rule = plan.breakpoint else {
+            while !control.isStopped {
+                let t = Double(monotonicNanos() - start) / 1e9
+                guard let w = plan.workers(at: t) else { break }
+                control.setActiveWorkers(w)
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+            control.stop()
+            return nil
+        }
+        var step = 0
+        var workers = 1
+        var lastGood: (workers: Int, perSecond: Double, p99: UInt64)?
+        _ = recorder.takeWindow()
+        while true {
+            let stepStart = monotonicNanos()
+            control.setActiveWorkers(workers)
+            while !control.isStopped && Double(monotonicNanos() - stepStart) / 1e9 < rule.stepSeconds {
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+            let seconds = Double(monotonicNanos() - stepStart) / 1e9
+            let w = recorder.takeWindow()
+            let rate = Double(w.requests) / max(seconds, 0.001)
+            let errorRate = w.requests > 0 ? Double(w.errors) / Double(w.requests) : 0
+            if control.isStopped {
+                control.stop()
+                return BreakpointOutcome(crossed: false, reason: "the run ended before a limit was crossed",
+                                         lastGood: lastGood, broken: nil)
+            }
+            if w.p99 > rule.maxP99Micros || errorRate > rule.maxErrorRate {
+                control.stop()
+                let reason = w.p99 > rule.maxP99Micros
+                    ? "p99 \(Format.micros(w.p99)) > \(Format.micros(rule.maxP99Micros)) at \(workers) in flight"
+                    : "error rate \(Format.fixed(errorRate * 100, 2)) % > \(Format.fixed(rule.maxErrorRate * 100, 2)) % at \(workers) in flight"
+                return BreakpointOutcome(crossed: true, reason: reason, lastGood: lastGood, broken: (workers, rate, w.p99))
+            }
+            lastGood = (workers, rate, w.p99)
+            if Double(monotonicNanos() - start) / 1e9 + rule.stepSeconds > plan.totalSeconds + 0.5 || workers >= plan.maxWorkers {
+                control.stop()
+                return BreakpointOutcome(crossed: false, reason: "no limit crossed up to \(workers) in flight",
+                                         lastGood: lastGood, broken: nil)
+            }
+            step += 1
+            workers = ScenarioPlan.breakpointWorkers(step: step, growth: rule.growth, cap: plan.maxWorkers)
+        }
+    }
+}

@@ -1,0 +1,44 @@
+package import LedgerClient
+import LedgerCore
+
+/// Names of failures and statuses in reports (snake_case, as in the protocol docs).
+package enum ErrorLabels {
+    /// The label of a client error, e.g. `busy`, `timeout`, `server_error_7`.
+    package static func label(_ error: KaminoClientError) -> String {
+        switch error.code {
+        case .timeout: return "timeout"
+        case .connectionFailed: return "connection_failed"
+        case .outcomeUnknown: return "outcome_unknown"
+        case .circuitOpen: return "circuit_open"
+        case .serverError(12): return "busy"
+        case .serverError(13): return "shutting_down"
+        case .serverError(let raw): return "server_error_\(raw)"
+        case .invalidReply: return "invalid_reply"
+        case .invalidArgument: return "invalid_argument"
+        case .closed: return "closed"
+        case .cancelled: return "cancelled"
+        }
+    }
+
+    /// True when the failed request may have been applied.
+    package static func mayHaveApplied(_ error: KaminoClientError) -> Bool {
+        switch error.code {
+        case .timeout, .connectionFailed, .outcomeUnknown, .invalidReply: return true
+        case .serverError(let raw): return raw != 12 && raw != 13
+        default: return false
+        }
+    }
+
+    /// `snake_case` of a status's Swift name (`exceedsCredits` → `exceeds_credits`).
+    package static func snakeCase<S>(_ status: S) -> String {
+        var out = ""
+        for ch in "\(status)" {
+            if ch.isUppercase {
+                out += "_" + ch.lowercased()
+            } else {
+                out.append(ch)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,93 @@
+/// The `--json FILE` document: the fields of issue 5 (`scenario`, `mix`, `machine`,
+/// `duration_s`, `operations` with counts, errors, rates and latency percentiles,
+/// `transfers_per_second`, `invariants_ok`) plus the configuration, bank actions,
+/// statuses, breakpoint, memory and the per-second time series.
+package enum JSONReport {
+    package static func document(_ r: BenchReport) -> JSONValue {
+        let c = r.configuration
+        var fields: [(String, JSONValue)] = [
+            ("scenario", .string(r.scenario.rawValue)),
+            ("mix", .string(r.mix.rawValue)),
+            ("machine", .object([("cores", .int(r.machine.cores)), ("memory_bytes", .int(r.machine.memoryBytes))])),
+            ("duration_s", .double(r.durationSeconds)),
+            ("setup_s", .double(r.setupSeconds)),
+            ("operations", .object(r.operations.map { ($0.name, metric($0)) })),
+            ("transfers_created", .int(r.transfersCreated)),
+            ("transfers_per_second", .double(r.transfersPerSecond)),
+            ("invariants_ok", .bool(r.invariants.ok)),
+            ("invariants", .array(r.invariants.checks.map {
+                .object([("check", .string($0.name)), ("ok", .bool($0.ok)), ("detail", .string($0.detail))])
+            })),
+            ("unexpected_errors", .int(r.unexpectedErrors)),
+            ("configuration", .object([
+                ("server", .string(r.server)),
+                ("accounts", .int(c.accounts)),
+                ("transfers", c.transfers.map { .int($0) } ?? .null),
+                ("batch_size", .int(c.batchSize)),
+                ("connections", .int(c.effectiveConnections)),
+                ("in_flight", .int(c.effectiveInFlight)),
+                ("distribution", .string(c.distribution.name)),
+                ("two_phase", .double(c.twoPhase)),
+                ("linked", .double(c.linked)),
+                ("seed", .string(String(c.seed))),
+                ("data", r.dataDirectory.map { .string($0) } ?? .null),
+            ])),
+        ]
+        if !r.actions.isEmpty {
+            fields.append(("actions", .object(r.actions.map { ($0.name, metric($0)) })))
+        }
+        if let b = r.breakpoint {
+            func step(_ s: (workers: Int, perSecond: Double, p99: UInt64)?) -> JSONValue {
+                guard let s else { return .null }
+                return .object([("in_flight", .int(s.workers)), ("requests_per_second", .double(s.perSecond)),
+                                ("p99_us", .int(Int(s.p99)))])
+            }
+            fields.append(("breakpoint", .object([
+                ("crossed", .bool(b.crossed)), ("reason", .string(b.reason)),
+                ("last_good", step(b.lastGood)), ("broken", step(b.broken)),
+            ])))
+        }
+        if let m = r.memory {
+            fields.append(("server_memory", .object([
+                ("start_bytes", .int(m.startBytes)), ("end_bytes", .int(m.endBytes)), ("max_bytes", .int(m.maxBytes)),
+            ])))
+        }
+        fields.append(("series", series(r.series)))
+        return .object(fields)
+    }
+
+    private static func metric(_ m: MetricSummary) -> JSONValue {
+        .object([
+            ("count", .int(m.count)),
+            ("errors", .int(m.errors)),
+            ("per_second", .double(m.perSecond)),
+            ("latency_us", .object([
+                ("p50", .int(Int(m.p50))), ("p90", .int(Int(m.p90))), ("p95", .int(Int(m.p95))),
+                ("p99", .int(Int(m.p99))), ("p999", .int(Int(m.p999))), ("max", .int(Int(m.max))),
+            ])),
+            ("errors_by_status", .object(m.errorsByLabel.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
+            ("results_by_status", .object(m.statuses.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
+        ])
+    }
+
+    /// The time series: one object per interval with per-operation figures.
+    static func series(_ points: [TickPoint]) -> JSONValue {
+        .array(points.map { p in
+            var ops: [(String, JSONValue)] = []
+            for (i, f) in p.figures.enumerated() {
+                guard let f else { continue }
+                ops.append((Metric.at(i).name, .object([
+                    ("count", .int(f.count)), ("errors", .int(f.errors)),
+                    ("p50_us", .int(Int(f.p50))), ("p90_us", .int(Int(f.p90))), ("p99_us", .int(Int(f.p99))),
+                    ("max_us", .int(Int(f.max))),
+                ])))
+            }
+            var fields: [(String, JSONValue)] = [
+                ("t", .double(p.t)), ("seconds", .double(p.seconds)), ("in_flight", .int(p.workers)),
+                ("transfers", .int(p.transfers)), ("operations", .object(ops)),
+            ]
+            if let rss = p.serverRSSBytes { fields.append(("server_rss_bytes", .int(rss))) }
+            return .object(fields)
+        })
+    }
+}

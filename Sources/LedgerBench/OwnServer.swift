@@ -1,0 +1,140 @@
+package import Glibc
+
+/// The `kamino serve` process the bench starts when no `--address` is given: the same
+/// binary, on 127.0.0.1 with an ephemeral port, its real log (fsync) in a temporary data
+/// directory (removed at the end) or in `--data DIR` (kept).
+package final class OwnServer: @unchecked Sendable {
+    // @unchecked: `exited` is only touched by the one task that owns the server.
+    package let pid: pid_t
+    package let address: String
+    package let dataDirectory: String
+    private let scratch: String?
+    private let outputPath: String
+    private var exited = false
+
+    private init(pid: pid_t, address: String, dataDirectory: String, scratch: String?, outputPath: String) {
+        self.pid = pid
+        self.address = address
+        self.dataDirectory = dataDirectory
+        self.scratch = scratch
+        self.outputPath = outputPath
+    }
+
+    /// Starts `executable serve` and waits (up to 60 s) for its `listening on` line.
+    /// - Parameters:
+    ///   - keepData: the data directory to use and keep; nil: a temporary one.
+    ///   - extra: more `serve` arguments (e.g. `--shards N`).
+    package static func start(executable: String, keepData: String?, extra: [String]) throws(BenchError) -> OwnServer {
+        var scratch: String?
+        let data: String
+        let output: String
+        if let keepData {
+            data = keepData
+            output = "/tmp/kamino-bench-server-\(getpid()).out"
+        } else {
+            var template = Array("/tmp/kamino-bench-XXXXXX".utf8CString)
+            let ok = template.withUnsafeMutableBufferPointer { $0.baseAddress.flatMap { mkdtemp($0) } != nil }
+            guard ok else { throw BenchError(.serverStart, "cannot create a temporary directory: errno \(errno)") }
+            let dir = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            scratch = dir
+            data = dir + "/data"
+            output = dir + "/server.out"
+        }
+        let argv = [executable, "serve", "--data", data, "--listen", "127.0.0.1:0", "--metrics", "off"] + extra
+        guard let pid = spawn(argv, output: output) else {
+            throw BenchError(.serverStart, "cannot start \(executable): errno \(errno)")
+        }
+        let deadline = monotonicNanos() + 60_000_000_000
+        while monotonicNanos() < deadline {
+            let text = SystemProbe.readSmallFile(output)
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }) {
+                let address = String(line.dropFirst("listening on ".count))
+                return OwnServer(pid: pid, address: address, dataDirectory: data, scratch: scratch, outputPath: output)
+            }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                throw BenchError(.serverStart, "the server exited at start: \(text.suffix(2000))")
+            }
+            usleep(20_000)
+        }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        throw BenchError(.serverStart, "the server did not print `listening on` within 60 s")
+    }
+
+    /// Resident memory of the server now.
+    package var residentBytes: Int? { exited ? nil : SystemProbe.residentBytes(pid: pid) }
+
+    /// SIGTERM, waits up to 60 s for a clean exit (SIGKILL after), removes a temporary
+    /// data directory. Returns the exit status, or nil if it had to be killed.
+    @discardableResult
+    package func stop() -> Int32? {
+        guard !exited else { return nil }
+        exited = true
+        kill(pid, SIGTERM)
+        let deadline = monotonicNanos() + 60_000_000_000
+        var status: Int32 = 0
+        var result: Int32?
+        var reaped = false
+        while monotonicNanos() < deadline {
+            if waitpid(pid, &status, WNOHANG) == pid {
+                reaped = true
+                result = status & 0x7F == 0 ? (status >> 8) & 0xFF : nil
+                break
+            }
+            usleep(10_000)
+        }
+        if !reaped {
+            kill(pid, SIGKILL)
+            waitpid(pid, &status, 0)
+        }
+        if let scratch { removeTree(scratch) } else { unlink(outputPath) }
+        return result
+    }
+
+    deinit {
+        if !exited {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+            if let scratch { removeTree(scratch) }
+        }
+    }
+
+    private static func spawn(_ argv: [String], output: String) -> pid_t? {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for a in cArgs { free(a) } }
+        var pid = pid_t()
+        return posix_spawn(&pid, argv[0], &actions, nil, &cArgs, environ) == 0 ? pid : nil
+    }
+}
+
+/// `rm -rf path` for a directory tree the bench made (files and subdirectories only).
+func removeTree(_ path: String) {
+    guard let dir = opendir(path) else {
+        unlink(path)
+        return
+    }
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        if name == "." || name == ".." { continue }
+        let child = path + "/" + name
+        var st = stat()
+        if lstat(child, &st) == 0, st.st_mode & S_IFMT == S_IFDIR {
+            removeTree(child)
+        } else {
+            unlink(child)
+        }
+    }
+    closedir(dir)
+    rmdir(path)
+}

@@ -1,0 +1,78 @@
+/// The final text report: a table per operation (and per bank action), errors by
+/// status, transfers per second, the breakpoint, memory and the money check.
+package enum TableReport {
+    /// The header and one row per metric.
+    package static func table(_ rows: [MetricSummary], title: String) -> String {
+        let headers = ["count", "errors", "per second", "p50", "p90", "p95", "p99", "p99.9", "max"]
+        let widths = [11, 7, 12, 10, 10, 10, 10, 10, 10]
+        let nameWidth = max(22, (rows.map(\.name.count).max() ?? 0) + 2)
+        var out = Format.right(title, nameWidth)
+        for (h, w) in zip(headers, widths) { out += Format.left(h, w) }
+        out += "\n"
+        for r in rows {
+            var line = Format.right(r.name, nameWidth)
+            let cells = [
+                Format.grouped(r.count), Format.grouped(r.errors), Format.rate(r.perSecond),
+                Format.micros(r.p50), Format.micros(r.p90), Format.micros(r.p95), Format.micros(r.p99),
+                Format.micros(r.p999), Format.micros(r.max),
+            ]
+            for (c, w) in zip(cells, widths) { line += Format.left(c, w) }
+            out += line + "\n"
+        }
+        return out
+    }
+
+    /// `name: label ×n, label ×m` lines for the metrics with errors or other statuses.
+    package static func statusLines(_ rows: [MetricSummary]) -> String {
+        var out = ""
+        for r in rows {
+            if !r.errorsByLabel.isEmpty {
+                out += "errors   \(r.name): " + counts(r.errorsByLabel) + "\n"
+            }
+            if !r.statuses.isEmpty {
+                out += "results  \(r.name): " + counts(r.statuses) + "\n"
+            }
+        }
+        return out
+    }
+
+    private static func counts(_ d: [String: Int]) -> String {
+        d.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+            .map { "\($0.key) ×\(Format.grouped($0.value))" }.joined(separator: ", ")
+    }
+
+    /// The whole report.
+    package static func render(_ r: BenchReport) -> String {
+        var out = "\n"
+        out += "scenario \(r.scenario.rawValue), mix \(r.mix.rawValue), \(Format.fixed(r.durationSeconds, 1)) s measured "
+        out += "(setup \(Format.fixed(r.setupSeconds, 1)) s), \(r.machine.cores) cores, \(Format.bytes(r.machine.memoryBytes))\n\n"
+        out += table(r.operations, title: "operation")
+        if !r.actions.isEmpty {
+            out += "\n" + table(r.actions, title: "bank action")
+        }
+        let statuses = statusLines(r.operations)
+        if !statuses.isEmpty { out += "\n" + statuses }
+        out += "\ntransfers created: \(Format.grouped(r.transfersCreated)), \(Format.rate(r.transfersPerSecond)) per second\n"
+        if let b = r.breakpoint {
+            out += "breakpoint: \(b.reason)"
+            if let g = b.lastGood {
+                out += "; last step within limits: \(g.workers) in flight, \(Format.rate(g.perSecond)) requests/s, p99 \(Format.micros(g.p99))"
+            }
+            out += "\n"
+        }
+        if let m = r.memory {
+            out += "server memory (RSS): start \(Format.bytes(m.startBytes)), end \(Format.bytes(m.endBytes)), max \(Format.bytes(m.maxBytes))\n"
+        }
+        out += "money invariants (\(Format.grouped(r.invariants.accounts)) accounts): \(r.invariants.ok ? "ok" : "FAILED")\n"
+        for c in r.invariants.checks where !c.ok {
+            out += "  FAILED \(c.name): \(c.detail)\n"
+        }
+        if r.outcomeUnknown {
+            out += "  (some requests have an unknown outcome: the exact totals were not compared)\n"
+        }
+        if r.unexpectedErrors > 0 {
+            out += "unexpected errors: \(Format.grouped(r.unexpectedErrors))\n"
+        }
+        return out
+    }
+}

@@ -1,0 +1,166 @@
+package import LedgerClient
+import LedgerCore
+
+/// What every worker of a run shares.
+package struct WorkerContext: Sendable {
+    package var configuration: BenchConfiguration
+    package var identity: RunIdentity
+    package var picker: AccountPicker
+    package var recorder: Recorder
+    package var control: RunControl
+    /// Failure labels that are expected in this scenario (e.g. `busy` above capacity).
+    package var expectedErrors: Set<String>
+
+    var shape: TransferShape {
+        TransferShape(
+            identity: identity, picker: picker, twoPhase: configuration.twoPhase, linked: configuration.linked,
+            maxAmount: configuration.mix == .bank ? 10_000 : 1000)
+    }
+}
+
+/// Waits while this worker is above the active level; false once the run stops.
+private func awaitTurn(_ worker: Int, _ control: RunControl) async -> Bool {
+    while !control.isStopped {
+        if worker < control.activeWorkers { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return false
+}
+
+/// Notes a failed request in the outcome (unknown outcome, unexpected) and returns its label.
+private func noteFailure(_ error: KaminoClientError, _ context: WorkerContext, _ outcome: inout WorkerOutcome) -> String {
+    let label = ErrorLabels.label(error)
+    if ErrorLabels.mayHaveApplied(error) { outcome.outcomeUnknown = true }
+    if !context.expectedErrors.contains(label) { outcome.unexpected += 1 }
+    return label
+}
+
+/// The transfers mix: `create_transfers` batches in a closed loop until the run stops.
+package func runTransferWorker(_ worker: Int, client: KaminoClient, context: WorkerContext) async -> WorkerOutcome {
+    var outcome = WorkerOutcome(worker: worker)
+    var generator = TransferGenerator(shape: context.shape, seed: context.configuration.seed, worker: worker)
+    let accounting = TransferAccounting(mix: context.configuration.mix)
+    let batchSize = context.configuration.batchSize
+    while await awaitTurn(worker, context.control) {
+        let size = context.control.reserveTransfers(batchSize)
+        guard size > 0 else { break }
+        let batch = generator.nextBatch(size: size)
+        let start = monotonicNanos()
+        do {
+            let results = try await client.createTransfers(batch)
+            let micros = (monotonicNanos() - start) / 1000
+            let (created, statuses, unexpected) = accounting.account(batch, results, into: &outcome)
+            context.recorder.record(
+                .operation(.createTransfers), worker: worker, micros: micros,
+                error: unexpected > 0 ? "unexpected_result" : nil, statuses: statuses, transfers: created)
+        } catch {
+            let micros = (monotonicNanos() - start) / 1000
+            let label = noteFailure(error, context, &outcome)
+            context.recorder.record(.operation(.createTransfers), worker: worker, micros: micros, error: label)
+        }
+    }
+    return outcome
+}
+
+/// The bank mix: one action at a time, drawn by its share, until the run stops.
+package func runBankWorker(_ worker: Int, client: KaminoClient, context: WorkerContext) async -> WorkerOutcome {
+    var outcome = WorkerOutcome(worker: worker)
+    var rng = BenchRandom(seed: context.configuration.seed, stream: 0xBA4C_0000 &+ UInt64(worker))
+    var generator = TransferGenerator(shape: context.shape, seed: context.configuration.seed, worker: worker)
+    let accounting = TransferAccounting(mix: .bank)
+    let identity = context.identity
+    let recorder = context.recorder
+
+    /// Records one finished request as `op`; returns its value, or nil after a failure
+    /// or when `check` names something wrong with the answer.
+    func settle<T>(_ op: BenchOperation, _ m: Measured<T>, check: (T) -> String? = { _ in nil }) -> T? {
+        switch m.result {
+        case .success(let value):
+            let bad = check(value)
+            if bad != nil { outcome.unexpected += 1 }
+            recorder.record(.operation(op), worker: worker, micros: m.micros, error: bad)
+            return bad == nil ? value : nil
+        case .failure(let error):
+            let label = noteFailure(error, context, &outcome)
+            recorder.record(.operation(op), worker: worker, micros: m.micros, error: label)
+            return nil
+        }
+    }
+    let one: @Sendable ([Account]) -> String? = { $0.count == 1 ? nil : "not_found" }
+
+    while await awaitTurn(worker, context.control) {
+        let action = BankAction.next(&rng)
+        let user = identity.accountId(context.picker.pick(&rng))
+        let start = monotonicNanos()
+        var ok = true
+        var created = 0
+        switch action {
+        case .balance:
+            ok = settle(.lookupAccounts, await measure { () throws(KaminoClientError) in try await client.lookupAccounts([user]) },
+                        check: one) != nil
+        case .statement:
+            let first = AccountFilter(accountId: user, limit: 20, flags: [.debits, .credits, .reversed])
+            let page = settle(.getAccountTransfers, await measure { () throws(KaminoClientError) in
+                try await client.getAccountTransfers(first)
+            })
+            ok = page != nil
+            if let page, page.count == 20, let last = page.last, last.timestamp > 1 {
+                var following = first
+                following.timestampMax = last.timestamp - 1
+                let next = following
+                ok = settle(.getAccountTransfers, await measure { () throws(KaminoClientError) in
+                    try await client.getAccountTransfers(next)
+                }) != nil
+            }
+        case .dashboard:
+            let filter = AccountFilter(accountId: user, limit: 10, flags: [.debits, .credits, .reversed])
+            async let account = measure { () throws(KaminoClientError) in try await client.lookupAccounts([user]) }
+            async let latest = measure { () throws(KaminoClientError) in try await client.getAccountTransfers(filter) }
+            let a = settle(.lookupAccounts, await account, check: one)
+            let l = settle(.getAccountTransfers, await latest)
+            ok = a != nil && l != nil
+        case .transfer:
+            let batch = generator.nextBatch(size: 1)
+            let tStart = monotonicNanos()
+            do {
+                let results = try await client.createTransfers(batch)
+                let r = accounting.account(batch, results, into: &outcome)
+                created = r.created
+                ok = r.unexpected == 0
+                recorder.record(.operation(.createTransfers), worker: worker, micros: (monotonicNanos() - tStart) / 1000,
+                                error: ok ? nil : "unexpected_result", statuses: r.statuses, transfers: created)
+            } catch {
+                let label = noteFailure(error, context, &outcome)
+                recorder.record(.operation(.createTransfers), worker: worker, micros: (monotonicNanos() - tStart) / 1000, error: label)
+                ok = false
+            }
+        case .registration:
+            let id = identity.registeredAccountId(worker: worker, sequence: outcome.registered)
+            outcome.registered += 1
+            let account = Account(id: id, ledger: identity.ledger, code: 10, flags: .debitsMustNotExceedCredits)
+            ok = settle(.createAccounts, await measure { () throws(KaminoClientError) in try await client.createAccounts([account]) },
+                        check: { $0.first?.status == .created ? nil : ErrorLabels.snakeCase($0.first?.status ?? .created) }) != nil
+            if ok { outcome.registeredCreated += 1 }
+        }
+        recorder.record(.action(action), worker: worker, micros: (monotonicNanos() - start) / 1000,
+                        error: ok ? nil : "failed")
+    }
+    return outcome
+}
+
+/// A request's result and how long it took.
+struct Measured<T: Sendable>: Sendable {
+    var result: Result<T, KaminoClientError>
+    var micros: UInt64
+}
+
+/// Runs one request and times it.
+func measure<T: Sendable>(_ body: @Sendable () async throws(KaminoClientError) -> T) async -> Measured<T> {
+    let start = monotonicNanos()
+    do {
+        let value = try await body()
+        return Measured(result: .success(value), micros: (monotonicNanos() - start) / 1000)
+    } catch {
+        return Measured(result: .failure(error), micros: (monotonicNanos() - start) / 1000)
+    }
+}

@@ -1,0 +1,152 @@
+import ArgumentParser
+import Glibc
+import LedgerBench
+
+/// `kamino bench`: the benchmark runner. Without `--address` it starts its own server
+/// (this binary, a temporary data dir unless `--data`, real log with fsync) and stops it.
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure a Kamino server: scenarios, mixes, latency percentiles, money check.",
+        discussion: """
+            Scenarios (k6 model): smoke (default, ~10 s), load (steady, 60 s), stress (4x the \
+            concurrency, 60 s), spike (8x jump and back, 45 s), soak (110 s, server memory \
+            watched), breakpoint (ramps until p99 or errors cross a limit; reports where). \
+            --duration scales any of them. Mixes: transfers (create_transfers batches, \
+            TigerBeetle's benchmark shape) and bank (40% balances, 25% statements, 20% \
+            dashboards, 10% transfers, 5% registrations over a pool of users). At the end \
+            the money invariants are checked through the API; the exit status is 1 when \
+            they fail or a request failed unexpectedly.
+            """)
+
+    @Option(help: "Drive a running server at HOST:PORT instead of starting one.")
+    var address: String?
+
+    @Option(help: "Data directory for the server the bench starts (kept afterwards).")
+    var data: String?
+
+    @Option(help: "Shards of the server the bench starts (passed to `kamino serve --shards`).")
+    var shards: Int?
+
+    @Option(help: "smoke | load | stress | spike | soak | breakpoint.")
+    var scenario: String = "smoke"
+
+    @Option(help: "transfers | bank.")
+    var mix: String = "transfers"
+
+    @Option(help: "Accounts in the pool (users in the bank mix).")
+    var accounts: Int = 10_000
+
+    @Option(help: "Stop after this many transfers (transfers mix); steady scenarios then run until reached.")
+    var transfers: Int?
+
+    @Option(help: "Scenario length in seconds (scales its stages).")
+    var duration: Double?
+
+    @Option(help: "Transfers per create_transfers request (transfers mix), 1...8189.")
+    var batchSize: Int = 8189
+
+    @Option(help: "Client connections (default 2 for transfers, 16 for bank).")
+    var connections: Int?
+
+    @Option(help: "Concurrent requests in flight at the scenario's base level (default 4 for transfers, 64 for bank).")
+    var inFlight: Int?
+
+    @Option(help: "Account distribution: uniform, zipf (theta 0.99), zipf:THETA, hot.")
+    var distribution: String = "uniform"
+
+    @Option(help: "Share of two-phase transfers (pending, then post or void), 0...1.")
+    var twoPhase: Double = 0
+
+    @Option(help: "Share of transfers in linked chains, 0...1.")
+    var linked: Double = 0
+
+    @Option(help: "Seed of the workload, ids and ledger (default: from the clock; printed).")
+    var seed: UInt64?
+
+    @Option(help: "Breakpoint: p99 limit in ms (default 100 for transfers, 20 for bank).")
+    var maxP99Ms: Double?
+
+    @Option(help: "Retries per failed request (busy, timeout, lost connection); 0 reports at once.")
+    var retries: Int = 0
+
+    @Option(help: "Request timeout in seconds.")
+    var requestTimeout: Double = 30
+
+    @Option(help: "Write the figures as JSON to this file.")
+    var json: String?
+
+    @Option(help: "Write an HTML report with plots (self-contained, works offline) to this file.")
+    var report: String?
+
+    @Flag(help: "No progress output (the final table is still printed).")
+    var quiet = false
+
+    func run() async throws {
+        var c = BenchConfiguration()
+        guard let s = BenchScenario(rawValue: scenario) else {
+            throw ValidationError("unknown scenario '\(scenario)'; one of \(BenchScenario.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let m = BenchMix(rawValue: mix) else { throw ValidationError("unknown mix '\(mix)'; transfers or bank") }
+        guard let d = AccountDistribution(parsing: distribution) else {
+            throw ValidationError("unknown distribution '\(distribution)'; uniform, zipf, zipf:THETA or hot")
+        }
+        if let shards, shards < 1 { throw ValidationError("--shards must be at least 1") }
+        if address != nil && (data != nil || shards != nil) {
+            throw ValidationError("--data and --shards configure the server the bench starts; not with --address")
+        }
+        c.scenario = s
+        c.mix = m
+        c.distribution = d
+        c.accounts = accounts
+        c.transfers = transfers
+        c.duration = duration
+        c.batchSize = batchSize
+        c.connections = connections
+        c.inFlight = inFlight
+        c.twoPhase = twoPhase
+        c.linked = linked
+        c.seed = seed ?? (monotonicNanos() ^ UInt64(UInt32(bitPattern: getpid())) << 32)
+        c.address = address
+        c.maxP99Millis = maxP99Ms
+        c.retries = retries
+        c.requestTimeout = requestTimeout
+        do {
+            try c.validate()
+        } catch {
+            throw ValidationError(error.message)
+        }
+        raiseFileLimit()
+        var runner = BenchRunner(configuration: c, executable: Self.ownExecutable())
+        runner.keepData = data
+        if let shards { runner.serverArguments = ["--shards", String(shards)] }
+        runner.showProgress = !quiet
+        let result: BenchReport
+        do {
+            result = try await runner.run()
+        } catch {
+            throw exitFailure("error: \(error.message)")
+        }
+        print(TableReport.render(result), terminator: "")
+        do {
+            if let json {
+                try SystemProbe.writeFile(json, JSONReport.document(result).render() + "\n")
+                print("json: \(json)")
+            }
+            if let report {
+                try SystemProbe.writeFile(report, HTMLReport.render(result))
+                print("report: \(report)")
+            }
+        } catch {
+            throw exitFailure("error: \(error.message)")
+        }
+        if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+    }
+
+    /// The path of this binary (to start `kamino serve` with).
+    private static func ownExecutable() -> String {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+        guard n > 0 else { return CommandLine.arguments[0] }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

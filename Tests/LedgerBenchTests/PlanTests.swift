@@ -1,0 +1,82 @@
+import Testing
+@testable import LedgerBench
+
+@Suite struct PlanTests {
+    @Test func defaultsFinishInUnderTwoMinutes() {
+        for s in BenchScenario.allCases {
+            var c = BenchConfiguration()
+            c.scenario = s
+            for m in BenchMix.allCases {
+                c.mix = m
+                let plan = c.plan()
+                #expect(plan.totalSeconds < 120, "\(s) \(m): \(plan.totalSeconds) s")
+                #expect(plan.totalSeconds > 0)
+            }
+        }
+    }
+
+    @Test func smokeHasFewClients() {
+        let plan = BenchConfiguration().plan()
+        #expect(plan.maxWorkers <= 2)
+        #expect(plan.totalSeconds <= 60)
+    }
+
+    @Test func spikeJumpsAndComesBack() {
+        let plan = ScenarioPlan.make(.spike, workers: 4, duration: nil, maxP99Micros: 1000)
+        #expect(plan.workers(at: 1) == 4)
+        #expect(plan.workers(at: 20) == 32)
+        #expect(plan.workers(at: 40) == 4)
+        #expect(plan.workers(at: 50) == nil)
+        #expect(plan.maxWorkers == 32)
+    }
+
+    @Test func stressRampsAboveTheBase() {
+        let plan = ScenarioPlan.make(.stress, workers: 4, duration: nil, maxP99Micros: 1000)
+        #expect(plan.workers(at: 0) == 4)
+        #expect(plan.workers(at: 5) ?? 0 > 4)
+        #expect(plan.workers(at: 30) == 16)
+    }
+
+    @Test func durationScalesStages() {
+        let plan = ScenarioPlan.make(.spike, workers: 2, duration: 9, maxP99Micros: 1000)
+        #expect(abs(plan.totalSeconds - 9) < 1e-9)
+        #expect(plan.workers(at: 4) == 16)
+    }
+
+    @Test func breakpointGrows() {
+        let steps = (0..<6).map { ScenarioPlan.breakpointWorkers(step: $0, growth: 1.5, cap: 100) }
+        #expect(steps == [1, 2, 3, 5, 8, 12])
+        #expect(ScenarioPlan.breakpointWorkers(step: 40, growth: 1.5, cap: 100) == 100)
+    }
+
+    @Test func transferCountRunsUntilReached() {
+        var c = BenchConfiguration()
+        c.scenario = .load
+        c.transfers = 1_000_000
+        #expect(c.plan().totalSeconds >= 3600)
+        c.duration = 5
+        #expect(c.plan().totalSeconds == 5)
+    }
+
+    @Test func validationRejectsBadOptions() {
+        var c = BenchConfiguration()
+        c.batchSize = 9000
+        #expect(throws: BenchError.self) { try c.validate() }
+        c = BenchConfiguration()
+        c.twoPhase = 0.7
+        c.linked = 0.5
+        #expect(throws: BenchError.self) { try c.validate() }
+        c = BenchConfiguration()
+        c.accounts = 1
+        #expect(throws: BenchError.self) { try c.validate() }
+        #expect(throws: Never.self) { try BenchConfiguration().validate() }
+    }
+
+    @Test func transferBudget() {
+        let control = RunControl(transferLimit: 10_000)
+        #expect(control.reserveTransfers(8189) == 8189)
+        #expect(control.reserveTransfers(8189) == 1811)
+        #expect(control.reserveTransfers(8189) == 0)
+        #expect(control.isStopped)
+    }
+}
