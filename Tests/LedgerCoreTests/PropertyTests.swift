@@ -5,6 +5,7 @@ import Testing
 
 /// The tests' deterministic generator (shared with the workload generators).
 typealias SeededRandom = SplitMix64
+typealias TrafficGenerator = RandomTraffic
 
 /// One recorded batch, so the same inputs can be replayed on a fresh ledger.
 enum RecordedBatch {
@@ -13,122 +14,6 @@ enum RecordedBatch {
     case pulse(UInt64)
 }
 
-/// Generates random but plausible traffic: several ledgers, limit flags, history, two-phase
-/// with timeouts, posts and voids of earlier pending transfers, balancing and closing
-/// transfers, linked chains, duplicates and a share of invalid events.
-struct TrafficGenerator {
-    var rng: SeededRandom
-    var accountIds: [UInt128] = []
-    var ledgerOf: [UInt128: UInt32] = [:]
-    var pendingIds: [UInt128] = []
-    var usedTransferIds: [UInt128] = []
-    var nextId: UInt128 = 1
-
-    init(seed: UInt64) { rng = SeededRandom(seed: seed) }
-
-    mutating func freshId() -> UInt128 {
-        nextId += 1
-        return nextId
-    }
-
-    mutating func accounts(count: Int) -> [Account] {
-        (0..<count).map { _ in
-            let id = freshId()
-            var flags: AccountFlags = []
-            switch rng.next() % 10 {
-            case 0...3: flags.insert(.debitsMustNotExceedCredits)
-            case 4: flags.insert(.creditsMustNotExceedDebits)
-            default: break
-            }
-            if rng.next() % 4 == 0 { flags.insert(.history) }
-            let ledger = UInt32(1 + rng.next() % 3)
-            ledgerOf[id] = ledger
-            accountIds.append(id)
-            return Account(id: id, userData64: rng.next() % 5, ledger: ledger, code: 1, flags: flags)
-        }
-    }
-
-    /// An account id of `ledger` (or any ledger), occasionally one that does not exist.
-    mutating func account(ledger: UInt32? = nil) -> UInt128 {
-        if rng.next() % 200 == 0 { return 999_999_999 + UInt128(rng.next() % 3) }
-        for _ in 0..<8 {
-            let id = accountIds[Int(rng.next() % UInt64(accountIds.count))]
-            if ledger == nil || ledgerOf[id] == ledger { return id }
-        }
-        return accountIds[Int(rng.next() % UInt64(accountIds.count))]
-    }
-
-    mutating func amount() -> UInt128 {
-        switch rng.next() % 100 {
-        case 0: return 0
-        case 1: return .max - UInt128(rng.next() % 1000)
-        case 2...5: return UInt128(rng.next() % 1_000_000_000)
-        default: return UInt128(1 + rng.next() % 1000)
-        }
-    }
-
-    mutating func transfer() -> Transfer {
-        var id = freshId()
-        if rng.next() % 50 == 0, let reused = usedTransferIds.randomElement(using: &rng) { id = reused }
-        usedTransferIds.append(id)
-        let roll = rng.next() % 100
-        if roll < 20, let pendingId = pendingIds.randomElement(using: &rng) {
-            // Post (maybe partial or full with max) or void an earlier pending transfer.
-            let isVoid = rng.next() % 3 == 0
-            var amount: UInt128 = 0
-            if !isVoid {
-                switch rng.next() % 4 {
-                case 0: amount = .max
-                case 1: amount = 0
-                default: amount = UInt128(rng.next() % 800)
-                }
-            }
-            return Transfer(
-                id: id, amount: amount, pendingId: pendingId, userData32: UInt32(rng.next() % 3),
-                flags: isVoid ? .voidPendingTransfer : .postPendingTransfer)
-        }
-        let dr = account()
-        let ledger = ledgerOf[dr] ?? 1
-        var cr = account(ledger: ledger)
-        if cr == dr, rng.next() % 4 != 0 { cr = account(ledger: ledger) }
-        var flags: TransferFlags = []
-        var timeout: UInt32 = 0
-        if roll < 45 {
-            flags.insert(.pending)
-            if rng.next() % 2 == 0 { timeout = UInt32(1 + rng.next() % 3) }
-            pendingIds.append(id)
-        }
-        if rng.next() % 25 == 0 { flags.insert(.balancingDebit) }
-        if rng.next() % 25 == 0 { flags.insert(.balancingCredit) }
-        if rng.next() % 150 == 0 { flags.insert(.closingDebit) }
-        if rng.next() % 150 == 0 { flags.insert(.closingCredit) }
-        if rng.next() % 300 == 0 { flags.insert(.postPendingTransfer) }  // invalid combination
-        let ledgerField = rng.next() % 100 == 0 ? ledger + 1 : ledger
-        return Transfer(
-            id: id, debitAccountId: dr, creditAccountId: cr, amount: amount(),
-            userData128: UInt128(rng.next() % 4), userData64: rng.next() % 4,
-            timeout: timeout, ledger: ledgerField, code: UInt16(1 + rng.next() % 3), flags: flags)
-    }
-
-    mutating func transferBatch(size: Int) -> [Transfer] {
-        var batch = (0..<size).map { _ in transfer() }
-        // Link random runs into chains; sometimes leave the last chain open.
-        var i = 0
-        while i < batch.count {
-            if rng.next() % 8 == 0 {
-                let length = Int(1 + rng.next() % 4)
-                for k in i..<min(i + length, batch.count - 1) { batch[k].flags.insert(.linked) }
-                i += length + 1
-            } else {
-                i += 1
-            }
-        }
-        if rng.next() % 20 == 0, let last = batch.indices.last { batch[last].flags.insert(.linked) }
-        return batch
-    }
-}
-
-/// Money invariants that must hold after every batch.
 func checkInvariants(_ ledger: Ledger) {
     var debitsPosted: [UInt32: UInt128] = [:]
     var creditsPosted: [UInt32: UInt128] = [:]

@@ -45,19 +45,9 @@ extension Ledger {
 
         accountIndex.reserveOne()
         let probe = accountIndex.find(a.id, in: accountIds)
-        if let ref = probe.ref { return accountExists(a, accounts[Int(ref)]) }
+        if let ref = probe.ref { return AccountRules.exists(a, accounts[Int(ref)]) }
 
-        if a.flags.contains(.debitsMustNotExceedCredits)
-            && a.flags.contains(.creditsMustNotExceedDebits)
-        {
-            return (.flagsAreMutuallyExclusive, ts)
-        }
-        if a.debitsPending != 0 { return (.debitsPendingMustBeZero, ts) }
-        if a.debitsPosted != 0 { return (.debitsPostedMustBeZero, ts) }
-        if a.creditsPending != 0 { return (.creditsPendingMustBeZero, ts) }
-        if a.creditsPosted != 0 { return (.creditsPostedMustBeZero, ts) }
-        if a.ledger == 0 { return (.ledgerMustNotBeZero, ts) }
-        if a.code == 0 { return (.codeMustNotBeZero, ts) }
+        if let status = AccountRules.checkNew(a) { return (status, ts) }
 
         var actual = ts
         if a.flags.contains(.imported) {
@@ -79,17 +69,6 @@ extension Ledger {
         accountLists.append(AccountLists())
         if scope.pointee.isOpen { scope.pointee.undo.append(.accountCreated) }
         return (.created, actual)
-    }
-
-    private func accountExists(_ a: Account, _ e: Account) -> (CreateAccountStatus, UInt64) {
-        let ts = e.timestamp
-        if a.flags != e.flags { return (.existsWithDifferentFlags, ts) }
-        if a.userData128 != e.userData128 { return (.existsWithDifferentUserData128, ts) }
-        if a.userData64 != e.userData64 { return (.existsWithDifferentUserData64, ts) }
-        if a.userData32 != e.userData32 { return (.existsWithDifferentUserData32, ts) }
-        if a.ledger != e.ledger { return (.existsWithDifferentLedger, ts) }
-        if a.code != e.code { return (.existsWithDifferentCode, ts) }
-        return (.exists, ts)
     }
 
     func transferTimestampExists(_ ts: UInt64) -> Bool {

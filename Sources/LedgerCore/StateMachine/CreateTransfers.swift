@@ -121,21 +121,8 @@ extension Ledger {
             return postOrVoidPendingTransfer(t, at: ts, probe: probe)
         }
 
-        if t.debitAccountId == 0 { return (.debitAccountIdMustNotBeZero, ts) }
-        if t.debitAccountId == .max { return (.debitAccountIdMustNotBeIntMax, ts) }
-        if t.creditAccountId == 0 { return (.creditAccountIdMustNotBeZero, ts) }
-        if t.creditAccountId == .max { return (.creditAccountIdMustNotBeIntMax, ts) }
-        if t.creditAccountId == t.debitAccountId { return (.accountsMustBeDifferent, ts) }
-        if t.pendingId != 0 { return (.pendingIdMustBeZero, ts) }
+        if let status = TransferRules.checkNew(t) { return (status, ts) }
         let isPending = t.flags.contains(.pending)
-        if !isPending {
-            if t.timeout != 0 { return (.timeoutReservedForPendingTransfer, ts) }
-            if t.flags.contains(.closingDebit) || t.flags.contains(.closingCredit) {
-                return (.closingTransferMustBePending, ts)
-            }
-        }
-        if t.ledger == 0 { return (.ledgerMustNotBeZero, ts) }
-        if t.code == 0 { return (.codeMustNotBeZero, ts) }
 
         guard let drRef = accountRef(t.debitAccountId) else { return (.debitAccountNotFound, ts) }
         guard let crRef = accountRef(t.creditAccountId) else { return (.creditAccountNotFound, ts) }
@@ -156,33 +143,10 @@ extension Ledger {
         if dr.flags.contains(.closed) { return (.debitAccountAlreadyClosed, ts) }
         if cr.flags.contains(.closed) { return (.creditAccountAlreadyClosed, ts) }
 
-        var amount = t.amount
-        if t.flags.contains(.balancingDebit) {
-            let (balance, o) = dr.debitsPosted.addingReportingOverflow(dr.debitsPending)
-            let room = o || balance >= dr.creditsPosted ? 0 : dr.creditsPosted - balance
-            amount = min(amount, room)
+        let amount = TransferRules.amount(of: t, dr: dr, cr: cr)
+        if let status = TransferRules.checkBalances(t, amount: amount, dr: dr, cr: cr, timestamp: actual) {
+            return (status, ts)
         }
-        if t.flags.contains(.balancingCredit) {
-            let (balance, o) = cr.creditsPosted.addingReportingOverflow(cr.creditsPending)
-            let room = o || balance >= cr.debitsPosted ? 0 : cr.debitsPosted - balance
-            amount = min(amount, room)
-        }
-
-        if isPending {
-            if amount.addingReportingOverflow(dr.debitsPending).overflow { return (.overflowsDebitsPending, ts) }
-            if amount.addingReportingOverflow(cr.creditsPending).overflow { return (.overflowsCreditsPending, ts) }
-        }
-        if amount.addingReportingOverflow(dr.debitsPosted).overflow { return (.overflowsDebitsPosted, ts) }
-        if amount.addingReportingOverflow(cr.creditsPosted).overflow { return (.overflowsCreditsPosted, ts) }
-        let (drTotal, o1) = dr.debitsPending.addingReportingOverflow(dr.debitsPosted)
-        if o1 || amount.addingReportingOverflow(drTotal).overflow { return (.overflowsDebits, ts) }
-        let (crTotal, o2) = cr.creditsPending.addingReportingOverflow(cr.creditsPosted)
-        if o2 || amount.addingReportingOverflow(crTotal).overflow { return (.overflowsCredits, ts) }
-        if actual.addingReportingOverflow(t.timeoutNanoseconds).partialValue > LedgerLimits.timestampMax {
-            return (.overflowsTimeout, ts)
-        }
-        if dr.debitsExceedCredits(amount) { return (.exceedsCredits, ts) }
-        if cr.creditsExceedDebits(amount) { return (.exceedsDebits, ts) }
 
         // From here on the transfer succeeds.
         if isPending {
@@ -220,27 +184,8 @@ extension Ledger {
     }
 
     private func transferExists(_ t: Transfer, _ e: Transfer) -> (CreateTransferStatus, UInt64) {
-        let ts = e.timestamp
-        if t.flags != e.flags { return (.existsWithDifferentFlags, ts) }
-        if t.pendingId != e.pendingId { return (.existsWithDifferentPendingId, ts) }
-        if t.timeout != e.timeout { return (.existsWithDifferentTimeout, ts) }
-        if t.flags.contains(.postPendingTransfer) || t.flags.contains(.voidPendingTransfer) {
-            guard let pRef = transferRef(t.pendingId) else { return (.exists, ts) }
-            return postOrVoidExists(t, e, transfers[pRef])
-        }
-        if t.debitAccountId != e.debitAccountId { return (.existsWithDifferentDebitAccountId, ts) }
-        if t.creditAccountId != e.creditAccountId { return (.existsWithDifferentCreditAccountId, ts) }
-        if t.flags.contains(.balancingDebit) || t.flags.contains(.balancingCredit) {
-            // The stored amount is what balancing moved; the request's is its upper bound.
-            if t.amount < e.amount { return (.existsWithDifferentAmount, ts) }
-        } else if t.amount != e.amount {
-            return (.existsWithDifferentAmount, ts)
-        }
-        if t.userData128 != e.userData128 { return (.existsWithDifferentUserData128, ts) }
-        if t.userData64 != e.userData64 { return (.existsWithDifferentUserData64, ts) }
-        if t.userData32 != e.userData32 { return (.existsWithDifferentUserData32, ts) }
-        if t.ledger != e.ledger { return (.existsWithDifferentLedger, ts) }
-        if t.code != e.code { return (.existsWithDifferentCode, ts) }
-        return (.exists, ts)
+        let isPostOrVoid = t.flags.contains(.postPendingTransfer) || t.flags.contains(.voidPendingTransfer)
+        let pending = isPostOrVoid ? transferRef(t.pendingId).map { transfers[$0] } : nil
+        return TransferRules.exists(t, e, pending: pending)
     }
 }

@@ -25,3 +25,12 @@ extension Ledger {
         return PendingStatus(rawValue: pendingStatuses[ref])
     }
 }
+
+extension Ledger {
+    /// The timestamps of the transfers in an account's list, oldest first (for checks).
+    package func transferTimestamps(ofAccount id: UInt128) -> [UInt64] {
+        guard let ref = accountRef(id) else { return [] }
+        let list = accountLists[ref].transfers
+        return (0..<list.count).map { transfers[Int(list[$0])].timestamp }
+    }
+}

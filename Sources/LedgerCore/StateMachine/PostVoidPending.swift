@@ -5,15 +5,9 @@ extension Ledger {
         _ t: Transfer, at eventTimestamp: UInt64, probe: IdIndex.Probe
     ) -> (CreateTransferStatus, UInt64) {
         let ts = eventTimestamp
+        if let status = TransferRules.checkPostOrVoid(t) { return (status, ts) }
         let isPost = t.flags.contains(.postPendingTransfer)
-        let isVoid = t.flags.contains(.voidPendingTransfer)
-        let exclusive: TransferFlags = [.pending, .balancingDebit, .balancingCredit, .closingDebit, .closingCredit]
-        if isPost && isVoid { return (.flagsAreMutuallyExclusive, ts) }
-        if !t.flags.isDisjoint(with: exclusive) { return (.flagsAreMutuallyExclusive, ts) }
-        if t.pendingId == 0 { return (.pendingIdMustNotBeZero, ts) }
-        if t.pendingId == .max { return (.pendingIdMustNotBeIntMax, ts) }
-        if t.pendingId == t.id { return (.pendingIdMustBeDifferent, ts) }
-        if t.timeout != 0 { return (.timeoutReservedForPendingTransfer, ts) }
+        let isVoid = !isPost
 
         guard let pRef = transferRef(t.pendingId) else { return (.pendingTransferNotFound, ts) }
         let p = transfers[pRef]
@@ -22,33 +16,10 @@ extension Ledger {
         guard let drRef = accountRef(p.debitAccountId), let crRef = accountRef(p.creditAccountId) else {
             return (.pendingTransferNotFound, ts)
         }
-        if t.debitAccountId != 0 && t.debitAccountId != p.debitAccountId {
-            return (.pendingTransferHasDifferentDebitAccountId, ts)
-        }
-        if t.creditAccountId != 0 && t.creditAccountId != p.creditAccountId {
-            return (.pendingTransferHasDifferentCreditAccountId, ts)
-        }
-        if t.ledger != 0 && t.ledger != p.ledger { return (.pendingTransferHasDifferentLedger, ts) }
-        if t.code != 0 && t.code != p.code { return (.pendingTransferHasDifferentCode, ts) }
-
-        let amount: UInt128
-        if isVoid {
-            amount = t.amount == 0 ? p.amount : t.amount
-        } else {
-            amount = t.amount == .max ? p.amount : t.amount
-        }
-        if amount > p.amount { return (.exceedsPendingTransferAmount, ts) }
-        if isVoid && amount < p.amount { return (.pendingTransferHasDifferentAmount, ts) }
-
-        switch PendingStatus(rawValue: pendingStatuses[pRef]) ?? .none {
-        case .pending: break
-        case .posted: return (.pendingTransferAlreadyPosted, ts)
-        case .voided: return (.pendingTransferAlreadyVoided, ts)
-        case .expired: return (.pendingTransferExpired, ts)
-        case .none: return (.pendingTransferNotPending, ts)
-        }
-        if p.timeout != 0, p.timestamp + p.timeoutNanoseconds <= ts {
-            return (.pendingTransferExpired, ts)
+        let (failure, amount) = TransferRules.matchPending(t, p)
+        if let failure { return (failure, ts) }
+        if let status = TransferRules.checkPendingState(p, status: pendingStatuses[pRef], at: ts) {
+            return (status, ts)
         }
 
         var actual = ts
@@ -78,58 +49,8 @@ extension Ledger {
         updateAccount(crRef, to: cr)
         setPendingStatus(pRef, isPost ? .posted : .voided)
 
-        let stored = Transfer(
-            id: t.id,
-            debitAccountId: p.debitAccountId,
-            creditAccountId: p.creditAccountId,
-            amount: amount,
-            pendingId: t.pendingId,
-            userData128: t.userData128 != 0 ? t.userData128 : p.userData128,
-            userData64: t.userData64 != 0 ? t.userData64 : p.userData64,
-            userData32: t.userData32 != 0 ? t.userData32 : p.userData32,
-            timeout: 0,
-            ledger: p.ledger,
-            code: p.code,
-            flags: t.flags,
-            timestamp: actual)
+        let stored = TransferRules.resolved(t, pending: p, amount: amount, timestamp: actual)
         appendTransfer(stored, status: .none, dr: drRef, cr: crRef, probe: probe)
         return (.created, actual)
-    }
-
-    /// Idempotency check of a post/void against the stored one `e` and its pending `p`.
-    func postOrVoidExists(_ t: Transfer, _ e: Transfer, _ p: Transfer) -> (CreateTransferStatus, UInt64) {
-        let ts = e.timestamp
-        if t.debitAccountId != 0 && t.debitAccountId != e.debitAccountId {
-            return (.existsWithDifferentDebitAccountId, ts)
-        }
-        if t.creditAccountId != 0 && t.creditAccountId != e.creditAccountId {
-            return (.existsWithDifferentCreditAccountId, ts)
-        }
-        if t.flags.contains(.voidPendingTransfer) {
-            if t.amount == 0 {
-                if e.amount != p.amount { return (.existsWithDifferentAmount, ts) }
-            } else if t.amount != e.amount {
-                return (.existsWithDifferentAmount, ts)
-            }
-        }
-        if t.flags.contains(.postPendingTransfer) {
-            if t.amount == .max {
-                if e.amount != p.amount { return (.existsWithDifferentAmount, ts) }
-            } else if t.amount != e.amount {
-                return (.existsWithDifferentAmount, ts)
-            }
-        }
-        if (t.userData128 == 0 ? p.userData128 : t.userData128) != e.userData128 {
-            return (.existsWithDifferentUserData128, ts)
-        }
-        if (t.userData64 == 0 ? p.userData64 : t.userData64) != e.userData64 {
-            return (.existsWithDifferentUserData64, ts)
-        }
-        if (t.userData32 == 0 ? p.userData32 : t.userData32) != e.userData32 {
-            return (.existsWithDifferentUserData32, ts)
-        }
-        if t.ledger != 0 && t.ledger != e.ledger { return (.existsWithDifferentLedger, ts) }
-        if t.code != 0 && t.code != e.code { return (.existsWithDifferentCode, ts) }
-        return (.exists, ts)
     }
 }

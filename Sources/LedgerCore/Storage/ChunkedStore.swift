@@ -69,6 +69,21 @@ final class ChunkedStore<Element: BitwiseCopyable> {
         header.pointee.count -= 1
     }
 
+    /// Makes room in the chunk table for `count` records, so appends up to `count` never
+    /// move the table: another thread may then read records below the current count while
+    /// this store's owner appends (the sharded ledger's rounds rely on it).
+    func reserveChunkTable(forCount count: Int) {
+        let needed = (count >> Self.chunkShift) + 1
+        guard needed > header.pointee.chunkCapacity else { return }
+        var capacity = header.pointee.chunkCapacity
+        while capacity < needed { capacity *= 2 }
+        let bigger = UnsafeMutablePointer<UnsafeMutablePointer<Element>>.allocate(capacity: capacity)
+        bigger.moveInitialize(from: header.pointee.chunks, count: header.pointee.chunkCount)
+        header.pointee.chunks.deallocate()
+        header.pointee.chunks = bigger
+        header.pointee.chunkCapacity = capacity
+    }
+
     private func addChunk() {
         if header.pointee.chunkCount == header.pointee.chunkCapacity {
             let capacity = header.pointee.chunkCapacity * 2

@@ -1,0 +1,51 @@
+/// One shard's part of a sharded ledger: its accounts (with their transfer lists and
+/// balance histories), the transfers homed on it, their pending statuses and expiries,
+/// and its partition of the transfer-id directory (with the failed ids it indexes).
+///
+/// Transfer-list entries and directory values are packed refs (`ShardRouting`), so a
+/// list may name transfers stored on other shards.
+final class ShardStore {
+    let accounts = ChunkedStore<Account>()
+    let accountIndex: IdIndex
+    let accountLists = ChunkedStore<AccountLists>()
+    let transfers = ChunkedStore<Transfer>()
+    let pendingStatuses = ChunkedStore<UInt8>()
+    /// Failed ids indexed by this shard's directory partition.
+    let orphanIds = ChunkedStore<UInt128>()
+    /// This shard's partition of the transfer-id directory: packed refs of transfers on
+    /// any shard, and of failed ids (orphan bit) stored here.
+    let directory: IdIndex
+    var expiry = ExpiryQueue()
+    init(hashSeed: UInt64, expectedAccounts: Int, expectedTransfers: Int) {
+        accountIndex = IdIndex(seed: hashSeed, minimumCapacity: expectedAccounts)
+        directory = IdIndex(seed: hashSeed ^ 0x9E37_79B9_7F4A_7C15, minimumCapacity: expectedTransfers)
+    }
+
+    deinit {
+        for i in 0..<accountLists.count {
+            accountLists.pointer(at: i).pointee.transfers.deallocate()
+            accountLists.pointer(at: i).pointee.history.deallocate()
+        }
+    }
+
+    /// Reads account ids for this shard's account index.
+    struct AccountIds: IdSource {
+        unowned(unsafe) let accounts: ChunkedStore<Account>
+        @inline(__always) func id(at ref: UInt32) -> UInt128 { accounts[Int(ref)].id }
+    }
+
+    var accountIds: AccountIds { AccountIds(accounts: accounts) }
+}
+
+/// Reads the id behind a directory value: a transfer on any shard or a failed id.
+struct DirectoryIds: IdSource {
+    /// Unowned: the ledger that owns the stores outlives every use.
+    let stores: UnsafeBufferPointer<Unmanaged<ShardStore>>
+
+    @inline(__always)
+    func id(at ref: UInt32) -> UInt128 {
+        let store = stores[ShardRouting.shard(of: ref)].takeUnretainedValue()
+        if ref & ShardRouting.orphanBit != 0 { return store.orphanIds[ShardRouting.local(of: ref)] }
+        return store.transfers[ShardRouting.local(of: ref)].id
+    }
+}

@@ -1,0 +1,169 @@
+extension ShardedLedger {
+    /// The create-batch driver of the sharded ledger (the rules of `Ledger.executeCreate`:
+    /// imported-mode and timestamp checks, linked chains with exact rollback), over the
+    /// events for which `mine` is true: all of them serially, or one home's in a round.
+    /// A chain's events are all on one executor (the plan makes sure of it).
+    @inline(__always)
+    func runCreates<Event: CreateEvent, Result: CreateResultRecord>(
+        _ events: UnsafeBufferPointer<Event>,
+        timestamp: UInt64,
+        results: UnsafeMutablePointer<Result>,
+        _ x: ShardExecution,
+        mine: (Int) -> Bool,
+        create: (Int, Event, UInt64) -> (Result.Status, UInt64),
+        failed: (Event, Result.Status) -> Void
+    ) {
+        typealias Status = Result.Status
+        let n = events.count
+        var chainStart: Int? = nil
+        var chainBroken = false
+        let batchImported = n > 0 && events[0].isImported
+
+        for index in 0..<n where mine(index) {
+            let event = events[index]
+            let eventTimestamp = timestamp - UInt64(n) + UInt64(index) + 1
+            var status: Status
+            var resultTimestamp = eventTimestamp
+            checks: do {
+                if event.isLinked {
+                    if chainStart == nil {
+                        chainStart = index
+                        x.openChain()
+                    }
+                    if index == n - 1 {
+                        status = .linkedEventChainOpen
+                        break checks
+                    }
+                }
+                if chainBroken {
+                    status = .linkedEventFailed
+                    break checks
+                }
+                if batchImported != event.isImported {
+                    status = event.isImported ? .importedEventNotExpected : .importedEventExpected
+                    break checks
+                }
+                if event.isImported {
+                    if event.timestamp == 0 || event.timestamp > LedgerLimits.timestampMax {
+                        status = .importedEventTimestampOutOfRange
+                        break checks
+                    }
+                    if event.timestamp >= timestamp {
+                        status = .importedEventTimestampMustNotAdvance
+                        break checks
+                    }
+                } else if event.timestamp != 0 {
+                    status = .timestampMustBeZero
+                    break checks
+                }
+                let (created, actual) = create(index, event, eventTimestamp)
+                status = created
+                if created == .created || created == .exists { resultTimestamp = actual }
+            }
+
+            if status != .created {
+                if let start = chainStart, !chainBroken {
+                    chainBroken = true
+                    rollBack(x)
+                    for k in start..<index { results[k].status = .linkedEventFailed }
+                }
+                failed(event, status)
+            }
+            results[index] = Result(timestamp: resultTimestamp, status: status)
+
+            if chainStart != nil, !event.isLinked || status == .linkedEventChainOpen {
+                if !chainBroken { persist(x) }
+                chainStart = nil
+                chainBroken = false
+            }
+        }
+    }
+
+    /// Checks a batch's size and timestamp against the ledger's clock.
+    func checkBatch(count: Int, timestamp: UInt64) throws(LedgerError) {
+        guard count <= LedgerLimits.batchMax else {
+            throw LedgerError(.batchTooLarge, "\(count) events; at most \(LedgerLimits.batchMax)")
+        }
+        guard timestamp <= LedgerLimits.timestampMax, timestamp >= UInt64(count),
+            timestamp - UInt64(count) >= lastTimestamp, timestamp > lastTimestamp
+        else {
+            throw LedgerError(
+                .timestampNotIncreasing,
+                "batch timestamp \(timestamp) for \(count) events after \(lastTimestamp)")
+        }
+    }
+
+    /// The executor for serial work (all shards, writes done at once).
+    var serialExecution: ShardExecution {
+        let x = executions[0]
+        x.deferred = false
+        x.home = 0
+        return x
+    }
+
+    /// Applies a `create_accounts` batch (always serially: accounts are created rarely
+    /// and in small numbers next to transfers).
+    public func createAccounts(_ events: [Account], timestamp: UInt64) throws(LedgerError)
+        -> [CreateAccountResult]
+    {
+        try checkBatch(count: events.count, timestamp: timestamp)
+        for s in stores where s.accounts.count + events.count > ShardRouting.localCapacity {
+            throw LedgerError(.capacityExhausted, "account store is full")
+        }
+        let x = serialExecution
+        expirePending(before: timestamp - UInt64(events.count) + 1, x)
+        stats.serialBatches[SerialReason.createAccounts.rawValue] += 1
+        let results = events.withUnsafeBufferPointer { buffer in
+            [CreateAccountResult](unsafeUninitializedCapacity: buffer.count) { out, initialized in
+                if let base = out.baseAddress {
+                    runCreates(
+                        buffer, timestamp: timestamp, results: base, x, mine: { _ in true },
+                        create: { _, a, ts in createAccount(a, at: ts, x) }, failed: { _, _ in })
+                }
+                initialized = buffer.count
+            }
+        }
+        lastTimestamp = timestamp
+        return results
+    }
+
+    /// Creates one account on its shard (the rules of `Ledger.createAccount`).
+    func createAccount(_ a: Account, at ts: UInt64, _ x: ShardExecution) -> (CreateAccountStatus, UInt64) {
+        if a.reserved != 0 { return (.reservedField, ts) }
+        if a.flags.rawValue & AccountFlags.reservedMask != 0 { return (.reservedFlag, ts) }
+        if a.id == 0 { return (.idMustNotBeZero, ts) }
+        if a.id == .max { return (.idMustNotBeIntMax, ts) }
+        let shard = routing.shard(ofAccount: a.id)
+        let store = stores[shard]
+        store.accountIndex.reserveOne()
+        let probe = store.accountIndex.find(a.id, in: store.accountIds)
+        if let ref = probe.ref { return AccountRules.exists(a, store.accounts[Int(ref)]) }
+        if let status = AccountRules.checkNew(a) { return (status, ts) }
+        var actual = ts
+        if a.flags.contains(.imported) {
+            for s in stores {
+                if let last = s.accounts.last, a.timestamp <= last.timestamp {
+                    return (.importedEventTimestampMustNotRegress, ts)
+                }
+            }
+            for s in stores where Ledger.containsTimestamp(a.timestamp, count: s.transfers.count, timestampAt: { s.transfers[$0].timestamp }) {
+                return (.importedEventTimestampMustNotRegress, ts)
+            }
+            actual = a.timestamp
+        }
+        var account = a
+        account.timestamp = actual
+        store.accountIndex.insert(ref: UInt32(store.accounts.count), at: probe)
+        store.accounts.append(account)
+        store.accountLists.append(AccountLists())
+        x.record(.accountCreated(shard: shard))
+        return (.created, actual)
+    }
+
+    /// Applies a `pulse`: advances time to `timestamp` and expires what is due by then.
+    public func pulse(timestamp: UInt64) throws(LedgerError) {
+        try checkBatch(count: 0, timestamp: timestamp)
+        expirePending(before: timestamp + 1, serialExecution)
+        lastTimestamp = timestamp
+    }
+}

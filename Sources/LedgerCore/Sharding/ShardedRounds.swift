@@ -1,0 +1,318 @@
+/// A `create_transfers` batch being applied by a sharded ledger: the events, where the
+/// results go and the batch timestamp. The buffers must outlive the batch.
+package struct ShardedTransferBatch: @unchecked Sendable {
+    let events: UnsafeBufferPointer<Transfer>
+    let results: UnsafeMutablePointer<CreateTransferResult>
+    let timestamp: UInt64
+
+    package init(events: UnsafeBufferPointer<Transfer>, results: UnsafeMutablePointer<CreateTransferResult>,
+                 timestamp: UInt64) {
+        self.events = events
+        self.results = results
+        self.timestamp = timestamp
+    }
+
+    var count: Int { events.count }
+    var firstTimestamp: UInt64 { timestamp - UInt64(events.count) + 1 }
+}
+
+extension ShardedLedger {
+    /// Applies a `create_transfers` batch, running each round's shards one after the
+    /// other on this thread (the parallel driver lives in LedgerEngine).
+    public func createTransfers(_ events: [Transfer], timestamp: UInt64) throws(LedgerError)
+        -> [CreateTransferResult]
+    {
+        try events.withUnsafeBufferPointer { (buffer) throws(LedgerError) in
+            try [CreateTransferResult](unsafeUninitializedCapacity: buffer.count) {
+                (out, initialized) throws(LedgerError) in
+                if let base = out.baseAddress {
+                    let batch = ShardedTransferBatch(events: buffer, results: base, timestamp: timestamp)
+                    if try beginTransfers(batch) {
+                        for s in 0..<shardCount { resolveRound(batch, shard: s) }
+                        if planRound(batch) {
+                            for s in 0..<shardCount { executeRound(batch, shard: s) }
+                            for s in 0..<shardCount { settleRound(batch, shard: s) }
+                            finishTransfers(batch)
+                        }
+                    }
+                } else {
+                    try checkBatch(count: 0, timestamp: timestamp)
+                    expirePending(before: timestamp + 1, serialExecution)
+                    lastTimestamp = timestamp
+                }
+                initialized = buffer.count
+            }
+        }
+    }
+
+    /// Starts a batch: checks it, expires what is due, and either runs it serially
+    /// (returns false: done) or prepares the parallel rounds (returns true).
+    package func beginTransfers(_ b: ShardedTransferBatch) throws(LedgerError) -> Bool {
+        let n = b.count
+        try checkBatch(count: n, timestamp: b.timestamp)
+        for s in stores where s.transfers.count + n > ShardRouting.localCapacity
+            || s.orphanIds.count + n > ShardRouting.localCapacity
+        {
+            throw LedgerError(.capacityExhausted, "transfer store of a shard is full")
+        }
+        expirePending(before: b.firstTimestamp, serialExecution)
+        createdRefs.update(repeating: 0, count: n)
+        batchAmountBound = 0
+        for t in b.events where !t.isPostOrVoid {
+            let (sum, overflow) = batchAmountBound.addingReportingOverflow(t.amount)
+            batchAmountBound = overflow ? .max : sum
+        }
+        if let reason = staticSerialReason(b) {
+            runSerially(b, reason: reason)
+            return false
+        }
+        for s in stores {
+            s.transfers.reserveChunkTable(forCount: s.transfers.count + n)
+            s.pendingStatuses.reserveChunkTable(forCount: s.pendingStatuses.count + n)
+        }
+        return true
+    }
+
+    /// Reasons visible in the events alone.
+    private func staticSerialReason(_ b: ShardedTransferBatch) -> SerialReason? {
+        if b.count < parallelThreshold || shardCount == 1 && b.count < 2 { return .smallBatch }
+        if b.events[0].isImported { return .imported }
+        for t in b.events where t.flags.contains(.closingDebit) || t.flags.contains(.closingCredit) {
+            return .closing
+        }
+        return nil
+    }
+
+    /// Runs a whole batch event by event over all shards.
+    func runSerially(_ b: ShardedTransferBatch, reason: SerialReason) {
+        let x = serialExecution
+        stats.serialBatches[reason.rawValue] += 1
+        runCreates(
+            b.events, timestamp: b.timestamp, results: b.results, x, mine: { _ in true },
+            create: { i, t, ts in
+                resolveLive(t, i)
+                return executeTransfer(t, i, at: ts, x)
+            },
+            failed: { t, status in if status.isTransient { markFailed(t.id, x) } })
+        lastTimestamp = b.timestamp
+    }
+
+    // MARK: Round 1: resolve (read-only)
+
+    /// Looks up the ids that shard `s`'s directory partition indexes: each event's own id
+    /// and, for posts and voids, the pending id; the accounts; and notes what forbids
+    /// parallel execution.
+    package func resolveRound(_ b: ShardedTransferBatch, shard s: Int) {
+        let x = executions[s]
+        x.resetOutbox()
+        let table = batchIds[s]
+        table.reset()
+        let r = resolutions
+        let n = b.count
+        for i in 0..<n {
+            let t = b.events[i]
+            guard routing.partition(ofTransfer: t.id) == s else { continue }
+            r.existing[i] = findTransfer(t.id).map { $0 &+ 1 } ?? 0
+            if table.insert(t.id, event: i) != nil { x.serialReason = x.serialReason ?? .duplicateId }
+            if t.isPostOrVoid { continue }
+            r.pending[i] = 0
+            r.pendingEvent[i] = -1
+            let dr = locateAccount(t.debitAccountId)
+            let cr = locateAccount(t.creditAccountId)
+            r.debit[i] = dr.map { $0 &+ 1 } ?? 0
+            r.credit[i] = cr.map { $0 &+ 1 } ?? 0
+            if let dr, let cr, ShardRouting.shard(of: dr) != ShardRouting.shard(of: cr), let reason = whyNotFree(cr) {
+                x.serialReason = x.serialReason ?? reason
+            }
+        }
+        for i in 0..<n {
+            let t = b.events[i]
+            guard t.isPostOrVoid, routing.partition(ofTransfer: t.pendingId) == s else { continue }
+            r.pending[i] = 0
+            r.pendingEvent[i] = -1
+            r.debit[i] = 0
+            r.credit[i] = 0
+            if let ref = findTransfer(t.pendingId), ref & ShardRouting.orphanBit == 0 {
+                r.pending[i] = ref &+ 1
+                let p = transfer(ref)
+                let dr = locateAccount(p.debitAccountId)
+                let cr = locateAccount(p.creditAccountId)
+                r.debit[i] = dr.map { $0 &+ 1 } ?? 0
+                r.credit[i] = cr.map { $0 &+ 1 } ?? 0
+                if let dr, let cr, ShardRouting.shard(of: dr) != ShardRouting.shard(of: cr) {
+                    if let reason = whyNotFree(cr) { x.serialReason = x.serialReason ?? reason }
+                    if t.flags.contains(.voidPendingTransfer),
+                        p.flags.contains(.closingDebit) || p.flags.contains(.closingCredit)
+                    {
+                        x.serialReason = x.serialReason ?? .reopening
+                    }
+                }
+            } else if let k = table.find(t.pendingId), k < i {
+                r.pendingEvent[i] = Int32(truncatingIfNeeded: k)
+            }
+        }
+    }
+
+    /// Why another shard may not apply legs to this account in any order, or nil when it
+    /// may: its results must not depend on its balances (no balance limit, no history, not
+    /// closed) and no leg of this batch can overflow it (its totals plus every amount of
+    /// the batch stay below 2^128). Read in round 1, when no shard writes.
+    @inline(__always)
+    func whyNotFree(_ ref: UInt32) -> SerialReason? {
+        let a = account(ref).pointee
+        let ordered: AccountFlags = [.debitsMustNotExceedCredits, .creditsMustNotExceedDebits, .history, .closed]
+        if !a.flags.isDisjoint(with: ordered) { return .orderedAccount }
+        let (d, o1) = a.debitsPending.addingReportingOverflow(a.debitsPosted)
+        let (c, o2) = a.creditsPending.addingReportingOverflow(a.creditsPosted)
+        if o1 || o2 || max(d, c).addingReportingOverflow(batchAmountBound).overflow { return .overflowBound }
+        return nil
+    }
+
+    // MARK: Plan (one thread, between rounds 1 and 2)
+
+    /// Assigns each event its home shard and checks the parallel rules; runs the batch
+    /// serially (and returns false) when one fails.
+    package func planRound(_ b: ShardedTransferBatch) -> Bool {
+        for x in executions {
+            if let reason = x.serialReason {
+                runSerially(b, reason: reason)
+                return false
+            }
+        }
+        let r = resolutions
+        let n = b.count
+        var cross = 0
+        var balancing = false
+        var chainHome: Int32 = -1
+        var reason: SerialReason? = nil
+        for i in 0..<n {
+            let t = b.events[i]
+            var home = Int32(truncatingIfNeeded: routing.shard(ofAccount: t.debitAccountId))
+            if t.isPostOrVoid {
+                if r.pending[i] != 0 {
+                    home = Int32(truncatingIfNeeded: ShardRouting.shard(of: r.pending[i] &- 1))
+                } else if r.pendingEvent[i] >= 0 {
+                    let k = Int(r.pendingEvent[i])
+                    home = homes[k]
+                    r.debit[i] = r.debit[k]
+                    r.credit[i] = r.credit[k]
+                }
+            } else {
+                if t.flags.contains(.balancingDebit) || t.flags.contains(.balancingCredit) { balancing = true }
+            }
+            homes[i] = home
+            if r.debit[i] != 0, r.credit[i] != 0,
+                ShardRouting.shard(of: r.debit[i] &- 1) != ShardRouting.shard(of: r.credit[i] &- 1)
+            {
+                cross += 1
+            }
+            let linked = t.flags.contains(.linked)
+            if chainHome >= 0 || linked {
+                if chainHome < 0 {
+                    chainHome = home
+                } else if chainHome != home {
+                    reason = reason ?? .crossShardChain
+                }
+                if !linked { chainHome = -1 }
+            }
+        }
+        if balancing && cross > 0 { reason = reason ?? .balancing }
+        if let reason {
+            runSerially(b, reason: reason)
+            return false
+        }
+        stats.parallelBatches += 1
+        stats.parallelEvents += n
+        stats.crossShardEvents += cross
+        return true
+    }
+
+    // MARK: Round 2: execute at home
+
+    /// Decides and applies, in order, the events homed on shard `s`; legs on other shards'
+    /// accounts and directory inserts are queued for round 3.
+    package func executeRound(_ b: ShardedTransferBatch, shard s: Int) {
+        let x = executions[s]
+        x.deferred = true
+        x.home = s
+        let homes = self.homes
+        let s32 = Int32(truncatingIfNeeded: s)
+        runCreates(
+            b.events, timestamp: b.timestamp, results: b.results, x, mine: { homes[$0] == s32 },
+            create: { i, t, ts in executeTransfer(t, i, at: ts, x) },
+            failed: { t, status in if status.isTransient { markFailed(t.id, x) } })
+    }
+
+    // MARK: Round 3: settle
+
+    /// Applies the legs other shards sent to shard `s` (in event order), restores the
+    /// timestamp order of the touched accounts' lists, and indexes the ids queued for
+    /// `s`'s directory partition.
+    package func settleRound(_ b: ShardedTransferBatch, shard s: Int) {
+        let store = stores[s]
+        var touched: [UInt32] = []
+        var cursors = Array(repeating: 0, count: shardCount)
+        while true {
+            var best = -1
+            var bestEvent = Int32.max
+            for h in 0..<shardCount where h != s {
+                let legs = executions[h].legs[s]
+                if cursors[h] < legs.count, legs[cursors[h]].event < bestEvent {
+                    best = h
+                    bestEvent = legs[cursors[h]].event
+                }
+            }
+            guard best >= 0 else { break }
+            let leg = executions[best].legs[s][cursors[best]]
+            cursors[best] += 1
+            let slot = account(leg.account)
+            Self.applyBalances(leg, to: slot)
+            if leg.transfer != AccountLeg.none {
+                appendToLists(leg, slot: slot, history: slot.pointee.flags.contains(.history))
+                touched.append(leg.account)
+            }
+        }
+        if !touched.isEmpty {
+            touched.sort()
+            var last: UInt32? = nil
+            for ref in touched where ref != last {
+                last = ref
+                sortListTail(ref, from: b.firstTimestamp)
+            }
+        }
+        for h in 0..<shardCount {
+            for insert in executions[h].inserts[s] {
+                insertIntoDirectory(insert.id, ref: insert.ref, partition: s)
+            }
+        }
+    }
+
+    /// Puts the entries of this batch (timestamps from `first` on) at the end of an
+    /// account's list back in timestamp order: legs from other shards arrive after the
+    /// home's own.
+    private func sortListTail(_ ref: UInt32, from first: UInt64) {
+        let lists = stores[ShardRouting.shard(of: ref)].accountLists.pointer(at: ShardRouting.local(of: ref))
+        let list = lists.pointee.transfers
+        guard let base = list.base else { return }
+        var start = list.count
+        while start > 0, transfer(base[start - 1]).timestamp >= first { start -= 1 }
+        guard list.count - start > 1 else { return }
+        var i = start + 1
+        while i < list.count {
+            let entry = base[i]
+            let ts = transfer(entry).timestamp
+            var j = i
+            while j > start, transfer(base[j - 1]).timestamp > ts {
+                base[j] = base[j - 1]
+                j -= 1
+            }
+            base[j] = entry
+            i += 1
+        }
+    }
+
+    /// Ends a batch run in rounds.
+    package func finishTransfers(_ b: ShardedTransferBatch) {
+        lastTimestamp = b.timestamp
+    }
+}

@@ -1,0 +1,109 @@
+package import LedgerCore
+
+/// A `ShardedLedger` driven by one actor per shard: each round of a batch is one message
+/// to every shard actor, run concurrently; the next round starts when all have answered.
+///
+/// The rounds touch disjoint memory (see `ShardedLedger`), which is what makes handing
+/// the same ledger to every actor safe; the engine itself must be used by one caller at
+/// a time (a sequencer, replay or a test), which `apply` enforces by being the only
+/// entry point and awaiting each round.
+package final class ShardedEngine: @unchecked Sendable {
+    package let ledger: ShardedLedger
+    private let shards: [ShardActor]
+
+    /// Creates an engine over `ledger` (which it then owns).
+    package init(ledger: ShardedLedger) {
+        self.ledger = ledger
+        shards = (0..<ledger.shardCount).map { ShardActor(index: $0) }
+    }
+
+    package convenience init(shardCount: Int, expectedTransfers: Int = 0) {
+        self.init(ledger: ShardedLedger(shardCount: shardCount, expectedTransfers: expectedTransfers))
+    }
+
+    /// Applies a `create_transfers` batch: serially when the plan says so, otherwise in
+    /// three rounds across the shard actors.
+    package func createTransfers(_ events: [Transfer], timestamp: UInt64) async throws(LedgerError)
+        -> [CreateTransferResult]
+    {
+        let count = events.count
+        let eventsBuffer = UnsafeMutableBufferPointer<Transfer>.allocate(capacity: max(count, 1))
+        _ = eventsBuffer.initialize(from: events)
+        let results = UnsafeMutablePointer<CreateTransferResult>.allocate(capacity: max(count, 1))
+        defer {
+            eventsBuffer.deallocate()
+            results.deallocate()
+        }
+        if count == 0 {
+            _ = try ledger.createTransfers([], timestamp: timestamp)
+            return []
+        }
+        let batch = ShardedTransferBatch(
+            events: UnsafeBufferPointer(rebasing: eventsBuffer[0..<count]), results: results, timestamp: timestamp)
+        if try ledger.beginTransfers(batch) {
+            await round { ledger, s in ledger.resolveRound(batch, shard: s) }
+            if ledger.planRound(batch) {
+                await round { ledger, s in ledger.executeRound(batch, shard: s) }
+                await round { ledger, s in ledger.settleRound(batch, shard: s) }
+                ledger.finishTransfers(batch)
+            }
+        }
+        return Array(UnsafeBufferPointer(start: results, count: count))
+    }
+
+    /// Applies a `create_accounts` batch (serial).
+    package func createAccounts(_ events: [Account], timestamp: UInt64) throws(LedgerError) -> [CreateAccountResult] {
+        try ledger.createAccounts(events, timestamp: timestamp)
+    }
+
+    /// Applies a `pulse`.
+    package func pulse(timestamp: UInt64) throws(LedgerError) {
+        try ledger.pulse(timestamp: timestamp)
+    }
+
+    /// Applies one logged batch from its canonical bytes (replay and recovery).
+    @discardableResult
+    package func applyLogged(operation: Operation, timestamp: UInt64, body: UnsafeRawBufferPointer) async throws -> Int {
+        switch operation {
+        case .createAccounts:
+            let events = try RecordCodec.decodeAccounts(body)
+            _ = try createAccounts(events, timestamp: timestamp)
+            return events.count
+        case .createTransfers:
+            let events = try RecordCodec.decodeTransfers(body)
+            _ = try await createTransfers(events, timestamp: timestamp)
+            return events.count
+        case .pulse:
+            try pulse(timestamp: timestamp)
+            return 0
+        default:
+            throw CodecError(.unknownOperation, "operation \(operation) is not logged")
+        }
+    }
+
+    /// Runs `work` for every shard on its actor and waits for all of them.
+    private func round(_ work: @escaping @Sendable (ShardedLedger, Int) -> Void) async {
+        let handle = LedgerHandle(ledger: ledger)
+        await withTaskGroup(of: Void.self) { group in
+            for shard in shards {
+                group.addTask { await shard.run(handle, work) }
+            }
+        }
+    }
+}
+
+/// The ledger handed to the shard actors for one round (see `ShardedEngine`).
+struct LedgerHandle: @unchecked Sendable {
+    let ledger: ShardedLedger
+}
+
+/// One shard's executor: runs its part of each round.
+actor ShardActor {
+    let index: Int
+
+    init(index: Int) { self.index = index }
+
+    func run(_ handle: LedgerHandle, _ work: @Sendable (ShardedLedger, Int) -> Void) {
+        work(handle.ledger, index)
+    }
+}
