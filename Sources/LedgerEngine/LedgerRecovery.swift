@@ -37,6 +37,96 @@ package enum LedgerRecovery {
         directory: String, repair: Bool, allowDamaged: Bool = false,
         segmentSize: Int = 64 << 20
     ) throws -> Outcome {
+        let base = try prepare(directory: directory, repair: repair, allowDamaged: allowDamaged, segmentSize: segmentSize)
+        let ledger = base.ledger
+        var records = 0
+        var events = 0
+        var lsn = base.start - 1
+        if base.report.lastLSN >= base.start {
+            do {
+                var iterator = try WALReader(directory: directory).records(from: base.start, through: base.report.lastLSN)
+                while let record = try iterator.next() {
+                    let operation = try operation(of: record)
+                    do {
+                        events += try record.body.withUnsafeBytes {
+                            try ledger.applyLogged(operation: operation, timestamp: record.timestamp, body: $0)
+                        }
+                    } catch {
+                        throw Failure(code: .record, message: "LSN \(record.lsn) does not apply: \(error)")
+                    }
+                    records += 1
+                    lsn = record.lsn
+                }
+            } catch let failure as Failure {
+                throw failure
+            } catch {
+                throw Failure(code: .log, message: "\(error)")
+            }
+        }
+        return Outcome(
+            ledger: ledger, lsn: lsn, report: base.report, snapshot: base.snapshot, invalidSnapshots: base.invalid,
+            replayedRecords: records, replayedEvents: events)
+    }
+
+    /// What recovery of a sharded ledger found and rebuilt.
+    package struct ShardedOutcome {
+        package let engine: ShardedEngine
+        package let lsn: UInt64
+        package let snapshot: SnapshotInfo?
+        package let invalidSnapshots: [String]
+        package let replayedRecords: Int
+        package let replayedEvents: Int
+    }
+
+    /// Recovers the state in `directory` into a ledger sharded `shardCount` ways: the
+    /// snapshot (serial layout) is copied into shards, then the log after it is replayed
+    /// through the shard actors. Changes nothing on disk.
+    package static func recoverSharded(directory: String, shardCount: Int, allowDamaged: Bool = false) async throws
+        -> ShardedOutcome
+    {
+        let base = try prepare(directory: directory, repair: false, allowDamaged: allowDamaged, segmentSize: 64 << 20)
+        let engine = ShardedEngine(ledger: try ShardedLedger(copying: base.ledger, shardCount: shardCount))
+        var records = 0
+        var events = 0
+        var lsn = base.start - 1
+        if base.report.lastLSN >= base.start {
+            var iterator: WALRecordIterator
+            do {
+                iterator = try WALReader(directory: directory).records(from: base.start, through: base.report.lastLSN)
+            } catch {
+                throw Failure(code: .log, message: "\(error)")
+            }
+            while true {
+                let next: LogRecord?
+                do { next = try iterator.next() } catch { throw Failure(code: .log, message: "\(error)") }
+                guard let record = next else { break }
+                let operation = try operation(of: record)
+                do {
+                    events += try await engine.applyLogged(operation: operation, timestamp: record.timestamp, body: record.body)
+                } catch {
+                    throw Failure(code: .record, message: "LSN \(record.lsn) does not apply: \(error)")
+                }
+                records += 1
+                lsn = record.lsn
+            }
+        }
+        return ShardedOutcome(
+            engine: engine, lsn: lsn, snapshot: base.snapshot, invalidSnapshots: base.invalid,
+            replayedRecords: records, replayedEvents: events)
+    }
+
+    private static func operation(of record: LogRecord) throws -> Operation {
+        guard let operation = Operation(rawValue: record.operation) else {
+            throw Failure(code: .record, message: "LSN \(record.lsn): unknown operation \(record.operation)")
+        }
+        return operation
+    }
+
+    /// The log's report, the newest valid snapshot loaded into a ledger, and the first
+    /// LSN to replay after it.
+    private static func prepare(directory: String, repair: Bool, allowDamaged: Bool, segmentSize: Int) throws
+        -> (report: RecoveryReport, ledger: Ledger, snapshot: SnapshotInfo?, invalid: [String], start: UInt64)
+    {
         let report: RecoveryReport
         do {
             report = try WALRecovery.recover(
@@ -67,34 +157,6 @@ package enum LedgerRecovery {
         guard report.lastLSN < start || report.firstLSN <= start else {
             throw Failure(code: .log, message: "the log starts at LSN \(report.firstLSN) but the newest snapshot covers only up to \(start - 1)")
         }
-        var records = 0
-        var events = 0
-        var lsn = start - 1
-        if report.lastLSN >= start {
-            do {
-                var iterator = try WALReader(directory: directory).records(from: start, through: report.lastLSN)
-                while let record = try iterator.next() {
-                    guard let operation = Operation(rawValue: record.operation) else {
-                        throw Failure(code: .record, message: "LSN \(record.lsn): unknown operation \(record.operation)")
-                    }
-                    do {
-                        events += try record.body.withUnsafeBytes {
-                            try ledger.applyLogged(operation: operation, timestamp: record.timestamp, body: $0)
-                        }
-                    } catch {
-                        throw Failure(code: .record, message: "LSN \(record.lsn) does not apply: \(error)")
-                    }
-                    records += 1
-                    lsn = record.lsn
-                }
-            } catch let failure as Failure {
-                throw failure
-            } catch {
-                throw Failure(code: .log, message: "\(error)")
-            }
-        }
-        return Outcome(
-            ledger: ledger, lsn: lsn, report: report, snapshot: info, invalidSnapshots: invalid,
-            replayedRecords: records, replayedEvents: events)
+        return (report, ledger, info, invalid, start)
     }
 }

@@ -63,14 +63,14 @@ package final class ShardedEngine: @unchecked Sendable {
 
     /// Applies one logged batch from its canonical bytes (replay and recovery).
     @discardableResult
-    package func applyLogged(operation: Operation, timestamp: UInt64, body: UnsafeRawBufferPointer) async throws -> Int {
+    package func applyLogged(operation: Operation, timestamp: UInt64, body: [UInt8]) async throws -> Int {
         switch operation {
         case .createAccounts:
-            let events = try RecordCodec.decodeAccounts(body)
+            let events = try body.withUnsafeBytes { try RecordCodec.decodeAccounts($0) }
             _ = try createAccounts(events, timestamp: timestamp)
             return events.count
         case .createTransfers:
-            let events = try RecordCodec.decodeTransfers(body)
+            let events = try body.withUnsafeBytes { try RecordCodec.decodeTransfers($0) }
             _ = try await createTransfers(events, timestamp: timestamp)
             return events.count
         case .pulse:

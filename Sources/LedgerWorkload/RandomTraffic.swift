@@ -133,10 +133,15 @@ package struct RandomTraffic {
         // Link random runs into chains; sometimes leave the last chain open.
         var i = 0
         while i < batch.count {
-            // Chains that span shards run serially: rarer in `freeOnly` batches.
-            if rng.next() % (freeOnly ? 1500 : 8) == 0 {
+            if rng.next() % (freeOnly ? 40 : 8) == 0 {
                 let length = Int(1 + rng.next() % 4)
-                for k in i..<min(i + length, batch.count - 1) { batch[k].flags.insert(.linked) }
+                let run = i..<min(i + length + 1, batch.count)
+                // In `freeOnly` batches, chains of new transfers only (a sharded ledger
+                // decides those across shards; chains with posts or voids run serially).
+                let linkable = !freeOnly || batch[run].allSatisfy { $0.pendingId == 0 && !$0.flags.contains(.postPendingTransfer) }
+                if linkable {
+                    for k in i..<min(i + length, batch.count - 1) { batch[k].flags.insert(.linked) }
+                }
                 i += length + 1
             } else {
                 i += 1

@@ -2,7 +2,9 @@ extension ShardedLedger {
     /// The create-batch driver of the sharded ledger (the rules of `Ledger.executeCreate`:
     /// imported-mode and timestamp checks, linked chains with exact rollback), over the
     /// events for which `mine` is true: all of them serially, or one home's in a round.
-    /// A chain's events are all on one executor (the plan makes sure of it).
+    /// A chain's events are all on one executor (the plan makes sure of it), except chains
+    /// the plan decided itself: their events are skipped (`mine` false) or, when the
+    /// chain succeeds, run as unlinked events (`unlinked` true).
     @inline(__always)
     func runCreates<Event: CreateEvent, Result: CreateResultRecord>(
         _ events: UnsafeBufferPointer<Event>,
@@ -10,6 +12,7 @@ extension ShardedLedger {
         results: UnsafeMutablePointer<Result>,
         _ x: ShardExecution,
         mine: (Int) -> Bool,
+        unlinked: (Int) -> Bool = { _ in false },
         create: (Int, Event, UInt64) -> (Result.Status, UInt64),
         failed: (Event, Result.Status) -> Void
     ) {
@@ -21,11 +24,12 @@ extension ShardedLedger {
 
         for index in 0..<n where mine(index) {
             let event = events[index]
+            let isLinked = event.isLinked && !unlinked(index)
             let eventTimestamp = timestamp - UInt64(n) + UInt64(index) + 1
             var status: Status
             var resultTimestamp = eventTimestamp
             checks: do {
-                if event.isLinked {
+                if isLinked {
                     if chainStart == nil {
                         chainStart = index
                         x.openChain()
@@ -71,7 +75,7 @@ extension ShardedLedger {
             }
             results[index] = Result(timestamp: resultTimestamp, status: status)
 
-            if chainStart != nil, !event.isLinked || status == .linkedEventChainOpen {
+            if chainStart != nil, !isLinked || status == .linkedEventChainOpen {
                 if !chainBroken { persist(x) }
                 chainStart = nil
                 chainBroken = false

@@ -31,6 +31,8 @@ public final class ShardedLedger {
     /// The sum of the current batch's amounts (saturating): no account that receives legs
     /// from other shards may come within it of overflow.
     var batchAmountBound: UInt128 = 0
+    /// Failed ids of chains the plan decided (indexed once the batch runs in parallel).
+    var chainOrphans: [UInt128] = []
 
     // MARK: Per-batch scratch (LedgerLimits.batchMax entries each)
     let resolutions: Resolutions

@@ -184,6 +184,8 @@ extension ShardedLedger {
         var cross = 0
         var balancing = false
         var chainHome: Int32 = -1
+        var chainStart = 0
+        var chainSpansShards = false
         var reason: SerialReason? = nil
         for i in 0..<n {
             let t = b.events[i]
@@ -206,20 +208,31 @@ extension ShardedLedger {
             {
                 cross += 1
             }
+            r.preset[i] = .none
             let linked = t.flags.contains(.linked)
             if chainHome >= 0 || linked {
                 if chainHome < 0 {
                     chainHome = home
+                    chainStart = i
                 } else if chainHome != home {
-                    reason = reason ?? .crossShardChain
+                    chainSpansShards = true
                 }
-                if !linked { chainHome = -1 }
+                if !linked || i == n - 1 {
+                    if chainSpansShards, reason == nil, !decideChain(b, chainStart...i) {
+                        reason = .crossShardChain
+                    }
+                    chainHome = -1
+                    chainSpansShards = false
+                }
             }
         }
         if balancing && cross > 0 { reason = reason ?? .balancing }
         if let reason {
             runSerially(b, reason: reason)
             return false
+        }
+        for id in chainOrphans {
+            insertIntoDirectory(id, ref: ShardRouting.orphanBit, partition: routing.partition(ofTransfer: id))
         }
         stats.parallelBatches += 1
         stats.parallelEvents += n
@@ -237,8 +250,10 @@ extension ShardedLedger {
         x.home = s
         let homes = self.homes
         let s32 = Int32(truncatingIfNeeded: s)
+        let preset = resolutions.preset
         runCreates(
-            b.events, timestamp: b.timestamp, results: b.results, x, mine: { homes[$0] == s32 },
+            b.events, timestamp: b.timestamp, results: b.results, x,
+            mine: { homes[$0] == s32 && preset[$0] != .skip }, unlinked: { preset[$0] == .unlinked },
             create: { i, t, ts in executeTransfer(t, i, at: ts, x) },
             failed: { t, status in if status.isTransient { markFailed(t.id, x) } })
     }
@@ -249,7 +264,6 @@ extension ShardedLedger {
     /// timestamp order of the touched accounts' lists, and indexes the ids queued for
     /// `s`'s directory partition.
     package func settleRound(_ b: ShardedTransferBatch, shard s: Int) {
-        let store = stores[s]
         var touched: [UInt32] = []
         var cursors = Array(repeating: 0, count: shardCount)
         while true {

@@ -10,8 +10,14 @@ struct Resolutions {
     /// The debit and credit accounts (for a post or void: the pending transfer's).
     let debit: UnsafeMutablePointer<UInt32>
     let credit: UnsafeMutablePointer<UInt32>
+    /// Set by the plan for events of chains spanning shards: `skip` (result already
+    /// written) or `unlinked` (the chain succeeds: run the event on its own).
+    let preset: UnsafeMutablePointer<Preset>
+
+    enum Preset: UInt8 { case none, skip, unlinked }
 
     init(capacity: Int) {
+        preset = .allocate(capacity: capacity)
         existing = .allocate(capacity: capacity)
         pending = .allocate(capacity: capacity)
         pendingEvent = .allocate(capacity: capacity)
@@ -20,6 +26,7 @@ struct Resolutions {
     }
 
     func deallocate() {
+        preset.deallocate()
         existing.deallocate()
         pending.deallocate()
         pendingEvent.deallocate()
