@@ -10,6 +10,20 @@ package import LedgerCore
 package final class ShardedEngine: @unchecked Sendable {
     package let ledger: ShardedLedger
     private let shards: [ShardActor]
+    /// Wall time spent in each phase of create_transfers batches (for the scaling
+    /// estimate: the rounds run in parallel, `begin` and `plan` on one thread).
+    package private(set) var phaseTimes = PhaseTimes()
+
+    /// Seconds per phase, summed over batches.
+    package struct PhaseTimes: Sendable {
+        /// Checks, expiry and serial fallbacks (one thread).
+        package var begin: Double = 0
+        package var resolve: Double = 0
+        /// Homes and parallel rules (one thread).
+        package var plan: Double = 0
+        package var execute: Double = 0
+        package var settle: Double = 0
+    }
 
     /// Creates an engine over `ledger` (which it then owns).
     package init(ledger: ShardedLedger) {
@@ -40,12 +54,27 @@ package final class ShardedEngine: @unchecked Sendable {
         }
         let batch = ShardedTransferBatch(
             events: UnsafeBufferPointer(rebasing: eventsBuffer[0..<count]), results: results, timestamp: timestamp)
-        if try ledger.beginTransfers(batch) {
+        let clock = ContinuousClock()
+        var mark = clock.now
+        func lap(_ phase: WritableKeyPath<PhaseTimes, Double>) {
+            let now = clock.now
+            let d = now - mark
+            phaseTimes[keyPath: phase] += Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+            mark = now
+        }
+        let parallel = try ledger.beginTransfers(batch)
+        lap(\.begin)
+        if parallel {
             await round { ledger, s in ledger.resolveRound(batch, shard: s) }
-            if ledger.planRound(batch) {
+            lap(\.resolve)
+            let planned = ledger.planRound(batch)
+            lap(\.plan)
+            if planned {
                 await round { ledger, s in ledger.executeRound(batch, shard: s) }
+                lap(\.execute)
                 await round { ledger, s in ledger.settleRound(batch, shard: s) }
                 ledger.finishTransfers(batch)
+                lap(\.settle)
             }
         }
         return Array(UnsafeBufferPointer(start: results, count: count))

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import LedgerCore
 import StressSupport
 import LedgerWorkload
 
@@ -11,10 +12,13 @@ import LedgerWorkload
 //                                  [--segment-size BYTES] [--think-us US] [--batch-max N]
 //   kamino-ledgerstress bench-snapshot DIR [--accounts N] [--transfers N] [--runs N] [--capture-only N]
 //   kamino-ledgerstress bench-replay DIR [--accounts N] [--transfers N] [--batch N] [--runs N]
+//   kamino-ledgerstress bench-shards - [--accounts N] [--transfers N] [--batch N] [--runs N]
+//                                  [--layout K (0: 2 and 4)] [--cross PCT (-1: 0, 50, 100)]
+//                                  [--two-phase PCT] [--linked PCT]
 
 let args = CommandLine.arguments
 guard args.count >= 3 else {
-    Output.error("usage: kamino-ledgerstress stress|bench-snapshot|bench-replay DIR [options]")
+    Output.error("usage: kamino-ledgerstress stress|bench-snapshot|bench-replay|bench-shards DIR [options]")
     exit(64)
 }
 let directory = args[2]
@@ -37,6 +41,19 @@ case "bench-replay":
     exit(await ReplayBench.run(directory: directory, accounts: option("--accounts", args, default: 100_000),
                                transfers: option("--transfers", args, default: 2_000_000),
                                batch: option("--batch", args, default: 8189), runs: option("--runs", args, default: 3)))
+case "bench-shards":
+    var o = ShardBench.Options()
+    o.accounts = option("--accounts", args, default: o.accounts)
+    o.transfers = option("--transfers", args, default: o.transfers)
+    o.batch = min(max(1, option("--batch", args, default: o.batch)), LedgerLimits.batchMax)
+    o.runs = max(1, option("--runs", args, default: o.runs))
+    let layout = option("--layout", args, default: 0)
+    if layout > 0 { o.shardCounts = [min(layout, ShardRouting.maxShards)] }
+    let cross = option("--cross", args, default: -1)
+    if cross >= 0 { o.crossPercents = [min(cross, 100)] }
+    o.twoPhasePercent = option("--two-phase", args, default: 0)
+    o.linkedPercent = option("--linked", args, default: 0)
+    exit(await ShardBench.run(o))
 default:
     Output.error("unknown mode \(args[1])")
     exit(64)

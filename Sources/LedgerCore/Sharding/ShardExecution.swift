@@ -68,13 +68,18 @@ final class ShardExecution {
     var inserts: [ContiguousArray<DirectoryInsert>]
     /// The first reason this executor found to run the batch serially (round one).
     var serialReason: SerialReason?
+    /// Scratch: indices of the events this shard handles in a round.
+    let events: UnsafeMutablePointer<Int32>
 
     init(shardCount: Int) {
+        events = .allocate(capacity: LedgerLimits.batchMax)
         legs = Array(repeating: [], count: shardCount)
         inserts = Array(repeating: [], count: shardCount)
         legMarks = Array(repeating: 0, count: shardCount)
         insertMarks = Array(repeating: 0, count: shardCount)
     }
+
+    deinit { events.deallocate() }
 
     func resetOutbox() {
         for k in legs.indices {

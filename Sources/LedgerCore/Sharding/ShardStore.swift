@@ -37,15 +37,41 @@ final class ShardStore {
     var accountIds: AccountIds { AccountIds(accounts: accounts) }
 }
 
+/// Unretained references to one shard's stores: the hot paths reach every shard's
+/// storage through these, so two threads never touch a shared reference count.
+struct ShardRefs {
+    unowned(unsafe) let store: ShardStore
+    unowned(unsafe) let accounts: ChunkedStore<Account>
+    unowned(unsafe) let accountIndex: IdIndex
+    unowned(unsafe) let accountLists: ChunkedStore<AccountLists>
+    unowned(unsafe) let transfers: ChunkedStore<Transfer>
+    unowned(unsafe) let pendingStatuses: ChunkedStore<UInt8>
+    unowned(unsafe) let orphanIds: ChunkedStore<UInt128>
+    unowned(unsafe) let directory: IdIndex
+
+    init(_ s: ShardStore) {
+        store = s
+        accounts = s.accounts
+        accountIndex = s.accountIndex
+        accountLists = s.accountLists
+        transfers = s.transfers
+        pendingStatuses = s.pendingStatuses
+        orphanIds = s.orphanIds
+        directory = s.directory
+    }
+
+    var accountIds: ShardStore.AccountIds { ShardStore.AccountIds(accounts: accounts) }
+}
+
 /// Reads the id behind a directory value: a transfer on any shard or a failed id.
 struct DirectoryIds: IdSource {
-    /// Unowned: the ledger that owns the stores outlives every use.
-    let stores: UnsafeBufferPointer<Unmanaged<ShardStore>>
+    /// The ledger that owns the stores outlives every use.
+    let shards: UnsafePointer<ShardRefs>
 
     @inline(__always)
     func id(at ref: UInt32) -> UInt128 {
-        let store = stores[ShardRouting.shard(of: ref)].takeUnretainedValue()
-        if ref & ShardRouting.orphanBit != 0 { return store.orphanIds[ShardRouting.local(of: ref)] }
-        return store.transfers[ShardRouting.local(of: ref)].id
+        let shard = shards[ShardRouting.shard(of: ref)]
+        if ref & ShardRouting.orphanBit != 0 { return shard.orphanIds[ShardRouting.local(of: ref)] }
+        return shard.transfers[ShardRouting.local(of: ref)].id
     }
 }

@@ -138,7 +138,7 @@ extension ShardedLedger {
         if a.id == 0 { return (.idMustNotBeZero, ts) }
         if a.id == .max { return (.idMustNotBeIntMax, ts) }
         let shard = routing.shard(ofAccount: a.id)
-        let store = stores[shard]
+        let store = shards[shard]
         store.accountIndex.reserveOne()
         let probe = store.accountIndex.find(a.id, in: store.accountIds)
         if let ref = probe.ref { return AccountRules.exists(a, store.accounts[Int(ref)]) }

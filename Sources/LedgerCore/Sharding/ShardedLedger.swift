@@ -21,7 +21,8 @@
 public final class ShardedLedger {
     package let routing: ShardRouting
     let stores: [ShardStore]
-    let storeRefs: UnsafeMutableBufferPointer<Unmanaged<ShardStore>>
+    /// Unretained references to `stores` for the hot paths.
+    let shards: UnsafeMutablePointer<ShardRefs>
     let executions: [ShardExecution]
     /// The timestamp of the last event of the last applied batch.
     public internal(set) var lastTimestamp: UInt64 = 0
@@ -56,8 +57,8 @@ public final class ShardedLedger {
                 expectedTransfers: expectedTransfers / shardCount + 16))
         }
         self.stores = stores
-        storeRefs = .allocate(capacity: shardCount)
-        for s in 0..<shardCount { storeRefs[s] = Unmanaged.passUnretained(stores[s]) }
+        shards = .allocate(capacity: shardCount)
+        for s in 0..<shardCount { (shards + s).initialize(to: ShardRefs(stores[s])) }
         executions = (0..<shardCount).map { _ in ShardExecution(shardCount: shardCount) }
         resolutions = Resolutions(capacity: LedgerLimits.batchMax)
         homes = .allocate(capacity: LedgerLimits.batchMax)
@@ -66,7 +67,8 @@ public final class ShardedLedger {
     }
 
     deinit {
-        storeRefs.deallocate()
+        shards.deinitialize(count: routing.shardCount)
+        shards.deallocate()
         resolutions.deallocate()
         homes.deallocate()
         createdRefs.deallocate()
@@ -79,7 +81,7 @@ public final class ShardedLedger {
     /// Number of transfers.
     public var transferCount: Int { stores.reduce(0) { $0 + $1.transfers.count } }
 
-    var directoryIds: DirectoryIds { DirectoryIds(stores: UnsafeBufferPointer(storeRefs)) }
+    var directoryIds: DirectoryIds { DirectoryIds(shards: UnsafePointer(shards)) }
 
     // MARK: Lookups by id (read-only)
 
@@ -87,7 +89,7 @@ public final class ShardedLedger {
     @inline(__always)
     func locateAccount(_ id: UInt128) -> UInt32? {
         let s = routing.shard(ofAccount: id)
-        let store = stores[s]
+        let store = shards[s]
         guard let ref = store.accountIndex.find(id, in: store.accountIds).ref else { return nil }
         return ShardRouting.pack(shard: s, local: Int(ref))
     }
@@ -95,17 +97,17 @@ public final class ShardedLedger {
     /// The directory value for this transfer id: a packed transfer ref, or a failed id.
     @inline(__always)
     func findTransfer(_ id: UInt128) -> UInt32? {
-        stores[routing.partition(ofTransfer: id)].directory.find(id, in: directoryIds).ref
+        shards[routing.partition(ofTransfer: id)].directory.find(id, in: directoryIds).ref
     }
 
     @inline(__always)
     func account(_ ref: UInt32) -> UnsafeMutablePointer<Account> {
-        stores[ShardRouting.shard(of: ref)].accounts.pointer(at: ShardRouting.local(of: ref))
+        shards[ShardRouting.shard(of: ref)].accounts.pointer(at: ShardRouting.local(of: ref))
     }
 
     @inline(__always)
     func transfer(_ ref: UInt32) -> Transfer {
-        stores[ShardRouting.shard(of: ref)].transfers[ShardRouting.local(of: ref)]
+        shards[ShardRouting.shard(of: ref)].transfers[ShardRouting.local(of: ref)]
     }
 
     /// What a shard may read of another shard's account during a parallel round: the
@@ -183,7 +185,7 @@ public final class ShardedLedger {
 
     @inline(__always)
     func appendToLists(_ leg: AccountLeg, slot: UnsafeMutablePointer<Account>, history: Bool) {
-        let lists = stores[ShardRouting.shard(of: leg.account)].accountLists
+        let lists = shards[ShardRouting.shard(of: leg.account)].accountLists
             .pointer(at: ShardRouting.local(of: leg.account))
         lists.pointee.transfers.append(leg.transfer)
         if history { lists.pointee.history.append(AccountBalance(of: slot.pointee, at: leg.timestamp)) }
@@ -203,7 +205,7 @@ public final class ShardedLedger {
 
     /// Inserts into a directory partition; a failed id is stored in that partition's shard.
     func insertIntoDirectory(_ id: UInt128, ref: UInt32, partition p: Int) {
-        let store = stores[p]
+        let store = shards[p]
         var value = ref
         if ref == ShardRouting.orphanBit {
             guard store.orphanIds.count < ShardRouting.localCapacity else { return }
@@ -219,7 +221,7 @@ public final class ShardedLedger {
         while let change = x.undo.popLast() {
             switch change {
             case .accountCreated(let s):
-                let store = stores[s]
+                let store = shards[s]
                 let ref = store.accounts.count - 1
                 let probe = store.accountIndex.find(store.accounts[ref].id, in: store.accountIds)
                 store.accountIndex.remove(at: probe.slot)
@@ -230,17 +232,17 @@ public final class ShardedLedger {
             case .accountUpdated(let ref, let previous):
                 account(ref).pointee = previous
             case .listAppended(let ref, let history):
-                let lists = stores[ShardRouting.shard(of: ref)].accountLists.pointer(at: ShardRouting.local(of: ref))
+                let lists = shards[ShardRouting.shard(of: ref)].accountLists.pointer(at: ShardRouting.local(of: ref))
                 lists.pointee.transfers.removeLast()
                 if history { lists.pointee.history.removeLast() }
             case .transferCreated(let s):
-                stores[s].transfers.removeLast()
-                stores[s].pendingStatuses.removeLast()
+                shards[s].transfers.removeLast()
+                shards[s].pendingStatuses.removeLast()
             case .directoryInserted(let p, let id):
-                let probe = stores[p].directory.find(id, in: directoryIds)
-                stores[p].directory.remove(at: probe.slot)
+                let probe = shards[p].directory.find(id, in: directoryIds)
+                shards[p].directory.remove(at: probe.slot)
             case .pendingStatusChanged(let ref, let previous):
-                stores[ShardRouting.shard(of: ref)].pendingStatuses[ShardRouting.local(of: ref)] = previous
+                shards[ShardRouting.shard(of: ref)].pendingStatuses[ShardRouting.local(of: ref)] = previous
             }
         }
         x.truncateOutbox()

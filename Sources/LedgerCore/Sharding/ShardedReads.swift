@@ -15,13 +15,13 @@ extension ShardedLedger {
     /// The pending status of a transfer, if it exists.
     public func pendingStatus(ofTransfer id: UInt128) -> PendingStatus? {
         guard let ref = findTransfer(id), ref & ShardRouting.orphanBit == 0 else { return nil }
-        return PendingStatus(rawValue: stores[ShardRouting.shard(of: ref)].pendingStatuses[ShardRouting.local(of: ref)])
+        return PendingStatus(rawValue: shards[ShardRouting.shard(of: ref)].pendingStatuses[ShardRouting.local(of: ref)])
     }
 
     /// The timestamps of the transfers in an account's list, oldest first (for checks).
     package func transferTimestamps(ofAccount id: UInt128) -> [UInt64] {
         guard let ref = locateAccount(id) else { return [] }
-        let list = stores[ShardRouting.shard(of: ref)].accountLists[ShardRouting.local(of: ref)].transfers
+        let list = shards[ShardRouting.shard(of: ref)].accountLists[ShardRouting.local(of: ref)].transfers
         return (0..<list.count).map { transfer(list[$0]).timestamp }
     }
 
@@ -41,7 +41,7 @@ extension ShardedLedger {
         mergeByTimestamp(stores.map(\.transfers), timestamp: \.timestamp, run: run) { buffer, origins in
             h.combine(bytes: UnsafeRawBufferPointer(buffer))
             for (shard, local) in origins {
-                statuses.append(stores[shard].pendingStatuses[local])
+                statuses.append(shards[shard].pendingStatuses[local])
                 if statuses.count == run {
                     statusRuns.append(statuses)
                     statuses.removeAll(keepingCapacity: true)

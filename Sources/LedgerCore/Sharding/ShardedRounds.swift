@@ -1,3 +1,5 @@
+import CKaminoPrefetch
+
 /// A `create_transfers` batch being applied by a sharded ledger: the events, where the
 /// results go and the batch timestamp. The buffers must outlive the batch.
 package struct ShardedTransferBatch: @unchecked Sendable {
@@ -109,9 +111,21 @@ extension ShardedLedger {
         table.reset()
         let r = resolutions
         let n = b.count
-        for i in 0..<n {
+        // This partition's events, then a prefetch pipeline over them (as `Ledger` does):
+        // directory and account-index slots 16 events ahead, account records 8 ahead.
+        let mine = x.events
+        var m = 0
+        for i in 0..<n where routing.partition(ofTransfer: b.events[i].id) == s {
+            mine[m] = Int32(truncatingIfNeeded: i)
+            m += 1
+        }
+        for k in 0..<min(16, m) { prefetchSlots(b.events[Int(mine[k])], partition: s) }
+        for k in 0..<min(8, m) { prefetchAccounts(b.events[Int(mine[k])]) }
+        for k in 0..<m {
+            if k + 16 < m { prefetchSlots(b.events[Int(mine[k + 16])], partition: s) }
+            if k + 8 < m { prefetchAccounts(b.events[Int(mine[k + 8])]) }
+            let i = Int(mine[k])
             let t = b.events[i]
-            guard routing.partition(ofTransfer: t.id) == s else { continue }
             r.existing[i] = findTransfer(t.id).map { $0 &+ 1 } ?? 0
             if table.insert(t.id, event: i) != nil { x.serialReason = x.serialReason ?? .duplicateId }
             if t.isPostOrVoid { continue }
@@ -149,6 +163,31 @@ extension ShardedLedger {
                 }
             } else if let k = table.find(t.pendingId), k < i {
                 r.pendingEvent[i] = Int32(truncatingIfNeeded: k)
+            }
+        }
+    }
+
+    /// Starts loading the directory slot of an event's id and its accounts' index slots.
+    @inline(__always)
+    private func prefetchSlots(_ t: Transfer, partition: Int) {
+        let directory = shards[partition].directory
+        directory.prefetch(tag: directory.tag(t.id))
+        if t.isPostOrVoid { return }
+        for id in [t.debitAccountId, t.creditAccountId] {
+            let index = shards[routing.shard(ofAccount: id)].accountIndex
+            index.prefetch(tag: index.tag(id))
+        }
+    }
+
+    /// Starts loading an event's account records, guessed from their (now cached) index
+    /// slots. A hint only: a wrong guess costs a wasted load, never a wrong result.
+    @inline(__always)
+    private func prefetchAccounts(_ t: Transfer) {
+        if t.isPostOrVoid { return }
+        for id in [t.debitAccountId, t.creditAccountId] {
+            let shard = shards[routing.shard(ofAccount: id)]
+            if let guess = shard.accountIndex.guessRef(tag: shard.accountIndex.tag(id)), Int(guess) < shard.accounts.count {
+                kamino_prefetch_read(UnsafeRawPointer(shard.accounts.pointer(at: Int(guess))))
             }
         }
     }
@@ -294,9 +333,14 @@ extension ShardedLedger {
                 sortListTail(ref, from: b.firstTimestamp)
             }
         }
+        let directory = shards[s].directory
         for h in 0..<shardCount {
-            for insert in executions[h].inserts[s] {
-                insertIntoDirectory(insert.id, ref: insert.ref, partition: s)
+            executions[h].inserts[s].withUnsafeBufferPointer { inserts in
+                for k in 0..<min(16, inserts.count) { directory.prefetch(tag: directory.tag(inserts[k].id)) }
+                for k in 0..<inserts.count {
+                    if k + 16 < inserts.count { directory.prefetch(tag: directory.tag(inserts[k + 16].id)) }
+                    insertIntoDirectory(inserts[k].id, ref: inserts[k].ref, partition: s)
+                }
             }
         }
     }
@@ -305,7 +349,7 @@ extension ShardedLedger {
     /// account's list back in timestamp order: legs from other shards arrive after the
     /// home's own.
     private func sortListTail(_ ref: UInt32, from first: UInt64) {
-        let lists = stores[ShardRouting.shard(of: ref)].accountLists.pointer(at: ShardRouting.local(of: ref))
+        let lists = shards[ShardRouting.shard(of: ref)].accountLists.pointer(at: ShardRouting.local(of: ref))
         let list = lists.pointee.transfers
         guard let base = list.base else { return }
         var start = list.count

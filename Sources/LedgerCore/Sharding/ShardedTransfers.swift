@@ -79,7 +79,7 @@ extension ShardedLedger {
     /// Stores a transfer on a shard and returns its packed ref.
     @inline(__always)
     func store(_ t: Transfer, status: PendingStatus, shard: Int, _ x: ShardExecution) -> UInt32 {
-        let s = stores[shard]
+        let s = shards[shard]
         let ref = ShardRouting.pack(shard: shard, local: s.transfers.count)
         s.transfers.append(t)
         s.pendingStatuses.append(status.rawValue)
@@ -182,7 +182,7 @@ extension ShardedLedger {
         let (failure, amount) = TransferRules.matchPending(t, p)
         if let failure { return (failure, ts) }
         let home = ShardRouting.shard(of: pRef)
-        let statuses = stores[home].pendingStatuses
+        let statuses = shards[home].pendingStatuses
         let pLocal = ShardRouting.local(of: pRef)
         if let status = TransferRules.checkPendingState(p, status: statuses[pLocal], at: ts) {
             return (status, ts)
