@@ -1,14 +1,15 @@
 /// The ids of one batch that a directory partition indexes, with the first event that
 /// carries each: finds duplicate ids and posts of pending transfers created earlier in
-/// the same batch. Cleared in O(1) per batch by a generation counter.
+/// the same batch. Slots hold only an event index and a generation (8 bytes, so the table
+/// stays in cache); ids are compared against the batch's events. Cleared in O(1) per
+/// batch by the generation counter.
 final class BatchIdTable {
     private struct Slot {
-        var id: UInt128 = 0
         var event: Int32 = 0
         var generation: UInt32 = 0
     }
 
-    private static let capacityLog2 = 15  // 32768 slots >= 4 x LedgerLimits.batchMax
+    private static let capacityLog2 = 14  // 16384 slots >= 2 x LedgerLimits.batchMax
     private let slots: UnsafeMutablePointer<Slot>
     private var generation: UInt32 = 0
 
@@ -36,24 +37,28 @@ final class BatchIdTable {
 
     /// Adds `id` for `event`; returns the earlier event with this id, if any.
     @inline(__always)
-    func insert(_ id: UInt128, event: Int) -> Int? {
+    func insert(_ id: UInt128, event: Int, in events: UnsafeBufferPointer<Transfer>) -> Int? {
         let mask = (1 << Self.capacityLog2) - 1
+        let generation = self.generation
         var i = home(id)
         while slots[i].generation == generation {
-            if slots[i].id == id { return Int(slots[i].event) }
+            let k = Int(slots[i].event)
+            if events[k].id == id { return k }
             i = (i + 1) & mask
         }
-        slots[i] = Slot(id: id, event: Int32(truncatingIfNeeded: event), generation: generation)
+        slots[i] = Slot(event: Int32(truncatingIfNeeded: event), generation: generation)
         return nil
     }
 
     /// The first event with this id, if any.
     @inline(__always)
-    func find(_ id: UInt128) -> Int? {
+    func find(_ id: UInt128, in events: UnsafeBufferPointer<Transfer>) -> Int? {
         let mask = (1 << Self.capacityLog2) - 1
+        let generation = self.generation
         var i = home(id)
         while slots[i].generation == generation {
-            if slots[i].id == id { return Int(slots[i].event) }
+            let k = Int(slots[i].event)
+            if events[k].id == id { return k }
             i = (i + 1) & mask
         }
         return nil

@@ -47,75 +47,110 @@ enum ShardChange {
 /// The working state of one executor of a batch: the whole ledger in serial mode, or one
 /// home shard in a parallel round. Holds the chain undo log and, in parallel mode, what
 /// this shard sends to the others (foreign legs per target shard, directory inserts per
-/// partition).
+/// partition). The fields the hot path touches live behind raw pointers (no dynamic
+/// exclusivity checks, no copy-on-write checks).
 final class ShardExecution {
-    /// True in a parallel round: writes to other shards are sent, not done.
-    var deferred = false
+    /// True for a parallel-round executor: writes to other shards are sent, not done.
+    let deferred: Bool
     /// The shard this executor runs for in a parallel round.
-    var home = 0
+    let home: Int
+    let shardCount: Int
 
-    private(set) var chainOpen = false
+    private struct State {
+        var chainOpen = false
+        var serialReason: SerialReason? = nil
+    }
+
+    private let state: UnsafeMutablePointer<State>
     var undo: [ShardChange] = []
     /// Expiries of pending transfers created in the open chain (home shard, entry).
     var chainExpiries: [(shard: Int, entry: ExpiryQueue.Entry)] = []
     /// Outbox lengths when the chain opened, to drop what a failed chain sent.
-    private var legMarks: [Int] = []
-    private var insertMarks: [Int] = []
+    private let legMarks: UnsafeMutablePointer<Int>
+    private let insertMarks: UnsafeMutablePointer<Int>
 
     /// Foreign legs per target shard, in event order.
-    var legs: [ContiguousArray<AccountLeg>]
+    let legs: UnsafeMutablePointer<GrowableBuffer<AccountLeg>>
     /// Directory inserts per partition, in event order.
-    var inserts: [ContiguousArray<DirectoryInsert>]
-    /// The first reason this executor found to run the batch serially (round one).
-    var serialReason: SerialReason?
+    let inserts: UnsafeMutablePointer<GrowableBuffer<DirectoryInsert>>
     /// Scratch: indices of the events this shard handles in a round.
     let events: UnsafeMutablePointer<Int32>
 
-    init(shardCount: Int) {
+    init(shardCount: Int, deferred: Bool, home: Int) {
+        self.shardCount = shardCount
+        self.deferred = deferred
+        self.home = home
+        state = .allocate(capacity: 1)
+        state.initialize(to: State())
+        legMarks = .allocate(capacity: shardCount)
+        legMarks.initialize(repeating: 0, count: shardCount)
+        insertMarks = .allocate(capacity: shardCount)
+        insertMarks.initialize(repeating: 0, count: shardCount)
+        legs = .allocate(capacity: shardCount)
+        legs.initialize(repeating: GrowableBuffer(), count: shardCount)
+        inserts = .allocate(capacity: shardCount)
+        inserts.initialize(repeating: GrowableBuffer(), count: shardCount)
         events = .allocate(capacity: LedgerLimits.batchMax)
-        legs = Array(repeating: [], count: shardCount)
-        inserts = Array(repeating: [], count: shardCount)
-        legMarks = Array(repeating: 0, count: shardCount)
-        insertMarks = Array(repeating: 0, count: shardCount)
     }
 
-    deinit { events.deallocate() }
+    deinit {
+        for k in 0..<shardCount {
+            legs[k].deallocate()
+            inserts[k].deallocate()
+        }
+        legs.deallocate()
+        inserts.deallocate()
+        legMarks.deallocate()
+        insertMarks.deallocate()
+        state.deallocate()
+        events.deallocate()
+    }
+
+    var chainOpen: Bool {
+        @inline(__always) get { state.pointee.chainOpen }
+    }
+
+    /// The first reason this executor found to run the batch serially (round one).
+    var serialReason: SerialReason? {
+        get { state.pointee.serialReason }
+        set { state.pointee.serialReason = newValue }
+    }
 
     func resetOutbox() {
-        for k in legs.indices {
-            legs[k].removeAll(keepingCapacity: true)
-            inserts[k].removeAll(keepingCapacity: true)
+        for k in 0..<shardCount {
+            legs[k].truncate(to: 0)
+            inserts[k].truncate(to: 0)
         }
-        serialReason = nil
+        state.pointee.serialReason = nil
     }
 
     func openChain() {
-        chainOpen = true
+        state.pointee.chainOpen = true
         undo.removeAll(keepingCapacity: true)
         chainExpiries.removeAll(keepingCapacity: true)
-        for k in legs.indices {
+        for k in 0..<shardCount {
             legMarks[k] = legs[k].count
             insertMarks[k] = inserts[k].count
         }
     }
 
     func closeChain() {
-        chainOpen = false
+        state.pointee.chainOpen = false
         undo.removeAll(keepingCapacity: true)
         chainExpiries.removeAll(keepingCapacity: true)
     }
 
     /// Drops the legs and inserts sent since the chain opened.
     func truncateOutbox() {
-        for k in legs.indices {
-            legs[k].removeSubrange(legMarks[k]...)
-            inserts[k].removeSubrange(insertMarks[k]...)
+        for k in 0..<shardCount {
+            legs[k].truncate(to: legMarks[k])
+            inserts[k].truncate(to: insertMarks[k])
         }
     }
 
     @inline(__always)
     func record(_ change: @autoclosure () -> ShardChange) {
-        if chainOpen { undo.append(change()) }
+        if state.pointee.chainOpen { undo.append(change()) }
     }
 }
 

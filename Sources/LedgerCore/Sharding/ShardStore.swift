@@ -26,28 +26,35 @@ final class ShardStore {
             accountLists.pointer(at: i).pointee.transfers.deallocate()
             accountLists.pointer(at: i).pointee.history.deallocate()
         }
+        accounts.deallocate()
+        accountLists.deallocate()
+        transfers.deallocate()
+        pendingStatuses.deallocate()
+        orphanIds.deallocate()
+        accountIndex.deallocate()
+        directory.deallocate()
     }
 
     /// Reads account ids for this shard's account index.
     struct AccountIds: IdSource {
-        unowned(unsafe) let accounts: ChunkedStore<Account>
+        let accounts: ChunkedStore<Account>
         @inline(__always) func id(at ref: UInt32) -> UInt128 { accounts[Int(ref)].id }
     }
 
     var accountIds: AccountIds { AccountIds(accounts: accounts) }
 }
 
-/// Unretained references to one shard's stores: the hot paths reach every shard's
-/// storage through these, so two threads never touch a shared reference count.
+/// One shard's stores as plain values (pointer structs): the hot paths reach every
+/// shard's storage through these, so two threads never touch a shared reference count.
 struct ShardRefs {
     unowned(unsafe) let store: ShardStore
-    unowned(unsafe) let accounts: ChunkedStore<Account>
-    unowned(unsafe) let accountIndex: IdIndex
-    unowned(unsafe) let accountLists: ChunkedStore<AccountLists>
-    unowned(unsafe) let transfers: ChunkedStore<Transfer>
-    unowned(unsafe) let pendingStatuses: ChunkedStore<UInt8>
-    unowned(unsafe) let orphanIds: ChunkedStore<UInt128>
-    unowned(unsafe) let directory: IdIndex
+    let accounts: ChunkedStore<Account>
+    let accountIndex: IdIndex
+    let accountLists: ChunkedStore<AccountLists>
+    let transfers: ChunkedStore<Transfer>
+    let pendingStatuses: ChunkedStore<UInt8>
+    let orphanIds: ChunkedStore<UInt128>
+    let directory: IdIndex
 
     init(_ s: ShardStore) {
         store = s

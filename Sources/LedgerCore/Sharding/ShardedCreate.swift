@@ -97,14 +97,6 @@ extension ShardedLedger {
         }
     }
 
-    /// The executor for serial work (all shards, writes done at once).
-    var serialExecution: ShardExecution {
-        let x = executions[0]
-        x.deferred = false
-        x.home = 0
-        return x
-    }
-
     /// Applies a `create_accounts` batch (always serially: accounts are created rarely
     /// and in small numbers next to transfers).
     public func createAccounts(_ events: [Account], timestamp: UInt64) throws(LedgerError)

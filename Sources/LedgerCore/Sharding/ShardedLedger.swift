@@ -23,7 +23,10 @@ public final class ShardedLedger {
     let stores: [ShardStore]
     /// Unretained references to `stores` for the hot paths.
     let shards: UnsafeMutablePointer<ShardRefs>
+    /// One executor per shard for the parallel rounds.
     let executions: [ShardExecution]
+    /// The executor for serial work (all shards, writes done at once).
+    let serialExecution: ShardExecution
     /// The timestamp of the last event of the last applied batch.
     public internal(set) var lastTimestamp: UInt64 = 0
     package internal(set) var stats = ShardingStats()
@@ -40,6 +43,11 @@ public final class ShardedLedger {
     let homes: UnsafeMutablePointer<Int32>
     /// Packed ref + 1 of the transfer each event created in this batch (0: none).
     let createdRefs: UnsafeMutablePointer<UInt32>
+    /// Per shard: its transfer count when the batch began, and the event that created each
+    /// transfer it stored since (the order of this batch's list entries, without reading
+    /// the records).
+    let batchStarts: UnsafeMutablePointer<Int>
+    let createdEvents: [UnsafeMutablePointer<Int32>]
     /// Per partition: the batch's ids it indexes, to find duplicates and same-batch pendings.
     let batchIds: [BatchIdTable]
 
@@ -59,10 +67,14 @@ public final class ShardedLedger {
         self.stores = stores
         shards = .allocate(capacity: shardCount)
         for s in 0..<shardCount { (shards + s).initialize(to: ShardRefs(stores[s])) }
-        executions = (0..<shardCount).map { _ in ShardExecution(shardCount: shardCount) }
+        executions = (0..<shardCount).map { ShardExecution(shardCount: shardCount, deferred: true, home: $0) }
+        serialExecution = ShardExecution(shardCount: shardCount, deferred: false, home: 0)
         resolutions = Resolutions(capacity: LedgerLimits.batchMax)
         homes = .allocate(capacity: LedgerLimits.batchMax)
         createdRefs = .allocate(capacity: LedgerLimits.batchMax)
+        batchStarts = .allocate(capacity: shardCount)
+        batchStarts.initialize(repeating: 0, count: shardCount)
+        createdEvents = (0..<shardCount).map { _ in .allocate(capacity: LedgerLimits.batchMax) }
         batchIds = (0..<shardCount).map { _ in BatchIdTable() }
     }
 
@@ -72,6 +84,8 @@ public final class ShardedLedger {
         resolutions.deallocate()
         homes.deallocate()
         createdRefs.deallocate()
+        batchStarts.deallocate()
+        for events in createdEvents { events.deallocate() }
     }
 
     /// Number of shards.
@@ -110,26 +124,15 @@ public final class ShardedLedger {
         shards[ShardRouting.shard(of: ref)].transfers[ShardRouting.local(of: ref)]
     }
 
-    /// What a shard may read of another shard's account during a parallel round: the
-    /// fields no round changes (balances read as zero; the parallel rules make sure they
-    /// cannot change a result).
+    /// The account as the executor may see it: whole, except another shard's account in
+    /// a parallel round. That one is free (the plan made sure: no limit or history flag,
+    /// not closed, no overflow possible), so only its ledger can decide a result, and
+    /// round 1 saved it: round 2 never reads a record another shard is writing.
     @inline(__always)
-    func accountMetadata(_ ref: UInt32) -> Account {
-        let raw = UnsafeRawPointer(account(ref))
-        var a = Account(id: 0, ledger: 0, code: 0)
-        a.id = raw.load(fromByteOffset: AccountLayout.id, as: UInt128.self)
-        a.ledger = raw.load(fromByteOffset: AccountLayout.ledger, as: UInt32.self)
-        a.code = raw.load(fromByteOffset: AccountLayout.code, as: UInt16.self)
-        a.flags = AccountFlags(rawValue: raw.load(fromByteOffset: AccountLayout.flags, as: UInt16.self))
-        a.timestamp = raw.load(fromByteOffset: AccountLayout.timestamp, as: UInt64.self)
-        return a
-    }
-
-    /// The account as the executor may see it: whole when it may read it, metadata only
-    /// for another shard's account in a parallel round.
-    @inline(__always)
-    func view(_ ref: UInt32, _ x: ShardExecution) -> Account {
-        if x.deferred && ShardRouting.shard(of: ref) != x.home { return accountMetadata(ref) }
+    func view(_ ref: UInt32, event i: Int, _ x: ShardExecution) -> Account {
+        if x.deferred && ShardRouting.shard(of: ref) != x.home {
+            return Account(id: 0, ledger: resolutions.foreignLedger[i], code: 0)
+        }
         return account(ref).pointee
     }
 
@@ -254,13 +257,4 @@ public final class ShardedLedger {
         for (s, entry) in x.chainExpiries { stores[s].expiry.push(entry) }
         x.closeChain()
     }
-}
-
-/// Byte offsets of `Account`'s fields (the reference's layout).
-enum AccountLayout {
-    static let id = 0
-    static let ledger = 112
-    static let code = 116
-    static let flags = 118
-    static let timestamp = 120
 }

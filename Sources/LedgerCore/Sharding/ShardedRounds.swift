@@ -68,9 +68,10 @@ extension ShardedLedger {
             runSerially(b, reason: reason)
             return false
         }
-        for s in stores {
+        for (k, s) in stores.enumerated() {
             s.transfers.reserveChunkTable(forCount: s.transfers.count + n)
             s.pendingStatuses.reserveChunkTable(forCount: s.pendingStatuses.count + n)
+            batchStarts[k] = s.transfers.count
         }
         return true
     }
@@ -127,7 +128,7 @@ extension ShardedLedger {
             let i = Int(mine[k])
             let t = b.events[i]
             r.existing[i] = findTransfer(t.id).map { $0 &+ 1 } ?? 0
-            if table.insert(t.id, event: i) != nil { x.serialReason = x.serialReason ?? .duplicateId }
+            if table.insert(t.id, event: i, in: b.events) != nil { x.serialReason = x.serialReason ?? .duplicateId }
             if t.isPostOrVoid { continue }
             r.pending[i] = 0
             r.pendingEvent[i] = -1
@@ -135,8 +136,9 @@ extension ShardedLedger {
             let cr = locateAccount(t.creditAccountId)
             r.debit[i] = dr.map { $0 &+ 1 } ?? 0
             r.credit[i] = cr.map { $0 &+ 1 } ?? 0
-            if let dr, let cr, ShardRouting.shard(of: dr) != ShardRouting.shard(of: cr), let reason = whyNotFree(cr) {
-                x.serialReason = x.serialReason ?? reason
+            if let dr, let cr, ShardRouting.shard(of: dr) != ShardRouting.shard(of: cr) {
+                if let reason = whyNotFree(cr) { x.serialReason = x.serialReason ?? reason }
+                r.foreignLedger[i] = account(cr).pointee.ledger
             }
         }
         for i in 0..<n {
@@ -155,13 +157,14 @@ extension ShardedLedger {
                 r.credit[i] = cr.map { $0 &+ 1 } ?? 0
                 if let dr, let cr, ShardRouting.shard(of: dr) != ShardRouting.shard(of: cr) {
                     if let reason = whyNotFree(cr) { x.serialReason = x.serialReason ?? reason }
+                    r.foreignLedger[i] = account(cr).pointee.ledger
                     if t.flags.contains(.voidPendingTransfer),
                         p.flags.contains(.closingDebit) || p.flags.contains(.closingCredit)
                     {
                         x.serialReason = x.serialReason ?? .reopening
                     }
                 }
-            } else if let k = table.find(t.pendingId), k < i {
+            } else if let k = table.find(t.pendingId, in: b.events), k < i {
                 r.pendingEvent[i] = Int32(truncatingIfNeeded: k)
             }
         }
@@ -173,10 +176,14 @@ extension ShardedLedger {
         let directory = shards[partition].directory
         directory.prefetch(tag: directory.tag(t.id))
         if t.isPostOrVoid { return }
-        for id in [t.debitAccountId, t.creditAccountId] {
-            let index = shards[routing.shard(ofAccount: id)].accountIndex
-            index.prefetch(tag: index.tag(id))
-        }
+        prefetchIndexSlot(t.debitAccountId)
+        prefetchIndexSlot(t.creditAccountId)
+    }
+
+    @inline(__always)
+    private func prefetchIndexSlot(_ id: UInt128) {
+        let index = shards[routing.shard(ofAccount: id)].accountIndex
+        index.prefetch(tag: index.tag(id))
     }
 
     /// Starts loading an event's account records, guessed from their (now cached) index
@@ -184,11 +191,15 @@ extension ShardedLedger {
     @inline(__always)
     private func prefetchAccounts(_ t: Transfer) {
         if t.isPostOrVoid { return }
-        for id in [t.debitAccountId, t.creditAccountId] {
-            let shard = shards[routing.shard(ofAccount: id)]
-            if let guess = shard.accountIndex.guessRef(tag: shard.accountIndex.tag(id)), Int(guess) < shard.accounts.count {
-                kamino_prefetch_read(UnsafeRawPointer(shard.accounts.pointer(at: Int(guess))))
-            }
+        prefetchAccount(t.debitAccountId)
+        prefetchAccount(t.creditAccountId)
+    }
+
+    @inline(__always)
+    private func prefetchAccount(_ id: UInt128) {
+        let shard = shards[routing.shard(ofAccount: id)]
+        if let guess = shard.accountIndex.guessRef(tag: shard.accountIndex.tag(id)), Int(guess) < shard.accounts.count {
+            kamino_prefetch_read(UnsafeRawPointer(shard.accounts.pointer(at: Int(guess))))
         }
     }
 
@@ -237,6 +248,7 @@ extension ShardedLedger {
                     home = homes[k]
                     r.debit[i] = r.debit[k]
                     r.credit[i] = r.credit[k]
+                    r.foreignLedger[i] = r.foreignLedger[k]
                 }
             } else {
                 if t.flags.contains(.balancingDebit) || t.flags.contains(.balancingCredit) { balancing = true }
@@ -285,8 +297,6 @@ extension ShardedLedger {
     /// accounts and directory inserts are queued for round 3.
     package func executeRound(_ b: ShardedTransferBatch, shard s: Int) {
         let x = executions[s]
-        x.deferred = true
-        x.home = s
         let homes = self.homes
         let s32 = Int32(truncatingIfNeeded: s)
         let preset = resolutions.preset
@@ -330,37 +340,41 @@ extension ShardedLedger {
             var last: UInt32? = nil
             for ref in touched where ref != last {
                 last = ref
-                sortListTail(ref, from: b.firstTimestamp)
+                sortListTail(ref)
             }
         }
         let directory = shards[s].directory
         for h in 0..<shardCount {
-            executions[h].inserts[s].withUnsafeBufferPointer { inserts in
-                for k in 0..<min(16, inserts.count) { directory.prefetch(tag: directory.tag(inserts[k].id)) }
-                for k in 0..<inserts.count {
-                    if k + 16 < inserts.count { directory.prefetch(tag: directory.tag(inserts[k + 16].id)) }
-                    insertIntoDirectory(inserts[k].id, ref: inserts[k].ref, partition: s)
-                }
+            let inserts = executions[h].inserts[s]
+            for k in 0..<min(16, inserts.count) { directory.prefetch(tag: directory.tag(inserts[k].id)) }
+            for k in 0..<inserts.count {
+                if k + 16 < inserts.count { directory.prefetch(tag: directory.tag(inserts[k + 16].id)) }
+                insertIntoDirectory(inserts[k].id, ref: inserts[k].ref, partition: s)
             }
         }
     }
 
-    /// Puts the entries of this batch (timestamps from `first` on) at the end of an
-    /// account's list back in timestamp order: legs from other shards arrive after the
-    /// home's own.
-    private func sortListTail(_ ref: UInt32, from first: UInt64) {
+    /// Puts the entries of this batch at the end of an account's list back in event
+    /// (hence timestamp) order: legs from other shards arrive after the home's own. The
+    /// order key comes from `createdEvents`, so no transfer record is read.
+    private func sortListTail(_ ref: UInt32) {
         let lists = shards[ShardRouting.shard(of: ref)].accountLists.pointer(at: ShardRouting.local(of: ref))
         let list = lists.pointee.transfers
         guard let base = list.base else { return }
+        @inline(__always) func event(_ entry: UInt32) -> Int32? {
+            let shard = ShardRouting.shard(of: entry)
+            let k = ShardRouting.local(of: entry) - batchStarts[shard]
+            return k >= 0 ? createdEvents[shard][k] : nil
+        }
         var start = list.count
-        while start > 0, transfer(base[start - 1]).timestamp >= first { start -= 1 }
+        while start > 0, event(base[start - 1]) != nil { start -= 1 }
         guard list.count - start > 1 else { return }
         var i = start + 1
         while i < list.count {
             let entry = base[i]
-            let ts = transfer(entry).timestamp
+            let e = event(entry) ?? 0
             var j = i
-            while j > start, transfer(base[j - 1]).timestamp > ts {
+            while j > start, (event(base[j - 1]) ?? 0) > e {
                 base[j] = base[j - 1]
                 j -= 1
             }

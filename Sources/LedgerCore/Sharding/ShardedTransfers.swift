@@ -10,6 +10,8 @@ struct Resolutions {
     /// The debit and credit accounts (for a post or void: the pending transfer's).
     let debit: UnsafeMutablePointer<UInt32>
     let credit: UnsafeMutablePointer<UInt32>
+    /// The credit account's ledger, when it is on another shard than the event's home.
+    let foreignLedger: UnsafeMutablePointer<UInt32>
     /// Set by the plan for events of chains spanning shards: `skip` (result already
     /// written) or `unlinked` (the chain succeeds: run the event on its own).
     let preset: UnsafeMutablePointer<Preset>
@@ -18,6 +20,7 @@ struct Resolutions {
 
     init(capacity: Int) {
         preset = .allocate(capacity: capacity)
+        foreignLedger = .allocate(capacity: capacity)
         existing = .allocate(capacity: capacity)
         pending = .allocate(capacity: capacity)
         pendingEvent = .allocate(capacity: capacity)
@@ -27,6 +30,7 @@ struct Resolutions {
 
     func deallocate() {
         preset.deallocate()
+        foreignLedger.deallocate()
         existing.deallocate()
         pending.deallocate()
         pendingEvent.deallocate()
@@ -78,9 +82,10 @@ extension ShardedLedger {
 
     /// Stores a transfer on a shard and returns its packed ref.
     @inline(__always)
-    func store(_ t: Transfer, status: PendingStatus, shard: Int, _ x: ShardExecution) -> UInt32 {
+    func store(_ t: Transfer, status: PendingStatus, event i: Int, shard: Int, _ x: ShardExecution) -> UInt32 {
         let s = shards[shard]
         let ref = ShardRouting.pack(shard: shard, local: s.transfers.count)
+        if x.deferred { createdEvents[shard][s.transfers.count - batchStarts[shard]] = Int32(truncatingIfNeeded: i) }
         s.transfers.append(t)
         s.pendingStatuses.append(status.rawValue)
         x.record(.transferCreated(shard: shard))
@@ -109,8 +114,8 @@ extension ShardedLedger {
         guard r.credit[i] != 0 else { return (.creditAccountNotFound, ts) }
         let drRef = r.debit[i] &- 1
         let crRef = r.credit[i] &- 1
-        let dr = view(drRef, x)
-        let cr = view(crRef, x)
+        let dr = view(drRef, event: i, x)
+        let cr = view(crRef, event: i, x)
         if dr.ledger != cr.ledger { return (.accountsMustHaveTheSameLedger, ts) }
         if t.ledger != dr.ledger { return (.transferMustHaveTheSameLedgerAsAccounts, ts) }
 
@@ -136,7 +141,7 @@ extension ShardedLedger {
         stored.amount = amount
         stored.timestamp = actual
         let home = ShardRouting.shard(of: drRef)
-        let ref = store(stored, status: isPending ? .pending : .none, shard: home, x)
+        let ref = store(stored, status: isPending ? .pending : .none, event: i, shard: home, x)
         createdRefs[i] = ref &+ 1
         var leg = AccountLeg(
             account: drRef, kind: .create, isDebit: true, isPending: isPending,
@@ -192,8 +197,8 @@ extension ShardedLedger {
             if let status = importedTimestampRegresses(t.timestamp) { return (status, ts) }
             actual = t.timestamp
         }
-        let dr = view(drRef, x)
-        let cr = view(crRef, x)
+        let dr = view(drRef, event: i, x)
+        let cr = view(crRef, event: i, x)
         if dr.flags.contains(.closed) && !isVoid { return (.debitAccountAlreadyClosed, ts) }
         if cr.flags.contains(.closed) && !isVoid { return (.creditAccountAlreadyClosed, ts) }
 
@@ -201,7 +206,7 @@ extension ShardedLedger {
         x.record(.pendingStatusChanged(transfer: pRef, previous: statuses[pLocal]))
         statuses[pLocal] = isVoid ? PendingStatus.voided.rawValue : PendingStatus.posted.rawValue
         let stored = TransferRules.resolved(t, pending: p, amount: amount, timestamp: actual)
-        let ref = store(stored, status: .none, shard: home, x)
+        let ref = store(stored, status: .none, event: i, shard: home, x)
         createdRefs[i] = ref &+ 1
         var leg = AccountLeg(
             account: drRef, kind: isVoid ? .release : .post, isDebit: true, isPending: false,

@@ -59,6 +59,8 @@ public final class Ledger {
     }
 
     deinit {
+        accountIndex.deallocate()
+        transferIndex.deallocate()
         prefetchedRefs.deallocate()
         prefetchedTags.deallocate()
         scope.deinitialize(count: 1)
@@ -67,6 +69,11 @@ public final class Ledger {
             accountLists.pointer(at: i).pointee.transfers.deallocate()
             accountLists.pointer(at: i).pointee.history.deallocate()
         }
+        accounts.deallocate()
+        accountLists.deallocate()
+        transfers.deallocate()
+        pendingStatuses.deallocate()
+        orphanIds.deallocate()
     }
 
     /// Number of accounts.
@@ -81,16 +88,16 @@ public final class Ledger {
         accountIndex.find(id, in: accountIds).ref.map { Int($0) }
     }
 
-    /// Reads account ids for the account index (unowned: no reference counting).
+    /// Reads account ids for the account index.
     struct AccountIds: IdSource {
-        unowned(unsafe) let accounts: ChunkedStore<Account>
+        let accounts: ChunkedStore<Account>
         @inline(__always) func id(at ref: UInt32) -> UInt128 { accounts[Int(ref)].id }
     }
 
     /// Reads transfer ids, and failed ids (`orphanBit` set), for the transfer index.
     struct TransferIds: IdSource {
-        unowned(unsafe) let transfers: ChunkedStore<Transfer>
-        unowned(unsafe) let orphans: ChunkedStore<UInt128>
+        let transfers: ChunkedStore<Transfer>
+        let orphans: ChunkedStore<UInt128>
         @inline(__always) func id(at ref: UInt32) -> UInt128 {
             ref & Ledger.orphanBit == 0 ? transfers[Int(ref)].id : orphans[Int(ref & ~Ledger.orphanBit)]
         }

@@ -4,7 +4,11 @@
 /// Records never move once written, so a snapshot can read records below a captured
 /// count while new ones are appended. The mutable fields live behind a raw pointer: the
 /// hot path then pays no dynamic exclusivity check and no reference counting.
-final class ChunkedStore<Element: BitwiseCopyable> {
+///
+/// A struct over that pointer (no reference counting at all, so threads reading
+/// different shards never contend on a count): copies share the records, and the owner
+/// calls `deallocate()` exactly once.
+struct ChunkedStore<Element: BitwiseCopyable> {
     static var chunkShift: Int { 14 }
     private static var chunkSize: Int { 1 << chunkShift }
     private static var chunkMask: Int { chunkSize - 1 }
@@ -24,7 +28,8 @@ final class ChunkedStore<Element: BitwiseCopyable> {
         header.initialize(to: Header(chunks: .allocate(capacity: 16), chunkCount: 0, chunkCapacity: 16, count: 0))
     }
 
-    deinit {
+    /// Frees the records (the owner calls it once; no copy may be used afterwards).
+    func deallocate() {
         for i in 0..<header.pointee.chunkCount {
             LargeAllocation.deallocate(header.pointee.chunks[i], count: Self.chunkSize)
         }
@@ -48,7 +53,7 @@ final class ChunkedStore<Element: BitwiseCopyable> {
     @inline(__always)
     subscript(index: Int) -> Element {
         get { pointer(at: index).pointee }
-        set { pointer(at: index).pointee = newValue }
+        nonmutating set { pointer(at: index).pointee = newValue }
     }
 
     /// The last record, if any.

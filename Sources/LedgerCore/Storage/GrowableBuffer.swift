@@ -26,6 +26,13 @@ struct GrowableBuffer<Element: BitwiseCopyable>: BitwiseCopyable {
         count -= 1
     }
 
+    /// Drops the elements from `newCount` on (keeps the memory).
+    @inline(__always)
+    mutating func truncate(to newCount: Int) {
+        precondition(newCount >= 0 && newCount <= count)
+        count = newCount
+    }
+
     private mutating func grow() {
         let newCapacity = max(4, capacity + capacity / 2 + 1)
         let newBase = UnsafeMutablePointer<Element>.allocate(capacity: newCapacity)

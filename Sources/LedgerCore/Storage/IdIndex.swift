@@ -15,7 +15,10 @@ protocol IdSource {
 ///
 /// Results never depend on the layout of this index, only speed does. Mutable fields live
 /// behind a raw pointer so lookups pay no exclusivity check or reference counting.
-final class IdIndex {
+///
+/// A struct over that pointer (no reference counting): copies share the slots, and the
+/// owner calls `deallocate()` exactly once.
+struct IdIndex {
     private struct Header {
         var slots: UnsafeMutablePointer<UInt64>
         var capacityLog2: Int
@@ -35,7 +38,8 @@ final class IdIndex {
         header.initialize(to: Header(slots: slots, capacityLog2: log2, count: 0))
     }
 
-    deinit {
+    /// Frees the slots (the owner calls it once; no copy may be used afterwards).
+    func deallocate() {
         LargeAllocation.deallocate(header.pointee.slots, count: capacity)
         header.deallocate()
     }
