@@ -78,6 +78,24 @@ import Testing
                     }
                 }
             }
+            if batchNumber % 25 == 0 {
+                // Reads: account transfers and balances with random filters; queries.
+                let account = gen.accountIds[Int(gen.rng.next() % UInt64(gen.accountIds.count))]
+                let flags: AccountFilterFlags = [[.debits], [.credits], [.debits, .credits], [.debits, .credits, .reversed]][Int(gen.rng.next() % 4)]
+                let low = gen.rng.next() % 2 == 0 ? 0 : clock - gen.rng.next() % 20_000_000_000
+                let accountFilter = AccountFilter(accountId: account, code: UInt16(gen.rng.next() % 3), timestampMin: low,
+                                                  limit: UInt32(1 + gen.rng.next() % 300), flags: flags)
+                let queryFilter = QueryFilter(userData64: gen.rng.next() % 5, ledger: UInt32(gen.rng.next() % 3), timestampMin: low,
+                                              limit: UInt32(1 + gen.rng.next() % 200),
+                                              flags: gen.rng.next() % 2 == 0 ? [] : .reversed)
+                for e in engines {
+                    let n = e.ledger.shardCount
+                    compare(reference.getAccountTransfers(accountFilter), e.ledger.getAccountTransfers(accountFilter), shards: n) { _ in "get_account_transfers \(accountFilter)" }
+                    compare(reference.getAccountBalances(accountFilter), e.ledger.getAccountBalances(accountFilter), shards: n) { _ in "get_account_balances \(accountFilter)" }
+                    compare(reference.queryAccounts(queryFilter), e.ledger.queryAccounts(queryFilter), shards: n) { _ in "query_accounts \(queryFilter)" }
+                    compare(reference.queryTransfers(queryFilter), e.ledger.queryTransfers(queryFilter), shards: n) { _ in "query_transfers \(queryFilter)" }
+                }
+            }
             if batchNumber % 400 == 0 {
                 let digest = reference.digest()
                 for e in engines { compare([digest], [e.ledger.digest()], shards: e.ledger.shardCount) { _ in "digest" } }

@@ -103,3 +103,83 @@ extension ShardedLedger {
         if !buffer.isEmpty { flush() }
     }
 }
+
+extension ShardedLedger {
+    /// Positions in an account's list that pass the filter (the rules of `Ledger`).
+    private func accountTransferPositions(_ filter: AccountFilter, list: GrowableBuffer<UInt32>) -> [Int] {
+        let window = Ledger.timestampWindow(
+            count: list.count, min: max(filter.timestampMin, 1),
+            max: filter.timestampMax == 0 ? LedgerLimits.timestampMax : filter.timestampMax
+        ) { transfer(list[$0]).timestamp }
+        let limit = min(Int(filter.limit), LedgerLimits.batchMax)
+        var positions: [Int] = []
+        Ledger.visit(window, reversed: filter.flags.contains(.reversed)) { i in
+            if filter.matches(transfer(list[i])) { positions.append(i) }
+            return positions.count < limit
+        }
+        return positions
+    }
+
+    /// `get_account_transfers`.
+    public func getAccountTransfers(_ filter: AccountFilter) -> [Transfer] {
+        guard filter.isValid, let ref = locateAccount(filter.accountId) else { return [] }
+        let list = shards[ShardRouting.shard(of: ref)].accountLists[ShardRouting.local(of: ref)].transfers
+        return accountTransferPositions(filter, list: list).map { transfer(list[$0]) }
+    }
+
+    /// `get_account_balances`.
+    public func getAccountBalances(_ filter: AccountFilter) -> [AccountBalance] {
+        guard filter.isValid, let ref = locateAccount(filter.accountId), account(ref).pointee.flags.contains(.history)
+        else { return [] }
+        let lists = shards[ShardRouting.shard(of: ref)].accountLists[ShardRouting.local(of: ref)]
+        return accountTransferPositions(filter, list: lists.transfers).map { lists.history[$0] }
+    }
+
+    /// `query_accounts`: the shards' timestamp windows merged in timestamp order.
+    public func queryAccounts(_ filter: QueryFilter) -> [Account] {
+        guard filter.isValid else { return [] }
+        return mergedQuery(filter, stores: stores.map(\.accounts), timestamp: \.timestamp) { a in
+            filter.matches(userData128: a.userData128, userData64: a.userData64, userData32: a.userData32, ledger: a.ledger, code: a.code)
+        }
+    }
+
+    /// `query_transfers`: the shards' timestamp windows merged in timestamp order.
+    public func queryTransfers(_ filter: QueryFilter) -> [Transfer] {
+        guard filter.isValid else { return [] }
+        return mergedQuery(filter, stores: stores.map(\.transfers), timestamp: \.timestamp) { t in
+            filter.matches(userData128: t.userData128, userData64: t.userData64, userData32: t.userData32, ledger: t.ledger, code: t.code)
+        }
+    }
+
+    private func mergedQuery<Element: BitwiseCopyable>(
+        _ filter: QueryFilter, stores parts: [ChunkedStore<Element>], timestamp: (Element) -> UInt64,
+        matches: (Element) -> Bool
+    ) -> [Element] {
+        let reversed = filter.flags.contains(.reversed)
+        let windows = parts.map { part in
+            Ledger.timestampWindow(
+                count: part.count, min: max(filter.timestampMin, 1),
+                max: filter.timestampMax == 0 ? LedgerLimits.timestampMax : filter.timestampMax
+            ) { timestamp(part[$0]) }
+        }
+        var cursors = windows.map { reversed ? $0.upperBound - 1 : $0.lowerBound }
+        let limit = min(Int(filter.limit), LedgerLimits.batchMax)
+        var found: [Element] = []
+        while found.count < limit {
+            var best = -1
+            var bestTimestamp: UInt64 = 0
+            for k in parts.indices where windows[k].contains(cursors[k]) {
+                let ts = timestamp(parts[k][cursors[k]])
+                if best < 0 || (reversed ? ts > bestTimestamp : ts < bestTimestamp) {
+                    best = k
+                    bestTimestamp = ts
+                }
+            }
+            guard best >= 0 else { break }
+            let element = parts[best][cursors[best]]
+            cursors[best] += reversed ? -1 : 1
+            if matches(element) { found.append(element) }
+        }
+        return found
+    }
+}
