@@ -107,6 +107,8 @@ package struct BenchReport: Sendable {
     package var server: String
     /// The kept data directory, if any.
     package var dataDirectory: String?
+    /// The most requests in flight the scenario reached.
+    package var peakInFlight = 0
 
     /// The process exit status: 0 when the invariants hold and nothing failed unexpectedly.
     package var exitCode: Int32 { invariants.ok && unexpectedErrors == 0 ? 0 : 1 }

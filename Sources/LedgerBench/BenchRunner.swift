@@ -121,13 +121,15 @@ package struct BenchRunner: Sendable {
         let rssSamples = series.compactMap(\.serverRSSBytes)
         let memory = rssSamples.isEmpty ? nil : MemoryWatch(
             startBytes: rssSamples[0], endBytes: rssSamples[rssSamples.count - 1], maxBytes: rssSamples.max() ?? 0)
-        return BenchReport(
+        var report = BenchReport(
             scenario: config.scenario, mix: config.mix, configuration: config, machine: SystemProbe.machine(),
             durationSeconds: duration, setupSeconds: setupSeconds, operations: operations, actions: actions,
             transfersCreated: transfers, transfersPerSecond: duration > 0 ? Double(transfers) / duration : 0,
             invariants: invariants, series: series, breakpoint: breakpoint, memory: memory,
             unexpectedErrors: outcomes.reduce(0) { $0 + $1.unexpected }, outcomeUnknown: outcomeUnknown,
             server: config.address ?? "own", dataDirectory: keepData)
+        report.peakInFlight = series.map(\.workers).max() ?? plan.maxWorkers
+        return report
     }
 
     private func say(_ line: String) {

@@ -32,7 +32,7 @@ package enum HTMLReport {
         html += "<p>\(Format.fixed(r.durationSeconds, 1)) s measured (setup \(Format.fixed(r.setupSeconds, 1)) s); "
         html += "\(Format.grouped(c.accounts)) accounts, \(c.distribution.name) distribution, "
         if r.mix == .transfers { html += "batches of \(c.batchSize), " }
-        html += "\(c.effectiveConnections) connections, \(c.effectiveInFlight) in flight (base); "
+        html += "\(c.effectiveConnections) connections, up to \(r.peakInFlight) requests in flight; "
         html += "two-phase \(Format.fixed(c.twoPhase, 2)), linked \(Format.fixed(c.linked, 2)); seed \(c.seed); "
         html += "server \(escape(r.server)); machine: \(r.machine.cores) cores, \(Format.bytes(r.machine.memoryBytes)).</p>\n"
         html += "<p>Transfers created: <b>\(Format.grouped(r.transfersCreated))</b>, <b>\(Format.rate(r.transfersPerSecond))</b> per second. "

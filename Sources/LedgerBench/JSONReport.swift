@@ -26,6 +26,7 @@ package enum JSONReport {
                 ("batch_size", .int(c.batchSize)),
                 ("connections", .int(c.effectiveConnections)),
                 ("in_flight", .int(c.effectiveInFlight)),
+                ("peak_in_flight", .int(r.peakInFlight)),
                 ("distribution", .string(c.distribution.name)),
                 ("two_phase", .double(c.twoPhase)),
                 ("linked", .double(c.linked)),
