@@ -15,7 +15,7 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Settings come from, in increasing precedence: defaults, the config file \
             (config/kamino.toml if present, or --config), KAMINO_DATA / KAMINO_LISTEN / \
-            KAMINO_METRICS / KAMINO_SNAPSHOT_EVERY, and these flags. Once ready it prints \
+            KAMINO_METRICS / KAMINO_SNAPSHOT_EVERY / KAMINO_SHARDS, and these flags. Once ready it prints \
             `listening on HOST:PORT` (the real port, also with port 0).
             """)
 
@@ -31,6 +31,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Take a snapshot every N log records (0: never; default 0).")
     var snapshotEvery: String?
 
+    @Option(help: "Shards of the ledger: 1 (default) runs the serial ledger; 2-16 shard accounts across that many shard actors (no snapshots yet).")
+    var shards: String?
+
     @Option(help: "Config file (default config/kamino.toml, used if present).")
     var config: String?
 
@@ -38,7 +41,7 @@ struct Serve: AsyncParsableCommand {
         let settings: ServeSettings
         do {
             settings = try ServeSettings.resolve(
-                flags: .init(data: data, listen: listen, metrics: metrics, snapshotEvery: snapshotEvery),
+                flags: .init(data: data, listen: listen, metrics: metrics, snapshotEvery: snapshotEvery, shards: shards),
                 configPath: config, environment: processEnvironment())
         } catch {
             throw exitFailure("error: \(error.description)")
@@ -50,11 +53,15 @@ struct Serve: AsyncParsableCommand {
         let ledger: DurableLedger
         do {
             try makeDirectories(settings.data)
-            ledger = try await DurableLedger.open(directory: settings.data, snapshotEvery: settings.snapshotEvery) {
-                outcome in
-                // Snapshots are an optimisation of recovery time; a failure is reported, not fatal.
-                if case .failed(let lsn, let error) = outcome {
-                    writeLine("warning: snapshot at LSN \(lsn) failed: \(error)", to: 2)
+            if settings.shards > 1 {
+                ledger = try await DurableLedger.openSharded(directory: settings.data, shards: settings.shards)
+            } else {
+                ledger = try await DurableLedger.open(directory: settings.data, snapshotEvery: settings.snapshotEvery) {
+                    outcome in
+                    // Snapshots are an optimisation of recovery time; a failure is reported, not fatal.
+                    if case .failed(let lsn, let error) = outcome {
+                        writeLine("warning: snapshot at LSN \(lsn) failed: \(error)", to: 2)
+                    }
                 }
             }
         } catch {

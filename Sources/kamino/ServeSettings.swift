@@ -1,3 +1,4 @@
+import LedgerCore
 import Glibc
 
 /// A `HOST:PORT` address (`[v6]:PORT` for IPv6 literals).
@@ -35,6 +36,8 @@ struct ServeSettings {
     /// nil: metrics disabled (`off`).
     var metrics: HostPort?
     var snapshotEvery: UInt64
+    /// 1: the serial ledger; 2...16: a ledger sharded across that many shard actors.
+    var shards: Int
 
     /// Raw values by key, as the command line gave them (nil: not given).
     struct Overrides {
@@ -42,6 +45,7 @@ struct ServeSettings {
         var listen: String?
         var metrics: String?
         var snapshotEvery: String?
+        var shards: String? = nil
     }
 
     /// Resolves the settings. `configPath` nil means the default file, used only if present.
@@ -56,7 +60,7 @@ struct ServeSettings {
         } else if access(defaultConfigPath, R_OK) == 0 {
             file = try load(defaultConfigPath)
         }
-        let known: Set<String> = ["data", "listen", "metrics", "snapshot_every"]
+        let known: Set<String> = ["data", "listen", "metrics", "snapshot_every", "shards"]
         if let unknown = file.keys.sorted().first(where: { !known.contains($0) }) {
             let line = file[unknown]?.line ?? 0
             throw ConfigError(.unknownKey, "\(filePath):\(line): unknown key `\(unknown)` (known: \(known.sorted().joined(separator: ", ")))")
@@ -80,11 +84,18 @@ struct ServeSettings {
         guard let snapshotEvery = UInt64(every.0) else {
             throw ConfigError(.badValue, "\(every.1): `\(every.0)` is not a non-negative integer")
         }
+        let shardsValue = try pick("shards", flag: flags.shards, env: "KAMINO_SHARDS") ?? ("1", "shards")
+        guard let shards = Int(shardsValue.0), shards >= 1, shards <= ShardRouting.maxShards else {
+            throw ConfigError(.badValue, "\(shardsValue.1): `\(shardsValue.0)` is not a shard count from 1 to \(ShardRouting.maxShards)")
+        }
+        if shards > 1 && snapshotEvery > 0 {
+            throw ConfigError(.badValue, "\(every.1): snapshots are not supported with shards > 1 yet (\(shardsValue.1) is \(shards)); set snapshot_every to 0")
+        }
         return ServeSettings(
             data: data.0,
             listen: try HostPort(parsing: listen.0, key: listen.1),
             metrics: metrics.0 == "off" ? nil : try HostPort(parsing: metrics.0, key: metrics.1),
-            snapshotEvery: snapshotEvery)
+            snapshotEvery: snapshotEvery, shards: shards)
     }
 
     private static func load(_ path: String) throws(ConfigError) -> [String: ConfigFile.Entry] {

@@ -47,14 +47,14 @@ struct DurableLedgerTests {
         let stats = ledger.logStats
         #expect(stats.appends == 1 + 64 * 20)
         #expect(stats.writes < stats.appends, "group commit: \(stats.writes) writes for \(stats.appends) appends")
-        let before = ledger.status()
+        let before = await ledger.status()
         let transfers = try await ledger.read { $0.transferCount }
         #expect(transfers > 0)
         await ledger.close()
 
         let reopened = try await DurableLedger.open(directory: dir.path, segmentSize: 1 << 20)
-        #expect(reopened.status().lsn == before.lsn)
-        #expect(reopened.status().digest == before.digest)
+        #expect(await reopened.status().lsn == before.lsn)
+        #expect(await reopened.status().digest == before.digest)
         #expect(try await reopened.read { $0.transferCount } == transfers)
         await reopened.close()
     }
@@ -70,7 +70,7 @@ struct DurableLedgerTests {
                 Transfer(id: UInt128(round + 1), debitAccountId: 1, creditAccountId: 3, amount: 5, ledger: 1, code: 1),
             ])
         }
-        let before = ledger.status()
+        let before = await ledger.status()
         await ledger.close()
         let recovered = try LedgerRecovery.recover(directory: dir.path, repair: false)
         #expect(recovered.snapshot != nil)
@@ -102,10 +102,11 @@ struct DurableLedgerTests {
         defer { dir.remove() }
         let ledger = try await DurableLedger.open(directory: dir.path, segmentSize: 1 << 20)
         _ = try await ledger.createAccounts(accounts(2))
-        let before = ledger.status()
+        let before = await ledger.status()
         let tooMany = (0..<(LedgerLimits.batchMax + 1)).map { Transfer(id: UInt128($0 + 1)) }
         await #expect(throws: EngineError.self) { _ = try await ledger.createTransfers(tooMany) }
-        #expect(ledger.status().lsn == before.lsn && ledger.status().digest == before.digest)
+        let after = await ledger.status()
+        #expect(after.lsn == before.lsn && after.digest == before.digest)
         await ledger.close()
         await #expect(throws: EngineError.self) { _ = try await ledger.createAccounts(accounts(1)) }
     }

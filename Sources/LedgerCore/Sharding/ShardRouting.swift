@@ -16,7 +16,7 @@ package struct ShardRouting: Sendable, Equatable {
     static let localMask: UInt32 = (1 << 27) - 1
     static let orphanBit: UInt32 = 1 << 31
     /// Records of one kind a shard can hold.
-    static let localCapacity = Int(localMask)
+    package static let localCapacity = Int(localMask)
 
     package let shardCount: Int
 

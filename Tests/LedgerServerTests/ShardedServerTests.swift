@@ -1,0 +1,75 @@
+import Glibc
+import LedgerCore
+import LedgerWire
+import Testing
+
+/// `kamino serve --shards 2`: the same answers as the serial server, through a restart.
+@Suite("kamino serve --shards", .serialized)
+struct ShardedServerTests {
+    @Test func shardedServerAnswersAndRestartKeepsTheState() throws {
+        let dir = temporaryDataDir("sharded")
+        defer { removeDataDir(dir) }
+        let accountIds = (1...40).map { UInt128($0) }
+        var acknowledged: [UInt128] = []
+        var balances: [Account] = []
+        do {
+            let server = try #require(ServerProcess.start(dataDir: dir, extra: ["--shards", "2"]))
+            defer { server.terminate() }
+            let client = try #require(WireTestClient(port: server.port))
+            #expect(allCreated(client.call(.createAccounts(accountIds.map { Account(id: $0, ledger: 1, code: 1) }))))
+            // Batches large enough to run in parallel rounds, with cross-shard transfers,
+            // a pending transfer and its post in the same batch, and a linked pair.
+            for batch in 0..<10 {
+                var events: [Transfer] = []
+                for k in 0..<100 {
+                    let id = UInt128(10_000 + batch * 100 + k)
+                    let from = accountIds[(batch * 7 + k) % 40]
+                    let to = accountIds[(batch * 7 + k * 3 + 1) % 40]
+                    events.append(transfer(id, from: from, to: to == from ? accountIds[(k + 5) % 40] : to, amount: UInt128(1 + k)))
+                }
+                events[10].flags = .pending
+                events[11] = Transfer(id: events[11].id, amount: .max, pendingId: events[10].id, flags: .postPendingTransfer)
+                events[20].flags = .linked
+                if allCreated(client.call(.createTransfers(events))) { acknowledged += events.map(\.id) }
+            }
+            #expect(acknowledged.count == 1000)
+            guard case .reply(_, .lookupAccounts(let found)) = client.call(.lookupAccounts(accountIds)) else {
+                Issue.record("no lookup_accounts reply")
+                return
+            }
+            balances = found
+            #expect(found.reduce(UInt128(0)) { $0 + $1.debitsPosted } == found.reduce(UInt128(0)) { $0 + $1.creditsPosted })
+            let filter = AccountFilter(accountId: accountIds[0], limit: 8189)
+            guard case .reply(_, .getAccountTransfers(let history)) = client.call(.getAccountTransfers(filter)) else {
+                Issue.record("no get_account_transfers reply")
+                return
+            }
+            #expect(!history.isEmpty)
+            #expect(history.map(\.timestamp) == history.map(\.timestamp).sorted())
+            #expect(server.terminate() == 0)
+        }
+        let again = try #require(ServerProcess.start(dataDir: dir, extra: ["--shards", "2"]), "the restart failed")
+        defer { again.terminate() }
+        let client = try #require(WireTestClient(port: again.port))
+        guard case .reply(_, .lookupTransfers(let found)) = client.call(.lookupTransfers(acknowledged)) else {
+            Issue.record("no lookup reply after restart")
+            return
+        }
+        #expect(found.map(\.id) == acknowledged)
+        guard case .reply(_, .lookupAccounts(let after)) = client.call(.lookupAccounts(accountIds)) else {
+            Issue.record("no lookup_accounts reply after restart")
+            return
+        }
+        #expect(after == balances)
+        #expect(again.terminate() == 0)
+    }
+
+    @Test func snapshotsWithShardsAreRefusedClearly() throws {
+        let dir = temporaryDataDir("sharded-snap")
+        defer { removeDataDir(dir) }
+        if let server = ServerProcess.start(dataDir: dir, extra: ["--shards", "2", "--snapshot-every", "10"]) {
+            server.terminate()
+            Issue.record("the server started with shards and snapshots")
+        }
+    }
+}
