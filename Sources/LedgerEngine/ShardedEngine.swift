@@ -1,4 +1,7 @@
 package import LedgerCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A `ShardedLedger` driven by one actor per shard: each round of a batch is one message
 /// to every shard actor, run concurrently; the next round starts when all have answered.
@@ -23,6 +26,10 @@ package final class ShardedEngine: @unchecked Sendable {
         package var plan: Double = 0
         package var execute: Double = 0
         package var settle: Double = 0
+        /// Thread CPU seconds of the rounds: summed over shards, and the longest shard
+        /// per round summed over rounds (the critical path on dedicated cores).
+        package var roundCPU: Double = 0
+        package var roundCriticalPath: Double = 0
     }
 
     /// Creates an engine over `ledger` (which it then owns).
@@ -113,11 +120,20 @@ package final class ShardedEngine: @unchecked Sendable {
     /// Runs `work` for every shard on its actor and waits for all of them.
     private func round(_ work: @escaping @Sendable (ShardedLedger, Int) -> Void) async {
         let handle = LedgerHandle(ledger: ledger)
-        await withTaskGroup(of: Void.self) { group in
+        let (total, longest) = await withTaskGroup(of: Double.self) { group in
             for shard in shards {
                 group.addTask { await shard.run(handle, work) }
             }
+            var total = 0.0
+            var longest = 0.0
+            for await seconds in group {
+                total += seconds
+                longest = max(longest, seconds)
+            }
+            return (total, longest)
         }
+        phaseTimes.roundCPU += total
+        phaseTimes.roundCriticalPath += longest
     }
 }
 
@@ -132,7 +148,17 @@ actor ShardActor {
 
     init(index: Int) { self.index = index }
 
-    func run(_ handle: LedgerHandle, _ work: @Sendable (ShardedLedger, Int) -> Void) {
+    /// Runs this shard's part of a round; returns the thread CPU seconds it took.
+    func run(_ handle: LedgerHandle, _ work: @Sendable (ShardedLedger, Int) -> Void) -> Double {
+        let start = threadCPUSeconds()
         work(handle.ledger, index)
+        return threadCPUSeconds() - start
     }
+}
+
+/// CPU time of the calling thread (not wall time: other processes do not count).
+func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }

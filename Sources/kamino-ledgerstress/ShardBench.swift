@@ -36,9 +36,12 @@ enum ShardBench {
                 var one: [Double] = []
                 var many: [Double] = []
                 var last: ShardedEngine? = nil
+                var lastOne: ShardedEngine? = nil
                 for _ in 0..<o.runs {
                     serial.append(measureSerial(accounts, batches))
-                    one.append(await measure(ShardedEngine(shardCount: 1, expectedTransfers: o.transfers), accounts, batches).0)
+                    let (oneSeconds, oneEngine) = await measure(ShardedEngine(shardCount: 1, expectedTransfers: o.transfers), accounts, batches)
+                    one.append(oneSeconds)
+                    lastOne = oneEngine
                     let (seconds, engine) = await measure(ShardedEngine(shardCount: k, expectedTransfers: o.transfers), accounts, batches)
                     many.append(seconds)
                     last = engine
@@ -54,9 +57,16 @@ enum ShardBench {
                     + "(\(f2(median(serial) / median(many)))x of serial)"
                 let counts = "parallel batches \(stats.parallelBatches), fallback \(stats.fallbackBatches), "
                     + "cross-shard events \(f2(crossShare))%"
+                // Load-independent view: thread CPU of the rounds. `critical` is the sum over
+                // rounds of the slowest shard, what the rounds cost on dedicated cores.
+                let oneEngine = lastOne
+                let cpuPerTransfer = { (e: ShardedEngine?) in 1e9 * (e?.phaseTimes.roundCPU ?? 0) / Double(o.transfers) }
+                let critical = { (e: ShardedEngine?) in 1e9 * (e?.phaseTimes.roundCriticalPath ?? 0) / Double(o.transfers) }
+                let cpu = "round CPU ns/transfer: 1 shard \(f2(cpuPerTransfer(oneEngine))) (critical \(f2(critical(oneEngine)))), "
+                    + "\(k) shards \(f2(cpuPerTransfer(engine))) (critical \(f2(critical(engine)))) = \(f2(critical(oneEngine) / critical(engine)))x"
                 let phases = "per batch ms: begin \(f3(perBatch(t.begin))) resolve \(f3(perBatch(t.resolve))) "
                     + "plan \(f3(perBatch(t.plan))) execute \(f3(perBatch(t.execute))) settle \(f3(perBatch(t.settle)))"
-                print("layout \(k) shards, \(cross)% cross: " + rates + " | " + counts + " | " + phases)
+                print("layout \(k) shards, \(cross)% cross: " + rates + " | " + counts + " | " + cpu + " | " + phases)
             }
         }
         return 0
