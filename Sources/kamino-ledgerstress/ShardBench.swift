@@ -24,11 +24,15 @@ enum ShardBench {
         /// Share of two-phase transfers (pending then post) and of linked pairs, percent.
         var twoPhasePercent = 0
         var linkedPercent = 0
+        /// Share of accounts with `debits_must_not_exceed_credits` (the bank shape: no
+        /// overdraft on customer accounts), percent.
+        var limitedPercent = 0
     }
 
     static func run(_ o: Options) async -> Int32 {
         print("bench-shards: \(o.accounts) accounts, \(o.transfers) transfers, batches of \(o.batch), "
-            + "two-phase \(o.twoPhasePercent)%, linked \(o.linkedPercent)%, \(o.runs) runs (alternating); medians")
+            + "two-phase \(o.twoPhasePercent)%, linked \(o.linkedPercent)%, limited accounts \(o.limitedPercent)%, "
+            + "\(o.runs) runs (alternating); medians")
         for k in o.shardCounts {
             for cross in o.crossPercents {
                 let (accounts, batches) = workload(o, layout: k, crossPercent: cross)
@@ -55,8 +59,12 @@ enum ShardBench {
                 let rates = "serial Ledger \(f2(rate(serial) / 1e6)) M/s | 1 shard \(f2(rate(one) / 1e6)) M/s | "
                     + "\(k) shards \(f2(rate(many) / 1e6)) M/s = \(f2(median(one) / median(many)))x of 1 shard "
                     + "(\(f2(median(serial) / median(many)))x of serial)"
-                let counts = "parallel batches \(stats.parallelBatches), fallback \(stats.fallbackBatches), "
-                    + "cross-shard events \(f2(crossShare))%"
+                var reasons: [String] = []
+                for r in SerialReason.allCases where stats.serialBatches[r.rawValue] > 0 {
+                    reasons.append("\(r.label)=\(stats.serialBatches[r.rawValue])")
+                }
+                let counts = "parallel batches \(stats.parallelBatches), fallback \(stats.fallbackBatches) "
+                    + "(serial: \(reasons.joined(separator: " "))), cross-shard events \(f2(crossShare))%"
                 // Load-independent view: thread CPU of the rounds. `critical` is the sum over
                 // rounds of the slowest shard, what the rounds cost on dedicated cores.
                 let oneEngine = lastOne
@@ -89,7 +97,10 @@ enum ShardBench {
     /// their accounts on two different shards of a `layout`-shard ledger.
     static func workload(_ o: Options, layout: Int, crossPercent: Int) -> ([Account], [[Transfer]]) {
         let routing = ShardRouting(shardCount: layout)
-        let accounts = (1...o.accounts).map { Account(id: UInt128($0), ledger: 1, code: 1) }
+        let accounts = (1...o.accounts).map {
+            Account(id: UInt128($0), ledger: 1, code: 1,
+                    flags: $0 % 100 < o.limitedPercent ? .debitsMustNotExceedCredits : [])
+        }
         var byShard = Array(repeating: [UInt128](), count: layout)
         for a in accounts { byShard[routing.shard(ofAccount: a.id)].append(a.id) }
         var rng = SplitMix64(seed: UInt64(layout * 1000 + crossPercent))
@@ -123,6 +134,9 @@ enum ShardBench {
                 batch.append(Transfer(id: id, debitAccountId: dr, creditAccountId: cr, amount: UInt128(1 + rng.next() % 100),
                                       ledger: 1, code: 1, flags: flags))
             }
+            // Chains of new transfers (multi-leg payments); a chain that ends in a post
+            // would make a cross-shard chain with a post, which runs serially.
+            for k in batch.indices.dropLast() where batch[k + 1].pendingId != 0 { batch[k].flags.remove(.linked) }
             batches.append(batch)
             made += n
         }

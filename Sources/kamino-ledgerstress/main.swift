@@ -14,7 +14,7 @@ import LedgerWorkload
 //   kamino-ledgerstress bench-replay DIR [--accounts N] [--transfers N] [--batch N] [--runs N]
 //   kamino-ledgerstress bench-shards - [--accounts N] [--transfers N] [--batch N] [--runs N]
 //                                  [--layout K (0: 2 and 4)] [--cross PCT (-1: 0, 50, 100)]
-//                                  [--two-phase PCT] [--linked PCT]
+//                                  [--two-phase PCT] [--linked PCT] [--limited PCT]
 
 let args = CommandLine.arguments
 guard args.count >= 3 else {
@@ -53,6 +53,7 @@ case "bench-shards":
     if cross >= 0 { o.crossPercents = [min(cross, 100)] }
     o.twoPhasePercent = option("--two-phase", args, default: 0)
     o.linkedPercent = option("--linked", args, default: 0)
+    o.limitedPercent = option("--limited", args, default: 0)
     exit(await ShardBench.run(o))
 default:
     Output.error("unknown mode \(args[1])")
