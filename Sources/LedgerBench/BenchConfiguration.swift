@@ -12,9 +12,11 @@ package struct BenchConfiguration: Sendable {
     package var duration: Double?
     /// Transfers per `create_transfers` request (transfers mix). Default 8189.
     package var batchSize: Int = 8189
-    /// Client connections. Default: 2 (transfers), 16 (bank).
+    /// Client connections. Default: 1 (transfers, as TigerBeetle's benchmark), 16 (bank).
     package var connections: Int?
-    /// Concurrent requests in flight at the scenario's base level. Default: 4 (transfers), 64 (bank).
+    /// Concurrent requests in flight at the scenario's base level. Default: 1 (transfers:
+    /// one 8189-event batch at a time, TigerBeetle's benchmark shape, measured faster here
+    /// than 2 or 4 in flight), 64 (bank).
     package var inFlight: Int?
     package var distribution: AccountDistribution = .uniform
     /// Share of two-phase transfers (pending + post/void).
@@ -51,9 +53,9 @@ package struct BenchConfiguration: Sendable {
     }
 
     /// The connection count in effect.
-    package var effectiveConnections: Int { connections ?? (mix == .transfers ? 2 : 16) }
+    package var effectiveConnections: Int { connections ?? (mix == .transfers ? 1 : 16) }
     /// The base concurrency in effect.
-    package var effectiveInFlight: Int { inFlight ?? (mix == .transfers ? 4 : 64) }
+    package var effectiveInFlight: Int { inFlight ?? (mix == .transfers ? 1 : 64) }
     /// The breakpoint p99 limit in effect, microseconds.
     package var effectiveMaxP99Micros: UInt64 {
         UInt64((maxP99Millis ?? (mix == .transfers ? 100 : 20)) * 1000)
@@ -67,7 +69,7 @@ package struct BenchConfiguration: Sendable {
             duration = 3600
         }
         var base = effectiveInFlight
-        if scenario == .smoke, inFlight == nil { base = 2 }
+        if scenario == .smoke, inFlight == nil { base = min(2, base) }
         var plan = ScenarioPlan.make(scenario, workers: base, duration: duration, maxP99Micros: effectiveMaxP99Micros)
         if scenario == .smoke, inFlight != nil { plan.stages = plan.stages.map { Stage(seconds: $0.seconds, workers: base) } }
         plan.maxWorkers = max(plan.maxWorkers, plan.stages.map(\.workers).max() ?? 1)

@@ -45,10 +45,10 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Transfers per create_transfers request (transfers mix), 1...8189.")
     var batchSize: Int = 8189
 
-    @Option(help: "Client connections (default 2 for transfers, 16 for bank).")
+    @Option(help: "Client connections (default 1 for transfers, 16 for bank).")
     var connections: Int?
 
-    @Option(help: "Concurrent requests in flight at the scenario's base level (default 4 for transfers, 64 for bank).")
+    @Option(help: "Concurrent requests in flight at the scenario's base level (default 1 for transfers, 64 for bank).")
     var inFlight: Int?
 
     @Option(help: "Account distribution: uniform, zipf (theta 0.99), zipf:THETA, hot.")
