@@ -188,6 +188,8 @@ package struct BenchRunner: Sendable {
         var step = 0
         var workers = 1
         var lastGood: (workers: Int, perSecond: Double, p99: UInt64)?
+        /// The first step over a limit, until the next step confirms it.
+        var suspect: (workers: Int, perSecond: Double, p99: UInt64, reason: String)?
         _ = recorder.takeWindow()
         while true {
             let stepStart = monotonicNanos()
@@ -204,14 +206,23 @@ package struct BenchRunner: Sendable {
                 return BreakpointOutcome(crossed: false, reason: "the run ended before a limit was crossed",
                                          lastGood: lastGood, broken: nil)
             }
-            if w.p99 > rule.maxP99Micros || errorRate > rule.maxErrorRate {
-                control.stop()
+            // Step 0 warms up (connections, first allocations) and is not judged; a limit
+            // counts as crossed when two consecutive steps cross it (one noisy second on a
+            // shared machine is not a breakpoint).
+            if step > 0, w.p99 > rule.maxP99Micros || errorRate > rule.maxErrorRate {
                 let reason = w.p99 > rule.maxP99Micros
                     ? "p99 \(Format.micros(w.p99)) > \(Format.micros(rule.maxP99Micros)) at \(workers) in flight"
                     : "error rate \(Format.fixed(errorRate * 100, 2)) % > \(Format.fixed(rule.maxErrorRate * 100, 2)) % at \(workers) in flight"
-                return BreakpointOutcome(crossed: true, reason: reason, lastGood: lastGood, broken: (workers, rate, w.p99))
+                if let first = suspect {
+                    control.stop()
+                    return BreakpointOutcome(crossed: true, reason: first.reason + " (and \(reason))", lastGood: lastGood,
+                                             broken: (first.workers, first.perSecond, first.p99))
+                }
+                suspect = (workers, rate, w.p99, reason)
+            } else {
+                suspect = nil
+                if step > 0 { lastGood = (workers, rate, w.p99) }
             }
-            lastGood = (workers, rate, w.p99)
             if Double(monotonicNanos() - start) / 1e9 + rule.stepSeconds > plan.totalSeconds + 0.5 || workers >= plan.maxWorkers {
                 control.stop()
                 return BreakpointOutcome(crossed: false, reason: "no limit crossed up to \(workers) in flight",
