@@ -42,6 +42,11 @@ final class SessionHandler: ChannelDuplexHandler {
     private var inputDone = false
     /// Set once the close began or the channel went inactive: nothing more is written.
     private var closed = false
+    /// Set once the write side is closed and the socket waits for the client's EOF.
+    private var lingering = false
+    private var lingerDeadline: Scheduled<Void>?
+    /// How long a half-closed connection waits for the client to close its side.
+    static let lingerSeconds: Int64 = 2
     private var active = false
     /// A read the pipeline asked for while reading was paused.
     private var pendingRead = false
@@ -72,6 +77,8 @@ final class SessionHandler: ChannelDuplexHandler {
         closed = true
         drainDeadline?.cancel()
         drainDeadline = nil
+        lingerDeadline?.cancel()
+        lingerDeadline = nil
         context.fireChannelInactive()
     }
 
@@ -82,6 +89,11 @@ final class SessionHandler: ChannelDuplexHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed {
+            if lingering {
+                // Replies sent and the client closed its side: close the socket.
+                context.close(promise: nil)
+                return
+            }
             // The client finished sending: a partial frame left over is truncated.
             if !inputDone { decode(context: context, input: nil, seenEOF: true) }
             stopInput(context: context)
@@ -299,6 +311,24 @@ final class SessionHandler: ChannelDuplexHandler {
         closed = true
         let flushed = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: flushed)
-        flushed.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        flushed.futureResult.assumeIsolated().whenComplete { _ in self.lingeringClose(context: context) }
+    }
+
+    /// Closes in two steps, as HTTP servers do: first the write side (the client reads
+    /// every reply, then EOF), then the whole socket once the client closes its side or
+    /// `lingerSeconds` pass. Closing at once with unread client bytes in the socket would
+    /// send a reset, and a reset can make the client's kernel drop replies it had already
+    /// received but its application had not read yet.
+    private func lingeringClose(context: ChannelHandlerContext) {
+        guard context.channel.isActive else { return }
+        lingering = true
+        let halfClosed = context.eventLoop.makePromise(of: Void.self)
+        context.close(mode: .output, promise: halfClosed)
+        halfClosed.futureResult.assumeIsolated().whenFailure { _ in context.close(promise: nil) }
+        lingerDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(Self.lingerSeconds)) {
+            if context.channel.isActive { context.close(promise: nil) }
+        }
+        // Reads go on (and discard) so the client's bytes do not pile up unread.
+        context.read()
     }
 }
