@@ -105,3 +105,29 @@ struct StorageStructureTests {
         #expect(total == 48_900)
     }
 }
+
+@Suite struct RecordCodecCopyTests {
+    @Test("Encoding by copy equals the field-by-field canonical encoding, and decodes back")
+    func copyEncodingIsCanonical() throws {
+        var rng = SeededRandom(seed: 42)
+        func u128() -> UInt128 { UInt128(rng.next()) << 64 | UInt128(rng.next()) }
+        let transfers = (0..<300).map { _ in
+            Transfer(id: u128(), debitAccountId: u128(), creditAccountId: u128(), amount: u128(), pendingId: u128(),
+                     userData128: u128(), userData64: rng.next(), userData32: UInt32(truncatingIfNeeded: rng.next()),
+                     timeout: UInt32(truncatingIfNeeded: rng.next()), ledger: UInt32(truncatingIfNeeded: rng.next()),
+                     code: UInt16(truncatingIfNeeded: rng.next()), flags: TransferFlags(rawValue: UInt16(truncatingIfNeeded: rng.next())),
+                     timestamp: rng.next())
+        }
+        let accounts = (0..<300).map { _ in
+            Account(id: u128(), debitsPending: u128(), debitsPosted: u128(), creditsPending: u128(), creditsPosted: u128(),
+                    userData128: u128(), userData64: rng.next(), userData32: UInt32(truncatingIfNeeded: rng.next()),
+                    reserved: UInt32(truncatingIfNeeded: rng.next()), ledger: UInt32(truncatingIfNeeded: rng.next()),
+                    code: UInt16(truncatingIfNeeded: rng.next()), flags: AccountFlags(rawValue: UInt16(truncatingIfNeeded: rng.next())),
+                    timestamp: rng.next())
+        }
+        #expect(RecordCodec.encodeTransfers(transfers) == RecordCodec.encodeFieldByField(transfers))
+        #expect(RecordCodec.encodeAccounts(accounts) == RecordCodec.encodeFieldByField(accounts))
+        #expect(try RecordCodec.encodeTransfers(transfers).withUnsafeBytes { try RecordCodec.decodeTransfers($0) } == transfers)
+        #expect(RecordCodec.encodeTransfers([]).isEmpty)
+    }
+}

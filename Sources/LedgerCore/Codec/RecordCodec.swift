@@ -127,17 +127,47 @@ public enum RecordCodec {
     }
 
     public static func encodeAccounts(_ accounts: [Account]) -> [UInt8] {
+        #if _endian(little)
+        return copyOut(accounts)
+        #else
+        return encodeFieldByField(accounts)
+        #endif
+    }
+
+    public static func encodeTransfers(_ transfers: [Transfer]) -> [UInt8] {
+        #if _endian(little)
+        return copyOut(transfers)
+        #else
+        return encodeFieldByField(transfers)
+        #endif
+    }
+
+    /// The canonical encoding written field by field (big-endian hosts, and the tests'
+    /// reference for `copyOut`).
+    static func encodeFieldByField(_ accounts: [Account]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(accounts.count * accountSize)
         for a in accounts { encode(a, into: &out) }
         return out
     }
 
-    public static func encodeTransfers(_ transfers: [Transfer]) -> [UInt8] {
+    static func encodeFieldByField(_ transfers: [Transfer]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(transfers.count * transferSize)
         for t in transfers { encode(t, into: &out) }
         return out
+    }
+
+    /// On little-endian hosts the records' memory is their canonical encoding (128 bytes,
+    /// no padding; see `LayoutTests`), so a batch encodes by one copy.
+    static func copyOut<T: BitwiseCopyable>(_ records: [T]) -> [UInt8] {
+        let bytes = records.count * MemoryLayout<T>.stride
+        return [UInt8](unsafeUninitializedCapacity: bytes) { buffer, initialized in
+            records.withUnsafeBytes { source in
+                if bytes > 0 { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: source) }
+            }
+            initialized = bytes
+        }
     }
 
     private static func decodeBatch<T>(
