@@ -32,10 +32,22 @@ package final class ShardedEngine: @unchecked Sendable {
         package var roundCriticalPath: Double = 0
     }
 
+    /// Batch buffers reused by every `createTransfers` call.
+    private let eventsBuffer: UnsafeMutablePointer<Transfer>
+    private let resultsBuffer: UnsafeMutablePointer<CreateTransferResult>
+
     /// Creates an engine over `ledger` (which it then owns).
     package init(ledger: ShardedLedger) {
         self.ledger = ledger
         shards = (0..<ledger.shardCount).map { ShardActor(index: $0) }
+        eventsBuffer = .allocate(capacity: LedgerLimits.batchMax)
+        eventsBuffer.initialize(repeating: Transfer(id: 0, ledger: 0, code: 0), count: LedgerLimits.batchMax)
+        resultsBuffer = .allocate(capacity: LedgerLimits.batchMax)
+    }
+
+    deinit {
+        eventsBuffer.deallocate()
+        resultsBuffer.deallocate()
     }
 
     package convenience init(shardCount: Int, expectedTransfers: Int = 0) {
@@ -48,19 +60,18 @@ package final class ShardedEngine: @unchecked Sendable {
         -> [CreateTransferResult]
     {
         let count = events.count
-        let eventsBuffer = UnsafeMutableBufferPointer<Transfer>.allocate(capacity: max(count, 1))
-        _ = eventsBuffer.initialize(from: events)
-        let results = UnsafeMutablePointer<CreateTransferResult>.allocate(capacity: max(count, 1))
-        defer {
-            eventsBuffer.deallocate()
-            results.deallocate()
+        if count == 0 || count > LedgerLimits.batchMax {
+            // Checked and answered (or refused) by the ledger itself.
+            return try ledger.createTransfers(events, timestamp: timestamp)
         }
-        if count == 0 {
-            _ = try ledger.createTransfers([], timestamp: timestamp)
-            return []
+        // The rounds read the events from a buffer that outlives the awaits; the engine's
+        // own buffers are reused batch after batch (no fresh pages to fault in).
+        events.withUnsafeBufferPointer { source in
+            if let base = source.baseAddress { eventsBuffer.update(from: base, count: count) }
         }
+        let results = resultsBuffer
         let batch = ShardedTransferBatch(
-            events: UnsafeBufferPointer(rebasing: eventsBuffer[0..<count]), results: results, timestamp: timestamp)
+            events: UnsafeBufferPointer(start: eventsBuffer, count: count), results: results, timestamp: timestamp)
         let clock = ContinuousClock()
         var mark = clock.now
         func lap(_ phase: WritableKeyPath<PhaseTimes, Double>) {
