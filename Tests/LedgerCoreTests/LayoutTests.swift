@@ -69,6 +69,7 @@ struct StorageStructureTests {
         var rng = SeededRandom(seed: 7)
         let ids = (0..<50_000).map { _ in UInt128(rng.next()) << 64 | UInt128(rng.next()) }
         let index = IdIndex(seed: 42)
+        defer { index.deallocate() }
         for (ref, id) in ids.enumerated() {
             index.reserveOne()
             let probe = index.find(id, in: ArrayIds(ids: ids))
@@ -81,15 +82,43 @@ struct StorageStructureTests {
         for k in stride(from: 0, to: ids.count, by: 3).reversed() where k % 2 == 0 { removed.insert(k) }
         for k in stride(from: 0, to: ids.count, by: 3) where k % 2 == 1 { removed.insert(k) }
         for k in removed.sorted(by: { ($0 * 7919) % 50_021 < ($1 * 7919) % 50_021 }) {
-            let probe = index.find(ids[k], in: ArrayIds(ids: ids))
-            #expect(probe.ref == UInt32(k))
-            index.remove(at: probe.slot)
+            #expect(index.find(ids[k], in: ArrayIds(ids: ids)).ref == UInt32(k))
+            index.remove(ids[k], in: ArrayIds(ids: ids))
         }
         for (ref, id) in ids.enumerated() {
             let found = index.find(id, in: ArrayIds(ids: ids)).ref
             #expect(found == (removed.contains(ref) ? nil : UInt32(ref)))
         }
         #expect(index.count == ids.count - removed.count)
+    }
+
+    @Test("IdIndex grows a step per insert: every id stays findable in each phase, removals mid-growth")
+    func idIndexIncrementalGrowth() {
+        var rng = SeededRandom(seed: 9)
+        let ids = (0..<6_000).map { _ in UInt128(rng.next()) << 64 | UInt128(rng.next()) }
+        let source = ArrayIds(ids: ids)
+        let index = IdIndex(seed: 3)
+        defer { index.deallocate() }
+        var present = Set<Int>()
+        var mismatches = 0
+        for (ref, id) in ids.enumerated() {
+            index.reserveOne()
+            let probe = index.find(id, in: source)
+            if probe.ref != nil { mismatches += 1 }
+            index.insert(ref: UInt32(ref), at: probe)
+            present.insert(ref)
+            // Now and then undo one (as a failed chain would), often mid-growth.
+            if ref % 97 == 0, let victim = present.randomElement(using: &rng) {
+                index.remove(ids[victim], in: source)
+                present.remove(victim)
+            }
+            // Every id inserted so far, present or removed, looks right in this phase.
+            if ref % 50 == 0 || ref < 300 {
+                for k in 0...ref where (index.find(ids[k], in: source).ref != nil) != present.contains(k) { mismatches += 1 }
+            }
+        }
+        #expect(mismatches == 0)
+        #expect(index.count == present.count)
     }
 
     @Test("ChunkedStore keeps records across chunk boundaries and after removeLast")

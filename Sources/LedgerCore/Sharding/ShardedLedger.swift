@@ -226,8 +226,7 @@ public final class ShardedLedger {
             case .accountCreated(let s):
                 let store = shards[s]
                 let ref = store.accounts.count - 1
-                let probe = store.accountIndex.find(store.accounts[ref].id, in: store.accountIds)
-                store.accountIndex.remove(at: probe.slot)
+                store.accountIndex.remove(store.accounts[ref].id, in: store.accountIds)
                 store.accounts.removeLast()
                 store.accountLists.pointer(at: ref).pointee.transfers.deallocate()
                 store.accountLists.pointer(at: ref).pointee.history.deallocate()
@@ -242,8 +241,7 @@ public final class ShardedLedger {
                 shards[s].transfers.removeLast()
                 shards[s].pendingStatuses.removeLast()
             case .directoryInserted(let p, let id):
-                let probe = shards[p].directory.find(id, in: directoryIds)
-                shards[p].directory.remove(at: probe.slot)
+                shards[p].directory.remove(id, in: directoryIds)
             case .pendingStatusChanged(let ref, let previous):
                 shards[ShardRouting.shard(of: ref)].pendingStatuses[ShardRouting.local(of: ref)] = previous
             }

@@ -43,8 +43,7 @@ extension Ledger {
             case .accountCreated:
                 let ref = accounts.count - 1
                 if historyAccountRefs.last == UInt32(ref) { historyAccountRefs.removeLast() }
-                let probe = accountIndex.find(accounts[ref].id, in: accountIds)
-                accountIndex.remove(at: probe.slot)
+                accountIndex.remove(accounts[ref].id, in: accountIds)
                 accounts.removeLast()
                 accountLists.pointer(at: ref).pointee.transfers.deallocate()
                 accountLists.pointer(at: ref).pointee.history.deallocate()
@@ -54,8 +53,7 @@ extension Ledger {
             case .transferCreated(let dr, let cr):
                 let ref = transfers.count - 1
                 let t = transfers[ref]
-                let probe = transferIndex.find(t.id, in: transferIds)
-                transferIndex.remove(at: probe.slot)
+                transferIndex.remove(t.id, in: transferIds)
                 transfers.removeLast()
                 pendingStatuses.removeLast()
                 accountLists.pointer(at: dr).pointee.transfers.removeLast()

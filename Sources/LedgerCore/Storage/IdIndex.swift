@@ -23,15 +23,26 @@ struct IdIndex {
         var slots: UnsafeMutablePointer<UInt64>
         var capacityLog2: Int
         var count: Int
+        /// Growth, phase 1: the table twice as big, being zeroed a little per insert.
+        var next: UnsafeMutablePointer<UInt64>? = nil
+        var nextZeroed = 0
+        /// Growth, phase 2: the previous table, its entries moved a little per insert.
+        var old: UnsafeMutablePointer<UInt64>? = nil
+        var oldLog2 = 0
+        var migrated = 0
     }
 
     private let header: UnsafeMutablePointer<Header>
     private let seed: UInt64
 
+    /// Slots zeroed (phase 1) or moved (phase 2) per insert while the index grows.
+    private static let zeroStep = 128
+    private static let migrateStep = 64
+
     init(seed: UInt64, minimumCapacity: Int = 0) {
         self.seed = seed
         var log2 = 4
-        while (1 << log2) * 3 / 4 < minimumCapacity { log2 += 1 }
+        while (1 << log2) * 5 / 8 < minimumCapacity { log2 += 1 }
         let slots = LargeAllocation.allocate(UInt64.self, count: 1 << log2)
         slots.initialize(repeating: 0, count: 1 << log2)
         header = .allocate(capacity: 1)
@@ -41,14 +52,21 @@ struct IdIndex {
     /// Frees the slots (the owner calls it once; no copy may be used afterwards).
     func deallocate() {
         LargeAllocation.deallocate(header.pointee.slots, count: capacity)
+        if let next = header.pointee.next { LargeAllocation.deallocate(next, count: capacity * 2) }
+        if let old = header.pointee.old { LargeAllocation.deallocate(old, count: 1 << header.pointee.oldLog2) }
         header.deallocate()
     }
 
     var count: Int { header.pointee.count }
     private var capacity: Int { 1 << header.pointee.capacityLog2 }
 
-    /// Bytes held by the slot array.
-    var memoryBytes: Int { capacity * MemoryLayout<UInt64>.stride }
+    /// Bytes held by the slot arrays (two while growing).
+    var memoryBytes: Int {
+        var slots = capacity
+        if header.pointee.next != nil { slots += capacity * 2 }
+        if header.pointee.old != nil { slots += 1 << header.pointee.oldLog2 }
+        return slots * MemoryLayout<UInt64>.stride
+    }
 
     /// The 32-bit tag of `id`: well mixed, and its top bits pick the home slot.
     @inline(__always)
@@ -72,19 +90,18 @@ struct IdIndex {
     struct Probe {
         /// The reference stored for the id, or nil when absent.
         var ref: UInt32?
-        /// The slot holding the id, or the empty slot where it would be inserted.
+        /// The empty slot where the id would be inserted (meaningful when `ref` is nil).
         var slot: Int
         var tag: UInt32
     }
 
-    /// Walks the probe run of `tag` from its home slot: returns the first slot whose tag
-    /// matches and that `accept` confirms, or the empty slot that ends the run (ref nil).
+    /// Walks the probe run of `tag` in one table: the first slot whose tag matches and
+    /// that `accept` confirms, or the empty slot that ends the run (ref nil).
     @inline(__always)
-    private func probe(tag t: UInt32, accept: (UInt32) -> Bool) -> Probe {
-        let slots = header.pointee.slots
-        let log2 = header.pointee.capacityLog2
+    private static func probe(_ slots: UnsafeMutablePointer<UInt64>, _ log2: Int, tag t: UInt32,
+                              accept: (UInt32) -> Bool) -> Probe {
         let mask = (1 << log2) - 1
-        var i = Self.home(t, log2)
+        var i = home(t, log2)
         while true {
             let s = slots[i]
             if s == 0 { return Probe(ref: nil, slot: i, tag: t) }
@@ -94,6 +111,18 @@ struct IdIndex {
             }
             i = (i &+ 1) & mask
         }
+    }
+
+    /// The current table first; while entries are being moved out of the previous table,
+    /// that one too (an entry not yet moved is only there).
+    @inline(__always)
+    private func probe(tag t: UInt32, accept: (UInt32) -> Bool) -> Probe {
+        let found = Self.probe(header.pointee.slots, header.pointee.capacityLog2, tag: t, accept: accept)
+        if found.ref == nil, let old = header.pointee.old {
+            let inOld = Self.probe(old, header.pointee.oldLog2, tag: t, accept: accept)
+            if inOld.ref != nil { return Probe(ref: inOld.ref, slot: found.slot, tag: t) }
+        }
+        return found
     }
 
     /// Finds `id`, reading stored ids from `source` when tags match.
@@ -117,11 +146,20 @@ struct IdIndex {
         probe(tag: t) { _ in true }.ref
     }
 
-    /// Ensures one more insert cannot trigger growth, so a probe's `slot` stays valid.
-    /// Call before `find` when the caller may then `insert`.
+    /// Ensures one more insert fits, and advances a growth in progress by a small step, so
+    /// no insert pays for a whole rehash (the tail latency of a doubling). Call before
+    /// `find` when the caller may then `insert`: nothing moves between them.
+    ///
+    /// Growth starts at 5/8 load: phase 1 zeroes a table twice as big, `zeroStep` slots
+    /// per call; phase 2 makes it current and moves `migrateStep` old slots per call.
+    /// Both end well before the old table would pass 3/4 load.
     @inline(__always)
     func reserveOne() {
-        if (header.pointee.count + 1) * 4 > capacity * 3 { grow() }
+        if header.pointee.next != nil || header.pointee.old != nil {
+            growthStep()
+        } else if (header.pointee.count + 1) * 8 > capacity * 5 {
+            startGrowth()
+        }
     }
 
     /// Inserts `ref` at the empty slot returned by a `find` for the same id.
@@ -134,23 +172,37 @@ struct IdIndex {
     /// Inserts an id known to be absent.
     func insertNew(_ id: UInt128, ref: UInt32) {
         reserveOne()
-        let t = tag(id)
-        let slots = header.pointee.slots
-        let log2 = header.pointee.capacityLog2
-        let mask = (1 << log2) - 1
-        var i = Self.home(t, log2)
-        while slots[i] != 0 { i = (i &+ 1) & mask }
-        slots[i] = UInt64(t) << 32 | UInt64(ref &+ 1)
+        Self.place(UInt64(tag(id)) << 32 | UInt64(ref &+ 1), in: header.pointee.slots, header.pointee.capacityLog2)
         header.pointee.count += 1
     }
 
-    /// Removes the entry at `slot` (found by `find`), shifting later entries of its run back.
-    func remove(at slot: Int) {
+    /// Puts a slot value at the first empty slot of its run.
+    @inline(__always)
+    private static func place(_ value: UInt64, in slots: UnsafeMutablePointer<UInt64>, _ log2: Int) {
+        let mask = (1 << log2) - 1
+        var i = home(UInt32(truncatingIfNeeded: value >> 32), log2)
+        while slots[i] != 0 { i = (i &+ 1) & mask }
+        slots[i] = value
+    }
+
+    /// Removes `id` (present), shifting later entries of its run back. Rare (the undo of a
+    /// failed linked chain): a growth in progress is finished first.
+    func remove<Source: IdSource>(_ id: UInt128, in source: Source) {
+        finishGrowth()
+        let probe = find(id, in: source)
+        guard probe.ref != nil else { return }
+        let t = probe.tag
         let slots = header.pointee.slots
         let log2 = header.pointee.capacityLog2
         let mask = (1 << log2) - 1
-        var hole = slot
-        var j = slot
+        // The slot holding it: the probe above returns the insert slot only when absent.
+        var hole = Self.home(t, log2)
+        while true {
+            let s = slots[hole]
+            if UInt32(truncatingIfNeeded: s >> 32) == t, UInt32(truncatingIfNeeded: s) &- 1 == probe.ref { break }
+            hole = (hole &+ 1) & mask
+        }
+        var j = hole
         while true {
             j = (j &+ 1) & mask
             let s = slots[j]
@@ -166,22 +218,51 @@ struct IdIndex {
         header.pointee.count -= 1
     }
 
-    private func grow() {
-        let oldSlots = header.pointee.slots
-        let oldCapacity = capacity
-        let log2 = header.pointee.capacityLog2 + 1
-        let mask = (1 << log2) - 1
-        let slots = LargeAllocation.allocate(UInt64.self, count: 1 << log2)
-        slots.initialize(repeating: 0, count: 1 << log2)
-        for k in 0..<oldCapacity {
-            let s = oldSlots[k]
-            if s == 0 { continue }
-            var i = Self.home(UInt32(truncatingIfNeeded: s >> 32), log2)
-            while slots[i] != 0 { i = (i &+ 1) & mask }
-            slots[i] = s
+    private func startGrowth() {
+        header.pointee.next = LargeAllocation.allocate(UInt64.self, count: capacity * 2)
+        header.pointee.nextZeroed = 0
+        growthStep()
+    }
+
+    /// One step of phase 1 or phase 2.
+    private func growthStep() {
+        if let next = header.pointee.next {
+            let total = capacity * 2
+            let from = header.pointee.nextZeroed
+            let n = min(Self.zeroStep, total - from)
+            (next + from).initialize(repeating: 0, count: n)
+            header.pointee.nextZeroed = from + n
+            // Safety: never let the current table pass 3/4 load while zeroing.
+            if from + n < total, (header.pointee.count + 1) * 4 > capacity * 3 {
+                (next + from + n).initialize(repeating: 0, count: total - from - n)
+                header.pointee.nextZeroed = total
+            }
+            if header.pointee.nextZeroed == total {
+                header.pointee.old = header.pointee.slots
+                header.pointee.oldLog2 = header.pointee.capacityLog2
+                header.pointee.migrated = 0
+                header.pointee.slots = next
+                header.pointee.capacityLog2 += 1
+                header.pointee.next = nil
+            }
+            return
         }
-        LargeAllocation.deallocate(oldSlots, count: oldCapacity)
-        header.pointee.slots = slots
-        header.pointee.capacityLog2 = log2
+        guard let old = header.pointee.old else { return }
+        let oldCapacity = 1 << header.pointee.oldLog2
+        let from = header.pointee.migrated
+        let to = min(from + Self.migrateStep, oldCapacity)
+        let slots = header.pointee.slots
+        let log2 = header.pointee.capacityLog2
+        for k in from..<to where old[k] != 0 { Self.place(old[k], in: slots, log2) }
+        header.pointee.migrated = to
+        if to == oldCapacity {
+            LargeAllocation.deallocate(old, count: oldCapacity)
+            header.pointee.old = nil
+        }
+    }
+
+    /// Completes a growth in progress at once.
+    private func finishGrowth() {
+        while header.pointee.next != nil || header.pointee.old != nil { growthStep() }
     }
 }
