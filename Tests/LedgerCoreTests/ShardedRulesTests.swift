@@ -121,3 +121,19 @@ import Testing
         #expect(f.sharded.stats.serialBatches[SerialReason.balancing.rawValue] == 1)
     }
 }
+
+extension ShardedRulesTests {
+    @Test("a post of a pending transfer whose chain was undone earlier in the batch")
+    func postOfRolledBackPending() throws {
+        var f = try Fixture()
+        _ = try f.apply([t(900, f.a[0], f.a[1], 100, flags: .pending)])
+        let statuses = try f.apply([
+            t(901, f.a[0], f.a[1], 10, flags: [.pending, .linked]),
+            t(902, f.a[0], 999_999, 5),  // fails: the chain is undone
+            t(903, f.a[0], f.a[1], 7, flags: .pending),  // takes the undone transfer's place
+            Transfer(id: 904, amount: .max, pendingId: 901, flags: .postPendingTransfer),
+        ])
+        #expect(statuses == [.linkedEventFailed, .creditAccountNotFound, .created, .pendingTransferNotFound])
+        #expect(f.sharded.stats.parallelBatches == 2)
+    }
+}

@@ -4,7 +4,8 @@ extension ShardedLedger {
     /// events for which `mine` is true: all of them serially, or one home's in a round.
     /// A chain's events are all on one executor (the plan makes sure of it), except chains
     /// the plan decided itself: their events are skipped (`mine` false) or, when the
-    /// chain succeeds, run as unlinked events (`unlinked` true).
+    /// chain succeeds, run as unlinked events (`unlinked` true). `rolledBack` is told the
+    /// events of a chain that was undone.
     @inline(__always)
     func runCreates<Event: CreateEvent, Result: CreateResultRecord>(
         _ events: UnsafeBufferPointer<Event>,
@@ -14,7 +15,8 @@ extension ShardedLedger {
         mine: (Int) -> Bool,
         unlinked: (Int) -> Bool = { _ in false },
         create: (Int, Event, UInt64) -> (Result.Status, UInt64),
-        failed: (Event, Result.Status) -> Void
+        failed: (Event, Result.Status) -> Void,
+        rolledBack: (Range<Int>) -> Void = { _ in }
     ) {
         typealias Status = Result.Status
         let n = events.count
@@ -69,6 +71,7 @@ extension ShardedLedger {
                 if let start = chainStart, !chainBroken {
                     chainBroken = true
                     rollBack(x)
+                    rolledBack(start..<index)
                     for k in start..<index { results[k].status = .linkedEventFailed }
                 }
                 failed(event, status)

@@ -96,7 +96,8 @@ extension ShardedLedger {
                 resolveLive(t, i)
                 return executeTransfer(t, i, at: ts, x)
             },
-            failed: { t, status in if status.isTransient { markFailed(t.id, x) } })
+            failed: { t, status in if status.isTransient { markFailed(t.id, x) } },
+            rolledBack: forgetCreated)
         lastTimestamp = b.timestamp
     }
 
@@ -304,7 +305,14 @@ extension ShardedLedger {
             b.events, timestamp: b.timestamp, results: b.results, x,
             mine: { homes[$0] == s32 && preset[$0] != .skip }, unlinked: { preset[$0] == .unlinked },
             create: { i, t, ts in executeTransfer(t, i, at: ts, x) },
-            failed: { t, status in if status.isTransient { markFailed(t.id, x) } })
+            failed: { t, status in if status.isTransient { markFailed(t.id, x) } },
+            rolledBack: forgetCreated)
+    }
+
+    /// Events of an undone chain created nothing: a later post naming one of them must
+    /// not find the (removed) transfer through `createdRefs`.
+    func forgetCreated(_ events: Range<Int>) {
+        for k in events { createdRefs[k] = 0 }
     }
 
     // MARK: Round 3: settle
