@@ -78,7 +78,11 @@ package struct RandomTraffic {
         if rng.next() % (freeOnly ? 400 : 50) == 0, let reused = usedTransferIds.randomElement(using: &rng) { id = reused }
         usedTransferIds.append(id)
         let roll = rng.next() % 100
-        if roll < 20, let pendingId = (freeOnly ? freePendingIds : pendingIds).randomElement(using: &rng) {
+        let pool = freeOnly ? freePendingIds : pendingIds
+        // A third of posts and voids name one of the newest pending transfers, often
+        // created earlier in the same batch (and maybe undone with its chain).
+        let recent = rng.next() % 3 == 0 ? pool.suffix(40) : pool[...]
+        if roll < 20, let pendingId = recent.randomElement(using: &rng) {
             // Post (maybe partial or full with max) or void an earlier pending transfer.
             let isVoid = rng.next() % 3 == 0
             var amount: UInt128 = 0
