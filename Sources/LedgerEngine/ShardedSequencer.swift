@@ -34,12 +34,13 @@ package actor ShardedSequencer {
         return try await work(engine)
     }
 
-    /// Runs `body` on the state between batches.
-    package func read<T: Sendable>(_ body: @Sendable (ShardedLedger) -> T) async -> T {
+    /// Runs `body` on the state between batches; also returns the last LSN applied (the
+    /// state `body` saw).
+    package func read<T: Sendable>(_ body: @Sendable (ShardedLedger) -> T) async -> (value: T, lsn: UInt64) {
         while running {
             await withCheckedContinuation { readWaiters.append($0) }
         }
-        return body(engine.ledger)
+        return (body(engine.ledger), applied)
     }
 
     private func wake() {

@@ -94,6 +94,8 @@ public final class ShardedLedger {
     public var accountCount: Int { stores.reduce(0) { $0 + $1.accounts.count } }
     /// Number of transfers.
     public var transferCount: Int { stores.reduce(0) { $0 + $1.transfers.count } }
+    /// Accounts, transfers and failed ids stored (what capacity limits count).
+    package var recordCount: Int { stores.reduce(0) { $0 + $1.accounts.count + $1.transfers.count + $1.orphanIds.count } }
 
     var directoryIds: DirectoryIds { DirectoryIds(shards: UnsafePointer(shards)) }
 

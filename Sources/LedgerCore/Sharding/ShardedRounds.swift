@@ -224,6 +224,7 @@ extension ShardedLedger {
     /// Assigns each event its home shard and checks the parallel rules; runs the batch
     /// serially (and returns false) when one fails.
     package func planRound(_ b: ShardedTransferBatch) -> Bool {
+        chainOrphans.removeAll(keepingCapacity: true)
         for x in executions {
             if let reason = x.serialReason {
                 runSerially(b, reason: reason)
@@ -363,10 +364,13 @@ extension ShardedLedger {
     }
 
     /// Puts the entries of this batch at the end of an account's list back in event
-    /// (hence timestamp) order: legs from other shards arrive after the home's own. The
-    /// order key comes from `createdEvents`, so no transfer record is read.
+    /// (hence timestamp) order. The tail holds two runs, each already in event order: the
+    /// home's own entries (round 2; transfers stored on this account's shard), then the
+    /// legs from other shards (round 3); one merge restores the order. The order key comes
+    /// from `createdEvents`, so no transfer record is read.
     private func sortListTail(_ ref: UInt32) {
-        let lists = shards[ShardRouting.shard(of: ref)].accountLists.pointer(at: ShardRouting.local(of: ref))
+        let own = ShardRouting.shard(of: ref)
+        let lists = shards[own].accountLists.pointer(at: ShardRouting.local(of: ref))
         let list = lists.pointee.transfers
         guard let base = list.base else { return }
         @inline(__always) func event(_ entry: UInt32) -> Int32? {
@@ -376,18 +380,23 @@ extension ShardedLedger {
         }
         var start = list.count
         while start > 0, event(base[start - 1]) != nil { start -= 1 }
-        guard list.count - start > 1 else { return }
-        var i = start + 1
-        while i < list.count {
-            let entry = base[i]
-            let e = event(entry) ?? 0
-            var j = i
-            while j > start, (event(base[j - 1]) ?? 0) > e {
-                base[j] = base[j - 1]
-                j -= 1
+        var split = start
+        while split < list.count, ShardRouting.shard(of: base[split]) == own { split += 1 }
+        guard split > start, split < list.count else { return }  // one run: already in order
+        let mine = Array(UnsafeBufferPointer(start: base + start, count: split - start))
+        let theirs = Array(UnsafeBufferPointer(start: base + split, count: list.count - split))
+        var i = 0
+        var j = 0
+        var k = start
+        while i < mine.count || j < theirs.count {
+            if j == theirs.count || (i < mine.count && (event(mine[i]) ?? 0) < (event(theirs[j]) ?? 0)) {
+                base[k] = mine[i]
+                i += 1
+            } else {
+                base[k] = theirs[j]
+                j += 1
             }
-            base[j] = entry
-            i += 1
+            k += 1
         }
     }
 
