@@ -1,11 +1,10 @@
 extension ShardedLedger {
-    /// The create-batch driver of the sharded ledger (the rules of `Ledger.executeCreate`:
-    /// imported-mode and timestamp checks, linked chains with exact rollback), over the
-    /// events for which `mine` is true: all of them serially, or one home's in a round.
-    /// A chain's events are all on one executor (the plan makes sure of it), except chains
-    /// the plan decided itself: their events are skipped (`mine` false) or, when the
-    /// chain succeeds, run as unlinked events (`unlinked` true). `rolledBack` is told the
-    /// events of a chain that was undone.
+    /// The shared create-batch driver (`CreateDriver`) over the events for which `mine`
+    /// is true: all of them serially, or one home's in a round. A chain's events are all
+    /// on one executor (the plan makes sure of it), except chains the plan decided
+    /// itself: their events are skipped (`mine` false) or, when the chain succeeds, run as
+    /// unlinked events (`unlinked` true). `rolledBack` is told the events of a chain that
+    /// was undone.
     @inline(__always)
     func runCreates<Event: CreateEvent, Result: CreateResultRecord>(
         _ events: UnsafeBufferPointer<Event>,
@@ -18,72 +17,15 @@ extension ShardedLedger {
         failed: (Event, Result.Status) -> Void,
         rolledBack: (Range<Int>) -> Void = { _ in }
     ) {
-        typealias Status = Result.Status
-        let n = events.count
-        var chainStart: Int? = nil
-        var chainBroken = false
-        let batchImported = n > 0 && events[0].isImported
-
-        for index in 0..<n where mine(index) {
-            let event = events[index]
-            let isLinked = event.isLinked && !unlinked(index)
-            let eventTimestamp = timestamp - UInt64(n) + UInt64(index) + 1
-            var status: Status
-            var resultTimestamp = eventTimestamp
-            checks: do {
-                if isLinked {
-                    if chainStart == nil {
-                        chainStart = index
-                        x.openChain()
-                    }
-                    if index == n - 1 {
-                        status = .linkedEventChainOpen
-                        break checks
-                    }
-                }
-                if chainBroken {
-                    status = .linkedEventFailed
-                    break checks
-                }
-                if batchImported != event.isImported {
-                    status = event.isImported ? .importedEventNotExpected : .importedEventExpected
-                    break checks
-                }
-                if event.isImported {
-                    if event.timestamp == 0 || event.timestamp > LedgerLimits.timestampMax {
-                        status = .importedEventTimestampOutOfRange
-                        break checks
-                    }
-                    if event.timestamp >= timestamp {
-                        status = .importedEventTimestampMustNotAdvance
-                        break checks
-                    }
-                } else if event.timestamp != 0 {
-                    status = .timestampMustBeZero
-                    break checks
-                }
-                let (created, actual) = create(index, event, eventTimestamp)
-                status = created
-                if created == .created || created == .exists { resultTimestamp = actual }
-            }
-
-            if status != .created {
-                if let start = chainStart, !chainBroken {
-                    chainBroken = true
-                    rollBack(x)
-                    rolledBack(start..<index)
-                    for k in start..<index { results[k].status = .linkedEventFailed }
-                }
-                failed(event, status)
-            }
-            results[index] = Result(timestamp: resultTimestamp, status: status)
-
-            if chainStart != nil, !isLinked || status == .linkedEventChainOpen {
-                if !chainBroken { persist(x) }
-                chainStart = nil
-                chainBroken = false
-            }
-        }
+        CreateDriver.run(
+            events, timestamp: timestamp, results: results, mine: mine, unlinked: unlinked,
+            openChain: { x.openChain() },
+            discardChain: { chain in
+                rollBack(x)
+                rolledBack(chain)
+            },
+            persistChain: { persist(x) },
+            create: create, failed: failed)
     }
 
     /// Checks a batch's size and timestamp against the ledger's clock.

@@ -90,23 +90,52 @@ extension Ledger {
         failed: (Event, Result.Status) -> Void,
         prefetch: (Int) -> Void = { _ in }
     ) {
+        CreateDriver.run(
+            events, timestamp: timestamp, results: results,
+            mine: { prefetch($0); return true }, unlinked: { _ in false },
+            openChain: { scopeOpen() }, discardChain: { _ in scopeDiscard() }, persistChain: { scopePersist() },
+            create: { _, event, ts in create(event, ts) }, failed: failed)
+        lastTimestamp = timestamp
+    }
+}
+
+/// The create-batch driver both ledgers share: imported-mode and timestamp checks, linked
+/// chains with exact rollback (the reference's rules), then `create` for each event that
+/// passes them.
+enum CreateDriver {
+    /// Runs the events for which `mine` is true (all of them, or one shard's). An event
+    /// for which `unlinked` is true runs as if not linked (a chain already decided).
+    /// `discardChain` gets the indices of the chain's events before the failing one.
+    @inline(__always)
+    static func run<Event: CreateEvent, Result: CreateResultRecord>(
+        _ events: UnsafeBufferPointer<Event>,
+        timestamp: UInt64,
+        results: UnsafeMutablePointer<Result>,
+        mine: (Int) -> Bool,
+        unlinked: (Int) -> Bool,
+        openChain: () -> Void,
+        discardChain: (Range<Int>) -> Void,
+        persistChain: () -> Void,
+        create: (Int, Event, UInt64) -> (Result.Status, UInt64),
+        failed: (Event, Result.Status) -> Void
+    ) {
         typealias Status = Result.Status
         let n = events.count
         var chainStart: Int? = nil
         var chainBroken = false
         let batchImported = n > 0 && events[0].isImported
 
-        for index in 0..<n {
-            prefetch(index)
+        for index in 0..<n where mine(index) {
             let event = events[index]
+            let isLinked = event.isLinked && !unlinked(index)
             let eventTimestamp = timestamp - UInt64(n) + UInt64(index) + 1
             var status: Status
             var resultTimestamp = eventTimestamp
             checks: do {
-                if event.isLinked {
+                if isLinked {
                     if chainStart == nil {
                         chainStart = index
-                        scopeOpen()
+                        openChain()
                     }
                     if index == n - 1 {
                         status = .linkedEventChainOpen
@@ -134,29 +163,26 @@ extension Ledger {
                     status = .timestampMustBeZero
                     break checks
                 }
-                let (created, actual) = create(event, eventTimestamp)
+                let (created, actual) = create(index, event, eventTimestamp)
                 status = created
                 if created == .created || created == .exists { resultTimestamp = actual }
             }
 
             if status != .created {
-                if let start = chainStart {
-                    if !chainBroken {
-                        chainBroken = true
-                        scopeDiscard()
-                        for k in start..<index { results[k].status = .linkedEventFailed }
-                    }
+                if let start = chainStart, !chainBroken {
+                    chainBroken = true
+                    discardChain(start..<index)
+                    for k in start..<index { results[k].status = .linkedEventFailed }
                 }
                 failed(event, status)
             }
             results[index] = Result(timestamp: resultTimestamp, status: status)
 
-            if chainStart != nil, !event.isLinked || status == .linkedEventChainOpen {
-                if !chainBroken { scopePersist() }
+            if chainStart != nil, !isLinked || status == .linkedEventChainOpen {
+                if !chainBroken { persistChain() }
                 chainStart = nil
                 chainBroken = false
             }
         }
-        lastTimestamp = timestamp
     }
 }
