@@ -121,6 +121,68 @@ struct StorageStructureTests {
         #expect(index.count == present.count)
     }
 
+    @Test("IdIndex.reserve(n) makes room for n inserts at once, from a tiny table and mid-growth")
+    func idIndexBatchReserve() {
+        var rng = SeededRandom(seed: 11)
+        let ids = (0..<60_000).map { _ in UInt128(rng.next()) << 64 | UInt128(rng.next()) }
+        let source = ArrayIds(ids: ids)
+        let index = IdIndex(seed: 5)
+        defer { index.deallocate() }
+        var next = 0
+        var mismatches = 0
+        // Batches of every size up to the protocol's largest, inserted with no step between.
+        for n in [8189, 1, 2, 700, 8189, 3, 8189, 5000, 8189, 8189, 8189, 50] where next + n <= ids.count {
+            index.reserve(n)
+            for ref in next..<next + n {
+                let probe = index.find(ids[ref], in: source)
+                if probe.ref != nil { mismatches += 1 }
+                index.insert(ref: UInt32(ref), at: probe)
+            }
+            next += n
+            for k in 0..<next where index.find(ids[k], in: source).ref != UInt32(k) { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+        #expect(index.count == next)
+    }
+
+    @Test("TransferList is one cache line; refs stay in order across spills, removals and writes")
+    func transferList() {
+        #expect(MemoryLayout<TransferList>.size == 64)
+        #expect(MemoryLayout<TransferList>.stride == 64)
+        var list = TransferList()
+        defer { list.deallocate() }
+        var model: [UInt32] = []
+        var rng = SeededRandom(seed: 13)
+        for step in 0..<20_000 {
+            if rng.next() % 5 == 0, !model.isEmpty {
+                list.removeLast()
+                model.removeLast()
+            } else {
+                list.append(UInt32(step))
+                model.append(UInt32(step))
+            }
+            if step % 1000 == 999 {
+                // Rewrite a few entries on either side of the inline boundary.
+                for i in max(0, model.count - 20)..<model.count {
+                    list[i] = model[i] &* 3
+                    model[i] = model[i] &* 3
+                }
+            }
+        }
+        #expect(list.count == model.count)
+        #expect((0..<model.count).allSatisfy { list[$0] == model[$0] })
+    }
+
+    @Test("A store that prefaults its next chunk keeps every record, and frees cleanly mid-request")
+    func prefaultingStore() {
+        let store = ChunkedStore<Transfer>(prefault: true)
+        for i in 0..<40_000 { store.append(Transfer(id: UInt128(i + 1), amount: UInt128(i))) }
+        #expect(store.count == 40_000)
+        #expect(store.enumerated().allSatisfy { $0.element.id == UInt128($0.offset + 1) && $0.element.amount == UInt128($0.offset) })
+        #expect(store.memoryBytes == 4 * 16_384 * 128)  // three chunks in use and the spare
+        store.deallocate()  // withdraws the spare from the provisioner before freeing it
+    }
+
     @Test("ChunkedStore keeps records across chunk boundaries and after removeLast")
     func chunkedStore() {
         let store = ChunkedStore<UInt64>()

@@ -10,8 +10,8 @@ public final class CoreWorkload: @unchecked Sendable {
     private var rng: UInt64 = 0x1234_5678
     private var lastPendingIds: [UInt128] = []
 
-    public init(accounts: Int, expectedTransfers: Int = 0) {
-        ledger = Ledger(expectedAccounts: accounts, expectedTransfers: expectedTransfers)
+    public init(accounts: Int, expectedTransfers: Int = 0, prefaultMemory: Bool = true) {
+        ledger = Ledger(expectedAccounts: accounts, expectedTransfers: expectedTransfers, prefaultMemory: prefaultMemory)
         accountCount = accounts
         var start = 0
         while start < accounts {

@@ -7,7 +7,8 @@
 final class ShardStore {
     let accounts = ChunkedStore<Account>()
     let accountIndex: IdIndex
-    let accountLists = ChunkedStore<AccountLists>()
+    let transferLists = ChunkedStore<TransferList>()
+    let histories = ChunkedStore<GrowableBuffer<AccountBalance>>()
     let transfers = ChunkedStore<Transfer>()
     let pendingStatuses = ChunkedStore<UInt8>()
     /// Failed ids indexed by this shard's directory partition.
@@ -22,12 +23,13 @@ final class ShardStore {
     }
 
     deinit {
-        for i in 0..<accountLists.count {
-            accountLists.pointer(at: i).pointee.transfers.deallocate()
-            accountLists.pointer(at: i).pointee.history.deallocate()
+        for i in 0..<transferLists.count {
+            transferLists.pointer(at: i).pointee.deallocate()
+            histories.pointer(at: i).pointee.deallocate()
         }
         accounts.deallocate()
-        accountLists.deallocate()
+        transferLists.deallocate()
+        histories.deallocate()
         transfers.deallocate()
         pendingStatuses.deallocate()
         orphanIds.deallocate()
@@ -50,7 +52,8 @@ struct ShardRefs {
     unowned(unsafe) let store: ShardStore
     let accounts: ChunkedStore<Account>
     let accountIndex: IdIndex
-    let accountLists: ChunkedStore<AccountLists>
+    let transferLists: ChunkedStore<TransferList>
+    let histories: ChunkedStore<GrowableBuffer<AccountBalance>>
     let transfers: ChunkedStore<Transfer>
     let pendingStatuses: ChunkedStore<UInt8>
     let orphanIds: ChunkedStore<UInt128>
@@ -60,7 +63,8 @@ struct ShardRefs {
         store = s
         accounts = s.accounts
         accountIndex = s.accountIndex
-        accountLists = s.accountLists
+        transferLists = s.transferLists
+        histories = s.histories
         transfers = s.transfers
         pendingStatuses = s.pendingStatuses
         orphanIds = s.orphanIds

@@ -17,7 +17,8 @@ extension ShardedLedger {
             store.accountIndex.insertNew(a.id, ref: UInt32(store.accounts.count))
             accountRefs[i] = ShardRouting.pack(shard: s, local: store.accounts.count)
             store.accounts.append(a)
-            store.accountLists.append(AccountLists())
+            store.transferLists.append(TransferList())
+            store.histories.append(GrowableBuffer())
         }
         // Transfers on their debit account's shard; list entries on both accounts.
         var transferRefs = [UInt32](repeating: 0, count: ledger.transfers.count)
@@ -37,16 +38,16 @@ extension ShardedLedger {
             store.pendingStatuses.append(ledger.pendingStatuses[i])
             stores[routing.partition(ofTransfer: t.id)].directory.insertNew(t.id, ref: ref)
             for account in [accountRefs[dr], accountRefs[cr]] {
-                stores[ShardRouting.shard(of: account)].accountLists
-                    .pointer(at: ShardRouting.local(of: account)).pointee.transfers.append(ref)
+                let target = stores[ShardRouting.shard(of: account)]
+                target.transferLists.pointer(at: ShardRouting.local(of: account)).pointee.append(ref)
             }
         }
         // Balance histories: one entry per list entry of a history account, same order.
         for i in 0..<ledger.accounts.count where ledger.accounts[i].flags.contains(.history) {
-            let source = ledger.accountLists[i].history
-            let target = stores[ShardRouting.shard(of: accountRefs[i])].accountLists
+            let source = ledger.histories[i]
+            let target = stores[ShardRouting.shard(of: accountRefs[i])].histories
                 .pointer(at: ShardRouting.local(of: accountRefs[i]))
-            for k in 0..<source.count { target.pointee.history.append(source[k]) }
+            for k in 0..<source.count { target.pointee.append(source[k]) }
         }
         for id in ledger.orphanIds {
             insertIntoDirectory(id, ref: ShardRouting.orphanBit, partition: routing.partition(ofTransfer: id))

@@ -96,7 +96,8 @@ extension ShardedLedger {
         account.timestamp = actual
         store.accountIndex.insert(ref: UInt32(store.accounts.count), at: probe)
         store.accounts.append(account)
-        store.accountLists.append(AccountLists())
+        store.transferLists.append(TransferList())
+        store.histories.append(GrowableBuffer())
         x.record(.accountCreated(shard: shard))
         return (.created, actual)
     }

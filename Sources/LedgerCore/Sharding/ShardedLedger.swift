@@ -190,10 +190,10 @@ public final class ShardedLedger {
 
     @inline(__always)
     func appendToLists(_ leg: AccountLeg, slot: UnsafeMutablePointer<Account>, history: Bool) {
-        let lists = shards[ShardRouting.shard(of: leg.account)].accountLists
-            .pointer(at: ShardRouting.local(of: leg.account))
-        lists.pointee.transfers.append(leg.transfer)
-        if history { lists.pointee.history.append(AccountBalance(of: slot.pointee, at: leg.timestamp)) }
+        let shard = shards[ShardRouting.shard(of: leg.account)]
+        let local = ShardRouting.local(of: leg.account)
+        shard.transferLists.pointer(at: local).pointee.append(leg.transfer)
+        if history { shard.histories.pointer(at: local).pointee.append(AccountBalance(of: slot.pointee, at: leg.timestamp)) }
     }
 
     /// Indexes a transfer id now (serial mode) or queues it for the partition's owner.
@@ -230,15 +230,16 @@ public final class ShardedLedger {
                 let ref = store.accounts.count - 1
                 store.accountIndex.remove(store.accounts[ref].id, in: store.accountIds)
                 store.accounts.removeLast()
-                store.accountLists.pointer(at: ref).pointee.transfers.deallocate()
-                store.accountLists.pointer(at: ref).pointee.history.deallocate()
-                store.accountLists.removeLast()
+                store.transferLists.pointer(at: ref).pointee.deallocate()
+                store.histories.pointer(at: ref).pointee.deallocate()
+                store.transferLists.removeLast()
+                store.histories.removeLast()
             case .accountUpdated(let ref, let previous):
                 account(ref).pointee = previous
             case .listAppended(let ref, let history):
-                let lists = shards[ShardRouting.shard(of: ref)].accountLists.pointer(at: ShardRouting.local(of: ref))
-                lists.pointee.transfers.removeLast()
-                if history { lists.pointee.history.removeLast() }
+                let shard = shards[ShardRouting.shard(of: ref)]
+                shard.transferLists.pointer(at: ShardRouting.local(of: ref)).pointee.removeLast()
+                if history { shard.histories.pointer(at: ShardRouting.local(of: ref)).pointee.removeLast() }
             case .transferCreated(let s):
                 shards[s].transfers.removeLast()
                 shards[s].pendingStatuses.removeLast()

@@ -21,7 +21,7 @@ extension ShardedLedger {
     /// The timestamps of the transfers in an account's list, oldest first (for checks).
     package func transferTimestamps(ofAccount id: UInt128) -> [UInt64] {
         guard let ref = locateAccount(id) else { return [] }
-        let list = shards[ShardRouting.shard(of: ref)].accountLists[ShardRouting.local(of: ref)].transfers
+        let list = shards[ShardRouting.shard(of: ref)].transferLists[ShardRouting.local(of: ref)]
         return (0..<list.count).map { transfer(list[$0]).timestamp }
     }
 
@@ -106,7 +106,7 @@ extension ShardedLedger {
 
 extension ShardedLedger {
     /// Positions in an account's list that pass the filter (the rules of `Ledger`).
-    private func accountTransferPositions(_ filter: AccountFilter, list: GrowableBuffer<UInt32>) -> [Int] {
+    private func accountTransferPositions(_ filter: AccountFilter, list: TransferList) -> [Int] {
         let window = Ledger.timestampWindow(
             count: list.count, min: max(filter.timestampMin, 1),
             max: filter.timestampMax == 0 ? LedgerLimits.timestampMax : filter.timestampMax
@@ -123,7 +123,7 @@ extension ShardedLedger {
     /// `get_account_transfers`.
     public func getAccountTransfers(_ filter: AccountFilter) -> [Transfer] {
         guard filter.isValid, let ref = locateAccount(filter.accountId) else { return [] }
-        let list = shards[ShardRouting.shard(of: ref)].accountLists[ShardRouting.local(of: ref)].transfers
+        let list = shards[ShardRouting.shard(of: ref)].transferLists[ShardRouting.local(of: ref)]
         return accountTransferPositions(filter, list: list).map { transfer(list[$0]) }
     }
 
@@ -131,8 +131,9 @@ extension ShardedLedger {
     public func getAccountBalances(_ filter: AccountFilter) -> [AccountBalance] {
         guard filter.isValid, let ref = locateAccount(filter.accountId), account(ref).pointee.flags.contains(.history)
         else { return [] }
-        let lists = shards[ShardRouting.shard(of: ref)].accountLists[ShardRouting.local(of: ref)]
-        return accountTransferPositions(filter, list: lists.transfers).map { lists.history[$0] }
+        let shard = shards[ShardRouting.shard(of: ref)]
+        let history = shard.histories[ShardRouting.local(of: ref)]
+        return accountTransferPositions(filter, list: shard.transferLists[ShardRouting.local(of: ref)]).map { history[$0] }
     }
 
     /// `query_accounts`: the shards' timestamp windows merged in timestamp order.

@@ -370,30 +370,29 @@ extension ShardedLedger {
     /// from `createdEvents`, so no transfer record is read.
     private func sortListTail(_ ref: UInt32) {
         let own = ShardRouting.shard(of: ref)
-        let lists = shards[own].accountLists.pointer(at: ShardRouting.local(of: ref))
-        let list = lists.pointee.transfers
-        guard let base = list.base else { return }
+        let list = shards[own].transferLists.pointer(at: ShardRouting.local(of: ref))
+        let count = list.pointee.count
         @inline(__always) func event(_ entry: UInt32) -> Int32? {
             let shard = ShardRouting.shard(of: entry)
             let k = ShardRouting.local(of: entry) - batchStarts[shard]
             return k >= 0 ? createdEvents[shard][k] : nil
         }
-        var start = list.count
-        while start > 0, event(base[start - 1]) != nil { start -= 1 }
+        var start = count
+        while start > 0, event(list.pointee[start - 1]) != nil { start -= 1 }
         var split = start
-        while split < list.count, ShardRouting.shard(of: base[split]) == own { split += 1 }
-        guard split > start, split < list.count else { return }  // one run: already in order
-        let mine = Array(UnsafeBufferPointer(start: base + start, count: split - start))
-        let theirs = Array(UnsafeBufferPointer(start: base + split, count: list.count - split))
+        while split < count, ShardRouting.shard(of: list.pointee[split]) == own { split += 1 }
+        guard split > start, split < count else { return }  // one run: already in order
+        let mine = (start..<split).map { list.pointee[$0] }
+        let theirs = (split..<count).map { list.pointee[$0] }
         var i = 0
         var j = 0
         var k = start
         while i < mine.count || j < theirs.count {
             if j == theirs.count || (i < mine.count && (event(mine[i]) ?? 0) < (event(theirs[j]) ?? 0)) {
-                base[k] = mine[i]
+                list.pointee[k] = mine[i]
                 i += 1
             } else {
-                base[k] = theirs[j]
+                list.pointee[k] = theirs[j]
                 j += 1
             }
             k += 1

@@ -45,9 +45,10 @@ extension Ledger {
                 if historyAccountRefs.last == UInt32(ref) { historyAccountRefs.removeLast() }
                 accountIndex.remove(accounts[ref].id, in: accountIds)
                 accounts.removeLast()
-                accountLists.pointer(at: ref).pointee.transfers.deallocate()
-                accountLists.pointer(at: ref).pointee.history.deallocate()
-                accountLists.removeLast()
+                transferLists.pointer(at: ref).pointee.deallocate()
+                histories.pointer(at: ref).pointee.deallocate()
+                transferLists.removeLast()
+                histories.removeLast()
             case .accountUpdated(let ref, let previous):
                 accounts[ref] = previous
             case .transferCreated(let dr, let cr):
@@ -56,10 +57,10 @@ extension Ledger {
                 transferIndex.remove(t.id, in: transferIds)
                 transfers.removeLast()
                 pendingStatuses.removeLast()
-                accountLists.pointer(at: dr).pointee.transfers.removeLast()
-                accountLists.pointer(at: cr).pointee.transfers.removeLast()
-                if accounts[dr].flags.contains(.history) { accountLists.pointer(at: dr).pointee.history.removeLast() }
-                if accounts[cr].flags.contains(.history) { accountLists.pointer(at: cr).pointee.history.removeLast() }
+                transferLists.pointer(at: dr).pointee.removeLast()
+                transferLists.pointer(at: cr).pointee.removeLast()
+                if accounts[dr].flags.contains(.history) { histories.pointer(at: dr).pointee.removeLast() }
+                if accounts[cr].flags.contains(.history) { histories.pointer(at: cr).pointee.removeLast() }
             case .pendingStatusChanged(let ref, let previous):
                 pendingStatuses[ref] = previous
             }

@@ -28,7 +28,7 @@ extension Ledger {
         guard let out = results.baseAddress else { lastTimestamp = timestamp; return }
         executeCreate(
             events, timestamp: timestamp, results: out,
-            create: { createAccount($0, at: $1) },
+            create: { _, account, ts in createAccount(account, at: ts) },
             failed: { _, _ in }  // create_accounts errors never depend on changing state
         )
     }
@@ -66,7 +66,8 @@ extension Ledger {
         accountIndex.insert(ref: UInt32(accounts.count), at: probe)
         if account.flags.contains(.history) { historyAccountRefs.append(UInt32(accounts.count)) }
         accounts.append(account)
-        accountLists.append(AccountLists())
+        transferLists.append(TransferList())
+        histories.append(GrowableBuffer())
         if scope.pointee.isOpen { scope.pointee.undo.append(.accountCreated) }
         return (.created, actual)
     }

@@ -86,7 +86,7 @@ extension Ledger {
         _ events: UnsafeBufferPointer<Event>,
         timestamp: UInt64,
         results: UnsafeMutablePointer<Result>,
-        create: (Event, UInt64) -> (Result.Status, UInt64),
+        create: (Int, Event, UInt64) -> (Result.Status, UInt64),
         failed: (Event, Result.Status) -> Void,
         prefetch: (Int) -> Void = { _ in }
     ) {
@@ -94,7 +94,7 @@ extension Ledger {
             events, timestamp: timestamp, results: results,
             mine: { prefetch($0); return true }, unlinked: { _ in false },
             openChain: { scopeOpen() }, discardChain: { _ in scopeDiscard() }, persistChain: { scopePersist() },
-            create: { _, event, ts in create(event, ts) }, failed: failed)
+            create: create, failed: failed)
         lastTimestamp = timestamp
     }
 }

@@ -28,10 +28,11 @@ extension Ledger {
             throw LedgerError(.capacityExhausted, "transfer store is full")
         }
         _ = try beginBatch(count: events.count, timestamp: timestamp)
+        transferIndex.reserve(events.count)
         guard let out = results.baseAddress else { lastTimestamp = timestamp; return }
         executeCreate(
             events, timestamp: timestamp, results: out,
-            create: { createTransfer($0, at: $1) },
+            create: { index, event, ts in createTransfer(event, at: ts, index: index) },
             failed: { event, status in
                 if status.isTransient { markFailed(event.id) }
             },
@@ -45,7 +46,8 @@ extension Ledger {
     /// - event `i + prefetchRecordDistance`: guess its accounts' refs from those slots (now
     ///   cached; tags only, no record read) and start loading the account records and
     ///   their list headers;
-    /// - event `i`: start loading the tails of its accounts' transfer lists.
+    /// - event `i`: when one of its accounts' transfer lists is about to move its inline
+    ///   refs to the heap, start loading where they go.
     /// One step per event spreads the misses evenly instead of in bursts. Prefetches are
     /// hints: they change no result, only what is in the cache.
     @inline(__always)
@@ -62,8 +64,7 @@ extension Ledger {
         for k in 0..<2 {
             let ref = Int(prefetchedRefs[2 * i + k])
             guard ref >= 0 else { continue }
-            let list = accountLists.pointer(at: ref).pointee.transfers
-            if let base = list.base { kamino_prefetch_write(base + list.count) }
+            if let spill = transferLists.pointer(at: ref).pointee.nextSpillAddress { kamino_prefetch_write(spill) }
         }
     }
 
@@ -96,13 +97,14 @@ extension Ledger {
         let account = UnsafeRawPointer(accounts.pointer(at: ref))
         kamino_prefetch_write(account)
         kamino_prefetch_write(account + 64)
-        let lists = UnsafeRawPointer(accountLists.pointer(at: ref))
-        kamino_prefetch_read(lists)
-        kamino_prefetch_read(lists + MemoryLayout<AccountLists>.stride - 1)
+        kamino_prefetch_write(transferLists.pointer(at: ref))
     }
 
-    /// Creates one transfer; checks in the reference's order of precedence.
-    func createTransfer(_ t: Transfer, at eventTimestamp: UInt64)
+    /// Creates one transfer, event `index` of the batch; checks in the reference's order
+    /// of precedence. Uses the id tag and account refs the prefetch pipeline found for
+    /// this event (the refs only once the stored id confirms them).
+    @inline(__always)
+    func createTransfer(_ t: Transfer, at eventTimestamp: UInt64, index: Int)
         -> (CreateTransferStatus, UInt64)
     {
         let ts = eventTimestamp
@@ -110,8 +112,8 @@ extension Ledger {
         if t.id == 0 { return (.idMustNotBeZero, ts) }
         if t.id == .max { return (.idMustNotBeIntMax, ts) }
 
-        transferIndex.reserveOne()
-        let probe = transferIndex.find(t.id, in: transferIds)
+        // Room for this insert was reserved for the whole batch (`reserve`).
+        let probe = transferIndex.find(t.id, tag: prefetchedTags[3 * index], in: transferIds)
         if let ref = probe.ref {
             if ref & Self.orphanBit != 0 { return (.idAlreadyFailed, ts) }
             return transferExists(t, transfers[Int(ref)])
@@ -124,10 +126,16 @@ extension Ledger {
         if let status = TransferRules.checkNew(t) { return (status, ts) }
         let isPending = t.flags.contains(.pending)
 
-        guard let drRef = accountRef(t.debitAccountId) else { return (.debitAccountNotFound, ts) }
-        guard let crRef = accountRef(t.creditAccountId) else { return (.creditAccountNotFound, ts) }
-        var dr = accounts[drRef]
-        var cr = accounts[crRef]
+        guard let drRef = accountRef(t.debitAccountId, guess: prefetchedRefs[2 * index]) else {
+            return (.debitAccountNotFound, ts)
+        }
+        guard let crRef = accountRef(t.creditAccountId, guess: prefetchedRefs[2 * index + 1]) else {
+            return (.creditAccountNotFound, ts)
+        }
+        let drSlot = accounts.pointer(at: drRef)
+        let crSlot = accounts.pointer(at: crRef)
+        let dr = drSlot.pointee
+        let cr = crSlot.pointee
         if dr.ledger != cr.ledger { return (.accountsMustHaveTheSameLedger, ts) }
         if t.ledger != dr.ledger { return (.transferMustHaveTheSameLedgerAsAccounts, ts) }
 
@@ -148,18 +156,21 @@ extension Ledger {
             return (status, ts)
         }
 
-        // From here on the transfer succeeds.
-        if isPending {
-            dr.debitsPending += amount
-            cr.creditsPending += amount
-        } else {
-            dr.debitsPosted += amount
-            cr.creditsPosted += amount
+        // From here on the transfer succeeds. Balances change in place (two fields, not
+        // two whole records); inside a chain the old records are kept for the undo.
+        if scope.pointee.isOpen {
+            scope.pointee.undo.append(.accountUpdated(ref: drRef, previous: dr))
+            scope.pointee.undo.append(.accountUpdated(ref: crRef, previous: cr))
         }
-        if t.flags.contains(.closingDebit) { dr.flags.insert(.closed) }
-        if t.flags.contains(.closingCredit) { cr.flags.insert(.closed) }
-        updateAccount(drRef, to: dr)
-        updateAccount(crRef, to: cr)
+        if isPending {
+            drSlot.pointee.debitsPending = dr.debitsPending + amount
+            crSlot.pointee.creditsPending = cr.creditsPending + amount
+        } else {
+            drSlot.pointee.debitsPosted = dr.debitsPosted + amount
+            crSlot.pointee.creditsPosted = cr.creditsPosted + amount
+        }
+        if t.flags.contains(.closingDebit) { drSlot.pointee.flags.insert(.closed) }
+        if t.flags.contains(.closingCredit) { crSlot.pointee.flags.insert(.closed) }
 
         var stored = t
         stored.amount = amount

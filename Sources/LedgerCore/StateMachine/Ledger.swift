@@ -8,12 +8,14 @@ public final class Ledger {
     // MARK: Accounts
     let accounts = ChunkedStore<Account>()
     let accountIndex: IdIndex
-    /// Per account (same position as `accounts`): the transfers that touched it and,
-    /// with `flags.history`, the balances after each.
-    let accountLists = ChunkedStore<AccountLists>()
+    /// Per account (same position as `accounts`): the transfers that touched it.
+    let transferLists = ChunkedStore<TransferList>()
+    /// Per account (same position): with `flags.history`, its balances after each of
+    /// those transfers (empty otherwise).
+    let histories = ChunkedStore<GrowableBuffer<AccountBalance>>()
 
     // MARK: Transfers
-    let transfers = ChunkedStore<Transfer>()
+    let transfers: ChunkedStore<Transfer>
     /// Per transfer: its `PendingStatus` raw value.
     let pendingStatuses = ChunkedStore<UInt8>()
     /// Transfer ids, and ids that failed with a transient error (`orphanBit` set).
@@ -47,9 +49,17 @@ public final class Ledger {
     /// - Parameters:
     ///   - expectedTransfers: sizes the id index up front, avoiding growth pauses.
     ///   - hashSeed: seeds the id indexes (layout only; results never depend on it).
-    public init(expectedAccounts: Int = 0, expectedTransfers: Int = 0, hashSeed: UInt64 = 0x4B41_4D49_4E4F) {
+    ///   - prefaultMemory: have a background thread fault in the transfer store's next
+    ///     chunk and the id index's next table before they are written
+    ///     (`MemoryProvisioner`); results never depend on it.
+    public init(
+        expectedAccounts: Int = 0, expectedTransfers: Int = 0, hashSeed: UInt64 = 0x4B41_4D49_4E4F,
+        prefaultMemory: Bool = true
+    ) {
         accountIndex = IdIndex(seed: hashSeed, minimumCapacity: expectedAccounts)
-        transferIndex = IdIndex(seed: hashSeed ^ 0x9E37_79B9_7F4A_7C15, minimumCapacity: expectedTransfers)
+        transferIndex = IdIndex(
+            seed: hashSeed ^ 0x9E37_79B9_7F4A_7C15, minimumCapacity: expectedTransfers, prefault: prefaultMemory)
+        transfers = ChunkedStore(prefault: prefaultMemory)
         scope = .allocate(capacity: 1)
         scope.initialize(to: ChainScope())
         prefetchedRefs = .allocate(capacity: 2 * LedgerLimits.batchMax)
@@ -65,12 +75,13 @@ public final class Ledger {
         prefetchedTags.deallocate()
         scope.deinitialize(count: 1)
         scope.deallocate()
-        for i in 0..<accountLists.count {
-            accountLists.pointer(at: i).pointee.transfers.deallocate()
-            accountLists.pointer(at: i).pointee.history.deallocate()
+        for i in 0..<transferLists.count {
+            transferLists.pointer(at: i).pointee.deallocate()
+            histories.pointer(at: i).pointee.deallocate()
         }
         accounts.deallocate()
-        accountLists.deallocate()
+        transferLists.deallocate()
+        histories.deallocate()
         transfers.deallocate()
         pendingStatuses.deallocate()
         orphanIds.deallocate()
@@ -86,6 +97,15 @@ public final class Ledger {
     @inline(__always)
     func accountRef(_ id: UInt128) -> Int? {
         accountIndex.find(id, in: accountIds).ref.map { Int($0) }
+    }
+
+    /// The ref of the account with `id`, trying first `guess` (a ref the prefetch pipeline
+    /// guessed, or -1): exact once the stored id matches, as ids are unique and accounts
+    /// never move.
+    @inline(__always)
+    func accountRef(_ id: UInt128, guess: Int32) -> Int? {
+        if guess >= 0, accounts[Int(guess)].id == id { return Int(guess) }
+        return accountRef(id)
     }
 
     /// Reads account ids for the account index.
@@ -136,17 +156,15 @@ public final class Ledger {
         } else {
             transferIndex.insertNew(t.id, ref: ref)
         }
-        let drLists = accountLists.pointer(at: dr)
-        let crLists = accountLists.pointer(at: cr)
-        drLists.pointee.transfers.append(ref)
-        crLists.pointee.transfers.append(ref)
+        transferLists.pointer(at: dr).pointee.append(ref)
+        transferLists.pointer(at: cr).pointee.append(ref)
         let drAccount = accounts.pointer(at: dr)
         let crAccount = accounts.pointer(at: cr)
         if drAccount.pointee.flags.contains(.history) {
-            drLists.pointee.history.append(AccountBalance(of: drAccount.pointee, at: t.timestamp))
+            histories.pointer(at: dr).pointee.append(AccountBalance(of: drAccount.pointee, at: t.timestamp))
         }
         if crAccount.pointee.flags.contains(.history) {
-            crLists.pointee.history.append(AccountBalance(of: crAccount.pointee, at: t.timestamp))
+            histories.pointer(at: cr).pointee.append(AccountBalance(of: crAccount.pointee, at: t.timestamp))
         }
         if scope.pointee.isOpen { scope.pointee.undo.append(.transferCreated(dr: dr, cr: cr)) }
     }

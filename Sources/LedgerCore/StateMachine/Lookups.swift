@@ -30,7 +30,7 @@ extension Ledger {
     /// The timestamps of the transfers in an account's list, oldest first (for checks).
     package func transferTimestamps(ofAccount id: UInt128) -> [UInt64] {
         guard let ref = accountRef(id) else { return [] }
-        let list = accountLists[ref].transfers
+        let list = transferLists[ref]
         return (0..<list.count).map { transfers[Int(list[$0])].timestamp }
     }
 }

@@ -9,15 +9,17 @@ public struct MemoryUsage: Sendable {
 }
 
 extension Ledger {
+    /// CPU time the process's memory provisioning thread has used so far (see
+    /// `init(prefaultMemory:)`), so benchmarks can report it next to apply time.
+    public static var memoryProvisionerCPUNanoseconds: UInt64 { MemoryProvisioner.shared.cpuNanoseconds }
+
     /// Memory held by the main structures (capacity, not just what is used).
     public var memoryUsage: MemoryUsage {
         var lists = 0
-        for list in accountLists {
-            lists += list.transfers.capacity * MemoryLayout<UInt32>.stride
-            lists += list.history.capacity * MemoryLayout<AccountBalance>.stride
-        }
+        for list in transferLists { lists += list.heapBytes }
+        for history in histories { lists += history.capacity * MemoryLayout<AccountBalance>.stride }
         return MemoryUsage(
-            accounts: accounts.memoryBytes + accountLists.memoryBytes + accountIndex.memoryBytes,
+            accounts: accounts.memoryBytes + transferLists.memoryBytes + histories.memoryBytes + accountIndex.memoryBytes,
             transfers: transfers.memoryBytes,
             transferIndex: transferIndex.memoryBytes + orphanIds.memoryBytes,
             accountTransferLists: lists,

@@ -67,7 +67,7 @@ extension Ledger {
 
     /// Positions in the account's transfer list matching `filter`, in the filter's order.
     private func accountTransferPositions(_ filter: AccountFilter, account ref: Int) -> [Int] {
-        let refs = accountLists[ref].transfers
+        let refs = transferLists[ref]
         let window = Self.timestampWindow(
             count: refs.count, min: max(filter.timestampMin, 1),
             max: filter.timestampMax == 0 ? LedgerLimits.timestampMax : filter.timestampMax
@@ -85,7 +85,7 @@ extension Ledger {
     /// (newest first with `reversed`), at most `limit` (and at most `LedgerLimits.batchMax`).
     public func getAccountTransfers(_ filter: AccountFilter) -> [Transfer] {
         guard filter.isValid, let ref = accountRef(filter.accountId) else { return [] }
-        let refs = accountLists[ref].transfers
+        let refs = transferLists[ref]
         return accountTransferPositions(filter, account: ref).map { transfers[Int(refs[$0])] }
     }
 
@@ -95,7 +95,7 @@ extension Ledger {
         guard filter.isValid, let ref = accountRef(filter.accountId),
             accounts[ref].flags.contains(.history)
         else { return [] }
-        let history = accountLists[ref].history
+        let history = histories[ref]
         return accountTransferPositions(filter, account: ref).map { history[$0] }
     }
 

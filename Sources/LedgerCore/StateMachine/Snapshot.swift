@@ -39,13 +39,13 @@ public final class LedgerSnapshot: @unchecked Sendable {
         history.reserveCapacity(ledger.historyAccountRefs.count)
         var total = 0
         for ref in ledger.historyAccountRefs {
-            let count = ledger.accountLists[Int(ref)].history.count
+            let count = ledger.histories[Int(ref)].count
             history.append((ref, total, count))
             total += count
         }
         let balances = GatheredCopy<AccountBalance>(capacity: total, pool: ledger.historyBuffers)
         for ref in ledger.historyAccountRefs {
-            let list = ledger.accountLists[Int(ref)].history
+            let list = ledger.histories[Int(ref)]
             balances.append(UnsafeBufferPointer(start: list.base, count: list.count))
         }
         historyBalances = balances
@@ -154,7 +154,7 @@ extension Ledger {
         snapshotBuffers.give(snapshotBuffers.take(bytes: max(accounts.count, 1) * MemoryLayout<Account>.stride))
         statusBuffers.give(statusBuffers.take(bytes: max(pendingStatuses.count, 1)))
         var historyEntries = 0
-        for ref in historyAccountRefs { historyEntries += accountLists[Int(ref)].history.count }
+        for ref in historyAccountRefs { historyEntries += histories[Int(ref)].count }
         historyBuffers.give(historyBuffers.take(bytes: max(historyEntries, 1) * MemoryLayout<AccountBalance>.stride))
     }
 
@@ -194,7 +194,8 @@ extension Ledger {
             accountIndex.insertNew(account.id, ref: UInt32(accounts.count))
             if account.flags.contains(.history) { historyAccountRefs.append(UInt32(accounts.count)) }
             accounts.append(account)
-            accountLists.append(AccountLists())
+            transferLists.append(TransferList())
+            histories.append(GrowableBuffer())
         }
 
         // Transfers are read in blocks: a snapshot can hold hundreds of millions.
@@ -215,8 +216,8 @@ extension Ledger {
             }
             transferIndex.insertNew(transfer.id, ref: UInt32(ref))
             transfers.append(transfer)
-            accountLists.pointer(at: dr).pointee.transfers.append(UInt32(ref))
-            accountLists.pointer(at: cr).pointee.transfers.append(UInt32(ref))
+            transferLists.pointer(at: dr).pointee.append(UInt32(ref))
+            transferLists.pointer(at: cr).pointee.append(UInt32(ref))
         }
 
         var status: UInt8 = 0
@@ -253,7 +254,7 @@ extension Ledger {
                 return (try r.read(), try r.read())
             }
             guard Int(ref) < accounts.count, accounts[Int(ref)].flags.contains(.history),
-                Int(count) == accountLists[Int(ref)].transfers.count
+                Int(count) == transferLists[Int(ref)].count
             else { throw fail("history list does not match account \(ref)") }
             for _ in 0..<count {
                 try entry.withUnsafeMutableBytes { try source.read(into: $0) }
@@ -263,11 +264,11 @@ extension Ledger {
                         debitsPending: try r.readU128(), debitsPosted: try r.readU128(),
                         creditsPending: try r.readU128(), creditsPosted: try r.readU128(), timestamp: try r.read())
                 }
-                accountLists.pointer(at: Int(ref)).pointee.history.append(balance)
+                histories.pointer(at: Int(ref)).pointee.append(balance)
             }
         }
         for ref in 0..<accounts.count where accounts[ref].flags.contains(.history) {
-            guard accountLists[ref].history.count == accountLists[ref].transfers.count else {
+            guard histories[ref].count == transferLists[ref].count else {
                 throw fail("history of account \(accounts[ref].id) is missing")
             }
         }

@@ -19,19 +19,32 @@ struct ChunkedStore<Element: BitwiseCopyable> {
         var chunkCount: Int
         var chunkCapacity: Int
         var count: Int
+        /// The next chunk, allocated ahead and being faulted in by `MemoryProvisioner`.
+        var spare: UnsafeMutablePointer<Element>? = nil
+        var prefault: Bool
     }
 
     private let header: UnsafeMutablePointer<Header>
 
-    init() {
+    /// - Parameter prefault: keep the next chunk allocated ahead and have the
+    ///   `MemoryProvisioner` fault it in (only for chunks of a huge page or more).
+    init(prefault: Bool = false) {
         header = .allocate(capacity: 1)
-        header.initialize(to: Header(chunks: .allocate(capacity: 16), chunkCount: 0, chunkCapacity: 16, count: 0))
+        header.initialize(to: Header(
+            chunks: .allocate(capacity: 16), chunkCount: 0, chunkCapacity: 16, count: 0,
+            prefault: prefault && Self.chunkSize * MemoryLayout<Element>.stride >= LargeAllocation.hugePageSize))
     }
+
+    private static var chunkBytes: Int { chunkSize * MemoryLayout<Element>.stride }
 
     /// Frees the records (the owner calls it once; no copy may be used afterwards).
     func deallocate() {
         for i in 0..<header.pointee.chunkCount {
             LargeAllocation.deallocate(header.pointee.chunks[i], count: Self.chunkSize)
+        }
+        if let spare = header.pointee.spare {
+            MemoryProvisioner.shared.cancel(UnsafeMutableRawPointer(spare), bytes: Self.chunkBytes)
+            LargeAllocation.deallocate(spare, count: Self.chunkSize)
         }
         header.pointee.chunks.deallocate()
         header.deallocate()
@@ -42,7 +55,7 @@ struct ChunkedStore<Element: BitwiseCopyable> {
     }
 
     /// Bytes held by the chunks.
-    var memoryBytes: Int { header.pointee.chunkCount * Self.chunkSize * MemoryLayout<Element>.stride }
+    var memoryBytes: Int { (header.pointee.chunkCount + (header.pointee.spare == nil ? 0 : 1)) * Self.chunkBytes }
 
     /// A pointer to a stored record; valid until the store is deallocated.
     @inline(__always)
@@ -98,9 +111,15 @@ struct ChunkedStore<Element: BitwiseCopyable> {
             header.pointee.chunks = bigger
             header.pointee.chunkCapacity = capacity
         }
-        (header.pointee.chunks + header.pointee.chunkCount).initialize(
-            to: LargeAllocation.allocate(Element.self, count: Self.chunkSize))
+        let chunk = header.pointee.spare ?? LargeAllocation.allocate(Element.self, count: Self.chunkSize)
+        (header.pointee.chunks + header.pointee.chunkCount).initialize(to: chunk)
         header.pointee.chunkCount += 1
+        header.pointee.spare = nil
+        if header.pointee.prefault {
+            let spare = LargeAllocation.allocate(Element.self, count: Self.chunkSize)
+            header.pointee.spare = spare
+            MemoryProvisioner.shared.populate(UnsafeMutableRawPointer(spare), bytes: Self.chunkBytes)
+        }
     }
 
     /// The runs of records `0..<count` as buffers. Records below `count` never change once

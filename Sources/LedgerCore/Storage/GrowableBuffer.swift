@@ -51,10 +51,3 @@ struct GrowableBuffer<Element: BitwiseCopyable>: BitwiseCopyable {
         capacity = 0
     }
 }
-
-/// Per account: the refs of the transfers that touched it (timestamp order) and, for
-/// accounts with `flags.history`, the balances right after each of those transfers.
-struct AccountLists: BitwiseCopyable {
-    var transfers = GrowableBuffer<UInt32>()
-    var history = GrowableBuffer<AccountBalance>()
-}

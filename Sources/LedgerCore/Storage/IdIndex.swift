@@ -30,6 +30,7 @@ struct IdIndex {
         var old: UnsafeMutablePointer<UInt64>? = nil
         var oldLog2 = 0
         var migrated = 0
+        var prefault = false
     }
 
     private let header: UnsafeMutablePointer<Header>
@@ -39,26 +40,42 @@ struct IdIndex {
     private static let zeroStep = 128
     private static let migrateStep = 64
 
-    init(seed: UInt64, minimumCapacity: Int = 0) {
+    /// - Parameter prefault: have the `MemoryProvisioner` fault in each bigger table while
+    ///   it is being zeroed.
+    init(seed: UInt64, minimumCapacity: Int = 0, prefault: Bool = false) {
         self.seed = seed
         var log2 = 4
         while (1 << log2) * 5 / 8 < minimumCapacity { log2 += 1 }
         let slots = LargeAllocation.allocate(UInt64.self, count: 1 << log2)
         slots.initialize(repeating: 0, count: 1 << log2)
         header = .allocate(capacity: 1)
-        header.initialize(to: Header(slots: slots, capacityLog2: log2, count: 0))
+        header.initialize(to: Header(slots: slots, capacityLog2: log2, count: 0, prefault: prefault))
     }
 
     /// Frees the slots (the owner calls it once; no copy may be used afterwards).
     func deallocate() {
-        LargeAllocation.deallocate(header.pointee.slots, count: capacity)
-        if let next = header.pointee.next { LargeAllocation.deallocate(next, count: capacity * 2) }
-        if let old = header.pointee.old { LargeAllocation.deallocate(old, count: 1 << header.pointee.oldLog2) }
+        release(header.pointee.slots, count: capacity)
+        if let next = header.pointee.next {
+            release(next, count: capacity * 2)
+        }
+        if let old = header.pointee.old { release(old, count: 1 << header.pointee.oldLog2) }
         header.deallocate()
     }
 
-    var count: Int { header.pointee.count }
-    private var capacity: Int { 1 << header.pointee.capacityLog2 }
+    /// Frees a table, first withdrawing it from the provisioner if it may have it.
+    private func release(_ table: UnsafeMutablePointer<UInt64>, count: Int) {
+        if header.pointee.prefault {
+            MemoryProvisioner.shared.cancel(UnsafeMutableRawPointer(table), bytes: count * MemoryLayout<UInt64>.stride)
+        }
+        LargeAllocation.deallocate(table, count: count)
+    }
+
+    var count: Int {
+        @inline(__always) get { header.pointee.count }
+    }
+    private var capacity: Int {
+        @inline(__always) get { 1 << header.pointee.capacityLog2 }
+    }
 
     /// Bytes held by the slot arrays (two while growing).
     var memoryBytes: Int {
@@ -131,6 +148,12 @@ struct IdIndex {
         probe(tag: tag(id)) { source.id(at: $0) == id }
     }
 
+    /// Finds `id` whose tag (`tag(id)`) the caller already computed.
+    @inline(__always)
+    func find<Source: IdSource>(_ id: UInt128, tag t: UInt32, in source: Source) -> Probe {
+        probe(tag: t) { source.id(at: $0) == id }
+    }
+
     /// Starts loading the home slot of the id with this tag (a non-blocking hint) so that
     /// a later `find` hits the cache.
     @inline(__always)
@@ -159,6 +182,26 @@ struct IdIndex {
             growthStep()
         } else if (header.pointee.count + 1) * 8 > capacity * 5 {
             startGrowth()
+        }
+    }
+
+    /// Ensures `n` more inserts fit with no growth step between them, doing the growth
+    /// work of `n` calls to `reserveOne` now (a batch reserves once instead of once per
+    /// event). The table inserts go to never passes 3/4 load: a growth that could not
+    /// finish in time (small tables, large `n`) is finished here.
+    func reserve(_ n: Int) {
+        for _ in 0..<n {
+            if header.pointee.next != nil || header.pointee.old != nil {
+                growthStep()
+            } else if (header.pointee.count + n) * 8 > capacity * 5 {
+                startGrowth()
+            } else {
+                break
+            }
+        }
+        while (header.pointee.count + n) * 4 > capacity * 3 {
+            if header.pointee.next == nil && header.pointee.old == nil { startGrowth() }
+            finishGrowth()
         }
     }
 
@@ -219,8 +262,13 @@ struct IdIndex {
     }
 
     private func startGrowth() {
-        header.pointee.next = LargeAllocation.allocate(UInt64.self, count: capacity * 2)
+        let next = LargeAllocation.allocate(UInt64.self, count: capacity * 2)
+        header.pointee.next = next
         header.pointee.nextZeroed = 0
+        let bytes = capacity * 2 * MemoryLayout<UInt64>.stride
+        if header.pointee.prefault, bytes >= LargeAllocation.hugePageSize {
+            MemoryProvisioner.shared.populate(UnsafeMutableRawPointer(next), bytes: bytes)
+        }
         growthStep()
     }
 
@@ -256,7 +304,7 @@ struct IdIndex {
         for k in from..<to where old[k] != 0 { Self.place(old[k], in: slots, log2) }
         header.pointee.migrated = to
         if to == oldCapacity {
-            LargeAllocation.deallocate(old, count: oldCapacity)
+            release(old, count: oldCapacity)
             header.pointee.old = nil
         }
     }
