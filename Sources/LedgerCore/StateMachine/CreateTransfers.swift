@@ -46,8 +46,6 @@ extension Ledger {
     /// - event `i + prefetchRecordDistance`: guess its accounts' refs from those slots (now
     ///   cached; tags only, no record read) and start loading the account records and
     ///   their list headers;
-    /// - event `i`: when one of its accounts' transfer lists is about to move its inline
-    ///   refs to the heap, start loading where they go.
     /// One step per event spreads the misses evenly instead of in bursts. Prefetches are
     /// hints: they change no result, only what is in the cache.
     @inline(__always)
@@ -61,11 +59,6 @@ extension Ledger {
         }
         if i + slotDistance < n { prefetchSlots(events, i + slotDistance) }
         if i + recordDistance < n { prefetchAccounts(i + recordDistance) }
-        for k in 0..<2 {
-            let ref = Int(prefetchedRefs[2 * i + k])
-            guard ref >= 0 else { continue }
-            if let spill = transferLists.pointer(at: ref).pointee.nextSpillAddress { kamino_prefetch_write(spill) }
-        }
     }
 
     @inline(__always)
@@ -126,14 +119,12 @@ extension Ledger {
         if let status = TransferRules.checkNew(t) { return (status, ts) }
         let isPending = t.flags.contains(.pending)
 
-        guard let drRef = accountRef(t.debitAccountId, guess: prefetchedRefs[2 * index]) else {
+        guard let (drRef, drSlot) = accountRef(t.debitAccountId, guess: prefetchedRefs[2 * index]) else {
             return (.debitAccountNotFound, ts)
         }
-        guard let crRef = accountRef(t.creditAccountId, guess: prefetchedRefs[2 * index + 1]) else {
+        guard let (crRef, crSlot) = accountRef(t.creditAccountId, guess: prefetchedRefs[2 * index + 1]) else {
             return (.creditAccountNotFound, ts)
         }
-        let drSlot = accounts.pointer(at: drRef)
-        let crSlot = accounts.pointer(at: crRef)
         let dr = drSlot.pointee
         let cr = crSlot.pointee
         if dr.ledger != cr.ledger { return (.accountsMustHaveTheSameLedger, ts) }
@@ -176,7 +167,9 @@ extension Ledger {
         stored.amount = amount
         stored.timestamp = actual
         let ref = transfers.count
-        appendTransfer(stored, status: isPending ? .pending : .none, dr: drRef, cr: crRef, probe: probe)
+        appendTransfer(
+            stored, status: isPending ? .pending : .none, dr: drRef, cr: crRef,
+            history: (dr.flags.contains(.history), cr.flags.contains(.history)), probe: probe)
         if isPending, t.timeout > 0 {
             let entry = ExpiryQueue.Entry(expiresAt: actual + t.timeoutNanoseconds, ref: UInt32(ref))
             if scope.pointee.isOpen { scope.pointee.expiries.append(entry) } else { expiry.push(entry) }

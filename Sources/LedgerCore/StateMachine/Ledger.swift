@@ -103,9 +103,13 @@ public final class Ledger {
     /// guessed, or -1): exact once the stored id matches, as ids are unique and accounts
     /// never move.
     @inline(__always)
-    func accountRef(_ id: UInt128, guess: Int32) -> Int? {
-        if guess >= 0, accounts[Int(guess)].id == id { return Int(guess) }
-        return accountRef(id)
+    func accountRef(_ id: UInt128, guess: Int32) -> (ref: Int, slot: UnsafeMutablePointer<Account>)? {
+        if guess >= 0 {
+            let slot = accounts.pointer(at: Int(guess))
+            if slot.pointee.id == id { return (Int(guess), slot) }
+        }
+        guard let ref = accountRef(id) else { return nil }
+        return (ref, accounts.pointer(at: ref))
     }
 
     /// Reads account ids for the account index.
@@ -145,9 +149,12 @@ public final class Ledger {
         orphanIds.append(id)
     }
 
-    /// Appends a created transfer and links it to both accounts' histories.
+    /// Appends a created transfer and links it to both accounts' lists; `history` says
+    /// which of the two accounts keep balance histories (`flags.history`).
     @inline(__always)
-    func appendTransfer(_ t: Transfer, status: PendingStatus, dr: Int, cr: Int, probe: IdIndex.Probe?) {
+    func appendTransfer(
+        _ t: Transfer, status: PendingStatus, dr: Int, cr: Int, history: (dr: Bool, cr: Bool), probe: IdIndex.Probe?
+    ) {
         let ref = UInt32(transfers.count)
         transfers.append(t)
         pendingStatuses.append(status.rawValue)
@@ -158,13 +165,11 @@ public final class Ledger {
         }
         transferLists.pointer(at: dr).pointee.append(ref)
         transferLists.pointer(at: cr).pointee.append(ref)
-        let drAccount = accounts.pointer(at: dr)
-        let crAccount = accounts.pointer(at: cr)
-        if drAccount.pointee.flags.contains(.history) {
-            histories.pointer(at: dr).pointee.append(AccountBalance(of: drAccount.pointee, at: t.timestamp))
+        if history.dr {
+            histories.pointer(at: dr).pointee.append(AccountBalance(of: accounts[dr], at: t.timestamp))
         }
-        if crAccount.pointee.flags.contains(.history) {
-            histories.pointer(at: cr).pointee.append(AccountBalance(of: crAccount.pointee, at: t.timestamp))
+        if history.cr {
+            histories.pointer(at: cr).pointee.append(AccountBalance(of: accounts[cr], at: t.timestamp))
         }
         if scope.pointee.isOpen { scope.pointee.undo.append(.transferCreated(dr: dr, cr: cr)) }
     }

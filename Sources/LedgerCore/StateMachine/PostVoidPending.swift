@@ -50,7 +50,9 @@ extension Ledger {
         setPendingStatus(pRef, isPost ? .posted : .voided)
 
         let stored = TransferRules.resolved(t, pending: p, amount: amount, timestamp: actual)
-        appendTransfer(stored, status: .none, dr: drRef, cr: crRef, probe: probe)
+        appendTransfer(
+            stored, status: .none, dr: drRef, cr: crRef,
+            history: (dr.flags.contains(.history), cr.flags.contains(.history)), probe: probe)
         return (.created, actual)
     }
 }

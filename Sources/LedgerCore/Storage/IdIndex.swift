@@ -100,7 +100,7 @@ struct IdIndex {
 
     @inline(__always)
     private static func home(_ tag: UInt32, _ capacityLog2: Int) -> Int {
-        Int(truncatingIfNeeded: (UInt64(tag) << 32) >> UInt64(64 - capacityLog2))
+        Int(truncatingIfNeeded: (UInt64(tag) &<< 32) &>> UInt64(truncatingIfNeeded: 64 &- capacityLog2))
     }
 
     /// Where `id` is (`ref`), or where it would go (`slot`) when absent.
@@ -148,10 +148,29 @@ struct IdIndex {
         probe(tag: tag(id)) { source.id(at: $0) == id }
     }
 
-    /// Finds `id` whose tag (`tag(id)`) the caller already computed.
+    /// Finds `id` whose tag (`tag(id)`) the caller already computed: the hot path of
+    /// `create_transfers`, written out as a plain loop over the current table (the
+    /// closure-based walk was not inlined); the previous table only while it is migrated.
     @inline(__always)
     func find<Source: IdSource>(_ id: UInt128, tag t: UInt32, in source: Source) -> Probe {
-        probe(tag: t) { source.id(at: $0) == id }
+        let slots = header.pointee.slots
+        let log2 = header.pointee.capacityLog2
+        let mask = (1 << log2) - 1
+        var i = Self.home(t, log2)
+        while true {
+            let s = slots[i]
+            if s == 0 { break }
+            if UInt32(truncatingIfNeeded: s >> 32) == t {
+                let ref = UInt32(truncatingIfNeeded: s) &- 1
+                if source.id(at: ref) == id { return Probe(ref: ref, slot: i, tag: t) }
+            }
+            i = (i &+ 1) & mask
+        }
+        if let old = header.pointee.old {
+            let inOld = Self.probe(old, header.pointee.oldLog2, tag: t) { source.id(at: $0) == id }
+            if inOld.ref != nil { return Probe(ref: inOld.ref, slot: i, tag: t) }
+        }
+        return Probe(ref: nil, slot: i, tag: t)
     }
 
     /// Starts loading the home slot of the id with this tag (a non-blocking hint) so that
@@ -164,9 +183,21 @@ struct IdIndex {
     /// The ref of the first slot in `id`'s probe run whose tag matches, without reading
     /// any record: right almost always (a false match needs 32 equal hash bits), so it
     /// serves to prefetch a record, never to decide anything.
+    ///
+    /// Looks in the current table only: during a migration an entry not yet moved gets no
+    /// guess, which costs its caller a full `find`, never a wrong answer.
     @inline(__always)
     func guessRef(tag t: UInt32) -> UInt32? {
-        probe(tag: t) { _ in true }.ref
+        let slots = header.pointee.slots
+        let log2 = header.pointee.capacityLog2
+        let mask = (1 << log2) - 1
+        var i = Self.home(t, log2)
+        while true {
+            let s = slots[i]
+            if s == 0 { return nil }
+            if UInt32(truncatingIfNeeded: s >> 32) == t { return UInt32(truncatingIfNeeded: s) &- 1 }
+            i = (i &+ 1) & mask
+        }
     }
 
     /// Ensures one more insert fits, and advances a growth in progress by a small step, so

@@ -71,15 +71,6 @@ struct TransferList: BitwiseCopyable {
         }
     }
 
-    /// Where the next spill will write, once the inline part is nearly full (a hint for
-    /// prefetching; nil otherwise).
-    var nextSpillAddress: UnsafeRawPointer? {
-        @inline(__always) get {
-            guard Int(inlineCount) >= Self.inlineCapacity - 2, let base else { return nil }
-            return UnsafeRawPointer(base + Int(spilled))
-        }
-    }
-
     /// Moves the inline refs to the end of the heap array.
     private mutating func spill() {
         let n = Int(inlineCount)
