@@ -145,10 +145,10 @@ struct StorageStructureTests {
         #expect(index.count == next)
     }
 
-    @Test("TransferList is one cache line; refs stay in order across spills, removals and writes")
+    @Test("TransferList is two cache lines; refs stay in order across spills, removals and writes")
     func transferList() {
-        #expect(MemoryLayout<TransferList>.size == 64)
-        #expect(MemoryLayout<TransferList>.stride == 64)
+        #expect(MemoryLayout<TransferList>.size == 128)
+        #expect(MemoryLayout<TransferList>.stride == 128)
         var list = TransferList()
         defer { list.deallocate() }
         var model: [UInt32] = []

@@ -38,6 +38,8 @@ public final class Ledger {
     /// Account refs (debit, credit) of the current batch's events, guessed ahead of time
     /// by the prefetch pipeline (-1: none). Used only to prefetch, never to decide. 2 x `LedgerLimits.batchMax` entries.
     let prefetchedRefs: UnsafeMutablePointer<Int32>
+    /// The records of those guessed refs (same positions; meaningful where the ref is not -1).
+    let prefetchedSlots: UnsafeMutablePointer<UnsafeMutablePointer<Account>?>
     /// Id-index tags (transfer, debit, credit) of the current batch's events, computed once
     /// by the prefetch pipeline for its own use. 3 x `LedgerLimits.batchMax` entries.
     let prefetchedTags: UnsafeMutablePointer<UInt32>
@@ -64,6 +66,8 @@ public final class Ledger {
         scope.initialize(to: ChainScope())
         prefetchedRefs = .allocate(capacity: 2 * LedgerLimits.batchMax)
         prefetchedRefs.initialize(repeating: -1, count: 2 * LedgerLimits.batchMax)
+        prefetchedSlots = .allocate(capacity: 2 * LedgerLimits.batchMax)
+        prefetchedSlots.initialize(repeating: nil, count: 2 * LedgerLimits.batchMax)
         prefetchedTags = .allocate(capacity: 3 * LedgerLimits.batchMax)
         prefetchedTags.initialize(repeating: 0, count: 3 * LedgerLimits.batchMax)
     }
@@ -72,6 +76,7 @@ public final class Ledger {
         accountIndex.deallocate()
         transferIndex.deallocate()
         prefetchedRefs.deallocate()
+        prefetchedSlots.deallocate()
         prefetchedTags.deallocate()
         scope.deinitialize(count: 1)
         scope.deallocate()
@@ -99,15 +104,14 @@ public final class Ledger {
         accountIndex.find(id, in: accountIds).ref.map { Int($0) }
     }
 
-    /// The ref of the account with `id`, trying first `guess` (a ref the prefetch pipeline
-    /// guessed, or -1): exact once the stored id matches, as ids are unique and accounts
-    /// never move.
+    /// The ref and record of the account with `id`, trying first the ref the prefetch
+    /// pipeline guessed (or -1) and its record: exact once the stored id matches, as ids
+    /// are unique and accounts never move.
     @inline(__always)
-    func accountRef(_ id: UInt128, guess: Int32) -> (ref: Int, slot: UnsafeMutablePointer<Account>)? {
-        if guess >= 0 {
-            let slot = accounts.pointer(at: Int(guess))
-            if slot.pointee.id == id { return (Int(guess), slot) }
-        }
+    func accountRef(
+        _ id: UInt128, guess: Int32, guessSlot: UnsafeMutablePointer<Account>?
+    ) -> (ref: Int, slot: UnsafeMutablePointer<Account>)? {
+        if guess >= 0, let slot = guessSlot, slot.pointee.id == id { return (Int(guess), slot) }
         guard let ref = accountRef(id) else { return nil }
         return (ref, accounts.pointer(at: ref))
     }
@@ -149,14 +153,18 @@ public final class Ledger {
         orphanIds.append(id)
     }
 
-    /// Appends a created transfer and links it to both accounts' lists; `history` says
-    /// which of the two accounts keep balance histories (`flags.history`).
+    /// Appends a created transfer (`t` with the amount it moved and its timestamp) and
+    /// links it to both accounts' lists; `history` says which of the two accounts keep
+    /// balance histories (`flags.history`).
     @inline(__always)
     func appendTransfer(
-        _ t: Transfer, status: PendingStatus, dr: Int, cr: Int, history: (dr: Bool, cr: Bool), probe: IdIndex.Probe?
+        _ t: Transfer, amount: UInt128, timestamp: UInt64, status: PendingStatus, dr: Int, cr: Int,
+        history: (dr: Bool, cr: Bool), probe: IdIndex.Probe?
     ) {
         let ref = UInt32(transfers.count)
-        transfers.append(t)
+        let slot = transfers.appendReturningSlot(t)
+        slot.pointee.amount = amount
+        slot.pointee.timestamp = timestamp
         pendingStatuses.append(status.rawValue)
         if let probe {
             transferIndex.insert(ref: ref, at: probe)
@@ -166,10 +174,10 @@ public final class Ledger {
         transferLists.pointer(at: dr).pointee.append(ref)
         transferLists.pointer(at: cr).pointee.append(ref)
         if history.dr {
-            histories.pointer(at: dr).pointee.append(AccountBalance(of: accounts[dr], at: t.timestamp))
+            histories.pointer(at: dr).pointee.append(AccountBalance(of: accounts[dr], at: timestamp))
         }
         if history.cr {
-            histories.pointer(at: cr).pointee.append(AccountBalance(of: accounts[cr], at: t.timestamp))
+            histories.pointer(at: cr).pointee.append(AccountBalance(of: accounts[cr], at: timestamp))
         }
         if scope.pointee.isOpen { scope.pointee.undo.append(.transferCreated(dr: dr, cr: cr)) }
     }

@@ -51,7 +51,7 @@ extension Ledger {
 
         let stored = TransferRules.resolved(t, pending: p, amount: amount, timestamp: actual)
         appendTransfer(
-            stored, status: .none, dr: drRef, cr: crRef,
+            stored, amount: amount, timestamp: actual, status: .none, dr: drRef, cr: crRef,
             history: (dr.flags.contains(.history), cr.flags.contains(.history)), probe: probe)
         return (.created, actual)
     }

@@ -6,6 +6,20 @@ enum TransferRules {
     /// ledger and code.
     @inline(__always)
     static func checkNew(_ t: Transfer) -> CreateTransferStatus? {
+        // One test for the common case (every check below passes); the ordered checks
+        // only when it fails. `x &+ 1 > 1` is `x != 0 && x != .max`.
+        let closing: TransferFlags = [.closingDebit, .closingCredit]
+        let pending = t.flags.contains(.pending)
+        if (t.debitAccountId &+ 1) > 1, (t.creditAccountId &+ 1) > 1, t.creditAccountId != t.debitAccountId,
+            t.pendingId == 0, pending || (t.timeout == 0 && t.flags.isDisjoint(with: closing)),
+            t.ledger != 0, t.code != 0
+        {
+            return nil
+        }
+        return checkNewInOrder(t)
+    }
+
+    private static func checkNewInOrder(_ t: Transfer) -> CreateTransferStatus? {
         if t.debitAccountId == 0 { return .debitAccountIdMustNotBeZero }
         if t.debitAccountId == .max { return .debitAccountIdMustNotBeIntMax }
         if t.creditAccountId == 0 { return .creditAccountIdMustNotBeZero }
@@ -45,16 +59,29 @@ enum TransferRules {
     static func checkBalances(
         _ t: Transfer, amount: UInt128, dr: Account, cr: Account, timestamp actual: UInt64
     ) -> CreateTransferStatus? {
+        // No overflow of pending + posted + amount on either side implies none of the
+        // overflow checks below can fail (each sums a subset): one test for the common case.
+        let (drTotal, o1) = dr.debitsPending.addingReportingOverflow(dr.debitsPosted)
+        let (crTotal, o2) = cr.creditsPending.addingReportingOverflow(cr.creditsPosted)
+        if !o1, !o2, !amount.addingReportingOverflow(drTotal).overflow, !amount.addingReportingOverflow(crTotal).overflow {
+            return checkTimeoutAndLimits(t, amount: amount, dr: dr, cr: cr, timestamp: actual)
+        }
         if t.flags.contains(.pending) {
             if amount.addingReportingOverflow(dr.debitsPending).overflow { return .overflowsDebitsPending }
             if amount.addingReportingOverflow(cr.creditsPending).overflow { return .overflowsCreditsPending }
         }
         if amount.addingReportingOverflow(dr.debitsPosted).overflow { return .overflowsDebitsPosted }
         if amount.addingReportingOverflow(cr.creditsPosted).overflow { return .overflowsCreditsPosted }
-        let (drTotal, o1) = dr.debitsPending.addingReportingOverflow(dr.debitsPosted)
         if o1 || amount.addingReportingOverflow(drTotal).overflow { return .overflowsDebits }
-        let (crTotal, o2) = cr.creditsPending.addingReportingOverflow(cr.creditsPosted)
         if o2 || amount.addingReportingOverflow(crTotal).overflow { return .overflowsCredits }
+        return checkTimeoutAndLimits(t, amount: amount, dr: dr, cr: cr, timestamp: actual)
+    }
+
+    /// The checks after the overflow checks: timeout, then balance limits.
+    @inline(__always)
+    private static func checkTimeoutAndLimits(
+        _ t: Transfer, amount: UInt128, dr: Account, cr: Account, timestamp actual: UInt64
+    ) -> CreateTransferStatus? {
         if actual.addingReportingOverflow(t.timeoutNanoseconds).partialValue > LedgerLimits.timestampMax {
             return .overflowsTimeout
         }

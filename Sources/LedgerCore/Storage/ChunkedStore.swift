@@ -80,6 +80,18 @@ struct ChunkedStore<Element: BitwiseCopyable> {
         header.pointee.count = n + 1
     }
 
+    /// Appends `element` and returns where it is, so the caller can amend fields in place
+    /// (no intermediate copy of a large record).
+    @inline(__always)
+    func appendReturningSlot(_ element: Element) -> UnsafeMutablePointer<Element> {
+        let n = header.pointee.count
+        if n & Self.chunkMask == 0, n >> Self.chunkShift == header.pointee.chunkCount { addChunk() }
+        let slot = pointer(at: n)
+        slot.initialize(to: element)
+        header.pointee.count = n + 1
+        return slot
+    }
+
     /// Drops the last record (undo of a failed linked chain). Keeps the chunk allocated.
     @inline(__always)
     func removeLast() {

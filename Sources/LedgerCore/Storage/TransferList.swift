@@ -1,22 +1,26 @@
 /// The refs of the transfers that touched one account, oldest first (ref order is
-/// timestamp order), in 64 bytes: one cache line once its store is 64-byte aligned.
+/// timestamp order), in 128 bytes: two cache lines once its store is 64-byte aligned.
 ///
 /// The newest refs wait inline, next to the header, and move to a heap array
-/// `inlineCapacity` at a time. Each transfer appends to two lists of random accounts;
+/// `inlineCapacity` at a time. Each transfer appends to the lists of two random accounts;
 /// with the tail on the heap each append was a cache and TLB miss on a line of its own
-/// (the largest single cost of applying a transfer), now most appends touch only the
-/// line that holds the list's header. A plain struct: the owner calls `deallocate()`.
+/// (the largest single cost of applying a transfer), now an append touches this record
+/// (prefetched with the account) and one in 27 moves the refs out. 27 inline refs (128
+/// bytes) measured 6-10 % faster than 11 (64 bytes): fewer moves to random heap lines.
+/// A plain struct: the owner calls `deallocate()`.
 struct TransferList: BitwiseCopyable {
     /// Refs kept inline before they move to the heap array.
-    static var inlineCapacity: Int { 11 }
+    static var inlineCapacity: Int { 27 }
 
     private var base: UnsafeMutablePointer<UInt32>? = nil
     /// Refs in the heap array (the oldest ones).
     private var spilled: UInt32 = 0
     private var capacity: UInt32 = 0
     private var inlineCount: UInt32 = 0
-    private var inline: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
-        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    private var inline: (
+        UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32,
+        UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32
+    ) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
     init() {}
 
