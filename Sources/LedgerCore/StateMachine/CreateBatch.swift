@@ -45,6 +45,8 @@ extension Ledger {
     /// How many events ahead the prefetch pipeline fetches id-index slots, and records.
     static var prefetchSlotDistance: Int { 32 }
     static var prefetchRecordDistance: Int { 16 }
+    /// Index tables up to this size stay in a core's L2 cache (512 KiB here).
+    static var cacheResidentIndexBytes: Int { 256 << 10 }
 
     /// Checks the batch timestamp, expires due pending transfers and returns the
     /// timestamp of the first event.
@@ -124,11 +126,12 @@ enum CreateDriver {
         var chainStart: Int? = nil
         var chainBroken = false
         let batchImported = n > 0 && events[0].isImported
+        let firstTimestamp = timestamp &- UInt64(n) &+ 1  // the caller checked timestamp >= n
 
         for index in 0..<n where mine(index) {
             let event = events[index]
             let isLinked = event.isLinked && !unlinked(index)
-            let eventTimestamp = timestamp - UInt64(n) + UInt64(index) + 1
+            let eventTimestamp = firstTimestamp &+ UInt64(index)
             var status: Status
             var resultTimestamp = eventTimestamp
             checks: do {

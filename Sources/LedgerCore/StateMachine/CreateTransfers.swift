@@ -29,6 +29,8 @@ extension Ledger {
         }
         _ = try beginBatch(count: events.count, timestamp: timestamp)
         transferIndex.reserve(events.count)
+        // An account index that fits in the L2 cache stays there: its slots need no hint.
+        let accountSlots = accountIndex.memoryBytes > Self.cacheResidentIndexBytes
         guard let out = results.baseAddress else { lastTimestamp = timestamp; return }
         executeCreate(
             events, timestamp: timestamp, results: out,
@@ -36,7 +38,7 @@ extension Ledger {
             failed: { event, status in
                 if status.isTransient { markFailed(event.id) }
             },
-            prefetch: { range in prefetchTransfers(events, range) }
+            prefetch: { i in prefetchTransfers(events, i, accountSlots: accountSlots) }
         )
     }
 
@@ -49,28 +51,30 @@ extension Ledger {
     /// One step per event spreads the misses evenly instead of in bursts. Prefetches are
     /// hints: they change no result, only what is in the cache.
     @inline(__always)
-    func prefetchTransfers(_ events: UnsafeBufferPointer<Transfer>, _ i: Int) {
+    func prefetchTransfers(_ events: UnsafeBufferPointer<Transfer>, _ i: Int, accountSlots: Bool) {
         let n = events.count
         let slotDistance = Self.prefetchSlotDistance
         let recordDistance = Self.prefetchRecordDistance
         if i == 0 {
-            for k in 0..<min(slotDistance, n) { prefetchSlots(events, k) }
+            for k in 0..<min(slotDistance, n) { prefetchSlots(events, k, accountSlots: accountSlots) }
             for k in 0..<min(recordDistance, n) { prefetchAccounts(k) }
         }
-        if i + slotDistance < n { prefetchSlots(events, i + slotDistance) }
+        if i + slotDistance < n { prefetchSlots(events, i + slotDistance, accountSlots: accountSlots) }
         if i + recordDistance < n { prefetchAccounts(i + recordDistance) }
     }
 
     @inline(__always)
-    private func prefetchSlots(_ events: UnsafeBufferPointer<Transfer>, _ i: Int) {
+    private func prefetchSlots(_ events: UnsafeBufferPointer<Transfer>, _ i: Int, accountSlots: Bool) {
         let t = events[i]
         let tags = prefetchedTags + 3 * i
         tags[0] = transferIndex.tag(t.id)
         tags[1] = accountIndex.tag(t.debitAccountId)
         tags[2] = accountIndex.tag(t.creditAccountId)
         transferIndex.prefetch(tag: tags[0])
-        accountIndex.prefetch(tag: tags[1])
-        accountIndex.prefetch(tag: tags[2])
+        if accountSlots {
+            accountIndex.prefetch(tag: tags[1])
+            accountIndex.prefetch(tag: tags[2])
+        }
     }
 
     @inline(__always)
