@@ -94,11 +94,13 @@ package final class DurableLedger: Sendable {
     /// opens the log for appending. Blocking work runs on a dedicated thread.
     /// - Parameters:
     ///   - snapshotEvery: take a snapshot every this many LSNs (0: never).
+    ///   - expectedTransfers: size the transfer id index for this many transfers now
+    ///     (`Ledger.reserveCapacity`; 0: grow as needed).
     ///   - onSnapshot: told when each snapshot is written or fails (for logs and metrics;
     ///     a failed snapshot loses nothing, the log still holds every batch).
     package static func open(
         directory: String, segmentSize: Int = 64 << 20, allowDamaged: Bool = false,
-        snapshotEvery: UInt64 = 0, clock: any BatchClock = WallClock(),
+        snapshotEvery: UInt64 = 0, expectedTransfers: Int = 0, clock: any BatchClock = WallClock(),
         onSnapshot: @escaping @Sendable (SnapshotScheduler.Outcome) -> Void = { _ in }
     ) async throws(EngineError) -> DurableLedger {
         let configuration = WALConfiguration(directory: directory, segmentSize: segmentSize, allowDamaged: allowDamaged)
@@ -127,6 +129,7 @@ package final class DurableLedger: Sendable {
                 "the state covers LSN \(recovered.lsn) but the log ends at \(writer.lastAssignedLSN)")
         }
         let ledger = recovered.ledger
+        if expectedTransfers > 0 { ledger.reserveCapacity(transfers: expectedTransfers) }
         ledger.prepareSnapshotMemory()
         return DurableLedger(directory: directory, ledger: ledger, lsn: recovered.lsn, writer: writer,
                              clock: clock, snapshotEvery: snapshotEvery, onSnapshot: onSnapshot)

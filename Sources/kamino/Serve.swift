@@ -34,6 +34,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Shards of the ledger: 1 (default) runs the serial ledger; 2-16 shard accounts across that many shard actors (no snapshots yet).")
     var shards: String?
 
+    @Option(help: "Size the transfer id index for this many transfers at start-up, so it never grows below that (about 13 bytes each; default 0: grow as needed).")
+    var expectedTransfers: String?
+
     @Option(help: "Config file (default config/kamino.toml, used if present).")
     var config: String?
 
@@ -41,7 +44,8 @@ struct Serve: AsyncParsableCommand {
         let settings: ServeSettings
         do {
             settings = try ServeSettings.resolve(
-                flags: .init(data: data, listen: listen, metrics: metrics, snapshotEvery: snapshotEvery, shards: shards),
+                flags: .init(data: data, listen: listen, metrics: metrics, snapshotEvery: snapshotEvery, shards: shards,
+                             expectedTransfers: expectedTransfers),
                 configPath: config, environment: processEnvironment())
         } catch {
             throw exitFailure("error: \(error.description)")
@@ -56,7 +60,10 @@ struct Serve: AsyncParsableCommand {
             if settings.shards > 1 {
                 ledger = try await DurableLedger.openSharded(directory: settings.data, shards: settings.shards)
             } else {
-                ledger = try await DurableLedger.open(directory: settings.data, snapshotEvery: settings.snapshotEvery) {
+                ledger = try await DurableLedger.open(
+                    directory: settings.data, snapshotEvery: settings.snapshotEvery,
+                    expectedTransfers: settings.expectedTransfers
+                ) {
                     outcome in
                     // Snapshots are an optimisation of recovery time; a failure is reported, not fatal.
                     if case .failed(let lsn, let error) = outcome {

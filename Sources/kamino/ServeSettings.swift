@@ -38,6 +38,8 @@ struct ServeSettings {
     var snapshotEvery: UInt64
     /// 1: the serial ledger; 2...16: a ledger sharded across that many shard actors.
     var shards: Int
+    /// Transfers the id index is sized for at start-up (0: grow as needed).
+    var expectedTransfers: Int = 0
 
     /// Raw values by key, as the command line gave them (nil: not given).
     struct Overrides {
@@ -46,6 +48,7 @@ struct ServeSettings {
         var metrics: String?
         var snapshotEvery: String?
         var shards: String? = nil
+        var expectedTransfers: String? = nil
     }
 
     /// Resolves the settings. `configPath` nil means the default file, used only if present.
@@ -60,7 +63,7 @@ struct ServeSettings {
         } else if access(defaultConfigPath, R_OK) == 0 {
             file = try load(defaultConfigPath)
         }
-        let known: Set<String> = ["data", "listen", "metrics", "snapshot_every", "shards"]
+        let known: Set<String> = ["data", "listen", "metrics", "snapshot_every", "shards", "expected_transfers"]
         if let unknown = file.keys.sorted().first(where: { !known.contains($0) }) {
             let line = file[unknown]?.line ?? 0
             throw ConfigError(.unknownKey, "\(filePath):\(line): unknown key `\(unknown)` (known: \(known.sorted().joined(separator: ", ")))")
@@ -91,11 +94,19 @@ struct ServeSettings {
         if shards > 1 && snapshotEvery > 0 {
             throw ConfigError(.badValue, "\(every.1): snapshots are not supported with shards > 1 yet (\(shardsValue.1) is \(shards)); set snapshot_every to 0")
         }
+        let expected = try pick("expected_transfers", flag: flags.expectedTransfers, env: "KAMINO_EXPECTED_TRANSFERS")
+            ?? ("0", "expected_transfers")
+        guard let expectedTransfers = Int(expected.0), expectedTransfers >= 0, expectedTransfers < 1 << 31 else {
+            throw ConfigError(.badValue, "\(expected.1): `\(expected.0)` is not a transfer count from 0 to \((1 << 31) - 1)")
+        }
+        if shards > 1 && expectedTransfers > 0 {
+            throw ConfigError(.badValue, "\(expected.1): not supported with shards > 1 yet (\(shardsValue.1) is \(shards)); set expected_transfers to 0")
+        }
         return ServeSettings(
             data: data.0,
             listen: try HostPort(parsing: listen.0, key: listen.1),
             metrics: metrics.0 == "off" ? nil : try HostPort(parsing: metrics.0, key: metrics.1),
-            snapshotEvery: snapshotEvery, shards: shards)
+            snapshotEvery: snapshotEvery, shards: shards, expectedTransfers: expectedTransfers)
     }
 
     private static func load(_ path: String) throws(ConfigError) -> [String: ConfigFile.Entry] {

@@ -145,6 +145,33 @@ struct StorageStructureTests {
         #expect(index.count == next)
     }
 
+    @Test("Ledger.reserveCapacity sizes the index once; later creates give the same results and digest")
+    func reserveCapacity() throws {
+        let plain = Ledger(prefaultMemory: false)
+        let sized = Ledger()
+        let accounts = (1...50).map { Account(id: UInt128($0), ledger: 1, code: 1) }
+        _ = try plain.createAccounts(accounts, timestamp: 1_000)
+        _ = try sized.createAccounts(accounts, timestamp: 1_000)
+        var clock: UInt64 = 1_000
+        var next: UInt128 = 1 << 70
+        for round in 0..<30 {
+            if round == 10 { sized.reserveCapacity(transfers: 200_000) }  // with ids already indexed
+            let batch = (0..<4_000).map { k -> Transfer in
+                next += 1
+                // A few repeats of earlier ids (exists) among fresh ones.
+                let id = k % 97 == 0 ? next - 3_000 : next
+                return Transfer(id: id, debitAccountId: UInt128(1 + k % 50), creditAccountId: UInt128(1 + (k + 7) % 50),
+                                amount: UInt128(k), ledger: 1, code: 1)
+            }
+            clock += 10_000
+            let a = try plain.createTransfers(batch, timestamp: clock)
+            let b = try sized.createTransfers(batch, timestamp: clock)
+            #expect(a == b)
+        }
+        #expect(plain.digest() == sized.digest())
+        #expect(sized.memoryUsage.transferIndex >= 200_000 * 8 * 8 / 5)
+    }
+
     @Test("TransferList is two cache lines; refs stay in order across spills, removals and writes")
     func transferList() {
         #expect(MemoryLayout<TransferList>.size == 128)

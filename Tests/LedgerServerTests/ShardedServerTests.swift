@@ -64,6 +64,26 @@ struct ShardedServerTests {
         #expect(again.terminate() == 0)
     }
 
+    @Test func expectedTransfersWithShardsOrOutOfRangeAreRefused() throws {
+        let dir = temporaryDataDir("expected-transfers")
+        defer { removeDataDir(dir) }
+        // A valid value starts a server that serves (so the refusals below are about the value).
+        do {
+            let server = try #require(ServerProcess.start(dataDir: dir, extra: ["--expected-transfers", "100000"]))
+            defer { server.terminate() }
+            let client = try #require(WireTestClient(port: server.port))
+            #expect(allCreated(client.call(.createAccounts([1, 2].map { Account(id: $0, ledger: 1, code: 1) }))))
+            #expect(allCreated(client.call(.createTransfers([transfer(77, from: 1, to: 2, amount: 5)]))))
+        }
+        for extra in [["--shards", "2", "--expected-transfers", "1000"], ["--expected-transfers", "-5"],
+                      ["--expected-transfers", "2147483648"]] {
+            if let server = ServerProcess.start(dataDir: dir, extra: extra) {
+                server.terminate()
+                Issue.record("the server started with \(extra)")
+            }
+        }
+    }
+
     @Test func snapshotsWithShardsAreRefusedClearly() throws {
         let dir = temporaryDataDir("sharded-snap")
         defer { removeDataDir(dir) }

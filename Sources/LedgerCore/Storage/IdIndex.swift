@@ -346,6 +346,26 @@ struct IdIndex {
         }
     }
 
+    /// Makes the table big enough for `total` entries (at most 5/8 load) at once, so they
+    /// go in with no growth: a start-up step (`Ledger.reserveCapacity`), not for the hot
+    /// path, as it moves every entry.
+    func ensureCapacity(_ total: Int) {
+        finishGrowth()
+        var log2 = header.pointee.capacityLog2
+        while (1 << log2) * 5 / 8 < total { log2 += 1 }
+        let oldLog2 = header.pointee.capacityLog2
+        guard log2 > oldLog2 else { return }
+        let slots = LargeAllocation.allocate(UInt64.self, count: 1 << log2)
+        if !LargeAllocation.isMapped(bytes: (1 << log2) * MemoryLayout<UInt64>.stride) {
+            slots.initialize(repeating: 0, count: 1 << log2)
+        }
+        let old = header.pointee.slots
+        for k in 0..<(1 << oldLog2) where old[k] != 0 { Self.place(old[k], in: slots, log2) }
+        header.pointee.slots = slots
+        header.pointee.capacityLog2 = log2
+        release(old, count: 1 << oldLog2)
+    }
+
     /// Completes a growth in progress at once.
     private func finishGrowth() {
         while header.pointee.next != nil || header.pointee.old != nil { growthStep() }
