@@ -43,7 +43,9 @@ extension CreateTransferResult: CreateResultRecord {}
 
 extension Ledger {
     /// How many events ahead the prefetch pipeline fetches id-index slots, and records.
-    static var prefetchSlotDistance: Int { 32 }
+    /// 96 for slots measured 10-15 % faster than 32 at 10M transfers on these VMs (a
+    /// random slot of a 128 MiB table is a DRAM miss plus a nested page walk).
+    static var prefetchSlotDistance: Int { 96 }
     static var prefetchRecordDistance: Int { 16 }
     /// Index tables up to this size stay in a core's L2 cache (512 KiB here).
     static var cacheResidentIndexBytes: Int { 256 << 10 }
