@@ -47,6 +47,7 @@ extension Ledger {
     /// random slot of a 128 MiB table is a DRAM miss plus a nested page walk).
     static var prefetchSlotDistance: Int { 96 }
     static var prefetchRecordDistance: Int { 16 }
+    static var prefetchPendingDistance: Int { 8 }
     /// Index tables up to this size stay in a core's L2 cache (512 KiB here).
     static var cacheResidentIndexBytes: Int { 256 << 10 }
 

@@ -43,24 +43,35 @@ extension Ledger {
     }
 
     /// The prefetch pipeline, one step per event, run just before event `i` is applied:
-    /// - event `i + prefetchSlotDistance`: hash its three ids once and start loading their
-    ///   id-index slots;
-    /// - event `i + prefetchRecordDistance`: guess its accounts' refs from those slots (now
-    ///   cached; tags only, no record read) and start loading the account records and
-    ///   their list headers;
+    /// - event `i + prefetchSlotDistance`: hash its ids once and start loading their
+    ///   id-index slots (its own id, and its accounts' or, for a post or void, its
+    ///   pending transfer's);
+    /// - event `i + prefetchRecordDistance`: guess the refs behind those slots (now cached;
+    ///   tags only, no record read) and start loading the account records and their list
+    ///   headers, or the pending transfer;
+    /// - event `i + prefetchPendingDistance`, posts and voids only: read the pending
+    ///   transfer (now cached) and do the same for its accounts.
     /// One step per event spreads the misses evenly instead of in bursts. Prefetches are
-    /// hints: they change no result, only what is in the cache.
+    /// hints: they change no result, only what is in the cache (every guess is verified).
     @inline(__always)
     func prefetchTransfers(_ events: UnsafeBufferPointer<Transfer>, _ i: Int, accountSlots: Bool) {
         let n = events.count
         let slotDistance = Self.prefetchSlotDistance
         let recordDistance = Self.prefetchRecordDistance
+        let pendingDistance = Self.prefetchPendingDistance
         if i == 0 {
             for k in 0..<min(slotDistance, n) { prefetchSlots(events, k, accountSlots: accountSlots) }
-            for k in 0..<min(recordDistance, n) { prefetchAccounts(k) }
+            for k in 0..<min(recordDistance, n) { prefetchRecords(events, k) }
+            for k in 0..<min(pendingDistance, n) { prefetchPendingAccounts(events, k) }
         }
         if i + slotDistance < n { prefetchSlots(events, i + slotDistance, accountSlots: accountSlots) }
-        if i + recordDistance < n { prefetchAccounts(i + recordDistance) }
+        if i + recordDistance < n { prefetchRecords(events, i + recordDistance) }
+        if i + pendingDistance < n { prefetchPendingAccounts(events, i + pendingDistance) }
+    }
+
+    @inline(__always)
+    private static func isPostOrVoid(_ t: Transfer) -> Bool {
+        t.flags.rawValue & (TransferFlags.postPendingTransfer.rawValue | TransferFlags.voidPendingTransfer.rawValue) != 0
     }
 
     @inline(__always)
@@ -68,9 +79,14 @@ extension Ledger {
         let t = events[i]
         let tags = prefetchedTags + 3 * i
         tags[0] = transferIndex.tag(t.id)
+        transferIndex.prefetch(tag: tags[0])
+        if Self.isPostOrVoid(t) {
+            tags[1] = transferIndex.tag(t.pendingId)
+            transferIndex.prefetch(tag: tags[1])
+            return
+        }
         tags[1] = accountIndex.tag(t.debitAccountId)
         tags[2] = accountIndex.tag(t.creditAccountId)
-        transferIndex.prefetch(tag: tags[0])
         if accountSlots {
             accountIndex.prefetch(tag: tags[1])
             accountIndex.prefetch(tag: tags[2])
@@ -78,9 +94,39 @@ extension Ledger {
     }
 
     @inline(__always)
-    private func prefetchAccounts(_ i: Int) {
+    private func prefetchRecords(_ events: UnsafeBufferPointer<Transfer>, _ i: Int) {
+        if Self.isPostOrVoid(events[i]) {
+            prefetchedRefs[2 * i] = -1
+            prefetchedRefs[2 * i + 1] = -1
+            prefetchPending(tag: prefetchedTags[3 * i + 1], event: i)
+            return
+        }
         prefetchAccount(tag: prefetchedTags[3 * i + 1], slot: 2 * i)
         prefetchAccount(tag: prefetchedTags[3 * i + 2], slot: 2 * i + 1)
+    }
+
+    @inline(__always)
+    private func prefetchPending(tag: UInt32, event i: Int) {
+        guard let guess = transferIndex.guessRef(tag: tag), guess & Self.orphanBit == 0, Int(guess) < transfers.count
+        else {
+            prefetchedPending[i] = -1
+            return
+        }
+        prefetchedPending[i] = Int32(guess)
+        let record = UnsafeRawPointer(transfers.pointer(at: Int(guess)))
+        kamino_prefetch_read(record)
+        kamino_prefetch_read(record + 64)
+        kamino_prefetch_write(pendingStatuses.pointer(at: Int(guess)))
+    }
+
+    @inline(__always)
+    private func prefetchPendingAccounts(_ events: UnsafeBufferPointer<Transfer>, _ i: Int) {
+        guard Self.isPostOrVoid(events[i]) else { return }
+        let guess = Int(prefetchedPending[i])
+        guard guess >= 0, guess < transfers.count else { return }
+        let pending = transfers.pointer(at: guess)
+        prefetchAccount(tag: accountIndex.tag(pending.pointee.debitAccountId), slot: 2 * i)
+        prefetchAccount(tag: accountIndex.tag(pending.pointee.creditAccountId), slot: 2 * i + 1)
     }
 
     @inline(__always)
@@ -121,7 +167,7 @@ extension Ledger {
         }
 
         if t.flags.contains(.postPendingTransfer) || t.flags.contains(.voidPendingTransfer) {
-            return postOrVoidPendingTransfer(t, at: ts, probe: probe)
+            return postOrVoidPendingTransfer(t, at: ts, probe: probe, index: index)
         }
 
         if let status = TransferRules.checkNew(t) { return (status, ts) }

@@ -40,6 +40,9 @@ public final class Ledger {
     let prefetchedRefs: UnsafeMutablePointer<Int32>
     /// The records of those guessed refs (same positions; meaningful where the ref is not -1).
     let prefetchedSlots: UnsafeMutablePointer<UnsafeMutablePointer<Account>?>
+    /// For posts and voids: the ref of the pending transfer, guessed the same way (-1:
+    /// none). `LedgerLimits.batchMax` entries.
+    let prefetchedPending: UnsafeMutablePointer<Int32>
     /// Id-index tags (transfer, debit, credit) of the current batch's events, computed once
     /// by the prefetch pipeline for its own use. 3 x `LedgerLimits.batchMax` entries.
     let prefetchedTags: UnsafeMutablePointer<UInt32>
@@ -68,6 +71,8 @@ public final class Ledger {
         prefetchedRefs.initialize(repeating: -1, count: 2 * LedgerLimits.batchMax)
         prefetchedSlots = .allocate(capacity: 2 * LedgerLimits.batchMax)
         prefetchedSlots.initialize(repeating: nil, count: 2 * LedgerLimits.batchMax)
+        prefetchedPending = .allocate(capacity: LedgerLimits.batchMax)
+        prefetchedPending.initialize(repeating: -1, count: LedgerLimits.batchMax)
         prefetchedTags = .allocate(capacity: 3 * LedgerLimits.batchMax)
         prefetchedTags.initialize(repeating: 0, count: 3 * LedgerLimits.batchMax)
     }
@@ -77,6 +82,7 @@ public final class Ledger {
         transferIndex.deallocate()
         prefetchedRefs.deallocate()
         prefetchedSlots.deallocate()
+        prefetchedPending.deallocate()
         prefetchedTags.deallocate()
         scope.deinitialize(count: 1)
         scope.deallocate()

@@ -1,19 +1,30 @@
 extension Ledger {
     /// Posts or voids a pending transfer (`flags.post_pending_transfer` or
     /// `flags.void_pending_transfer`); checks in the reference's order of precedence.
+    /// `index` is the event's place in the batch: the prefetch pipeline's guesses of the
+    /// pending transfer and its accounts are used once their ids confirm them.
     func postOrVoidPendingTransfer(
-        _ t: Transfer, at eventTimestamp: UInt64, probe: IdIndex.Probe
+        _ t: Transfer, at eventTimestamp: UInt64, probe: IdIndex.Probe, index: Int
     ) -> (CreateTransferStatus, UInt64) {
         let ts = eventTimestamp
         if let status = TransferRules.checkPostOrVoid(t) { return (status, ts) }
         let isPost = t.flags.contains(.postPendingTransfer)
         let isVoid = !isPost
 
-        guard let pRef = transferRef(t.pendingId) else { return (.pendingTransferNotFound, ts) }
+        let guess = Int(prefetchedPending[index])
+        let pRef: Int
+        if guess >= 0, guess < transfers.count, transfers.pointer(at: guess).pointee.id == t.pendingId {
+            pRef = guess  // created transfer ids are unique
+        } else {
+            guard let ref = transferRef(t.pendingId) else { return (.pendingTransferNotFound, ts) }
+            pRef = ref
+        }
         let p = transfers[pRef]
         if !p.flags.contains(.pending) { return (.pendingTransferNotPending, ts) }
         // A pending transfer's accounts always exist: accounts are never deleted.
-        guard let drRef = accountRef(p.debitAccountId), let crRef = accountRef(p.creditAccountId) else {
+        guard let (drRef, _) = accountRef(p.debitAccountId, guess: prefetchedRefs[2 * index], guessSlot: prefetchedSlots[2 * index]),
+            let (crRef, _) = accountRef(p.creditAccountId, guess: prefetchedRefs[2 * index + 1], guessSlot: prefetchedSlots[2 * index + 1])
+        else {
             return (.pendingTransferNotFound, ts)
         }
         let (failure, amount) = TransferRules.matchPending(t, p)
