@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 
 @testable import LedgerCore
@@ -198,6 +199,28 @@ struct StorageStructureTests {
         }
         #expect(list.count == model.count)
         #expect((0..<model.count).allSatisfy { list[$0] == model[$0] })
+    }
+
+    @Test("The provisioner reports a request done, serves urgent ones, and cancels cleanly")
+    func provisionerTickets() throws {
+        let bytes = 4 * LargeAllocation.hugePageSize
+        let table = LargeAllocation.allocate(UInt8.self, count: bytes)
+        let chunk = LargeAllocation.allocate(UInt8.self, count: LargeAllocation.hugePageSize)
+        let provisioner = MemoryProvisioner.shared
+        let ticket = provisioner.populate(UnsafeMutableRawPointer(table), bytes: bytes)
+        #expect(provisioner.populate(UnsafeMutableRawPointer(chunk), bytes: LargeAllocation.hugePageSize, urgent: true) == 0)
+        var waited = 0
+        while !provisioner.isDone(ticket), waited < 10_000 {  // at most 10 s
+            usleep(1_000)
+            waited += 1
+        }
+        #expect(provisioner.isDone(ticket))
+        // Mapped memory starts zeroed and populating never changes contents.
+        #expect(stride(from: 0, to: bytes, by: 4096).allSatisfy { table[$0] == 0 && table[$0 + 4095] == 0 })
+        provisioner.cancel(UnsafeMutableRawPointer(table), bytes: bytes)
+        provisioner.cancel(UnsafeMutableRawPointer(chunk), bytes: LargeAllocation.hugePageSize)
+        LargeAllocation.deallocate(table, count: bytes)
+        LargeAllocation.deallocate(chunk, count: LargeAllocation.hugePageSize)
     }
 
     @Test("A store that prefaults its next chunk keeps every record, and frees cleanly mid-request")

@@ -130,7 +130,7 @@ struct ChunkedStore<Element: BitwiseCopyable> {
         if header.pointee.prefault {
             let spare = LargeAllocation.allocate(Element.self, count: Self.chunkSize)
             header.pointee.spare = spare
-            MemoryProvisioner.shared.populate(UnsafeMutableRawPointer(spare), bytes: Self.chunkBytes)
+            MemoryProvisioner.shared.populate(UnsafeMutableRawPointer(spare), bytes: Self.chunkBytes, urgent: true)
         }
     }
 

@@ -31,6 +31,8 @@ struct IdIndex {
         var oldLog2 = 0
         var migrated = 0
         var prefault = false
+        /// The provisioner's ticket for the table being prepared (0: none to wait for).
+        var nextTicket: UInt64 = 0
     }
 
     private let header: UnsafeMutablePointer<Header>
@@ -224,6 +226,15 @@ struct IdIndex {
     /// event). The table inserts go to never passes 3/4 load: a growth that could not
     /// finish in time (small tables, large `n`) is finished here.
     func reserve(_ n: Int) {
+        // While the provisioner is still faulting in the next table, let it finish before
+        // inserts and migration touch that table (two threads faulting the same pages
+        // contend), as long as the current table stays under 3/4 load.
+        if header.pointee.next != nil, header.pointee.nextTicket != 0,
+            (header.pointee.count + n) * 4 <= capacity * 3
+        {
+            if !MemoryProvisioner.shared.isDone(header.pointee.nextTicket) { return }
+            header.pointee.nextTicket = 0
+        }
         for _ in 0..<n {
             if header.pointee.next != nil || header.pointee.old != nil {
                 growthStep()
@@ -300,8 +311,9 @@ struct IdIndex {
         header.pointee.next = next
         header.pointee.nextZeroed = 0
         let bytes = capacity * 2 * MemoryLayout<UInt64>.stride
+        header.pointee.nextTicket = 0
         if header.pointee.prefault, bytes >= LargeAllocation.hugePageSize {
-            MemoryProvisioner.shared.populate(UnsafeMutableRawPointer(next), bytes: bytes)
+            header.pointee.nextTicket = MemoryProvisioner.shared.populate(UnsafeMutableRawPointer(next), bytes: bytes)
         }
         growthStep()
     }

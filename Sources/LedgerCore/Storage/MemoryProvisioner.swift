@@ -29,10 +29,18 @@ final class MemoryProvisioner: @unchecked Sendable {
     private let condition: UnsafeMutablePointer<pthread_cond_t>
     private var queue: [Piece] = []
     private var head = 0
+    /// Served before `queue`: small requests the owner needs soon (the next chunk of a
+    /// store), so they never wait behind a large table.
+    private var urgent: [Piece] = []
     private var busy: Piece? = nil
     private var started = false
     private var unsupported = false
     private var cpuNanos: UInt64 = 0
+    /// Pieces queued so far, and pieces processed so far (dropped ones count once the
+    /// queue drains): FIFO, so a request whose last piece has number `k` is done once
+    /// `processed >= k`.
+    private var queued: UInt64 = 0
+    private var processed: UInt64 = 0
 
     private init() {
         mutex = .allocate(capacity: 1)
@@ -50,13 +58,22 @@ final class MemoryProvisioner: @unchecked Sendable {
     }
 
     /// Asks for `bytes` at `start` to be faulted in soon. Never blocks on the work.
-    func populate(_ start: UnsafeMutableRawPointer, bytes: Int) {
+    /// - Parameter urgent: serve it before every non-urgent request.
+    /// - Returns: a ticket for `isDone` (non-urgent requests; 0 for urgent ones).
+    @discardableResult
+    func populate(_ start: UnsafeMutableRawPointer, bytes: Int, urgent isUrgent: Bool = false) -> UInt64 {
         locked {
-            guard !unsupported else { return }
+            guard !unsupported else { return 0 }
             var offset = 0
             while offset < bytes {
                 let n = min(Self.pieceBytes, bytes - offset)
-                queue.append(Piece(start: UInt(bitPattern: start + offset), bytes: n))
+                let piece = Piece(start: UInt(bitPattern: start + offset), bytes: n)
+                if isUrgent {
+                    urgent.append(piece)
+                } else {
+                    queue.append(piece)
+                    queued += 1
+                }
                 offset += n
             }
             if !started {
@@ -64,17 +81,25 @@ final class MemoryProvisioner: @unchecked Sendable {
                 startThread()
             }
             pthread_cond_broadcast(condition)
+            return isUrgent ? 0 : queued
         }
     }
+
+    /// True once the request with this ticket was carried out (or dropped).
+    func isDone(_ ticket: UInt64) -> Bool { locked { unsupported || processed >= ticket } }
 
     /// Drops pending requests inside `bytes` at `start` and waits for one in progress
     /// there: call it before freeing memory passed to `populate`.
     func cancel(_ start: UnsafeMutableRawPointer, bytes: Int) {
         let range = Piece(start: UInt(bitPattern: start), bytes: bytes)
         locked {
+            urgent.removeAll { $0.overlaps(range) }
             if head < queue.count {
                 queue = queue[head...].filter { !$0.overlaps(range) }
                 head = 0
+                // Dropped pieces never count as processed ahead of earlier ones: the count
+                // catches up when the queue drains.
+                if queue.isEmpty && busy == nil { processed = queued }
             }
             while let piece = busy, piece.overlaps(range) { pthread_cond_wait(condition, mutex) }
         }
@@ -104,12 +129,18 @@ final class MemoryProvisioner: @unchecked Sendable {
     private func run() {
         pthread_mutex_lock(mutex)
         while true {
-            while head == queue.count { pthread_cond_wait(condition, mutex) }
-            let piece = queue[head]
-            head += 1
-            if head == queue.count {
-                queue.removeAll(keepingCapacity: true)
-                head = 0
+            while head == queue.count && urgent.isEmpty { pthread_cond_wait(condition, mutex) }
+            let piece: Piece
+            let isUrgent = !urgent.isEmpty
+            if isUrgent {
+                piece = urgent.removeFirst()
+            } else {
+                piece = queue[head]
+                head += 1
+                if head == queue.count {
+                    queue.removeAll(keepingCapacity: true)
+                    head = 0
+                }
             }
             busy = piece
             pthread_mutex_unlock(mutex)
@@ -118,10 +149,13 @@ final class MemoryProvisioner: @unchecked Sendable {
             let used = Self.threadCPUNanos() &- before
             pthread_mutex_lock(mutex)
             busy = nil
+            if !isUrgent { processed += 1 }
+            if head == queue.count { processed = queued }
             cpuNanos &+= used
             if !ok {
                 unsupported = true
                 queue.removeAll()
+                urgent.removeAll()
                 head = 0
             }
             pthread_cond_broadcast(condition)
