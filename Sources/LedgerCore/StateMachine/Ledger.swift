@@ -36,7 +36,9 @@ public final class Ledger {
     /// balance histories without scanning every account).
     var historyAccountRefs: ContiguousArray<UInt32> = []
     /// Account refs (debit, credit) of the current batch's events, guessed ahead of time
-    /// by the prefetch pipeline (-1: none). Used only to prefetch, never to decide. 2 x `LedgerLimits.batchMax` entries.
+    /// by the prefetch pipeline (-1: none). A guess decides nothing until the account's
+    /// stored id confirms it (`accountRef(_:guess:guessSlot:)`). 2 x `LedgerLimits.batchMax`
+    /// entries.
     let prefetchedRefs: UnsafeMutablePointer<Int32>
     /// The records of those guessed refs (same positions; meaningful where the ref is not -1).
     let prefetchedSlots: UnsafeMutablePointer<UnsafeMutablePointer<Account>?>
