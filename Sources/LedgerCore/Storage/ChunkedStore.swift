@@ -40,6 +40,10 @@ struct ChunkedStore<Element: BitwiseCopyable> {
     /// Frees the records (the owner calls it once; no copy may be used afterwards).
     func deallocate() {
         for i in 0..<header.pointee.chunkCount {
+            // A chunk that was the spare may still be queued for (or in) faulting.
+            if header.pointee.prefault {
+                MemoryProvisioner.shared.cancel(UnsafeMutableRawPointer(header.pointee.chunks[i]), bytes: Self.chunkBytes)
+            }
             LargeAllocation.deallocate(header.pointee.chunks[i], count: Self.chunkSize)
         }
         if let spare = header.pointee.spare {
