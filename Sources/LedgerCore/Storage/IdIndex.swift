@@ -49,9 +49,7 @@ struct IdIndex {
         var log2 = 4
         while (1 << log2) * 5 / 8 < minimumCapacity { log2 += 1 }
         let slots = LargeAllocation.allocate(UInt64.self, count: 1 << log2)
-        if !LargeAllocation.isMapped(bytes: (1 << log2) * MemoryLayout<UInt64>.stride) {
-            slots.initialize(repeating: 0, count: 1 << log2)  // mapped tables start zeroed
-        }
+        slots.initialize(repeating: 0, count: 1 << log2)
         header = .allocate(capacity: 1)
         header.initialize(to: Header(slots: slots, capacityLog2: log2, count: 0, prefault: prefault))
     }
@@ -209,8 +207,7 @@ struct IdIndex {
     /// `find` when the caller may then `insert`: nothing moves between them.
     ///
     /// Growth starts at 5/8 load: phase 1 zeroes a table twice as big, `zeroStep` slots
-    /// per call (a mapped table starts zeroed: then it only counts); phase 2 makes it
-    /// current and moves `migrateStep` old slots per call.
+    /// per call; phase 2 makes it current and moves `migrateStep` old slots per call.
     /// Both end well before the old table would pass 3/4 load.
     @inline(__always)
     func reserveOne() {
@@ -324,14 +321,11 @@ struct IdIndex {
             let total = capacity * 2
             let from = header.pointee.nextZeroed
             let n = min(Self.zeroStep, total - from)
-            // A mapped table is zero already: phase 1 then only gives the provisioner
-            // time to fault it in (and keeps its 1 KiB per insert out of the caches).
-            let mapped = LargeAllocation.isMapped(bytes: total * MemoryLayout<UInt64>.stride)
-            if !mapped { (next + from).initialize(repeating: 0, count: n) }
+            (next + from).initialize(repeating: 0, count: n)
             header.pointee.nextZeroed = from + n
             // Safety: never let the current table pass 3/4 load while zeroing.
             if from + n < total, (header.pointee.count + 1) * 4 > capacity * 3 {
-                if !mapped { (next + from + n).initialize(repeating: 0, count: total - from - n) }
+                (next + from + n).initialize(repeating: 0, count: total - from - n)
                 header.pointee.nextZeroed = total
             }
             if header.pointee.nextZeroed == total {
@@ -368,9 +362,7 @@ struct IdIndex {
         let oldLog2 = header.pointee.capacityLog2
         guard log2 > oldLog2 else { return }
         let slots = LargeAllocation.allocate(UInt64.self, count: 1 << log2)
-        if !LargeAllocation.isMapped(bytes: (1 << log2) * MemoryLayout<UInt64>.stride) {
-            slots.initialize(repeating: 0, count: 1 << log2)
-        }
+        slots.initialize(repeating: 0, count: 1 << log2)
         let old = header.pointee.slots
         for k in 0..<(1 << oldLog2) where old[k] != 0 { Self.place(old[k], in: slots, log2) }
         header.pointee.slots = slots

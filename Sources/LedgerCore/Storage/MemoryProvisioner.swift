@@ -1,3 +1,5 @@
+import CKaminoPrefetch
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,7 +12,8 @@ import Glibc
 /// memory, so it cannot race with the owner writing there, and no result depends on
 /// whether or when it ran. A request the kernel cannot serve is dropped: the owner then
 /// takes the page faults itself, as without it. One thread serves the whole process,
-/// started on the first request and idle on a condition variable otherwise.
+/// started on the first request and idle on a condition variable otherwise; with a single
+/// usable CPU it stays off.
 final class MemoryProvisioner: @unchecked Sendable {
     /// The process's provisioner.
     static let shared = MemoryProvisioner()
@@ -43,6 +46,9 @@ final class MemoryProvisioner: @unchecked Sendable {
     private var processed: UInt64 = 0
 
     private init() {
+        // On a single usable CPU the thread would take its time from the thread it is
+        // meant to spare (measured: half the apply rate under `taskset -c 0`): stay off.
+        unsupported = Self.usableCPUs() < 2
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
@@ -173,6 +179,9 @@ final class MemoryProvisioner: @unchecked Sendable {
         return false
         #endif
     }
+
+    /// CPUs this process may run on (its affinity mask).
+    private static func usableCPUs() -> Int { Int(kamino_usable_cpus()) }
 
     private static func threadCPUNanos() -> UInt64 {
         #if canImport(Glibc)
