@@ -78,10 +78,7 @@ struct ChunkedStore<Element: BitwiseCopyable> {
 
     @inline(__always)
     func append(_ element: Element) {
-        let n = header.pointee.count
-        if n & Self.chunkMask == 0, n >> Self.chunkShift == header.pointee.chunkCount { addChunk() }
-        pointer(at: n).initialize(to: element)
-        header.pointee.count = n + 1
+        _ = appendReturningSlot(element)
     }
 
     /// Appends `element` and returns where it is, so the caller can amend fields in place

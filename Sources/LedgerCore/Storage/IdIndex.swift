@@ -132,27 +132,16 @@ struct IdIndex {
         }
     }
 
-    /// The current table first; while entries are being moved out of the previous table,
-    /// that one too (an entry not yet moved is only there).
-    @inline(__always)
-    private func probe(tag t: UInt32, accept: (UInt32) -> Bool) -> Probe {
-        let found = Self.probe(header.pointee.slots, header.pointee.capacityLog2, tag: t, accept: accept)
-        if found.ref == nil, let old = header.pointee.old {
-            let inOld = Self.probe(old, header.pointee.oldLog2, tag: t, accept: accept)
-            if inOld.ref != nil { return Probe(ref: inOld.ref, slot: found.slot, tag: t) }
-        }
-        return found
-    }
-
     /// Finds `id`, reading stored ids from `source` when tags match.
     @inline(__always)
     func find<Source: IdSource>(_ id: UInt128, in source: Source) -> Probe {
-        probe(tag: tag(id)) { source.id(at: $0) == id }
+        find(id, tag: tag(id), in: source)
     }
 
-    /// Finds `id` whose tag (`tag(id)`) the caller already computed: the hot path of
-    /// `create_transfers`, written out as a plain loop over the current table (the
-    /// closure-based walk was not inlined); the previous table only while it is migrated.
+    /// Finds `id` whose tag (`tag(id)`) the caller already computed. The current table
+    /// first, written out as a plain loop (the hot path of `create_transfers`; the
+    /// closure-based walk was not inlined); while entries are being moved out of the
+    /// previous table, that one too (an entry not yet moved is only there).
     @inline(__always)
     func find<Source: IdSource>(_ id: UInt128, tag t: UInt32, in source: Source) -> Probe {
         let slots = header.pointee.slots
@@ -184,7 +173,7 @@ struct IdIndex {
 
     /// The ref of the first slot in `id`'s probe run whose tag matches, without reading
     /// any record: right almost always (a false match needs 32 equal hash bits), so it
-    /// serves to prefetch a record, never to decide anything.
+    /// serves to prefetch a record; callers verify the record's id before using a guess.
     ///
     /// Looks in the current table only: during a migration an entry not yet moved gets no
     /// guess, which costs its caller a full `find`, never a wrong answer.
