@@ -31,6 +31,8 @@ package struct WALError: Error, Sendable, Equatable, CustomStringConvertible {
         case snapshotInvalid
         /// A system call failed (open, read, rename, ...).
         case system
+        /// Another writer holds the data directory's lock (`DataDirectoryLock`).
+        case locked
     }
 
     package let code: Code

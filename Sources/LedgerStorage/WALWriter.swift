@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Synchronization
 
 /// The appending side of the write-ahead log.
 ///
@@ -14,10 +15,14 @@ package final class WALWriter: Sendable {
     private let shared: WriterShared
     /// The configuration the log was opened with.
     package let configuration: WALConfiguration
+    /// The data directory's lock, held from before recovery until the writer thread has
+    /// finished (`close`), or until the writer is dropped.
+    private let directoryLock: Mutex<DataDirectoryLock?>
 
-    private init(shared: WriterShared, configuration: WALConfiguration) {
+    private init(shared: WriterShared, configuration: WALConfiguration, directoryLock: consuming DataDirectoryLock) {
         self.shared = shared
         self.configuration = configuration
+        self.directoryLock = Mutex(Optional(directoryLock))
     }
 
     deinit {
@@ -29,14 +34,17 @@ package final class WALWriter: Sendable {
         if wake { shared.wakeup.post() }
     }
 
-    /// Recovers the directory (cutting a torn tail, refusing on damage unless
-    /// `allowDamaged`), then starts the writer thread. Blocking: call it from a
-    /// thread that may block, or through `openAsync`.
+    /// Takes the directory's lock (`DataDirectoryLock`; refused with `.locked` while
+    /// another writer holds it), recovers the directory (cutting a torn tail, refusing on
+    /// damage unless `allowDamaged`), then starts the writer thread. Blocking: call it
+    /// from a thread that may block, or through `openAsync`.
     package static func open(_ configuration: WALConfiguration) throws(WALError) -> (WALWriter, RecoveryReport) {
         guard configuration.segmentSize >= 4096, configuration.segmentSize % RecordHeader.alignment == 0 else {
             throw WALError(.invalidArgument, "segment size must be a multiple of 8 and at least 4096")
         }
         try FileIO.makeDirectory(configuration.directory)
+        // Before anything in the directory is read or written.
+        let lock = try DataDirectoryLock.acquire(directory: configuration.directory)
         let report = try WALRecovery.recover(
             directory: configuration.directory, mode: .repair(preallocation: configuration.preallocation,
                                                               segmentSize: configuration.segmentSize),
@@ -61,7 +69,7 @@ package final class WALWriter: Sendable {
             throw error
         }
         try thread.start()
-        return (WALWriter(shared: shared, configuration: configuration), report)
+        return (WALWriter(shared: shared, configuration: configuration, directoryLock: lock), report)
     }
 
     /// `open` run on a dedicated thread, for callers on Swift's cooperative pool.
@@ -163,6 +171,11 @@ package final class WALWriter: Sendable {
             }
             if wake { shared.wakeup.post() }
             if done { continuation.resume() }
+        }
+        // The writer thread has finished: nothing more is written, so the directory is free.
+        directoryLock.withLock { held in
+            assert(shared.state.withLock { $0.finished }, "the lock outlives every write")
+            held = nil
         }
     }
 }

@@ -1,0 +1,87 @@
+import Glibc
+import KaminoTestSupport
+import LedgerCore
+import LedgerWire
+import Testing
+
+/// Every file of a (flat) data directory with its bytes.
+private func directoryContents(_ dir: String) -> [String: [UInt8]] {
+    guard let d = opendir(dir) else { return [:] }
+    defer { closedir(d) }
+    var out: [String: [UInt8]] = [:]
+    while let entry = readdir(d) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        if name == "." || name == ".." { continue }
+        out[name] = fileBytes(dir + "/" + name)
+    }
+    return out
+}
+
+@Suite("The data directory has one writer", .serialized)
+struct DataDirectoryLockTests {
+    @Test func secondServerOnOneDirectoryIsRefusedAndChangesNothing() throws {
+        let dir = temporaryDataDir("lock")
+        defer { removeDataDir(dir) }
+        var first = try #require(ServerProcess.start(dataDir: dir), "kamino serve did not start")
+        defer { first.terminate() }
+        let client = try #require(WireTestClient(port: first.port))
+        #expect(allCreated(client.call(.createAccounts(accounts(10)))))
+        #expect(allCreated(client.call(.createTransfers([transfer(100, from: 10, to: 11, amount: 7)]))))
+
+        let before = directoryContents(dir)
+        #expect(before.keys.contains("kamino.lock"))
+        let kamino = try #require(builtExecutable("kamino"))
+        let log = dir + ".second.out"
+        let status = runProcess(
+            [kamino, "serve", "--data", dir, "--listen", "127.0.0.1:0", "--metrics", "off"], log: log)
+        let output = String(decoding: fileBytes(log), as: UTF8.self)
+        #expect(status != nil && status != 0, "the second server must exit non-zero: \(output)")
+        #expect(output.contains("pid \(first.pid)"), "the refusal names the holder: \(output)")
+        #expect(!output.contains("listening on"))
+        #expect(directoryContents(dir) == before, "the refused server changed the directory")
+
+        // A reader beside the live writer: `wal verify` takes no lock.
+        let verifyLog = dir + ".verify.out"
+        #expect(runProcess([kamino, "wal", "verify", dir], log: verifyLog) == 0,
+                "\(String(decoding: fileBytes(verifyLog), as: UTF8.self))")
+
+        // The first keeps serving, with everything it acknowledged.
+        #expect(allCreated(client.call(.createTransfers([transfer(101, from: 11, to: 10, amount: 2)]))))
+        guard case .reply(_, .lookupTransfers(let found)) = client.call(.lookupTransfers([100, 101])) else {
+            Issue.record("no lookup_transfers reply")
+            return
+        }
+        #expect(found.map(\.id) == [100, 101])
+        #expect(first.terminate() == 0)
+
+        // And after a restart nothing acknowledged is missing.
+        first = try #require(ServerProcess.start(dataDir: dir), "restart failed")
+        let again = try #require(WireTestClient(port: first.port))
+        guard case .reply(_, .lookupAccounts(let balances)) = again.call(.lookupAccounts([10, 11])) else {
+            Issue.record("no lookup_accounts reply")
+            return
+        }
+        #expect(balances.map(\.debitsPosted) == [7, 2])
+        #expect(balances.map(\.creditsPosted) == [2, 7])
+    }
+
+    @Test func killedHolderLeavesNoStaleClaim() throws {
+        let dir = temporaryDataDir("lock-kill")
+        defer { removeDataDir(dir) }
+        let first = try #require(ServerProcess.start(dataDir: dir), "kamino serve did not start")
+        let client = try #require(WireTestClient(port: first.port))
+        #expect(allCreated(client.call(.createAccounts(accounts(20)))))
+        #expect(first.killHard())
+        // The lock file still names the dead pid, but the kernel dropped the lock.
+        let second = try #require(ServerProcess.start(dataDir: dir), "restart after kill -9 was refused")
+        defer { second.terminate() }
+        let again = try #require(WireTestClient(port: second.port))
+        guard case .reply(_, .lookupAccounts(let found)) = again.call(.lookupAccounts([20, 21])) else {
+            Issue.record("no lookup_accounts reply")
+            return
+        }
+        #expect(found.map(\.id) == [20, 21])
+    }
+}
