@@ -30,16 +30,19 @@ package final class DurableLedger: Sendable {
     }
 
     package let directory: String
+    /// What the open found and did (for the recovery log lines).
+    package let startup: StartupSummary
     private let writer: WALWriter
     private let clock: any BatchClock
     private let state: Mutex<State>
     private let snapshots: SnapshotScheduler
     private let sequencer: ShardedSequencer?
 
-    private init(directory: String, ledger: sending Ledger, lsn: UInt64, writer: WALWriter,
+    private init(directory: String, startup: StartupSummary, ledger: sending Ledger, lsn: UInt64, writer: WALWriter,
                  clock: any BatchClock, snapshotEvery: UInt64,
                  onSnapshot: @escaping @Sendable (SnapshotScheduler.Outcome) -> Void) {
         self.directory = directory
+        self.startup = startup
         self.writer = writer
         self.clock = clock
         state = Mutex(State(ledger: ledger, lsn: lsn, failure: nil))
@@ -47,8 +50,10 @@ package final class DurableLedger: Sendable {
         sequencer = nil
     }
 
-    private init(directory: String, sharded engine: ShardedEngine, lsn: UInt64, writer: WALWriter, clock: any BatchClock) {
+    private init(directory: String, startup: StartupSummary, sharded engine: ShardedEngine, lsn: UInt64,
+                 writer: WALWriter, clock: any BatchClock) {
         self.directory = directory
+        self.startup = startup
         self.writer = writer
         self.clock = clock
         let ledger = engine.ledger
@@ -68,12 +73,13 @@ package final class DurableLedger: Sendable {
         guard shards >= 1, shards <= ShardRouting.maxShards else {
             throw EngineError(.recoveryFailed, "shards must be between 1 and \(ShardRouting.maxShards), not \(shards)")
         }
+        let began = monotonicNow()
         let configuration = WALConfiguration(directory: directory, segmentSize: segmentSize, allowDamaged: allowDamaged)
         let writer: WALWriter
         do {
             (writer, _) = try await WALWriter.openAsync(configuration)
         } catch {
-            throw EngineError(.recoveryFailed, "cannot open the log in \(directory): \(error)")
+            throw openFailure(error, directory: directory)
         }
         let recovered: LedgerRecovery.ShardedOutcome
         do {
@@ -87,7 +93,13 @@ package final class DurableLedger: Sendable {
             throw EngineError(.recoveryFailed,
                 "the state covers LSN \(recovered.lsn) but the log ends at \(writer.lastAssignedLSN)")
         }
-        return DurableLedger(directory: directory, sharded: recovered.engine, lsn: recovered.lsn, writer: writer, clock: clock)
+        let startup = StartupSummary(
+            directory: StartupSummary.absolute(directory), verdict: writer.startup,
+            snapshotLSN: recovered.snapshot?.lsn ?? 0, replayedFrom: (recovered.snapshot?.lsn ?? 0) + 1,
+            replayedThrough: recovered.lsn, replayedRecords: recovered.replayedRecords,
+            replayedEvents: recovered.replayedEvents, seconds: monotonicNow() - began)
+        return DurableLedger(directory: directory, startup: startup, sharded: recovered.engine, lsn: recovered.lsn,
+                             writer: writer, clock: clock)
     }
 
     /// Recovers the data directory (newest valid snapshot + log; a torn tail is cut) and
@@ -103,12 +115,13 @@ package final class DurableLedger: Sendable {
         snapshotEvery: UInt64 = 0, expectedTransfers: Int = 0, clock: any BatchClock = WallClock(),
         onSnapshot: @escaping @Sendable (SnapshotScheduler.Outcome) -> Void = { _ in }
     ) async throws(EngineError) -> DurableLedger {
+        let began = monotonicNow()
         let configuration = WALConfiguration(directory: directory, segmentSize: segmentSize, allowDamaged: allowDamaged)
         let writer: WALWriter
         do {
             (writer, _) = try await WALWriter.openAsync(configuration)
         } catch {
-            throw EngineError(.recoveryFailed, "cannot open the log in \(directory): \(error)")
+            throw openFailure(error, directory: directory)
         }
         let recovered: LedgerRecovery.Outcome
         do {
@@ -131,8 +144,24 @@ package final class DurableLedger: Sendable {
         let ledger = recovered.ledger
         if expectedTransfers > 0 { ledger.reserveCapacity(transfers: expectedTransfers) }
         ledger.prepareSnapshotMemory()
-        return DurableLedger(directory: directory, ledger: ledger, lsn: recovered.lsn, writer: writer,
+        let startup = StartupSummary(
+            directory: StartupSummary.absolute(directory), verdict: writer.startup,
+            snapshotLSN: recovered.snapshot?.lsn ?? 0, replayedFrom: (recovered.snapshot?.lsn ?? 0) + 1,
+            replayedThrough: recovered.lsn, replayedRecords: recovered.replayedRecords,
+            replayedEvents: recovered.replayedEvents, seconds: monotonicNow() - began)
+        return DurableLedger(directory: directory, startup: startup, ledger: ledger, lsn: recovered.lsn, writer: writer,
                              clock: clock, snapshotEvery: snapshotEvery, onSnapshot: onSnapshot)
+    }
+
+    /// The engine error for a log that would not open: a held lock or a directory that
+    /// holds less than it must is said plainly, with the directory's absolute path.
+    private static func openFailure(_ error: WALError, directory: String) -> EngineError {
+        switch error.code {
+        case .locked, .missingRecords, .damaged, .corrupt:
+            return EngineError(.recoveryFailed, "\(StartupSummary.absolute(directory)): \(error.message)")
+        default:
+            return EngineError(.recoveryFailed, "cannot open the log in \(directory): \(error)")
+        }
     }
 
     /// Moves a freshly recovered ledger from the recovery thread to its owner. Unchecked:

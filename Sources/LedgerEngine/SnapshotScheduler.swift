@@ -45,6 +45,9 @@ package final class SnapshotScheduler: Sendable {
                 try await writer.waitDurable(lsn)
                 let removed = try await DedicatedThread.run { () throws(WALError) -> Int in
                     _ = try store.write(image, lsn: lsn)
+                    // The directory must hold this snapshot (or an older one and the log
+                    // from there) before older files go.
+                    try writer.control.recordSnapshot(lsn)
                     return try store.removeObsolete(keep: 2).count
                 }
                 onOutcome(.written(lsn: lsn, removedFiles: removed))

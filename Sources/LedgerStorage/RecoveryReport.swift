@@ -23,6 +23,19 @@ package struct TailCut: Sendable, Equatable {
     package let reason: String
     /// Later segment files removed because they held nothing durable.
     package let removedSegments: [String]
+    /// True when the log ends because the next segment file's name skips LSNs: files are
+    /// missing, which no crash causes (`DirectoryCheck` refuses it).
+    package var segmentGap: Bool = false
+
+    package init(file: String, offset: Int, firstMissingLSN: UInt64, reason: String, removedSegments: [String],
+                 segmentGap: Bool = false) {
+        self.file = file
+        self.offset = offset
+        self.firstMissingLSN = firstMissingLSN
+        self.reason = reason
+        self.removedSegments = removedSegments
+        self.segmentGap = segmentGap
+    }
 }
 
 /// The outcome of scanning a log directory.

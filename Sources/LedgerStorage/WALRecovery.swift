@@ -21,6 +21,8 @@ package enum WALRecovery {
         let offset: Int
         let expectedLSN: UInt64
         let reason: String
+        /// The next segment's name skips LSNs: files are missing, never a torn write.
+        var segmentGap = false
     }
 
     /// Scans every segment of `directory` in order and verifies every checksum.
@@ -37,7 +39,8 @@ package enum WALRecovery {
             if index > 0 && name.firstLSN != expected {
                 let prev = summaries[index - 1]
                 problem = Problem(segmentIndex: index - 1, offset: prev.endOffset, expectedLSN: expected,
-                                  reason: "next segment \(name.fileName) starts at LSN \(name.firstLSN), expected \(expected)")
+                                  reason: "next segment \(name.fileName) starts at LSN \(name.firstLSN), expected \(expected)",
+                                  segmentGap: true)
                 break
             }
             let path = FileIO.join(directory, name.fileName)
@@ -85,16 +88,27 @@ package enum WALRecovery {
         let removed = names[(problem.segmentIndex + 1)...].map(\.fileName)
         report.segments = Array(summaries[...problem.segmentIndex])
         report.cut = TailCut(file: badFile, offset: problem.offset, firstMissingLSN: problem.expectedLSN,
-                             reason: problem.reason, removedSegments: removed)
+                             reason: problem.reason, removedSegments: removed, segmentGap: problem.segmentGap)
         if case let .repair(preallocation, segmentSize) = mode {
-            try cutTail(directory: directory, file: badFile, offset: problem.offset, removed: removed,
-                        preallocation: preallocation, segmentSize: segmentSize)
-            let s = summaries[problem.segmentIndex]
-            report.segments[problem.segmentIndex] = SegmentSummary(
-                name: s.name, records: s.records, lastLSN: s.lastLSN, endOffset: s.endOffset,
-                fileSize: preallocation == .fallocate ? max(segmentSize, s.endOffset) : s.endOffset)
+            try repair(&report, directory: directory, preallocation: preallocation, segmentSize: segmentSize)
         }
         return report
+    }
+
+    /// Carries out the cut a read-only scan found (`report.cut`): zeroes the log from the
+    /// cut on, removes the later segments, syncs; `report` then describes the log as cut.
+    package static func repair(_ report: inout RecoveryReport, directory: String,
+                               preallocation: WALConfiguration.Preallocation, segmentSize: Int) throws(WALError) {
+        guard let cut = report.cut, let index = report.segments.lastIndex(where: { $0.name.fileName == cut.file }) else {
+            return
+        }
+        precondition(index == report.segments.count - 1, "a cut is in the last segment that remains")
+        try cutTail(directory: directory, file: cut.file, offset: cut.offset, removed: cut.removedSegments,
+                    preallocation: preallocation, segmentSize: segmentSize)
+        let s = report.segments[index]
+        report.segments[index] = SegmentSummary(
+            name: s.name, records: s.records, lastLSN: s.lastLSN, endOffset: s.endOffset,
+            fileSize: preallocation == .fallocate ? max(segmentSize, s.endOffset) : s.endOffset)
     }
 
     /// Outcome of checking the bytes at one offset of a segment.

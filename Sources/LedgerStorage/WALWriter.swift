@@ -18,11 +18,19 @@ package final class WALWriter: Sendable {
     /// The data directory's lock, held from before recovery until the writer thread has
     /// finished (`close`), or until the writer is dropped.
     private let directoryLock: Mutex<DataDirectoryLock?>
+    /// The directory's control file (`ControlFile`): what it must hold from now on.
+    package let control: ControlFileKeeper
+    /// What the start found and did: the snapshot to start from, a cut tail, skipped
+    /// snapshots, removed temporaries, and (only with `allowDamaged`) overridden refusals.
+    package let startup: DirectoryCheck.Verdict
 
-    private init(shared: WriterShared, configuration: WALConfiguration, directoryLock: consuming DataDirectoryLock) {
+    private init(shared: WriterShared, configuration: WALConfiguration, directoryLock: consuming DataDirectoryLock,
+                 control: ControlFileKeeper, startup: DirectoryCheck.Verdict) {
         self.shared = shared
         self.configuration = configuration
         self.directoryLock = Mutex(Optional(directoryLock))
+        self.control = control
+        self.startup = startup
     }
 
     deinit {
@@ -35,8 +43,10 @@ package final class WALWriter: Sendable {
     }
 
     /// Takes the directory's lock (`DataDirectoryLock`; refused with `.locked` while
-    /// another writer holds it), recovers the directory (cutting a torn tail, refusing on
-    /// damage unless `allowDamaged`), then starts the writer thread. Blocking: call it
+    /// another writer holds it), checks that the directory holds everything its control
+    /// file promises (`DirectoryCheck`; refused with `.missingRecords`, `.damaged` or
+    /// `.corrupt` unless `allowDamaged`), cuts a torn tail, removes stale temporaries,
+    /// writes the control file, then starts the writer thread. Blocking: call it
     /// from a thread that may block, or through `openAsync`.
     package static func open(_ configuration: WALConfiguration) throws(WALError) -> (WALWriter, RecoveryReport) {
         guard configuration.segmentSize >= 4096, configuration.segmentSize % RecordHeader.alignment == 0 else {
@@ -45,10 +55,23 @@ package final class WALWriter: Sendable {
         try FileIO.makeDirectory(configuration.directory)
         // Before anything in the directory is read or written.
         let lock = try DataDirectoryLock.acquire(directory: configuration.directory)
-        let report = try WALRecovery.recover(
-            directory: configuration.directory, mode: .repair(preallocation: configuration.preallocation,
-                                                              segmentSize: configuration.segmentSize),
-            allowDamaged: configuration.allowDamaged)
+        let inventory = try DirectoryCheck.Inventory.read(directory: configuration.directory)
+        let verdict = DirectoryCheck.evaluate(inventory)
+        if !verdict.refusals.isEmpty && !configuration.allowDamaged {
+            let code: WALError.Code = inventory.log.damage != nil ? .damaged
+                : inventory.controlProblem != nil ? .corrupt : .missingRecords
+            throw WALError(code, "refusing to start: the data directory holds less than it must: "
+                + verdict.refusals.joined(separator: "; ")
+                + " (nothing was changed; `kamino wal verify` shows the same, and an operator can override with --accept-data-loss)",
+                file: configuration.directory)
+        }
+        var report = inventory.log
+        try WALRecovery.repair(&report, directory: configuration.directory,
+                               preallocation: configuration.preallocation, segmentSize: configuration.segmentSize)
+        if !verdict.staleTemporaries.isEmpty {
+            for name in verdict.staleTemporaries { try FileIO.unlink(FileIO.join(configuration.directory, name)) }
+            try FileIO.fsyncDirectory(configuration.directory)
+        }
         var segment: OpenSegment?
         let nextLSN: UInt64
         if let last = report.segments.last {
@@ -57,19 +80,28 @@ package final class WALWriter: Sendable {
             segment = OpenSegment(name: last.name, path: path, fd: fd, offset: last.endOffset)
             nextLSN = report.lastLSN + 1
         } else {
-            let snapshots = SnapshotStore(directory: configuration.directory)
-            nextLSN = (snapshots.newestValid()?.lsn ?? 0) + 1
+            nextLSN = (verdict.snapshot?.lsn ?? 0) + 1
         }
+        // The promises from now on: what this start rebuilds (with an override, less than before).
+        let control = ControlFile(snapshotLSN: verdict.snapshot?.lsn ?? 0, durableLSN: nextLSN - 1)
+        if control != inventory.control {
+            do throws(WALError) { try control.write(directory: configuration.directory) } catch {
+                if let segment { FileIO.close(segment.fd) }
+                throw error
+            }
+        }
+        let keeper = ControlFileKeeper(directory: configuration.directory, initial: control)
         let shared = WriterShared(nextLSN: nextLSN)
         let thread: WriterThread
         do throws(WALError) {
-            thread = try WriterThread(shared: shared, config: configuration, segment: segment, durable: nextLSN - 1)
+            thread = try WriterThread(shared: shared, config: configuration, segment: segment, durable: nextLSN - 1,
+                                      control: keeper)
         } catch {
             if let segment { FileIO.close(segment.fd) }
             throw error
         }
         try thread.start()
-        return (WALWriter(shared: shared, configuration: configuration, directoryLock: lock), report)
+        return (WALWriter(shared: shared, configuration: configuration, directoryLock: lock, control: keeper, startup: verdict), report)
     }
 
     /// `open` run on a dedicated thread, for callers on Swift's cooperative pool.
@@ -172,7 +204,10 @@ package final class WALWriter: Sendable {
             if wake { shared.wakeup.post() }
             if done { continuation.resume() }
         }
-        // The writer thread has finished: nothing more is written, so the directory is free.
+        // The writer thread has finished: record how far the log is durable (a clean
+        // shutdown), then the directory is free.
+        let (durable, failed) = shared.state.withLock { ($0.durableLSN, $0.failure != nil) }
+        try? control.recordDurable(durable, cleanShutdown: !failed)
         directoryLock.withLock { held in
             assert(shared.state.withLock { $0.finished }, "the lock outlives every write")
             held = nil

@@ -25,9 +25,12 @@ final class WriterThread: @unchecked Sendable {
     private var segment: OpenSegment?
     private var durable: UInt64
     private var spare: [UInt8] = []
+    private let control: ControlFileKeeper
 
-    init(shared: WriterShared, config: WALConfiguration, segment: OpenSegment?, durable: UInt64) throws(WALError) {
+    init(shared: WriterShared, config: WALConfiguration, segment: OpenSegment?, durable: UInt64,
+         control: ControlFileKeeper) throws(WALError) {
         self.shared = shared
+        self.control = control
         self.config = config
         self.segment = segment
         self.durable = durable
@@ -190,5 +193,10 @@ final class WriterThread: @unchecked Sendable {
         }
         segment = OpenSegment(name: name, path: path, fd: fd, offset: 0)
         shared.state.withLock { $0.stats.segmentsCreated += 1 }
+        // Everything before the new segment is durable (groups are written in order and
+        // waited for), so the directory must hold at least that from now on. Once per
+        // segment, never per batch; a failed update only leaves the older promise.
+        assert(durable == firstLSN - 1, "a segment starts right after the last durable record")
+        try? control.recordDurable(firstLSN - 1)
     }
 }

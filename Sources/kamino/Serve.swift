@@ -40,6 +40,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Config file (default config/kamino.toml, used if present).")
     var config: String?
 
+    @Flag(help: ArgumentHelp(
+        "Start from what the data directory holds even when it holds less than it must (damage, missing segments or snapshots): the refusal is logged instead. Acknowledged batches may be lost.",
+        visibility: .default))
+    var acceptDataLoss = false
+
     func run() async throws {
         let settings: ServeSettings
         do {
@@ -58,10 +63,11 @@ struct Serve: AsyncParsableCommand {
         do {
             try makeDirectories(settings.data)
             if settings.shards > 1 {
-                ledger = try await DurableLedger.openSharded(directory: settings.data, shards: settings.shards)
+                ledger = try await DurableLedger.openSharded(
+                    directory: settings.data, shards: settings.shards, allowDamaged: acceptDataLoss)
             } else {
                 ledger = try await DurableLedger.open(
-                    directory: settings.data, snapshotEvery: settings.snapshotEvery,
+                    directory: settings.data, allowDamaged: acceptDataLoss, snapshotEvery: settings.snapshotEvery,
                     expectedTransfers: settings.expectedTransfers
                 ) {
                     outcome in
@@ -72,8 +78,11 @@ struct Serve: AsyncParsableCommand {
                 }
             }
         } catch {
-            throw exitFailure("error: \(error)")
+            let text = (error as? EngineError)?.message ?? "\(error)"
+            logger.critical("cannot start", metadata: ["error": "\(text)"])
+            throw exitFailure("error: \(text)")
         }
+        logStartup(ledger.startup, to: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let server = LedgerTCPServer(
             configuration: ServerConfiguration(host: settings.listen.host, port: settings.listen.port),

@@ -49,43 +49,57 @@ struct Wal: AsyncParsableCommand {
         }
     }
 
-    /// `kamino wal verify DIR`: exit status 0 only when every checksum holds.
+    /// `kamino wal verify DIR`: exit status 0 only when a start would neither refuse nor
+    /// change anything. The decision is `DirectoryCheck`'s, the same one `serve` applies.
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check every record and snapshot checksum; exit non-zero on damage.")
+            abstract: "Check every checksum and that the directory holds all its control file promises.",
+            discussion: """
+                Applies the same rules as a start of `kamino serve`, without changing anything. \
+                Exit status: 0 when a start would go ahead unchanged; 1 when it would cut a torn \
+                tail or remove stale temporary files (the normal trace of a crash); 2 when it would \
+                refuse (damage, missing segments or snapshots, a log shorter than promised).
+                """)
         @Argument(help: "The data directory.") var directory: String
 
         func run() throws {
-            var problems: [String] = []
+            let inventory: DirectoryCheck.Inventory
             do {
-                let report = try WALRecovery.recover(directory: directory, mode: .readOnly)
-                print("log: \(report.recordCount) records verified, LSN \(report.firstLSN)...\(report.lastLSN)")
-                if let cut = report.cut {
-                    // A torn final write is the normal trace of a crash, not damage.
-                    print("note: torn tail at \(cut.file) offset \(cut.offset) (\(cut.reason)); start-up cuts it")
-                }
+                inventory = try DirectoryCheck.Inventory.read(directory: directory)
             } catch {
-                problems.append("log: \(error)")
-            }
-            let store = SnapshotStore(directory: directory)
-            do {
-                for (_, path) in try store.list() {
-                    do {
-                        let info = try store.verify(path: path)
-                        print("snapshot LSN \(info.lsn): valid")
-                    } catch {
-                        problems.append("snapshot \(path): \(error)")
-                    }
-                }
-            } catch {
-                problems.append("snapshots: \(error)")
-            }
-            if problems.isEmpty {
-                print("ok")
-            } else {
-                for p in problems { print("DAMAGE: \(p)") }
+                print("DAMAGE: cannot read \(directory): \(error)")
                 throw ExitCode(2)
             }
+            let verdict = DirectoryCheck.evaluate(inventory)
+            let log = inventory.log
+            print("log: \(log.recordCount) records verified, LSN \(log.firstLSN)...\(log.lastLSN)")
+            for snapshot in inventory.snapshots {
+                print("snapshot LSN \(snapshot.lsn): " + (snapshot.problem.map { "INVALID: \($0)" } ?? "valid"))
+            }
+            if let control = inventory.control {
+                print("control: snapshot LSN \(control.snapshotLSN), durable LSN \(control.durableLSN)"
+                    + (control.cleanShutdown ? ", clean shutdown" : ""))
+            }
+            for note in verdict.notes { print("note: \(note)") }
+            print("a start rebuilds LSN \(verdict.recoveredLSN)"
+                + (verdict.snapshot.map { " from snapshot LSN \($0.lsn)" } ?? " from the log alone"))
+            if let cut = verdict.cut {
+                print("CUT: a start cuts the log at \(cut.file) offset \(cut.offset) (\(cut.reason)); LSN \(cut.firstMissingLSN) on is dropped"
+                    + (cut.removedSegments.isEmpty ? "" : ", and segments \(cut.removedSegments.joined(separator: ", ")) are removed"))
+            }
+            for skipped in verdict.skippedSnapshots {
+                print("FALLBACK: snapshot LSN \(skipped.lsn) is skipped: \(skipped.problem ?? "")")
+            }
+            for name in verdict.staleTemporaries { print("STALE: a start removes \(name)") }
+            if !verdict.refusals.isEmpty {
+                for refusal in verdict.refusals { print("REFUSE: \(refusal)") }
+                throw ExitCode(2)
+            }
+            if verdict.changesOrRefuses || !verdict.skippedSnapshots.isEmpty {
+                print("ok, but a start changes the directory (see above)")
+                throw ExitCode(1)
+            }
+            print("ok")
         }
     }
 
