@@ -40,6 +40,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Config file (default config/kamino.toml, used if present).")
     var config: String?
 
+    @Option(help: "Lowest level logged: trace, debug, info (default), notice, warning, error, critical.")
+    var logLevel: String?
+
+    @Option(help: "Log line format on stderr: text (default) or json (one object per line).")
+    var logFormat: String?
+
     @Flag(help: ArgumentHelp(
         "Start from what the data directory holds even when it holds less than it must (damage, missing segments or snapshots): the refusal is logged instead. Acknowledged batches may be lost.",
         visibility: .default))
@@ -50,14 +56,14 @@ struct Serve: AsyncParsableCommand {
         do {
             settings = try ServeSettings.resolve(
                 flags: .init(data: data, listen: listen, metrics: metrics, snapshotEvery: snapshotEvery, shards: shards,
-                             expectedTransfers: expectedTransfers),
+                             expectedTransfers: expectedTransfers, logLevel: logLevel, logFormat: logFormat),
                 configPath: config, environment: processEnvironment())
         } catch {
             throw exitFailure("error: \(error.description)")
         }
         raiseFileLimit()
-        var logger = Logger(label: "kamino.serve")
-        logger.logLevel = .info
+        bootstrapLogging(level: settings.logLevel, format: settings.logFormat)
+        let logger = Logger(label: "kamino.serve")
 
         let ledger: DurableLedger
         do {

@@ -1,5 +1,6 @@
-import LedgerCore
 import Glibc
+import LedgerCore
+import Logging
 
 /// A `HOST:PORT` address (`[v6]:PORT` for IPv6 literals).
 struct HostPort: Equatable, CustomStringConvertible {
@@ -40,6 +41,9 @@ struct ServeSettings {
     var shards: Int
     /// Transfers the id index is sized for at start-up (0: grow as needed).
     var expectedTransfers: Int = 0
+    /// The lowest level logged, and the log line format.
+    var logLevel: Logger.Level = .info
+    var logFormat: LogFormat = .text
 
     /// Raw values by key, as the command line gave them (nil: not given).
     struct Overrides {
@@ -49,6 +53,8 @@ struct ServeSettings {
         var snapshotEvery: String?
         var shards: String? = nil
         var expectedTransfers: String? = nil
+        var logLevel: String? = nil
+        var logFormat: String? = nil
     }
 
     /// Resolves the settings. `configPath` nil means the default file, used only if present.
@@ -63,7 +69,8 @@ struct ServeSettings {
         } else if access(defaultConfigPath, R_OK) == 0 {
             file = try load(defaultConfigPath)
         }
-        let known: Set<String> = ["data", "listen", "metrics", "snapshot_every", "shards", "expected_transfers"]
+        let known: Set<String> = ["data", "listen", "metrics", "snapshot_every", "shards", "expected_transfers",
+                                  "log_level", "log_format"]
         if let unknown = file.keys.sorted().first(where: { !known.contains($0) }) {
             let line = file[unknown]?.line ?? 0
             throw ConfigError(.unknownKey, "\(filePath):\(line): unknown key `\(unknown)` (known: \(known.sorted().joined(separator: ", ")))")
@@ -102,11 +109,21 @@ struct ServeSettings {
         if shards > 1 && expectedTransfers > 0 {
             throw ConfigError(.badValue, "\(expected.1): not supported with shards > 1 yet (\(shardsValue.1) is \(shards)); set expected_transfers to 0")
         }
+        let levelValue = try pick("log_level", flag: flags.logLevel, env: "KAMINO_LOG_LEVEL") ?? ("info", "log_level")
+        guard let logLevel = Logger.Level(rawValue: levelValue.0) else {
+            throw ConfigError(.badValue, "\(levelValue.1): `\(levelValue.0)` is not a log level ("
+                + Logger.Level.allCases.map(\.rawValue).joined(separator: ", ") + ")")
+        }
+        let formatValue = try pick("log_format", flag: flags.logFormat, env: "KAMINO_LOG_FORMAT") ?? ("text", "log_format")
+        guard let logFormat = LogFormat(rawValue: formatValue.0) else {
+            throw ConfigError(.badValue, "\(formatValue.1): `\(formatValue.0)` is not a log format (text, json)")
+        }
         return ServeSettings(
             data: data.0,
             listen: try HostPort(parsing: listen.0, key: listen.1),
             metrics: metrics.0 == "off" ? nil : try HostPort(parsing: metrics.0, key: metrics.1),
-            snapshotEvery: snapshotEvery, shards: shards, expectedTransfers: expectedTransfers)
+            snapshotEvery: snapshotEvery, shards: shards, expectedTransfers: expectedTransfers,
+            logLevel: logLevel, logFormat: logFormat)
     }
 
     private static func load(_ path: String) throws(ConfigError) -> [String: ConfigFile.Entry] {

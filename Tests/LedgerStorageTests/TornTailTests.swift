@@ -52,6 +52,16 @@ import Testing
         guard let last = recordOffsets(bytes).last else { Issue.record("no records"); return }
         bytes[last.offset + last.length - 3] ^= 0x10
         try writeFile(segPath, bytes)
+        // A clean close promised LSN 4 (refused below); a crash leaves only the promise of
+        // the last segment roll, here none: the damaged last record is then a torn write.
+        do {
+            _ = try WALWriter.open(WALConfiguration(directory: dir.path, segmentSize: 64 << 10))
+            Issue.record("a damaged record below the control file's durable LSN was cut silently")
+        } catch {
+            #expect(error.code == .missingRecords)
+            #expect(error.message.contains("LSN 4...4 missing"))
+        }
+        try ControlFile(durableLSN: 0).write(directory: dir.path)
         let (w, report) = try WALWriter.open(WALConfiguration(directory: dir.path, segmentSize: 64 << 10))
         #expect(report.cut?.firstMissingLSN == 4)
         let lsn = try await w.appendDurably(operation: 0, timestamp: 0, eventCount: 1, body: [9, 9])
