@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Pure, deterministic state machine: no IO, no Foundation. CKaminoPrefetch is
@@ -43,8 +45,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strict
+            swiftSettings: strict,
+            plugins: ["KaminoBuildInfo"]
         ),
+        // Records the git commit for `kamino --version` and `kamino_build_info`.
+        .plugin(name: "KaminoBuildInfo", capability: .buildTool()),
         .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore", "LedgerWorkload"], swiftSettings: strict),
 
         // Write-ahead log (issue 3): liburing, C helpers, segments, snapshots, recovery.
@@ -120,8 +125,11 @@ let package = Package(
                 "LedgerWire", "LedgerEngine", "LedgerCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strict
         ),

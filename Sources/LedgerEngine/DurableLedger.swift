@@ -258,6 +258,18 @@ package final class DurableLedger: Sendable {
     /// The log's counters (appends, group-commit writes, bytes).
     package var logStats: WALStats { writer.stats }
 
+    /// Highest LSN known durable in the log.
+    package var durableLSN: UInt64 { writer.durableLSN }
+
+    /// Highest LSN logged (applied, or being applied, in memory).
+    package var loggedLSN: UInt64 { writer.lastAssignedLSN }
+
+    /// True while writes are accepted: the log has not failed and the ledger is open.
+    package var acceptsWrites: Bool { state.withLock { $0.failure == nil } && writer.failure == nil }
+
+    /// Tells `observer` about every group commit of the log (metrics).
+    package func observeLog(_ observer: any WALObserver) { writer.observe(observer) }
+
     /// Stops accepting writes, lets the log finish what is in flight and closes it.
     package func close() async {
         state.withLock { if $0.failure == nil { $0.failure = EngineError(.closed, "the ledger is closed") } }

@@ -9,7 +9,8 @@ import Synchronization
 package final class SnapshotScheduler: Sendable {
     /// What happened to one snapshot, for logs and benchmarks.
     package enum Outcome: Sendable {
-        case written(lsn: UInt64, removedFiles: Int)
+        /// Written: how long the file took (after its LSN was durable) and its size.
+        case written(lsn: UInt64, removedFiles: Int, seconds: Double, bytes: UInt64)
         case failed(lsn: UInt64, error: WALError)
     }
 
@@ -43,14 +44,15 @@ package final class SnapshotScheduler: Sendable {
             defer { busy.store(false, ordering: .releasing) }
             do throws(WALError) {
                 try await writer.waitDurable(lsn)
-                let removed = try await DedicatedThread.run { () throws(WALError) -> Int in
-                    _ = try store.write(image, lsn: lsn)
+                let began = monotonicNow()
+                let (removed, bytes) = try await DedicatedThread.run { () throws(WALError) -> SnapshotWriteResult in
+                    let info = try store.write(image, lsn: lsn)
                     // The directory must hold this snapshot (or an older one and the log
                     // from there) before older files go.
                     try writer.control.recordSnapshot(lsn)
-                    return try store.removeObsolete(keep: 2).count
-                }
-                onOutcome(.written(lsn: lsn, removedFiles: removed))
+                    return SnapshotWriteResult(removed: try store.removeObsolete(keep: 2).count, bytes: info.contentLength)
+                }.pair
+                onOutcome(.written(lsn: lsn, removedFiles: removed, seconds: monotonicNow() - began, bytes: bytes))
             } catch {
                 // A failed snapshot loses nothing: the log still holds every batch.
                 onOutcome(.failed(lsn: lsn, error: error))
@@ -70,4 +72,11 @@ package final class SnapshotScheduler: Sendable {
             try? await Task.sleep(for: .milliseconds(1))
         }
     }
+}
+
+/// What writing one snapshot file did, carried back from its thread.
+private struct SnapshotWriteResult: Sendable {
+    let removed: Int
+    let bytes: UInt64
+    var pair: (Int, UInt64) { (removed, bytes) }
 }

@@ -1,31 +1,38 @@
 package import NIOCore
+import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
 
-/// A tiny HTTP/1.1 endpoint that answers `GET /metrics` with the server's counters in the
-/// Prometheus text format (any other path: 404). One request per connection.
+/// The operator's HTTP endpoint (NIOHTTP1): `GET /metrics` (Prometheus text format),
+/// `GET /healthz` (200 while the process serves) and `GET /readyz` (200 once recovered and
+/// while the log accepts writes, 503 otherwise). Anything else: 404; other methods: 405.
 package final class MetricsHTTPServer: Service, Sendable {
     private let host: String
     private let port: Int
     private let group: any EventLoopGroup
     private let render: @Sendable () -> String
+    private let ready: @Sendable () -> Bool
     private let listener = ListenerBox()
 
-    package init(host: String, port: Int, group: any EventLoopGroup, render: @escaping @Sendable () -> String) {
+    package init(host: String, port: Int, group: any EventLoopGroup,
+                 ready: @escaping @Sendable () -> Bool = { true }, render: @escaping @Sendable () -> String) {
         self.host = host
         self.port = port
         self.group = group
         self.render = render
+        self.ready = ready
     }
 
     /// Binds the metrics port; returns the bound address.
     package func start() async throws(ServerError) -> SocketAddress {
         let render = self.render
+        let ready = self.ready
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(MetricsRequestHandler(render: render))
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(OperatorHTTPHandler(render: render, ready: ready))
                 }
             }
         return try await listener.bind(bootstrap, host: host, port: port, purpose: "serve metrics")
@@ -38,36 +45,69 @@ package final class MetricsHTTPServer: Service, Sendable {
     }
 }
 
-/// Reads one HTTP request head (up to 8 KiB) and answers it.
-final class MetricsRequestHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
+/// Answers each request of an HTTP/1.1 connection (keep-alive as the client asks).
+final class OperatorHTTPHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
 
     private let render: @Sendable () -> String
-    private var head = ""
-    private var answered = false
+    private let ready: @Sendable () -> Bool
+    private var head: HTTPRequestHead?
 
-    init(render: @escaping @Sendable () -> String) {
+    init(render: @escaping @Sendable () -> String, ready: @escaping @Sendable () -> Bool) {
         self.render = render
+        self.ready = ready
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !answered else { return }
-        var buffer = unwrapInboundIn(data)
-        head += buffer.readString(length: buffer.readableBytes) ?? ""
-        guard head.contains("\r\n\r\n") || head.contains("\n\n") || head.utf8.count > 8192 else { return }
-        answered = true
-        let requestLine = head.split(separator: "\n", maxSplits: 1).first ?? ""
-        let parts = requestLine.split(separator: " ")
-        let ok = parts.count >= 2 && parts[0] == "GET" && (parts[1] == "/metrics" || parts[1].hasPrefix("/metrics?"))
-        let body = ok ? render() : "not found\n"
-        let status = ok ? "200 OK" : "404 Not Found"
-        let response = "HTTP/1.1 \(status)\r\nContent-Type: text/plain; version=0.0.4\r\n"
-            + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body
-        var out = context.channel.allocator.buffer(capacity: response.utf8.count)
-        out.writeString(response)
-        context.writeAndFlush(wrapOutboundOut(out)).assumeIsolated().whenComplete { _ in
-            context.close(promise: nil)
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            head = h
+        case .body:
+            break
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            respond(to: head, context: context)
+        }
+    }
+
+    private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        let status: HTTPResponseStatus
+        let body: String
+        var contentType = "text/plain; charset=utf-8"
+        if head.method != .GET && head.method != .HEAD {
+            (status, body) = (.methodNotAllowed, "only GET\n")
+        } else {
+            switch path {
+            case "/metrics":
+                (status, body) = (.ok, render())
+                contentType = "text/plain; version=0.0.4; charset=utf-8"
+            case "/healthz":
+                (status, body) = (.ok, "ok\n")
+            case "/readyz":
+                (status, body) = ready() ? (.ok, "ready\n") : (.serviceUnavailable, "not ready: the log does not accept writes\n")
+            default:
+                (status, body) = (.notFound, "not found (try /metrics, /healthz, /readyz)\n")
+            }
+        }
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: contentType)
+        headers.add(name: "Content-Length", value: "\(body.utf8.count)")
+        let keepAlive = head.isKeepAlive
+        headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
+                      promise: nil)
+        if head.method != .HEAD {
+            var buffer = context.channel.allocator.buffer(capacity: body.utf8.count)
+            buffer.writeString(body)
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        }
+        let done = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
+        if !keepAlive {
+            done.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         }
     }
 

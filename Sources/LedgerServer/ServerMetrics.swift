@@ -1,44 +1,289 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import LedgerCore
+package import LedgerEngine
+import LedgerStorage
+import LedgerWire
+import CoreMetrics
+package import Prometheus
 import Synchronization
 
-/// Counters the server keeps while it runs (exported on the metrics endpoint).
+/// The server's metrics: recorded through swift-metrics (`Counter`, `Meter`, `Timer`,
+/// `Recorder`) on handlers from a swift-prometheus `PrometheusCollectorRegistry`, which
+/// renders them with `# HELP` and `# TYPE` lines. Labelled series (per operation, status,
+/// error code) are made on first use and kept.
 package final class ServerMetrics: Sendable {
-    /// Connections accepted since start.
-    let connectionsAccepted = Atomic<Int>(0)
-    /// Connections open now.
-    let connectionsOpen = Atomic<Int>(0)
-    /// Requests decoded and started (not counting refused ones).
-    let requestsStarted = Atomic<Int>(0)
-    /// Successful replies sent.
-    let repliesSent = Atomic<Int>(0)
-    /// Error replies sent (all codes, `busy` included).
-    let errorReplies = Atomic<Int>(0)
-    /// Requests refused with `busy`.
-    let busyReplies = Atomic<Int>(0)
-    /// Frames rejected by the decoder.
-    let badFrames = Atomic<Int>(0)
-    /// Events in create requests that were made durable.
-    let eventsCreated = Atomic<Int>(0)
+    typealias MetricCounter = CoreMetrics.Counter
+    typealias MetricMeter = CoreMetrics.Meter
+    typealias MetricTimer = CoreMetrics.Timer
+    typealias MetricRecorder = CoreMetrics.Recorder
 
-    package init() {}
+    /// The registry the metrics endpoint renders.
+    package let registry = PrometheusCollectorRegistry()
 
-    /// Adds one to `counter`.
-    static func bump(_ counter: borrowing Atomic<Int>, by n: Int = 1) {
-        counter.add(n, ordering: .relaxed)
+    let connectionsAccepted: MetricCounter
+    let connectionsOpen: MetricMeter
+    let requestsStarted: MetricCounter
+    let repliesSent: MetricCounter
+    let errorReplies: MetricCounter
+    let busyReplies: MetricCounter
+    let badFrames: MetricCounter
+    let eventsCreated: MetricCounter
+    private let bytesReceived: MetricCounter
+    private let bytesSent: MetricCounter
+    private let inFlight: MetricMeter
+    private let logGroupRecords: MetricRecorder
+    private let logGroupBytes: MetricRecorder
+    private let logWriteDuration: MetricTimer
+    private let durableLSN: MetricMeter
+    private let appliedLSN: MetricMeter
+    private let logAvailable: MetricMeter
+    private let snapshotDuration: MetricTimer
+    private let snapshotBytes: MetricMeter
+    private let snapshotAge: MetricMeter
+    private let snapshotsFailed: MetricCounter
+    private let recoverySeconds: MetricMeter
+    private let residentBytes: MetricMeter
+    private let openDescriptors: MetricMeter
+    private let lastSnapshot = Mutex<Double?>(nil)
+
+    private let requestDurations = Mutex<[UInt8: MetricTimer]>([:])
+    private let results = Mutex<[ResultKey: MetricCounter]>([:])
+    private let errorCodes = Mutex<[UInt16: MetricCounter]>([:])
+
+    private struct ResultKey: Hashable {
+        let operation: UInt8
+        let status: String
     }
 
-    /// The counters in the Prometheus text exposition format.
-    package func prometheusText(inFlight: Int) -> String {
-        let rows: [(String, String, Int)] = [
-            ("kamino_connections_accepted_total", "counter", connectionsAccepted.load(ordering: .relaxed)),
-            ("kamino_connections_open", "gauge", connectionsOpen.load(ordering: .relaxed)),
-            ("kamino_requests_total", "counter", requestsStarted.load(ordering: .relaxed)),
-            ("kamino_replies_total", "counter", repliesSent.load(ordering: .relaxed)),
-            ("kamino_error_replies_total", "counter", errorReplies.load(ordering: .relaxed)),
-            ("kamino_busy_replies_total", "counter", busyReplies.load(ordering: .relaxed)),
-            ("kamino_bad_frames_total", "counter", badFrames.load(ordering: .relaxed)),
-            ("kamino_events_created_total", "counter", eventsCreated.load(ordering: .relaxed)),
-            ("kamino_requests_in_flight", "gauge", inFlight),
-        ]
-        return rows.map { "# TYPE \($0.0) \($0.1)\n\($0.0) \($0.2)\n" }.joined()
+    /// Request latency buckets: 50 us to 10 s.
+    static let latencyBuckets: [Duration] = [
+        .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+        .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(10),
+    ]
+
+    package init(version: String = "unknown", commit: String = "unknown") {
+        let r = registry
+        func counter(_ name: String, _ help: String) -> MetricCounter {
+            MetricCounter(label: name, dimensions: [], handler: r.makeCounter(descriptor: Self.describe(name, help)))
+        }
+        func meter(_ name: String, _ help: String) -> MetricMeter {
+            MetricMeter(label: name, dimensions: [], handler: r.makeGauge(descriptor: Self.describe(name, help)))
+        }
+        connectionsAccepted = counter("kamino_connections_accepted_total", "Client connections accepted since start.")
+        connectionsOpen = meter("kamino_connections_open", "Client connections open now.")
+        requestsStarted = counter("kamino_requests_total", "Requests decoded and started (refused ones not counted).")
+        repliesSent = counter("kamino_replies_total", "Successful replies sent.")
+        errorReplies = counter("kamino_error_replies_all_total", "Error replies sent, all codes together.")
+        busyReplies = counter("kamino_busy_replies_total", "Requests refused with busy.")
+        badFrames = counter("kamino_bad_frames_total", "Frames the decoder rejected.")
+        eventsCreated = counter("kamino_events_created_total", "Events of create requests made durable.")
+        bytesReceived = counter("kamino_received_bytes_total", "Bytes received from clients.")
+        bytesSent = counter("kamino_sent_bytes_total", "Bytes of replies written to clients.")
+        inFlight = meter("kamino_requests_in_flight", "Requests accepted and not yet answered.")
+        logGroupRecords = MetricRecorder(
+            label: "kamino_log_group_commit_records", dimensions: [], aggregate: true,
+            handler: r.makeValueHistogram(descriptor: Self.describe("kamino_log_group_commit_records", "Log records made durable by one write + fdatasync (group commit size)."), buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]))
+        logGroupBytes = MetricRecorder(
+            label: "kamino_log_group_commit_bytes", dimensions: [], aggregate: true,
+            handler: r.makeValueHistogram(descriptor: Self.describe("kamino_log_group_commit_bytes", "Bytes made durable by one write + fdatasync."), buckets: [4096, 16384, 65536, 262_144, 1_048_576, 4_194_304, 16_777_216]))
+        logWriteDuration = MetricTimer(
+            label: "kamino_log_write_fdatasync_seconds", dimensions: [],
+            handler: r.makeDurationHistogram(descriptor: Self.describe("kamino_log_write_fdatasync_seconds", "Latency of one log write + fdatasync chain (io_uring)."), buckets: [.microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500),
+                          .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+                          .milliseconds(50), .milliseconds(250), .seconds(1)]))
+        durableLSN = meter("kamino_log_durable_lsn", "Highest LSN durable in the log.")
+        appliedLSN = meter("kamino_log_logged_lsn", "Highest LSN logged and applied (or being applied) in memory.")
+        logAvailable = meter("kamino_log_writable", "1 while the log accepts writes, 0 after a log failure.")
+        snapshotDuration = MetricTimer(
+            label: "kamino_snapshot_write_seconds", dimensions: [],
+            handler: r.makeDurationHistogram(descriptor: Self.describe("kamino_snapshot_write_seconds", "Time to write one snapshot file once its LSN was durable."), buckets: [.milliseconds(10), .milliseconds(50), .milliseconds(250), .seconds(1), .seconds(5),
+                          .seconds(30), .seconds(120)]))
+        snapshotBytes = meter("kamino_snapshot_size_bytes", "Content size of the newest snapshot written.")
+        snapshotAge = meter("kamino_snapshot_age_seconds", "Seconds since the newest snapshot was written (-1: none yet).")
+        snapshotsFailed = counter("kamino_snapshot_failures_total", "Snapshots that failed (the log still holds every batch).")
+        recoverySeconds = meter("kamino_recovery_seconds", "Seconds the start-up recovery took.")
+        residentBytes = meter("process_resident_memory_bytes", "Resident memory size in bytes.")
+        openDescriptors = meter("process_open_fds", "Number of open file descriptors.")
+        let info = r.makeGauge(descriptor: Self.describe("kamino_build_info", "Build information; the value is always 1."),
+                               labels: [("version", version), ("commit", commit)])
+        info.set(1.0)
+    }
+
+    /// Adds `n` to `counter`.
+    static func bump(_ counter: MetricCounter, by n: Int = 1) { counter.increment(by: n) }
+    /// Adds `n` (possibly negative) to `meter`.
+    static func bump(_ meter: MetricMeter, by n: Int = 1) { meter.increment(by: Double(n)) }
+
+    /// Counts bytes read from or written to clients.
+    func received(_ bytes: Int) { bytesReceived.increment(by: bytes) }
+    func sent(_ bytes: Int) { bytesSent.increment(by: bytes) }
+
+    /// Records one answered request: its latency per operation and, for creates, the
+    /// number of events per result status.
+    func answered(_ request: Request, reply: Message, nanoseconds: Int64) {
+        let operation = request.operation.rawValue
+        timer(for: request.operation).recordNanoseconds(nanoseconds)
+        switch reply {
+        case .reply(_, .createAccounts(let r)):
+            count(statuses: r.map { Self.snakeCase("\($0.status)") }, operation: operation)
+        case .reply(_, .createTransfers(let r)):
+            count(statuses: r.map { Self.snakeCase("\($0.status)") }, operation: operation)
+        case .errorReply(let e):
+            errorReply(code: e.rawCode)
+        default:
+            break
+        }
+    }
+
+    /// Counts an error reply by its wire code.
+    func errorReply(code: UInt16) {
+        let counter = errorCodes.withLock { table in
+            if let c = table[code] { return c }
+            let name = WireError.Code(rawValue: code).map { Self.snakeCase("\($0)") } ?? "code_\(code)"
+            let c = MetricCounter(label: "kamino_error_replies_total", dimensions: [("code", name)],
+                            handler: registry.makeCounter(descriptor: Self.describe("kamino_error_replies_total", "Error replies sent, by code."),
+                                                          labels: [("code", name)]))
+            table[code] = c
+            return c
+        }
+        counter.increment()
+    }
+
+    private func timer(for operation: Operation) -> MetricTimer {
+        requestDurations.withLock { table in
+            if let t = table[operation.rawValue] { return t }
+            let name = Self.snakeCase("\(operation)")
+            let t = MetricTimer(label: "kamino_request_duration_seconds", dimensions: [("operation", name)],
+                          handler: registry.makeDurationHistogram(
+                            descriptor: Self.describe("kamino_request_duration_seconds",
+                                                      "Time from a request's decoding to its reply being ready, by operation."),
+                            labels: [("operation", name)], buckets: Self.latencyBuckets))
+            table[operation.rawValue] = t
+            return t
+        }
+    }
+
+    private func count(statuses: [String], operation: UInt8) {
+        var tally: [String: Int] = [:]
+        for s in statuses { tally[s, default: 0] += 1 }
+        let opName = Operation(rawValue: operation).map { Self.snakeCase("\($0)") } ?? "op_\(operation)"
+        for (status, n) in tally {
+            let counter = results.withLock { table in
+                let key = ResultKey(operation: operation, status: status)
+                if let c = table[key] { return c }
+                let labels = [("operation", opName), ("status", status)]
+                let c = MetricCounter(label: "kamino_results_total", dimensions: labels,
+                                handler: registry.makeCounter(descriptor: Self.describe("kamino_results_total",
+                                                                                "Events answered, by operation and result status."),
+                                                              labels: labels))
+                table[key] = c
+                return c
+            }
+            counter.increment(by: n)
+        }
+    }
+
+    /// Records a snapshot outcome.
+    package func snapshot(_ outcome: SnapshotScheduler.Outcome) {
+        switch outcome {
+        case .written(_, _, let seconds, let bytes):
+            snapshotDuration.recordNanoseconds(Int64(seconds * 1e9))
+            snapshotBytes.set(Double(bytes))
+            let now = Self.monotonicSeconds()
+            lastSnapshot.withLock { $0 = now }
+        case .failed:
+            snapshotsFailed.increment()
+        }
+    }
+
+    /// Records how long recovery took.
+    package func recovered(seconds: Double) { recoverySeconds.set(seconds) }
+
+    /// Sets the gauges read at scrape time, then renders everything.
+    package func render(ledger: DurableLedger, inFlight requests: Int) -> String {
+        inFlight.set(Double(requests))
+        durableLSN.set(Double(ledger.durableLSN))
+        appliedLSN.set(Double(ledger.loggedLSN))
+        logAvailable.set(ledger.acceptsWrites ? 1.0 : 0.0)
+        let age = lastSnapshot.withLock { $0 }.map { Self.monotonicSeconds() - $0 } ?? -1
+        snapshotAge.set(age)
+        residentBytes.set(Double(Self.residentBytes()))
+        openDescriptors.set(Double(Self.openDescriptorCount()))
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+
+    /// A descriptor for the full metric name `name` with its help text.
+    private static func describe(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
+    /// `exceedsCredits` -> `exceeds_credits` (the reference's spelling of names).
+    static func snakeCase(_ name: String) -> String {
+        var out = ""
+        for c in name {
+            if c.isUppercase {
+                if !out.isEmpty { out.append("_") }
+                out += c.lowercased()
+            } else {
+                out.append(c)
+            }
+        }
+        return out
+    }
+
+    private static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// Resident set size from /proc/self/statm (pages * page size).
+    private static func residentBytes() -> Int {
+        let fd = open("/proc/self/statm", O_RDONLY)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 128)
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n > 0 else { return 0 }
+        let fields = String(decoding: buffer.prefix(n), as: UTF8.self).split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    /// Entries of /proc/self/fd (minus the one used to list it).
+    private static func openDescriptorCount() -> Int {
+        guard let dir = opendir("/proc/self/fd") else { return 0 }
+        defer { closedir(dir) }
+        var count = 0
+        while readdir(dir) != nil { count += 1 }
+        return max(0, count - 3)  // ".", ".." and the directory's own descriptor
+    }
+}
+
+/// Feeds the log's group commits into the metrics.
+struct LogMetricsObserver: WALObserver {
+    let metrics: ServerMetrics
+    func groupCommitted(records: Int, bytes: Int, seconds: Double) {
+        metrics.logGroup(records: records, bytes: bytes, seconds: seconds)
+    }
+}
+
+extension ServerMetrics {
+    fileprivate func logGroup(records: Int, bytes: Int, seconds: Double) {
+        logGroupRecords.record(records)
+        logGroupBytes.record(bytes)
+        logWriteDuration.recordNanoseconds(Int64(seconds * 1e9))
+    }
+
+    /// Starts feeding `ledger`'s log group commits into these metrics.
+    package func observe(_ ledger: DurableLedger) {
+        ledger.observeLog(LogMetricsObserver(metrics: self))
     }
 }

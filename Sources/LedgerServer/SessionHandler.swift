@@ -84,7 +84,9 @@ final class SessionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !inputDone else { return }
-        decode(context: context, input: unwrapInboundIn(data), seenEOF: nil)
+        let input = unwrapInboundIn(data)
+        shared.metrics.received(input.readableBytes)
+        decode(context: context, input: input, seenEOF: nil)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -216,10 +218,12 @@ final class SessionHandler: ChannelDuplexHandler {
         reservedBytes += bound
         ServerMetrics.bump(shared.metrics.requestsStarted)
         let ledger = shared.ledger
+        let started = NIODeadline.now()
         let answer = context.eventLoop.makeFutureWithTask {
             await RequestExecutor.answer(request, id: id, ledger: ledger)
         }
         answer.assumeIsolated().whenSuccess { reply in
+            self.shared.metrics.answered(request, reply: reply, nanoseconds: (NIODeadline.now() - started).nanoseconds)
             self.finished(reply, request: request, bound: bound, context: context)
         }
     }
@@ -265,6 +269,7 @@ final class SessionHandler: ChannelDuplexHandler {
     private func sendError(_ error: ErrorReply, context: ChannelHandlerContext) {
         guard !closed else { return }
         ServerMetrics.bump(shared.metrics.errorReplies)
+        shared.metrics.errorReply(code: error.rawCode)
         var out = context.channel.allocator.buffer(capacity: WireLimits.headerSize + error.message.utf8.count)
         MessageEncoding.encode(error, into: &out)
         write(out, holdsSlot: false, context: context)
@@ -274,6 +279,7 @@ final class SessionHandler: ChannelDuplexHandler {
     /// and a request's slot is released only then.
     private func write(_ out: ByteBuffer, holdsSlot: Bool, context: ChannelHandlerContext) {
         let size = out.readableBytes
+        shared.metrics.sent(size)
         queuedBytes += size
         let promise = context.eventLoop.makePromise(of: Void.self)
         promise.futureResult.assumeIsolated().whenComplete { _ in

@@ -189,6 +189,11 @@ package final class WALWriter: Sendable {
     /// Counters (appends, writes, bytes, ...).
     package var stats: WALStats { shared.state.withLock { $0.stats } }
 
+    /// Tells `observer` about every group commit from now on (metrics).
+    package func observe(_ observer: any WALObserver) {
+        shared.observer.withLock { $0 = observer }
+    }
+
     /// Refuses further appends, writes everything already appended, stops the
     /// writer thread and closes the files.
     package func close() async {

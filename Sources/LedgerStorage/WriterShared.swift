@@ -27,6 +27,8 @@ struct WriterState: ~Copyable {
 final class WriterShared: Sendable {
     let state: Mutex<WriterState>
     let wakeup = Wakeup()
+    /// Told about each group commit (metrics); set once after open.
+    let observer = Mutex<(any WALObserver)?>(nil)
 
     init(nextLSN: UInt64) {
         state = Mutex(WriterState(nextLSN: nextLSN, durableLSN: nextLSN - 1))

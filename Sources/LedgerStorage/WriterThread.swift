@@ -124,6 +124,7 @@ final class WriterThread: @unchecked Sendable {
             }
             guard var seg = segment else { return }
             let watermark = durable
+            let began = Self.monotonicSeconds()
             try batch.withMutableBytes { buf throws(WALError) in
                 guard let base = buf.baseAddress else { return }
                 var at = cursor
@@ -139,8 +140,17 @@ final class WriterThread: @unchecked Sendable {
             segment = seg
             durable = lastLSN
             shared.publishDurable(lastLSN, records: count, bytes: end - cursor)
+            if let observer = shared.observer.withLock({ $0 }) {
+                observer.groupCommitted(records: count, bytes: end - cursor, seconds: Self.monotonicSeconds() - began)
+            }
             cursor = end
         }
+    }
+
+    private static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     /// write + fdatasync linked in one io_uring chain; retries short writes.

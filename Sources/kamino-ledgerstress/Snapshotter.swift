@@ -12,7 +12,7 @@ final class Snapshotter: Sendable {
     init(every: Int, directory: String, writer: WALWriter) {
         scheduler = SnapshotScheduler(every: UInt64(max(every, 0)), directory: directory, writer: writer) { outcome in
             switch outcome {
-            case .written(let lsn, let removed): Output.error("snapshot lsn=\(lsn) written, removed=\(removed)")
+            case .written(let lsn, let removed, _, _): Output.error("snapshot lsn=\(lsn) written, removed=\(removed)")
             case .failed(let lsn, let error): Output.error("snapshot at LSN \(lsn) failed: \(error)")
             }
         }

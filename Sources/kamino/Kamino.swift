@@ -6,6 +6,7 @@ struct Kamino: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kamino",
         abstract: "Kamino: a double-entry ledger server.",
+        version: KaminoVersion.description,
         subcommands: [Serve.self, Repl.self, Demo.self, Wal.self, Bench.self],
         defaultSubcommand: Serve.self
     )

@@ -65,6 +65,7 @@ struct Serve: AsyncParsableCommand {
         bootstrapLogging(level: settings.logLevel, format: settings.logFormat)
         let logger = Logger(label: "kamino.serve")
 
+        let metrics = ServerMetrics(version: KaminoVersion.version, commit: KaminoVersion.commit)
         let ledger: DurableLedger
         do {
             try makeDirectories(settings.data)
@@ -77,9 +78,16 @@ struct Serve: AsyncParsableCommand {
                     expectedTransfers: settings.expectedTransfers
                 ) {
                     outcome in
+                    metrics.snapshot(outcome)
                     // Snapshots are an optimisation of recovery time; a failure is reported, not fatal.
-                    if case .failed(let lsn, let error) = outcome {
-                        writeLine("warning: snapshot at LSN \(lsn) failed: \(error)", to: 2)
+                    switch outcome {
+                    case .failed(let lsn, let error):
+                        logger.error("snapshot failed (the log still holds every batch)",
+                                     metadata: ["snapshot_lsn": "\(lsn)", "error": "\(error)"])
+                    case .written(let lsn, let removed, let seconds, let bytes):
+                        logger.info("snapshot written", metadata: [
+                            "snapshot_lsn": "\(lsn)", "bytes": "\(bytes)", "seconds": "\(seconds)",
+                            "removed_files": "\(removed)"])
                     }
                 }
             }
@@ -89,20 +97,25 @@ struct Serve: AsyncParsableCommand {
             throw exitFailure("error: \(text)")
         }
         logStartup(ledger.startup, to: logger)
+        metrics.recovered(seconds: ledger.startup.seconds)
+        metrics.observe(ledger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let server = LedgerTCPServer(
             configuration: ServerConfiguration(host: settings.listen.host, port: settings.listen.port),
-            ledger: ledger, group: group)
+            ledger: ledger, group: group, metrics: metrics)
         var services: [any Service] = [server]
         do {
             let address = try await server.start()
-            if let metrics = settings.metrics {
-                let endpoint = MetricsHTTPServer(host: metrics.host, port: metrics.port, group: group) {
-                    server.metrics.prometheusText(inFlight: server.inFlight)
+            if let metricsAddress = settings.metrics {
+                let endpoint = MetricsHTTPServer(
+                    host: metricsAddress.host, port: metricsAddress.port, group: group,
+                    ready: { ledger.acceptsWrites }
+                ) {
+                    server.metrics.render(ledger: ledger, inFlight: server.inFlight)
                 }
                 let bound = try await endpoint.start()
                 services.append(endpoint)
-                announce("metrics on \(Self.describe(bound, fallback: metrics.description))")
+                announce("metrics on \(Self.describe(bound, fallback: metricsAddress.description))")
             }
             announce("listening on \(Self.describe(address, fallback: settings.listen.description))")
         } catch {

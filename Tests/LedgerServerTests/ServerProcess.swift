@@ -7,22 +7,28 @@ final class ServerProcess {
     let port: UInt16
     let dataDir: String
     let outputPath: String
+    /// The metrics port, when started with `metrics: true`.
+    let metricsPort: UInt16?
     private var exited = false
 
     /// Starts `kamino serve --data dataDir --listen 127.0.0.1:0 --metrics off` and waits
     /// for its `listening on` line. Returns nil (after killing it) if it does not come.
-    static func start(dataDir: String, extra: [String] = []) -> ServerProcess? {
+    static func start(dataDir: String, extra: [String] = [], metrics: Bool = false) -> ServerProcess? {
         guard let kamino = builtExecutable("kamino") else { return nil }
         let out = dataDir + ".out"
         _ = unlink(out)
-        let argv = [kamino, "serve", "--data", dataDir, "--listen", "127.0.0.1:0", "--metrics", "off"] + extra
+        let argv = [kamino, "serve", "--data", dataDir, "--listen", "127.0.0.1:0",
+                    "--metrics", metrics ? "127.0.0.1:0" : "off"] + extra
         guard let pid = spawnProcess(argv, stdout: out, stderr: out) else { return nil }
         let deadline = monotonicSeconds() + 30
         while monotonicSeconds() < deadline {
             let text = String(decoding: fileBytes(out), as: UTF8.self)
             if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }),
                let colon = line.lastIndex(of: ":"), let port = UInt16(line[line.index(after: colon)...]) {
-                return ServerProcess(pid: pid, port: port, dataDir: dataDir, outputPath: out)
+                let metricsLine = text.split(separator: "\n").first { $0.hasPrefix("metrics on ") }
+                let metricsPort = metricsLine.flatMap { l in l.lastIndex(of: ":").flatMap { UInt16(l[l.index(after: $0)...]) } }
+                if metrics && metricsPort == nil { return nil }
+                return ServerProcess(pid: pid, port: port, dataDir: dataDir, outputPath: out, metricsPort: metricsPort)
             }
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid { return nil }
@@ -34,7 +40,8 @@ final class ServerProcess {
         return nil
     }
 
-    private init(pid: pid_t, port: UInt16, dataDir: String, outputPath: String) {
+    private init(pid: pid_t, port: UInt16, dataDir: String, outputPath: String, metricsPort: UInt16?) {
+        self.metricsPort = metricsPort
         self.pid = pid
         self.port = port
         self.dataDir = dataDir

@@ -1,0 +1,112 @@
+import Glibc
+import KaminoTestSupport
+import LedgerCore
+import LedgerWire
+import Testing
+
+/// One HTTP/1.1 GET on 127.0.0.1:`port`: the status code and the body.
+private func httpGet(port: UInt16, path: String) -> (status: Int, body: String)? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { return nil }
+    let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+    guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else { return nil }
+    var response: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n <= 0 { break }
+        response += chunk[0..<n]
+    }
+    let text = String(decoding: response, as: UTF8.self)
+    guard let split = text.range(of: "\r\n\r\n") else { return nil }
+    let statusLine = text[..<split.lowerBound].split(separator: "\r\n").first ?? ""
+    let parts = statusLine.split(separator: " ")
+    guard parts.count >= 2, let status = Int(parts[1]) else { return nil }
+    return (status, String(text[split.upperBound...]))
+}
+
+@Suite("Operator endpoint: /metrics, /healthz, /readyz", .serialized)
+struct MetricsEndpointTests {
+    @Test func metricsPassPromtoolAndCarryTheHistograms() throws {
+        let dir = temporaryDataDir("metrics")
+        defer { removeDataDir(dir) }
+        let server = try #require(ServerProcess.start(dataDir: dir, metrics: true), "kamino serve did not start")
+        defer { server.terminate() }
+        let port = try #require(server.metricsPort)
+        let client = try #require(WireTestClient(port: server.port))
+        #expect(allCreated(client.call(.createAccounts([
+            Account(id: 1, ledger: 1, code: 1),
+            Account(id: 2, ledger: 1, code: 1, flags: .debitsMustNotExceedCredits),
+        ]))))
+        #expect(allCreated(client.call(.createTransfers([transfer(10, from: 1, to: 2, amount: 5)]))))
+        // One refused by the balance limit, one lookup.
+        guard case .reply(_, .createTransfers(let refused)) =
+            client.call(.createTransfers([transfer(11, from: 2, to: 1, amount: 50)])) else {
+            Issue.record("no create_transfers reply")
+            return
+        }
+        #expect(refused.first?.status == .exceedsCredits)
+        _ = client.call(.lookupAccounts([1, 2]))
+        // An error reply: a frame with a bad body checksum on a second connection.
+        let raw = try #require(WireTestClient(port: server.port))
+        var frame = WireTestClient.frame(.lookupAccounts([1]), id: 99)
+        frame[frame.count - 1] ^= 0xFF
+        #expect(raw.sendRaw(frame))
+        #expect(errorCode(raw.receive()) == .badBodyChecksum)
+
+        let metrics = try #require(httpGet(port: port, path: "/metrics"))
+        #expect(metrics.status == 200)
+        let body = metrics.body
+        for needle in [
+            "# HELP kamino_request_duration_seconds ",
+            "# TYPE kamino_request_duration_seconds histogram",
+            "kamino_request_duration_seconds_bucket{operation=\"create_transfers\",le=\"0.001\"}",
+            "kamino_request_duration_seconds_count{operation=\"lookup_accounts\"} 1",
+            "kamino_results_total{operation=\"create_transfers\",status=\"created\"} 1",
+            "kamino_results_total{operation=\"create_transfers\",status=\"exceeds_credits\"} 1",
+            "kamino_results_total{operation=\"create_accounts\",status=\"created\"} 2",
+            "kamino_error_replies_total{code=\"bad_body_checksum\"} 1",
+            "# TYPE kamino_log_group_commit_records histogram",
+            "kamino_log_group_commit_records_count 3",
+            "# TYPE kamino_log_write_fdatasync_seconds histogram",
+            "kamino_log_durable_lsn 3",
+            "kamino_log_writable 1",
+            "kamino_connections_open ",
+            "kamino_requests_in_flight ",
+            "kamino_received_bytes_total ",
+            "kamino_sent_bytes_total ",
+            "kamino_snapshot_age_seconds ",
+            "kamino_recovery_seconds ",
+            "kamino_build_info{version=",
+            "process_resident_memory_bytes ",
+            "process_open_fds ",
+        ] {
+            #expect(body.contains(needle), "missing \(needle)")
+        }
+
+        // promtool (Debian's prometheus package, installed by scripts/setup) accepts it.
+        let candidates = ["/usr/bin/promtool", "/usr/local/bin/promtool"]
+        let checked = try #require(candidates.first { path in access(path, X_OK) == 0 },
+                                   "promtool is not installed (apt-get install prometheus)")
+        let file = dir + ".metrics.txt"
+        let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        _ = Array(body.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        let log = dir + ".promtool.out"
+        let status = runProcess(["/bin/sh", "-c", "'\(checked)' check metrics < '\(file)'"], log: log)
+        #expect(status == 0, "promtool check metrics: \(String(decoding: fileBytes(log), as: UTF8.self))")
+
+        #expect(httpGet(port: port, path: "/healthz")?.status == 200)
+        #expect(httpGet(port: port, path: "/readyz")?.status == 200)
+        #expect(httpGet(port: port, path: "/nothing")?.status == 404)
+    }
+}
