@@ -9,7 +9,8 @@ let strict: [SwiftSetting] = [
 
 let package = Package(
     name: "kamino",
-    platforms: [.macOS(.v15)],
+    // Linux only: the log links liburing and the code calls Glibc, so no Apple platform is
+    // declared (SwiftPM has no way to declare Linux as the only platform).
     products: [
         .executable(name: "kamino", targets: ["kamino"]),
         .library(name: "LedgerCore", targets: ["LedgerCore"]),
@@ -47,7 +48,7 @@ let package = Package(
         ),
         .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore", "LedgerWorkload"], swiftSettings: strict),
 
-        // Write-ahead log (issue 3): liburing, C helpers, segments, snapshots, recovery.
+        // Write-ahead log: liburing, C helpers, segments, snapshots, recovery.
         // CRC32C (hardware + portable); links nothing.
         .target(name: "CKaminoCRC"),
         .target(
@@ -56,7 +57,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("uring")]
         ),
         .target(name: "LedgerStorage", dependencies: ["CKaminoSys", "CKaminoCRC"], swiftSettings: strict),
-        // Recovery (snapshot + log replay) and, later, the sequencer and shards.
+        // The durable ledger: sequencer (serial and sharded), log, snapshots, recovery.
         .target(name: "LedgerEngine", dependencies: ["LedgerCore", "LedgerStorage"], swiftSettings: strict),
         .testTarget(
             name: "LedgerEngineTests",
@@ -73,7 +74,7 @@ let package = Package(
         // Line output and options shared by the two stress drivers.
         .target(name: "StressSupport", swiftSettings: strict),
         .executableTarget(name: "kamino-walstress", dependencies: ["LedgerStorage", "StressSupport"], swiftSettings: strict),
-        // Wire protocol (issue 4): frames, message layouts, encoder/decoder on ByteBuffer.
+        // Wire protocol: frames, message layouts, encoder/decoder on ByteBuffer.
         .target(
             name: "LedgerWire",
             dependencies: ["LedgerCore", "CKaminoCRC", .product(name: "NIOCore", package: "swift-nio")],
@@ -84,7 +85,7 @@ let package = Package(
             dependencies: ["LedgerWire", "LedgerCore", "LedgerWorkload", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
-        // Swift client library (issue 4, item 5): batching, pipelining, retries, failover.
+        // Swift client library: batching, pipelining, retries, failover.
         .target(
             name: "LedgerClient",
             dependencies: [
@@ -113,7 +114,7 @@ let package = Package(
         // The REPL's command language, formatting and session (used by `kamino repl`).
         .target(name: "KaminoREPL", dependencies: ["LedgerClient", "LedgerCore"], swiftSettings: strict),
         .testTarget(name: "KaminoREPLTests", dependencies: ["KaminoREPL", "LedgerCore"], swiftSettings: strict),
-        // TCP server (issue 4): sessions, pipelining, backpressure, metrics endpoint.
+        // TCP server: sessions, pipelining, backpressure, metrics endpoint.
         .target(
             name: "LedgerServer",
             dependencies: [
@@ -133,7 +134,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-            // Benchmark runner (issue 5): workloads, scenarios, histograms, JSON and HTML reports.
+        // Benchmark runner: workloads, scenarios, histograms, JSON and HTML reports.
         .target(
             name: "LedgerBench",
             dependencies: [

@@ -25,7 +25,7 @@ struct HostPort: Equatable, CustomStringConvertible {
 /// The settings of `kamino serve`, resolved with precedence flags > environment > config
 /// file > built-in defaults.
 struct ServeSettings {
-    /// Built-in defaults (DESIGN.md contract).
+    /// Built-in defaults (the ones README.md and config/README.md document).
     static let defaultData = "./wal/data"
     static let defaultListen = "127.0.0.1:4410"
     static let defaultMetrics = "127.0.0.1:4480"
