@@ -38,6 +38,7 @@ let package = Package(
                 "KaminoREPL",
                 "LedgerClient",
                 "LedgerBench",
+                "LedgerWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

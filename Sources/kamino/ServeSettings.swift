@@ -1,25 +1,15 @@
 import LedgerCore
+import LedgerWire
 import Glibc
 
-/// A `HOST:PORT` address (`[v6]:PORT` for IPv6 literals).
-struct HostPort: Equatable, CustomStringConvertible {
-    let host: String
-    let port: Int
-
-    /// Parses `text`; `key` names the setting in the error.
+extension HostPort {
+    /// Parses a setting's `text`; `key` names the setting in the error.
     init(parsing text: String, key: String) throws(ConfigError) {
-        let bad = ConfigError(.badValue, "\(key): `\(text)` is not HOST:PORT (for example 127.0.0.1:4410)")
-        guard let colon = text.lastIndex(of: ":") else { throw bad }
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty, !host.contains(" "), let port = Int(text[text.index(after: colon)...]),
-              (0...65535).contains(port)
-        else { throw bad }
-        self.host = host
-        self.port = port
+        guard let parsed = HostPort(parsing: text) else {
+            throw ConfigError(.badValue, "\(key): `\(text)` is not HOST:PORT (for example 127.0.0.1:4410)")
+        }
+        self = parsed
     }
-
-    var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
 /// The settings of `kamino serve`, resolved with precedence flags > environment > config
