@@ -69,12 +69,19 @@ let package = Package(
         .target(name: "LedgerWorkload", dependencies: ["LedgerCore"], swiftSettings: strict),
         .executableTarget(
             name: "kamino-ledgerstress",
-            dependencies: ["LedgerCore", "LedgerStorage", "LedgerEngine", "LedgerWorkload", "StressSupport"],
+            dependencies: [
+                "LedgerCore", "LedgerStorage", "LedgerEngine", "LedgerWorkload", "StressSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict
         ),
-        // Line output and options shared by the two stress drivers.
+        // Line output shared by the two stress drivers.
         .target(name: "StressSupport", swiftSettings: strict),
-        .executableTarget(name: "kamino-walstress", dependencies: ["LedgerStorage", "StressSupport"], swiftSettings: strict),
+        .executableTarget(
+            name: "kamino-walstress",
+            dependencies: ["LedgerStorage", "StressSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
         // Wire protocol: frames, message layouts, encoder/decoder on ByteBuffer.
         .target(
             name: "LedgerWire",
