@@ -9,7 +9,8 @@ let strict: [SwiftSetting] = [
 
 let package = Package(
     name: "kamino",
-    platforms: [.macOS(.v15)],
+    // Linux only: the log links liburing and the code calls Glibc, so no Apple platform is
+    // declared (SwiftPM has no way to declare Linux as the only platform).
     products: [
         .executable(name: "kamino", targets: ["kamino"]),
         .library(name: "LedgerCore", targets: ["LedgerCore"]),
@@ -23,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: []),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // Pure, deterministic state machine: no IO, no Foundation. CKaminoPrefetch is
@@ -39,11 +42,14 @@ let package = Package(
                 "KaminoREPL",
                 "LedgerClient",
                 "LedgerBench",
+                "LedgerWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             swiftSettings: strict,
             plugins: ["KaminoBuildInfo"]
@@ -52,7 +58,7 @@ let package = Package(
         .plugin(name: "KaminoBuildInfo", capability: .buildTool()),
         .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore", "LedgerWorkload"], swiftSettings: strict),
 
-        // Write-ahead log (issue 3): liburing, C helpers, segments, snapshots, recovery.
+        // Write-ahead log: liburing, C helpers, segments, snapshots, recovery.
         // CRC32C (hardware + portable); links nothing.
         .target(name: "CKaminoCRC"),
         .target(
@@ -61,7 +67,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("uring")]
         ),
         .target(name: "LedgerStorage", dependencies: ["CKaminoSys", "CKaminoCRC"], swiftSettings: strict),
-        // Recovery (snapshot + log replay) and, later, the sequencer and shards.
+        // The durable ledger: sequencer (serial and sharded), log, snapshots, recovery.
         .target(name: "LedgerEngine", dependencies: ["LedgerCore", "LedgerStorage"], swiftSettings: strict),
         .testTarget(
             name: "LedgerEngineTests",
@@ -72,13 +78,20 @@ let package = Package(
         .target(name: "LedgerWorkload", dependencies: ["LedgerCore"], swiftSettings: strict),
         .executableTarget(
             name: "kamino-ledgerstress",
-            dependencies: ["LedgerCore", "LedgerStorage", "LedgerEngine", "LedgerWorkload", "StressSupport"],
+            dependencies: [
+                "LedgerCore", "LedgerStorage", "LedgerEngine", "LedgerWorkload", "StressSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict
         ),
-        // Line output and options shared by the two stress drivers.
+        // Line output shared by the two stress drivers.
         .target(name: "StressSupport", swiftSettings: strict),
-        .executableTarget(name: "kamino-walstress", dependencies: ["LedgerStorage", "StressSupport"], swiftSettings: strict),
-        // Wire protocol (issue 4): frames, message layouts, encoder/decoder on ByteBuffer.
+        .executableTarget(
+            name: "kamino-walstress",
+            dependencies: ["LedgerStorage", "StressSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+        // Wire protocol: frames, message layouts, encoder/decoder on ByteBuffer.
         .target(
             name: "LedgerWire",
             dependencies: ["LedgerCore", "CKaminoCRC", .product(name: "NIOCore", package: "swift-nio")],
@@ -89,7 +102,7 @@ let package = Package(
             dependencies: ["LedgerWire", "LedgerCore", "LedgerWorkload", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
-        // Swift client library (issue 4, item 5): batching, pipelining, retries, failover.
+        // Swift client library: batching, pipelining, retries, failover.
         .target(
             name: "LedgerClient",
             dependencies: [
@@ -118,7 +131,7 @@ let package = Package(
         // The REPL's command language, formatting and session (used by `kamino repl`).
         .target(name: "KaminoREPL", dependencies: ["LedgerClient", "LedgerCore"], swiftSettings: strict),
         .testTarget(name: "KaminoREPLTests", dependencies: ["KaminoREPL", "LedgerCore"], swiftSettings: strict),
-        // TCP server (issue 4): sessions, pipelining, backpressure, metrics endpoint.
+        // TCP server: sessions, pipelining, backpressure, metrics endpoint.
         .target(
             name: "LedgerServer",
             dependencies: [
@@ -141,7 +154,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-            // Benchmark runner (issue 5): workloads, scenarios, histograms, JSON and HTML reports.
+        // Benchmark runner: workloads, scenarios, histograms, JSON and HTML reports.
         .target(
             name: "LedgerBench",
             dependencies: [

@@ -1,6 +1,6 @@
-/// The `--json FILE` document: the fields of issue 5 (`scenario`, `mix`, `machine`,
+/// The `--json FILE` document: `scenario`, `mix`, `machine`,
 /// `duration_s`, `operations` with counts, errors, rates and latency percentiles,
-/// `transfers_per_second`, `invariants_ok`) plus the configuration, bank actions,
+/// `transfers_per_second`, `invariants_ok`, plus the configuration, bank actions,
 /// statuses, breakpoint, memory and the per-second time series.
 package enum JSONReport {
     package static func document(_ r: BenchReport) -> JSONValue {

@@ -8,6 +8,8 @@ actor ConnectionManager {
     private let connectTimeout: Duration
     private let group: any EventLoopGroup
     private var breaker: CircuitBreaker
+    /// The time the breaker's cool-down is measured in.
+    private let clock: ClientClock
     private var current: Connection?
     /// The connection attempt in progress, shared by every request that needs it.
     private var connecting: Task<Result<Connection, KaminoClientError>, Never>?
@@ -21,6 +23,7 @@ actor ConnectionManager {
         self.connectTimeout = options.connectTimeout
         self.group = group
         self.breaker = CircuitBreaker(policy: options.circuitBreaker)
+        self.clock = options.clock
     }
 
     /// An open connection: the current one, or a new one to the first address that
@@ -30,7 +33,7 @@ actor ConnectionManager {
         if let current, current.isActive { return current }
         current = nil
         if let connecting { return try await connecting.value.get() }
-        guard breaker.admit(now: .now) else {
+        guard breaker.admit(now: clock.now) else {
             throw KaminoClientError(.circuitOpen, "the circuit breaker is open after repeated connection failures")
         }
         let task = Task { await self.connectAny() }
@@ -74,7 +77,7 @@ actor ConnectionManager {
                 return .success(Connection(channel: channel, address: address))
             } catch {
                 lastError = "\(address): \(error)"
-                breaker.recordFailure(now: .now)
+                breaker.recordFailure(now: clock.now)
                 if breaker.isOpen { break }
             }
         }

@@ -10,6 +10,9 @@ public struct KaminoClientOptions: Sendable, Hashable {
     public var maxBatchSize: Int
     /// When to fail fast while the servers are unreachable.
     public var circuitBreaker: CircuitBreakerPolicy
+    /// The time of the circuit breaker's cool-down and of retry backoff (tests inject a
+    /// manual clock).
+    package var clock: ClientClock = .continuous
 
     /// Creates options; every parameter has a production default.
     public init(

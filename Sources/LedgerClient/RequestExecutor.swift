@@ -30,7 +30,7 @@ struct RequestExecutor: Sendable {
             }
             guard attempt < options.retry.maxAttempts else { return result }
             do {
-                try await Task.sleep(for: options.retry.delay(beforeRetry: attempt))
+                try await options.clock.sleep(for: options.retry.delay(beforeRetry: attempt))
             } catch {
                 return .failure(KaminoClientError(.cancelled, "cancelled while waiting to retry after: \(error)"))
             }

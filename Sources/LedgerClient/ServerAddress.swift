@@ -1,3 +1,5 @@
+import LedgerWire
+
 /// A server's `host:port` (IPv6 hosts in brackets: `[::1]:4410`).
 struct ServerAddress: Sendable, Hashable, CustomStringConvertible {
     /// Host name or IP address, without brackets.
@@ -5,21 +7,15 @@ struct ServerAddress: Sendable, Hashable, CustomStringConvertible {
     /// TCP port.
     var port: Int
 
-    /// Parses `host:port`; throws `invalidArgument` when malformed.
+    /// Parses `host:port` (the package's one parser, `HostPort`); throws `invalidArgument`
+    /// when malformed or when the port is 0.
     init(parsing text: String) throws(KaminoClientError) {
-        guard let colon = text.lastIndex(of: ":"),
-            let port = UInt16(text[text.index(after: colon)...]), port != 0
-        else {
+        guard let parsed = HostPort(parsing: text), parsed.port != 0 else {
             throw KaminoClientError(.invalidArgument, "address '\(text)' is not host:port")
         }
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else {
-            throw KaminoClientError(.invalidArgument, "address '\(text)' has no host")
-        }
-        self.host = host
-        self.port = Int(port)
+        self.host = parsed.host
+        self.port = parsed.port
     }
 
-    var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    var description: String { HostPort(host: host, port: port).description }
 }

@@ -1,3 +1,4 @@
+import Glibc
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -46,13 +47,31 @@ final class ListenerBox: Sendable {
         do {
             listening = try await bootstrap.bind(host: host, port: port).get()
         } catch {
-            throw ServerError(.bindFailed, "cannot \(purpose) on \(host):\(port): \(error)")
+            throw ServerError(.bindFailed, "cannot \(purpose) on \(host):\(port): " + Self.explain(error, host: host, port: port))
         }
         set(listening)
         guard let address = listening.localAddress else {
             throw ServerError(.bindFailed, "the socket to \(purpose) has no address")
         }
         return address
+    }
+
+    /// A bind failure in plain words (the errno text alone says little to an operator).
+    static func explain(_ error: any Error, host: String, port: Int) -> String {
+        if let io = error as? IOError {
+            switch io.errnoCode {
+            case EADDRINUSE:
+                return "the address is already in use (another kamino, or another program, listens on port \(port)); "
+                    + "stop it or choose another port"
+            case EACCES:
+                return "permission denied: ports below 1024 need root or CAP_NET_BIND_SERVICE; choose a port from 1024 up"
+            case EADDRNOTAVAIL:
+                return "no network interface of this machine has the address \(host); use 127.0.0.1, 0.0.0.0 or one of its addresses"
+            default:
+                return "\(io)"
+            }
+        }
+        return "\(error)"
     }
 
     /// Removes and returns the channel (nil if already taken).

@@ -69,11 +69,9 @@ package final class LedgerTCPServer: Service, Sendable {
         for channel in open {
             channel.pipeline.fireUserInboundEventTriggered(SessionHandler.Drain())
         }
-        let deadline = ContinuousClock.now + .seconds(configuration.drainTimeoutSeconds)
-        while (shared.limiter.inFlight > 0 || open.contains(where: { $0.isActive }))
-            && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(5))
-        }
+        _ = await DrainSignal.wait(
+            channels: open, limiter: shared.limiter, timeout: .seconds(Int64(shared.drainTimeoutSeconds)),
+            on: group.next())
         let left = shared.limiter.inFlight
         for channel in open {
             try? await channel.close()

@@ -6,7 +6,7 @@ import Musl
 
 /// Blocking POSIX file helpers. Call them from the writer thread, a dedicated
 /// thread, or code that is allowed to block (recovery, tools, tests).
-enum FileIO {
+package enum FileIO {
     static func join(_ dir: String, _ name: String) -> String {
         dir.hasSuffix("/") ? dir + name : dir + "/" + name
     }
@@ -25,8 +25,8 @@ enum FileIO {
 
     static func close(_ fd: Int32) { _ = Glibc.close(fd) }
 
-    /// mkdir -p.
-    static func makeDirectory(_ path: String) throws(WALError) {
+    /// `mkdir -p`: creates `path` and its missing parents (mode 0755); the package's one.
+    package static func makeDirectory(_ path: String) throws(WALError) {
         var prefix = path.hasPrefix("/") ? "/" : ""
         for part in path.split(separator: "/") {
             prefix += part

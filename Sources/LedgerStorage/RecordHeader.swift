@@ -1,5 +1,5 @@
 /// The fixed 64-byte header in front of every log record (little-endian).
-/// The layout is documented in wal/README.md; keep the two in step.
+/// The layout is documented in docs/wal.md; keep the two in step.
 package struct RecordHeader: Sendable, Equatable {
     /// Size of the header in bytes.
     package static let size = 64

@@ -1,4 +1,4 @@
-/// The 64-byte header of a snapshot file (little-endian); see wal/README.md.
+/// The 64-byte header of a snapshot file (little-endian); see docs/wal.md.
 package struct SnapshotHeader: Sendable, Equatable {
     /// Header size in bytes; the content starts right after it.
     package static let size = 64

@@ -5,7 +5,7 @@ import Musl
 #endif
 
 /// Finds where the valid log ends and decides between a torn tail (cut it)
-/// and damage (refuse). The rules are in wal/README.md, "Recovery".
+/// and damage (refuse). The rules are in docs/wal.md, "Recovery".
 package enum WALRecovery {
     /// Whether recovery may change the directory.
     package enum Mode: Sendable {

@@ -4,12 +4,12 @@ import LedgerCore
 enum MessageBodyDecoding {
     static func request(_ op: Operation, count: Int, body: UnsafeRawBufferPointer, header: HeaderFields) throws(WireError) -> Request {
         switch op {
-        case .lookupAccounts: return .lookupAccounts(RecordWire.readIds(body, count: count))
-        case .lookupTransfers: return .lookupTransfers(RecordWire.readIds(body, count: count))
-        case .getAccountTransfers: return .getAccountTransfers(RecordWire.readAccountFilter(body))
-        case .getAccountBalances: return .getAccountBalances(RecordWire.readAccountFilter(body))
-        case .queryAccounts: return .queryAccounts(RecordWire.readQueryFilter(body))
-        case .queryTransfers: return .queryTransfers(RecordWire.readQueryFilter(body))
+        case .lookupAccounts: return .lookupAccounts(try ids(body, count, header))
+        case .lookupTransfers: return .lookupTransfers(try ids(body, count, header))
+        case .getAccountTransfers: return .getAccountTransfers(try accountFilter(body, header))
+        case .getAccountBalances: return .getAccountBalances(try accountFilter(body, header))
+        case .queryAccounts: return .queryAccounts(try queryFilter(body, header))
+        case .queryTransfers: return .queryTransfers(try queryFilter(body, header))
         case .createAccounts: return .createAccounts(try accounts(body, header))
         case .createTransfers: return .createTransfers(try transfers(body, header))
         case .pulse: throw header.error(.unknownOperation, "pulse is not client-callable")
@@ -24,10 +24,10 @@ enum MessageBodyDecoding {
         case .getAccountTransfers: return .getAccountTransfers(try transfers(body, header))
         case .queryTransfers: return .queryTransfers(try transfers(body, header))
         case .getAccountBalances:
-            guard let balances = RecordWire.readBalances(body, count: count) else {
+            do { return .getAccountBalances(try RecordCodec.decodeBalances(body, count: count)) } catch {
+                guard error.code == .reservedNotZero else { throw header.error(.badBodySize, error.detail) }
                 throw header.error(.invalidBody, "an account balance has non-zero reserved bytes")
             }
-            return .getAccountBalances(balances)
         case .createAccounts:
             var out: [CreateAccountResult] = []
             out.reserveCapacity(count)
@@ -67,9 +67,29 @@ enum MessageBodyDecoding {
     private static func results(
         _ body: UnsafeRawBufferPointer, _ count: Int, _ header: HeaderFields
     ) throws(WireError) -> [(timestamp: UInt64, status: UInt32)] {
-        guard let results = RecordWire.readResults(body, count: count) else {
+        do { return try RecordCodec.decodeResults(body, count: count) } catch {
+            guard error.code == .reservedNotZero else { throw header.error(.badBodySize, error.detail) }
             throw header.error(.invalidBody, "a create result has a non-zero reserved field")
         }
-        return results
+    }
+
+    // Sizes were checked by `BodyLayout`, so these throw only if that check and the
+    // codec disagree; the frame is refused, never trusted.
+    private static func ids(_ body: UnsafeRawBufferPointer, _ count: Int, _ header: HeaderFields) throws(WireError) -> [UInt128] {
+        do { return try RecordCodec.decodeIds(body, count: count) } catch {
+            throw header.error(.badBodySize, error.detail)
+        }
+    }
+
+    private static func accountFilter(_ body: UnsafeRawBufferPointer, _ header: HeaderFields) throws(WireError) -> AccountFilter {
+        do { return try RecordCodec.decodeAccountFilter(body) } catch {
+            throw header.error(.badBodySize, error.detail)
+        }
+    }
+
+    private static func queryFilter(_ body: UnsafeRawBufferPointer, _ header: HeaderFields) throws(WireError) -> QueryFilter {
+        do { return try RecordCodec.decodeQueryFilter(body) } catch {
+            throw header.error(.badBodySize, error.detail)
+        }
     }
 }

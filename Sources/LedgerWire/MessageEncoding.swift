@@ -19,11 +19,12 @@ package enum MessageEncoding {
         try checkCount(count, id: id, operation: request.operation)
         frame(operation: request.operation.rawValue, kind: .request, id: id, count: count, into: &out) { b in
             switch request {
-            case .lookupAccounts(let ids), .lookupTransfers(let ids): RecordWire.writeIds(ids, to: &b)
-            case .getAccountTransfers(let f), .getAccountBalances(let f): RecordWire.write(f, to: &b)
-            case .queryAccounts(let f), .queryTransfers(let f): RecordWire.write(f, to: &b)
-            case .createAccounts(let a): RecordWire.writeAccounts(a, to: &b)
-            case .createTransfers(let t): RecordWire.writeTransfers(t, to: &b)
+            case .lookupAccounts(let ids), .lookupTransfers(let ids): b.reserveCapacity(minimumWritableBytes: ids.count * RecordCodec.idSize)
+                RecordCodec.encodeIds(ids, into: &b)
+            case .getAccountTransfers(let f), .getAccountBalances(let f): RecordCodec.encode(f, into: &b)
+            case .queryAccounts(let f), .queryTransfers(let f): RecordCodec.encode(f, into: &b)
+            case .createAccounts(let a): b.writeAccounts(a)
+            case .createTransfers(let t): b.writeTransfers(t)
             }
         }
     }
@@ -34,18 +35,18 @@ package enum MessageEncoding {
         try checkCount(count, id: id, operation: reply.operation)
         frame(operation: reply.operation.rawValue, kind: .reply, id: id, count: count, into: &out) { b in
             switch reply {
-            case .lookupAccounts(let a), .queryAccounts(let a): RecordWire.writeAccounts(a, to: &b)
+            case .lookupAccounts(let a), .queryAccounts(let a): b.writeAccounts(a)
             case .lookupTransfers(let t), .getAccountTransfers(let t), .queryTransfers(let t):
-                RecordWire.writeTransfers(t, to: &b)
+                b.writeTransfers(t)
             case .getAccountBalances(let balances):
                 b.reserveCapacity(minimumWritableBytes: balances.count * RecordCodec.accountBalanceSize)
-                for x in balances { RecordWire.write(x, to: &b) }
+                for x in balances { RecordCodec.encode(x, into: &b) }
             case .createAccounts(let results):
                 b.reserveCapacity(minimumWritableBytes: results.count * RecordCodec.createResultSize)
-                for r in results { RecordWire.writeResult(timestamp: r.timestamp, status: r.status.rawValue, to: &b) }
+                for r in results { RecordCodec.encodeResult(timestamp: r.timestamp, status: r.status.rawValue, into: &b) }
             case .createTransfers(let results):
                 b.reserveCapacity(minimumWritableBytes: results.count * RecordCodec.createResultSize)
-                for r in results { RecordWire.writeResult(timestamp: r.timestamp, status: r.status.rawValue, to: &b) }
+                for r in results { RecordCodec.encodeResult(timestamp: r.timestamp, status: r.status.rawValue, into: &b) }
             }
         }
     }

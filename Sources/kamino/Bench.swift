@@ -24,35 +24,35 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Data directory for the server the bench starts (kept afterwards).")
     var data: String?
 
-    @Option(help: "Shards of the server the bench starts (passed to `kamino serve --shards`).")
+    @Option(help: "Shards of the server the bench starts (passed to `kamino serve --shards`), at least 1.")
     var shards: Int?
 
-    @Option(help: "smoke | load | stress | spike | soak | breakpoint.")
-    var scenario: String = "smoke"
+    @Option(help: "The load shape.")
+    var scenario: BenchScenario = .smoke
 
-    @Option(help: "transfers | bank.")
-    var mix: String = "transfers"
+    @Option(help: "The requests sent.")
+    var mix: BenchMix = .transfers
 
-    @Option(help: "Accounts in the pool (users in the bank mix).")
+    @Option(help: "Accounts in the pool (users in the bank mix), 2...50000000.")
     var accounts: Int = 10_000
 
     @Option(help: "Stop after this many transfers (transfers mix); steady scenarios then run until reached.")
     var transfers: Int?
 
-    @Option(help: "Scenario length in seconds (scales its stages).")
+    @Option(help: "Scenario length in seconds (scales its stages), up to 86400.")
     var duration: Double?
 
     @Option(help: "Transfers per create_transfers request (transfers mix), 1...8189.")
     var batchSize: Int = 8189
 
-    @Option(help: "Client connections (default 1 for transfers, 16 for bank).")
+    @Option(help: "Client connections, 1...4096 (default 1 for transfers, 16 for bank).")
     var connections: Int?
 
-    @Option(help: "Concurrent requests in flight at the scenario's base level (default 1 for transfers, 64 for bank).")
+    @Option(help: "Concurrent requests in flight at the scenario's base level, 1...4096 (default 1 for transfers, 64 for bank).")
     var inFlight: Int?
 
-    @Option(help: "Account distribution: uniform, zipf (theta 0.99), zipf:THETA, hot.")
-    var distribution: String = "uniform"
+    @Option(help: "Account distribution: uniform, zipf (theta 0.99), zipf:THETA (0 < THETA < 1), hot.")
+    var distribution: AccountDistribution = .uniform
 
     @Option(help: "Share of two-phase transfers (pending, then post or void), 0...1.")
     var twoPhase: Double = 0
@@ -66,10 +66,10 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Breakpoint: p99 limit in ms (default 100 for transfers, 20 for bank).")
     var maxP99Ms: Double?
 
-    @Option(help: "Retries per failed request (busy, timeout, lost connection); 0 reports at once.")
+    @Option(help: "Retries per failed request (busy, timeout, lost connection), 0...100; 0 reports at once.")
     var retries: Int = 0
 
-    @Option(help: "Request timeout in seconds.")
+    @Option(help: "Request timeout in seconds (positive).")
     var requestTimeout: Double = 30
 
     @Option(help: "Write the figures as JSON to this file.")
@@ -81,40 +81,21 @@ struct Bench: AsyncParsableCommand {
     @Flag(help: "No progress output (the final table is still printed).")
     var quiet = false
 
-    func run() async throws {
-        var c = BenchConfiguration()
-        guard let s = BenchScenario(rawValue: scenario) else {
-            throw ValidationError("unknown scenario '\(scenario)'; one of \(BenchScenario.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        guard let m = BenchMix(rawValue: mix) else { throw ValidationError("unknown mix '\(mix)'; transfers or bank") }
-        guard let d = AccountDistribution(parsing: distribution) else {
-            throw ValidationError("unknown distribution '\(distribution)'; uniform, zipf, zipf:THETA or hot")
-        }
+    /// Every range is checked here, before anything runs: a bad value is a usage error.
+    func validate() throws {
         if let shards, shards < 1 { throw ValidationError("--shards must be at least 1") }
         if address != nil && (data != nil || shards != nil) {
             throw ValidationError("--data and --shards configure the server the bench starts; not with --address")
         }
-        c.scenario = s
-        c.mix = m
-        c.distribution = d
-        c.accounts = accounts
-        c.transfers = transfers
-        c.duration = duration
-        c.batchSize = batchSize
-        c.connections = connections
-        c.inFlight = inFlight
-        c.twoPhase = twoPhase
-        c.linked = linked
-        c.seed = seed ?? (monotonicNanos() ^ UInt64(UInt32(bitPattern: getpid())) << 32)
-        c.address = address
-        c.maxP99Millis = maxP99Ms
-        c.retries = retries
-        c.requestTimeout = requestTimeout
         do {
-            try c.validate()
+            try configuration(seed: 0).validate()
         } catch {
             throw ValidationError(error.message)
         }
+    }
+
+    func run() async throws {
+        let c = configuration(seed: seed ?? (monotonicNanos() ^ UInt64(UInt32(bitPattern: getpid())) << 32))
         raiseFileLimit()
         var runner = BenchRunner(configuration: c, executable: Self.ownExecutable())
         runner.keepData = data
@@ -142,6 +123,28 @@ struct Bench: AsyncParsableCommand {
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
 
+    /// The runner's configuration from the options.
+    private func configuration(seed: UInt64) -> BenchConfiguration {
+        var c = BenchConfiguration()
+        c.scenario = scenario
+        c.mix = mix
+        c.distribution = distribution
+        c.accounts = accounts
+        c.transfers = transfers
+        c.duration = duration
+        c.batchSize = batchSize
+        c.connections = connections
+        c.inFlight = inFlight
+        c.twoPhase = twoPhase
+        c.linked = linked
+        c.seed = seed
+        c.address = address
+        c.maxP99Millis = maxP99Ms
+        c.retries = retries
+        c.requestTimeout = requestTimeout
+        return c
+    }
+
     /// The path of this binary (to start `kamino serve` with).
     private static func ownExecutable() -> String {
         var buf = [CChar](repeating: 0, count: 4096)
@@ -149,4 +152,17 @@ struct Bench: AsyncParsableCommand {
         guard n > 0 else { return CommandLine.arguments[0] }
         return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
+}
+
+extension BenchScenario: ExpressibleByArgument {}
+extension BenchMix: ExpressibleByArgument {}
+
+extension AccountDistribution: ExpressibleByArgument {
+    public init?(argument: String) {
+        self.init(parsing: argument)
+    }
+
+    public var defaultValueDescription: String { name }
+
+    public static var allValueStrings: [String] { ["uniform", "zipf", "zipf:THETA", "hot"] }
 }

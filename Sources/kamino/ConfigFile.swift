@@ -1,3 +1,5 @@
+import TOMLKit
+
 /// A bad configuration value or file: names the key (and the file line when there is one).
 struct ConfigError: Error, CustomStringConvertible {
     /// The kind of problem.
@@ -22,14 +24,22 @@ struct ConfigError: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// A strict subset of TOML for `config/kamino.toml`: `key = "string"` or `key = integer`
-/// lines, `#` comments and blank lines. Anything else (tables, arrays, duplicate keys) is
-/// an error naming the file and line.
+/// `config/kamino.toml`, parsed by TOMLKit (toml++): top-level `key = "string"` or
+/// `key = integer` entries. Tables, arrays, booleans and other types are errors naming the
+/// file and line; so is anything TOML itself refuses.
 enum ConfigFile {
     /// One value as written in the file.
     enum Value: Equatable {
         case string(String)
         case integer(Int)
+
+        /// The value as the text a flag or an environment variable would carry.
+        var text: String {
+            switch self {
+            case .string(let s): return s
+            case .integer(let n): return String(n)
+            }
+        }
     }
 
     /// An entry with where it came from (for error messages).
@@ -40,49 +50,39 @@ enum ConfigFile {
 
     /// Parses `text` (read from `path`, used in messages).
     static func parse(_ text: String, path: String) throws(ConfigError) -> [String: Entry] {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigError(.syntax, "\(path):\(error.source.begin.line): \(error.description)")
+        } catch {
+            throw ConfigError(.syntax, "\(path): \(error)")
+        }
         var entries: [String: Entry] = [:]
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let number = index + 1
-            let line = stripComment(String(raw)).trimmed
-            if line.isEmpty { continue }
-            guard let eq = line.firstIndex(of: "=") else {
-                throw ConfigError(.syntax, "\(path):\(number): expected `key = value`, found `\(line)`")
+        for key in table.keys {
+            let line = lineNumber(of: key, in: text)
+            guard let raw = table[key] else { continue }
+            if let string = raw.string {
+                entries[key] = Entry(value: .string(string), line: line)
+            } else if let integer = raw.int {
+                entries[key] = Entry(value: .integer(integer), line: line)
+            } else {
+                throw ConfigError(
+                    .syntax, "\(path):\(line): `\(key)`: expected a \"quoted string\" or an integer, found a \(raw.type)")
             }
-            let key = String(line[..<eq]).trimmed
-            let rest = String(line[line.index(after: eq)...]).trimmed
-            guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
-                throw ConfigError(.syntax, "\(path):\(number): `\(key)` is not a bare key")
-            }
-            guard entries[key] == nil else {
-                throw ConfigError(.syntax, "\(path):\(number): key `\(key)` is set twice")
-            }
-            entries[key] = Entry(value: try value(rest, key: key, at: "\(path):\(number)"), line: number)
         }
         return entries
     }
 
-    private static func value(_ text: String, key: String, at place: String) throws(ConfigError) -> Value {
-        if text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\"") {
-            let inner = String(text.dropFirst().dropLast())
-            guard !inner.contains("\""), !inner.contains("\\") else {
-                throw ConfigError(.syntax, "\(place): `\(key)`: escapes and inner quotes are not supported")
-            }
-            return .string(inner)
+    /// The 1-based line where `key` is set (0 when not found as a bare top-level key).
+    private static func lineNumber(of key: String, in text: String) -> Int {
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = String(raw).trimmed
+            guard line.hasPrefix(key) else { continue }
+            let rest = line.dropFirst(key.count).drop { $0 == " " || $0 == "\t" }
+            if rest.first == "=" { return index + 1 }
         }
-        if let n = Int(text.replacingUnderscores) { return .integer(n) }
-        throw ConfigError(.syntax, "\(place): `\(key)`: expected a \"quoted string\" or an integer, found `\(text)`")
-    }
-
-    /// Drops a `#` comment that is not inside a string.
-    private static func stripComment(_ line: String) -> String {
-        var inString = false
-        var out = ""
-        for c in line {
-            if c == "\"" { inString.toggle() }
-            if c == "#" && !inString { break }
-            out.append(c)
-        }
-        return out
+        return 0
     }
 }
 
@@ -94,6 +94,4 @@ extension String {
         while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }
         return String(s)
     }
-
-    fileprivate var replacingUnderscores: String { String(filter { $0 != "_" }) }
 }

@@ -64,6 +64,7 @@ struct Serve: AsyncParsableCommand {
         raiseFileLimit()
         bootstrapLogging(level: settings.logLevel, format: settings.logFormat)
         let logger = Logger(label: "kamino.serve")
+        logSettings(settings, to: logger)
 
         let metrics = ServerMetrics(version: KaminoVersion.version, commit: KaminoVersion.commit)
         let ledger: DurableLedger

@@ -1,32 +1,22 @@
 import Glibc
 import LedgerCore
+import LedgerWire
 import Logging
 
-/// A `HOST:PORT` address (`[v6]:PORT` for IPv6 literals).
-struct HostPort: Equatable, CustomStringConvertible {
-    let host: String
-    let port: Int
-
-    /// Parses `text`; `key` names the setting in the error.
+extension HostPort {
+    /// Parses a setting's `text`; `key` names the setting in the error.
     init(parsing text: String, key: String) throws(ConfigError) {
-        let bad = ConfigError(.badValue, "\(key): `\(text)` is not HOST:PORT (for example 127.0.0.1:4410)")
-        guard let colon = text.lastIndex(of: ":") else { throw bad }
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty, !host.contains(" "), let port = Int(text[text.index(after: colon)...]),
-              (0...65535).contains(port)
-        else { throw bad }
-        self.host = host
-        self.port = port
+        guard let parsed = HostPort(parsing: text) else {
+            throw ConfigError(.badValue, "\(key): `\(text)` is not HOST:PORT (for example 127.0.0.1:4410)")
+        }
+        self = parsed
     }
-
-    var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
 /// The settings of `kamino serve`, resolved with precedence flags > environment > config
 /// file > built-in defaults.
 struct ServeSettings {
-    /// Built-in defaults (DESIGN.md contract).
+    /// Built-in defaults (the ones README.md and config/README.md document).
     static let defaultData = "./wal/data"
     static let defaultListen = "127.0.0.1:4410"
     static let defaultMetrics = "127.0.0.1:4480"
@@ -44,6 +34,11 @@ struct ServeSettings {
     /// The lowest level logged, and the log line format.
     var logLevel: Logger.Level = .info
     var logFormat: LogFormat = .text
+    /// Where each setting that was set came from (`flag`, `env KAMINO_X`, `file PATH:LINE`);
+    /// settings absent here have their built-in default.
+    var origins: [String: String] = [:]
+    /// The config file read, if any.
+    var configFile: String?
 
     /// Raw values by key, as the command line gave them (nil: not given).
     struct Overrides {
@@ -75,19 +70,33 @@ struct ServeSettings {
             let line = file[unknown]?.line ?? 0
             throw ConfigError(.unknownKey, "\(filePath):\(line): unknown key `\(unknown)` (known: \(known.sorted().joined(separator: ", ")))")
         }
+        let sources = SettingSources(
+            flags: [
+                "data": flags.data, "listen": flags.listen, "metrics": flags.metrics,
+                "snapshot_every": flags.snapshotEvery, "shards": flags.shards,
+                "expected_transfers": flags.expectedTransfers, "log_level": flags.logLevel, "log_format": flags.logFormat,
+            ].compactMapValues { $0 },
+            environment: environment,
+            environmentNames: Dictionary(uniqueKeysWithValues: known.map { ($0, "KAMINO_" + $0.uppercased()) }),
+            file: file, filePath: filePath)
+        var origins: [String: SettingSources.Origin] = [:]
+        /// The value of `key` and a label naming its source (for error messages).
         func pick(_ key: String, flag: String?, env: String) throws(ConfigError) -> (String, String)? {
-            if let flag { return (flag, "--\(key.replacing("_", with: "-"))") }
-            if let value = environment[env] { return (value, env) }
-            if let entry = file[key] {
-                switch entry.value {
-                case .string(let s): return (s, "\(filePath):\(entry.line): \(key)")
-                case .integer(let n): return (String(n), "\(filePath):\(entry.line): \(key)")
-                }
+            guard let (text, origin) = sources.value(key) else { return nil }
+            origins[key] = origin
+            switch origin {
+            case .flag: return (text, "--\(key.replacing("_", with: "-"))")
+            case .environment(let name): return (text, name)
+            case .file(let path, let line): return (text, "\(path):\(line): \(key)")
+            case .builtIn: return (text, key)
             }
-            return nil
         }
-        let data = try pick("data", flag: flags.data, env: "KAMINO_DATA") ?? (defaultData, "data")
+        var data = try pick("data", flag: flags.data, env: "KAMINO_DATA") ?? (defaultData, "data")
         guard !data.0.isEmpty else { throw ConfigError(.badValue, "\(data.1): the data directory must not be empty") }
+        if case .file(let path, _) = origins["data"], !data.0.hasPrefix("/") {
+            // A path in the file is relative to the file, not to the working directory.
+            data.0 = Self.directoryOf(path) + "/" + data.0
+        }
         let listen = try pick("listen", flag: flags.listen, env: "KAMINO_LISTEN") ?? (defaultListen, "listen")
         let metrics = try pick("metrics", flag: flags.metrics, env: "KAMINO_METRICS") ?? (defaultMetrics, "metrics")
         let every = try pick("snapshot_every", flag: flags.snapshotEvery, env: "KAMINO_SNAPSHOT_EVERY") ?? ("0", "snapshot_every")
@@ -123,7 +132,24 @@ struct ServeSettings {
             listen: try HostPort(parsing: listen.0, key: listen.1),
             metrics: metrics.0 == "off" ? nil : try HostPort(parsing: metrics.0, key: metrics.1),
             snapshotEvery: snapshotEvery, shards: shards, expectedTransfers: expectedTransfers,
-            logLevel: logLevel, logFormat: logFormat)
+            logLevel: logLevel, logFormat: logFormat,
+            origins: origins.mapValues(Self.describe), configFile: file.isEmpty && configPath == nil ? nil : filePath)
+    }
+
+    /// Where a setting came from, for the start-up log.
+    private static func describe(_ origin: SettingSources.Origin) -> String {
+        switch origin {
+        case .flag: return "flag"
+        case .environment(let name): return "env \(name)"
+        case .file(let path, let line): return "file \(path):\(line)"
+        case .builtIn: return "default"
+        }
+    }
+
+    /// The directory part of `path` ("." for a bare file name).
+    private static func directoryOf(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     private static func load(_ path: String) throws(ConfigError) -> [String: ConfigFile.Entry] {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import LedgerStorage
 
 /// Writes a line straight to stdout, unbuffered (tests and scripts wait for these lines).
 func announce(_ line: String) {
@@ -39,14 +40,10 @@ func raiseFileLimit() {
     _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
 }
 
-/// `mkdir -p`.
+/// `mkdir -p` (LedgerStorage's, the package's one).
 func makeDirectories(_ path: String) throws(StartupError) {
-    var prefix = path.hasPrefix("/") ? "/" : ""
-    for part in path.split(separator: "/") {
-        prefix += part + "/"
-        if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
-            throw StartupError("cannot create directory \(prefix): errno \(errno)")
-        }
+    do { try FileIO.makeDirectory(path) } catch {
+        throw StartupError("cannot create directory \(path): \(error)")
     }
 }
 

@@ -34,31 +34,56 @@ import Testing
 
     @Test func circuitBreakerOpensAndRecoversHalfOpen() async throws {
         let port = try await FakeServer.deadPort()
-        // Opening: a cool-down far longer than the test, so no timing can reopen it early.
-        let opening = try KaminoClient(
-            addresses: ["127.0.0.1:\(port)"],
-            options: Fixtures.options(
-                retry: .none, breaker: CircuitBreakerPolicy(failureThreshold: 2, coolDown: .seconds(600))))
+        // Both clients measure their cool-down on a manual clock: no wall time passes.
+        let time = ManualClock()
+        func options(coolDown: Duration) -> KaminoClientOptions {
+            var options = Fixtures.options(
+                retry: .none, breaker: CircuitBreakerPolicy(failureThreshold: 2, coolDown: coolDown))
+            options.clock = time.clock
+            return options
+        }
+        let opening = try KaminoClient(addresses: ["127.0.0.1:\(port)"], options: options(coolDown: .seconds(600)))
         #expect(await Fixtures.errorCode { try await opening.lookupAccounts([1]) } == .connectionFailed)
         #expect(await Fixtures.errorCode { try await opening.lookupAccounts([1]) } == .connectionFailed)
         #expect(await Fixtures.errorCode { try await opening.lookupAccounts([1]) } == .circuitOpen)
 
         // Recovering: a short cool-down; once it has passed, the half-open probe connects
         // to the server (now up) and the circuit closes.
-        let recovering = try KaminoClient(
-            addresses: ["127.0.0.1:\(port)"],
-            options: Fixtures.options(
-                retry: .none, breaker: CircuitBreakerPolicy(failureThreshold: 2, coolDown: .milliseconds(300))))
+        let recovering = try KaminoClient(addresses: ["127.0.0.1:\(port)"], options: options(coolDown: .milliseconds(300)))
         #expect(await Fixtures.errorCode { try await recovering.lookupAccounts([1]) } == .connectionFailed)
         #expect(await Fixtures.errorCode { try await recovering.lookupAccounts([1]) } == .connectionFailed)
         let server = try await FakeServer.start(port: port)
         defer { Task { await server.stop() } }
+        time.advance(by: .milliseconds(299))
+        #expect(await Fixtures.errorCode { try await recovering.lookupAccounts([1]) } == .circuitOpen)  // not yet
+        time.advance(by: .milliseconds(1))
         #expect(await Fixtures.errorCode { try await opening.lookupAccounts([1]) } == .circuitOpen)  // still open
-        try await Task.sleep(for: .milliseconds(400))
         #expect(try await recovering.createAccounts([Fixtures.account(1)]).map(\.status) == [.created])
         #expect(try await recovering.lookupAccounts([1]).count == 1)
         await opening.close()
         await recovering.close()
+    }
+
+    @Test func retryBackoffWaitsOnTheInjectedClock() async throws {
+        let port = try await FakeServer.deadPort()
+        let time = ManualClock()
+        var options = Fixtures.options(
+            retry: RetryPolicy(maxAttempts: 2, initialBackoff: .seconds(60), maxBackoff: .seconds(60)))
+        options.clock = time.clock
+        let client = try KaminoClient(addresses: ["127.0.0.1:\(port)"], options: options)
+        let request = Task { await Fixtures.errorCode { try await client.lookupAccounts([1]) } }
+        // The first attempt fails to connect; the retry waits 30-60 s of the manual clock.
+        let giveUp = ContinuousClock.now + .seconds(10)
+        while time.sleeping == 0 {
+            try #require(ContinuousClock.now < giveUp, "the retry backoff does not sleep on the injected clock")
+            await Task.yield()
+        }
+        let server = try await FakeServer.start(port: port)
+        defer { Task { await server.stop() } }
+        time.advance(by: .seconds(60))
+        #expect(await request.value == nil, "the retry after the backoff reaches the server")
+        #expect(server.state.requests(.lookupAccounts) == 1)
+        await client.close()
     }
 
     @Test func failsOverToTheNextAddress() async throws {

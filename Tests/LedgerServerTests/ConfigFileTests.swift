@@ -1,0 +1,82 @@
+import Glibc
+import KaminoTestSupport
+import Testing
+
+/// Runs `kamino serve` with `arguments` in `directory` until it is listening (then stops
+/// it) or exits; returns the exit status (nil when it was listening) and the output.
+private func serve(_ arguments: [String], in directory: String) throws -> (status: Int32?, output: String) {
+    let kamino = try #require(builtExecutable("kamino"))
+    let out = directory + "/serve.out"
+    let argv = ["/bin/sh", "-c", "cd '\(directory)' && exec '\(kamino)' serve " + arguments.map { "'\($0)'" }.joined(separator: " ")]
+    let pid = try #require(spawnProcess(argv, stdout: out, stderr: out))
+    let deadline = monotonicSeconds() + 30
+    var status: Int32 = 0
+    while monotonicSeconds() < deadline {
+        if waitpid(pid, &status, WNOHANG) == pid {
+            return ((status >> 8) & 0xFF, String(decoding: fileBytes(out), as: UTF8.self))
+        }
+        let text = String(decoding: fileBytes(out), as: UTF8.self)
+        if text.contains("listening on") {
+            kill(pid, SIGTERM)
+            waitpid(pid, &status, 0)
+            return (nil, text)
+        }
+        usleep(20_000)
+    }
+    kill(pid, SIGKILL)
+    waitpid(pid, &status, 0)
+    return (nil, "timed out: " + String(decoding: fileBytes(out), as: UTF8.self))
+}
+
+private func writeText(_ path: String, _ text: String) {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    _ = Array(text.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    close(fd)
+}
+
+@Suite("Config file (TOML through swift-configuration)", .serialized)
+struct ConfigFileTests {
+    @Test func relativePathsAreRelativeToTheFileAndEverySettingSaysItsSource() throws {
+        let root = temporaryDataDir("config")
+        let base = String(root.dropLast("/data".count))
+        defer { removeDataDir(root) }
+        mkdir(base + "/etc", 0o755)
+        writeText(base + "/etc/kamino.toml", "data = \"ledger\"\nlisten = \"127.0.0.1:0\"\nmetrics = \"off\"\n")
+        let (status, output) = try serve(["--config", "etc/kamino.toml", "--shards", "1"], in: base)
+        #expect(status == nil, "\(output)")
+        #expect(access(base + "/etc/ledger/kamino.control", F_OK) == 0, "data not resolved against the file: \(output)")
+        #expect(output.contains("key=data source=file etc/kamino.toml:1 value=\(base)/etc/ledger"), "\(output)")
+        #expect(output.contains("key=shards source=flag value=1"), "\(output)")
+        #expect(output.contains("key=snapshot_every source=default"), "\(output)")
+    }
+
+    @Test(arguments: [
+        ("snapshot_every = -5\n", "kamino.toml:1: snapshot_every: `-5` is not a non-negative integer"),
+        ("shards = 99\n", "kamino.toml:1: shards: `99` is not a shard count from 1 to"),
+        ("bogus = 1\n", "kamino.toml:1: unknown key `bogus`"),
+        ("data = [1]\n", "kamino.toml:1: `data`: expected a \"quoted string\" or an integer"),
+        ("data = \"x\ndata = \"y\"\n", "kamino.toml:1:"),
+    ])
+    func badFilesAreRefusedNamingFileLineAndKey(_ text: String, _ message: String) throws {
+        let root = temporaryDataDir("config-bad")
+        let base = String(root.dropLast("/data".count))
+        defer { removeDataDir(root) }
+        writeText(base + "/kamino.toml", text)
+        let (status, output) = try serve(["--config", "kamino.toml", "--listen", "127.0.0.1:0", "--metrics", "off"], in: base)
+        #expect(status != nil && status != 0, "\(output)")
+        #expect(output.contains(message), "\(output)")
+    }
+
+    @Test func bindErrorsAreExplained() throws {
+        let dir = temporaryDataDir("config-bind")
+        defer { removeDataDir(dir) }
+        let first = try #require(ServerProcess.start(dataDir: dir), "kamino serve did not start")
+        defer { first.terminate() }
+        let other = temporaryDataDir("config-bind2")
+        defer { removeDataDir(other) }
+        let base = String(other.dropLast("/data".count))
+        let (status, output) = try serve(["--data", other, "--listen", "127.0.0.1:\(first.port)", "--metrics", "off"], in: base)
+        #expect(status != nil && status != 0, "\(output)")
+        #expect(output.contains("already in use"), "\(output)")
+    }
+}
