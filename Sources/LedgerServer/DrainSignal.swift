@@ -12,10 +12,13 @@ enum DrainSignal {
         await withCheckedContinuation { continuation in
             let once = ResumeOnce(continuation)
             let deadline = loop.scheduleTask(in: timeout) { once.resume(returning: false) }
+            // A timer that never runs (cancelled, or its loop shut down) must not leave the
+            // caller waiting: the first resume wins, so cancelling after a drain is harmless.
+            deadline.futureResult.whenFailure { _ in once.resume(returning: false) }
             EventLoopFuture.andAllComplete(channels.map(\.closeFuture), on: loop).whenComplete { _ in
                 limiter.whenIdle {
-                    deadline.cancel()
                     once.resume(returning: true)
+                    deadline.cancel()
                 }
             }
         }
