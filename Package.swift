@@ -62,7 +62,11 @@ let package = Package(
         ),
         .target(name: "LedgerStorage", dependencies: ["CKaminoSys", "CKaminoCRC"], swiftSettings: strict),
         // Recovery (snapshot + log replay) and, later, the sequencer and shards.
-        .target(name: "LedgerEngine", dependencies: ["LedgerCore", "LedgerStorage"], swiftSettings: strict),
+        .target(
+            name: "LedgerEngine",
+            dependencies: ["LedgerCore", "LedgerStorage", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "LedgerEngineTests",
             dependencies: ["LedgerEngine", "LedgerCore", "LedgerStorage", "LedgerWorkload", "KaminoTestSupport", "kamino-ledgerstress", "kamino"],
@@ -96,6 +100,7 @@ let package = Package(
                 "LedgerWire", "LedgerCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -105,6 +110,7 @@ let package = Package(
                 "LedgerClient", "LedgerWire", "LedgerCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

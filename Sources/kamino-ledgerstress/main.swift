@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import LedgerCore
+import LedgerEngine
 import StressSupport
 import LedgerWorkload
 
@@ -31,8 +32,8 @@ case "stress":
     o.segmentSize = option("--segment-size", args, default: o.segmentSize)
     o.thinkMicroseconds = option("--think-us", args, default: 0)
     o.workload = Workload(batchMax: option("--batch-max", args, default: o.workload.batchMax))
-    guard let (sequencer, snapshotter) = Stress.open(o) else { exit(2) }
-    exit(await Stress.run(o, sequencer: sequencer, snapshotter: snapshotter))
+    guard let ledger = await Stress.open(o) else { exit(2) }
+    exit(await Stress.run(o, ledger: ledger))
 case "bench-snapshot":
     exit(SnapshotBench.run(directory: directory, accounts: option("--accounts", args, default: 1_000_000),
                            transfers: option("--transfers", args, default: 10_000_000), runs: option("--runs", args, default: 3),
