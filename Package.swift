@@ -69,7 +69,10 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerEngineTests",
-            dependencies: ["LedgerEngine", "LedgerCore", "LedgerStorage", "LedgerWorkload", "KaminoTestSupport", "kamino-ledgerstress", "kamino"],
+            dependencies: [
+                "LedgerEngine", "LedgerCore", "LedgerStorage", "LedgerWorkload", "KaminoTestSupport", "kamino-ledgerstress", "kamino",
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strict
         ),
         // Deterministic batches per LSN for the ledger-level crash test and benchmarks.
