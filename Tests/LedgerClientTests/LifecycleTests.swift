@@ -37,6 +37,14 @@ final class RecordingLogHandler: LogHandler, Sendable {
         #expect(!ServerErrorCode.internalError.isRetryable && !ServerErrorCode.batchRefused.isRetryable)
         #expect("\(ServerErrorCode.shuttingDown)" == "shutting_down")
         #expect(ServerErrorCode(rawValue: 999).rawValue == 999 && "\(ServerErrorCode(rawValue: 999))" == "999")
+        // The names of docs/protocol.md, "Error replies".
+        let names = [
+            "bad_magic", "unsupported_version", "bad_header_checksum", "frame_too_large", "truncated_frame",
+            "invalid_header", "bad_body_checksum", "unknown_operation", "bad_body_size", "too_many_events",
+            "invalid_body", "busy", "shutting_down", "internal_error", "batch_refused",
+        ]
+        #expect((1...15).map { ServerErrorCode(rawValue: UInt16($0)).description } == names)
+        #expect(ServerErrorCode.batchRefused.rawValue == 15 && ServerErrorCode.badMagic.rawValue == 1)
     }
 
     @Test func anErrorReplyArrivesAsANamedCode() async throws {
