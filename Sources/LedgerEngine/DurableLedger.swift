@@ -282,6 +282,10 @@ package final class DurableLedger: Sendable {
             (s) throws(EngineError) -> (LoggedBatch, Applying, LedgerSnapshot?) in
             if let failure = s.failure { throw failure }
             let batch = try make(s.lsn + 1, now)
+            // The state machine refuses later timestamps: such a batch must not be logged.
+            guard batch.timestamp <= LedgerLimits.timestampMax else {
+                throw EngineError(.batchRefused, "timestamp \(batch.timestamp) is beyond \(LedgerLimits.timestampMax)")
+            }
             let lsn: UInt64
             do throws(WALError) {
                 lsn = try writer.append(operation: batch.events.operation.rawValue, timestamp: batch.timestamp,

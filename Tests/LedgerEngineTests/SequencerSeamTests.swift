@@ -56,6 +56,12 @@ struct SequencerSeamTests {
             _ = try await ledger.submit { _ in (stamp(1), .transfers(Self.transfers(9))) }
         }
         do {
+            _ = try await ledger.submit { _ in (LedgerLimits.timestampMax + 1, .pulse) }
+            Issue.record("a timestamp beyond the limit was accepted")
+        } catch {
+            #expect(error.code == .batchRefused)
+        }
+        do {
             _ = try await ledger.submit { _ in (stamp(1), .pulse) }
             Issue.record("a stale timestamp was accepted")
         } catch {
