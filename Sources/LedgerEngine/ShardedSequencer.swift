@@ -14,7 +14,7 @@ package final class ShardedSequencer: Sequencer {
         var events: Int
     }
 
-    package let engine: ShardedEngine
+    private let engine: ShardedEngine
     private let turns: LSNTurns
     private let logged: Mutex<Logged>
 
