@@ -192,14 +192,17 @@ package final class DurableLedger: Sendable {
 
     /// Logs and applies the batch that `next` makes for the LSN it is about to get, under
     /// the timestamp it carries, and answers once it is durable. For input stamped
-    /// upstream: deterministic workloads (the crash driver) and, later, shipped records.
-    /// - Throws: `batchRefused` (nothing logged) when the timestamp does not follow the
-    ///   last batch's or the state could not take the batch.
+    /// upstream: deterministic workloads (the crash driver) and, later, shipped records
+    /// (whose `next` refuses an LSN other than the record's own). `next` runs under the
+    /// log's lock: keep it short.
+    /// - Throws: what `next` throws, or `batchRefused` (nothing logged either way) when
+    ///   the timestamp does not follow the last batch's or the state could not take the
+    ///   batch.
     package func submit(
-        stamped next: (_ lsn: UInt64) -> (timestamp: UInt64, events: BatchEvents)
+        stamped next: (_ lsn: UInt64) throws(EngineError) -> (timestamp: UInt64, events: BatchEvents)
     ) async throws(EngineError) -> (batch: LoggedBatch, results: BatchResults) {
         try await sequence { (lsn, _) throws(EngineError) -> LoggedBatch in
-            let (timestamp, events) = next(lsn)
+            let (timestamp, events) = try next(lsn)
             try Self.checkSize(events)
             let valid = try sequencer.timestamp(count: events.count, wallClock: timestamp)
             guard valid == timestamp else {

@@ -67,6 +67,16 @@ struct SequencerSeamTests {
         } catch {
             #expect(error.code == .batchRefused && error.cause == nil)
         }
+        // A source that refuses the LSN it is offered (a follower's record for another
+        // LSN) logs nothing.
+        do {
+            _ = try await ledger.submit { lsn throws(EngineError) in
+                throw EngineError(.batchRefused, "record for LSN 99 offered LSN \(lsn)")
+            }
+            Issue.record("a refused batch was submitted")
+        } catch {
+            #expect(error.code == .batchRefused)
+        }
         let after = await ledger.status()
         #expect(after.lsn == before.lsn && after.digest == before.digest)
         let created1 = try await ledger.read { $0.lookupAccounts([1]) }
