@@ -26,12 +26,8 @@ enum Stress {
         var workload = Workload()
     }
 
-    /// Start-up: recovery and opening the log.
+    /// Start-up: the directory (created if absent), recovery and opening the log.
     static func open(_ o: Options) async -> DurableLedger? {
-        guard mkdir(o.directory, 0o755) == 0 || errno == EEXIST else {
-            Output.error("cannot create \(o.directory) (errno \(errno))")
-            return nil
-        }
         let ledger: DurableLedger
         do {
             ledger = try await DurableLedger.open(
