@@ -67,11 +67,18 @@ let package = Package(
             linkerSettings: [.linkedLibrary("uring")]
         ),
         .target(name: "LedgerStorage", dependencies: ["CKaminoSys", "CKaminoCRC"], swiftSettings: strict),
-        // The durable ledger: sequencer (serial and sharded), log, snapshots, recovery.
-        .target(name: "LedgerEngine", dependencies: ["LedgerCore", "LedgerStorage"], swiftSettings: strict),
+        // The durable ledger: sequencer seam (serial and sharded), log, snapshots, recovery.
+        .target(
+            name: "LedgerEngine",
+            dependencies: ["LedgerCore", "LedgerStorage", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "LedgerEngineTests",
-            dependencies: ["LedgerEngine", "LedgerCore", "LedgerStorage", "LedgerWorkload", "KaminoTestSupport", "kamino-ledgerstress", "kamino"],
+            dependencies: [
+                "LedgerEngine", "LedgerCore", "LedgerStorage", "LedgerWorkload", "KaminoTestSupport", "kamino-ledgerstress", "kamino",
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strict
         ),
         // Deterministic batches per LSN for the ledger-level crash test and benchmarks.
@@ -109,6 +116,7 @@ let package = Package(
                 "LedgerWire", "LedgerCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -118,6 +126,7 @@ let package = Package(
                 "LedgerClient", "LedgerWire", "LedgerCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

@@ -10,9 +10,9 @@ package enum ErrorLabels {
         case .connectionFailed: return "connection_failed"
         case .outcomeUnknown: return "outcome_unknown"
         case .circuitOpen: return "circuit_open"
-        case .serverError(12): return "busy"
-        case .serverError(13): return "shutting_down"
-        case .serverError(let raw): return "server_error_\(raw)"
+        case .serverError(.busy): return "busy"
+        case .serverError(.shuttingDown): return "shutting_down"
+        case .serverError(let code): return "server_error_\(code.rawValue)"
         case .invalidReply: return "invalid_reply"
         case .invalidArgument: return "invalid_argument"
         case .closed: return "closed"
@@ -24,7 +24,7 @@ package enum ErrorLabels {
     package static func mayHaveApplied(_ error: KaminoClientError) -> Bool {
         switch error.code {
         case .timeout, .connectionFailed, .outcomeUnknown, .invalidReply: return true
-        case .serverError(let raw): return raw != 12 && raw != 13
+        case .serverError(let code): return !code.isRetryable
         default: return false
         }
     }

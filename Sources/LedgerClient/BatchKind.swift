@@ -2,7 +2,7 @@ import LedgerWire
 
 /// An operation whose calls can be merged into one request: how to build the request
 /// and how to hand each caller its part of the reply.
-protocol BatchKind {
+protocol BatchKind: SendableMetatype {
     /// One event of a call (an account, a transfer, an id).
     associatedtype Event: Sendable
     /// One record of a caller's answer.

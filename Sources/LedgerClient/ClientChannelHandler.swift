@@ -123,7 +123,8 @@ final class ClientChannelHandler: ChannelDuplexHandler {
             p.promise.succeed(reply)
             closeIfRetiredAndIdle()
         case .errorReply(let e):
-            let error = KaminoClientError(.serverError(e.rawCode), "server error \(e.rawCode): \(e.message)")
+            let code = ServerErrorCode(rawValue: e.rawCode)
+            let error = KaminoClientError(.serverError(code), "server error \(e.rawCode) (\(code)): \(e.message)")
             guard e.requestId != 0 else {
                 // About the stream as a whole: framing is lost. The other requests were
                 // sent but not answered, so they may be retried elsewhere.

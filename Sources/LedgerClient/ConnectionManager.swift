@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import NIOPosix
 
@@ -7,6 +8,7 @@ actor ConnectionManager {
     private let addresses: [ServerAddress]
     private let connectTimeout: Duration
     private let group: any EventLoopGroup
+    private let logger: Logger
     private var breaker: CircuitBreaker
     /// The time the breaker's cool-down is measured in.
     private let clock: ClientClock
@@ -18,10 +20,11 @@ actor ConnectionManager {
     private var nextAddress = 0
     private(set) var isClosed = false
 
-    init(addresses: [ServerAddress], options: KaminoClientOptions, group: any EventLoopGroup) {
+    init(addresses: [ServerAddress], options: KaminoClientOptions, group: any EventLoopGroup, logger: Logger) {
         self.addresses = addresses
         self.connectTimeout = options.connectTimeout
         self.group = group
+        self.logger = logger
         self.breaker = CircuitBreaker(policy: options.circuitBreaker)
         self.clock = options.clock
     }
@@ -55,6 +58,7 @@ actor ConnectionManager {
         if let index = addresses.firstIndex(of: connection.address) {
             nextAddress = (index + 1) % addresses.count
         }
+        logger.info("retiring the connection after a timeout", metadata: ["address": "\(connection.address)"])
     }
 
     /// Closes the connection; later requests fail with `closed`.
@@ -74,9 +78,11 @@ actor ConnectionManager {
                 let channel = try await bootstrap().connect(host: address.host, port: address.port).get()
                 breaker.recordSuccess()
                 nextAddress = index
+                logger.debug("connected", metadata: ["address": "\(address)"])
                 return .success(Connection(channel: channel, address: address))
             } catch {
                 lastError = "\(address): \(error)"
+                logger.info("connection failed", metadata: ["address": "\(address)", "error": "\(error)"])
                 breaker.recordFailure(now: clock.now)
                 if breaker.isOpen { break }
             }

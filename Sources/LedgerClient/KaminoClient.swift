@@ -1,6 +1,8 @@
 public import LedgerCore
 import LedgerWire
-import NIOPosix
+public import Logging
+public import NIOCore
+public import NIOPosix
 
 /// A client of a Kamino ledger server.
 ///
@@ -28,6 +30,10 @@ import NIOPosix
 /// Then look the ids up and resend, under the same ids, only what is absent. Never
 /// read `linked_event_failed` after `exists` in your own resend as "not applied".
 ///
+/// **Cancellation.** Cancelling the calling task resumes the call at once with
+/// `cancelled`. A call still queued behind a request in flight is then never sent; one
+/// already sent may have been applied (look its ids up).
+///
 /// ```swift
 /// let client = try KaminoClient(addresses: ["127.0.0.1:4410"])
 /// let results = try await client.createTransfers([transfer])
@@ -43,13 +49,21 @@ public final class KaminoClient: Sendable {
 
     /// Creates a client for the servers at `addresses` (`host:port`, tried in order on
     /// connection failure). Connects lazily, on the first request.
+    /// - Parameters:
+    ///   - eventLoopGroup: where the connection runs (default: NIO's shared singleton
+    ///     group). The client never shuts it down.
+    ///   - logger: told about connections, failovers and retries (default: discards).
     /// - Throws: `invalidArgument` when the list is empty or an address is malformed.
-    public init(addresses: [String], options: KaminoClientOptions = KaminoClientOptions()) throws(KaminoClientError) {
+    public init(
+        addresses: [String], options: KaminoClientOptions = KaminoClientOptions(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "kamino.client", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) throws(KaminoClientError) {
         guard !addresses.isEmpty else { throw KaminoClientError(.invalidArgument, "no server address") }
         var parsed: [ServerAddress] = []
         for a in addresses { parsed.append(try ServerAddress(parsing: a)) }
-        connections = ConnectionManager(addresses: parsed, options: options, group: MultiThreadedEventLoopGroup.singleton)
-        executor = RequestExecutor(connections: connections, options: options)
+        connections = ConnectionManager(addresses: parsed, options: options, group: eventLoopGroup, logger: logger)
+        executor = RequestExecutor(connections: connections, options: options, logger: logger)
         createAccountsLane = BatchLane(executor: executor, maxBatchSize: options.maxBatchSize)
         createTransfersLane = BatchLane(executor: executor, maxBatchSize: options.maxBatchSize)
         lookupAccountsLane = BatchLane(executor: executor, maxBatchSize: options.maxBatchSize)

@@ -23,8 +23,8 @@ public struct KaminoClientError: Error, Sendable, Hashable, CustomStringConverti
         /// failed fast without trying. Retry after `CircuitBreakerPolicy.coolDown`.
         case circuitOpen
         /// The server answered with an error reply; the value is its `error_code`
-        /// (docs/protocol.md, "Error replies"), for example 12 `busy`.
-        case serverError(UInt16)
+        /// (docs/protocol.md, "Error replies"), for example `.busy`.
+        case serverError(ServerErrorCode)
         /// The server's reply could not be read or did not answer the request; the
         /// connection was dropped.
         case invalidReply
@@ -32,7 +32,8 @@ public struct KaminoClientError: Error, Sendable, Hashable, CustomStringConverti
         case invalidArgument
         /// The client was closed.
         case closed
-        /// The calling task was cancelled while waiting to retry.
+        /// The calling task was cancelled. A call cancelled while it was still queued
+        /// was not sent; one cancelled once sent may have been applied (look it up).
         case cancelled
     }
 
@@ -54,11 +55,11 @@ public struct KaminoClientError: Error, Sendable, Hashable, CustomStringConverti
     public var description: String { "KaminoClientError(\(code)): \(message)" }
 
     /// True when resending may succeed: timeouts, lost connections, and the server
-    /// errors `busy` (12) and `shutting_down` (13), which guarantee nothing was executed.
+    /// errors `busy` and `shutting_down`, which guarantee nothing was executed.
     var isRetryable: Bool {
         switch code {
         case .timeout, .connectionFailed: return true
-        case .serverError(let raw): return raw == 12 || raw == 13
+        case .serverError(let code): return code.isRetryable
         case .outcomeUnknown, .circuitOpen, .invalidReply, .invalidArgument, .closed, .cancelled: return false
         }
     }

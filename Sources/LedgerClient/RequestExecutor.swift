@@ -1,5 +1,6 @@
 import LedgerCore
 import LedgerWire
+import Logging
 
 /// Sends one request with retries: on a timeout, a lost connection, `busy` or
 /// `shutting_down`, waits an exponential backoff with jitter and resends it (on a new
@@ -13,6 +14,7 @@ import LedgerWire
 struct RequestExecutor: Sendable {
     let connections: ConnectionManager
     let options: KaminoClientOptions
+    let logger: Logger
 
     /// The reply to `request`, or the error of its last attempt.
     func execute(_ request: Request) async -> Result<Reply, KaminoClientError> {
@@ -29,6 +31,7 @@ struct RequestExecutor: Sendable {
                     ))
             }
             guard attempt < options.retry.maxAttempts else { return result }
+            logger.debug("retrying", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
             do {
                 try await options.clock.sleep(for: options.retry.delay(beforeRetry: attempt))
             } catch {
@@ -48,6 +51,9 @@ struct RequestExecutor: Sendable {
     }
 
     private func attemptOnce(_ request: Request) async -> Result<Reply, KaminoClientError> {
+        // A cancelled caller's request is not sent (lanes run on their own tasks and
+        // handle their callers' cancellation themselves).
+        if Task.isCancelled { return .failure(KaminoClientError(.cancelled, "cancelled before the request was sent")) }
         let connection: Connection
         do throws(KaminoClientError) {
             connection = try await connections.connection()

@@ -3,30 +3,21 @@ package import LedgerStorage
 import Synchronization
 
 /// The ledger behind its write-ahead log: the one place where write batches are ordered,
-/// logged, applied and made durable, and where reads are served.
+/// logged and made durable, and where failures are latched.
 ///
 /// Under one lock a batch is checked, stamped with a strictly increasing timestamp, given
-/// the next LSN, appended to the log and applied, so LSN order is apply order and replay
-/// reproduces the state exactly. The caller is answered only once the batch is durable;
-/// waiting happens outside the lock, so batches from many callers share one log write
-/// (group commit). A read waits until the state it saw is durable, so no answer ever
-/// shows a change that a crash could take back.
-///
-/// With more than one shard the ledger is a `ShardedLedger` whose batches run in rounds
-/// on shard actors: the lock then only stamps and logs a batch, and a `ShardedSequencer`
-/// applies logged batches in LSN order (see `submitSharded`).
+/// the next LSN, appended to the log and handed to the `Sequencer`, which applies it (the
+/// serial layout, on the spot) or queues it for its turn in LSN order (the sharded
+/// layout, whose rounds suspend). The caller is answered only once the batch is applied
+/// and durable; waiting happens outside the lock, so batches from many callers share one
+/// log write (group commit). A read waits until the state it saw is durable, so no
+/// answer ever shows a change that a crash could take back.
 package final class DurableLedger: Sendable {
     private struct State {
-        /// The serial ledger (nil with shards: the sequencer owns the state).
-        let ledger: Ledger?
-        /// The LSN the in-memory state covers (serial), or the last LSN logged (sharded).
+        /// The last LSN logged.
         var lsn: UInt64
         /// Set once the log failed or a logged batch did not apply: refuse all writes.
         var failure: EngineError?
-        /// Sharded: the timestamp of the last batch logged, and events logged so far.
-        var lastTimestamp: UInt64 = 0
-        var loggedEvents: Int = 0
-        var shardCount: Int = 1
     }
 
     package let directory: String
@@ -36,34 +27,21 @@ package final class DurableLedger: Sendable {
     private let clock: any BatchClock
     private let state: Mutex<State>
     private let snapshots: SnapshotScheduler
-    private let sequencer: ShardedSequencer?
+    private let sequencer: any Sequencer
 
-    private init(directory: String, startup: StartupSummary, ledger: sending Ledger, lsn: UInt64, writer: WALWriter,
-                 clock: any BatchClock, snapshotEvery: UInt64,
-                 onSnapshot: @escaping @Sendable (SnapshotScheduler.Outcome) -> Void) {
+    private init(directory: String, startup: StartupSummary, sequencer: any Sequencer, lsn: UInt64, writer: WALWriter,
+                 clock: any BatchClock, snapshots: SnapshotScheduler) {
+        precondition(snapshots.every == 0 || sequencer.takesSnapshots, "snapshots need a layout that takes them")
         self.directory = directory
         self.startup = startup
         self.writer = writer
         self.clock = clock
-        state = Mutex(State(ledger: ledger, lsn: lsn, failure: nil))
-        snapshots = SnapshotScheduler(every: snapshotEvery, directory: directory, writer: writer, onOutcome: onSnapshot)
-        sequencer = nil
+        self.sequencer = sequencer
+        self.snapshots = snapshots
+        state = Mutex(State(lsn: lsn, failure: nil))
     }
 
-    private init(directory: String, startup: StartupSummary, sharded engine: ShardedEngine, lsn: UInt64,
-                 writer: WALWriter, clock: any BatchClock) {
-        self.directory = directory
-        self.startup = startup
-        self.writer = writer
-        self.clock = clock
-        let ledger = engine.ledger
-        state = Mutex(State(ledger: nil, lsn: lsn, failure: nil, lastTimestamp: ledger.lastTimestamp,
-                            loggedEvents: ledger.recordCount, shardCount: ledger.shardCount))
-        snapshots = SnapshotScheduler(every: 0, directory: directory, writer: writer, onOutcome: { _ in })
-        sequencer = ShardedSequencer(engine: engine, appliedLSN: lsn)
-    }
-
-    /// Opens a data directory for a ledger sharded `shards` ways (2...16): recovery copies
+    /// Opens a data directory for a ledger sharded `shards` ways (1...16): recovery copies
     /// the newest snapshot into the shards and replays the log through the shard actors.
     /// Snapshots are not taken in this mode yet (the log keeps every batch).
     package static func openSharded(
@@ -73,33 +51,21 @@ package final class DurableLedger: Sendable {
         guard shards >= 1, shards <= ShardRouting.maxShards else {
             throw EngineError(.recoveryFailed, "shards must be between 1 and \(ShardRouting.maxShards), not \(shards)")
         }
-        let began = monotonicNow()
         let configuration = WALConfiguration(directory: directory, segmentSize: segmentSize, allowDamaged: allowDamaged)
-        let writer: WALWriter
-        do {
-            (writer, _) = try await WALWriter.openAsync(configuration)
-        } catch {
-            throw openFailure(error, directory: directory)
+        return try await open(configuration, clock: clock, snapshotEvery: 0, onSnapshot: { _ in }) {
+            () async throws(EngineError) -> Recovered in
+            let recovered: LedgerRecovery.ShardedOutcome
+            do throws(LedgerRecovery.Failure) {
+                recovered = try await LedgerRecovery.recoverSharded(
+                    directory: directory, shardCount: shards, allowDamaged: allowDamaged)
+            } catch {
+                throw EngineError(.recoveryFailed, "cannot recover \(directory): \(error)", cause: .recovery(error))
+            }
+            return Recovered(
+                sequencer: ShardedSequencer(engine: recovered.engine, lsn: recovered.lsn), lsn: recovered.lsn,
+                snapshotLSN: recovered.snapshot?.lsn ?? 0, records: recovered.replayedRecords,
+                events: recovered.replayedEvents)
         }
-        let recovered: LedgerRecovery.ShardedOutcome
-        do {
-            recovered = try await LedgerRecovery.recoverSharded(directory: directory, shardCount: shards, allowDamaged: allowDamaged)
-        } catch {
-            await writer.close()
-            throw EngineError(.recoveryFailed, "cannot recover \(directory): \(error)")
-        }
-        guard recovered.lsn == writer.lastAssignedLSN else {
-            await writer.close()
-            throw EngineError(.recoveryFailed,
-                "the state covers LSN \(recovered.lsn) but the log ends at \(writer.lastAssignedLSN)")
-        }
-        let startup = StartupSummary(
-            directory: StartupSummary.absolute(directory), verdict: writer.startup,
-            snapshotLSN: recovered.snapshot?.lsn ?? 0, replayedFrom: (recovered.snapshot?.lsn ?? 0) + 1,
-            replayedThrough: recovered.lsn, replayedRecords: recovered.replayedRecords,
-            replayedEvents: recovered.replayedEvents, seconds: monotonicNow() - began)
-        return DurableLedger(directory: directory, startup: startup, sharded: recovered.engine, lsn: recovered.lsn,
-                             writer: writer, clock: clock)
     }
 
     /// Recovers the data directory (newest valid snapshot + log; a torn tail is cut) and
@@ -115,42 +81,74 @@ package final class DurableLedger: Sendable {
         snapshotEvery: UInt64 = 0, expectedTransfers: Int = 0, clock: any BatchClock = WallClock(),
         onSnapshot: @escaping @Sendable (SnapshotScheduler.Outcome) -> Void = { _ in }
     ) async throws(EngineError) -> DurableLedger {
-        let began = monotonicNow()
         let configuration = WALConfiguration(directory: directory, segmentSize: segmentSize, allowDamaged: allowDamaged)
+        return try await open(configuration, clock: clock, snapshotEvery: snapshotEvery, onSnapshot: onSnapshot) {
+            () async throws(EngineError) -> Recovered in
+            let recovered: LedgerRecovery.Outcome
+            do throws(LedgerRecovery.Failure) {
+                recovered = try await DedicatedThread.run { () throws(LedgerRecovery.Failure) -> Handoff in
+                    Handoff(try LedgerRecovery.recover(directory: directory, repair: false, allowDamaged: allowDamaged))
+                }.outcome
+            } catch {
+                throw EngineError(.recoveryFailed, "cannot recover \(directory): \(error)", cause: .recovery(error))
+            }
+            let ledger = recovered.ledger
+            if expectedTransfers > 0 { ledger.reserveCapacity(transfers: expectedTransfers) }
+            ledger.prepareSnapshotMemory()
+            return Recovered(
+                sequencer: SerialSequencer(ledger: ledger, lsn: recovered.lsn), lsn: recovered.lsn,
+                snapshotLSN: recovered.snapshot?.lsn ?? 0, records: recovered.replayedRecords,
+                events: recovered.replayedEvents)
+        }
+    }
+
+    /// A state rebuilt by recovery, in its sequencer, and what the replay did.
+    private struct Recovered {
+        let sequencer: any Sequencer
+        /// The LSN the state covers.
+        let lsn: UInt64
+        /// The LSN the snapshot it started from covered (0: none).
+        let snapshotLSN: UInt64
+        let records: Int
+        let events: Int
+    }
+
+    /// The one open path: opens the log (taking the directory's lock first and cutting a
+    /// torn tail), recovers the state into a sequencer, and checks that the state covers
+    /// exactly the log. The lock is held until `close`.
+    private static func open(
+        _ configuration: WALConfiguration, clock: any BatchClock, snapshotEvery: UInt64,
+        onSnapshot: @escaping @Sendable (SnapshotScheduler.Outcome) -> Void,
+        recover: () async throws(EngineError) -> Recovered
+    ) async throws(EngineError) -> DurableLedger {
+        let began = monotonicNow()
+        let directory = configuration.directory
         let writer: WALWriter
-        do {
+        do throws(WALError) {
             (writer, _) = try await WALWriter.openAsync(configuration)
         } catch {
             throw openFailure(error, directory: directory)
         }
-        let recovered: LedgerRecovery.Outcome
+        let recovered: Recovered
         do {
-            recovered = try await DedicatedThread.run { () throws(WALError) -> Handoff in
-                do {
-                    return Handoff(try LedgerRecovery.recover(directory: directory, repair: false, allowDamaged: allowDamaged))
-                } catch {
-                    throw WALError(.damaged, "\(error)")
-                }
-            }.outcome
+            recovered = try await recover()
         } catch {
             await writer.close()
-            throw EngineError(.recoveryFailed, "cannot recover \(directory): \(error)")
+            throw error
         }
         guard recovered.lsn == writer.lastAssignedLSN else {
             await writer.close()
             throw EngineError(.recoveryFailed,
-                "the state covers LSN \(recovered.lsn) but the log ends at \(writer.lastAssignedLSN)")
+                              "the state covers LSN \(recovered.lsn) but the log ends at \(writer.lastAssignedLSN)")
         }
-        let ledger = recovered.ledger
-        if expectedTransfers > 0 { ledger.reserveCapacity(transfers: expectedTransfers) }
-        ledger.prepareSnapshotMemory()
         let startup = StartupSummary(
             directory: StartupSummary.absolute(directory), verdict: writer.startup,
-            snapshotLSN: recovered.snapshot?.lsn ?? 0, replayedFrom: (recovered.snapshot?.lsn ?? 0) + 1,
-            replayedThrough: recovered.lsn, replayedRecords: recovered.replayedRecords,
-            replayedEvents: recovered.replayedEvents, seconds: monotonicNow() - began)
-        return DurableLedger(directory: directory, startup: startup, ledger: ledger, lsn: recovered.lsn, writer: writer,
-                             clock: clock, snapshotEvery: snapshotEvery, onSnapshot: onSnapshot)
+            snapshotLSN: recovered.snapshotLSN, replayedFrom: recovered.snapshotLSN + 1,
+            replayedThrough: recovered.lsn, replayedRecords: recovered.records,
+            replayedEvents: recovered.events, seconds: monotonicNow() - began)
+        let snapshots = SnapshotScheduler(every: snapshotEvery, directory: directory, writer: writer, onOutcome: onSnapshot)
+        return DurableLedger(directory: directory, startup: startup, sequencer: recovered.sequencer, lsn: recovered.lsn,
+                             writer: writer, clock: clock, snapshots: snapshots)
     }
 
     /// The engine error for a log that would not open: a held lock or a directory that
@@ -158,9 +156,9 @@ package final class DurableLedger: Sendable {
     private static func openFailure(_ error: WALError, directory: String) -> EngineError {
         switch error.code {
         case .locked, .missingRecords, .damaged, .corrupt:
-            return EngineError(.recoveryFailed, "\(StartupSummary.absolute(directory)): \(error.message)")
+            return EngineError(.recoveryFailed, "\(StartupSummary.absolute(directory)): \(error.message)", cause: .log(error))
         default:
-            return EngineError(.recoveryFailed, "cannot open the log in \(directory): \(error)")
+            return EngineError(.recoveryFailed, "cannot open the log in \(directory): \(error)", cause: .log(error))
         }
     }
 
@@ -173,87 +171,66 @@ package final class DurableLedger: Sendable {
 
     /// `create_accounts`: answered once the batch is durable.
     package func createAccounts(_ events: [Account]) async throws(EngineError) -> [CreateAccountResult] {
-        if sequencer != nil {
-            return try await submitSharded(.createAccounts, count: events.count, body: { RecordCodec.encodeAccounts(events) }) {
-                (engine, timestamp) throws(LedgerError) in try engine.createAccounts(events, timestamp: timestamp)
-            }
+        guard case .accounts(let results) = try await submit(.accounts(events)) else {
+            preconditionFailure("a create_accounts batch answered with other results")
         }
-        return try await submit(.createAccounts, count: events.count, body: { RecordCodec.encodeAccounts(events) }) {
-            (ledger, timestamp) throws(LedgerError) in try ledger.createAccounts(events, timestamp: timestamp)
-        }
+        return results
     }
 
     /// `create_transfers`: answered once the batch is durable.
     package func createTransfers(_ events: [Transfer]) async throws(EngineError) -> [CreateTransferResult] {
-        if sequencer != nil {
-            return try await submitSharded(.createTransfers, count: events.count, body: { RecordCodec.encodeTransfers(events) }) {
-                (engine, timestamp) throws(LedgerError) in try await engine.createTransfers(events, timestamp: timestamp)
-            }
+        guard case .transfers(let results) = try await submit(.transfers(events)) else {
+            preconditionFailure("a create_transfers batch answered with other results")
         }
-        return try await submit(.createTransfers, count: events.count, body: { RecordCodec.encodeTransfers(events) }) {
-            (ledger, timestamp) throws(LedgerError) in try ledger.createTransfers(events, timestamp: timestamp)
-        }
+        return results
     }
 
     /// `pulse`: expires due pending transfers now (logged like any batch).
     package func pulse() async throws(EngineError) {
-        if sequencer != nil {
-            let _: [CreateTransferResult] = try await submitSharded(.pulse, count: 0, body: { [] }) {
-                (engine, timestamp) throws(LedgerError) in
-                try engine.pulse(timestamp: timestamp)
-                return []
+        _ = try await submit(.pulse)
+    }
+
+    /// Logs and applies the batch that `next` makes for the LSN it is about to get, under
+    /// the timestamp it carries, and answers once it is durable. For input stamped
+    /// upstream: deterministic workloads (the crash driver) and, later, shipped records
+    /// (whose `next` refuses an LSN other than the record's own). `next` runs under the
+    /// log's lock: keep it short.
+    /// - Throws: what `next` throws, or `batchRefused` (nothing logged either way) when
+    ///   the timestamp does not follow the last batch's or the state could not take the
+    ///   batch.
+    package func submit(
+        stamped next: (_ lsn: UInt64) throws(EngineError) -> (timestamp: UInt64, events: BatchEvents)
+    ) async throws(EngineError) -> (batch: LoggedBatch, results: BatchResults) {
+        try await sequence { (lsn, _) throws(EngineError) -> LoggedBatch in
+            let (timestamp, events) = try next(lsn)
+            try Self.checkSize(events)
+            let valid = try sequencer.timestamp(count: events.count, wallClock: timestamp)
+            guard valid == timestamp else {
+                throw EngineError(.batchRefused, "timestamp \(timestamp) of LSN \(lsn) does not follow the last batch")
             }
-            return
-        }
-        let _: [CreateTransferResult] = try await submit(.pulse, count: 0, body: { [] }) {
-            (ledger, timestamp) throws(LedgerError) in
-            try ledger.pulse(timestamp: timestamp)
-            return []
+            return LoggedBatch(lsn: lsn, timestamp: timestamp, events: events)
         }
     }
 
     /// Runs `body` on the current state, then waits until that state is durable.
     package func read<T: Sendable>(_ body: (any LedgerReading) -> T) async throws(EngineError) -> T {
-        let value: T
-        let lsn: UInt64
-        if let sequencer {
-            (value, lsn) = await readSharded(sequencer, body)
-        } else {
-            let pair: (T, UInt64)? = state.withLock { s in
-                guard let ledger = s.ledger else { return nil }
-                return (body(ledger), s.lsn)
-            }
-            guard let pair else { throw EngineError(.diverged, "no serial ledger") }
-            (value, lsn) = pair
-        }
-        do {
+        let (value, lsn) = await sequencer.read(body)
+        do throws(WALError) {
             try await writer.waitDurable(lsn)
         } catch {
-            throw EngineError(.logFailed, "\(error)")
+            throw EngineError(.logFailed, "\(error)", cause: .log(error))
         }
         return value
     }
 
     /// The LSN of the last applied batch and the state digest (for tests and replicas).
     package func status() async -> (lsn: UInt64, digest: StateDigest) {
-        if let sequencer {
-            let (digest, lsn) = await sequencer.read { ledger in ledger.digest() }
-            return (lsn, digest)
-        }
-        return state.withLock { s in (s.lsn, (s.ledger ?? Ledger()).digest()) }
+        let (digest, lsn) = await sequencer.read { $0.digest() }
+        return (lsn, digest)
     }
 
     /// How many shards the ledger has (1: the serial ledger).
-    package var shardCount: Int { sequencer?.engine.ledger.shardCount ?? 1 }
-
-    private func readSharded<T: Sendable>(_ sequencer: ShardedSequencer, _ body: (any LedgerReading) -> T) async -> (T, UInt64) {
-        // The sequencer returns the last LSN applied: the state the read saw. The caller
-        // waits while the body runs on the sequencer, so handing it over is safe.
-        await withoutActuallyEscaping(body) { body in
-            let box = CallerBound(body)
-            return await sequencer.read { ledger in box.value(ledger) }
-        }
-    }
+    package var shardCount: Int { sequencer.shardCount }
 
     /// The log's counters (appends, group-commit writes, bytes).
     package var logStats: WALStats { writer.stats }
@@ -277,115 +254,82 @@ package final class DurableLedger: Sendable {
         await writer.close()
     }
 
-    private func submit<R: Sendable>(
-        _ operation: Operation, count: Int, body: () -> [UInt8],
-        apply: (Ledger, UInt64) throws(LedgerError) -> [R]
-    ) async throws(EngineError) -> [R] {
-        guard count <= LedgerLimits.batchMax else {
-            throw EngineError(.batchRefused, "\(count) events; at most \(LedgerLimits.batchMax) per batch")
-        }
-        let writer = self.writer
-        let now = clock.nanosecondsSinceEpoch()
-        let snapshots = self.snapshots
-        let (results, lsn, capture) = try state.withLock {
-            (s) throws(EngineError) -> ([R], UInt64, LedgerSnapshot?) in
-            if let failure = s.failure { throw failure }
-            guard let ledger = s.ledger else { throw EngineError(.diverged, "no serial ledger") }
-            guard ledger.canAccept(count: count) else {
-                throw EngineError(.batchRefused, "the ledger's store is full")
-            }
-            let timestamp = ledger.nextBatchTimestamp(wallClock: now, count: count)
-            let lsn: UInt64
-            do {
-                lsn = try writer.append(operation: operation.rawValue, timestamp: timestamp,
-                                        eventCount: UInt32(count), body: body())
-            } catch {
-                s.failure = EngineError(.logFailed, "\(error)")
-                throw EngineError(.logFailed, "\(error)")
-            }
-            guard lsn == s.lsn + 1 else {
-                s.failure = EngineError(.diverged, "the log assigned LSN \(lsn) after \(s.lsn)")
-                throw s.failure ?? EngineError(.diverged, "")
-            }
-            let results: [R]
-            do {
-                results = try apply(ledger, timestamp)
-            } catch {
-                s.failure = EngineError(.diverged, "LSN \(lsn) was logged but did not apply: \(error)")
-                throw s.failure ?? EngineError(.diverged, "")
-            }
-            s.lsn = lsn
-            return (results, lsn, snapshots.claim(lsn: lsn) ? ledger.snapshot() : nil)
-        }
-        if let capture { snapshots.write(capture, lsn: lsn) }
-        do {
-            try await writer.waitDurable(lsn)
-        } catch {
-            state.withLock { if $0.failure == nil { $0.failure = EngineError(.logFailed, "\(error)") } }
-            throw EngineError(.logFailed, "\(error)")
-        }
-        return results
+    /// A batch stamped by the clock: the write path of clients.
+    private func submit(_ events: BatchEvents) async throws(EngineError) -> BatchResults {
+        try Self.checkSize(events)
+        let sequencer = self.sequencer
+        return try await sequence { (lsn, now) throws(EngineError) -> LoggedBatch in
+            let timestamp = try sequencer.timestamp(count: events.count, wallClock: now)
+            return LoggedBatch(lsn: lsn, timestamp: timestamp, events: events)
+        }.results
     }
 
-    /// The sharded write path: under the lock the batch is checked, stamped and logged
-    /// (so LSN order is timestamp order); then the sequencer applies it in LSN order; the
-    /// caller is answered once it is applied and durable.
-    private func submitSharded<R: Sendable>(
-        _ operation: Operation, count: Int, body: () -> [UInt8],
-        apply: @escaping @Sendable (ShardedEngine, UInt64) async throws(LedgerError) -> [R]
-    ) async throws(EngineError) -> [R] {
-        guard count <= LedgerLimits.batchMax else {
-            throw EngineError(.batchRefused, "\(count) events; at most \(LedgerLimits.batchMax) per batch")
+    private static func checkSize(_ events: BatchEvents) throws(EngineError) {
+        guard events.count <= LedgerLimits.batchMax else {
+            throw EngineError(.batchRefused, "\(events.count) events; at most \(LedgerLimits.batchMax) per batch")
         }
-        guard let sequencer else { throw EngineError(.diverged, "no sharded ledger") }
+    }
+
+    /// The write path: under the lock, `make` stamps the batch for the next LSN, the log
+    /// takes it and the sequencer applies or queues it (a capture for a due snapshot
+    /// follows); outside the lock, the caller waits for the batch's turn and for
+    /// durability. Any failure after the append latches: no later write is accepted.
+    private func sequence(
+        _ make: (_ lsn: UInt64, _ wallClock: UInt64) throws(EngineError) -> LoggedBatch
+    ) async throws(EngineError) -> (batch: LoggedBatch, results: BatchResults) {
         let writer = self.writer
+        let sequencer = self.sequencer
+        let snapshots = self.snapshots
         let now = clock.nanosecondsSinceEpoch()
-        let (lsn, timestamp) = try state.withLock { (s) throws(EngineError) -> (UInt64, UInt64) in
+        let (batch, applying, capture) = try state.withLock {
+            (s) throws(EngineError) -> (LoggedBatch, Applying, LedgerSnapshot?) in
             if let failure = s.failure { throw failure }
-            // Each shard holds at most `localCapacity` records of a kind; ids spread evenly
-            // by hash, so 90 % of the shards' total leaves ample room for imbalance (the
-            // ledger's own per-shard check would otherwise refuse a batch already logged).
-            guard s.loggedEvents + count <= ShardRouting.localCapacity / 10 * 9 * s.shardCount else {
-                throw EngineError(.batchRefused, "the ledger's store is full")
+            let batch = try make(s.lsn + 1, now)
+            // The state machine refuses later timestamps: such a batch must not be logged.
+            guard batch.timestamp <= LedgerLimits.timestampMax else {
+                throw EngineError(.batchRefused, "timestamp \(batch.timestamp) is beyond \(LedgerLimits.timestampMax)")
             }
-            let timestamp = max(now, s.lastTimestamp + UInt64(max(count, 1)))
             let lsn: UInt64
-            do {
-                lsn = try writer.append(operation: operation.rawValue, timestamp: timestamp,
-                                        eventCount: UInt32(count), body: body())
+            do throws(WALError) {
+                lsn = try writer.append(operation: batch.events.operation.rawValue, timestamp: batch.timestamp,
+                                        eventCount: UInt32(batch.events.count), body: batch.events.encoded())
             } catch {
-                s.failure = EngineError(.logFailed, "\(error)")
-                throw EngineError(.logFailed, "\(error)")
+                let failure = EngineError(.logFailed, "\(error)", cause: .log(error))
+                s.failure = failure
+                throw failure
             }
-            guard lsn == s.lsn + 1 else {
-                s.failure = EngineError(.diverged, "the log assigned LSN \(lsn) after \(s.lsn)")
-                throw s.failure ?? EngineError(.diverged, "")
+            guard lsn == batch.lsn else {
+                let failure = EngineError(.diverged, "the log assigned LSN \(lsn) after \(s.lsn)")
+                s.failure = failure
+                throw failure
             }
             s.lsn = lsn
-            s.lastTimestamp = timestamp
-            s.loggedEvents += count
-            return (lsn, timestamp)
+            let applying = sequencer.apply(batch)
+            if case .applied(.failure(let error)) = applying {
+                let failure = EngineError(.diverged, "LSN \(lsn) was logged but did not apply: \(error)", cause: .ledger(error))
+                s.failure = failure
+                throw failure
+            }
+            let due = sequencer.takesSnapshots && snapshots.claim(lsn: lsn)
+            return (batch, applying, due ? sequencer.snapshot() : nil)
         }
-        let results: [R]
-        do {
-            results = try await sequencer.apply(lsn: lsn) { engine throws(LedgerError) in try await apply(engine, timestamp) }
+        if let capture { snapshots.write(capture, lsn: batch.lsn) }
+        let results: BatchResults
+        do throws(LedgerError) {
+            results = try await applying.results()
         } catch {
-            let failure = EngineError(.diverged, "LSN \(lsn) was logged but did not apply: \(error)")
+            let failure = EngineError(.diverged, "LSN \(batch.lsn) was logged but did not apply: \(error)",
+                                      cause: .ledger(error))
             state.withLock { if $0.failure == nil { $0.failure = failure } }
             throw failure
         }
-        do {
-            try await writer.waitDurable(lsn)
+        do throws(WALError) {
+            try await writer.waitDurable(batch.lsn)
         } catch {
-            state.withLock { if $0.failure == nil { $0.failure = EngineError(.logFailed, "\(error)") } }
-            throw EngineError(.logFailed, "\(error)")
+            let failure = EngineError(.logFailed, "\(error)", cause: .log(error))
+            state.withLock { if $0.failure == nil { $0.failure = failure } }
+            throw failure
         }
-        return results
+        return (batch, results)
     }
-}
-
-/// A closure handed to an actor while its caller awaits the call: never used concurrently.
-private struct CallerBound<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }

@@ -1,3 +1,6 @@
+package import LedgerCore
+package import LedgerStorage
+
 /// Why the engine refused or could not finish a request. A refused batch changed
 /// nothing; after `logFailed` or `diverged` the engine refuses every later write.
 package struct EngineError: Error, Sendable, CustomStringConvertible {
@@ -14,12 +17,25 @@ package struct EngineError: Error, Sendable, CustomStringConvertible {
         /// The engine was closed.
         case closed = 5
     }
+
+    /// The error a lower layer threw, kept typed (nil when the engine itself refused).
+    package enum Cause: Sendable {
+        /// The write-ahead log or the snapshot store.
+        case log(WALError)
+        /// The state machine refused a batch as a whole.
+        case ledger(LedgerError)
+        /// Rebuilding the state from the data directory.
+        case recovery(LedgerRecovery.Failure)
+    }
+
     package let code: Code
     package let message: String
+    package let cause: Cause?
 
-    package init(_ code: Code, _ message: String) {
+    package init(_ code: Code, _ message: String, cause: Cause? = nil) {
         self.code = code
         self.message = message
+        self.cause = cause
     }
 
     package var description: String { "EngineError(\(code)): \(message)" }

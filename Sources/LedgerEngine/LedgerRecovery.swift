@@ -19,13 +19,46 @@ package enum LedgerRecovery {
         package let replayedEvents: Int
     }
 
-    /// Why the state could not be rebuilt.
-    package struct Failure: Error, CustomStringConvertible {
+    /// Why the state could not be rebuilt: where (`code`) and, typed, the error underneath.
+    package struct Failure: Error, Sendable, CustomStringConvertible, ThreadStartFailure {
         /// The kind of failure.
-        package enum Code: Sendable { case log, snapshot, record }
+        package enum Code: Sendable { case log, snapshot, record, thread }
+        /// The error a failing layer threw.
+        package enum Cause: Sendable {
+            case log(WALError)
+            case ledger(LedgerError)
+            case codec(CodecError)
+            case snapshotFile(path: String, reason: String)
+        }
         package let code: Code
         package let message: String
+        package let cause: Cause?
+
+        package init(code: Code, message: String, cause: Cause? = nil) {
+            self.code = code
+            self.message = message
+            self.cause = cause
+        }
+
         package var description: String { message }
+
+        package static func threadNotStarted(errno: Int32) -> Failure {
+            Failure(code: .thread, message: "cannot start the recovery thread (errno \(errno))",
+                    cause: .log(WALError.threadNotStarted(errno: errno)))
+        }
+
+        /// A failure of the log (reading, validating).
+        static func log(_ error: WALError) -> Failure { Failure(code: .log, message: "\(error)", cause: .log(error)) }
+
+        /// A logged record that does not apply; `error` is what the state machine threw.
+        static func record(_ lsn: UInt64, _ error: any Error) -> Failure {
+            let cause: Cause? = switch error {
+            case let e as LedgerError: .ledger(e)
+            case let e as CodecError: .codec(e)
+            default: nil
+            }
+            return Failure(code: .record, message: "LSN \(lsn) does not apply: \(error)", cause: cause)
+        }
     }
 
     /// Recovers the state in `directory`.
@@ -36,31 +69,33 @@ package enum LedgerRecovery {
     package static func recover(
         directory: String, repair: Bool, allowDamaged: Bool = false,
         segmentSize: Int = 64 << 20
-    ) throws -> Outcome {
+    ) throws(Failure) -> Outcome {
         let base = try prepare(directory: directory, repair: repair, allowDamaged: allowDamaged, segmentSize: segmentSize)
         let ledger = base.ledger
         var records = 0
         var events = 0
         var lsn = base.start - 1
         if base.report.lastLSN >= base.start {
-            do {
-                var iterator = try WALReader(directory: directory).records(from: base.start, through: base.report.lastLSN)
-                while let record = try iterator.next() {
-                    let operation = try operation(of: record)
-                    do {
-                        events += try record.body.withUnsafeBytes {
-                            try ledger.applyLogged(operation: operation, timestamp: record.timestamp, body: $0)
-                        }
-                    } catch {
-                        throw Failure(code: .record, message: "LSN \(record.lsn) does not apply: \(error)")
-                    }
-                    records += 1
-                    lsn = record.lsn
-                }
-            } catch let failure as Failure {
-                throw failure
+            var iterator: WALRecordIterator
+            do throws(WALError) {
+                iterator = try WALReader(directory: directory).records(from: base.start, through: base.report.lastLSN)
             } catch {
-                throw Failure(code: .log, message: "\(error)")
+                throw Failure.log(error)
+            }
+            while true {
+                let next: LogRecord?
+                do throws(WALError) { next = try iterator.next() } catch { throw Failure.log(error) }
+                guard let record = next else { break }
+                let operation = try operation(of: record)
+                do {
+                    events += try record.body.withUnsafeBytes {
+                        try ledger.applyLogged(operation: operation, timestamp: record.timestamp, body: $0)
+                    }
+                } catch {
+                    throw Failure.record(record.lsn, error)
+                }
+                records += 1
+                lsn = record.lsn
             }
         }
         return Outcome(
@@ -81,30 +116,36 @@ package enum LedgerRecovery {
     /// Recovers the state in `directory` into a ledger sharded `shardCount` ways: the
     /// snapshot (serial layout) is copied into shards, then the log after it is replayed
     /// through the shard actors. Changes nothing on disk.
-    package static func recoverSharded(directory: String, shardCount: Int, allowDamaged: Bool = false) async throws
+    package static func recoverSharded(directory: String, shardCount: Int, allowDamaged: Bool = false) async throws(Failure)
         -> ShardedOutcome
     {
         let base = try prepare(directory: directory, repair: false, allowDamaged: allowDamaged, segmentSize: 64 << 20)
-        let engine = ShardedEngine(ledger: try ShardedLedger(copying: base.ledger, shardCount: shardCount))
+        let sharded: ShardedLedger
+        do throws(LedgerError) {
+            sharded = try ShardedLedger(copying: base.ledger, shardCount: shardCount)
+        } catch {
+            throw Failure(code: .snapshot, message: "the state does not fit \(shardCount) shards: \(error)", cause: .ledger(error))
+        }
+        let engine = ShardedEngine(ledger: sharded)
         var records = 0
         var events = 0
         var lsn = base.start - 1
         if base.report.lastLSN >= base.start {
             var iterator: WALRecordIterator
-            do {
+            do throws(WALError) {
                 iterator = try WALReader(directory: directory).records(from: base.start, through: base.report.lastLSN)
             } catch {
-                throw Failure(code: .log, message: "\(error)")
+                throw Failure.log(error)
             }
             while true {
                 let next: LogRecord?
-                do { next = try iterator.next() } catch { throw Failure(code: .log, message: "\(error)") }
+                do throws(WALError) { next = try iterator.next() } catch { throw Failure.log(error) }
                 guard let record = next else { break }
                 let operation = try operation(of: record)
                 do {
                     events += try await engine.applyLogged(operation: operation, timestamp: record.timestamp, body: record.body)
                 } catch {
-                    throw Failure(code: .record, message: "LSN \(record.lsn) does not apply: \(error)")
+                    throw Failure.record(record.lsn, error)
                 }
                 records += 1
                 lsn = record.lsn
@@ -115,7 +156,7 @@ package enum LedgerRecovery {
             replayedRecords: records, replayedEvents: events)
     }
 
-    private static func operation(of record: LogRecord) throws -> Operation {
+    private static func operation(of record: LogRecord) throws(Failure) -> Operation {
         guard let operation = Operation(rawValue: record.operation) else {
             throw Failure(code: .record, message: "LSN \(record.lsn): unknown operation \(record.operation)")
         }
@@ -124,17 +165,17 @@ package enum LedgerRecovery {
 
     /// The log's report, the newest valid snapshot loaded into a ledger, and the first
     /// LSN to replay after it.
-    private static func prepare(directory: String, repair: Bool, allowDamaged: Bool, segmentSize: Int) throws
+    private static func prepare(directory: String, repair: Bool, allowDamaged: Bool, segmentSize: Int) throws(Failure)
         -> (report: RecoveryReport, ledger: Ledger, snapshot: SnapshotInfo?, invalid: [String], start: UInt64)
     {
         let report: RecoveryReport
-        do {
+        do throws(WALError) {
             report = try WALRecovery.recover(
                 directory: directory,
                 mode: repair ? .repair(preallocation: .fallocate, segmentSize: segmentSize) : .readOnly,
                 allowDamaged: allowDamaged)
         } catch {
-            throw Failure(code: .log, message: "\(error)")
+            throw Failure.log(error)
         }
 
         var invalid: [String] = []
@@ -142,12 +183,25 @@ package enum LedgerRecovery {
         let info = store.newestValid { path, error in invalid.append("\(path): \(error)") }
         let ledger: Ledger
         if let info {
-            var reader = try SnapshotFileReader(info: info)
+            var reader: SnapshotFileReader
+            do throws(SnapshotFileReader.Failure) {
+                reader = try SnapshotFileReader(info: info)
+            } catch {
+                throw Failure(code: .snapshot, message: "\(error)",
+                              cause: .snapshotFile(path: error.path, reason: error.reason))
+            }
             defer { reader.close() }
             do {
                 ledger = try Ledger(snapshot: &reader)
             } catch {
-                throw Failure(code: .snapshot, message: "snapshot \(info.path) is checksummed but does not decode: \(error)")
+                let cause: Failure.Cause? = switch error {
+                case let e as SnapshotFileReader.Failure: .snapshotFile(path: e.path, reason: e.reason)
+                case let e as LedgerError: .ledger(e)
+                case let e as CodecError: .codec(e)
+                default: nil
+                }
+                throw Failure(code: .snapshot, message: "snapshot \(info.path) is checksummed but does not decode: \(error)",
+                              cause: cause)
             }
         } else {
             ledger = Ledger()

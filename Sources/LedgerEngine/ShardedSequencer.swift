@@ -1,25 +1,104 @@
 package import LedgerCore
+import Synchronization
 
-/// Applies logged batches to a sharded engine strictly in LSN order, one at a time, and
-/// serves reads between them.
+/// The sharded layout: a `ShardedEngine` whose batches run in rounds on shard actors.
+///
+/// A batch's rounds suspend, so it cannot apply inside the durable ledger's lock: `apply`
+/// only notes the batch's stamp and returns a queued turn, and `LSNTurns` runs the turns
+/// strictly in LSN order, one at a time, with reads between them.
+package final class ShardedSequencer: Sequencer {
+    /// What stamping needs to know of the batches logged so far (applied or not yet).
+    private struct Logged {
+        var lsn: UInt64
+        var lastTimestamp: UInt64
+        var events: Int
+    }
+
+    private let engine: ShardedEngine
+    private let turns: LSNTurns
+    private let logged: Mutex<Logged>
+
+    /// Takes over `engine`, whose state covers exactly `lsn`.
+    package init(engine: ShardedEngine, lsn: UInt64) {
+        self.engine = engine
+        turns = LSNTurns(engine: engine, appliedLSN: lsn)
+        let ledger = engine.ledger
+        logged = Mutex(Logged(lsn: lsn, lastTimestamp: ledger.lastTimestamp, events: ledger.recordCount))
+    }
+
+    package var shardCount: Int { engine.ledger.shardCount }
+    package var takesSnapshots: Bool { false }
+
+    package func timestamp(count: Int, wallClock: UInt64) throws(EngineError) -> UInt64 {
+        let shards = shardCount
+        return try logged.withLock { (l) throws(EngineError) -> UInt64 in
+            // Each shard holds at most `localCapacity` records of a kind; ids spread evenly
+            // by hash, so 90 % of the shards' total leaves ample room for imbalance (the
+            // ledger's own per-shard check would otherwise refuse a batch already logged).
+            guard l.events + count <= ShardRouting.localCapacity / 10 * 9 * shards else {
+                throw EngineError(.batchRefused, "the ledger's store is full")
+            }
+            return max(wallClock, l.lastTimestamp + UInt64(max(count, 1)))
+        }
+    }
+
+    package func apply(_ batch: LoggedBatch) -> Applying {
+        logged.withLock { l in
+            precondition(batch.lsn == l.lsn + 1, "LSN \(batch.lsn) handed to the sharded sequencer after \(l.lsn)")
+            precondition(batch.timestamp > l.lastTimestamp, "batch timestamps must increase")
+            l.lsn = batch.lsn
+            l.lastTimestamp = batch.timestamp
+            l.events += batch.events.count
+        }
+        let turns = self.turns
+        return .queued { () async throws(LedgerError) -> BatchResults in
+            try await turns.apply(lsn: batch.lsn) { (engine) async throws(LedgerError) -> BatchResults in
+                switch batch.events {
+                case .accounts(let events):
+                    return .accounts(try engine.createAccounts(events, timestamp: batch.timestamp))
+                case .transfers(let events):
+                    return .transfers(try await engine.createTransfers(events, timestamp: batch.timestamp))
+                case .pulse:
+                    try engine.pulse(timestamp: batch.timestamp)
+                    return .none
+                }
+            }
+        }
+    }
+
+    package func read<T: Sendable>(_ body: (any LedgerReading) -> T) async -> (value: T, lsn: UInt64) {
+        // The caller waits while the body runs on the actor, so handing it over is safe.
+        await withoutActuallyEscaping(body) { body in
+            let box = CallerBound(body)
+            return await turns.read { ledger in box.value(ledger) }
+        }
+    }
+
+    package func snapshot() -> LedgerSnapshot {
+        preconditionFailure("the sharded layout takes no snapshots (takesSnapshots is false)")
+    }
+}
+
+/// Runs the turns of logged batches on a sharded engine strictly in LSN order, one at a
+/// time, and serves reads between them.
 ///
 /// A batch's rounds suspend (they run on the shard actors), so a plain lock cannot hold
 /// the order: callers wait here for their LSN's turn; reads wait while a batch is being
 /// applied and then run synchronously, seeing every batch applied so far.
-package actor ShardedSequencer {
-    package let engine: ShardedEngine
+actor LSNTurns {
+    let engine: ShardedEngine
     private var applied: UInt64
     private var running = false
     private var batchWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     private var readWaiters: [CheckedContinuation<Void, Never>] = []
 
-    package init(engine: ShardedEngine, appliedLSN: UInt64) {
+    init(engine: ShardedEngine, appliedLSN: UInt64) {
         self.engine = engine
         applied = appliedLSN
     }
 
     /// Runs `work` as the batch with this LSN, after every earlier LSN.
-    package func apply<R: Sendable>(
+    func apply<R: Sendable>(
         lsn: UInt64, _ work: @Sendable (ShardedEngine) async throws(LedgerError) -> R
     ) async throws(LedgerError) -> R {
         while lsn != applied + 1 || running {
@@ -34,9 +113,8 @@ package actor ShardedSequencer {
         return try await work(engine)
     }
 
-    /// Runs `body` on the state between batches; also returns the last LSN applied (the
-    /// state `body` saw).
-    package func read<T: Sendable>(_ body: @Sendable (ShardedLedger) -> T) async -> (value: T, lsn: UInt64) {
+    /// Runs `body` on the state between batches; also returns the last LSN applied.
+    func read<T: Sendable>(_ body: @Sendable (ShardedLedger) -> T) async -> (value: T, lsn: UInt64) {
         while running {
             await withCheckedContinuation { readWaiters.append($0) }
         }
@@ -49,4 +127,10 @@ package actor ShardedSequencer {
         for r in readers { r.resume() }
         if let next = batchWaiters.removeValue(forKey: applied + 1) { next.resume() }
     }
+}
+
+/// A closure handed to an actor while its caller awaits the call: never used concurrently.
+private struct CallerBound<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }

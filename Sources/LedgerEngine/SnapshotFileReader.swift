@@ -10,7 +10,7 @@ import LedgerStorage
 /// `Ledger(snapshot:)`. The caller verifies the file's checksums first (`SnapshotStore.verify`).
 struct SnapshotFileReader: SnapshotReader {
     /// Why reading a snapshot file failed.
-    struct Failure: Error, CustomStringConvertible {
+    struct Failure: Error, Sendable, CustomStringConvertible {
         let path: String
         let reason: String
         var description: String { "snapshot \(path): \(reason)" }
@@ -24,7 +24,7 @@ struct SnapshotFileReader: SnapshotReader {
     private var bufferStart = 0
     private var bufferEnd = 0
 
-    init(info: SnapshotInfo) throws {
+    init(info: SnapshotInfo) throws(Failure) {
         fd = open(info.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw Failure(path: info.path, reason: "cannot open (errno \(errno))") }
         path = info.path

@@ -4,6 +4,19 @@ import Glibc
 import Musl
 #endif
 
+/// A failure type that `DedicatedThread.run` can throw: it can also say that the thread
+/// itself did not start, so the caller's typed errors stay typed.
+package protocol ThreadStartFailure: Error {
+    /// The error for a `pthread_create` that failed with `errno`.
+    static func threadNotStarted(errno: Int32) -> Self
+}
+
+extension WALError: ThreadStartFailure {
+    package static func threadNotStarted(errno: Int32) -> WALError {
+        WALError(.system, "pthread_create failed", errno: errno)
+    }
+}
+
 /// Runs blocking work (file IO, fsync) on a fresh pthread so that it never
 /// blocks a thread of Swift's cooperative pool.
 package enum DedicatedThread {
@@ -14,13 +27,13 @@ package enum DedicatedThread {
         init(_ work: @escaping () -> Void) { self.work = work }
     }
 
-    /// Runs `body` on a new thread and returns its result.
-    package static func run<T: Sendable>(_ body: @escaping @Sendable () throws(WALError) -> T) async throws(WALError) -> T {
-        let result: Result<T, WALError> = await withCheckedContinuation { continuation in
+    /// Runs `body` on a new thread and returns its result, or rethrows its error as is.
+    package static func run<T: Sendable, Failure: ThreadStartFailure>(
+        _ body: @escaping @Sendable () throws(Failure) -> T
+    ) async throws(Failure) -> T {
+        let result: Result<T, Failure> = await withCheckedContinuation { continuation in
             let job = Job {
-                do throws(WALError) { continuation.resume(returning: .success(try body())) } catch {
-                    continuation.resume(returning: .failure(error))
-                }
+                continuation.resume(returning: Result { () throws(Failure) -> T in try body() })
             }
             var tid = pthread_t()
             let arg = Unmanaged.passRetained(job).toOpaque()
@@ -33,7 +46,7 @@ package enum DedicatedThread {
                 pthread_detach(tid)
             } else {
                 Unmanaged<Job>.fromOpaque(arg).release()
-                continuation.resume(returning: .failure(WALError(.system, "pthread_create failed", errno: r)))
+                continuation.resume(returning: .failure(Failure.threadNotStarted(errno: r)))
             }
         }
         return try result.get()

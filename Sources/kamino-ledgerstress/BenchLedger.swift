@@ -43,3 +43,6 @@ func median(_ xs: [Double]) -> Double {
     guard !s.isEmpty else { return 0 }
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
 }
+
+/// Seconds as milliseconds with two decimals.
+func ms(_ seconds: Double) -> String { String((seconds * 100_000).rounded() / 100) }

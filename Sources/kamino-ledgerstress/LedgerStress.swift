@@ -59,8 +59,8 @@ struct StressCommand: AsyncParsableCommand {
         o.segmentSize = segmentSize
         o.thinkMicroseconds = thinkMicroseconds
         o.workload = Workload(batchMax: batchMax)
-        guard let (sequencer, snapshotter) = Stress.open(o) else { throw ExitCode(2) }
-        let code = await Stress.run(o, sequencer: sequencer, snapshotter: snapshotter)
+        guard let ledger = await Stress.open(o) else { throw ExitCode(2) }
+        let code = await Stress.run(o, ledger: ledger)
         if code != 0 { throw ExitCode(code) }
     }
 }

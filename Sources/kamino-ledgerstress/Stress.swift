@@ -9,9 +9,11 @@ import LedgerEngine
 import LedgerStorage
 import LedgerWorkload
 
-/// `stress` mode: recover the ledger from the data directory (cutting a torn tail), then
-/// let several appenders log and apply workload batches, printing
-/// `ack <lsn> <timestamp> <events>` only once the LSN is durable.
+/// `stress` mode: open the data directory with the server's own engine (`DurableLedger`:
+/// recovery, a torn tail cut, snapshots every `snapshotEvery` LSNs), then let several
+/// appenders submit workload batches, printing `ack <lsn> <timestamp> <events>` only once
+/// the LSN is durable. The batch at each LSN is the workload's batch for that LSN, under
+/// its own timestamp, so a test can re-derive the state from the generator alone.
 enum Stress {
     /// Options of `stress`.
     struct Options {
@@ -24,48 +26,43 @@ enum Stress {
         var workload = Workload()
     }
 
-    /// Start-up, synchronous (before any task runs): recovery and opening the log.
-    static func open(_ o: Options) -> (Sequencer, Snapshotter)? {
-        guard mkdir(o.directory, 0o755) == 0 || errno == EEXIST else {
-            Output.error("cannot create \(o.directory) (errno \(errno))")
-            return nil
-        }
-        let outcome: LedgerRecovery.Outcome
+    /// Start-up: the directory (created if absent), recovery and opening the log.
+    static func open(_ o: Options) async -> DurableLedger? {
+        let ledger: DurableLedger
         do {
-            outcome = try LedgerRecovery.recover(directory: o.directory, repair: true, segmentSize: o.segmentSize)
-        } catch {
-            Output.error("recovery failed: \(error)")
-            return nil
-        }
-        let cut = outcome.report.cut.map { "\($0.file)@\($0.offset)" } ?? "none"
-        Output.error("recovered lsn=\(outcome.lsn) snapshot=\(outcome.snapshot?.lsn ?? 0) replayed=\(outcome.replayedRecords) cut=\(cut)")
-        let writer: WALWriter
-        do throws(WALError) {
-            (writer, _) = try WALWriter.open(WALConfiguration(directory: o.directory, segmentSize: o.segmentSize))
+            ledger = try await DurableLedger.open(
+                directory: o.directory, segmentSize: o.segmentSize, snapshotEvery: UInt64(max(o.snapshotEvery, 0))
+            ) { outcome in
+                switch outcome {
+                case .written(let lsn, let removed, _, _): Output.error("snapshot lsn=\(lsn) written, removed=\(removed)")
+                case .failed(let lsn, let error): Output.error("snapshot at LSN \(lsn) failed: \(error)")
+                }
+            }
         } catch {
             Output.error("open failed: \(error)")
             return nil
         }
-        guard writer.lastAssignedLSN == outcome.lsn else {
-            Output.error("the log ends at LSN \(writer.lastAssignedLSN) but the recovered state covers \(outcome.lsn)")
-            return nil
-        }
-        let sequencer = Sequencer(ledger: outcome.ledger, lsn: outcome.lsn, writer: writer, workload: o.workload)
-        return (sequencer, Snapshotter(every: o.snapshotEvery, directory: o.directory, writer: writer))
+        Output.error("recovered lsn=\(await ledger.status().lsn)")
+        return ledger
     }
 
-    static func run(_ o: Options, sequencer: Sequencer, snapshotter: Snapshotter) async -> Int32 {
+    static func run(_ o: Options, ledger: DurableLedger) async -> Int32 {
         let deadline = monotonicSeconds() + o.seconds
         let think = UInt32(max(0, o.thinkMicroseconds))
+        let workload = o.workload
         let failures = await withTaskGroup(of: Int.self) { group in
             for _ in 0..<max(1, o.appenders) {
                 group.addTask {
                     while monotonicSeconds() < deadline {
-                        do throws(Sequencer.Failure) {
-                            let (batch, image) = try sequencer.next { snapshotter.claim(lsn: $0) }
-                            if let (snapshot, pause) = image { snapshotter.write(snapshot, lsn: batch.lsn, pause: pause) }
-                            try await waitDurable(sequencer.writer, batch.lsn)
-                            Output.line("ack \(batch.lsn) \(batch.timestamp) \(batch.eventCount)")
+                        do throws(EngineError) {
+                            let (batch, _) = try await ledger.submit { lsn in
+                                let batch = workload.batch(lsn: lsn)
+                                switch batch.events {
+                                case .accounts(let a): return (batch.timestamp, .accounts(a))
+                                case .transfers(let t): return (batch.timestamp, .transfers(t))
+                                }
+                            }
+                            Output.line("ack \(batch.lsn) \(batch.timestamp) \(batch.events.count)")
                         } catch {
                             Output.error("\(error)")
                             return 1
@@ -77,16 +74,7 @@ enum Stress {
             }
             return await group.reduce(0, +)
         }
-        Output.error("longest snapshot pause ms=\(ms(snapshotter.longestPauseSeconds))")
-        await sequencer.writer.close()
+        await ledger.close()
         return failures == 0 ? 0 : 1
-    }
-
-    private static func waitDurable(_ writer: WALWriter, _ lsn: UInt64) async throws(Sequencer.Failure) {
-        do throws(WALError) {
-            try await writer.waitDurable(lsn)
-        } catch {
-            throw Sequencer.Failure(code: .log, message: "LSN \(lsn) did not become durable: \(error)")
-        }
     }
 }

@@ -9,6 +9,7 @@ import ServiceLifecycle
 
 /// `kamino serve`: the primary. Opens (recovers) the data directory, serves clients over
 /// TCP until SIGTERM/SIGINT, then drains in-flight batches, closes the log and exits 0.
+/// The ledger, the server and the metrics endpoint run as services of one `ServiceGroup`.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve the ledger over TCP (docs/protocol.md).",
@@ -104,7 +105,9 @@ struct Serve: AsyncParsableCommand {
         let server = LedgerTCPServer(
             configuration: ServerConfiguration(host: settings.listen.host, port: settings.listen.port),
             ledger: ledger, group: group, metrics: metrics)
-        var services: [any Service] = [server]
+        // The group stops its services in reverse order: endpoints, then the server
+        // (draining in-flight batches), then the ledger, which closes its log.
+        var services: [any Service] = [ledger, server]
         do {
             let address = try await server.start()
             if let metricsAddress = settings.metrics {
@@ -136,7 +139,6 @@ struct Serve: AsyncParsableCommand {
         } catch {
             failure = error
         }
-        await ledger.close()
         try? await group.shutdownGracefully()
         if let failure {
             throw exitFailure("error: \(failure)")

@@ -1,0 +1,65 @@
+import LedgerWire
+
+/// The `error_code` of a server's error reply (docs/protocol.md, "Error replies").
+///
+/// A struct rather than an enum, so that a code this client does not know yet still
+/// arrives intact (as `rawValue`); compare with the static members:
+///
+/// ```swift
+/// if case .serverError(let code) = error.code, code == .busy { … }
+/// ```
+public struct ServerErrorCode: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    /// The code as it travels on the wire.
+    public let rawValue: UInt16
+
+    /// Wraps a wire code, known or not.
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+    /// The frame did not start with `KMNO`.
+    public static let badMagic = ServerErrorCode(WireError.Code.badMagic)
+    /// The server does not speak the frame's protocol version.
+    public static let unsupportedVersion = ServerErrorCode(WireError.Code.unsupportedVersion)
+    /// The header checksum did not match.
+    public static let badHeaderChecksum = ServerErrorCode(WireError.Code.badHeaderChecksum)
+    /// The frame announced a body larger than the protocol allows.
+    public static let frameTooLarge = ServerErrorCode(WireError.Code.frameTooLarge)
+    /// The stream ended in the middle of a frame.
+    public static let truncatedFrame = ServerErrorCode(WireError.Code.truncatedFrame)
+    /// The header was checksummed but invalid (kind, reserved bytes).
+    public static let invalidHeader = ServerErrorCode(WireError.Code.invalidHeader)
+    /// The body checksum did not match.
+    public static let badBodyChecksum = ServerErrorCode(WireError.Code.badBodyChecksum)
+    /// The operation is not one a client may call.
+    public static let unknownOperation = ServerErrorCode(WireError.Code.unknownOperation)
+    /// The body size or event count does not fit the operation.
+    public static let badBodySize = ServerErrorCode(WireError.Code.badBodySize)
+    /// More events than the protocol's batch limit.
+    public static let tooManyEvents = ServerErrorCode(WireError.Code.tooManyEvents)
+    /// A record could not be represented.
+    public static let invalidBody = ServerErrorCode(WireError.Code.invalidBody)
+    /// The server's queues are full: nothing was executed; retry later.
+    public static let busy = ServerErrorCode(WireError.Code.busy)
+    /// The server is stopping: nothing was executed; retry (elsewhere).
+    public static let shuttingDown = ServerErrorCode(WireError.Code.shuttingDown)
+    /// The server failed to execute the request (for example its log could not be written).
+    public static let internalError = ServerErrorCode(WireError.Code.internalError)
+    /// The ledger refused the batch as a whole (for example it is full); nothing changed.
+    public static let batchRefused = ServerErrorCode(WireError.Code.batchRefused)
+
+    /// True for the codes that guarantee the request was not executed and may succeed
+    /// if resent: `busy` and `shuttingDown`.
+    public var isRetryable: Bool { self == .busy || self == .shuttingDown }
+
+    /// The protocol's name of the code (`busy`, `shutting_down`, …), or its number.
+    public var description: String {
+        guard let known = WireError.Code(rawValue: rawValue) else { return "\(rawValue)" }
+        // The wire's names are the snake_case of the codes' Swift names.
+        var name = ""
+        for ch in "\(known)" {
+            if ch.isUppercase { name += "_" + ch.lowercased() } else { name.append(ch) }
+        }
+        return name
+    }
+
+    private init(_ code: WireError.Code) { rawValue = code.rawValue }
+}

@@ -1,0 +1,119 @@
+import LedgerClient
+import LedgerCore
+import Logging
+import NIOPosix
+import Synchronization
+import Testing
+
+/// Keeps every message logged through it, for tests.
+final class RecordingLogHandler: LogHandler, Sendable {
+    private let lines = Mutex<[String]>([])
+    var messages: [String] { lines.withLock { $0 } }
+
+    var metadata: Logger.Metadata {
+        get { [:] }
+        set {}
+    }
+    var logLevel: Logger.Level {
+        get { .trace }
+        set {}
+    }
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { nil }
+        set {}
+    }
+
+    func log(event: LogEvent) {
+        lines.withLock { $0.append("\(event.message)") }
+    }
+}
+
+/// Server error codes, injected event loops and loggers, and cancelled callers.
+@Suite struct LifecycleTests {
+    @Test func serverErrorCodesHaveNamesAndKeepUnknownValues() {
+        #expect(ServerErrorCode(rawValue: 12) == .busy)
+        #expect(ServerErrorCode(rawValue: 13) == .shuttingDown)
+        #expect(ServerErrorCode.busy.isRetryable && ServerErrorCode.shuttingDown.isRetryable)
+        #expect(!ServerErrorCode.internalError.isRetryable && !ServerErrorCode.batchRefused.isRetryable)
+        #expect("\(ServerErrorCode.shuttingDown)" == "shutting_down")
+        #expect(ServerErrorCode(rawValue: 999).rawValue == 999 && "\(ServerErrorCode(rawValue: 999))" == "999")
+        // The names of docs/protocol.md, "Error replies".
+        let names = [
+            "bad_magic", "unsupported_version", "bad_header_checksum", "frame_too_large", "truncated_frame",
+            "invalid_header", "bad_body_checksum", "unknown_operation", "bad_body_size", "too_many_events",
+            "invalid_body", "busy", "shutting_down", "internal_error", "batch_refused",
+        ]
+        #expect((1...15).map { ServerErrorCode(rawValue: UInt16($0)).description } == names)
+        #expect(ServerErrorCode.batchRefused.rawValue == 15 && ServerErrorCode.badMagic.rawValue == 1)
+    }
+
+    @Test func anErrorReplyArrivesAsANamedCode() async throws {
+        let server = try await FakeServer.start()
+        defer { Task { await server.stop() } }
+        let client = try KaminoClient(addresses: [server.address], options: Fixtures.options(retry: .none))
+        server.state.setBehavior(.holdUntilReleased(firstErrorCode: 14))
+        let call = Task { await Fixtures.errorCode { try await client.lookupAccounts([1]) } }
+        try await waitUntil { server.state.requests(.lookupAccounts) == 1 }
+        server.state.releaseHeld()
+        #expect(await call.value == .serverError(.internalError))
+        await client.close()
+    }
+
+    @Test func usesTheInjectedEventLoopGroupAndLogger() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let server = try await FakeServer.start()
+        let handler = RecordingLogHandler()
+        let client = try KaminoClient(
+            addresses: [server.address], options: Fixtures.options(), eventLoopGroup: group,
+            logger: Logger(label: "test", factory: { _ in handler }))
+        #expect(try await client.createAccounts([Fixtures.account(1)]).map(\.status) == [.created])
+        #expect(handler.messages.contains("connected"))
+        await client.close()
+        await server.stop()
+        // The client runs on the group it was given: shutting the group down ends its
+        // connections, and the client never shut the group down itself.
+        try await group.shutdownGracefully()
+    }
+
+    @Test func cancelledCallersAreResumedAndAQueuedCallIsNeverSent() async throws {
+        let server = try await FakeServer.start()
+        defer { Task { await server.stop() } }
+        let client = try KaminoClient(addresses: [server.address], options: Fixtures.options())
+        server.state.setBehavior(.holdUntilReleased(firstErrorCode: nil))
+
+        // In flight (its reply is held): cancelling resumes the caller at once.
+        let inFlight = Task { await Fixtures.errorCode { try await client.createAccounts([Fixtures.account(1)]) } }
+        try await waitUntil { server.state.requests(.createAccounts) == 1 }
+        // Queued behind it in the same lane: cancelled before it is ever sent.
+        let queued = Task { await Fixtures.errorCode { try await client.createAccounts([Fixtures.account(2)]) } }
+        try await Task.sleep(for: .milliseconds(50))
+        queued.cancel()
+        #expect(await queued.value == .cancelled)
+        inFlight.cancel()
+        #expect(await inFlight.value == .cancelled)
+
+        // Releasing the held reply sends nothing further: account 2 was never sent.
+        server.state.setBehavior(.normal)
+        server.state.releaseHeld()
+        #expect(try await client.lookupAccounts([1, 2]).map(\.id) == [1])
+        #expect(server.state.requests(.createAccounts) == 1)
+
+        // A task cancelled before it calls sends nothing either.
+        let early = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return await Fixtures.errorCode { try await client.createAccounts([Fixtures.account(3)]) }
+        }
+        #expect(await early.value == .cancelled)
+        #expect(server.state.requests(.createAccounts) == 1)
+        await client.close()
+    }
+
+    /// Polls `condition` every 5 ms, for at most 5 s.
+    private func waitUntil(_ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !condition() {
+            guard ContinuousClock.now < deadline else { throw CancellationError() }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+}
