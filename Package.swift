@@ -14,6 +14,8 @@ let package = Package(
         .executable(name: "kamino", targets: ["kamino"]),
         .library(name: "LedgerCore", targets: ["LedgerCore"]),
         .library(name: "LedgerClient", targets: ["LedgerClient"]),
+        // For the benchmarks package: the memory provisioner its ledgers are measured with.
+        .library(name: "LedgerStorage", targets: ["LedgerStorage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -45,7 +47,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore", "LedgerWorkload"], swiftSettings: strict),
+        // LedgerStorage only for its memory provisioner: results must not depend on it.
+        .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore", "LedgerWorkload", "LedgerStorage"], swiftSettings: strict),
 
         // Write-ahead log (issue 3): liburing, C helpers, segments, snapshots, recovery.
         // CRC32C (hardware + portable); links nothing.
@@ -55,7 +58,8 @@ let package = Package(
             // liburing's headers stay inside the C files; install with `apt-get install liburing-dev`.
             linkerSettings: [.linkedLibrary("uring")]
         ),
-        .target(name: "LedgerStorage", dependencies: ["CKaminoSys", "CKaminoCRC"], swiftSettings: strict),
+        // Also the OS-facing side of LedgerCore's seams: the memory provisioner thread.
+        .target(name: "LedgerStorage", dependencies: ["LedgerCore", "CKaminoSys", "CKaminoCRC"], swiftSettings: strict),
         // Recovery (snapshot + log replay) and, later, the sequencer and shards.
         .target(name: "LedgerEngine", dependencies: ["LedgerCore", "LedgerStorage"], swiftSettings: strict),
         .testTarget(
@@ -105,7 +109,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerStorageTests",
-            dependencies: ["LedgerStorage", "CKaminoCRC", "kamino-walstress"],
+            dependencies: ["LedgerStorage", "LedgerCore", "CKaminoCRC", "kamino-walstress"],
             swiftSettings: strict
         ),
         // Process helpers shared by the tests that run the real binaries.
@@ -137,7 +141,7 @@ let package = Package(
         .target(
             name: "LedgerBench",
             dependencies: [
-                "LedgerClient", "LedgerCore",
+                "LedgerClient", "LedgerCore", "LedgerWorkload",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: strict

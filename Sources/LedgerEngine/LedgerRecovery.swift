@@ -145,12 +145,12 @@ package enum LedgerRecovery {
             var reader = try SnapshotFileReader(info: info)
             defer { reader.close() }
             do {
-                ledger = try Ledger(snapshot: &reader)
+                ledger = try Ledger(snapshot: &reader, memoryProvisioner: MemoryProvisioner.shared)
             } catch {
                 throw Failure(code: .snapshot, message: "snapshot \(info.path) is checksummed but does not decode: \(error)")
             }
         } else {
-            ledger = Ledger()
+            ledger = Ledger(memoryProvisioner: MemoryProvisioner.shared)
         }
 
         let start = (info?.lsn ?? 0) + 1
