@@ -46,19 +46,11 @@ public final class Ledger {
     /// Refs of the accounts with `flags.history`, in creation order (snapshots copy their
     /// balance histories without scanning every account).
     var historyAccountRefs: ContiguousArray<UInt32> = []
-    /// Account refs (debit, credit) of the current batch's events, guessed ahead of time
-    /// by the prefetch pipeline (-1: none). A guess decides nothing until the account's
-    /// stored id confirms it (`accountRef(_:guess:guessSlot:)`). 2 x `LedgerLimits.batchMax`
-    /// entries.
-    let prefetchedRefs: UnsafeMutablePointer<Int32>
-    /// The records of those guessed refs (same positions; meaningful where the ref is not -1).
-    let prefetchedSlots: UnsafeMutablePointer<UnsafeMutablePointer<Account>?>
-    /// For posts and voids: the ref of the pending transfer, guessed the same way (-1:
-    /// none). `LedgerLimits.batchMax` entries.
-    let prefetchedPending: UnsafeMutablePointer<Int32>
-    /// Id-index tags (transfer, debit, credit) of the current batch's events, computed once
-    /// by the prefetch pipeline for its own use. 3 x `LedgerLimits.batchMax` entries.
-    let prefetchedTags: UnsafeMutablePointer<UInt32>
+    /// What the prefetch pipeline found for each event of the current batch: id tags
+    /// computed once, and account and pending refs guessed ahead of time. A guess decides
+    /// nothing until the record's stored id confirms it (`accountRef(_:guess:guessSlot:)`).
+    private let ownedPrefetch = PrefetchScratch()
+    var prefetched: UnsafeMutablePointer<PrefetchedEvent> { @inline(__always) get { ownedPrefetch.events } }
 
     static let orphanBit: UInt32 = 1 << 31
     static let refMax = Int(orphanBit) - 1
@@ -80,21 +72,9 @@ public final class Ledger {
         ownedTransfers = OwnedChunkedStore(provisioner: memoryProvisioner)
         scope = .allocate(capacity: 1)
         scope.initialize(to: ChainScope())
-        prefetchedRefs = .allocate(capacity: 2 * LedgerLimits.batchMax)
-        prefetchedRefs.initialize(repeating: -1, count: 2 * LedgerLimits.batchMax)
-        prefetchedSlots = .allocate(capacity: 2 * LedgerLimits.batchMax)
-        prefetchedSlots.initialize(repeating: nil, count: 2 * LedgerLimits.batchMax)
-        prefetchedPending = .allocate(capacity: LedgerLimits.batchMax)
-        prefetchedPending.initialize(repeating: -1, count: LedgerLimits.batchMax)
-        prefetchedTags = .allocate(capacity: 3 * LedgerLimits.batchMax)
-        prefetchedTags.initialize(repeating: 0, count: 3 * LedgerLimits.batchMax)
     }
 
     deinit {
-        prefetchedRefs.deallocate()
-        prefetchedSlots.deallocate()
-        prefetchedPending.deallocate()
-        prefetchedTags.deallocate()
         scope.deinitialize(count: 1)
         scope.deallocate()
         // The lists' heap arrays; the stores themselves go with their owners.
