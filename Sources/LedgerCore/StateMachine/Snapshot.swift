@@ -130,8 +130,10 @@ final class GatheredCopy<Element: BitwiseCopyable>: @unchecked Sendable {
         base = block.base.bindMemory(to: Element.self, capacity: self.capacity)
     }
 
+    /// Adds a run; the capacity was counted from the same runs, so it always fits.
     func append(_ run: UnsafeBufferPointer<Element>) {
-        guard let source = run.baseAddress, count + run.count <= capacity else { return }
+        precondition(count + run.count <= capacity, "gathered more records than were counted")
+        guard let source = run.baseAddress else { return }
         (base + count).initialize(from: source, count: run.count)
         count += run.count
     }
