@@ -76,7 +76,7 @@ let package = Package(
         ),
         // Line output and options shared by the two stress drivers.
         .target(name: "StressSupport", swiftSettings: strict),
-        .executableTarget(name: "kamino-walstress", dependencies: ["LedgerStorage", "StressSupport"], swiftSettings: strict),
+        .executableTarget(name: "kamino-walstress", dependencies: ["LedgerStorage", "LedgerWorkload", "StressSupport"], swiftSettings: strict),
         // Wire protocol (issue 4): frames, message layouts, encoder/decoder on ByteBuffer.
         .target(
             name: "LedgerWire",
