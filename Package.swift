@@ -15,6 +15,8 @@ let package = Package(
         .executable(name: "kamino", targets: ["kamino"]),
         .library(name: "LedgerCore", targets: ["LedgerCore"]),
         .library(name: "LedgerClient", targets: ["LedgerClient"]),
+        // For the benchmarks package: the memory provisioner its ledgers are measured with.
+        .library(name: "LedgerStorage", targets: ["LedgerStorage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -56,7 +58,8 @@ let package = Package(
         ),
         // Records the git commit for `kamino --version` and `kamino_build_info`.
         .plugin(name: "KaminoBuildInfo", capability: .buildTool()),
-        .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore", "LedgerWorkload"], swiftSettings: strict),
+        // LedgerStorage only for its memory provisioner: results must not depend on it.
+        .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore", "LedgerWorkload", "LedgerStorage"], swiftSettings: strict),
 
         // Write-ahead log: liburing, C helpers, segments, snapshots, recovery.
         // CRC32C (hardware + portable); links nothing.
@@ -66,7 +69,8 @@ let package = Package(
             // liburing's headers stay inside the C files; install with `apt-get install liburing-dev`.
             linkerSettings: [.linkedLibrary("uring")]
         ),
-        .target(name: "LedgerStorage", dependencies: ["CKaminoSys", "CKaminoCRC"], swiftSettings: strict),
+        // Also the OS-facing side of LedgerCore's seams: the memory provisioner thread.
+        .target(name: "LedgerStorage", dependencies: ["LedgerCore", "CKaminoSys", "CKaminoCRC"], swiftSettings: strict),
         // The durable ledger: sequencer seam (serial and sharded), log, snapshots, recovery.
         .target(
             name: "LedgerEngine",
@@ -95,7 +99,10 @@ let package = Package(
         .target(name: "StressSupport", swiftSettings: strict),
         .executableTarget(
             name: "kamino-walstress",
-            dependencies: ["LedgerStorage", "StressSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "LedgerStorage", "LedgerWorkload", "StressSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict
         ),
         // Wire protocol: frames, message layouts, encoder/decoder on ByteBuffer.
@@ -132,7 +139,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerStorageTests",
-            dependencies: ["LedgerStorage", "CKaminoCRC", "kamino-walstress"],
+            dependencies: ["LedgerStorage", "LedgerCore", "CKaminoCRC", "kamino-walstress"],
             swiftSettings: strict
         ),
         // Process helpers shared by the tests that run the real binaries.
@@ -167,7 +174,7 @@ let package = Package(
         .target(
             name: "LedgerBench",
             dependencies: [
-                "LedgerClient", "LedgerCore",
+                "LedgerClient", "LedgerCore", "LedgerWorkload",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: strict

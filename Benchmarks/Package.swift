@@ -19,7 +19,10 @@ let package = Package(
     targets: [
         .target(
             name: "BenchSupport",
-            dependencies: [.product(name: "LedgerCore", package: rootIdentity)],
+            dependencies: [
+                .product(name: "LedgerCore", package: rootIdentity),
+                .product(name: "LedgerStorage", package: rootIdentity),
+            ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
@@ -36,7 +39,11 @@ let package = Package(
         // Prints apply throughput and bytes per stored transfer at a large scale.
         .executableTarget(
             name: "core-footprint",
-            dependencies: ["BenchSupport", .product(name: "LedgerCore", package: rootIdentity)],
+            dependencies: [
+                "BenchSupport",
+                .product(name: "LedgerCore", package: rootIdentity),
+                .product(name: "LedgerStorage", package: rootIdentity),
+            ],
             path: "Sources/CoreFootprint",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

@@ -1,21 +1,3 @@
-// The prefetch hints are static inline functions in include/CKaminoPrefetch.h.
-#define _GNU_SOURCE
+// The prefetch hints are static inline functions in include/CKaminoPrefetch.h; this file
+// only gives the target a source to compile.
 #include "CKaminoPrefetch.h"
-
-#ifdef __linux__
-#include <sched.h>
-
-int kamino_usable_cpus(void) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
-    return CPU_COUNT(&set);
-}
-#else
-#include <unistd.h>
-
-int kamino_usable_cpus(void) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
-}
-#endif

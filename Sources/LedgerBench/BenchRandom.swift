@@ -1,27 +1,24 @@
-/// A small deterministic random generator (SplitMix64): the whole workload is a pure
-/// function of `--seed`, so a run can be replayed exactly.
+import LedgerWorkload
+
+/// The benchmark's deterministic random numbers: the whole workload is a pure function of
+/// `--seed`, so a run can be replayed exactly. The bits come from the package's one
+/// SplitMix64 (`LedgerWorkload`); this adds per-worker streams and the draws a workload needs.
 package struct BenchRandom: Sendable {
-    private var state: UInt64
+    private var generator: SplitMix64
 
     package init(seed: UInt64) {
-        state = seed
+        generator = SplitMix64(seed: seed)
     }
 
     /// A generator for one stream (one worker) derived from a run seed.
     package init(seed: UInt64, stream: UInt64) {
-        var mixer = BenchRandom(seed: seed ^ (stream &* 0xD1B5_4A32_D192_ED03))
-        state = mixer.next() ^ stream
+        var mixer = SplitMix64(seed: seed ^ (stream &* 0xD1B5_4A32_D192_ED03))
+        generator = SplitMix64(seed: mixer.next() ^ stream)
     }
 
     /// The next 64 random bits.
     @inline(__always)
-    package mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    package mutating func next() -> UInt64 { generator.next() }
 
     /// Uniform in `0..<bound` (bound > 0), by multiply-high (bias below 2^-32 for the
     /// bounds used here).

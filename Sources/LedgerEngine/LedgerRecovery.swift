@@ -192,7 +192,7 @@ package enum LedgerRecovery {
             }
             defer { reader.close() }
             do {
-                ledger = try Ledger(snapshot: &reader)
+                ledger = try Ledger(snapshot: &reader, memoryProvisioner: MemoryProvisioner.shared)
             } catch {
                 let cause: Failure.Cause? = switch error {
                 case let e as SnapshotFileReader.Failure: .snapshotFile(path: e.path, reason: e.reason)
@@ -204,7 +204,7 @@ package enum LedgerRecovery {
                               cause: cause)
             }
         } else {
-            ledger = Ledger()
+            ledger = Ledger(memoryProvisioner: MemoryProvisioner.shared)
         }
 
         let start = (info?.lsn ?? 0) + 1

@@ -17,14 +17,31 @@ extension WALError: ThreadStartFailure {
     }
 }
 
-/// Runs blocking work (file IO, fsync) on a fresh pthread so that it never
-/// blocks a thread of Swift's cooperative pool.
+/// The process's one way to start a thread of its own: blocking work (file IO, fsync) on a
+/// fresh pthread so that it never blocks a thread of Swift's cooperative pool, and the
+/// long-lived threads (the log writer, the memory provisioner).
 package enum DedicatedThread {
     /// The closure handed to the new thread.
     private final class Job: @unchecked Sendable {
-        // @unchecked: written once by the pthread before the continuation resumes.
-        let work: () -> Void
-        init(_ work: @escaping () -> Void) { self.work = work }
+        // @unchecked: written once before the thread starts, then read only by that thread.
+        let work: @Sendable () -> Void
+        init(_ work: @escaping @Sendable () -> Void) { self.work = work }
+    }
+
+    /// Starts a detached pthread running `body`.
+    package static func start(_ body: @escaping @Sendable () -> Void) throws(WALError) {
+        var tid = pthread_t()
+        let arg = Unmanaged.passRetained(Job(body)).toOpaque()
+        let r = pthread_create(&tid, nil, { raw in
+            guard let raw else { return nil }
+            Unmanaged<Job>.fromOpaque(raw).takeRetainedValue().work()
+            return nil
+        }, arg)
+        guard r == 0 else {
+            Unmanaged<Job>.fromOpaque(arg).release()
+            throw WALError.threadNotStarted(errno: r)
+        }
+        pthread_detach(tid)
     }
 
     /// Runs `body` on a new thread and returns its result, or rethrows its error as is.
@@ -32,21 +49,12 @@ package enum DedicatedThread {
         _ body: @escaping @Sendable () throws(Failure) -> T
     ) async throws(Failure) -> T {
         let result: Result<T, Failure> = await withCheckedContinuation { continuation in
-            let job = Job {
-                continuation.resume(returning: Result { () throws(Failure) -> T in try body() })
-            }
-            var tid = pthread_t()
-            let arg = Unmanaged.passRetained(job).toOpaque()
-            let r = pthread_create(&tid, nil, { raw in
-                guard let raw else { return nil }
-                Unmanaged<Job>.fromOpaque(raw).takeRetainedValue().work()
-                return nil
-            }, arg)
-            if r == 0 {
-                pthread_detach(tid)
-            } else {
-                Unmanaged<Job>.fromOpaque(arg).release()
-                continuation.resume(returning: .failure(Failure.threadNotStarted(errno: r)))
+            do throws(WALError) {
+                try start {
+                    continuation.resume(returning: Result { () throws(Failure) -> T in try body() })
+                }
+            } catch {
+                continuation.resume(returning: .failure(Failure.threadNotStarted(errno: error.errno ?? EAGAIN)))
             }
         }
         return try result.get()

@@ -45,19 +45,7 @@ final class WriterThread: @unchecked Sendable {
 
     /// Starts the pthread; it runs until the log is closed or fails.
     func start() throws(WALError) {
-        var tid = pthread_t()
-        let arg = Unmanaged.passRetained(self).toOpaque()
-        let r = pthread_create(&tid, nil, { raw in
-            guard let raw else { return nil }
-            let thread = Unmanaged<WriterThread>.fromOpaque(raw).takeRetainedValue()
-            thread.run()
-            return nil
-        }, arg)
-        if r != 0 {
-            Unmanaged<WriterThread>.fromOpaque(arg).release()
-            throw WALError(.system, "pthread_create failed", errno: r)
-        }
-        pthread_detach(tid)
+        try DedicatedThread.start { self.run() }
     }
 
     /// What the writer loop does next.

@@ -1,8 +1,10 @@
 /// A small, fast, deterministic generator (SplitMix64): the same seed gives the same
 /// sequence on every machine, so every generated workload and failing case reproduces.
-package struct SplitMix64: RandomNumberGenerator {
+/// The package's only one: the benchmark runner's `BenchRandom` draws from it too.
+package struct SplitMix64: RandomNumberGenerator, Sendable {
     package var state: UInt64
-    package init(seed: UInt64) { state = seed }
+    @inlinable package init(seed: UInt64) { state = seed }
+    @inlinable @inline(__always)
     package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

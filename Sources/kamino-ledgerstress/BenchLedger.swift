@@ -1,4 +1,5 @@
 import LedgerCore
+import LedgerWorkload
 
 /// Batches for the benchmarks: `accounts` accounts on ledger 1 (one in 100 with history),
 /// then single-phase transfers between random accounts, one in ten pending (no timeout).
@@ -19,14 +20,10 @@ struct BenchWorkload {
 
     /// The transfer batch number `index` (0-based), `count` events.
     func transferBatch(_ index: Int, count: Int) -> [Transfer] {
-        var state = UInt64(index) &* 0x9E37_79B9_7F4A_7C15 &+ 0x1234_5678
+        var random = SplitMix64(seed: UInt64(index) &* 0x9E37_79B9_7F4A_7C15 &+ 0x1234_5678)
         let n = UInt64(accounts)
         return (0..<count).map { k in
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
+            let z = random.next()
             let dr = z % n
             var cr = (z >> 32) % n
             if cr == dr { cr = (cr + 1) % n }

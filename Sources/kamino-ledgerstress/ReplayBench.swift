@@ -72,7 +72,7 @@ enum ReplayBench {
             while let r = try iterator.next() { records.append(r) }
             let read = monotonicSeconds() - start
             start = monotonicSeconds()
-            let ledger = Ledger()
+            let ledger = Ledger(memoryProvisioner: MemoryProvisioner.shared)
             for r in records {
                 guard let op = Operation(rawValue: r.operation) else { return 3 }
                 _ = try? r.body.withUnsafeBytes { try ledger.applyLogged(operation: op, timestamp: r.timestamp, body: $0) }

@@ -150,7 +150,9 @@ enum ShardBench {
     }
 
     static func measureSerial(_ accounts: [Account], _ batches: [[Transfer]]) -> Double {
-        let ledger = Ledger(expectedAccounts: accounts.count, expectedTransfers: batches.count * LedgerLimits.batchMax)
+        let ledger = Ledger(
+            expectedAccounts: accounts.count, expectedTransfers: batches.count * LedgerLimits.batchMax,
+            memoryProvisioner: MemoryProvisioner.shared)
         var ts: UInt64 = 1_000_000_000
         for chunk in chunks(accounts) {
             ts += 1_000_000

@@ -16,7 +16,7 @@ enum SnapshotBench {
     static func run(directory: String, accounts: Int, transfers: Int, runs: Int, captureOnly: Int) -> Int32 {
         _ = system("rm -rf '\(directory)'")
         let work = BenchWorkload(accounts: accounts, batch: LedgerLimits.batchMax)
-        let ledger = Ledger(expectedAccounts: accounts, expectedTransfers: transfers)
+        let ledger = Ledger(expectedAccounts: accounts, expectedTransfers: transfers, memoryProvisioner: MemoryProvisioner.shared)
         var start = monotonicSeconds()
         var batchIndex = 0
         do {

@@ -1,3 +1,5 @@
+import LedgerWorkload
+
 /// Self-describing record bodies: [seed u64][payload length u32][pad u32]
 /// followed by `length` bytes of a splitmix64 stream seeded with `seed`, so a
 /// checker can verify a body without knowing anything else about it.
@@ -7,14 +9,10 @@ enum Payload {
         out.withUnsafeMutableBytes { b in
             b.storeBytes(of: seed.littleEndian, toByteOffset: 0, as: UInt64.self)
             b.storeBytes(of: UInt32(length).littleEndian, toByteOffset: 8, as: UInt32.self)
-            var state = seed
+            var stream = SplitMix64(seed: seed)
             var i = 16
             while i < b.count {
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                z ^= z >> 31
+                let z = stream.next()
                 withUnsafeBytes(of: z.littleEndian) { w in
                     for k in 0..<min(8, b.count - i) { b[i + k] = w[k] }
                 }

@@ -1,4 +1,5 @@
 import Glibc
+import LedgerStorage
 import Testing
 
 @testable import LedgerCore
@@ -69,8 +70,9 @@ struct StorageStructureTests {
     func idIndexGrowAndRemove() {
         var rng = SeededRandom(seed: 7)
         let ids = (0..<50_000).map { _ in UInt128(rng.next()) << 64 | UInt128(rng.next()) }
-        let index = IdIndex(seed: 42)
-        defer { index.deallocate() }
+        let owner = OwnedIdIndex(seed: 42)
+        defer { withExtendedLifetime(owner) {} }
+        let index = owner.index
         for (ref, id) in ids.enumerated() {
             index.reserveOne()
             let probe = index.find(id, in: ArrayIds(ids: ids))
@@ -98,8 +100,9 @@ struct StorageStructureTests {
         var rng = SeededRandom(seed: 9)
         let ids = (0..<6_000).map { _ in UInt128(rng.next()) << 64 | UInt128(rng.next()) }
         let source = ArrayIds(ids: ids)
-        let index = IdIndex(seed: 3)
-        defer { index.deallocate() }
+        let owner = OwnedIdIndex(seed: 3)
+        defer { withExtendedLifetime(owner) {} }
+        let index = owner.index
         var present = Set<Int>()
         var mismatches = 0
         for (ref, id) in ids.enumerated() {
@@ -127,8 +130,9 @@ struct StorageStructureTests {
         var rng = SeededRandom(seed: 11)
         let ids = (0..<60_000).map { _ in UInt128(rng.next()) << 64 | UInt128(rng.next()) }
         let source = ArrayIds(ids: ids)
-        let index = IdIndex(seed: 5)
-        defer { index.deallocate() }
+        let owner = OwnedIdIndex(seed: 5)
+        defer { withExtendedLifetime(owner) {} }
+        let index = owner.index
         var next = 0
         var mismatches = 0
         // Batches of every size up to the protocol's largest, inserted with no step between.
@@ -148,8 +152,8 @@ struct StorageStructureTests {
 
     @Test("Ledger.reserveCapacity sizes the index once; later creates give the same results and digest")
     func reserveCapacity() throws {
-        let plain = Ledger(prefaultMemory: false)
-        let sized = Ledger()
+        let plain = Ledger()
+        let sized = Ledger(memoryProvisioner: MemoryProvisioner.shared)
         let accounts = (1...50).map { Account(id: UInt128($0), ledger: 1, code: 1) }
         _ = try plain.createAccounts(accounts, timestamp: 1_000)
         _ = try sized.createAccounts(accounts, timestamp: 1_000)
@@ -201,42 +205,42 @@ struct StorageStructureTests {
         #expect((0..<model.count).allSatisfy { list[$0] == model[$0] })
     }
 
-    @Test("The provisioner reports a request done, serves urgent ones, and cancels cleanly")
-    func provisionerTickets() throws {
-        let bytes = 4 * LargeAllocation.hugePageSize
-        let table = LargeAllocation.allocate(UInt8.self, count: bytes)
-        let chunk = LargeAllocation.allocate(UInt8.self, count: LargeAllocation.hugePageSize)
-        for k in stride(from: 0, to: bytes, by: 4096) { table[k] = UInt8(truncatingIfNeeded: k >> 12) }
-        let provisioner = MemoryProvisioner.shared
-        let ticket = provisioner.populate(UnsafeMutableRawPointer(table), bytes: bytes)
-        #expect(provisioner.populate(UnsafeMutableRawPointer(chunk), bytes: LargeAllocation.hugePageSize, urgent: true) == 0)
-        var waited = 0
-        while !provisioner.isDone(ticket), waited < 10_000 {  // at most 10 s
-            usleep(1_000)
-            waited += 1
-        }
-        #expect(provisioner.isDone(ticket))
-        // Populating never changes contents.
-        #expect(stride(from: 0, to: bytes, by: 4096).allSatisfy { table[$0] == UInt8(truncatingIfNeeded: $0 >> 12) })
-        provisioner.cancel(UnsafeMutableRawPointer(table), bytes: bytes)
-        provisioner.cancel(UnsafeMutableRawPointer(chunk), bytes: LargeAllocation.hugePageSize)
-        LargeAllocation.deallocate(table, count: bytes)
-        LargeAllocation.deallocate(chunk, count: LargeAllocation.hugePageSize)
-    }
-
-    @Test("A store that prefaults its next chunk keeps every record, and frees cleanly mid-request")
+    @Test("A store that prefaults its next chunk keeps every record, and withdraws every chunk before freeing it")
     func prefaultingStore() {
-        let store = ChunkedStore<Transfer>(prefault: true)
+        let provisioner = RecordingProvisioner()
+        let owner = OwnedChunkedStore<Transfer>(provisioner: provisioner)
+        let store = owner.store
         for i in 0..<40_000 { store.append(Transfer(id: UInt128(i + 1), amount: UInt128(i))) }
         #expect(store.count == 40_000)
         #expect(store.enumerated().allSatisfy { $0.element.id == UInt128($0.offset + 1) && $0.element.amount == UInt128($0.offset) })
         #expect(store.memoryBytes == 4 * 16_384 * 128)  // three chunks in use and the spare
-        store.deallocate()  // withdraws the spare from the provisioner before freeing it
+        #expect(provisioner.requests == 3)  // a spare after each new chunk
+        _ = consume owner  // frees the store: it withdraws every chunk first
+        #expect(provisioner.outstanding.isEmpty)
+    }
+
+    @Test("A growing index has each bigger table faulted in and withdraws it before freeing it")
+    func prefaultingIndex() {
+        let provisioner = RecordingProvisioner()
+        let owner = OwnedIdIndex(seed: 7, provisioner: provisioner)
+        let index = owner.index
+        let ids = (0..<200_000).map { UInt128($0) &* 0x9E37_79B9_7F4A_7C15 + 1 }
+        struct Ids: IdSource {
+            let ids: [UInt128]
+            func id(at ref: UInt32) -> UInt128 { ids[Int(ref)] }
+        }
+        for k in ids.indices { index.insertNew(ids[k], ref: UInt32(k)) }
+        #expect(provisioner.requests == 2)  // the 2 MiB and the 4 MiB tables
+        #expect(ids.indices.allSatisfy { index.find(ids[$0], in: Ids(ids: ids)).ref == UInt32($0) })
+        _ = consume owner  // frees the index: it withdraws every table first
+        #expect(provisioner.outstanding.isEmpty)
     }
 
     @Test("ChunkedStore keeps records across chunk boundaries and after removeLast")
     func chunkedStore() {
-        let store = ChunkedStore<UInt64>()
+        let owner = OwnedChunkedStore<UInt64>()
+        defer { withExtendedLifetime(owner) {} }
+        let store = owner.store
         for i in 0..<40_000 { store.append(UInt64(i) * 3) }
         for _ in 0..<20_000 { store.removeLast() }
         for i in 20_000..<50_000 { store.append(UInt64(i) * 3) }
@@ -271,5 +275,25 @@ struct StorageStructureTests {
         #expect(RecordCodec.encodeAccounts(accounts) == RecordCodec.encodeFieldByField(accounts))
         #expect(try RecordCodec.encodeTransfers(transfers).withUnsafeBytes { try RecordCodec.decodeTransfers($0) } == transfers)
         #expect(RecordCodec.encodeTransfers([]).isEmpty)
+    }
+}
+
+/// Records what a store asks of its provisioner, without faulting anything in: every block
+/// it was asked to populate must be withdrawn (`cancel`) before it is freed.
+final class RecordingProvisioner: MemoryProvisioning, @unchecked Sendable {
+    // @unchecked: used by one test's thread only.
+    private(set) var requests = 0
+    private(set) var outstanding: [(start: UnsafeMutableRawPointer, bytes: Int)] = []
+
+    func populate(_ start: UnsafeMutableRawPointer, bytes: Int, urgent: Bool) -> UInt64 {
+        requests += 1
+        outstanding.append((start, bytes))
+        return urgent ? 0 : UInt64(requests)
+    }
+
+    func isDone(_ ticket: UInt64) -> Bool { true }
+
+    func cancel(_ start: UnsafeMutableRawPointer, bytes: Int) {
+        outstanding.removeAll { $0.start >= start && $0.start + $0.bytes <= start + bytes }
     }
 }

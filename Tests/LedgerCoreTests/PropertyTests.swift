@@ -1,3 +1,4 @@
+import LedgerStorage
 import LedgerWorkload
 import Testing
 
@@ -73,7 +74,7 @@ struct PropertyTests {
           arguments: [UInt64(0x5EED_0001), 0x5EED_0002])
     func randomTraffic(seed: UInt64) throws {
         var gen = TrafficGenerator(seed: seed)
-        let ledger = Ledger()
+        let ledger = Ledger(memoryProvisioner: MemoryProvisioner.shared)
         var log: [RecordedBatch] = []
         var results: [[UInt32]] = []
         var clock: UInt64 = 1_000_000_000_000
@@ -115,7 +116,7 @@ struct PropertyTests {
 
         // Same inputs, fresh ledger with a different hash seed and no memory prefaulting:
         // same results, same digest.
-        let replay = Ledger(hashSeed: seed ^ 0xFFFF, prefaultMemory: false)
+        let replay = Ledger(hashSeed: seed ^ 0xFFFF)
         var replayed: [[UInt32]] = []
         for batch in log {
             switch batch {

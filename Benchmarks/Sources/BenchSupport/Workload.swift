@@ -1,4 +1,5 @@
 import LedgerCore
+import LedgerStorage
 
 /// The TigerBeetle-benchmark shape: accounts on one ledger with no limits, transfers between
 /// random distinct accounts, fresh ids, batches of 8189.
@@ -10,8 +11,12 @@ public final class CoreWorkload: @unchecked Sendable {
     private var rng: UInt64 = 0x1234_5678
     private var lastPendingIds: [UInt128] = []
 
+    /// - Parameter prefaultMemory: give the ledger the process's `MemoryProvisioner`, as the
+    ///   server's ledgers have.
     public init(accounts: Int, expectedTransfers: Int = 0, prefaultMemory: Bool = true) {
-        ledger = Ledger(expectedAccounts: accounts, expectedTransfers: expectedTransfers, prefaultMemory: prefaultMemory)
+        ledger = Ledger(
+            expectedAccounts: accounts, expectedTransfers: expectedTransfers,
+            memoryProvisioner: prefaultMemory ? MemoryProvisioner.shared : nil)
         accountCount = accounts
         var start = 0
         while start < accounts {

@@ -1,6 +1,7 @@
 import BenchSupport
 import Foundation
 import LedgerCore
+import LedgerStorage
 
 // Usage: core-footprint [TRANSFERS] [ACCOUNTS] [two-phase] [no-prefault] [presize] [warm-memory]
 // Applies TRANSFERS single-phase (or two-phase) transfers over ACCOUNTS (10k) accounts in batches of
@@ -41,7 +42,7 @@ let rssBefore = residentBytes()
 let accountCount = arguments.count > 2 ? Int(arguments[2]) ?? 10_000 : 10_000
 let workload = CoreWorkload(
     accounts: accountCount, expectedTransfers: arguments.contains("presize") ? total : 0, prefaultMemory: prefault)
-let provisionerBefore = Ledger.memoryProvisionerCPUNanoseconds
+let provisionerBefore = MemoryProvisioner.shared.cpuNanoseconds
 var applied = 0
 var created = 0
 var applyNanos: UInt64 = 0
@@ -65,7 +66,7 @@ let n = Double(workload.ledger.transferCount)
 print("mode: \(twoPhase ? "two-phase" : "single-phase"), events applied: \(applied), created: \(created)")
 print(String(format: "apply throughput: %.2f M transfers/s by wall clock, %.2f M/s by thread CPU time (one core, apply only)",
              Double(applied) / (Double(applyNanos) / 1e9) / 1e6, Double(applied) / (Double(applyCPUNanos) / 1e9) / 1e6))
-let provisionerNanos = Ledger.memoryProvisionerCPUNanoseconds - provisionerBefore
+let provisionerNanos = MemoryProvisioner.shared.cpuNanoseconds - provisionerBefore
 print(String(format: "memory provisioning thread (prefault %@): %.1f ns CPU per transfer, %.0f%% of the apply thread's CPU",
              prefault ? "on" : "off", Double(provisionerNanos) / Double(applied),
              100 * Double(provisionerNanos) / Double(max(applyCPUNanos, 1))))

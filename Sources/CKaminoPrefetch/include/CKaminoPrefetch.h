@@ -13,8 +13,4 @@ static inline void kamino_prefetch_write(const void *address) {
     __builtin_prefetch(address, 1, 3);
 }
 
-/// CPUs this process may run on (its affinity mask), at least 1. Lets the ledger keep its
-/// background memory thread off a process confined to one CPU.
-int kamino_usable_cpus(void);
-
 #endif

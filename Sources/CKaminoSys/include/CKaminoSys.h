@@ -48,6 +48,12 @@ unsigned kamino_uring_reap(struct io_uring *ring, int32_t *results,
 /// Returns 0 or -errno from io_uring_wait_cqe.
 int kamino_uring_wait_one(struct io_uring *ring, int32_t *result, uint64_t *user_data);
 
+// MARK: processor affinity
+
+/// CPUs this process may run on (its affinity mask), at least 1. Lets the memory
+/// provisioner stay off in a process confined to one CPU.
+int kamino_usable_cpus(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,6 +13,7 @@ package struct ByteReader {
         guard remaining >= size else { throw CodecError(.truncated, "needed \(size) bytes at offset \(offset)") }
         let value = T(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
         offset += size
+        assert(offset <= bytes.count)
         return value
     }
 
@@ -24,6 +25,7 @@ package struct ByteReader {
 
     /// Skips `count` bytes; true if they were all zero.
     package mutating func skipReserved(_ count: Int) throws(CodecError) -> Bool {
+        precondition(count >= 0, "a negative skip is a caller bug")
         guard remaining >= count else { throw CodecError(.truncated, "needed \(count) bytes at offset \(offset)") }
         var zero = true
         for i in offset..<offset + count where bytes[i] != 0 { zero = false }

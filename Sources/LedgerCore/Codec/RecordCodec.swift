@@ -12,6 +12,8 @@ public enum RecordCodec {
     // MARK: Account
 
     public static func encode(_ a: Account, into w: inout [UInt8]) {
+        let start = w.count
+        defer { assert(w.count == start + accountSize, "an account encodes to 128 bytes") }
         var out = ByteWriter()
         swap(&out.bytes, &w)
         out.writeU128(a.id)
@@ -54,6 +56,8 @@ public enum RecordCodec {
     // MARK: Transfer
 
     public static func encode(_ t: Transfer, into w: inout [UInt8]) {
+        let start = w.count
+        defer { assert(w.count == start + transferSize, "a transfer encodes to 128 bytes") }
         var out = ByteWriter()
         swap(&out.bytes, &w)
         out.writeU128(t.id)
@@ -116,6 +120,7 @@ public enum RecordCodec {
     /// and every bit pattern is a valid record, so a batch decodes by copying.
     static func copyBatch<T: BitwiseCopyable>(_ bytes: UnsafeRawBufferPointer, as: T.Type) throws(CodecError) -> [T] {
         let size = MemoryLayout<T>.stride
+        assert(MemoryLayout<T>.size == size, "a record copied as bytes has no padding")
         guard bytes.count % size == 0 else {
             throw CodecError(.badLength, "\(bytes.count) bytes is not a whole number of \(size)-byte records")
         }
@@ -161,6 +166,7 @@ public enum RecordCodec {
     /// On little-endian hosts the records' memory is their canonical encoding (128 bytes,
     /// no padding; see `LayoutTests`), so a batch encodes by one copy.
     static func copyOut<T: BitwiseCopyable>(_ records: [T]) -> [UInt8] {
+        assert(MemoryLayout<T>.size == MemoryLayout<T>.stride, "a record copied as bytes has no padding")
         let bytes = records.count * MemoryLayout<T>.stride
         return [UInt8](unsafeUninitializedCapacity: bytes) { buffer, initialized in
             records.withUnsafeBytes { source in
@@ -180,6 +186,7 @@ public enum RecordCodec {
         var out: [T] = []
         out.reserveCapacity(bytes.count / size)
         while r.remaining > 0 { out.append(try one(&r)) }
+        assert(out.count == bytes.count / size, "each record decodes from exactly its size")
         return out
     }
 }

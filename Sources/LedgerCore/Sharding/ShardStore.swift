@@ -5,36 +5,40 @@
 /// Transfer-list entries and directory values are packed refs (`ShardRouting`), so a
 /// list may name transfers stored on other shards.
 final class ShardStore {
-    let accounts = ChunkedStore<Account>()
-    let accountIndex: IdIndex
-    let transferLists = ChunkedStore<TransferList>()
-    let histories = ChunkedStore<GrowableBuffer<AccountBalance>>()
-    let transfers = ChunkedStore<Transfer>()
-    let pendingStatuses = ChunkedStore<UInt8>()
+    // The owners of the stores' memory, freed with the shard; everything else works
+    // through their views (below, and `ShardRefs`).
+    private let ownedAccounts = OwnedChunkedStore<Account>()
+    private let ownedAccountIndex: OwnedIdIndex
+    private let ownedTransferLists = OwnedChunkedStore<TransferList>()
+    private let ownedHistories = OwnedChunkedStore<GrowableBuffer<AccountBalance>>()
+    private let ownedTransfers = OwnedChunkedStore<Transfer>()
+    private let ownedPendingStatuses = OwnedChunkedStore<UInt8>()
+    private let ownedOrphanIds = OwnedChunkedStore<UInt128>()
+    private let ownedDirectory: OwnedIdIndex
+
+    var accounts: ChunkedStore<Account> { ownedAccounts.store }
+    var accountIndex: IdIndex { ownedAccountIndex.index }
+    var transferLists: ChunkedStore<TransferList> { ownedTransferLists.store }
+    var histories: ChunkedStore<GrowableBuffer<AccountBalance>> { ownedHistories.store }
+    var transfers: ChunkedStore<Transfer> { ownedTransfers.store }
+    var pendingStatuses: ChunkedStore<UInt8> { ownedPendingStatuses.store }
     /// Failed ids indexed by this shard's directory partition.
-    let orphanIds = ChunkedStore<UInt128>()
+    var orphanIds: ChunkedStore<UInt128> { ownedOrphanIds.store }
     /// This shard's partition of the transfer-id directory: packed refs of transfers on
     /// any shard, and of failed ids (orphan bit) stored here.
-    let directory: IdIndex
+    var directory: IdIndex { ownedDirectory.index }
     var expiry = ExpiryQueue()
     init(hashSeed: UInt64, expectedAccounts: Int, expectedTransfers: Int) {
-        accountIndex = IdIndex(seed: hashSeed, minimumCapacity: expectedAccounts)
-        directory = IdIndex(seed: hashSeed ^ 0x9E37_79B9_7F4A_7C15, minimumCapacity: expectedTransfers)
+        ownedAccountIndex = OwnedIdIndex(seed: hashSeed, minimumCapacity: expectedAccounts)
+        ownedDirectory = OwnedIdIndex(seed: hashSeed ^ 0x9E37_79B9_7F4A_7C15, minimumCapacity: expectedTransfers)
     }
 
     deinit {
+        // The lists' heap arrays; the stores themselves go with their owners.
         for i in 0..<transferLists.count {
             transferLists.pointer(at: i).pointee.deallocate()
             histories.pointer(at: i).pointee.deallocate()
         }
-        accounts.deallocate()
-        transferLists.deallocate()
-        histories.deallocate()
-        transfers.deallocate()
-        pendingStatuses.deallocate()
-        orphanIds.deallocate()
-        accountIndex.deallocate()
-        directory.deallocate()
     }
 
     /// Reads account ids for this shard's account index.
@@ -48,6 +52,7 @@ final class ShardStore {
 
 /// One shard's stores as plain values (pointer structs): the hot paths reach every
 /// shard's storage through these, so two threads never touch a shared reference count.
+/// Views of the `ShardStore`'s owners: valid while the ledger holding that store lives.
 struct ShardRefs {
     unowned(unsafe) let store: ShardStore
     let accounts: ChunkedStore<Account>

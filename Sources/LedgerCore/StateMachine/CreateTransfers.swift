@@ -77,42 +77,43 @@ extension Ledger {
     @inline(__always)
     private func prefetchSlots(_ events: UnsafeBufferPointer<Transfer>, _ i: Int, accountSlots: Bool) {
         let t = events[i]
-        let tags = prefetchedTags + 3 * i
-        tags[0] = transferIndex.tag(t.id)
-        transferIndex.prefetch(tag: tags[0])
+        let e = prefetched + i
+        e.pointee.idTag = transferIndex.tag(t.id)
+        transferIndex.prefetch(tag: e.pointee.idTag)
         if Self.isPostOrVoid(t) {
-            tags[1] = transferIndex.tag(t.pendingId)
-            transferIndex.prefetch(tag: tags[1])
+            e.pointee.debitTag = transferIndex.tag(t.pendingId)
+            transferIndex.prefetch(tag: e.pointee.debitTag)
             return
         }
-        tags[1] = accountIndex.tag(t.debitAccountId)
-        tags[2] = accountIndex.tag(t.creditAccountId)
+        e.pointee.debitTag = accountIndex.tag(t.debitAccountId)
+        e.pointee.creditTag = accountIndex.tag(t.creditAccountId)
         if accountSlots {
-            accountIndex.prefetch(tag: tags[1])
-            accountIndex.prefetch(tag: tags[2])
+            accountIndex.prefetch(tag: e.pointee.debitTag)
+            accountIndex.prefetch(tag: e.pointee.creditTag)
         }
     }
 
     @inline(__always)
     private func prefetchRecords(_ events: UnsafeBufferPointer<Transfer>, _ i: Int) {
+        let e = prefetched + i
         if Self.isPostOrVoid(events[i]) {
-            prefetchedRefs[2 * i] = -1
-            prefetchedRefs[2 * i + 1] = -1
-            prefetchPending(tag: prefetchedTags[3 * i + 1], event: i)
+            e.pointee.debitRef = -1
+            e.pointee.creditRef = -1
+            prefetchPending(tag: e.pointee.debitTag, event: e)
             return
         }
-        prefetchAccount(tag: prefetchedTags[3 * i + 1], slot: 2 * i)
-        prefetchAccount(tag: prefetchedTags[3 * i + 2], slot: 2 * i + 1)
+        prefetchAccount(tag: e.pointee.debitTag, ref: &e.pointee.debitRef, slot: &e.pointee.debitSlot)
+        prefetchAccount(tag: e.pointee.creditTag, ref: &e.pointee.creditRef, slot: &e.pointee.creditSlot)
     }
 
     @inline(__always)
-    private func prefetchPending(tag: UInt32, event i: Int) {
+    private func prefetchPending(tag: UInt32, event e: UnsafeMutablePointer<PrefetchedEvent>) {
         guard let guess = transferIndex.guessRef(tag: tag), guess & Self.orphanBit == 0, Int(guess) < transfers.count
         else {
-            prefetchedPending[i] = -1
+            e.pointee.pendingRef = -1
             return
         }
-        prefetchedPending[i] = Int32(guess)
+        e.pointee.pendingRef = Int32(guess)
         let record = UnsafeRawPointer(transfers.pointer(at: Int(guess)))
         kamino_prefetch_read(record)
         kamino_prefetch_read(record + 64)
@@ -122,23 +123,24 @@ extension Ledger {
     @inline(__always)
     private func prefetchPendingAccounts(_ events: UnsafeBufferPointer<Transfer>, _ i: Int) {
         guard Self.isPostOrVoid(events[i]) else { return }
-        let guess = Int(prefetchedPending[i])
+        let e = prefetched + i
+        let guess = Int(e.pointee.pendingRef)
         guard guess >= 0, guess < transfers.count else { return }
         let pending = transfers.pointer(at: guess)
-        prefetchAccount(tag: accountIndex.tag(pending.pointee.debitAccountId), slot: 2 * i)
-        prefetchAccount(tag: accountIndex.tag(pending.pointee.creditAccountId), slot: 2 * i + 1)
+        prefetchAccount(tag: accountIndex.tag(pending.pointee.debitAccountId), ref: &e.pointee.debitRef, slot: &e.pointee.debitSlot)
+        prefetchAccount(tag: accountIndex.tag(pending.pointee.creditAccountId), ref: &e.pointee.creditRef, slot: &e.pointee.creditSlot)
     }
 
     @inline(__always)
-    private func prefetchAccount(tag: UInt32, slot: Int) {
+    private func prefetchAccount(tag: UInt32, ref guessedRef: inout Int32, slot: inout UnsafeMutablePointer<Account>?) {
         guard let guess = accountIndex.guessRef(tag: tag), Int(guess) < accounts.count else {
-            prefetchedRefs[slot] = -1
+            guessedRef = -1
             return
         }
         let ref = Int(guess)
-        prefetchedRefs[slot] = Int32(ref)
+        guessedRef = Int32(ref)
         let record = accounts.pointer(at: ref)
-        prefetchedSlots[slot] = record
+        slot = record
         let account = UnsafeRawPointer(record)
         kamino_prefetch_write(account)
         kamino_prefetch_write(account + 64)
@@ -160,7 +162,7 @@ extension Ledger {
         if t.id == .max { return (.idMustNotBeIntMax, ts) }
 
         // Room for this insert was reserved for the whole batch (`reserve`).
-        let probe = transferIndex.find(t.id, tag: prefetchedTags[3 * index], in: transferIds)
+        let probe = transferIndex.find(t.id, tag: prefetched[index].idTag, in: transferIds)
         if let ref = probe.ref {
             if ref & Self.orphanBit != 0 { return (.idAlreadyFailed, ts) }
             return transferExists(t, transfers[Int(ref)])
@@ -174,11 +176,11 @@ extension Ledger {
         let isPending = t.flags.contains(.pending)
 
         guard let (drRef, drSlot) = accountRef(
-            t.debitAccountId, guess: prefetchedRefs[2 * index], guessSlot: prefetchedSlots[2 * index]) else {
+            t.debitAccountId, guess: prefetched[index].debitRef, guessSlot: prefetched[index].debitSlot) else {
             return (.debitAccountNotFound, ts)
         }
         guard let (crRef, crSlot) = accountRef(
-            t.creditAccountId, guess: prefetchedRefs[2 * index + 1], guessSlot: prefetchedSlots[2 * index + 1]) else {
+            t.creditAccountId, guess: prefetched[index].creditRef, guessSlot: prefetched[index].creditSlot) else {
             return (.creditAccountNotFound, ts)
         }
         // The records are read in place, never copied whole: copying two 128-byte

@@ -5,23 +5,34 @@
 /// batches and their timestamps (no wall clock, no randomness, no iteration over hash
 /// tables). Not thread-safe: one owner (an actor or a thread) applies batches.
 public final class Ledger {
+    // The owners of the stores' memory, freed with the ledger; the rest of the ledger
+    // works through their views (below).
+    private let ownedAccounts = OwnedChunkedStore<Account>()
+    private let ownedAccountIndex: OwnedIdIndex
+    private let ownedTransferLists = OwnedChunkedStore<TransferList>()
+    private let ownedHistories = OwnedChunkedStore<GrowableBuffer<AccountBalance>>()
+    private let ownedTransfers: OwnedChunkedStore<Transfer>
+    private let ownedPendingStatuses = OwnedChunkedStore<UInt8>()
+    private let ownedTransferIndex: OwnedIdIndex
+    private let ownedOrphanIds = OwnedChunkedStore<UInt128>()
+
     // MARK: Accounts
-    let accounts = ChunkedStore<Account>()
-    let accountIndex: IdIndex
+    var accounts: ChunkedStore<Account> { @inline(__always) get { ownedAccounts.store } }
+    var accountIndex: IdIndex { @inline(__always) get { ownedAccountIndex.index } }
     /// Per account (same position as `accounts`): the transfers that touched it.
-    let transferLists = ChunkedStore<TransferList>()
+    var transferLists: ChunkedStore<TransferList> { @inline(__always) get { ownedTransferLists.store } }
     /// Per account (same position): with `flags.history`, its balances after each of
     /// those transfers (empty otherwise).
-    let histories = ChunkedStore<GrowableBuffer<AccountBalance>>()
+    var histories: ChunkedStore<GrowableBuffer<AccountBalance>> { @inline(__always) get { ownedHistories.store } }
 
     // MARK: Transfers
-    let transfers: ChunkedStore<Transfer>
+    var transfers: ChunkedStore<Transfer> { @inline(__always) get { ownedTransfers.store } }
     /// Per transfer: its `PendingStatus` raw value.
-    let pendingStatuses = ChunkedStore<UInt8>()
+    var pendingStatuses: ChunkedStore<UInt8> { @inline(__always) get { ownedPendingStatuses.store } }
     /// Transfer ids, and ids that failed with a transient error (`orphanBit` set).
-    let transferIndex: IdIndex
+    var transferIndex: IdIndex { @inline(__always) get { ownedTransferIndex.index } }
     /// Ids that failed with a transient error and may not be used again.
-    let orphanIds = ChunkedStore<UInt128>()
+    var orphanIds: ChunkedStore<UInt128> { @inline(__always) get { ownedOrphanIds.store } }
     var expiry = ExpiryQueue()
 
     // MARK: Time and linked chains
@@ -35,19 +46,11 @@ public final class Ledger {
     /// Refs of the accounts with `flags.history`, in creation order (snapshots copy their
     /// balance histories without scanning every account).
     var historyAccountRefs: ContiguousArray<UInt32> = []
-    /// Account refs (debit, credit) of the current batch's events, guessed ahead of time
-    /// by the prefetch pipeline (-1: none). A guess decides nothing until the account's
-    /// stored id confirms it (`accountRef(_:guess:guessSlot:)`). 2 x `LedgerLimits.batchMax`
-    /// entries.
-    let prefetchedRefs: UnsafeMutablePointer<Int32>
-    /// The records of those guessed refs (same positions; meaningful where the ref is not -1).
-    let prefetchedSlots: UnsafeMutablePointer<UnsafeMutablePointer<Account>?>
-    /// For posts and voids: the ref of the pending transfer, guessed the same way (-1:
-    /// none). `LedgerLimits.batchMax` entries.
-    let prefetchedPending: UnsafeMutablePointer<Int32>
-    /// Id-index tags (transfer, debit, credit) of the current batch's events, computed once
-    /// by the prefetch pipeline for its own use. 3 x `LedgerLimits.batchMax` entries.
-    let prefetchedTags: UnsafeMutablePointer<UInt32>
+    /// What the prefetch pipeline found for each event of the current batch: id tags
+    /// computed once, and account and pending refs guessed ahead of time. A guess decides
+    /// nothing until the record's stored id confirms it (`accountRef(_:guess:guessSlot:)`).
+    private let ownedPrefetch = PrefetchScratch()
+    var prefetched: UnsafeMutablePointer<PrefetchedEvent> { @inline(__always) get { ownedPrefetch.events } }
 
     static let orphanBit: UInt32 = 1 << 31
     static let refMax = Int(orphanBit) - 1
@@ -56,48 +59,29 @@ public final class Ledger {
     /// - Parameters:
     ///   - expectedTransfers: sizes the id index up front, avoiding growth pauses.
     ///   - hashSeed: seeds the id indexes (layout only; results never depend on it).
-    ///   - prefaultMemory: have a background thread fault in the transfer store's next
-    ///     chunk and the id index's next table before they are written
-    ///     (`MemoryProvisioner`); results never depend on it.
+    ///   - memoryProvisioner: faults in the transfer store's next chunk and the id index's
+    ///     next table before they are written (nil: the applying thread takes those page
+    ///     faults itself); results never depend on it.
     public init(
         expectedAccounts: Int = 0, expectedTransfers: Int = 0, hashSeed: UInt64 = 0x4B41_4D49_4E4F,
-        prefaultMemory: Bool = true
+        memoryProvisioner: (any MemoryProvisioning)? = nil
     ) {
-        accountIndex = IdIndex(seed: hashSeed, minimumCapacity: expectedAccounts)
-        transferIndex = IdIndex(
-            seed: hashSeed ^ 0x9E37_79B9_7F4A_7C15, minimumCapacity: expectedTransfers, prefault: prefaultMemory)
-        transfers = ChunkedStore(prefault: prefaultMemory)
+        ownedAccountIndex = OwnedIdIndex(seed: hashSeed, minimumCapacity: expectedAccounts)
+        ownedTransferIndex = OwnedIdIndex(
+            seed: hashSeed ^ 0x9E37_79B9_7F4A_7C15, minimumCapacity: expectedTransfers, provisioner: memoryProvisioner)
+        ownedTransfers = OwnedChunkedStore(provisioner: memoryProvisioner)
         scope = .allocate(capacity: 1)
         scope.initialize(to: ChainScope())
-        prefetchedRefs = .allocate(capacity: 2 * LedgerLimits.batchMax)
-        prefetchedRefs.initialize(repeating: -1, count: 2 * LedgerLimits.batchMax)
-        prefetchedSlots = .allocate(capacity: 2 * LedgerLimits.batchMax)
-        prefetchedSlots.initialize(repeating: nil, count: 2 * LedgerLimits.batchMax)
-        prefetchedPending = .allocate(capacity: LedgerLimits.batchMax)
-        prefetchedPending.initialize(repeating: -1, count: LedgerLimits.batchMax)
-        prefetchedTags = .allocate(capacity: 3 * LedgerLimits.batchMax)
-        prefetchedTags.initialize(repeating: 0, count: 3 * LedgerLimits.batchMax)
     }
 
     deinit {
-        accountIndex.deallocate()
-        transferIndex.deallocate()
-        prefetchedRefs.deallocate()
-        prefetchedSlots.deallocate()
-        prefetchedPending.deallocate()
-        prefetchedTags.deallocate()
         scope.deinitialize(count: 1)
         scope.deallocate()
+        // The lists' heap arrays; the stores themselves go with their owners.
         for i in 0..<transferLists.count {
             transferLists.pointer(at: i).pointee.deallocate()
             histories.pointer(at: i).pointee.deallocate()
         }
-        accounts.deallocate()
-        transferLists.deallocate()
-        histories.deallocate()
-        transfers.deallocate()
-        pendingStatuses.deallocate()
-        orphanIds.deallocate()
     }
 
     /// Number of accounts.

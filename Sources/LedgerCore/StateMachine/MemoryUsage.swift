@@ -9,10 +9,6 @@ public struct MemoryUsage: Sendable {
 }
 
 extension Ledger {
-    /// CPU time the process's memory provisioning thread has used so far (see
-    /// `init(prefaultMemory:)`), so benchmarks can report it next to apply time.
-    public static var memoryProvisionerCPUNanoseconds: UInt64 { MemoryProvisioner.shared.cpuNanoseconds }
-
     /// Sizes the transfer id index for `transfers` transfers in all (about 13 bytes each,
     /// reserved now), so that it never grows below that: no growth work while applying
     /// batches (about a fifth of the apply time at 10M transfers, measured). Results never

@@ -11,7 +11,7 @@ extension Ledger {
         let isPost = t.flags.contains(.postPendingTransfer)
         let isVoid = !isPost
 
-        let guess = Int(prefetchedPending[index])
+        let guess = Int(prefetched[index].pendingRef)
         let pRef: Int
         if guess >= 0, guess < transfers.count, transfers.pointer(at: guess).pointee.id == t.pendingId {
             pRef = guess  // created transfer ids are unique
@@ -22,8 +22,8 @@ extension Ledger {
         let p = transfers[pRef]
         if !p.flags.contains(.pending) { return (.pendingTransferNotPending, ts) }
         // A pending transfer's accounts always exist: accounts are never deleted.
-        guard let (drRef, _) = accountRef(p.debitAccountId, guess: prefetchedRefs[2 * index], guessSlot: prefetchedSlots[2 * index]),
-            let (crRef, _) = accountRef(p.creditAccountId, guess: prefetchedRefs[2 * index + 1], guessSlot: prefetchedSlots[2 * index + 1])
+        guard let (drRef, _) = accountRef(p.debitAccountId, guess: prefetched[index].debitRef, guessSlot: prefetched[index].debitSlot),
+            let (crRef, _) = accountRef(p.creditAccountId, guess: prefetched[index].creditRef, guessSlot: prefetched[index].creditSlot)
         else {
             return (.pendingTransferNotFound, ts)
         }

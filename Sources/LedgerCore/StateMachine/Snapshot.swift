@@ -130,8 +130,10 @@ final class GatheredCopy<Element: BitwiseCopyable>: @unchecked Sendable {
         base = block.base.bindMemory(to: Element.self, capacity: self.capacity)
     }
 
+    /// Adds a run; the capacity was counted from the same runs, so it always fits.
     func append(_ run: UnsafeBufferPointer<Element>) {
-        guard let source = run.baseAddress, count + run.count <= capacity else { return }
+        precondition(count + run.count <= capacity, "gathered more records than were counted")
+        guard let source = run.baseAddress else { return }
         (base + count).initialize(from: source, count: run.count)
         count += run.count
     }
@@ -164,7 +166,11 @@ extension Ledger {
 
     /// Rebuilds a ledger from snapshot bytes, checking them as it goes: counts within
     /// bounds, unique ids, every transfer's accounts present, timestamps increasing.
-    public convenience init<Source: SnapshotReader>(snapshot source: inout Source, hashSeed: UInt64 = 0x4B41_4D49_4E4F) throws {
+    /// - Parameter memoryProvisioner: as for `init(expectedAccounts:expectedTransfers:hashSeed:memoryProvisioner:)`.
+    public convenience init<Source: SnapshotReader>(
+        snapshot source: inout Source, hashSeed: UInt64 = 0x4B41_4D49_4E4F,
+        memoryProvisioner: (any MemoryProvisioning)? = nil
+    ) throws {
         func fail(_ why: String) -> LedgerError { LedgerError(.snapshotInvalid, why) }
         var headerBytes = [UInt8](repeating: 0, count: 56)
         try headerBytes.withUnsafeMutableBytes { try source.read(into: $0) }
@@ -182,7 +188,9 @@ extension Ledger {
             orphanCount <= UInt64(Ledger.refMax), historyCount <= accountCount
         else { throw fail("counts out of range") }
 
-        self.init(expectedAccounts: Int(accountCount), expectedTransfers: Int(transferCount + orphanCount), hashSeed: hashSeed)
+        self.init(
+            expectedAccounts: Int(accountCount), expectedTransfers: Int(transferCount + orphanCount), hashSeed: hashSeed,
+            memoryProvisioner: memoryProvisioner)
         self.lastTimestamp = lastTimestamp
 
         var account = Account(id: 0, ledger: 0, code: 0)

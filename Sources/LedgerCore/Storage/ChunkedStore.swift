@@ -6,8 +6,10 @@
 /// hot path then pays no dynamic exclusivity check and no reference counting.
 ///
 /// A struct over that pointer (no reference counting at all, so threads reading
-/// different shards never contend on a count): copies share the records, and the owner
-/// calls `deallocate()` exactly once.
+/// different shards never contend on a count): a view. Copies share the records and are
+/// valid while the store's one owner, an `OwnedChunkedStore`, lives; that owner frees the
+/// records. Views stay copyable because the hot paths keep them in plain structs read by
+/// several threads (`ShardRefs`, id sources), which a borrow cannot be stored in.
 struct ChunkedStore<Element: BitwiseCopyable> {
     static var chunkShift: Int { 14 }
     private static var chunkSize: Int { 1 << chunkShift }
@@ -19,38 +21,39 @@ struct ChunkedStore<Element: BitwiseCopyable> {
         var chunkCount: Int
         var chunkCapacity: Int
         var count: Int
-        /// The next chunk, allocated ahead and being faulted in by `MemoryProvisioner`.
+        /// The next chunk, allocated ahead and being faulted in by `provisioner`.
         var spare: UnsafeMutablePointer<Element>? = nil
-        var prefault: Bool
+        /// Faults in each spare chunk (nil: no spare is kept).
+        var provisioner: (any MemoryProvisioning)?
     }
 
     private let header: UnsafeMutablePointer<Header>
 
-    /// - Parameter prefault: keep the next chunk allocated ahead and have the
-    ///   `MemoryProvisioner` fault it in (only for chunks of a huge page or more).
-    init(prefault: Bool = false) {
+    /// - Parameter provisioner: keep the next chunk allocated ahead and have this fault it
+    ///   in (used only for chunks of a huge page or more).
+    init(provisioner: (any MemoryProvisioning)? = nil) {
         header = .allocate(capacity: 1)
         header.initialize(to: Header(
             chunks: .allocate(capacity: 16), chunkCount: 0, chunkCapacity: 16, count: 0,
-            prefault: prefault && Self.chunkSize * MemoryLayout<Element>.stride >= LargeAllocation.hugePageSize))
+            provisioner: Self.chunkSize * MemoryLayout<Element>.stride >= LargeAllocation.hugePageSize ? provisioner : nil))
     }
 
     private static var chunkBytes: Int { chunkSize * MemoryLayout<Element>.stride }
 
-    /// Frees the records (the owner calls it once; no copy may be used afterwards).
-    func deallocate() {
+    /// Frees the records: only `OwnedChunkedStore`, once; no view may be used afterwards.
+    fileprivate func deallocate() {
+        let provisioner = header.pointee.provisioner
         for i in 0..<header.pointee.chunkCount {
             // A chunk that was the spare may still be queued for (or in) faulting.
-            if header.pointee.prefault {
-                MemoryProvisioner.shared.cancel(UnsafeMutableRawPointer(header.pointee.chunks[i]), bytes: Self.chunkBytes)
-            }
+            provisioner?.cancel(UnsafeMutableRawPointer(header.pointee.chunks[i]), bytes: Self.chunkBytes)
             LargeAllocation.deallocate(header.pointee.chunks[i], count: Self.chunkSize)
         }
         if let spare = header.pointee.spare {
-            MemoryProvisioner.shared.cancel(UnsafeMutableRawPointer(spare), bytes: Self.chunkBytes)
+            provisioner?.cancel(UnsafeMutableRawPointer(spare), bytes: Self.chunkBytes)
             LargeAllocation.deallocate(spare, count: Self.chunkSize)
         }
         header.pointee.chunks.deallocate()
+        header.deinitialize(count: 1)
         header.deallocate()
     }
 
@@ -61,10 +64,19 @@ struct ChunkedStore<Element: BitwiseCopyable> {
     /// Bytes held by the chunks.
     var memoryBytes: Int { (header.pointee.chunkCount + (header.pointee.spare == nil ? 0 : 1)) * Self.chunkBytes }
 
-    /// A pointer to a stored record; valid until the store is deallocated.
+    /// A pointer to a stored record (`0..<count`); valid until the store is deallocated.
     @inline(__always)
     func pointer(at index: Int) -> UnsafeMutablePointer<Element> {
-        header.pointee.chunks[index >> Self.chunkShift] + (index & Self.chunkMask)
+        assert(index >= 0 && index < header.pointee.count, "record index out of bounds")
+        return slot(at: index)
+    }
+
+    /// The place of record `index` in its chunk, which must exist (unchecked against `count`:
+    /// `appendReturningSlot` uses it for the record it is about to write).
+    @inline(__always)
+    private func slot(at index: Int) -> UnsafeMutablePointer<Element> {
+        assert(index >= 0 && index >> Self.chunkShift < header.pointee.chunkCount, "chunk out of bounds")
+        return header.pointee.chunks[index >> Self.chunkShift] + (index & Self.chunkMask)
     }
 
     @inline(__always)
@@ -87,10 +99,10 @@ struct ChunkedStore<Element: BitwiseCopyable> {
     func appendReturningSlot(_ element: Element) -> UnsafeMutablePointer<Element> {
         let n = header.pointee.count
         if n & Self.chunkMask == 0, n >> Self.chunkShift == header.pointee.chunkCount { addChunk() }
-        let slot = pointer(at: n)
-        slot.initialize(to: element)
+        let place = slot(at: n)
+        place.initialize(to: element)
         header.pointee.count = n + 1
-        return slot
+        return place
     }
 
     /// Drops the last record (undo of a failed linked chain). Keeps the chunk allocated.
@@ -104,6 +116,7 @@ struct ChunkedStore<Element: BitwiseCopyable> {
     /// move the table: another thread may then read records below the current count while
     /// this store's owner appends (the sharded ledger's rounds rely on it).
     func reserveChunkTable(forCount count: Int) {
+        precondition(count >= 0)
         let needed = (count >> Self.chunkShift) + 1
         guard needed > header.pointee.chunkCapacity else { return }
         var capacity = header.pointee.chunkCapacity
@@ -128,10 +141,10 @@ struct ChunkedStore<Element: BitwiseCopyable> {
         (header.pointee.chunks + header.pointee.chunkCount).initialize(to: chunk)
         header.pointee.chunkCount += 1
         header.pointee.spare = nil
-        if header.pointee.prefault {
+        if let provisioner = header.pointee.provisioner {
             let spare = LargeAllocation.allocate(Element.self, count: Self.chunkSize)
             header.pointee.spare = spare
-            MemoryProvisioner.shared.populate(UnsafeMutableRawPointer(spare), bytes: Self.chunkBytes, urgent: true)
+            _ = provisioner.populate(UnsafeMutableRawPointer(spare), bytes: Self.chunkBytes, urgent: true)
         }
     }
 
@@ -139,6 +152,7 @@ struct ChunkedStore<Element: BitwiseCopyable> {
     /// appended (only records of the current batch can be removed), so these buffers stay
     /// valid and unchanged while the store lives, whatever is appended later.
     func frozenRuns(count: Int) -> [UnsafeBufferPointer<Element>] {
+        precondition(count >= 0 && count <= self.count, "frozen count beyond the store")
         var runs: [UnsafeBufferPointer<Element>] = []
         forEachRun(in: 0..<count) { runs.append($0) }
         return runs
@@ -148,6 +162,7 @@ struct ChunkedStore<Element: BitwiseCopyable> {
     func forEachRun(in range: Range<Int>, _ body: (UnsafeBufferPointer<Element>) throws -> Void)
         rethrows
     {
+        assert(range.lowerBound >= 0 && range.upperBound <= count, "run beyond the store")
         var i = range.lowerBound
         while i < range.upperBound {
             let offset = i & Self.chunkMask
@@ -156,6 +171,19 @@ struct ChunkedStore<Element: BitwiseCopyable> {
             i += n
         }
     }
+}
+
+/// The one owner of a `ChunkedStore`'s memory: not copyable, so the records are freed
+/// exactly once, when it goes away. `store` is its view, valid while the owner lives.
+struct OwnedChunkedStore<Element: BitwiseCopyable>: ~Copyable {
+    let store: ChunkedStore<Element>
+
+    /// - Parameter provisioner: as for `ChunkedStore.init(provisioner:)`.
+    init(provisioner: (any MemoryProvisioning)? = nil) {
+        store = ChunkedStore(provisioner: provisioner)
+    }
+
+    deinit { store.deallocate() }
 }
 
 extension ChunkedStore: RandomAccessCollection {

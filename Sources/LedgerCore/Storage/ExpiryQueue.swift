@@ -47,6 +47,7 @@ struct ExpiryQueue {
                 i = smallest
             }
         }
+        assert(heap.first.map { !($0 < top) } ?? true, "heap order broken")
         return top
     }
 }

@@ -10,7 +10,10 @@ struct GrowableBuffer<Element: BitwiseCopyable>: BitwiseCopyable {
 
     @inline(__always)
     subscript(index: Int) -> Element {
-        get { base.unsafelyUnwrapped[index] }
+        get {
+            assert(index >= 0 && index < count, "index out of bounds")
+            return base.unsafelyUnwrapped[index]
+        }
     }
 
     @inline(__always)

@@ -16,8 +16,9 @@ protocol IdSource {
 /// Results never depend on the layout of this index, only speed does. Mutable fields live
 /// behind a raw pointer so lookups pay no exclusivity check or reference counting.
 ///
-/// A struct over that pointer (no reference counting): copies share the slots, and the
-/// owner calls `deallocate()` exactly once.
+/// A struct over that pointer (no reference counting): a view. Copies share the slots and
+/// are valid while the index's one owner, an `OwnedIdIndex`, lives; that owner frees the
+/// slots. Views stay copyable for the same reason as `ChunkedStore`'s.
 struct IdIndex {
     private struct Header {
         var slots: UnsafeMutablePointer<UInt64>
@@ -30,7 +31,8 @@ struct IdIndex {
         var old: UnsafeMutablePointer<UInt64>? = nil
         var oldLog2 = 0
         var migrated = 0
-        var prefault = false
+        /// Faults in each bigger table while it is being zeroed (nil: none).
+        var provisioner: (any MemoryProvisioning)? = nil
         /// The provisioner's ticket for the table being prepared (0: none to wait for).
         var nextTicket: UInt64 = 0
     }
@@ -42,33 +44,33 @@ struct IdIndex {
     private static let zeroStep = 128
     private static let migrateStep = 64
 
-    /// - Parameter prefault: have the `MemoryProvisioner` fault in each bigger table while
+    /// - Parameter provisioner: faults in each bigger table (of a huge page or more) while
     ///   it is being zeroed.
-    init(seed: UInt64, minimumCapacity: Int = 0, prefault: Bool = false) {
+    init(seed: UInt64, minimumCapacity: Int = 0, provisioner: (any MemoryProvisioning)? = nil) {
+        precondition(minimumCapacity >= 0)
         self.seed = seed
         var log2 = 4
         while (1 << log2) * 5 / 8 < minimumCapacity { log2 += 1 }
         let slots = LargeAllocation.allocate(UInt64.self, count: 1 << log2)
         slots.initialize(repeating: 0, count: 1 << log2)
         header = .allocate(capacity: 1)
-        header.initialize(to: Header(slots: slots, capacityLog2: log2, count: 0, prefault: prefault))
+        header.initialize(to: Header(slots: slots, capacityLog2: log2, count: 0, provisioner: provisioner))
     }
 
-    /// Frees the slots (the owner calls it once; no copy may be used afterwards).
-    func deallocate() {
+    /// Frees the slots: only `OwnedIdIndex`, once; no view may be used afterwards.
+    fileprivate func deallocate() {
         release(header.pointee.slots, count: capacity)
         if let next = header.pointee.next {
             release(next, count: capacity * 2)
         }
         if let old = header.pointee.old { release(old, count: 1 << header.pointee.oldLog2) }
+        header.deinitialize(count: 1)
         header.deallocate()
     }
 
     /// Frees a table, first withdrawing it from the provisioner if it may have it.
     private func release(_ table: UnsafeMutablePointer<UInt64>, count: Int) {
-        if header.pointee.prefault {
-            MemoryProvisioner.shared.cancel(UnsafeMutableRawPointer(table), bytes: count * MemoryLayout<UInt64>.stride)
-        }
+        header.pointee.provisioner?.cancel(UnsafeMutableRawPointer(table), bytes: count * MemoryLayout<UInt64>.stride)
         LargeAllocation.deallocate(table, count: count)
     }
 
@@ -218,7 +220,7 @@ struct IdIndex {
         if header.pointee.next != nil, header.pointee.nextTicket != 0,
             (header.pointee.count + n) * 4 <= capacity * 3
         {
-            if !MemoryProvisioner.shared.isDone(header.pointee.nextTicket) { return }
+            if let provisioner = header.pointee.provisioner, !provisioner.isDone(header.pointee.nextTicket) { return }
             header.pointee.nextTicket = 0
         }
         for _ in 0..<n {
@@ -239,12 +241,17 @@ struct IdIndex {
     /// Inserts `ref` at the empty slot returned by a `find` for the same id.
     @inline(__always)
     func insert(ref: UInt32, at probe: Probe) {
+        assert(probe.ref == nil && probe.slot >= 0 && probe.slot < capacity, "not an insert probe")
+        assert(header.pointee.slots[probe.slot] == 0, "the probe's slot was taken since its find")
+        assert(ref != .max, "ref + 1 must fit in 32 bits")
+        assert((header.pointee.count + 1) * 4 <= capacity * 3, "past 3/4 load: reserve before inserting")
         header.pointee.slots[probe.slot] = UInt64(probe.tag) << 32 | UInt64(ref &+ 1)
         header.pointee.count += 1
     }
 
     /// Inserts an id known to be absent.
     func insertNew(_ id: UInt128, ref: UInt32) {
+        assert(ref != .max, "ref + 1 must fit in 32 bits")
         reserveOne()
         Self.place(UInt64(tag(id)) << 32 | UInt64(ref &+ 1), in: header.pointee.slots, header.pointee.capacityLog2)
         header.pointee.count += 1
@@ -255,6 +262,7 @@ struct IdIndex {
     private static func place(_ value: UInt64, in slots: UnsafeMutablePointer<UInt64>, _ log2: Int) {
         let mask = (1 << log2) - 1
         var i = home(UInt32(truncatingIfNeeded: value >> 32), log2)
+        assert(value != 0, "0 marks an empty slot")
         while slots[i] != 0 { i = (i &+ 1) & mask }
         slots[i] = value
     }
@@ -264,7 +272,7 @@ struct IdIndex {
     func remove<Source: IdSource>(_ id: UInt128, in source: Source) {
         finishGrowth()
         let probe = find(id, in: source)
-        guard probe.ref != nil else { return }
+        precondition(probe.ref != nil, "removing an id that is not indexed")
         let t = probe.tag
         let slots = header.pointee.slots
         let log2 = header.pointee.capacityLog2
@@ -298,8 +306,8 @@ struct IdIndex {
         header.pointee.nextZeroed = 0
         let bytes = capacity * 2 * MemoryLayout<UInt64>.stride
         header.pointee.nextTicket = 0
-        if header.pointee.prefault, bytes >= LargeAllocation.hugePageSize {
-            header.pointee.nextTicket = MemoryProvisioner.shared.populate(UnsafeMutableRawPointer(next), bytes: bytes)
+        if let provisioner = header.pointee.provisioner, bytes >= LargeAllocation.hugePageSize {
+            header.pointee.nextTicket = provisioner.populate(UnsafeMutableRawPointer(next), bytes: bytes, urgent: false)
         }
         growthStep()
     }
@@ -363,4 +371,17 @@ struct IdIndex {
     private func finishGrowth() {
         while header.pointee.next != nil || header.pointee.old != nil { growthStep() }
     }
+}
+
+/// The one owner of an `IdIndex`'s slots: not copyable, so they are freed exactly once,
+/// when it goes away. `index` is its view, valid while the owner lives.
+struct OwnedIdIndex: ~Copyable {
+    let index: IdIndex
+
+    /// As `IdIndex.init(seed:minimumCapacity:provisioner:)`.
+    init(seed: UInt64, minimumCapacity: Int = 0, provisioner: (any MemoryProvisioning)? = nil) {
+        index = IdIndex(seed: seed, minimumCapacity: minimumCapacity, provisioner: provisioner)
+    }
+
+    deinit { index.deallocate() }
 }

@@ -14,11 +14,13 @@ enum LargeAllocation {
 
     /// Allocates `count` elements; large blocks get huge-page alignment and advice.
     static func allocate<T>(_: T.Type, count: Int) -> UnsafeMutablePointer<T> {
-        let bytes = count * MemoryLayout<T>.stride
+        precondition(count >= 0, "negative allocation")
+        let bytes = count * MemoryLayout<T>.stride  // traps on overflow
         #if canImport(Glibc)
         let huge = bytes >= hugePageSize
         var raw: UnsafeMutableRawPointer?
         if posix_memalign(&raw, huge ? hugePageSize : cacheLineSize, max(bytes, 1)) == 0, let raw {
+            assert(Int(bitPattern: raw) % (huge ? hugePageSize : cacheLineSize) == 0)
             if huge { _ = madvise(raw, bytes, MADV_HUGEPAGE) }
             return raw.bindMemory(to: T.self, capacity: count)
         }

@@ -16,6 +16,7 @@ final class SnapshotBufferPool: Sendable {
     /// A block of at least `bytes`: the spare one when large enough, else a new one with
     /// 25 % headroom, touched page by page so the copy that follows does not fault.
     func take(bytes: Int) -> Block {
+        precondition(bytes >= 0)
         if let block = spare.withLock({ slot -> Block? in
             guard let block = slot, block.bytes >= bytes else { return nil }
             slot = nil

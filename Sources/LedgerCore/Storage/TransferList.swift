@@ -40,12 +40,14 @@ struct TransferList: BitwiseCopyable {
 
     subscript(index: Int) -> UInt32 {
         @inline(__always) get {
+            assert(index >= 0)
             if index < Int(spilled) { return base.unsafelyUnwrapped[index] }
             let k = index - Int(spilled)
             precondition(k < Int(inlineCount))
             return withUnsafeBytes(of: inline) { $0.load(fromByteOffset: k * 4, as: UInt32.self) }
         }
         @inline(__always) set {
+            assert(index >= 0)
             if index < Int(spilled) {
                 base.unsafelyUnwrapped[index] = newValue
                 return
@@ -88,6 +90,7 @@ struct TransferList: BitwiseCopyable {
             base = newBase
             capacity = UInt32(newCapacity)
         }
+        assert(Int(spilled) + n <= Int(capacity))
         let target = base.unsafelyUnwrapped + Int(spilled)
         withInline { target.initialize(from: $0, count: n) }
         spilled += UInt32(n)

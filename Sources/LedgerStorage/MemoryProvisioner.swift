@@ -1,4 +1,5 @@
-import CKaminoPrefetch
+import CKaminoSys
+public import LedgerCore
 
 #if canImport(Glibc)
 import Glibc
@@ -14,12 +15,19 @@ import Glibc
 /// takes the page faults itself, as without it. One thread serves the whole process,
 /// started on the first request and idle on a condition variable otherwise; with a single
 /// usable CPU it stays off.
-final class MemoryProvisioner: @unchecked Sendable {
-    /// The process's provisioner.
-    static let shared = MemoryProvisioner()
+///
+/// `LedgerCore` defines the seam (`MemoryProvisioning`) and never starts a thread itself:
+/// pass `shared` to `Ledger(memoryProvisioner:)` where a ledger is created for the server
+/// or a benchmark.
+public final class MemoryProvisioner: MemoryProvisioning, @unchecked Sendable {
+    // @unchecked: every mutable field is read and written with `mutex` held.
 
-    /// Requests are split into pieces of this size, so `cancel` waits for at most one.
-    private static let pieceBytes = LargeAllocation.hugePageSize
+    /// The process's provisioner.
+    public static let shared = MemoryProvisioner()
+
+    /// Requests are split into pieces of this size (a huge page), so `cancel` waits for at
+    /// most one.
+    private static let pieceBytes = 2 << 20
 
     private struct Piece {
         var start: UInt
@@ -67,8 +75,9 @@ final class MemoryProvisioner: @unchecked Sendable {
     /// - Parameter urgent: serve it before every non-urgent request.
     /// - Returns: a ticket for `isDone` (non-urgent requests; 0 for urgent ones).
     @discardableResult
-    func populate(_ start: UnsafeMutableRawPointer, bytes: Int, urgent isUrgent: Bool = false) -> UInt64 {
-        locked {
+    public func populate(_ start: UnsafeMutableRawPointer, bytes: Int, urgent isUrgent: Bool = false) -> UInt64 {
+        precondition(bytes >= 0, "negative request")
+        return locked {
             guard !unsupported else { return 0 }
             var offset = 0
             while offset < bytes {
@@ -92,11 +101,11 @@ final class MemoryProvisioner: @unchecked Sendable {
     }
 
     /// True once the request with this ticket was carried out (or dropped).
-    func isDone(_ ticket: UInt64) -> Bool { locked { unsupported || processed >= ticket } }
+    public func isDone(_ ticket: UInt64) -> Bool { locked { unsupported || processed >= ticket } }
 
     /// Drops pending requests inside `bytes` at `start` and waits for one in progress
     /// there: call it before freeing memory passed to `populate`.
-    func cancel(_ start: UnsafeMutableRawPointer, bytes: Int) {
+    public func cancel(_ start: UnsafeMutableRawPointer, bytes: Int) {
         let range = Piece(start: UInt(bitPattern: start), bytes: bytes)
         locked {
             urgent.removeAll { $0.overlaps(range) }
@@ -112,23 +121,18 @@ final class MemoryProvisioner: @unchecked Sendable {
     }
 
     /// CPU time the provisioning thread has used (for benchmarks to report it).
-    var cpuNanoseconds: UInt64 { locked { cpuNanos } }
+    public var cpuNanoseconds: UInt64 { locked { cpuNanos } }
 
+    /// Starts the serving thread (called once, with `mutex` held); without one, requests
+    /// are dropped from now on.
     private func startThread() {
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let status = pthread_create(&thread, nil, { context in
-            guard let context else { return nil }
-            Unmanaged<MemoryProvisioner>.fromOpaque(context).takeRetainedValue().run()
-            return nil
-        }, context)
-        if status == 0 {
-            pthread_detach(thread)
-        } else {
-            Unmanaged<MemoryProvisioner>.fromOpaque(context).release()
+        do throws(WALError) {
+            try DedicatedThread.start { self.run() }
+        } catch {
             unsupported = true
             queue = []
             head = 0
+            urgent = []
         }
     }
 
