@@ -11,8 +11,8 @@ import Synchronization
 /// directory that holds less (`DirectoryCheck`).
 ///
 /// 64 bytes, little-endian: magic "KCTL" (u32), format version (u16), reserved (u16),
-/// snapshot LSN (u64), durable LSN (u64), clean shutdown (u8), zero padding, CRC32C of
-/// bytes 0..<60 at 60. Replaced atomically (write a temporary, fsync, rename, fsync the
+/// snapshot LSN (u64), durable LSN (u64), clean shutdown (u8), zero padding, the newest
+/// segment's first LSN (u64 at 32), zero padding, CRC32C of bytes 0..<60 at 60. Replaced atomically (write a temporary, fsync, rename, fsync the
 /// directory), and written at start-up, when a log segment is created, after a snapshot
 /// and at clean shutdown: never on the per-batch path.
 package struct ControlFile: Sendable, Equatable {
@@ -32,11 +32,16 @@ package struct ControlFile: Sendable, Equatable {
     package var durableLSN: UInt64
     /// True when written by a clean shutdown (nothing was in flight after `durableLSN`).
     package var cleanShutdown: Bool
+    /// The first LSN of the newest segment created (0: none): the log may not end in an
+    /// older segment (the newest one was removed), even when what was durable at the last
+    /// update is all there.
+    package var lastSegmentLSN: UInt64
 
-    package init(snapshotLSN: UInt64 = 0, durableLSN: UInt64 = 0, cleanShutdown: Bool = false) {
+    package init(snapshotLSN: UInt64 = 0, durableLSN: UInt64 = 0, cleanShutdown: Bool = false, lastSegmentLSN: UInt64 = 0) {
         self.snapshotLSN = snapshotLSN
         self.durableLSN = durableLSN
         self.cleanShutdown = cleanShutdown
+        self.lastSegmentLSN = lastSegmentLSN
     }
 
     func encode() -> [UInt8] {
@@ -48,6 +53,7 @@ package struct ControlFile: Sendable, Equatable {
             p.storeBytes(of: snapshotLSN.littleEndian, toByteOffset: 8, as: UInt64.self)
             p.storeBytes(of: durableLSN.littleEndian, toByteOffset: 16, as: UInt64.self)
             p.storeBytes(of: cleanShutdown ? 1 : 0, toByteOffset: 24, as: UInt8.self)
+            p.storeBytes(of: lastSegmentLSN.littleEndian, toByteOffset: 32, as: UInt64.self)
             let crc = CRC32C.checksum(UnsafeRawBufferPointer(start: p, count: 60))
             p.storeBytes(of: crc.littleEndian, toByteOffset: 60, as: UInt32.self)
         }
@@ -66,7 +72,8 @@ package struct ControlFile: Sendable, Equatable {
             else { return nil }
             return ControlFile(snapshotLSN: RecordHeader.load(p, 8, as: UInt64.self),
                                durableLSN: RecordHeader.load(p, 16, as: UInt64.self),
-                               cleanShutdown: RecordHeader.load(p, 24, as: UInt8.self) == 1)
+                               cleanShutdown: RecordHeader.load(p, 24, as: UInt8.self) == 1,
+                               lastSegmentLSN: RecordHeader.load(p, 32, as: UInt64.self))
         }
     }
 
@@ -125,6 +132,17 @@ package final class ControlFileKeeper: Sendable {
         }
     }
 
+    /// Records that a segment starting at `firstLSN` was created: everything before it is
+    /// durable, and the log may not end in an older segment from now on.
+    package func recordNewSegment(firstLSN: UInt64) throws(WALError) {
+        precondition(firstLSN >= 1, "LSNs start at 1")
+        try update { c in
+            c.durableLSN = max(c.durableLSN, firstLSN - 1)
+            c.lastSegmentLSN = max(c.lastSegmentLSN, firstLSN)
+            c.cleanShutdown = false
+        }
+    }
+
     /// Records a durable snapshot at `lsn` (its LSN is durable in the log too).
     package func recordSnapshot(_ lsn: UInt64) throws(WALError) {
         try update { c in
@@ -138,7 +156,8 @@ package final class ControlFileKeeper: Sendable {
         try current.withLock { c throws(WALError) in
             var next = c
             change(&next)
-            assert(next.durableLSN >= c.durableLSN && next.snapshotLSN >= c.snapshotLSN, "promises only move forward")
+            assert(next.durableLSN >= c.durableLSN && next.snapshotLSN >= c.snapshotLSN
+                       && next.lastSegmentLSN >= c.lastSegmentLSN, "promises only move forward")
             guard next != c else { return }
             try next.write(directory: directory)
             c = next

@@ -44,7 +44,8 @@ package struct DataDirectoryLock: ~Copyable {
             if e == EWOULDBLOCK {
                 throw WALError(
                     .locked,
-                    "the data directory is in use by another kamino process (\(holder)); stop it first or use another data directory",
+                    "the data directory is in use by another kamino process (\(holder)); stop it first or use another data directory "
+                        + "(do not delete \(fileName): the lock lives on it, and a second writer would lose acknowledged batches)",
                     file: directory)
             }
             throw WALError(.system, "cannot lock the data directory", errno: e, file: path)

@@ -80,6 +80,9 @@ package enum DirectoryCheck {
     package struct Verdict: Sendable {
         /// Reasons the directory holds less than it must; a start refuses while any is here.
         package var refusals: [String] = []
+        /// The refusals no override can get past: no state can be rebuilt at all (the log
+        /// starts after what the state needs, or ends before the snapshot). Also in `refusals`.
+        package var unrecoverable: [String] = []
         /// The torn tail a start cuts (not a refusal).
         package var cut: TailCut?
         /// Snapshots skipped because they failed their checks (fallback to an older one).
@@ -129,12 +132,14 @@ package enum DirectoryCheck {
             text += usable.map { ", after snapshot \(fileName($0.path))" } ?? " (no usable snapshot)"
             if !corruptNames.isEmpty { text += "; unusable snapshots: " + corruptNames.joined(separator: ", ") }
             verdict.refusals.append(text)
+            verdict.unrecoverable.append(text)
         }
         // Rule 5.
         if hasSegments, let usable, log.lastLSN < usable.lsn {
-            verdict.refusals.append(
-                "log shorter than the snapshot: the log ends at LSN \(log.lastLSN) but snapshot \(fileName(usable.path)) "
-                    + "covers LSN \(usable.lsn); the segments after LSN \(log.lastLSN) are missing")
+            let text = "log shorter than the snapshot: the log ends at LSN \(log.lastLSN) but snapshot \(fileName(usable.path)) "
+                + "covers LSN \(usable.lsn); the segments after LSN \(log.lastLSN) are missing"
+            verdict.refusals.append(text)
+            verdict.unrecoverable.append(text)
         }
         let logEnd = log.lastLSN >= start ? log.lastLSN : start - 1
         verdict.recoveredLSN = logEnd
@@ -152,6 +157,14 @@ package enum DirectoryCheck {
                 }
                 if !corruptNames.isEmpty { text += "; unusable snapshots: " + corruptNames.joined(separator: ", ") }
                 verdict.refusals.append(text)
+            }
+            if control.lastSegmentLSN > 0, (log.segments.last?.name.firstLSN ?? 0) < control.lastSegmentLSN,
+               logEnd < control.lastSegmentLSN || !hasSegments {
+                verdict.refusals.append(
+                    "log segment missing: the control file records segment "
+                        + "\(SegmentName(firstLSN: control.lastSegmentLSN).fileName) (LSN \(control.lastSegmentLSN) on) "
+                        + "but the log ends in "
+                        + (log.segments.last.map { "\($0.name.fileName) at LSN \(log.lastLSN)" } ?? "no segment"))
             }
             if control.snapshotLSN > 0, usable == nil, !(hasSegments && log.firstLSN == 1) {
                 verdict.refusals.append(

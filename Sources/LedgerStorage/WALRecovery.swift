@@ -173,13 +173,18 @@ package enum WALRecovery {
     /// later segments, and syncs file and directory.
     private static func cutTail(directory: String, file: String, offset: Int, removed: [String],
                                 preallocation: WALConfiguration.Preallocation, segmentSize: Int) throws(WALError) {
+        // Later segments go first: a crash between the two steps must not leave a segment
+        // whose name skips LSNs (a start would take that for a missing file).
+        if !removed.isEmpty {
+            for name in removed.reversed() { try FileIO.unlink(FileIO.join(directory, name)) }
+            try FileIO.fsyncDirectory(directory)
+        }
         let path = FileIO.join(directory, file)
         let fd = try FileIO.open(path, O_RDWR)
         defer { FileIO.close(fd) }
         try FileIO.truncate(fd, to: offset, path: path)
         if preallocation == .fallocate { try FileIO.preallocate(fd, size: max(segmentSize, offset), path: path) }
         try FileIO.fsync(fd, path: path)
-        for name in removed { try FileIO.unlink(FileIO.join(directory, name)) }
         try FileIO.fsyncDirectory(directory)
     }
 }

@@ -17,18 +17,16 @@ package final class WALWriter: Sendable {
     package let configuration: WALConfiguration
     /// The data directory's lock, held from before recovery until the writer thread has
     /// finished (`close`), or until the writer is dropped.
-    private let directoryLock: Mutex<DataDirectoryLock?>
     /// The directory's control file (`ControlFile`): what it must hold from now on.
     package let control: ControlFileKeeper
     /// What the start found and did: the snapshot to start from, a cut tail, skipped
     /// snapshots, removed temporaries, and (only with `allowDamaged`) overridden refusals.
     package let startup: DirectoryCheck.Verdict
 
-    private init(shared: WriterShared, configuration: WALConfiguration, directoryLock: consuming DataDirectoryLock,
+    private init(shared: WriterShared, configuration: WALConfiguration,
                  control: ControlFileKeeper, startup: DirectoryCheck.Verdict) {
         self.shared = shared
         self.configuration = configuration
-        self.directoryLock = Mutex(Optional(directoryLock))
         self.control = control
         self.startup = startup
     }
@@ -57,6 +55,12 @@ package final class WALWriter: Sendable {
         let lock = try DataDirectoryLock.acquire(directory: configuration.directory)
         let inventory = try DirectoryCheck.Inventory.read(directory: configuration.directory)
         let verdict = DirectoryCheck.evaluate(inventory)
+        if !verdict.unrecoverable.isEmpty {
+            throw WALError(.missingRecords, "refusing to start: the data directory holds less than it must, "
+                + "and no state can be rebuilt from it: " + verdict.unrecoverable.joined(separator: "; ")
+                + " (nothing was changed; --accept-data-loss cannot help here: restore the missing files)",
+                file: configuration.directory)
+        }
         if !verdict.refusals.isEmpty && !configuration.allowDamaged {
             let code: WALError.Code = inventory.log.damage != nil ? .damaged
                 : inventory.controlProblem != nil ? .corrupt : .missingRecords
@@ -77,13 +81,23 @@ package final class WALWriter: Sendable {
         if let last = report.segments.last {
             let path = FileIO.join(configuration.directory, last.name.fileName)
             let fd = try FileIO.open(path, O_RDWR)
+            // A tail written before a kill -9 may still be only in the page cache: make it
+            // durable before the control file promises it or later records build on it.
+            do throws(WALError) {
+                try FileIO.fsync(fd, path: path)
+                try FileIO.fsyncDirectory(configuration.directory)
+            } catch {
+                FileIO.close(fd)
+                throw error
+            }
             segment = OpenSegment(name: last.name, path: path, fd: fd, offset: last.endOffset)
             nextLSN = report.lastLSN + 1
         } else {
             nextLSN = (verdict.snapshot?.lsn ?? 0) + 1
         }
         // The promises from now on: what this start rebuilds (with an override, less than before).
-        let control = ControlFile(snapshotLSN: verdict.snapshot?.lsn ?? 0, durableLSN: nextLSN - 1)
+        let control = ControlFile(snapshotLSN: verdict.snapshot?.lsn ?? 0, durableLSN: nextLSN - 1,
+                                  lastSegmentLSN: report.segments.last?.name.firstLSN ?? 0)
         if control != inventory.control {
             do throws(WALError) { try control.write(directory: configuration.directory) } catch {
                 if let segment { FileIO.close(segment.fd) }
@@ -91,7 +105,9 @@ package final class WALWriter: Sendable {
             }
         }
         let keeper = ControlFileKeeper(directory: configuration.directory, initial: control)
-        let shared = WriterShared(nextLSN: nextLSN)
+        // From here the lock belongs to the writer thread's shared state: it is freed when
+        // the thread has finished, or with the shared state if the thread never starts.
+        let shared = WriterShared(nextLSN: nextLSN, directoryLock: lock)
         let thread: WriterThread
         do throws(WALError) {
             thread = try WriterThread(shared: shared, config: configuration, segment: segment, durable: nextLSN - 1,
@@ -101,7 +117,7 @@ package final class WALWriter: Sendable {
             throw error
         }
         try thread.start()
-        return (WALWriter(shared: shared, configuration: configuration, directoryLock: lock, control: keeper, startup: verdict), report)
+        return (WALWriter(shared: shared, configuration: configuration, control: keeper, startup: verdict), report)
     }
 
     /// `open` run on a dedicated thread, for callers on Swift's cooperative pool.
@@ -209,14 +225,9 @@ package final class WALWriter: Sendable {
             if wake { shared.wakeup.post() }
             if done { continuation.resume() }
         }
-        // The writer thread has finished: record how far the log is durable (a clean
-        // shutdown), then the directory is free.
-        let (durable, failed) = shared.state.withLock { ($0.durableLSN, $0.failure != nil) }
-        try? control.recordDurable(durable, cleanShutdown: !failed)
-        directoryLock.withLock { held in
-            assert(shared.state.withLock { $0.finished }, "the lock outlives every write")
-            held = nil
-        }
+        // The writer thread has finished: it recorded the durable LSN in the control file
+        // and freed the directory.
+        assert(shared.directoryFreed, "the lock is freed after the last write")
     }
 }
 

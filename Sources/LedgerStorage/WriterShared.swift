@@ -29,9 +29,23 @@ final class WriterShared: Sendable {
     let wakeup = Wakeup()
     /// Told about each group commit (metrics); set once after open.
     let observer = Mutex<(any WALObserver)?>(nil)
+    /// The data directory's lock: held until the writer thread has written its last byte
+    /// (`finish`), whether the log was closed or its `WALWriter` was dropped.
+    let directoryLock: Mutex<DataDirectoryLock?>
 
-    init(nextLSN: UInt64) {
+    init(nextLSN: UInt64, directoryLock: consuming DataDirectoryLock) {
         state = Mutex(WriterState(nextLSN: nextLSN, durableLSN: nextLSN - 1))
+        self.directoryLock = Mutex(Optional(directoryLock))
+    }
+
+    /// True once the writer thread freed the directory.
+    var directoryFreed: Bool {
+        directoryLock.withLock { held in
+            switch held {
+            case .none: return true
+            case .some: return false
+            }
+        }
     }
 
     /// Marks `durable` as durable and resumes every waiter it satisfies.
@@ -66,8 +80,10 @@ final class WriterShared: Sendable {
         for w in waiters { w.continuation.resume(returning: .failure(error)) }
     }
 
-    /// Called by the writer thread as it exits.
+    /// Called by the writer thread as it exits, after its last write: frees the directory,
+    /// then tells the waiters.
     func finish() {
+        directoryLock.withLock { $0 = nil }
         let (closers, waiters): ([CheckedContinuation<Void, Never>], [DurabilityWaiter]) = state.withLock { s in
             s.finished = true
             let c = s.closeWaiters

@@ -66,6 +66,10 @@ final class WriterThread: @unchecked Sendable {
             }
             switch step {
             case .exit:
+                // Record how far the log is durable (a clean shutdown when closed without
+                // a failure), then free the directory and the waiters.
+                let (closing, failed) = shared.state.withLock { ($0.closing, $0.failure != nil) }
+                try? control.recordDurable(durable, cleanShutdown: closing && !failed)
                 shared.finish()
                 return
             case .sleep:
@@ -167,6 +171,9 @@ final class WriterThread: @unchecked Sendable {
     /// Closes the full segment and creates, preallocates and syncs the next one.
     private func rollSegment(firstLSN: UInt64) throws(WALError) {
         if let old = segment {
+            // Its records are durable already (each group is fdatasynced); this also covers
+            // a tail inherited from before a restart that was never synced.
+            try FileIO.fsync(old.fd, path: old.path)
             FileIO.close(old.fd)
             segment = nil
         }
@@ -195,6 +202,6 @@ final class WriterThread: @unchecked Sendable {
         // waited for), so the directory must hold at least that from now on. Once per
         // segment, never per batch; a failed update only leaves the older promise.
         assert(durable == firstLSN - 1, "a segment starts right after the last durable record")
-        try? control.recordDurable(firstLSN - 1)
+        try? control.recordNewSegment(firstLSN: firstLSN)
     }
 }

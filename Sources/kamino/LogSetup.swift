@@ -1,4 +1,5 @@
 import Glibc
+import LedgerBench
 import Logging
 
 /// How the server writes its log lines (stderr).
@@ -61,24 +62,8 @@ struct JSONLogHandler: LogHandler {
         }
     }
 
-    /// A JSON string literal of `text` (quotes, backslashes and control characters escaped).
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string literal of `text` (the bench reports' escaping).
+    static func quoted(_ text: String) -> String { JSONValue.quote(text) }
 
     /// Now as `2026-12-06T22:31:11.123Z`.
     static func timestamp() -> String {
