@@ -33,8 +33,8 @@ package enum LineEditor {
         return String(cString: raw)
     }
 
-    /// Adds a line to the history and saves it.
+    /// Adds a line (without its surrounding blanks) to the history and saves it.
     package static func remember(_ line: String) {
-        kamino_edit_remember(line)
+        kamino_edit_remember(line.trimmingWhitespace())
     }
 }

@@ -44,7 +44,7 @@ package enum ReplFormatter {
     package static func clientError(_ error: KaminoClientError, address: String) -> String {
         switch error.code {
         case .connectionFailed, .circuitOpen:
-            return "error: cannot reach \(address) (\(error.message))"
+            return "error: cannot reach \(address) (\(plainReason(error.message)))"
         case .serverError(let code):
             return "error: the server answered \(code): \(error.message)"
         case .timeout:
@@ -52,6 +52,15 @@ package enum ReplFormatter {
         case .outcomeUnknown, .invalidReply, .invalidArgument, .closed, .cancelled:
             return "error: \(error.message)"
         }
+    }
+
+    /// The common socket failures in a few words instead of NIO's nested description.
+    static func plainReason(_ message: String) -> String {
+        if message.contains("Connection refused") { return "connection refused: is the server running?" }
+        if message.contains("connectTimeout") || message.contains("timed out") { return "connection timed out" }
+        if message.contains("No route to host") { return "no route to host" }
+        if message.contains("Connection reset") { return "connection reset" }
+        return message
     }
 
     /// `exceedsCredits` -> `exceeds_credits`.

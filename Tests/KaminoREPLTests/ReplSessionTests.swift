@@ -54,5 +54,9 @@ struct ReplSessionTests {
             == "error: the server answered busy: queues full")
         #expect(ReplFormatter.clientError(KaminoClientError(.timeout, "t"), address: "h:1").contains("no reply from h:1"))
         #expect(ReplFormatter.clientError(KaminoClientError(.circuitOpen, "open"), address: "h:1") == "error: cannot reach h:1 (open)")
+        let refused = "could not connect: h:1: Connection errors: SingleConnectionFailure(target: [IPv4]h/1.2.3.4:1, "
+            + "error: connection reset (error set): Connection refused) (errno: 111)))"
+        #expect(ReplFormatter.clientError(KaminoClientError(.connectionFailed, refused), address: "h:1")
+            == "error: cannot reach h:1 (connection refused: is the server running?)")
     }
 }

@@ -73,6 +73,11 @@ struct ReplTerminalTests {
         func stop() { _ = run(["kill-server"]) }
     }
 
+    /// The prompt is on screen (capture-pane drops its trailing blank).
+    static func prompted(_ screen: String) -> Bool {
+        screen.split(separator: "\n").contains { $0.hasPrefix(">") }
+    }
+
     @Test("Tab completes, arrows edit and recall, history survives a restart")
     func terminal() throws {
         let kamino = try #require(builtExecutable("kamino"))
@@ -84,7 +89,7 @@ struct ReplTerminalTests {
         let command = "env HOME='\(dir)' TERM=xterm '\(kamino)' repl --address \(Self.dead)"
 
         term.start(command)
-        #expect(term.wait { $0.contains("> ") }.contains("type help"))
+        #expect(term.wait(Self.prompted).contains("type help"))
         // Tab: the operation (via its common prefix), a field with its `=`, a flag.
         term.keys("cre", "Tab")
         #expect(term.wait { $0.contains("> create_") }.contains("> create_"))
@@ -115,7 +120,7 @@ struct ReplTerminalTests {
 
         // A new session finds the history.
         term.start(command)
-        _ = term.wait { $0.contains("> ") }
+        #expect(term.wait(Self.prompted).contains("type help"))
         term.keys("Up", "Up")
         let recalled = term.wait { $0.contains("> exit") || $0.contains("> lookup_accounts id=12") }
         #expect(recalled.contains("> lookup_accounts id=12"), "\(recalled)")
