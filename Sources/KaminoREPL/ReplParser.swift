@@ -198,7 +198,7 @@ struct Fields {
     }
 
     /// Decimal or `0x` hexadecimal, with optional `_` between digits (not leading,
-    /// trailing or doubled, so a typo is not silently read as a number).
+    /// trailing or doubled, and no sign, so a typo is not silently read as a number).
     static func number<T: FixedWidthInteger & UnsignedInteger>(_ text: String) -> T? {
         var digits = Substring(text)
         var radix = 10
@@ -206,7 +206,7 @@ struct Fields {
             digits = digits.dropFirst(2)
             radix = 16
         }
-        guard let first = digits.first, let last = digits.last, first != "_", last != "_",
+        guard let first = digits.first, let last = digits.last, first.isHexDigit, last != "_",
             !digits.contains("__")
         else { return nil }
         return T(String(digits.filter { $0 != "_" }), radix: radix)

@@ -53,6 +53,8 @@ struct ReplParserTests {
         ("lookup_accounts id=_1", "id 0: field id: must be"),
         ("lookup_accounts id=1_", "id 0: field id: must be"),
         ("lookup_accounts id=0x", "id 0: field id: must be"),
+        ("lookup_accounts id=+5", "id 0: field id: must be"),
+        ("lookup_accounts id=0x-5", "id 0: field id: must be"),
         ("query_accounts ledger=1, ledger=2", "query_accounts takes one filter, got 2"),
         ("get_account_balances account_id=1 limit=0x1_0000_0000", "filter 0: field limit: must be an unsigned 32-bit integer"),
     ])
