@@ -70,7 +70,12 @@ struct ReplTerminalTests {
             return !alive
         }
 
-        func stop() { _ = run(["kill-server"]) }
+        /// Ends the tmux server and removes its socket file (tmux leaves it behind).
+        func stop() {
+            _ = run(["kill-server"])
+            let base = getenv("TMUX_TMPDIR").map { String(cString: $0) } ?? "/tmp"
+            unlink("\(base)/tmux-\(getuid())/\(socket)")
+        }
     }
 
     /// The prompt is on screen (capture-pane drops its trailing blank).
