@@ -145,8 +145,14 @@ let package = Package(
         // Process helpers shared by the tests that run the real binaries.
         .target(name: "KaminoTestSupport", swiftSettings: strict),
         // The REPL's command language, formatting and session (used by `kamino repl`).
-        .target(name: "KaminoREPL", dependencies: ["LedgerClient", "LedgerCore"], swiftSettings: strict),
-        .testTarget(name: "KaminoREPLTests", dependencies: ["KaminoREPL", "LedgerCore"], swiftSettings: strict),
+        // Line editing for `kamino repl`: Debian's libedit (`apt-get install libedit-dev`)
+        // through its readline interface, wrapped by a small C shim that owns the callbacks.
+        .systemLibrary(name: "CLibEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
+        .target(name: "CKaminoEdit", dependencies: ["CLibEdit"]),
+        .target(name: "KaminoREPL", dependencies: ["LedgerClient", "LedgerCore", "CKaminoEdit"], swiftSettings: strict),
+        .testTarget(
+            name: "KaminoREPLTests",
+            dependencies: ["KaminoREPL", "LedgerCore", "LedgerClient", "kamino", "KaminoTestSupport"], swiftSettings: strict),
         // TCP server: sessions, pipelining, backpressure, metrics endpoint.
         .target(
             name: "LedgerServer",

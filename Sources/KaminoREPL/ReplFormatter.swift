@@ -1,3 +1,4 @@
+package import LedgerClient
 package import LedgerCore
 
 /// Renders results the way the REPL prints them: one JSON object per record, u128 as
@@ -36,6 +37,30 @@ package enum ReplFormatter {
             ("credits_pending", quoted(b.creditsPending)), ("credits_posted", quoted(b.creditsPosted)),
             ("timestamp", "\(b.timestamp)"),
         ])
+    }
+
+    /// A failed request in plain words: `cannot reach HOST:PORT` when no connection
+    /// could be made, the server's error name for an error reply.
+    package static func clientError(_ error: KaminoClientError, address: String) -> String {
+        switch error.code {
+        case .connectionFailed, .circuitOpen:
+            return "error: cannot reach \(address) (\(plainReason(error.message)))"
+        case .serverError(let code):
+            return "error: the server answered \(code): \(error.message)"
+        case .timeout:
+            return "error: no reply from \(address) in time; a create may have been applied (look it up)"
+        case .outcomeUnknown, .invalidReply, .invalidArgument, .closed, .cancelled:
+            return "error: \(error.message)"
+        }
+    }
+
+    /// The common socket failures in a few words instead of NIO's nested description.
+    static func plainReason(_ message: String) -> String {
+        if message.contains("Connection refused") { return "connection refused: is the server running?" }
+        if message.contains("connectTimeout") || message.contains("timed out") { return "connection timed out" }
+        if message.contains("No route to host") { return "no route to host" }
+        if message.contains("Connection reset") { return "connection reset" }
+        return message
     }
 
     /// `exceedsCredits` -> `exceeds_credits`.

@@ -5,10 +5,25 @@ import LedgerCore
 /// the text to print.
 package struct ReplSession: Sendable {
     package let client: KaminoClient
+    /// The server's `HOST:PORT`, for "cannot reach" messages.
+    package let address: String
 
-    package init(client: KaminoClient) { self.client = client }
+    package init(client: KaminoClient, address: String) {
+        self.client = client
+        self.address = address
+    }
 
-    /// Runs one line; returns what to print, or nil for `exit`.
+    /// The client's options for the REPL. Interactive, no circuit breaker: a person
+    /// retries by hand, and every command tries to connect instead of being refused
+    /// because earlier ones failed.
+    package static func clientOptions(interactive: Bool) -> KaminoClientOptions {
+        var options = KaminoClientOptions()
+        if interactive { options.circuitBreaker = CircuitBreakerPolicy(failureThreshold: .max) }
+        return options
+    }
+
+    /// Runs one line; returns what to print (on standard output when `ok`, on standard
+    /// error otherwise), or nil for `exit`.
     package func run(line: String) async -> (output: String, ok: Bool)? {
         let command: ReplCommand
         do {
@@ -17,36 +32,42 @@ package struct ReplSession: Sendable {
             return ("error: \(error)", false)
         }
         do {
-            switch command {
-            case .exit:
-                return nil
-            case .help:
-                return (Self.help, true)
-            case .createAccounts(let accounts):
-                let results = try await client.createAccounts(accounts)
-                return (ReplFormatter.createResults(results.map {
-                    ($0.timestamp, ReplFormatter.snakeCase("\($0.status)"))
-                }), true)
-            case .createTransfers(let transfers):
-                let results = try await client.createTransfers(transfers)
-                return (ReplFormatter.createResults(results.map {
-                    ($0.timestamp, ReplFormatter.snakeCase("\($0.status)"))
-                }), true)
-            case .lookupAccounts(let ids):
-                return (try await client.lookupAccounts(ids).map(ReplFormatter.account).joined(separator: "\n"), true)
-            case .lookupTransfers(let ids):
-                return (try await client.lookupTransfers(ids).map(ReplFormatter.transfer).joined(separator: "\n"), true)
-            case .getAccountTransfers(let filter):
-                return (try await client.getAccountTransfers(filter).map(ReplFormatter.transfer).joined(separator: "\n"), true)
-            case .getAccountBalances(let filter):
-                return (try await client.getAccountBalances(filter).map(ReplFormatter.balance).joined(separator: "\n"), true)
-            case .queryAccounts(let filter):
-                return (try await client.queryAccounts(filter).map(ReplFormatter.account).joined(separator: "\n"), true)
-            case .queryTransfers(let filter):
-                return (try await client.queryTransfers(filter).map(ReplFormatter.transfer).joined(separator: "\n"), true)
-            }
+            guard let output = try await execute(command) else { return nil }
+            return (output.isEmpty ? "0 results" : output, true)
         } catch {
-            return ("error: \(error)", false)
+            return (ReplFormatter.clientError(error, address: address), false)
+        }
+    }
+
+    /// The command's answer as text ("" when it has no records), or nil for `exit`.
+    private func execute(_ command: ReplCommand) async throws(KaminoClientError) -> String? {
+        switch command {
+        case .exit:
+            return nil
+        case .help:
+            return Self.help
+        case .createAccounts(let accounts):
+            let results = try await client.createAccounts(accounts)
+            return ReplFormatter.createResults(results.map {
+                ($0.timestamp, ReplFormatter.snakeCase("\($0.status)"))
+            })
+        case .createTransfers(let transfers):
+            let results = try await client.createTransfers(transfers)
+            return ReplFormatter.createResults(results.map {
+                ($0.timestamp, ReplFormatter.snakeCase("\($0.status)"))
+            })
+        case .lookupAccounts(let ids):
+            return try await client.lookupAccounts(ids).map(ReplFormatter.account).joined(separator: "\n")
+        case .lookupTransfers(let ids):
+            return try await client.lookupTransfers(ids).map(ReplFormatter.transfer).joined(separator: "\n")
+        case .getAccountTransfers(let filter):
+            return try await client.getAccountTransfers(filter).map(ReplFormatter.transfer).joined(separator: "\n")
+        case .getAccountBalances(let filter):
+            return try await client.getAccountBalances(filter).map(ReplFormatter.balance).joined(separator: "\n")
+        case .queryAccounts(let filter):
+            return try await client.queryAccounts(filter).map(ReplFormatter.account).joined(separator: "\n")
+        case .queryTransfers(let filter):
+            return try await client.queryTransfers(filter).map(ReplFormatter.transfer).joined(separator: "\n")
         }
     }
 
@@ -61,6 +82,8 @@ package struct ReplSession: Sendable {
           query_accounts ledger=700 limit=10
           query_transfers code=10 limit=10 flags=reversed
           help, exit
-        Fields and flags are the reference's names (snake_case); numbers may use _ separators.
+        Fields and flags are the reference's names (snake_case); numbers are decimal or 0x hex and may use _
+        separators (1_000, 0xdead_beef). Errors name the object (counted from 0, like result indexes) and field.
+        Interactive: arrows and Ctrl-R for history (kept in ~/.kamino_history), Tab completes names.
         """
 }

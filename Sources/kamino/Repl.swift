@@ -8,7 +8,11 @@ import Glibc
 import Musl
 #endif
 
-/// `kamino repl`: an interactive client, or one-shot commands with `--command`.
+/// `kamino repl`: an interactive client (line editing, history, completion), or
+/// commands read from a pipe or given with `--command`.
+///
+/// Answers go to standard output, errors to standard error; piped and `--command` runs
+/// exit with 1 when any command failed.
 struct Repl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Talk to a running server: create accounts and transfers, look them up.",
@@ -22,36 +26,55 @@ struct Repl: AsyncParsableCommand {
 
     func run() async throws {
         let target = address ?? getenv("KAMINO_ADDRESS").map { String(cString: $0) } ?? "127.0.0.1:4410"
+        let interactive = command.isEmpty && isatty(0) != 0
         let client: KaminoClient
         do {
-            client = try KaminoClient(addresses: [target])
+            client = try KaminoClient(addresses: [target], options: ReplSession.clientOptions(interactive: interactive))
         } catch {
-            throw ValidationError("bad address '\(target)': \(error)")
+            throw ValidationError("bad address '\(target)': \(error.message)")
         }
-        let session = ReplSession(client: client)
+        let session = ReplSession(client: client, address: target)
         var failures = 0
         if !command.isEmpty {
             for line in command {
                 guard let (output, ok) = await session.run(line: line) else { break }
-                if !output.isEmpty { print(output) }
+                Self.emit(output, ok: ok)
                 if !ok { failures += 1 }
             }
+        } else if interactive {
+            print("kamino repl for \(target): type help; Tab completes, arrows recall history")
+            LineEditor.open(historyPath: LineEditor.defaultHistoryPath)
+            while let line = LineEditor.read(prompt: "> ") {
+                if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
+                LineEditor.remember(line)
+                guard let (output, ok) = await session.run(line: line) else { break }
+                Self.emit(output, ok: ok)
+            }
         } else {
-            let interactive = isatty(0) != 0
-            if interactive { print("kamino repl: connected to \(target) (type help)") }
-            while true {
-                if interactive {
-                    print("> ", terminator: "")
-                    fflush(nil)
-                }
-                guard let line = readLine() else { break }
+            while let line = readLine() {
                 if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
                 guard let (output, ok) = await session.run(line: line) else { break }
-                if !output.isEmpty { print(output) }
+                Self.emit(output, ok: ok)
                 if !ok { failures += 1 }
             }
         }
         await client.close()
-        if failures > 0 && !command.isEmpty { throw ExitCode(1) }
+        if failures > 0 { throw ExitCode(1) }
+    }
+
+    /// Answers on standard output, errors on standard error.
+    private static func emit(_ output: String, ok: Bool) {
+        if ok {
+            print(output)
+        } else {
+            fflush(nil)  // answers printed so far come first
+            var bytes = Array((output + "\n").utf8)[...]
+            while !bytes.isEmpty {
+                let n = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return }  // stderr is gone: nothing more to tell
+                bytes = bytes.dropFirst(n)
+            }
+        }
     }
 }

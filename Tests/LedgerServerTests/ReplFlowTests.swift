@@ -31,13 +31,14 @@ struct ReplFlowTests {
 
         let second = try #require(ServerProcess.start(dataDir: dir))
         defer { second.terminate() }
-        let found = repl(second.port, ["lookup_transfers id=100, id=101", "lookup_accounts id=1, id=2"], log: dir + ".repl2")
+        let found = repl(second.port, ["lookup_transfers id=100, id=101", "lookup_accounts id=1, id=0x2", "lookup_accounts id=0x3e7"], log: dir + ".repl2")
         #expect(found.status == 0, "\(found.output)")
         #expect(found.output.contains("\"id\": \"100\"") && found.output.contains("\"amount\": \"500\""))
         #expect(!found.output.contains("\"id\": \"101\""))  // failed with exceeds_credits: never created
         #expect(found.output.contains("\"credits_posted\": \"500\""))
+        #expect(found.output.hasSuffix("0 results\n"))  // id 999: nothing found
 
         let bad = repl(second.port, ["create_accounts id=1 colour=red"], log: dir + ".repl3")
-        #expect(bad.status == 1 && bad.output.contains("unknown field 'colour'"))
+        #expect(bad.status == 1 && bad.output.contains("account 0: field colour: unknown field"))
     }
 }
