@@ -126,18 +126,6 @@ public final class ShardedLedger {
         shards[ShardRouting.shard(of: ref)].transfers[ShardRouting.local(of: ref)]
     }
 
-    /// The account as the executor may see it: whole, except another shard's account in
-    /// a parallel round. That one is free (the plan made sure: no limit or history flag,
-    /// not closed, no overflow possible), so only its ledger can decide a result, and
-    /// round 1 saved it: round 2 never reads a record another shard is writing.
-    @inline(__always)
-    func view(_ ref: UInt32, event i: Int, _ x: ShardExecution) -> Account {
-        if x.deferred && ShardRouting.shard(of: ref) != x.home {
-            return Account(id: 0, ledger: resolutions.foreignLedger[i], code: 0)
-        }
-        return account(ref).pointee
-    }
-
     // MARK: Writes
 
     /// Applies a leg now (serial mode, or the home's own account), or queues it for the

@@ -112,18 +112,6 @@ public final class Ledger {
         accountIndex.find(id, in: accountIds).ref.map { Int($0) }
     }
 
-    /// The ref and record of the account with `id`, trying first the ref the prefetch
-    /// pipeline guessed (or -1) and its record: exact once the stored id matches, as ids
-    /// are unique and accounts never move.
-    @inline(__always)
-    func accountRef(
-        _ id: UInt128, guess: Int32, guessSlot: UnsafeMutablePointer<Account>?
-    ) -> (ref: Int, slot: UnsafeMutablePointer<Account>)? {
-        if guess >= 0, let slot = guessSlot, slot.pointee.id == id { return (Int(guess), slot) }
-        guard let ref = accountRef(id) else { return nil }
-        return (ref, accounts.pointer(at: ref))
-    }
-
     /// Reads account ids for the account index.
     struct AccountIds: IdSource {
         let accounts: ChunkedStore<Account>

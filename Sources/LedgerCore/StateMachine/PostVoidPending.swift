@@ -1,52 +1,18 @@
 extension Ledger {
-    /// Posts or voids a pending transfer (`flags.post_pending_transfer` or
-    /// `flags.void_pending_transfer`); checks in the reference's order of precedence.
-    /// `index` is the event's place in the batch: the prefetch pipeline's guesses of the
-    /// pending transfer and its accounts are used once their ids confirm them.
-    func postOrVoidPendingTransfer(
-        _ t: Transfer, at eventTimestamp: UInt64, probe: IdIndex.Probe, index: Int
-    ) -> (CreateTransferStatus, UInt64) {
-        let ts = eventTimestamp
-        if let status = TransferRules.checkPostOrVoid(t) { return (status, ts) }
+    /// Applies a post or void `decide` accepted: releases the pending amount on both
+    /// accounts of the pending transfer `pRef`, posts `amount` (a post) or reopens the
+    /// accounts it closed (a void), marks it posted or voided and stores `t` resolved.
+    @inline(__always)
+    func applyPostOrVoid(
+        _ t: Transfer, pending pRef: Int, dr drRef: Int, cr crRef: Int, amount: UInt128, timestamp actual: UInt64,
+        probe: IdIndex.Probe
+    ) {
         let isPost = t.flags.contains(.postPendingTransfer)
-        let isVoid = !isPost
-
-        let guess = Int(prefetchedPending[index])
-        let pRef: Int
-        if guess >= 0, guess < transfers.count, transfers.pointer(at: guess).pointee.id == t.pendingId {
-            pRef = guess  // created transfer ids are unique
-        } else {
-            guard let ref = transferRef(t.pendingId) else { return (.pendingTransferNotFound, ts) }
-            pRef = ref
-        }
         let p = transfers[pRef]
-        if !p.flags.contains(.pending) { return (.pendingTransferNotPending, ts) }
-        // A pending transfer's accounts always exist: accounts are never deleted.
-        guard let (drRef, _) = accountRef(p.debitAccountId, guess: prefetchedRefs[2 * index], guessSlot: prefetchedSlots[2 * index]),
-            let (crRef, _) = accountRef(p.creditAccountId, guess: prefetchedRefs[2 * index + 1], guessSlot: prefetchedSlots[2 * index + 1])
-        else {
-            return (.pendingTransferNotFound, ts)
-        }
-        let (failure, amount) = TransferRules.matchPending(t, p)
-        if let failure { return (failure, ts) }
-        if let status = TransferRules.checkPendingState(p, status: pendingStatuses[pRef], at: ts) {
-            return (status, ts)
-        }
-
-        var actual = ts
-        if t.flags.contains(.imported) {
-            if let status = importedTimestampRegresses(t.timestamp) { return (status, ts) }
-            actual = t.timestamp
-        }
-
         var dr = accounts[drRef]
         var cr = accounts[crRef]
-        // The only movement allowed on a closed account is voiding a pending transfer.
-        if dr.flags.contains(.closed) && !isVoid { return (.debitAccountAlreadyClosed, ts) }
-        if cr.flags.contains(.closed) && !isVoid { return (.creditAccountAlreadyClosed, ts) }
-
-        // From here on the transfer succeeds. Pending amounts were checked against
-        // overflow of pending + posted when reserved, so moving them cannot overflow.
+        // Pending amounts were checked against overflow of pending + posted when
+        // reserved, so moving them cannot overflow.
         dr.debitsPending -= p.amount
         cr.creditsPending -= p.amount
         if isPost {
@@ -64,6 +30,5 @@ extension Ledger {
         appendTransfer(
             stored, amount: amount, timestamp: actual, status: .none, dr: drRef, cr: crRef,
             history: (dr.flags.contains(.history), cr.flags.contains(.history)), probe: probe)
-        return (.created, actual)
     }
 }
