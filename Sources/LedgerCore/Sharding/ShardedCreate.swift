@@ -38,6 +38,7 @@ extension ShardedLedger {
     public func createAccounts(_ events: [Account], timestamp: UInt64) throws(LedgerError)
         -> [CreateAccountResult]
     {
+        rounds.requireIdle()
         try checkBatch(count: events.count, timestamp: timestamp)
         for s in stores where s.accounts.count + events.count > ShardRouting.localCapacity {
             throw LedgerError(.capacityExhausted, "account store is full")
@@ -89,6 +90,7 @@ extension ShardedLedger {
 
     /// Applies a `pulse`: advances time to `timestamp` and expires what is due by then.
     public func pulse(timestamp: UInt64) throws(LedgerError) {
+        rounds.requireIdle()
         try checkBatch(count: 0, timestamp: timestamp)
         expirePending(before: timestamp + 1, serialExecution)
         lastTimestamp = timestamp

@@ -144,8 +144,10 @@ extension Ledger {
     }
 
     /// Creates one transfer, event `index` of the batch: decides it with the one rulebook
-    /// (`TransferRules.decide`) over this ledger, then applies what was decided.
-    @inline(__always)
+    /// (`TransferRules.decide`) over this ledger, then applies what was decided. Kept
+    /// out of line, so that `decide` is inlined here (the batch loop is too large a caller
+    /// for the inliner): `decide` called from the loop cost 20 instructions per transfer.
+    @inline(never)
     func createTransfer(_ t: Transfer, at eventTimestamp: UInt64, index: Int, view: inout SerialTransferView)
         -> (CreateTransferStatus, UInt64)
     {
@@ -171,6 +173,7 @@ extension Ledger {
         let drSlot = dr.slot
         let crSlot = cr.slot
         let isPending = t.flags.contains(.pending)
+        let history = (drSlot.pointee.flags.contains(.history), crSlot.pointee.flags.contains(.history))
         // Balances change in place (two fields, not two whole records); inside a chain
         // the old records are kept for the undo. `decide` ruled out overflow.
         if scope.pointee.isOpen {
@@ -190,7 +193,7 @@ extension Ledger {
         let ref = transfers.count
         appendTransfer(
             t, amount: amount, timestamp: actual, status: isPending ? .pending : .none, dr: dr.ref, cr: cr.ref,
-            history: (drSlot.pointee.flags.contains(.history), crSlot.pointee.flags.contains(.history)), probe: probe)
+            history: history, probe: probe)
         if isPending, t.timeout > 0 {
             let entry = ExpiryQueue.Entry(expiresAt: actual + t.timeoutNanoseconds, ref: UInt32(ref))
             if scope.pointee.isOpen { scope.pointee.expiries.append(entry) } else { expiry.push(entry) }

@@ -4,7 +4,8 @@
 /// the insert that follows an accepted decision.
 ///
 /// Holds the ledger's stores as plain values (pointer structs), made once per batch: a
-/// reference to the ledger would cost reference counting on every event.
+/// reference to the ledger would cost reference counting on every event, and a view made
+/// for each event cost 45 instructions per transfer more (callgrind).
 struct SerialTransferView: TransferDecisionView {
     /// A found account: its ref and its record, read and changed in place.
     struct AccountSlot {
