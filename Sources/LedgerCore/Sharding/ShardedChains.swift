@@ -38,10 +38,10 @@ extension ShardedLedger {
     /// batch-start state (`x` is the serial executor: it reads every record whole).
     /// Changes nothing.
     private func verdict(_ t: Transfer, _ i: Int, at ts: UInt64, _ x: ShardExecution) -> (CreateTransferStatus, UInt64) {
-        var view = ShardedTransferView(self, x)
-        switch TransferRules.decide(t, event: i, at: ts, in: &view) {
+        let view = ShardedTransferView(self, x)
+        switch TransferRules.decide(t, event: i, at: ts, in: view) {
         case .done(let status, let timestamp): return (status, timestamp)
-        case .create(_, _, _, let actual): return (.created, actual)
+        case .create(_, _, _, let actual, _): return (.created, actual)
         case .resolve: preconditionFailure("a chain the plan decides has no post or void")
         }
     }

@@ -21,9 +21,9 @@ struct ShardedTransferView: TransferDecisionView {
     }
 
     @inline(__always)
-    func existing(_ t: Transfer, event i: Int) -> StoredTransferId<UInt32> {
+    func existing(_ t: Transfer, event i: Int) -> StoredTransferId<UInt32, Void> {
         let value = resolutions.existing[i]
-        guard value != 0 else { return .none }
+        guard value != 0 else { return .none(()) }
         let ref = value &- 1
         return ref & ShardRouting.orphanBit != 0 ? .failed : .transfer(ref)
     }

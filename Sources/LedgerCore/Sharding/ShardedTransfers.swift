@@ -90,14 +90,14 @@ extension ShardedLedger {
     func executeTransfer(_ t: Transfer, _ i: Int, at ts: UInt64, _ x: ShardExecution)
         -> (CreateTransferStatus, UInt64)
     {
-        var view = ShardedTransferView(self, x)
-        switch TransferRules.decide(t, event: i, at: ts, in: &view) {
+        let view = ShardedTransferView(self, x)
+        switch TransferRules.decide(t, event: i, at: ts, in: view) {
         case .done(let status, let timestamp):
             return (status, timestamp)
-        case .create(let drRef, let crRef, let amount, let actual):
+        case .create(let drRef, let crRef, let amount, let actual, _):
             applyCreate(t, i, dr: drRef, cr: crRef, amount: amount, timestamp: actual, x)
             return (.created, actual)
-        case .resolve(let pRef, let drRef, let crRef, let amount, let actual):
+        case .resolve(let pRef, let drRef, let crRef, let amount, let actual, _):
             applyPostOrVoid(t, i, pending: pRef, dr: drRef, cr: crRef, amount: amount, timestamp: actual, x)
             return (.created, actual)
         }

@@ -32,10 +32,10 @@ extension Ledger {
         // An account index that fits in the L2 cache stays there: its slots need no hint.
         let accountSlots = accountIndex.memoryBytes > Self.cacheResidentIndexBytes
         guard let out = results.baseAddress else { lastTimestamp = timestamp; return }
-        var view = SerialTransferView(self)
+        let view = SerialTransferView(self)
         executeCreate(
             events, timestamp: timestamp, results: out,
-            create: { index, event, ts in createTransfer(event, at: ts, index: index, view: &view) },
+            create: { index, event, ts in createTransfer(event, at: ts, index: index, view: view) },
             failed: { event, status in
                 if status.isTransient { markFailed(event.id) }
             },
@@ -148,17 +148,17 @@ extension Ledger {
     /// out of line, so that `decide` is inlined here (the batch loop is too large a caller
     /// for the inliner): `decide` called from the loop cost 20 instructions per transfer.
     @inline(never)
-    func createTransfer(_ t: Transfer, at eventTimestamp: UInt64, index: Int, view: inout SerialTransferView)
+    func createTransfer(_ t: Transfer, at eventTimestamp: UInt64, index: Int, view: SerialTransferView)
         -> (CreateTransferStatus, UInt64)
     {
-        switch TransferRules.decide(t, event: index, at: eventTimestamp, in: &view) {
+        switch TransferRules.decide(t, event: index, at: eventTimestamp, in: view) {
         case .done(let status, let timestamp):
             return (status, timestamp)
-        case .create(let dr, let cr, let amount, let actual):
-            applyCreate(t, dr: dr, cr: cr, amount: amount, timestamp: actual, probe: view.probe)
+        case .create(let dr, let cr, let amount, let actual, let probe):
+            applyCreate(t, dr: dr, cr: cr, amount: amount, timestamp: actual, probe: probe)
             return (.created, actual)
-        case .resolve(let pending, let dr, let cr, let amount, let actual):
-            applyPostOrVoid(t, pending: pending, dr: dr.ref, cr: cr.ref, amount: amount, timestamp: actual, probe: view.probe)
+        case .resolve(let pending, let dr, let cr, let amount, let actual, let probe):
+            applyPostOrVoid(t, pending: pending, dr: dr.ref, cr: cr.ref, amount: amount, timestamp: actual, probe: probe)
             return (.created, actual)
         }
     }

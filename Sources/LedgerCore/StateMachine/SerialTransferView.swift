@@ -1,7 +1,7 @@
 /// The serial `Ledger` as `TransferRules.decide` reads it. Uses the prefetch pipeline's
 /// guesses for event `i` (its id tag, account refs and records, pending transfer) once
-/// the stored ids confirm them, and keeps the id-index probe of the event's own id for
-/// the insert that follows an accepted decision.
+/// the stored ids confirm them; the id-index probe of the event's own id goes back to
+/// the applier for the insert that follows an accepted decision.
 ///
 /// Holds the ledger's stores as plain values (pointer structs), made once per batch: a
 /// reference to the ledger would cost reference counting on every event, and a view made
@@ -24,8 +24,6 @@ struct SerialTransferView: TransferDecisionView {
     private let prefetchedRefs: UnsafeMutablePointer<Int32>
     private let prefetchedSlots: UnsafeMutablePointer<UnsafeMutablePointer<Account>?>
     private let prefetchedPending: UnsafeMutablePointer<Int32>
-    /// The probe of the current event's id (set by `existing`).
-    private(set) var probe = IdIndex.Probe(ref: nil, slot: 0, tag: 0)
 
     init(_ ledger: Ledger) {
         accounts = ledger.accounts
@@ -42,10 +40,10 @@ struct SerialTransferView: TransferDecisionView {
     }
 
     @inline(__always)
-    mutating func existing(_ t: Transfer, event i: Int) -> StoredTransferId<Int> {
+    func existing(_ t: Transfer, event i: Int) -> StoredTransferId<Int, IdIndex.Probe> {
         // Room for this insert was reserved for the whole batch (`reserve`).
-        probe = transferIndex.find(t.id, tag: prefetchedTags[3 * i], in: transferIds)
-        guard let ref = probe.ref else { return .none }
+        let probe = transferIndex.find(t.id, tag: prefetchedTags[3 * i], in: transferIds)
+        guard let ref = probe.ref else { return .none(probe) }
         return ref & Ledger.orphanBit != 0 ? .failed : .transfer(Int(ref))
     }
 

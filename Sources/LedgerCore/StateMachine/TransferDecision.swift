@@ -7,9 +7,12 @@ protocol TransferDecisionView {
     associatedtype AccountRef
     /// How the layout names a stored transfer.
     associatedtype TransferRef
+    /// Where a new id goes (the serial ledger's id-index probe), handed back to the
+    /// applier with an accepted decision.
+    associatedtype Slot
 
     /// What is stored under event `i`'s id (`t.id`, neither 0 nor max).
-    mutating func existing(_ t: Transfer, event i: Int) -> StoredTransferId<TransferRef>
+    func existing(_ t: Transfer, event i: Int) -> StoredTransferId<TransferRef, Slot>
     /// The created transfer (not a failed id) that `t.pendingId` names, if any.
     func pendingTransfer(_ t: Transfer, event i: Int) -> TransferRef?
     func transfer(_ ref: TransferRef) -> Transfer
@@ -29,22 +32,24 @@ protocol TransferDecisionView {
 }
 
 /// What a transfer id names in a ledger.
-enum StoredTransferId<TransferRef> {
-    case none
+enum StoredTransferId<TransferRef, Slot> {
+    /// No such id: where it would go.
+    case none(Slot)
     /// An id that failed with a transient status: it can never be created.
     case failed
     case transfer(TransferRef)
 }
 
 /// The decision on one `create_transfer` event: a status, or the legs to apply.
-enum TransferDecision<AccountRef, TransferRef> {
+enum TransferDecision<AccountRef, TransferRef, Slot> {
     /// Nothing to apply: the status and, for `exists`, the stored transfer's timestamp
     /// (otherwise the event's).
     case done(CreateTransferStatus, UInt64)
     /// Create a new transfer moving `amount` (less than requested for balancing ones).
-    case create(debit: AccountRef, credit: AccountRef, amount: UInt128, timestamp: UInt64)
+    case create(debit: AccountRef, credit: AccountRef, amount: UInt128, timestamp: UInt64, slot: Slot)
     /// Post (`amount`) or void the pending transfer `pending`, whose accounts are given.
-    case resolve(pending: TransferRef, debit: AccountRef, credit: AccountRef, amount: UInt128, timestamp: UInt64)
+    case resolve(
+        pending: TransferRef, debit: AccountRef, credit: AccountRef, amount: UInt128, timestamp: UInt64, slot: Slot)
 }
 
 extension TransferRules {
@@ -53,21 +58,22 @@ extension TransferRules {
     /// `view` reads. Both ledgers apply what it returns and decide nothing themselves.
     @inline(__always)
     static func decide<View: TransferDecisionView>(
-        _ t: Transfer, event i: Int, at ts: UInt64, in view: inout View
-    ) -> TransferDecision<View.AccountRef, View.TransferRef> {
+        _ t: Transfer, event i: Int, at ts: UInt64, in view: View
+    ) -> TransferDecision<View.AccountRef, View.TransferRef, View.Slot> {
         if t.flags.rawValue & TransferFlags.reservedMask != 0 { return .done(.reservedFlag, ts) }
         if t.id == 0 { return .done(.idMustNotBeZero, ts) }
         if t.id == .max { return .done(.idMustNotBeIntMax, ts) }
 
+        let slot: View.Slot
         switch view.existing(t, event: i) {
-        case .none: break
+        case .none(let s): slot = s
         case .failed: return .done(.idAlreadyFailed, ts)
         case .transfer(let ref):
             let pending = t.isPostOrVoid ? view.pendingTransfer(t, event: i).map { view.transfer($0) } : nil
             let (status, timestamp) = exists(t, view.transfer(ref), pending: pending)
             return .done(status, timestamp)
         }
-        if t.isPostOrVoid { return decidePostOrVoid(t, event: i, at: ts, in: view) }
+        if t.isPostOrVoid { return decidePostOrVoid(t, event: i, at: ts, in: view, slot: slot) }
 
         if let status = checkNew(t) { return .done(status, ts) }
         guard let drRef = view.debitAccount(t, event: i) else { return .done(.debitAccountNotFound, ts) }
@@ -93,7 +99,7 @@ extension TransferRules {
         if let status = checkBalances(t, amount: amount, dr: dr, cr: cr, timestamp: actual) {
             return .done(status, ts)
         }
-        return .create(debit: drRef, credit: crRef, amount: amount, timestamp: actual)
+        return .create(debit: drRef, credit: crRef, amount: amount, timestamp: actual, slot: slot)
     }
 
     /// The ladder of a post or void (`flags.post_pending_transfer` or
@@ -101,8 +107,8 @@ extension TransferRules {
     /// ladder of a new transfer slower (more registers live on the common path).
     @inline(never)
     static func decidePostOrVoid<View: TransferDecisionView>(
-        _ t: Transfer, event i: Int, at ts: UInt64, in view: View
-    ) -> TransferDecision<View.AccountRef, View.TransferRef> {
+        _ t: Transfer, event i: Int, at ts: UInt64, in view: View, slot: View.Slot
+    ) -> TransferDecision<View.AccountRef, View.TransferRef, View.Slot> {
         if let status = checkPostOrVoid(t) { return .done(status, ts) }
         let isVoid = t.flags.contains(.voidPendingTransfer)
         guard let pRef = view.pendingTransfer(t, event: i) else { return .done(.pendingTransferNotFound, ts) }
@@ -123,7 +129,7 @@ extension TransferRules {
             if view.account(drRef, event: i).flags.contains(.closed) { return .done(.debitAccountAlreadyClosed, ts) }
             if view.account(crRef, event: i).flags.contains(.closed) { return .done(.creditAccountAlreadyClosed, ts) }
         }
-        return .resolve(pending: pRef, debit: drRef, credit: crRef, amount: amount, timestamp: actual)
+        return .resolve(pending: pRef, debit: drRef, credit: crRef, amount: amount, timestamp: actual, slot: slot)
     }
 }
 
