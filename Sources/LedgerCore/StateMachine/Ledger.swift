@@ -178,14 +178,6 @@ public final class Ledger {
         if scope.pointee.isOpen { scope.pointee.undo.append(.transferCreated(dr: dr, cr: cr)) }
     }
 
-    /// Replaces an account's balances or flags, remembering the old value inside a chain.
-    @inline(__always)
-    func updateAccount(_ ref: Int, to account: Account) {
-        let slot = accounts.pointer(at: ref)
-        if scope.pointee.isOpen { scope.pointee.undo.append(.accountUpdated(ref: ref, previous: slot.pointee)) }
-        slot.pointee = account
-    }
-
     @inline(__always)
     func setPendingStatus(_ ref: Int, _ status: PendingStatus) {
         if scope.pointee.isOpen {

@@ -103,9 +103,8 @@ extension TransferRules {
     }
 
     /// The ladder of a post or void (`flags.post_pending_transfer` or
-    /// `flags.void_pending_transfer`) whose id is new. Out of line: inlined, it made the
-    /// ladder of a new transfer slower (more registers live on the common path).
-    @inline(never)
+    /// `flags.void_pending_transfer`) whose id is new.
+    @inline(__always)
     static func decidePostOrVoid<View: TransferDecisionView>(
         _ t: Transfer, event i: Int, at ts: UInt64, in view: View, slot: View.Slot
     ) -> TransferDecision<View.AccountRef, View.TransferRef, View.Slot> {
