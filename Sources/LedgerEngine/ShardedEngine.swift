@@ -6,10 +6,12 @@ import Glibc
 /// A `ShardedLedger` driven by one actor per shard: each round of a batch is one message
 /// to every shard actor, run concurrently; the next round starts when all have answered.
 ///
-/// The rounds touch disjoint memory (see `ShardedLedger`), which is what makes handing
-/// the same ledger to every actor safe; the engine itself must be used by one caller at
-/// a time (a sequencer, replay or a test), which `apply` enforces by being the only
-/// entry point and awaiting each round.
+/// `@unchecked Sendable`: the engine must be used by one caller at a time (a
+/// `ShardedSequencer`, which runs one batch at a time, replay or a test; a batch begun
+/// while another is in its rounds fails the ledger's `requireIdle`). Within a batch,
+/// the rounds touch disjoint memory (see `ShardedLedger`); the ledger's `RoundSequence`
+/// checks with preconditions that every shard runs each round once, in order, and that
+/// no round starts before every shard finished the previous one.
 package final class ShardedEngine: @unchecked Sendable {
     package let ledger: ShardedLedger
     private let shards: [ShardActor]
@@ -89,6 +91,7 @@ package final class ShardedEngine: @unchecked Sendable {
             lap(\.plan)
             if planned {
                 await round { ledger, s in ledger.executeRound(batch, shard: s) }
+                ledger.beginSettleRound()
                 lap(\.execute)
                 await round { ledger, s in ledger.settleRound(batch, shard: s) }
                 ledger.finishTransfers(batch)
@@ -149,6 +152,9 @@ package final class ShardedEngine: @unchecked Sendable {
 }
 
 /// The ledger handed to the shard actors for one round (see `ShardedEngine`).
+/// `@unchecked Sendable`: every shard of a round gets the same ledger; what keeps them
+/// apart is checked by the ledger's `RoundSequence` (each round entry point requires its
+/// phase and runs once per shard; the driver advances only after every shard ran).
 struct LedgerHandle: @unchecked Sendable {
     let ledger: ShardedLedger
 }

@@ -119,22 +119,26 @@ struct CreateAccountStatusTests {
         },
     ]
 
-    @Test(arguments: scenarios)
-    func status(_ scenario: StatusScenario<CreateAccountStatus>) throws {
-        #expect(try scenario.run() == scenario.expected)
+    @Test(arguments: Layout.allCases, scenarios)
+    func status(layout: Layout, _ scenario: StatusScenario<CreateAccountStatus>) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            #expect(try scenario.run() == scenario.expected)
+        }
     }
 
-    @Test("every CreateAccountStatus is produced by a scenario")
-    func coverage() throws {
-        var produced = Set<CreateAccountStatus>()
-        for scenario in Self.scenarios {
-            let status = try scenario.run()
-            #expect(status == scenario.expected, "\(scenario.testDescription)")
-            produced.insert(status)
+    @Test("every CreateAccountStatus is produced by a scenario", arguments: Layout.allCases)
+    func coverage(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            var produced = Set<CreateAccountStatus>()
+            for scenario in Self.scenarios {
+                let status = try scenario.run()
+                #expect(status == scenario.expected, "\(scenario.testDescription)")
+                produced.insert(status)
+            }
+            let missing = CreateAccountStatus.allCases.filter { !produced.contains($0) }
+            #expect(missing.isEmpty, "not produced: \(missing)")
+            #expect(produced.count == CreateAccountStatus.allCases.count)
         }
-        let missing = CreateAccountStatus.allCases.filter { !produced.contains($0) }
-        #expect(missing.isEmpty, "not produced: \(missing)")
-        #expect(produced.count == CreateAccountStatus.allCases.count)
     }
 
     @Test("raw values are the reference's wire codes")
@@ -155,206 +159,245 @@ struct CreateAccountStatusTests {
 
 @Suite("create_accounts precedence")
 struct CreateAccountPrecedenceTests {
-    @Test("linked_event_chain_open beats id_must_not_be_zero")
-    func chainOpenFirst() throws {
-        #expect(try TestLedger().status(acct(0, flags: .linked)) == .linkedEventChainOpen)
+    @Test("linked_event_chain_open beats id_must_not_be_zero", arguments: Layout.allCases)
+    func chainOpenFirst(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            #expect(try TestLedger().status(acct(0, flags: .linked)) == .linkedEventChainOpen)
+        }
     }
 
-    @Test("imported_event_expected beats timestamp_must_be_zero")
-    func importedExpectedBeforeTimestamp() throws {
-        let s = try TestLedger().accountStatuses([
-            acct(1, flags: .imported, timestamp: 100), acct(2, ledger: 0, timestamp: 7),
-        ])
-        #expect(s == [.created, .importedEventExpected])
+    @Test("imported_event_expected beats timestamp_must_be_zero", arguments: Layout.allCases)
+    func importedExpectedBeforeTimestamp(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let s = try TestLedger().accountStatuses([
+                acct(1, flags: .imported, timestamp: 100), acct(2, ledger: 0, timestamp: 7),
+            ])
+            #expect(s == [.created, .importedEventExpected])
+        }
     }
 
-    @Test("imported_event_not_expected beats imported_event_timestamp_out_of_range")
-    func notExpectedBeforeRange() throws {
-        let s = try TestLedger().accountStatuses([acct(1), acct(2, flags: .imported, timestamp: 0)])
-        #expect(s == [.created, .importedEventNotExpected])
+    @Test("imported_event_not_expected beats imported_event_timestamp_out_of_range", arguments: Layout.allCases)
+    func notExpectedBeforeRange(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let s = try TestLedger().accountStatuses([acct(1), acct(2, flags: .imported, timestamp: 0)])
+            #expect(s == [.created, .importedEventNotExpected])
+        }
     }
 
-    @Test("timestamp_must_be_zero beats reserved_field")
-    func timestampBeforeReserved() throws {
-        var a = acct(1, timestamp: 9)
-        a.reserved = 1
-        #expect(try TestLedger().status(a) == .timestampMustBeZero)
+    @Test("timestamp_must_be_zero beats reserved_field", arguments: Layout.allCases)
+    func timestampBeforeReserved(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            var a = acct(1, timestamp: 9)
+            a.reserved = 1
+            #expect(try TestLedger().status(a) == .timestampMustBeZero)
+        }
     }
 
-    @Test("imported_event_timestamp_out_of_range beats must_not_advance and reserved_field")
-    func rangeBeforeAdvance() throws {
-        var a = acct(1, flags: .imported, timestamp: .max)
-        a.reserved = 1
-        #expect(try TestLedger().status(a) == .importedEventTimestampOutOfRange)
+    @Test("imported_event_timestamp_out_of_range beats must_not_advance and reserved_field", arguments: Layout.allCases)
+    func rangeBeforeAdvance(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            var a = acct(1, flags: .imported, timestamp: .max)
+            a.reserved = 1
+            #expect(try TestLedger().status(a) == .importedEventTimestampOutOfRange)
+        }
     }
 
-    @Test("imported_event_timestamp_must_not_advance beats reserved_field")
-    func advanceBeforeReserved() throws {
-        let t = TestLedger()
-        var a = acct(0, flags: .imported, timestamp: t.next + 5)
-        a.reserved = 1
-        #expect(try t.status(a) == .importedEventTimestampMustNotAdvance)
+    @Test("imported_event_timestamp_must_not_advance beats reserved_field", arguments: Layout.allCases)
+    func advanceBeforeReserved(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = TestLedger()
+            var a = acct(0, flags: .imported, timestamp: t.next + 5)
+            a.reserved = 1
+            #expect(try t.status(a) == .importedEventTimestampMustNotAdvance)
+        }
     }
 
-    @Test("reserved_field beats reserved_flag beats id_must_not_be_zero")
-    func reservedOrder() throws {
-        var a = acct(0, ledger: 0, flags: AccountFlags(rawValue: 1 << 7))
-        a.reserved = 1
-        #expect(try TestLedger().status(a) == .reservedField)
-        a.reserved = 0
-        #expect(try TestLedger().status(a) == .reservedFlag)
-        a.flags = []
-        #expect(try TestLedger().status(a) == .idMustNotBeZero)
+    @Test("reserved_field beats reserved_flag beats id_must_not_be_zero", arguments: Layout.allCases)
+    func reservedOrder(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            var a = acct(0, ledger: 0, flags: AccountFlags(rawValue: 1 << 7))
+            a.reserved = 1
+            #expect(try TestLedger().status(a) == .reservedField)
+            a.reserved = 0
+            #expect(try TestLedger().status(a) == .reservedFlag)
+            a.flags = []
+            #expect(try TestLedger().status(a) == .idMustNotBeZero)
+        }
     }
 
-    @Test("id_must_not_be_int_max beats ledger_must_not_be_zero")
-    func idBeforeLedger() throws {
-        #expect(try TestLedger().status(acct(.max, ledger: 0, code: 0)) == .idMustNotBeIntMax)
+    @Test("id_must_not_be_int_max beats ledger_must_not_be_zero", arguments: Layout.allCases)
+    func idBeforeLedger(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            #expect(try TestLedger().status(acct(.max, ledger: 0, code: 0)) == .idMustNotBeIntMax)
+        }
     }
 
-    @Test("existence is checked before the account's own validity")
-    func existsBeforeValidation() throws {
-        let t = try CreateAccountStatusTests.withAccount1()
-        // Mutually exclusive flags differ from the stored ones: exists_with_different_flags.
-        #expect(try t.status(CreateAccountStatusTests.account1 {
-            $0.flags = [.debitsMustNotExceedCredits, .creditsMustNotExceedDebits]
-        }) == .existsWithDifferentFlags)
-        // Balances are not compared by the idempotency check: `exists`, not *_must_be_zero.
-        #expect(try t.status(CreateAccountStatusTests.account1 {
-            $0.debitsPending = 1
-            $0.creditsPosted = 5
-        }) == .exists)
-        // ledger 0 differs from the stored ledger: exists_with_different_ledger, not ledger_must_not_be_zero.
-        #expect(try t.status(CreateAccountStatusTests.account1 { $0.ledger = 0 }) == .existsWithDifferentLedger)
+    @Test("existence is checked before the account's own validity", arguments: Layout.allCases)
+    func existsBeforeValidation(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try CreateAccountStatusTests.withAccount1()
+            // Mutually exclusive flags differ from the stored ones: exists_with_different_flags.
+            #expect(try t.status(CreateAccountStatusTests.account1 {
+                $0.flags = [.debitsMustNotExceedCredits, .creditsMustNotExceedDebits]
+            }) == .existsWithDifferentFlags)
+            // Balances are not compared by the idempotency check: `exists`, not *_must_be_zero.
+            #expect(try t.status(CreateAccountStatusTests.account1 {
+                $0.debitsPending = 1
+                $0.creditsPosted = 5
+            }) == .exists)
+            // ledger 0 differs from the stored ledger: exists_with_different_ledger, not ledger_must_not_be_zero.
+            #expect(try t.status(CreateAccountStatusTests.account1 { $0.ledger = 0 }) == .existsWithDifferentLedger)
+        }
     }
 
-    @Test("exists_with_different_* in field order: flags, user_data_128/64/32, ledger, code")
-    func existsOrder() throws {
-        let t = try CreateAccountStatusTests.withAccount1()
-        var a = acct(1, ledger: 9, code: 9, flags: .history, userData128: 1, userData64: 1, userData32: 1)
-        #expect(try t.status(a) == .existsWithDifferentFlags)
-        a.flags = []
-        #expect(try t.status(a) == .existsWithDifferentUserData128)
-        a.userData128 = 11
-        #expect(try t.status(a) == .existsWithDifferentUserData64)
-        a.userData64 = 12
-        #expect(try t.status(a) == .existsWithDifferentUserData32)
-        a.userData32 = 13
-        #expect(try t.status(a) == .existsWithDifferentLedger)
-        a.ledger = 1
-        #expect(try t.status(a) == .existsWithDifferentCode)
-        a.code = 1
-        #expect(try t.status(a) == .exists)
+    @Test("exists_with_different_* in field order: flags, user_data_128/64/32, ledger, code", arguments: Layout.allCases)
+    func existsOrder(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try CreateAccountStatusTests.withAccount1()
+            var a = acct(1, ledger: 9, code: 9, flags: .history, userData128: 1, userData64: 1, userData32: 1)
+            #expect(try t.status(a) == .existsWithDifferentFlags)
+            a.flags = []
+            #expect(try t.status(a) == .existsWithDifferentUserData128)
+            a.userData128 = 11
+            #expect(try t.status(a) == .existsWithDifferentUserData64)
+            a.userData64 = 12
+            #expect(try t.status(a) == .existsWithDifferentUserData32)
+            a.userData32 = 13
+            #expect(try t.status(a) == .existsWithDifferentLedger)
+            a.ledger = 1
+            #expect(try t.status(a) == .existsWithDifferentCode)
+            a.code = 1
+            #expect(try t.status(a) == .exists)
+        }
     }
 
-    @Test("flags_are_mutually_exclusive, then balances, then ledger, then code")
-    func validationOrder() throws {
-        var a = Account(id: 1, debitsPending: 1, debitsPosted: 1, creditsPending: 1, creditsPosted: 1,
-                        ledger: 0, code: 0, flags: [.debitsMustNotExceedCredits, .creditsMustNotExceedDebits])
-        #expect(try TestLedger().status(a) == .flagsAreMutuallyExclusive)
-        a.flags = []
-        #expect(try TestLedger().status(a) == .debitsPendingMustBeZero)
-        a.debitsPending = 0
-        #expect(try TestLedger().status(a) == .debitsPostedMustBeZero)
-        a.debitsPosted = 0
-        #expect(try TestLedger().status(a) == .creditsPendingMustBeZero)
-        a.creditsPending = 0
-        #expect(try TestLedger().status(a) == .creditsPostedMustBeZero)
-        a.creditsPosted = 0
-        #expect(try TestLedger().status(a) == .ledgerMustNotBeZero)
-        a.ledger = 1
-        #expect(try TestLedger().status(a) == .codeMustNotBeZero)
-        a.code = 1
-        #expect(try TestLedger().status(a) == .created)
+    @Test("flags_are_mutually_exclusive, then balances, then ledger, then code", arguments: Layout.allCases)
+    func validationOrder(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            var a = Account(id: 1, debitsPending: 1, debitsPosted: 1, creditsPending: 1, creditsPosted: 1,
+                            ledger: 0, code: 0, flags: [.debitsMustNotExceedCredits, .creditsMustNotExceedDebits])
+            #expect(try TestLedger().status(a) == .flagsAreMutuallyExclusive)
+            a.flags = []
+            #expect(try TestLedger().status(a) == .debitsPendingMustBeZero)
+            a.debitsPending = 0
+            #expect(try TestLedger().status(a) == .debitsPostedMustBeZero)
+            a.debitsPosted = 0
+            #expect(try TestLedger().status(a) == .creditsPendingMustBeZero)
+            a.creditsPending = 0
+            #expect(try TestLedger().status(a) == .creditsPostedMustBeZero)
+            a.creditsPosted = 0
+            #expect(try TestLedger().status(a) == .ledgerMustNotBeZero)
+            a.ledger = 1
+            #expect(try TestLedger().status(a) == .codeMustNotBeZero)
+            a.code = 1
+            #expect(try TestLedger().status(a) == .created)
+        }
     }
 
-    @Test("code_must_not_be_zero beats imported_event_timestamp_must_not_regress")
-    func codeBeforeRegress() throws {
-        let t = TestLedger()
-        try t.setupAccounts([acct(1, flags: .imported, timestamp: 500)])
-        #expect(try t.status(acct(2, code: 0, flags: .imported, timestamp: 400)) == .codeMustNotBeZero)
-        #expect(try t.status(acct(2, flags: .imported, timestamp: 400)) == .importedEventTimestampMustNotRegress)
+    @Test("code_must_not_be_zero beats imported_event_timestamp_must_not_regress", arguments: Layout.allCases)
+    func codeBeforeRegress(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = TestLedger()
+            try t.setupAccounts([acct(1, flags: .imported, timestamp: 500)])
+            #expect(try t.status(acct(2, code: 0, flags: .imported, timestamp: 400)) == .codeMustNotBeZero)
+            #expect(try t.status(acct(2, flags: .imported, timestamp: 400)) == .importedEventTimestampMustNotRegress)
+        }
     }
 
-    @Test("re-importing an existing account gives exists, not must_not_regress")
-    func reimportExists() throws {
-        let t = TestLedger()
-        try t.setupAccounts([acct(1, flags: .imported, timestamp: 500), acct(2, flags: .imported, timestamp: 600)])
-        let same = try t.createAccounts([acct(1, flags: .imported, timestamp: 500)])
-        #expect(same == [CreateAccountResult(timestamp: 500, status: .exists)])
-        // The timestamp is not part of the idempotency check.
-        let other = try t.createAccounts([acct(1, flags: .imported, timestamp: 550)])
-        #expect(other == [CreateAccountResult(timestamp: 500, status: .exists)])
+    @Test("re-importing an existing account gives exists, not must_not_regress", arguments: Layout.allCases)
+    func reimportExists(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = TestLedger()
+            try t.setupAccounts([acct(1, flags: .imported, timestamp: 500), acct(2, flags: .imported, timestamp: 600)])
+            let same = try t.createAccounts([acct(1, flags: .imported, timestamp: 500)])
+            #expect(same == [CreateAccountResult(timestamp: 500, status: .exists)])
+            // The timestamp is not part of the idempotency check.
+            let other = try t.createAccounts([acct(1, flags: .imported, timestamp: 550)])
+            #expect(other == [CreateAccountResult(timestamp: 500, status: .exists)])
+        }
     }
 }
 
 @Suite("create_accounts result timestamps")
 struct CreateAccountTimestampTests {
-    @Test("created: the assigned timestamp, T - n + i + 1")
-    func createdTimestamps() throws {
-        let t = TestLedger()
-        let T = t.next
-        let results = try t.createAccounts([acct(1), acct(2), acct(3)])
-        #expect(results.map(\.timestamp) == [T - 2, T - 1, T])
-        #expect(results.map(\.status) == [.created, .created, .created])
-        #expect(t.account(1)?.timestamp == T - 2)
-        #expect(t.account(3)?.timestamp == T)
-        #expect(t.ledger.lastTimestamp == T)
+    @Test("created: the assigned timestamp, T - n + i + 1", arguments: Layout.allCases)
+    func createdTimestamps(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = TestLedger()
+            let T = t.next
+            let results = try t.createAccounts([acct(1), acct(2), acct(3)])
+            #expect(results.map(\.timestamp) == [T - 2, T - 1, T])
+            #expect(results.map(\.status) == [.created, .created, .created])
+            #expect(t.account(1)?.timestamp == T - 2)
+            #expect(t.account(3)?.timestamp == T)
+            #expect(t.ledger.lastTimestamp == T)
+        }
     }
 
-    @Test("imported: created with the given timestamp")
-    func importedTimestamps() throws {
-        let t = TestLedger()
-        let results = try t.createAccounts([
-            acct(1, flags: .imported, timestamp: 10), acct(2, flags: .imported, timestamp: 20),
-        ])
-        #expect(results == [
-            CreateAccountResult(timestamp: 10, status: .created),
-            CreateAccountResult(timestamp: 20, status: .created),
-        ])
-        #expect(t.account(2)?.timestamp == 20)
-        #expect(t.account(2)?.flags == .imported)
+    @Test("imported: created with the given timestamp", arguments: Layout.allCases)
+    func importedTimestamps(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = TestLedger()
+            let results = try t.createAccounts([
+                acct(1, flags: .imported, timestamp: 10), acct(2, flags: .imported, timestamp: 20),
+            ])
+            #expect(results == [
+                CreateAccountResult(timestamp: 10, status: .created),
+                CreateAccountResult(timestamp: 20, status: .created),
+            ])
+            #expect(t.account(2)?.timestamp == 20)
+            #expect(t.account(2)?.flags == .imported)
+        }
     }
 
-    @Test("exists: the original account's timestamp; other errors: the event's time")
-    func existsTimestamp() throws {
-        let t = TestLedger()
-        let original = try t.createAccounts([acct(1)])[0].timestamp
-        let T = t.next
-        let results = try t.createAccounts([acct(1), acct(1, code: 2), acct(0)])
-        #expect(results == [
-            CreateAccountResult(timestamp: original, status: .exists),
-            CreateAccountResult(timestamp: T - 1, status: .existsWithDifferentCode),
-            CreateAccountResult(timestamp: T, status: .idMustNotBeZero),
-        ])
+    @Test("exists: the original account's timestamp; other errors: the event's time", arguments: Layout.allCases)
+    func existsTimestamp(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = TestLedger()
+            let original = try t.createAccounts([acct(1)])[0].timestamp
+            let T = t.next
+            let results = try t.createAccounts([acct(1), acct(1, code: 2), acct(0)])
+            #expect(results == [
+                CreateAccountResult(timestamp: original, status: .exists),
+                CreateAccountResult(timestamp: T - 1, status: .existsWithDifferentCode),
+                CreateAccountResult(timestamp: T, status: .idMustNotBeZero),
+            ])
+        }
     }
 
-    @Test("stored account: balances zero, fields copied, reserved zero")
-    func storedFields() throws {
-        let t = TestLedger()
-        try t.setupAccounts([acct(7, ledger: 3, code: 4, flags: [.history, .debitsMustNotExceedCredits],
-                                  userData128: 5, userData64: 6, userData32: 8)])
-        let a = try #require(t.account(7))
-        #expect(a.ledger == 3 && a.code == 4 && a.userData128 == 5 && a.userData64 == 6 && a.userData32 == 8)
-        #expect(a.flags == [.history, .debitsMustNotExceedCredits])
-        #expect(Balances(a) == Balances())
-        #expect(a.reserved == 0)
+    @Test("stored account: balances zero, fields copied, reserved zero", arguments: Layout.allCases)
+    func storedFields(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = TestLedger()
+            try t.setupAccounts([acct(7, ledger: 3, code: 4, flags: [.history, .debitsMustNotExceedCredits],
+                                      userData128: 5, userData64: 6, userData32: 8)])
+            let a = try #require(t.account(7))
+            #expect(a.ledger == 3 && a.code == 4 && a.userData128 == 5 && a.userData64 == 6 && a.userData32 == 8)
+            #expect(a.flags == [.history, .debitsMustNotExceedCredits])
+            #expect(Balances(a) == Balances())
+            #expect(a.reserved == 0)
+        }
     }
 
-    @Test("a batch timestamp that does not leave room for its events is rejected")
-    func batchTimestampChecked() throws {
-        let t = TestLedger()
-        try t.setupAccounts([acct(1)])
-        let last = t.ledger.lastTimestamp
-        #expect(throws: LedgerError.self) { try t.ledger.createAccounts([acct(2)], timestamp: last) }
-        #expect(throws: LedgerError.self) { try t.ledger.createAccounts([acct(2), acct(3)], timestamp: last + 1) }
-        #expect(t.account(2) == nil)
-        #expect(try t.ledger.createAccounts([acct(2), acct(3)], timestamp: last + 2).map(\.status) == [.created, .created])
-        // nextBatchTimestamp gives the smallest valid batch timestamp, or the wall clock if later.
-        let n = t.ledger.nextBatchTimestamp(wallClock: 0, count: 3)
-        #expect(n == last + 5)
-        #expect(try t.ledger.createAccounts([acct(4), acct(5), acct(6)], timestamp: n).map(\.timestamp) == [n - 2, n - 1, n])
-        #expect(t.ledger.nextBatchTimestamp(wallClock: n + 100, count: 1) == n + 100)
-        #expect(t.ledger.nextBatchTimestamp(wallClock: 0, count: 0) == n + 1)
+    @Test("a batch timestamp that does not leave room for its events is rejected", arguments: Layout.allCases)
+    func batchTimestampChecked(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = TestLedger()
+            try t.setupAccounts([acct(1)])
+            let last = t.ledger.lastTimestamp
+            #expect(throws: LedgerError.self) { try t.ledger.createAccounts([acct(2)], timestamp: last) }
+            #expect(throws: LedgerError.self) { try t.ledger.createAccounts([acct(2), acct(3)], timestamp: last + 1) }
+            #expect(t.account(2) == nil)
+            #expect(try t.ledger.createAccounts([acct(2), acct(3)], timestamp: last + 2).map(\.status) == [.created, .created])
+            #expect(try t.ledger.createAccounts([acct(4), acct(5), acct(6)], timestamp: last + 5).map(\.timestamp)
+                == [last + 3, last + 4, last + 5])
+            // nextBatchTimestamp (the serial ledger's) gives the smallest valid batch
+            // timestamp, or the wall clock if later.
+            guard let serial = t.ledger as? Ledger else { return }
+            let n = serial.lastTimestamp
+            #expect(serial.nextBatchTimestamp(wallClock: 0, count: 3) == n + 3)
+            #expect(serial.nextBatchTimestamp(wallClock: n + 100, count: 1) == n + 100)
+            #expect(serial.nextBatchTimestamp(wallClock: 0, count: 0) == n + 1)
+        }
     }
 }

@@ -266,22 +266,26 @@ struct CreateTransferStatusTests {
         .init(.exceedsDebits) { try transferFixture().status(xfer(10, 1, 6, 1)) },
     ]
 
-    @Test(arguments: scenarios)
-    func status(_ scenario: StatusScenario<CreateTransferStatus>) throws {
-        #expect(try scenario.run() == scenario.expected)
+    @Test(arguments: Layout.allCases, scenarios)
+    func status(layout: Layout, _ scenario: StatusScenario<CreateTransferStatus>) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            #expect(try scenario.run() == scenario.expected)
+        }
     }
 
-    @Test("every CreateTransferStatus is produced by a scenario")
-    func coverage() throws {
-        var produced = Set<CreateTransferStatus>()
-        for scenario in Self.scenarios {
-            let status = try scenario.run()
-            #expect(status == scenario.expected, "\(scenario.testDescription)")
-            produced.insert(status)
+    @Test("every CreateTransferStatus is produced by a scenario", arguments: Layout.allCases)
+    func coverage(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            var produced = Set<CreateTransferStatus>()
+            for scenario in Self.scenarios {
+                let status = try scenario.run()
+                #expect(status == scenario.expected, "\(scenario.testDescription)")
+                produced.insert(status)
+            }
+            let missing = CreateTransferStatus.allCases.filter { !produced.contains($0) }
+            #expect(missing.isEmpty, "not produced: \(missing)")
+            #expect(produced.count == CreateTransferStatus.allCases.count)
         }
-        let missing = CreateTransferStatus.allCases.filter { !produced.contains($0) }
-        #expect(missing.isEmpty, "not produced: \(missing)")
-        #expect(produced.count == CreateTransferStatus.allCases.count)
     }
 
     @Test("raw values are the reference's wire codes; 18 (amount_must_not_be_zero) is absent")
@@ -309,74 +313,84 @@ struct CreateTransferStatusTests {
 
 @Suite("create_transfers results")
 struct CreateTransferResultTests {
-    @Test("zero-amount transfers are created (amount_must_not_be_zero is deprecated)")
-    func zeroAmount() throws {
-        let t = try transferFixture()
-        #expect(try t.transferStatuses([xfer(10, 1, 2, 0), xfer(11, 1, 2, 0, flags: .pending)]) == [.created, .created])
-        #expect(t.transfer(10)?.amount == 0)
-        #expect(t.balances(1) == Balances())
-        #expect(t.balances(2) == Balances())
-        #expect(t.ledger.pendingStatus(ofTransfer: 11) == .pending)
-        #expect(try t.status(post(12, 11)) == .created)
-        #expect(t.transfer(12)?.amount == 0)
+    @Test("zero-amount transfers are created (amount_must_not_be_zero is deprecated)", arguments: Layout.allCases)
+    func zeroAmount(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            #expect(try t.transferStatuses([xfer(10, 1, 2, 0), xfer(11, 1, 2, 0, flags: .pending)]) == [.created, .created])
+            #expect(t.transfer(10)?.amount == 0)
+            #expect(t.balances(1) == Balances())
+            #expect(t.balances(2) == Balances())
+            #expect(t.ledger.pendingStatus(ofTransfer: 11) == .pending)
+            #expect(try t.status(post(12, 11)) == .created)
+            #expect(t.transfer(12)?.amount == 0)
+        }
     }
 
-    @Test("timestamps: created gets its event time, exists the original's, errors the event time")
-    func timestamps() throws {
-        let t = try transferFixture()
-        let T1 = t.next
-        let first = try t.createTransfers([xfer(10, 1, 2, 5), xfer(11, 1, 2, 5)])
-        #expect(first == [
-            CreateTransferResult(timestamp: T1 - 1, status: .created),
-            CreateTransferResult(timestamp: T1, status: .created),
-        ])
-        #expect(t.transfer(10)?.timestamp == T1 - 1)
-        let T2 = t.next
-        let second = try t.createTransfers([xfer(11, 1, 2, 5), xfer(10, 1, 2, 6), xfer(12, 1, 99, 5)])
-        #expect(second == [
-            CreateTransferResult(timestamp: T1, status: .exists),
-            CreateTransferResult(timestamp: T2 - 1, status: .existsWithDifferentAmount),
-            CreateTransferResult(timestamp: T2, status: .creditAccountNotFound),
-        ])
+    @Test("timestamps: created gets its event time, exists the original's, errors the event time", arguments: Layout.allCases)
+    func timestamps(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            let T1 = t.next
+            let first = try t.createTransfers([xfer(10, 1, 2, 5), xfer(11, 1, 2, 5)])
+            #expect(first == [
+                CreateTransferResult(timestamp: T1 - 1, status: .created),
+                CreateTransferResult(timestamp: T1, status: .created),
+            ])
+            #expect(t.transfer(10)?.timestamp == T1 - 1)
+            let T2 = t.next
+            let second = try t.createTransfers([xfer(11, 1, 2, 5), xfer(10, 1, 2, 6), xfer(12, 1, 99, 5)])
+            #expect(second == [
+                CreateTransferResult(timestamp: T1, status: .exists),
+                CreateTransferResult(timestamp: T2 - 1, status: .existsWithDifferentAmount),
+                CreateTransferResult(timestamp: T2, status: .creditAccountNotFound),
+            ])
+        }
     }
 
-    @Test("imported transfers keep their timestamp; exists reports it")
-    func importedTimestamps() throws {
-        let t = try transferFixture()
-        let ts = t.clock + 100
-        let r = try t.createTransfers([xfer(10, 1, 2, 5, flags: .imported, timestamp: ts),
-                                       xfer(11, 1, 2, 5, flags: .imported, timestamp: ts + 1)])
-        #expect(r == [CreateTransferResult(timestamp: ts, status: .created),
-                      CreateTransferResult(timestamp: ts + 1, status: .created)])
-        #expect(t.transfer(11)?.timestamp == ts + 1)
-        // Re-importing: the idempotency check runs before the regress check.
-        let again = try t.createTransfers([xfer(10, 1, 2, 5, flags: .imported, timestamp: ts)])
-        #expect(again == [CreateTransferResult(timestamp: ts, status: .exists)])
-        let otherTs = try t.createTransfers([xfer(10, 1, 2, 5, flags: .imported, timestamp: ts + 50)])
-        #expect(otherTs == [CreateTransferResult(timestamp: ts, status: .exists)])
+    @Test("imported transfers keep their timestamp; exists reports it", arguments: Layout.allCases)
+    func importedTimestamps(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            let ts = t.clock + 100
+            let r = try t.createTransfers([xfer(10, 1, 2, 5, flags: .imported, timestamp: ts),
+                                           xfer(11, 1, 2, 5, flags: .imported, timestamp: ts + 1)])
+            #expect(r == [CreateTransferResult(timestamp: ts, status: .created),
+                          CreateTransferResult(timestamp: ts + 1, status: .created)])
+            #expect(t.transfer(11)?.timestamp == ts + 1)
+            // Re-importing: the idempotency check runs before the regress check.
+            let again = try t.createTransfers([xfer(10, 1, 2, 5, flags: .imported, timestamp: ts)])
+            #expect(again == [CreateTransferResult(timestamp: ts, status: .exists)])
+            let otherTs = try t.createTransfers([xfer(10, 1, 2, 5, flags: .imported, timestamp: ts + 50)])
+            #expect(otherTs == [CreateTransferResult(timestamp: ts, status: .exists)])
+        }
     }
 
-    @Test("an imported pending transfer (no timeout) can be posted by an imported post")
-    func importedTwoPhase() throws {
-        let t = try transferFixture()
-        let ts = t.clock + 100
-        try t.setupTransfers([xfer(20, 1, 2, 9, flags: [.imported, .pending], timestamp: ts)])
-        // An imported post must still be after the last transfer.
-        #expect(try t.status(post(10, 20, flags: .imported).with { $0.timestamp = ts }) == .importedEventTimestampMustNotRegress)
-        #expect(try t.status(post(10, 20, 4, flags: .imported).with { $0.timestamp = ts + 1 }) == .created)
-        #expect(t.transfer(10)?.timestamp == ts + 1)
-        #expect(t.balances(1) == Balances(debitsPosted: 4))
+    @Test("an imported pending transfer (no timeout) can be posted by an imported post", arguments: Layout.allCases)
+    func importedTwoPhase(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            let ts = t.clock + 100
+            try t.setupTransfers([xfer(20, 1, 2, 9, flags: [.imported, .pending], timestamp: ts)])
+            // An imported post must still be after the last transfer.
+            #expect(try t.status(post(10, 20, flags: .imported).with { $0.timestamp = ts }) == .importedEventTimestampMustNotRegress)
+            #expect(try t.status(post(10, 20, 4, flags: .imported).with { $0.timestamp = ts + 1 }) == .created)
+            #expect(t.transfer(10)?.timestamp == ts + 1)
+            #expect(t.balances(1) == Balances(debitsPosted: 4))
+        }
     }
 
-    @Test("the stored transfer copies the request, with the actual amount and timestamp")
-    func storedFields() throws {
-        let t = try transferFixture()
-        try t.setupTransfers([xfer(10, 1, 2, 5, flags: .pending, timeout: 60, ledger: 1, code: 3,
-                                   userData128: 4, userData64: 5, userData32: 6)])
-        let x = try #require(t.transfer(10))
-        #expect(x.debitAccountId == 1 && x.creditAccountId == 2 && x.amount == 5 && x.timeout == 60)
-        #expect(x.code == 3 && x.userData128 == 4 && x.userData64 == 5 && x.userData32 == 6)
-        #expect(x.flags == .pending && x.pendingId == 0 && x.timestamp == t.clock)
+    @Test("the stored transfer copies the request, with the actual amount and timestamp", arguments: Layout.allCases)
+    func storedFields(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            try t.setupTransfers([xfer(10, 1, 2, 5, flags: .pending, timeout: 60, ledger: 1, code: 3,
+                                       userData128: 4, userData64: 5, userData32: 6)])
+            let x = try #require(t.transfer(10))
+            #expect(x.debitAccountId == 1 && x.creditAccountId == 2 && x.amount == 5 && x.timeout == 60)
+            #expect(x.code == 3 && x.userData128 == 4 && x.userData64 == 5 && x.userData32 == 6)
+            #expect(x.flags == .pending && x.pendingId == 0 && x.timestamp == t.clock)
+        }
     }
 }
 
@@ -422,44 +436,50 @@ struct TransientErrorTests {
                       failing: { xfer($0, 3, 1, 5) }, fix: { try $0.setupTransfers([void(31, 30)]) }),
     ]
 
-    @Test(arguments: cases)
-    func idAlreadyFailedAfter(_ c: TransientCase) throws {
-        let t = try transferFixture()
-        try c.setup(t)
-        #expect(try t.status(c.failing(10)) == c.status)
-        #expect(t.transfer(10) == nil)
-        #expect(t.ledger.pendingStatus(ofTransfer: 10) == nil)
-        // Even before the state changes, and within one batch.
-        #expect(try t.transferStatuses([c.failing(10), c.failing(11)]) == [.idAlreadyFailed, c.status])
-        try c.fix(t)
-        // The same request would now succeed, but its id failed for good.
-        #expect(try t.status(c.failing(10)) == .idAlreadyFailed)
-        #expect(try t.status(c.failing(11)) == .idAlreadyFailed)
-        #expect(try t.status(c.failing(12)) == .created)
-        #expect(t.transfer(10) == nil)
+    @Test(arguments: Layout.allCases, cases)
+    func idAlreadyFailedAfter(layout: Layout, _ c: TransientCase) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            try c.setup(t)
+            #expect(try t.status(c.failing(10)) == c.status)
+            #expect(t.transfer(10) == nil)
+            #expect(t.ledger.pendingStatus(ofTransfer: 10) == nil)
+            // Even before the state changes, and within one batch.
+            #expect(try t.transferStatuses([c.failing(10), c.failing(11)]) == [.idAlreadyFailed, c.status])
+            try c.fix(t)
+            // The same request would now succeed, but its id failed for good.
+            #expect(try t.status(c.failing(10)) == .idAlreadyFailed)
+            #expect(try t.status(c.failing(11)) == .idAlreadyFailed)
+            #expect(try t.status(c.failing(12)) == .created)
+            #expect(t.transfer(10) == nil)
+        }
     }
 
-    @Test("id_already_failed comes right after the exists checks")
-    func idAlreadyFailedPrecedence() throws {
-        let t = try transferFixture()
-        #expect(try t.status(xfer(10, 1, 99, 5)) == .creditAccountNotFound)
-        // Any later request with this id: flags, ids, ledger... are not looked at.
-        #expect(try t.status(post(10, 0, flags: .voidPendingTransfer)) == .idAlreadyFailed)
-        #expect(try t.status(xfer(10, 0, 0, 5, ledger: 0, code: 0)) == .idAlreadyFailed)
-        // Checks before the id lookup still win.
-        #expect(try t.status(xfer(10, 1, 2, 5, flags: TransferFlags(rawValue: 1 << 12))) == .reservedFlag)
-        #expect(try t.status(xfer(10, 1, 2, 5, timestamp: 3)) == .timestampMustBeZero)
+    @Test("id_already_failed comes right after the exists checks", arguments: Layout.allCases)
+    func idAlreadyFailedPrecedence(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            #expect(try t.status(xfer(10, 1, 99, 5)) == .creditAccountNotFound)
+            // Any later request with this id: flags, ids, ledger... are not looked at.
+            #expect(try t.status(post(10, 0, flags: .voidPendingTransfer)) == .idAlreadyFailed)
+            #expect(try t.status(xfer(10, 0, 0, 5, ledger: 0, code: 0)) == .idAlreadyFailed)
+            // Checks before the id lookup still win.
+            #expect(try t.status(xfer(10, 1, 2, 5, flags: TransferFlags(rawValue: 1 << 12))) == .reservedFlag)
+            #expect(try t.status(xfer(10, 1, 2, 5, timestamp: 3)) == .timestampMustBeZero)
+        }
     }
 
-    @Test("a failed id is not a transfer: lookups skip it and post/void cannot reference it")
-    func orphanIsInvisible() throws {
-        let t = try transferFixture()
-        #expect(try t.status(xfer(20, 1, 99, 5, flags: .pending)) == .creditAccountNotFound)
-        #expect(t.ledger.lookupTransfers([20]).isEmpty)
-        #expect(t.ledger.transferCount == 0)
-        #expect(try t.status(post(10, 20)) == .pendingTransferNotFound)
-        #expect(try t.status(void(11, 20)) == .pendingTransferNotFound)
-        #expect(t.ledger.queryTransfers(QueryFilter(limit: 10)).isEmpty)
+    @Test("a failed id is not a transfer: lookups skip it and post/void cannot reference it", arguments: Layout.allCases)
+    func orphanIsInvisible(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            #expect(try t.status(xfer(20, 1, 99, 5, flags: .pending)) == .creditAccountNotFound)
+            #expect(t.ledger.lookupTransfers([20]).isEmpty)
+            #expect(t.ledger.transferCount == 0)
+            #expect(try t.status(post(10, 20)) == .pendingTransferNotFound)
+            #expect(try t.status(void(11, 20)) == .pendingTransferNotFound)
+            #expect(t.ledger.queryTransfers(QueryFilter(limit: 10)).isEmpty)
+        }
     }
 
     /// Failures that do not depend on changing state leave the id free.
@@ -499,9 +519,11 @@ struct TransientErrorTests {
         },
     ]
 
-    @Test("non-transient failures do not burn the id", arguments: nonTransient)
-    func nonTransientKeepsId(_ scenario: StatusScenario<CreateTransferStatus>) throws {
-        #expect(try scenario.run() == .created)
+    @Test("non-transient failures do not burn the id", arguments: Layout.allCases, nonTransient)
+    func nonTransientKeepsId(layout: Layout, _ scenario: StatusScenario<CreateTransferStatus>) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            #expect(try scenario.run() == .created)
+        }
     }
 }
 
@@ -520,127 +542,149 @@ struct PostVoidExistsTests {
         return t
     }
 
-    @Test("the stored post/void takes accounts, ledger, code and zero user data from the pending")
-    func storedFields() throws {
-        let t = try Self.setup()
-        let p10 = try #require(t.transfer(10))
-        #expect(p10.debitAccountId == 1 && p10.creditAccountId == 2 && p10.amount == 60)
-        #expect(p10.ledger == 1 && p10.code == 1 && p10.timeout == 0 && p10.pendingId == 20)
-        #expect(p10.userData128 == 7 && p10.userData64 == 8 && p10.userData32 == 9)
-        #expect(t.transfer(11)?.amount == 100)
-        #expect(t.transfer(12)?.amount == 100)
-        #expect(t.balances(1) == Balances(debitsPosted: 160))
-    }
-
-    @Test("identical resubmission: exists with the original timestamp")
-    func exists() throws {
-        let t = try Self.setup()
-        let original = try #require(t.transfer(10)?.timestamp)
-        let r = try t.createTransfers([post(10, 20, 60)])
-        #expect(r == [CreateTransferResult(timestamp: original, status: .exists)])
-    }
-
-    @Test("zero fields, or the stored values, match")
-    func explicitFields() throws {
-        let t = try Self.setup()
-        let full = Transfer(id: 10, debitAccountId: 1, creditAccountId: 2, amount: 60, pendingId: 20,
-                            userData128: 7, userData64: 8, userData32: 9, ledger: 1, code: 1,
-                            flags: .postPendingTransfer)
-        #expect(try t.status(full) == .exists)
-    }
-
-    @Test("flags, pending_id and timeout are compared first")
-    func flagsPendingIdTimeout() throws {
-        let t = try Self.setup()
-        #expect(try t.status(void(10, 20, 60)) == .existsWithDifferentFlags)
-        #expect(try t.status(post(10, 21, 60)) == .existsWithDifferentPendingId)
-        #expect(try t.status(post(10, 20, 60).with { $0.timeout = 1 }) == .existsWithDifferentTimeout)
-    }
-
-    @Test("debit/credit account ids: zero matches, others must equal the stored ones")
-    func accountIds() throws {
-        let t = try Self.setup()
-        #expect(try t.status(post(10, 20, 60).with { $0.debitAccountId = 3 }) == .existsWithDifferentDebitAccountId)
-        #expect(try t.status(post(10, 20, 60).with { $0.creditAccountId = 3 }) == .existsWithDifferentCreditAccountId)
-        // Checked before the amount.
-        #expect(try t.status(post(10, 20, 1).with { $0.creditAccountId = 3 }) == .existsWithDifferentCreditAccountId)
-    }
-
-    @Test("partial post: the amount must equal the posted amount; max means the pending amount")
-    func partialPostAmount() throws {
-        let t = try Self.setup()
-        #expect(try t.status(post(10, 20, 61)) == .existsWithDifferentAmount)
-        #expect(try t.status(post(10, 20, 100)) == .existsWithDifferentAmount)
-        #expect(try t.status(post(10, 20, .max)) == .existsWithDifferentAmount)
-        #expect(try t.status(post(10, 20, 0)) == .existsWithDifferentAmount)
-    }
-
-    @Test("full post: max or the pending amount match; more than it does not (code over docs)")
-    func fullPostAmount() throws {
-        let t = try Self.setup()
-        #expect(try t.status(post(11, 21, .max)) == .exists)
-        #expect(try t.status(post(11, 21, 100)) == .exists)
-        // create_transfers.md says "greater than or equal to the pending amount" gives exists;
-        // post_or_void_pending_transfer_exists compares t.amount == e.amount unless it is max.
-        #expect(try t.status(post(11, 21, 101)) == .existsWithDifferentAmount)
-        #expect(try t.status(post(11, 21, 99)) == .existsWithDifferentAmount)
-    }
-
-    @Test("void: zero or the pending amount match")
-    func voidAmount() throws {
-        let t = try Self.setup()
-        #expect(try t.status(void(12, 22, 0)) == .exists)
-        #expect(try t.status(void(12, 22, 100)) == .exists)
-        #expect(try t.status(void(12, 22, 99)) == .existsWithDifferentAmount)
-        #expect(try t.status(void(12, 22, .max)) == .existsWithDifferentAmount)
-    }
-
-    @Test("user data: zero compares the pending's value with the stored one")
-    func userData() throws {
-        let t = try transferFixture()
-        try t.setupTransfers([xfer(20, 1, 2, 100, flags: .pending, userData128: 7, userData64: 8, userData32: 9)])
-        // Post 10 overrides every user data field.
-        try t.setupTransfers([post(10, 20, 50).with {
-            $0.userData128 = 17
-            $0.userData64 = 18
-            $0.userData32 = 19
-        }])
-        #expect(t.transfer(10)?.userData128 == 17)
-        let full = post(10, 20, 50).with {
-            $0.userData128 = 17
-            $0.userData64 = 18
-            $0.userData32 = 19
+    @Test("the stored post/void takes accounts, ledger, code and zero user data from the pending", arguments: Layout.allCases)
+    func storedFields(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try Self.setup()
+            let p10 = try #require(t.transfer(10))
+            #expect(p10.debitAccountId == 1 && p10.creditAccountId == 2 && p10.amount == 60)
+            #expect(p10.ledger == 1 && p10.code == 1 && p10.timeout == 0 && p10.pendingId == 20)
+            #expect(p10.userData128 == 7 && p10.userData64 == 8 && p10.userData32 == 9)
+            #expect(t.transfer(11)?.amount == 100)
+            #expect(t.transfer(12)?.amount == 100)
+            #expect(t.balances(1) == Balances(debitsPosted: 160))
         }
-        #expect(try t.status(full) == .exists)
-        // Zero means "the pending's", which is not what was stored.
-        #expect(try t.status(full.with { $0.userData128 = 0 }) == .existsWithDifferentUserData128)
-        #expect(try t.status(full.with { $0.userData64 = 0 }) == .existsWithDifferentUserData64)
-        #expect(try t.status(full.with { $0.userData32 = 0 }) == .existsWithDifferentUserData32)
-        #expect(try t.status(full.with { $0.userData128 = 7 }) == .existsWithDifferentUserData128)
-
-        // Post 11 inherited the pending's user data: zero and the pending's values both match.
-        try t.setupTransfers([xfer(21, 1, 2, 100, flags: .pending, userData128: 7, userData64: 8, userData32: 9)])
-        try t.setupTransfers([post(11, 21, 50)])
-        #expect(try t.status(post(11, 21, 50)) == .exists)
-        #expect(try t.status(post(11, 21, 50).with { $0.userData128 = 7 }) == .exists)
-        #expect(try t.status(post(11, 21, 50).with { $0.userData64 = 1 }) == .existsWithDifferentUserData64)
     }
 
-    @Test("ledger and code: zero matches, others must equal the stored ones")
-    func ledgerCode() throws {
-        let t = try Self.setup()
-        #expect(try t.status(post(10, 20, 60).with { $0.ledger = 1; $0.code = 1 }) == .exists)
-        #expect(try t.status(post(10, 20, 60).with { $0.ledger = 2 }) == .existsWithDifferentLedger)
-        #expect(try t.status(post(10, 20, 60).with { $0.code = 2 }) == .existsWithDifferentCode)
-        #expect(try t.status(post(10, 20, 60).with { $0.ledger = 2; $0.code = 2 }) == .existsWithDifferentLedger)
+    @Test("identical resubmission: exists with the original timestamp", arguments: Layout.allCases)
+    func exists(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try Self.setup()
+            let original = try #require(t.transfer(10)?.timestamp)
+            let r = try t.createTransfers([post(10, 20, 60)])
+            #expect(r == [CreateTransferResult(timestamp: original, status: .exists)])
+        }
     }
 
-    @Test("exists is reported even after the pending was resolved or the account closed")
-    func existsAfterStateChanges() throws {
-        let t = try Self.setup()
-        try t.setupTransfers([xfer(30, 1, 2, 0, flags: [.pending, .closingDebit])])
-        #expect(try t.status(post(10, 20, 60)) == .exists)
-        #expect(try t.status(void(12, 22)) == .exists)
+    @Test("zero fields, or the stored values, match", arguments: Layout.allCases)
+    func explicitFields(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try Self.setup()
+            let full = Transfer(id: 10, debitAccountId: 1, creditAccountId: 2, amount: 60, pendingId: 20,
+                                userData128: 7, userData64: 8, userData32: 9, ledger: 1, code: 1,
+                                flags: .postPendingTransfer)
+            #expect(try t.status(full) == .exists)
+        }
+    }
+
+    @Test("flags, pending_id and timeout are compared first", arguments: Layout.allCases)
+    func flagsPendingIdTimeout(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try Self.setup()
+            #expect(try t.status(void(10, 20, 60)) == .existsWithDifferentFlags)
+            #expect(try t.status(post(10, 21, 60)) == .existsWithDifferentPendingId)
+            #expect(try t.status(post(10, 20, 60).with { $0.timeout = 1 }) == .existsWithDifferentTimeout)
+        }
+    }
+
+    @Test("debit/credit account ids: zero matches, others must equal the stored ones", arguments: Layout.allCases)
+    func accountIds(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try Self.setup()
+            #expect(try t.status(post(10, 20, 60).with { $0.debitAccountId = 3 }) == .existsWithDifferentDebitAccountId)
+            #expect(try t.status(post(10, 20, 60).with { $0.creditAccountId = 3 }) == .existsWithDifferentCreditAccountId)
+            // Checked before the amount.
+            #expect(try t.status(post(10, 20, 1).with { $0.creditAccountId = 3 }) == .existsWithDifferentCreditAccountId)
+        }
+    }
+
+    @Test("partial post: the amount must equal the posted amount; max means the pending amount", arguments: Layout.allCases)
+    func partialPostAmount(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try Self.setup()
+            #expect(try t.status(post(10, 20, 61)) == .existsWithDifferentAmount)
+            #expect(try t.status(post(10, 20, 100)) == .existsWithDifferentAmount)
+            #expect(try t.status(post(10, 20, .max)) == .existsWithDifferentAmount)
+            #expect(try t.status(post(10, 20, 0)) == .existsWithDifferentAmount)
+        }
+    }
+
+    @Test("full post: max or the pending amount match; more than it does not (code over docs)", arguments: Layout.allCases)
+    func fullPostAmount(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try Self.setup()
+            #expect(try t.status(post(11, 21, .max)) == .exists)
+            #expect(try t.status(post(11, 21, 100)) == .exists)
+            // create_transfers.md says "greater than or equal to the pending amount" gives exists;
+            // post_or_void_pending_transfer_exists compares t.amount == e.amount unless it is max.
+            #expect(try t.status(post(11, 21, 101)) == .existsWithDifferentAmount)
+            #expect(try t.status(post(11, 21, 99)) == .existsWithDifferentAmount)
+        }
+    }
+
+    @Test("void: zero or the pending amount match", arguments: Layout.allCases)
+    func voidAmount(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try Self.setup()
+            #expect(try t.status(void(12, 22, 0)) == .exists)
+            #expect(try t.status(void(12, 22, 100)) == .exists)
+            #expect(try t.status(void(12, 22, 99)) == .existsWithDifferentAmount)
+            #expect(try t.status(void(12, 22, .max)) == .existsWithDifferentAmount)
+        }
+    }
+
+    @Test("user data: zero compares the pending's value with the stored one", arguments: Layout.allCases)
+    func userData(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            try t.setupTransfers([xfer(20, 1, 2, 100, flags: .pending, userData128: 7, userData64: 8, userData32: 9)])
+            // Post 10 overrides every user data field.
+            try t.setupTransfers([post(10, 20, 50).with {
+                $0.userData128 = 17
+                $0.userData64 = 18
+                $0.userData32 = 19
+            }])
+            #expect(t.transfer(10)?.userData128 == 17)
+            let full = post(10, 20, 50).with {
+                $0.userData128 = 17
+                $0.userData64 = 18
+                $0.userData32 = 19
+            }
+            #expect(try t.status(full) == .exists)
+            // Zero means "the pending's", which is not what was stored.
+            #expect(try t.status(full.with { $0.userData128 = 0 }) == .existsWithDifferentUserData128)
+            #expect(try t.status(full.with { $0.userData64 = 0 }) == .existsWithDifferentUserData64)
+            #expect(try t.status(full.with { $0.userData32 = 0 }) == .existsWithDifferentUserData32)
+            #expect(try t.status(full.with { $0.userData128 = 7 }) == .existsWithDifferentUserData128)
+
+            // Post 11 inherited the pending's user data: zero and the pending's values both match.
+            try t.setupTransfers([xfer(21, 1, 2, 100, flags: .pending, userData128: 7, userData64: 8, userData32: 9)])
+            try t.setupTransfers([post(11, 21, 50)])
+            #expect(try t.status(post(11, 21, 50)) == .exists)
+            #expect(try t.status(post(11, 21, 50).with { $0.userData128 = 7 }) == .exists)
+            #expect(try t.status(post(11, 21, 50).with { $0.userData64 = 1 }) == .existsWithDifferentUserData64)
+        }
+    }
+
+    @Test("ledger and code: zero matches, others must equal the stored ones", arguments: Layout.allCases)
+    func ledgerCode(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try Self.setup()
+            #expect(try t.status(post(10, 20, 60).with { $0.ledger = 1; $0.code = 1 }) == .exists)
+            #expect(try t.status(post(10, 20, 60).with { $0.ledger = 2 }) == .existsWithDifferentLedger)
+            #expect(try t.status(post(10, 20, 60).with { $0.code = 2 }) == .existsWithDifferentCode)
+            #expect(try t.status(post(10, 20, 60).with { $0.ledger = 2; $0.code = 2 }) == .existsWithDifferentLedger)
+        }
+    }
+
+    @Test("exists is reported even after the pending was resolved or the account closed", arguments: Layout.allCases)
+    func existsAfterStateChanges(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try Self.setup()
+            try t.setupTransfers([xfer(30, 1, 2, 0, flags: [.pending, .closingDebit])])
+            #expect(try t.status(post(10, 20, 60)) == .exists)
+            #expect(try t.status(void(12, 22)) == .exists)
+        }
     }
 }
 
@@ -648,93 +692,107 @@ struct PostVoidExistsTests {
 
 @Suite("balancing_debit / balancing_credit")
 struct BalancingTests {
-    @Test("balancing_debit moves at most credits_posted - (debits_posted + debits_pending)")
-    func balancingDebit() throws {
-        let t = try transferFixture()
-        try t.setupTransfers([xfer(20, 2, 1, 100)])  // account 1: credits_posted 100
-        let r = try t.createTransfers([xfer(10, 1, 3, 1000, flags: .balancingDebit)])
-        #expect(r[0].status == .created)
-        #expect(t.transfer(10)?.amount == 100)
-        #expect(t.balances(1) == Balances(debitsPosted: 100, creditsPosted: 100))
-        #expect(t.balances(3) == Balances(creditsPosted: 100))
-        // Nothing left to balance: a zero-amount transfer is created.
-        #expect(try t.status(xfer(11, 1, 3, 50, flags: .balancingDebit)) == .created)
-        #expect(t.transfer(11)?.amount == 0)
+    @Test("balancing_debit moves at most credits_posted - (debits_posted + debits_pending)", arguments: Layout.allCases)
+    func balancingDebit(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            try t.setupTransfers([xfer(20, 2, 1, 100)])  // account 1: credits_posted 100
+            let r = try t.createTransfers([xfer(10, 1, 3, 1000, flags: .balancingDebit)])
+            #expect(r[0].status == .created)
+            #expect(t.transfer(10)?.amount == 100)
+            #expect(t.balances(1) == Balances(debitsPosted: 100, creditsPosted: 100))
+            #expect(t.balances(3) == Balances(creditsPosted: 100))
+            // Nothing left to balance: a zero-amount transfer is created.
+            #expect(try t.status(xfer(11, 1, 3, 50, flags: .balancingDebit)) == .created)
+            #expect(t.transfer(11)?.amount == 0)
 
-        // exists: the request's amount is an upper bound on the stored amount.
-        #expect(try t.createTransfers([xfer(10, 1, 3, 1000, flags: .balancingDebit)])
-                == [CreateTransferResult(timestamp: r[0].timestamp, status: .exists)])
-        #expect(try t.status(xfer(10, 1, 3, 100, flags: .balancingDebit)) == .exists)
-        #expect(try t.status(xfer(10, 1, 3, .max, flags: .balancingDebit)) == .exists)
-        #expect(try t.status(xfer(10, 1, 3, 99, flags: .balancingDebit)) == .existsWithDifferentAmount)
-        #expect(try t.status(xfer(10, 1, 3, 0, flags: .balancingDebit)) == .existsWithDifferentAmount)
-        #expect(try t.status(xfer(11, 1, 3, 0, flags: .balancingDebit)) == .exists)
+            // exists: the request's amount is an upper bound on the stored amount.
+            #expect(try t.createTransfers([xfer(10, 1, 3, 1000, flags: .balancingDebit)])
+                    == [CreateTransferResult(timestamp: r[0].timestamp, status: .exists)])
+            #expect(try t.status(xfer(10, 1, 3, 100, flags: .balancingDebit)) == .exists)
+            #expect(try t.status(xfer(10, 1, 3, .max, flags: .balancingDebit)) == .exists)
+            #expect(try t.status(xfer(10, 1, 3, 99, flags: .balancingDebit)) == .existsWithDifferentAmount)
+            #expect(try t.status(xfer(10, 1, 3, 0, flags: .balancingDebit)) == .existsWithDifferentAmount)
+            #expect(try t.status(xfer(11, 1, 3, 0, flags: .balancingDebit)) == .exists)
+        }
     }
 
-    @Test("the requested amount caps the balancing amount; zero moves zero")
-    func amountIsUpperBound() throws {
-        let t = try transferFixture()
-        try t.setupTransfers([xfer(20, 2, 1, 100)])
-        try t.setupTransfers([xfer(10, 1, 3, 30, flags: .balancingDebit), xfer(11, 1, 3, 0, flags: .balancingDebit)])
-        #expect(t.transfer(10)?.amount == 30)
-        #expect(t.transfer(11)?.amount == 0)
-        #expect(t.balances(1) == Balances(debitsPosted: 30, creditsPosted: 100))
+    @Test("the requested amount caps the balancing amount; zero moves zero", arguments: Layout.allCases)
+    func amountIsUpperBound(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            try t.setupTransfers([xfer(20, 2, 1, 100)])
+            try t.setupTransfers([xfer(10, 1, 3, 30, flags: .balancingDebit), xfer(11, 1, 3, 0, flags: .balancingDebit)])
+            #expect(t.transfer(10)?.amount == 30)
+            #expect(t.transfer(11)?.amount == 0)
+            #expect(t.balances(1) == Balances(debitsPosted: 30, creditsPosted: 100))
+        }
     }
 
-    @Test("pending debits count against the balancing room")
-    func pendingCounts() throws {
-        let t = try transferFixture()
-        try t.setupTransfers([xfer(20, 2, 1, 100), xfer(21, 1, 2, 40, flags: .pending)])
-        try t.setupTransfers([xfer(10, 1, 3, .max, flags: .balancingDebit)])
-        #expect(t.transfer(10)?.amount == 60)
-        try t.setupTransfers([void(22, 21)])
-        #expect(t.balances(1) == Balances(debitsPosted: 60, creditsPosted: 100))
+    @Test("pending debits count against the balancing room", arguments: Layout.allCases)
+    func pendingCounts(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            try t.setupTransfers([xfer(20, 2, 1, 100), xfer(21, 1, 2, 40, flags: .pending)])
+            try t.setupTransfers([xfer(10, 1, 3, .max, flags: .balancingDebit)])
+            #expect(t.transfer(10)?.amount == 60)
+            try t.setupTransfers([void(22, 21)])
+            #expect(t.balances(1) == Balances(debitsPosted: 60, creditsPosted: 100))
+        }
     }
 
-    @Test("balancing_credit moves at most debits_posted - (credits_posted + credits_pending)")
-    func balancingCredit() throws {
-        let t = try transferFixture()
-        // Account 2: debits_posted 50, credits_posted 20, credits_pending 10.
-        try t.setupTransfers([xfer(20, 2, 3, 50), xfer(21, 3, 2, 20), xfer(22, 3, 2, 10, flags: .pending)])
-        try t.setupTransfers([xfer(10, 1, 2, 1000, flags: .balancingCredit)])
-        #expect(t.transfer(10)?.amount == 20)
-        #expect(t.balances(2) == Balances(debitsPosted: 50, creditsPending: 10, creditsPosted: 40))
-        #expect(try t.status(xfer(10, 1, 2, 20, flags: .balancingCredit)) == .exists)
-        #expect(try t.status(xfer(10, 1, 2, 19, flags: .balancingCredit)) == .existsWithDifferentAmount)
+    @Test("balancing_credit moves at most debits_posted - (credits_posted + credits_pending)", arguments: Layout.allCases)
+    func balancingCredit(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            // Account 2: debits_posted 50, credits_posted 20, credits_pending 10.
+            try t.setupTransfers([xfer(20, 2, 3, 50), xfer(21, 3, 2, 20), xfer(22, 3, 2, 10, flags: .pending)])
+            try t.setupTransfers([xfer(10, 1, 2, 1000, flags: .balancingCredit)])
+            #expect(t.transfer(10)?.amount == 20)
+            #expect(t.balances(2) == Balances(debitsPosted: 50, creditsPending: 10, creditsPosted: 40))
+            #expect(try t.status(xfer(10, 1, 2, 20, flags: .balancingCredit)) == .exists)
+            #expect(try t.status(xfer(10, 1, 2, 19, flags: .balancingCredit)) == .existsWithDifferentAmount)
+        }
     }
 
-    @Test("both flags: the smaller room wins")
-    func both() throws {
-        let t = try transferFixture()
-        try t.setupTransfers([xfer(20, 3, 1, 70), xfer(21, 2, 3, 40)])  // 1: credits 70; 2: debits 40
-        try t.setupTransfers([xfer(10, 1, 2, 1000, flags: [.balancingDebit, .balancingCredit])])
-        #expect(t.transfer(10)?.amount == 40)
-        try t.setupTransfers([xfer(22, 2, 3, 100)])  // 2: debits 140 -> room 100; 1 room 30
-        try t.setupTransfers([xfer(11, 1, 2, 1000, flags: [.balancingDebit, .balancingCredit])])
-        #expect(t.transfer(11)?.amount == 30)
+    @Test("both flags: the smaller room wins", arguments: Layout.allCases)
+    func both(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            try t.setupTransfers([xfer(20, 3, 1, 70), xfer(21, 2, 3, 40)])  // 1: credits 70; 2: debits 40
+            try t.setupTransfers([xfer(10, 1, 2, 1000, flags: [.balancingDebit, .balancingCredit])])
+            #expect(t.transfer(10)?.amount == 40)
+            try t.setupTransfers([xfer(22, 2, 3, 100)])  // 2: debits 140 -> room 100; 1 room 30
+            try t.setupTransfers([xfer(11, 1, 2, 1000, flags: [.balancingDebit, .balancingCredit])])
+            #expect(t.transfer(11)?.amount == 30)
+        }
     }
 
-    @Test("balancing pending transfer reserves the actual amount")
-    func pendingBalancing() throws {
-        let t = try transferFixture()
-        try t.setupTransfers([xfer(20, 2, 1, 100)])
-        try t.setupTransfers([xfer(10, 1, 3, 500, flags: [.pending, .balancingDebit])])
-        #expect(t.transfer(10)?.amount == 100)
-        #expect(t.balances(1) == Balances(debitsPending: 100, creditsPosted: 100))
-        try t.setupTransfers([post(11, 10)])
-        #expect(t.transfer(11)?.amount == 100)
-        #expect(t.balances(1) == Balances(debitsPosted: 100, creditsPosted: 100))
+    @Test("balancing pending transfer reserves the actual amount", arguments: Layout.allCases)
+    func pendingBalancing(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            try t.setupTransfers([xfer(20, 2, 1, 100)])
+            try t.setupTransfers([xfer(10, 1, 3, 500, flags: [.pending, .balancingDebit])])
+            #expect(t.transfer(10)?.amount == 100)
+            #expect(t.balances(1) == Balances(debitsPending: 100, creditsPosted: 100))
+            try t.setupTransfers([post(11, 10)])
+            #expect(t.transfer(11)?.amount == 100)
+            #expect(t.balances(1) == Balances(debitsPosted: 100, creditsPosted: 100))
+        }
     }
 
-    @Test("balancing keeps a debits_must_not_exceed_credits account within its limit")
-    func balancingWithLimit() throws {
-        let t = try transferFixture()
-        try t.setupTransfers([xfer(20, 1, 5, 100)])
-        #expect(try t.status(xfer(10, 5, 2, .max, flags: .balancingDebit)) == .created)
-        #expect(t.transfer(10)?.amount == 100)
-        #expect(try t.status(xfer(11, 5, 2, 1)) == .exceedsCredits)
-        #expect(try t.status(xfer(12, 5, 2, 1, flags: .balancingDebit)) == .created)
-        #expect(t.transfer(12)?.amount == 0)
+    @Test("balancing keeps a debits_must_not_exceed_credits account within its limit", arguments: Layout.allCases)
+    func balancingWithLimit(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            try t.setupTransfers([xfer(20, 1, 5, 100)])
+            #expect(try t.status(xfer(10, 5, 2, .max, flags: .balancingDebit)) == .created)
+            #expect(t.transfer(10)?.amount == 100)
+            #expect(try t.status(xfer(11, 5, 2, 1)) == .exceedsCredits)
+            #expect(try t.status(xfer(12, 5, 2, 1, flags: .balancingDebit)) == .created)
+            #expect(t.transfer(12)?.amount == 0)
+        }
     }
 }
 
@@ -742,101 +800,115 @@ struct BalancingTests {
 
 @Suite("closing_debit / closing_credit")
 struct ClosingTests {
-    @Test("a pending closing_debit closes the debit account; void reopens it")
-    func closeAndReopen() throws {
-        let t = try transferFixture()
-        try t.setupTransfers([xfer(30, 1, 2, 0, flags: [.pending, .closingDebit])])
-        #expect(t.account(1)?.flags.contains(.closed) == true)
-        #expect(t.account(2)?.flags.contains(.closed) == false)
-        #expect(try t.status(xfer(10, 1, 3, 5)) == .debitAccountAlreadyClosed)
-        #expect(try t.status(xfer(11, 3, 1, 5)) == .creditAccountAlreadyClosed)
-        #expect(try t.status(xfer(12, 1, 3, 5, flags: .pending)) == .debitAccountAlreadyClosed)
-        #expect(try t.status(xfer(13, 1, 3, 0, flags: [.pending, .closingDebit])) == .debitAccountAlreadyClosed)
-        // Account 2 is not closed.
-        #expect(try t.status(xfer(14, 2, 3, 5)) == .created)
-        // The account's flags now include `closed`: re-creating it reports different flags.
-        #expect(try t.status(acct(1)) == .existsWithDifferentFlags)
+    @Test("a pending closing_debit closes the debit account; void reopens it", arguments: Layout.allCases)
+    func closeAndReopen(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            try t.setupTransfers([xfer(30, 1, 2, 0, flags: [.pending, .closingDebit])])
+            #expect(t.account(1)?.flags.contains(.closed) == true)
+            #expect(t.account(2)?.flags.contains(.closed) == false)
+            #expect(try t.status(xfer(10, 1, 3, 5)) == .debitAccountAlreadyClosed)
+            #expect(try t.status(xfer(11, 3, 1, 5)) == .creditAccountAlreadyClosed)
+            #expect(try t.status(xfer(12, 1, 3, 5, flags: .pending)) == .debitAccountAlreadyClosed)
+            #expect(try t.status(xfer(13, 1, 3, 0, flags: [.pending, .closingDebit])) == .debitAccountAlreadyClosed)
+            // Account 2 is not closed.
+            #expect(try t.status(xfer(14, 2, 3, 5)) == .created)
+            // The account's flags now include `closed`: re-creating it reports different flags.
+            #expect(try t.status(acct(1)) == .existsWithDifferentFlags)
 
-        #expect(try t.status(void(31, 30)) == .created)
-        #expect(t.account(1)?.flags.contains(.closed) == false)
-        #expect(try t.status(acct(1)) == .exists)
-        #expect(try t.status(xfer(15, 1, 3, 5)) == .created)
+            #expect(try t.status(void(31, 30)) == .created)
+            #expect(t.account(1)?.flags.contains(.closed) == false)
+            #expect(try t.status(acct(1)) == .exists)
+            #expect(try t.status(xfer(15, 1, 3, 5)) == .created)
+        }
     }
 
-    @Test("closing_credit closes the credit account; both flags close both")
-    func closingCreditAndBoth() throws {
-        let t = try transferFixture()
-        try t.setupTransfers([xfer(30, 1, 2, 7, flags: [.pending, .closingCredit])])
-        #expect(t.account(2)?.flags.contains(.closed) == true)
-        #expect(t.account(1)?.flags.contains(.closed) == false)
-        #expect(t.balances(1) == Balances(debitsPending: 7))
-        #expect(try t.status(xfer(10, 3, 2, 1)) == .creditAccountAlreadyClosed)
-        #expect(try t.status(void(31, 30)) == .created)
-        #expect(t.account(2)?.flags.contains(.closed) == false)
-        #expect(t.balances(1) == Balances())
+    @Test("closing_credit closes the credit account; both flags close both", arguments: Layout.allCases)
+    func closingCreditAndBoth(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            try t.setupTransfers([xfer(30, 1, 2, 7, flags: [.pending, .closingCredit])])
+            #expect(t.account(2)?.flags.contains(.closed) == true)
+            #expect(t.account(1)?.flags.contains(.closed) == false)
+            #expect(t.balances(1) == Balances(debitsPending: 7))
+            #expect(try t.status(xfer(10, 3, 2, 1)) == .creditAccountAlreadyClosed)
+            #expect(try t.status(void(31, 30)) == .created)
+            #expect(t.account(2)?.flags.contains(.closed) == false)
+            #expect(t.balances(1) == Balances())
 
-        try t.setupTransfers([xfer(32, 1, 2, 0, flags: [.pending, .closingDebit, .closingCredit])])
-        #expect(t.account(1)?.flags.contains(.closed) == true)
-        #expect(t.account(2)?.flags.contains(.closed) == true)
-        #expect(try t.status(xfer(11, 3, 1, 1)) == .creditAccountAlreadyClosed)
-        #expect(try t.status(xfer(12, 2, 3, 1)) == .debitAccountAlreadyClosed)
+            try t.setupTransfers([xfer(32, 1, 2, 0, flags: [.pending, .closingDebit, .closingCredit])])
+            #expect(t.account(1)?.flags.contains(.closed) == true)
+            #expect(t.account(2)?.flags.contains(.closed) == true)
+            #expect(try t.status(xfer(11, 3, 1, 1)) == .creditAccountAlreadyClosed)
+            #expect(try t.status(xfer(12, 2, 3, 1)) == .debitAccountAlreadyClosed)
+        }
     }
 
-    @Test("closing must be pending")
-    func mustBePending() throws {
-        let t = try transferFixture()
-        #expect(try t.status(xfer(30, 1, 2, 0, flags: .closingDebit)) == .closingTransferMustBePending)
-        #expect(try t.status(xfer(31, 1, 2, 0, flags: [.closingDebit, .closingCredit, .balancingDebit])) == .closingTransferMustBePending)
-        #expect(t.account(1)?.flags.contains(.closed) == false)
+    @Test("closing must be pending", arguments: Layout.allCases)
+    func mustBePending(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            #expect(try t.status(xfer(30, 1, 2, 0, flags: .closingDebit)) == .closingTransferMustBePending)
+            #expect(try t.status(xfer(31, 1, 2, 0, flags: [.closingDebit, .closingCredit, .balancingDebit])) == .closingTransferMustBePending)
+            #expect(t.account(1)?.flags.contains(.closed) == false)
+        }
     }
 
-    @Test("posting a closing transfer fails: its account is closed (transient)")
-    func postClosing() throws {
-        let t = try transferFixture()
-        try t.setupTransfers([xfer(30, 1, 2, 5, flags: [.pending, .closingDebit])])
-        #expect(try t.status(post(31, 30)) == .debitAccountAlreadyClosed)
-        #expect(try t.status(post(31, 30)) == .idAlreadyFailed)
-        try t.setupTransfers([xfer(32, 3, 2, 0, flags: [.pending, .closingCredit])])
-        #expect(try t.status(post(33, 32)) == .creditAccountAlreadyClosed)
-        #expect(try t.status(post(33, 32)) == .idAlreadyFailed)
-        // Voiding is allowed on closed accounts, and reopens only what the pending closed.
-        #expect(try t.status(void(34, 30)) == .created)
-        #expect(t.account(1)?.flags.contains(.closed) == false)
-        #expect(t.account(2)?.flags.contains(.closed) == true)
-        #expect(t.balances(1) == Balances())
+    @Test("posting a closing transfer fails: its account is closed (transient)", arguments: Layout.allCases)
+    func postClosing(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            try t.setupTransfers([xfer(30, 1, 2, 5, flags: [.pending, .closingDebit])])
+            #expect(try t.status(post(31, 30)) == .debitAccountAlreadyClosed)
+            #expect(try t.status(post(31, 30)) == .idAlreadyFailed)
+            try t.setupTransfers([xfer(32, 3, 2, 0, flags: [.pending, .closingCredit])])
+            #expect(try t.status(post(33, 32)) == .creditAccountAlreadyClosed)
+            #expect(try t.status(post(33, 32)) == .idAlreadyFailed)
+            // Voiding is allowed on closed accounts, and reopens only what the pending closed.
+            #expect(try t.status(void(34, 30)) == .created)
+            #expect(t.account(1)?.flags.contains(.closed) == false)
+            #expect(t.account(2)?.flags.contains(.closed) == true)
+            #expect(t.balances(1) == Balances())
+        }
     }
 
-    @Test("voiding another pending transfer is the only movement allowed on a closed account")
-    func voidOnClosed() throws {
-        let t = try transferFixture()
-        try t.setupTransfers([xfer(20, 1, 2, 10, flags: .pending), xfer(21, 1, 2, 10, flags: .pending)])
-        try t.setupTransfers([xfer(30, 1, 3, 0, flags: [.pending, .closingDebit])])
-        #expect(try t.status(post(22, 20)) == .debitAccountAlreadyClosed)
-        #expect(try t.status(void(23, 21)) == .created)
-        #expect(t.account(1)?.flags.contains(.closed) == true)
-        #expect(t.balances(1) == Balances(debitsPending: 10))
+    @Test("voiding another pending transfer is the only movement allowed on a closed account", arguments: Layout.allCases)
+    func voidOnClosed(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            try t.setupTransfers([xfer(20, 1, 2, 10, flags: .pending), xfer(21, 1, 2, 10, flags: .pending)])
+            try t.setupTransfers([xfer(30, 1, 3, 0, flags: [.pending, .closingDebit])])
+            #expect(try t.status(post(22, 20)) == .debitAccountAlreadyClosed)
+            #expect(try t.status(void(23, 21)) == .created)
+            #expect(t.account(1)?.flags.contains(.closed) == true)
+            #expect(t.balances(1) == Balances(debitsPending: 10))
+        }
     }
 
-    @Test("an expiring closing transfer reopens the account")
-    func expiryReopens() throws {
-        let t = try transferFixture()
-        try t.setupTransfers([xfer(30, 1, 2, 4, flags: [.pending, .closingDebit], timeout: 1)])
-        #expect(t.account(1)?.flags.contains(.closed) == true)
-        t.advance(by: TestLedger.second)
-        try t.pulse()
-        #expect(t.ledger.pendingStatus(ofTransfer: 30) == .expired)
-        #expect(t.account(1)?.flags.contains(.closed) == false)
-        #expect(t.balances(1) == Balances())
-        #expect(try t.status(void(31, 30)) == .pendingTransferExpired)
+    @Test("an expiring closing transfer reopens the account", arguments: Layout.allCases)
+    func expiryReopens(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            try t.setupTransfers([xfer(30, 1, 2, 4, flags: [.pending, .closingDebit], timeout: 1)])
+            #expect(t.account(1)?.flags.contains(.closed) == true)
+            t.advance(by: TestLedger.second)
+            try t.pulse()
+            #expect(t.ledger.pendingStatus(ofTransfer: 30) == .expired)
+            #expect(t.account(1)?.flags.contains(.closed) == false)
+            #expect(t.balances(1) == Balances())
+            #expect(try t.status(void(31, 30)) == .pendingTransferExpired)
+        }
     }
 
-    @Test("an account created closed takes no transfers")
-    func createdClosed() throws {
-        let t = try transferFixture()
-        try t.setupAccounts([acct(7, flags: .closed)])
-        #expect(try t.status(xfer(10, 7, 1, 1)) == .debitAccountAlreadyClosed)
-        #expect(try t.status(xfer(11, 1, 7, 1)) == .creditAccountAlreadyClosed)
-        #expect(try t.status(xfer(12, 1, 7, 0, flags: [.pending, .closingCredit])) == .creditAccountAlreadyClosed)
+    @Test("an account created closed takes no transfers", arguments: Layout.allCases)
+    func createdClosed(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            try t.setupAccounts([acct(7, flags: .closed)])
+            #expect(try t.status(xfer(10, 7, 1, 1)) == .debitAccountAlreadyClosed)
+            #expect(try t.status(xfer(11, 1, 7, 1)) == .creditAccountAlreadyClosed)
+            #expect(try t.status(xfer(12, 1, 7, 0, flags: [.pending, .closingCredit])) == .creditAccountAlreadyClosed)
+        }
     }
 }
 
@@ -844,46 +916,54 @@ struct ClosingTests {
 
 @Suite("debits_must_not_exceed_credits / credits_must_not_exceed_debits")
 struct BalanceLimitTests {
-    @Test("exceeds_credits: debits (pending + posted) + amount > credits_posted")
-    func exceedsCredits() throws {
-        let t = try transferFixture()
-        try t.setupTransfers([xfer(20, 1, 5, 100)])
-        #expect(try t.status(xfer(10, 5, 2, 70)) == .created)
-        // Pessimistic: the pending amount counts before it is posted.
-        #expect(try t.status(xfer(11, 5, 2, 31, flags: .pending)) == .exceedsCredits)
-        #expect(try t.status(xfer(12, 5, 2, 30, flags: .pending)) == .created)
-        #expect(try t.status(xfer(13, 5, 2, 1)) == .exceedsCredits)
-        #expect(try t.status(xfer(14, 5, 2, 0)) == .created)
-        // Posting never breaks the invariant.
-        #expect(try t.status(post(15, 12)) == .created)
-        #expect(t.balances(5) == Balances(debitsPosted: 100, creditsPosted: 100))
+    @Test("exceeds_credits: debits (pending + posted) + amount > credits_posted", arguments: Layout.allCases)
+    func exceedsCredits(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            try t.setupTransfers([xfer(20, 1, 5, 100)])
+            #expect(try t.status(xfer(10, 5, 2, 70)) == .created)
+            // Pessimistic: the pending amount counts before it is posted.
+            #expect(try t.status(xfer(11, 5, 2, 31, flags: .pending)) == .exceedsCredits)
+            #expect(try t.status(xfer(12, 5, 2, 30, flags: .pending)) == .created)
+            #expect(try t.status(xfer(13, 5, 2, 1)) == .exceedsCredits)
+            #expect(try t.status(xfer(14, 5, 2, 0)) == .created)
+            // Posting never breaks the invariant.
+            #expect(try t.status(post(15, 12)) == .created)
+            #expect(t.balances(5) == Balances(debitsPosted: 100, creditsPosted: 100))
+        }
     }
 
-    @Test("pending credits do not count as credits")
-    func pendingCreditsDoNotCount() throws {
-        let t = try transferFixture()
-        try t.setupTransfers([xfer(20, 1, 5, 100, flags: .pending)])
-        #expect(try t.status(xfer(10, 5, 2, 1)) == .exceedsCredits)
-        try t.setupTransfers([post(21, 20)])
-        #expect(try t.status(xfer(11, 5, 2, 100)) == .created)
+    @Test("pending credits do not count as credits", arguments: Layout.allCases)
+    func pendingCreditsDoNotCount(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            try t.setupTransfers([xfer(20, 1, 5, 100, flags: .pending)])
+            #expect(try t.status(xfer(10, 5, 2, 1)) == .exceedsCredits)
+            try t.setupTransfers([post(21, 20)])
+            #expect(try t.status(xfer(11, 5, 2, 100)) == .created)
+        }
     }
 
-    @Test("exceeds_debits: credits (pending + posted) + amount > debits_posted")
-    func exceedsDebits() throws {
-        let t = try transferFixture()
-        try t.setupTransfers([xfer(20, 6, 1, 50)])
-        #expect(try t.status(xfer(10, 2, 6, 40, flags: .pending)) == .created)
-        #expect(try t.status(xfer(11, 2, 6, 11)) == .exceedsDebits)
-        #expect(try t.status(void(12, 10)) == .created)
-        #expect(try t.status(xfer(13, 2, 6, 50)) == .created)
-        #expect(try t.status(xfer(14, 2, 6, 1)) == .exceedsDebits)
-        #expect(t.balances(6) == Balances(debitsPosted: 50, creditsPosted: 50))
+    @Test("exceeds_debits: credits (pending + posted) + amount > debits_posted", arguments: Layout.allCases)
+    func exceedsDebits(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            try t.setupTransfers([xfer(20, 6, 1, 50)])
+            #expect(try t.status(xfer(10, 2, 6, 40, flags: .pending)) == .created)
+            #expect(try t.status(xfer(11, 2, 6, 11)) == .exceedsDebits)
+            #expect(try t.status(void(12, 10)) == .created)
+            #expect(try t.status(xfer(13, 2, 6, 50)) == .created)
+            #expect(try t.status(xfer(14, 2, 6, 1)) == .exceedsDebits)
+            #expect(t.balances(6) == Balances(debitsPosted: 50, creditsPosted: 50))
+        }
     }
 
-    @Test("exceeds_credits beats exceeds_debits")
-    func creditsFirst() throws {
-        let t = try transferFixture()
-        #expect(try t.status(xfer(10, 5, 6, 1)) == .exceedsCredits)
+    @Test("exceeds_credits beats exceeds_debits", arguments: Layout.allCases)
+    func creditsFirst(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            #expect(try t.status(xfer(10, 5, 6, 1)) == .exceedsCredits)
+        }
     }
 }
 
@@ -891,68 +971,78 @@ struct BalanceLimitTests {
 
 @Suite("overflows_*")
 struct OverflowTests {
-    @Test("posted debits may reach exactly UInt128.max")
-    func exactFitPosted() throws {
-        let t = try transferFixture()
-        try t.setupTransfers([xfer(20, 1, 2, .max - 1)])
-        #expect(try t.status(xfer(10, 1, 3, 1)) == .created)
-        #expect(t.balances(1) == Balances(debitsPosted: .max))
-        #expect(try t.status(xfer(11, 1, 3, 0)) == .created)
-        #expect(try t.status(xfer(12, 1, 3, 1)) == .overflowsDebitsPosted)
-        #expect(try t.status(xfer(13, 1, 3, 1, flags: .pending)) == .overflowsDebitsPosted)
-        // Account 2 holds max - 1 credits.
-        #expect(try t.status(xfer(14, 3, 2, 1)) == .created)
-        #expect(try t.status(xfer(15, 3, 2, 1)) == .overflowsCreditsPosted)
+    @Test("posted debits may reach exactly UInt128.max", arguments: Layout.allCases)
+    func exactFitPosted(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            try t.setupTransfers([xfer(20, 1, 2, .max - 1)])
+            #expect(try t.status(xfer(10, 1, 3, 1)) == .created)
+            #expect(t.balances(1) == Balances(debitsPosted: .max))
+            #expect(try t.status(xfer(11, 1, 3, 0)) == .created)
+            #expect(try t.status(xfer(12, 1, 3, 1)) == .overflowsDebitsPosted)
+            #expect(try t.status(xfer(13, 1, 3, 1, flags: .pending)) == .overflowsDebitsPosted)
+            // Account 2 holds max - 1 credits.
+            #expect(try t.status(xfer(14, 3, 2, 1)) == .created)
+            #expect(try t.status(xfer(15, 3, 2, 1)) == .overflowsCreditsPosted)
+        }
     }
 
-    @Test("pending + posted together may not exceed UInt128.max")
-    func pendingPlusPosted() throws {
-        let t = try transferFixture()
-        try t.setupTransfers([xfer(20, 1, 2, .max - 1, flags: .pending)])
-        #expect(try t.status(xfer(10, 1, 3, 1)) == .created)  // debits = max exactly
-        #expect(t.balances(1) == Balances(debitsPending: .max - 1, debitsPosted: 1))
-        #expect(try t.status(xfer(11, 1, 3, 1)) == .overflowsDebits)
-        #expect(try t.status(xfer(12, 3, 2, 2)) == .overflowsCredits)
-        #expect(try t.status(xfer(13, 3, 2, 1)) == .created)
-        // Posting the pending moves it within the same total.
-        #expect(try t.status(post(14, 20)) == .created)
-        #expect(t.balances(1) == Balances(debitsPosted: .max))
+    @Test("pending + posted together may not exceed UInt128.max", arguments: Layout.allCases)
+    func pendingPlusPosted(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            try t.setupTransfers([xfer(20, 1, 2, .max - 1, flags: .pending)])
+            #expect(try t.status(xfer(10, 1, 3, 1)) == .created)  // debits = max exactly
+            #expect(t.balances(1) == Balances(debitsPending: .max - 1, debitsPosted: 1))
+            #expect(try t.status(xfer(11, 1, 3, 1)) == .overflowsDebits)
+            #expect(try t.status(xfer(12, 3, 2, 2)) == .overflowsCredits)
+            #expect(try t.status(xfer(13, 3, 2, 1)) == .created)
+            // Posting the pending moves it within the same total.
+            #expect(try t.status(post(14, 20)) == .created)
+            #expect(t.balances(1) == Balances(debitsPosted: .max))
+        }
     }
 
-    @Test("precedence: debits_pending, credits_pending, debits_posted, credits_posted, debits, credits")
-    func overflowOrder() throws {
-        let t = try transferFixture()
-        try t.setupTransfers([xfer(20, 1, 2, .max, flags: .pending)])
-        #expect(try t.status(xfer(10, 1, 2, 1, flags: .pending)) == .overflowsDebitsPending)
-        #expect(try t.status(xfer(11, 1, 2, 1)) == .overflowsDebits)
+    @Test("precedence: debits_pending, credits_pending, debits_posted, credits_posted, debits, credits", arguments: Layout.allCases)
+    func overflowOrder(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            try t.setupTransfers([xfer(20, 1, 2, .max, flags: .pending)])
+            #expect(try t.status(xfer(10, 1, 2, 1, flags: .pending)) == .overflowsDebitsPending)
+            #expect(try t.status(xfer(11, 1, 2, 1)) == .overflowsDebits)
 
-        let u = try transferFixture()
-        try u.setupTransfers([xfer(20, 1, 2, .max)])
-        #expect(try u.status(xfer(10, 1, 2, 1)) == .overflowsDebitsPosted)
-        #expect(try u.status(xfer(11, 1, 2, 1, flags: .pending)) == .overflowsDebitsPosted)
-        #expect(try u.status(xfer(12, 3, 2, 1, flags: .pending)) == .overflowsCreditsPosted)
+            let u = try transferFixture()
+            try u.setupTransfers([xfer(20, 1, 2, .max)])
+            #expect(try u.status(xfer(10, 1, 2, 1)) == .overflowsDebitsPosted)
+            #expect(try u.status(xfer(11, 1, 2, 1, flags: .pending)) == .overflowsDebitsPosted)
+            #expect(try u.status(xfer(12, 3, 2, 1, flags: .pending)) == .overflowsCreditsPosted)
+        }
     }
 
-    @Test("overflows beat exceeds_credits")
-    func overflowBeforeLimit() throws {
-        let t = try transferFixture()
-        try t.setupTransfers([xfer(20, 1, 5, .max), xfer(21, 5, 2, .max)])
-        #expect(t.balances(5) == Balances(debitsPosted: .max, creditsPosted: .max))
-        #expect(try t.status(xfer(10, 5, 3, 1)) == .overflowsDebitsPosted)
+    @Test("overflows beat exceeds_credits", arguments: Layout.allCases)
+    func overflowBeforeLimit(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            try t.setupTransfers([xfer(20, 1, 5, .max), xfer(21, 5, 2, .max)])
+            #expect(t.balances(5) == Balances(debitsPosted: .max, creditsPosted: .max))
+            #expect(try t.status(xfer(10, 5, 3, 1)) == .overflowsDebitsPosted)
+        }
     }
 
-    @Test("overflows_timeout: timestamp + timeout * 1e9 must stay within 2^63 - 1")
-    func timeoutEdgeExact() throws {
-        let t = try transferFixture(start: timeoutEdge - 10 * TestLedger.step)
-        t.setNext(timeoutEdge)
-        #expect(try t.status(xfer(10, 1, 2, 5, flags: .pending, timeout: .max)) == .created)
-        #expect(t.transfer(10)?.timestamp == timeoutEdge)
-        #expect(try t.status(xfer(11, 1, 2, 5, flags: .pending, timeout: .max)) == .overflowsTimeout)
-        #expect(try t.status(xfer(12, 1, 2, 5, flags: .pending, timeout: 1)) == .created)
-        // Checked after the other overflows, before the balance limits.
-        #expect(try t.status(xfer(13, 5, 2, 5, flags: .pending, timeout: .max)) == .overflowsTimeout)
-        #expect(try t.status(post(14, 10)) == .created)
-        #expect(t.balances(1) == Balances(debitsPending: 5, debitsPosted: 5))
+    @Test("overflows_timeout: timestamp + timeout * 1e9 must stay within 2^63 - 1", arguments: Layout.allCases)
+    func timeoutEdgeExact(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture(start: timeoutEdge - 10 * TestLedger.step)
+            t.setNext(timeoutEdge)
+            #expect(try t.status(xfer(10, 1, 2, 5, flags: .pending, timeout: .max)) == .created)
+            #expect(t.transfer(10)?.timestamp == timeoutEdge)
+            #expect(try t.status(xfer(11, 1, 2, 5, flags: .pending, timeout: .max)) == .overflowsTimeout)
+            #expect(try t.status(xfer(12, 1, 2, 5, flags: .pending, timeout: 1)) == .created)
+            // Checked after the other overflows, before the balance limits.
+            #expect(try t.status(xfer(13, 5, 2, 5, flags: .pending, timeout: .max)) == .overflowsTimeout)
+            #expect(try t.status(post(14, 10)) == .created)
+            #expect(t.balances(1) == Balances(debitsPending: 5, debitsPosted: 5))
+        }
     }
 }
 
@@ -960,228 +1050,252 @@ struct OverflowTests {
 
 @Suite("create_transfers precedence")
 struct CreateTransferPrecedenceTests {
-    @Test("batch-level checks: chain_open, imported expected, timestamp, range, advance")
-    func batchLevel() throws {
-        let t = try transferFixture()
-        #expect(try t.status(xfer(0, 0, 0, 0, flags: .linked, ledger: 0)) == .linkedEventChainOpen)
-        let ts = t.clock + 100
-        #expect(try t.transferStatuses([xfer(10, 1, 2, 5, flags: .imported, timestamp: ts),
-                                        xfer(0, 1, 2, 5, timestamp: 3)]) == [.created, .importedEventExpected])
-        #expect(try t.status(xfer(11, 1, 2, 5, flags: TransferFlags(rawValue: 1 << 10), timestamp: 3)) == .timestampMustBeZero)
-        #expect(try t.status(xfer(0, 1, 2, 5, flags: [.imported, TransferFlags(rawValue: 1 << 9)], timestamp: .max))
-                == .importedEventTimestampOutOfRange)
-        #expect(try t.status(xfer(0, 1, 2, 5, flags: [.imported, TransferFlags(rawValue: 1 << 9)], timestamp: t.next))
-                == .importedEventTimestampMustNotAdvance)
+    @Test("batch-level checks: chain_open, imported expected, timestamp, range, advance", arguments: Layout.allCases)
+    func batchLevel(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            #expect(try t.status(xfer(0, 0, 0, 0, flags: .linked, ledger: 0)) == .linkedEventChainOpen)
+            let ts = t.clock + 100
+            #expect(try t.transferStatuses([xfer(10, 1, 2, 5, flags: .imported, timestamp: ts),
+                                            xfer(0, 1, 2, 5, timestamp: 3)]) == [.created, .importedEventExpected])
+            #expect(try t.status(xfer(11, 1, 2, 5, flags: TransferFlags(rawValue: 1 << 10), timestamp: 3)) == .timestampMustBeZero)
+            #expect(try t.status(xfer(0, 1, 2, 5, flags: [.imported, TransferFlags(rawValue: 1 << 9)], timestamp: .max))
+                    == .importedEventTimestampOutOfRange)
+            #expect(try t.status(xfer(0, 1, 2, 5, flags: [.imported, TransferFlags(rawValue: 1 << 9)], timestamp: t.next))
+                    == .importedEventTimestampMustNotAdvance)
+        }
     }
 
-    @Test("reserved_flag, then id checks")
-    func reservedThenId() throws {
-        let t = try transferFixture()
-        #expect(try t.status(xfer(0, 0, 0, 0, flags: TransferFlags(rawValue: 1 << 15))) == .reservedFlag)
-        #expect(try t.status(xfer(0, 0, 0, 0, ledger: 0)) == .idMustNotBeZero)
-        #expect(try t.status(xfer(.max, 0, 0, 0, ledger: 0)) == .idMustNotBeIntMax)
+    @Test("reserved_flag, then id checks", arguments: Layout.allCases)
+    func reservedThenId(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            #expect(try t.status(xfer(0, 0, 0, 0, flags: TransferFlags(rawValue: 1 << 15))) == .reservedFlag)
+            #expect(try t.status(xfer(0, 0, 0, 0, ledger: 0)) == .idMustNotBeZero)
+            #expect(try t.status(xfer(.max, 0, 0, 0, ledger: 0)) == .idMustNotBeIntMax)
+        }
     }
 
-    @Test("exists_with_different_* in field order, before any validation")
-    func existsOrder() throws {
-        let t = try CreateTransferStatusTests.withTransfer10()
-        var x = Transfer(id: 10, debitAccountId: 0, creditAccountId: 0, amount: 0, pendingId: 99,
-                         userData128: 0, userData64: 0, userData32: 0, timeout: 9, ledger: 0, code: 0,
-                         flags: [.postPendingTransfer, .voidPendingTransfer])
-        #expect(try t.status(x) == .existsWithDifferentFlags)
-        x.flags = []
-        #expect(try t.status(x) == .existsWithDifferentPendingId)
-        x.pendingId = 0
-        #expect(try t.status(x) == .existsWithDifferentTimeout)
-        x.timeout = 0
-        #expect(try t.status(x) == .existsWithDifferentDebitAccountId)
-        x.debitAccountId = 1
-        #expect(try t.status(x) == .existsWithDifferentCreditAccountId)
-        x.creditAccountId = 2
-        #expect(try t.status(x) == .existsWithDifferentAmount)
-        x.amount = 5
-        #expect(try t.status(x) == .existsWithDifferentUserData128)
-        x.userData128 = 7
-        #expect(try t.status(x) == .existsWithDifferentUserData64)
-        x.userData64 = 8
-        #expect(try t.status(x) == .existsWithDifferentUserData32)
-        x.userData32 = 9
-        #expect(try t.status(x) == .existsWithDifferentLedger)
-        x.ledger = 1
-        #expect(try t.status(x) == .existsWithDifferentCode)
-        x.code = 1
-        #expect(try t.status(x) == .exists)
+    @Test("exists_with_different_* in field order, before any validation", arguments: Layout.allCases)
+    func existsOrder(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try CreateTransferStatusTests.withTransfer10()
+            var x = Transfer(id: 10, debitAccountId: 0, creditAccountId: 0, amount: 0, pendingId: 99,
+                             userData128: 0, userData64: 0, userData32: 0, timeout: 9, ledger: 0, code: 0,
+                             flags: [.postPendingTransfer, .voidPendingTransfer])
+            #expect(try t.status(x) == .existsWithDifferentFlags)
+            x.flags = []
+            #expect(try t.status(x) == .existsWithDifferentPendingId)
+            x.pendingId = 0
+            #expect(try t.status(x) == .existsWithDifferentTimeout)
+            x.timeout = 0
+            #expect(try t.status(x) == .existsWithDifferentDebitAccountId)
+            x.debitAccountId = 1
+            #expect(try t.status(x) == .existsWithDifferentCreditAccountId)
+            x.creditAccountId = 2
+            #expect(try t.status(x) == .existsWithDifferentAmount)
+            x.amount = 5
+            #expect(try t.status(x) == .existsWithDifferentUserData128)
+            x.userData128 = 7
+            #expect(try t.status(x) == .existsWithDifferentUserData64)
+            x.userData64 = 8
+            #expect(try t.status(x) == .existsWithDifferentUserData32)
+            x.userData32 = 9
+            #expect(try t.status(x) == .existsWithDifferentLedger)
+            x.ledger = 1
+            #expect(try t.status(x) == .existsWithDifferentCode)
+            x.code = 1
+            #expect(try t.status(x) == .exists)
+        }
     }
 
-    @Test("exists beats state-dependent failures (closed account, limits)")
-    func existsBeatsState() throws {
-        let t = try transferFixture()
-        try t.setupTransfers([xfer(20, 1, 5, 10), xfer(10, 5, 2, 10)])
-        try t.setupTransfers([xfer(30, 5, 3, 0, flags: [.pending, .closingDebit])])
-        #expect(try t.status(xfer(10, 5, 2, 10)) == .exists)
-        #expect(try t.status(xfer(11, 5, 2, 10)) == .debitAccountAlreadyClosed)
+    @Test("exists beats state-dependent failures (closed account, limits)", arguments: Layout.allCases)
+    func existsBeatsState(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            try t.setupTransfers([xfer(20, 1, 5, 10), xfer(10, 5, 2, 10)])
+            try t.setupTransfers([xfer(30, 5, 3, 0, flags: [.pending, .closingDebit])])
+            #expect(try t.status(xfer(10, 5, 2, 10)) == .exists)
+            #expect(try t.status(xfer(11, 5, 2, 10)) == .debitAccountAlreadyClosed)
+        }
     }
 
-    @Test("closed accounts beat overflows and limits; debit before credit")
-    func closedBeforeOverflow() throws {
-        let t = try transferFixture()
-        try t.setupTransfers([xfer(20, 1, 2, .max), xfer(21, 6, 3, 5)])
-        try t.setupTransfers([xfer(30, 1, 3, 0, flags: [.pending, .closingDebit])])
-        // Account 1 has debits_posted = max: any amount would overflow, but it is closed.
-        #expect(try t.status(xfer(10, 1, 3, 1)) == .debitAccountAlreadyClosed)
-        #expect(try t.status(xfer(11, 1, 6, 9, flags: .pending)) == .debitAccountAlreadyClosed)
-        try t.setupTransfers([xfer(32, 3, 2, 0, flags: [.pending, .closingCredit])])
-        // Account 2 has credits_posted = max and is closed; account 5 has no credits.
-        #expect(try t.status(xfer(12, 5, 2, 1)) == .creditAccountAlreadyClosed)
-        // Both closed: the debit account is reported.
-        #expect(try t.status(xfer(13, 1, 2, 1)) == .debitAccountAlreadyClosed)
-        #expect(try t.status(xfer(14, 2, 1, 1)) == .debitAccountAlreadyClosed)
+    @Test("closed accounts beat overflows and limits; debit before credit", arguments: Layout.allCases)
+    func closedBeforeOverflow(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            try t.setupTransfers([xfer(20, 1, 2, .max), xfer(21, 6, 3, 5)])
+            try t.setupTransfers([xfer(30, 1, 3, 0, flags: [.pending, .closingDebit])])
+            // Account 1 has debits_posted = max: any amount would overflow, but it is closed.
+            #expect(try t.status(xfer(10, 1, 3, 1)) == .debitAccountAlreadyClosed)
+            #expect(try t.status(xfer(11, 1, 6, 9, flags: .pending)) == .debitAccountAlreadyClosed)
+            try t.setupTransfers([xfer(32, 3, 2, 0, flags: [.pending, .closingCredit])])
+            // Account 2 has credits_posted = max and is closed; account 5 has no credits.
+            #expect(try t.status(xfer(12, 5, 2, 1)) == .creditAccountAlreadyClosed)
+            // Both closed: the debit account is reported.
+            #expect(try t.status(xfer(13, 1, 2, 1)) == .debitAccountAlreadyClosed)
+            #expect(try t.status(xfer(14, 2, 1, 1)) == .debitAccountAlreadyClosed)
+        }
     }
 
-    @Test("plain transfer field checks in order")
-    func plainOrder() throws {
-        let t = try transferFixture()
-        var x = xfer(10, 0, 0, 5, flags: .closingDebit, pendingId: 3, timeout: 1, ledger: 0, code: 0)
-        #expect(try t.status(x) == .debitAccountIdMustNotBeZero)
-        x.debitAccountId = .max
-        #expect(try t.status(x) == .debitAccountIdMustNotBeIntMax)
-        x.debitAccountId = 1
-        #expect(try t.status(x) == .creditAccountIdMustNotBeZero)
-        x.creditAccountId = .max
-        #expect(try t.status(x) == .creditAccountIdMustNotBeIntMax)
-        x.creditAccountId = 1
-        #expect(try t.status(x) == .accountsMustBeDifferent)
-        x.creditAccountId = 2
-        #expect(try t.status(x) == .pendingIdMustBeZero)
-        x.pendingId = 0
-        #expect(try t.status(x) == .timeoutReservedForPendingTransfer)
-        x.timeout = 0
-        #expect(try t.status(x) == .closingTransferMustBePending)
-        x.flags = []
-        #expect(try t.status(x) == .ledgerMustNotBeZero)
-        x.ledger = 3
-        #expect(try t.status(x) == .codeMustNotBeZero)
-        x.code = 1
-        x.debitAccountId = 98
-        x.creditAccountId = 99
-        #expect(try t.status(x.with { $0.id = 11 }) == .debitAccountNotFound)
-        x.debitAccountId = 1
-        #expect(try t.status(x.with { $0.id = 12 }) == .creditAccountNotFound)
-        x.creditAccountId = 4
-        #expect(try t.status(x.with { $0.id = 13 }) == .accountsMustHaveTheSameLedger)
-        x.creditAccountId = 2
-        #expect(try t.status(x.with { $0.id = 14 }) == .transferMustHaveTheSameLedgerAsAccounts)
-        x.ledger = 1
-        #expect(try t.status(x.with { $0.id = 15 }) == .created)
+    @Test("plain transfer field checks in order", arguments: Layout.allCases)
+    func plainOrder(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            var x = xfer(10, 0, 0, 5, flags: .closingDebit, pendingId: 3, timeout: 1, ledger: 0, code: 0)
+            #expect(try t.status(x) == .debitAccountIdMustNotBeZero)
+            x.debitAccountId = .max
+            #expect(try t.status(x) == .debitAccountIdMustNotBeIntMax)
+            x.debitAccountId = 1
+            #expect(try t.status(x) == .creditAccountIdMustNotBeZero)
+            x.creditAccountId = .max
+            #expect(try t.status(x) == .creditAccountIdMustNotBeIntMax)
+            x.creditAccountId = 1
+            #expect(try t.status(x) == .accountsMustBeDifferent)
+            x.creditAccountId = 2
+            #expect(try t.status(x) == .pendingIdMustBeZero)
+            x.pendingId = 0
+            #expect(try t.status(x) == .timeoutReservedForPendingTransfer)
+            x.timeout = 0
+            #expect(try t.status(x) == .closingTransferMustBePending)
+            x.flags = []
+            #expect(try t.status(x) == .ledgerMustNotBeZero)
+            x.ledger = 3
+            #expect(try t.status(x) == .codeMustNotBeZero)
+            x.code = 1
+            x.debitAccountId = 98
+            x.creditAccountId = 99
+            #expect(try t.status(x.with { $0.id = 11 }) == .debitAccountNotFound)
+            x.debitAccountId = 1
+            #expect(try t.status(x.with { $0.id = 12 }) == .creditAccountNotFound)
+            x.creditAccountId = 4
+            #expect(try t.status(x.with { $0.id = 13 }) == .accountsMustHaveTheSameLedger)
+            x.creditAccountId = 2
+            #expect(try t.status(x.with { $0.id = 14 }) == .transferMustHaveTheSameLedgerAsAccounts)
+            x.ledger = 1
+            #expect(try t.status(x.with { $0.id = 15 }) == .created)
+        }
     }
 
-    @Test("a pending transfer may have a timeout and closing flags")
-    func pendingAllowsTimeoutAndClosing() throws {
-        let t = try transferFixture()
-        #expect(try t.status(xfer(10, 1, 2, 5, flags: [.pending, .closingCredit, .balancingDebit], timeout: 5)) == .created)
+    @Test("a pending transfer may have a timeout and closing flags", arguments: Layout.allCases)
+    func pendingAllowsTimeoutAndClosing(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            #expect(try t.status(xfer(10, 1, 2, 5, flags: [.pending, .closingCredit, .balancingDebit], timeout: 5)) == .created)
+        }
     }
 
-    @Test("imported checks in order, after the ledger checks and before closed accounts")
-    func importedOrder() throws {
-        let t = try transferFixture()
-        let base = t.clock
-        try t.setupTransfers([xfer(20, 1, 2, 5, flags: .imported, timestamp: base + 100)])
-        try t.setupAccounts([acct(7)])
-        // Close account 1 (a non-imported batch) after the imported transfer.
-        try t.setupTransfers([xfer(30, 1, 3, 0, flags: [.pending, .closingDebit])])
-        let closeTs = t.clock
-        var x = xfer(10, 7, 1, 5, flags: [.imported, .pending], timeout: 1, ledger: 2, timestamp: base + 100)
-        #expect(try t.status(x) == .transferMustHaveTheSameLedgerAsAccounts)
-        x.ledger = 1
-        // Not after the last transfer (30).
-        #expect(try t.status(x) == .importedEventTimestampMustNotRegress)
-        x.timestamp = closeTs + 1  // after every transfer and both accounts
-        #expect(try t.status(x) == .importedEventTimeoutMustBeZero)
-        x.timeout = 0
-        #expect(try t.status(x) == .creditAccountAlreadyClosed)
-        // A non-pending imported transfer with a timeout fails earlier, on the timeout itself.
-        #expect(try t.status(x.with { $0.id = 16; $0.flags = .imported; $0.timeout = 1 }) == .timeoutReservedForPendingTransfer)
-        let y = xfer(11, 8, 1, 5, flags: .imported, timestamp: closeTs + 2)
-        try t.setupAccounts([acct(8)])
-        #expect(try t.status(y) == .importedEventTimestampMustPostdateDebitAccount)
-        #expect(try t.status(y.with { $0.id = 12; $0.debitAccountId = 1; $0.creditAccountId = 8 })
-                == .importedEventTimestampMustPostdateCreditAccount)
+    @Test("imported checks in order, after the ledger checks and before closed accounts", arguments: Layout.allCases)
+    func importedOrder(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            let base = t.clock
+            try t.setupTransfers([xfer(20, 1, 2, 5, flags: .imported, timestamp: base + 100)])
+            try t.setupAccounts([acct(7)])
+            // Close account 1 (a non-imported batch) after the imported transfer.
+            try t.setupTransfers([xfer(30, 1, 3, 0, flags: [.pending, .closingDebit])])
+            let closeTs = t.clock
+            var x = xfer(10, 7, 1, 5, flags: [.imported, .pending], timeout: 1, ledger: 2, timestamp: base + 100)
+            #expect(try t.status(x) == .transferMustHaveTheSameLedgerAsAccounts)
+            x.ledger = 1
+            // Not after the last transfer (30).
+            #expect(try t.status(x) == .importedEventTimestampMustNotRegress)
+            x.timestamp = closeTs + 1  // after every transfer and both accounts
+            #expect(try t.status(x) == .importedEventTimeoutMustBeZero)
+            x.timeout = 0
+            #expect(try t.status(x) == .creditAccountAlreadyClosed)
+            // A non-pending imported transfer with a timeout fails earlier, on the timeout itself.
+            #expect(try t.status(x.with { $0.id = 16; $0.flags = .imported; $0.timeout = 1 }) == .timeoutReservedForPendingTransfer)
+            let y = xfer(11, 8, 1, 5, flags: .imported, timestamp: closeTs + 2)
+            try t.setupAccounts([acct(8)])
+            #expect(try t.status(y) == .importedEventTimestampMustPostdateDebitAccount)
+            #expect(try t.status(y.with { $0.id = 12; $0.debitAccountId = 1; $0.creditAccountId = 8 })
+                    == .importedEventTimestampMustPostdateCreditAccount)
+        }
     }
 
-    @Test("post/void skip the plain checks on account ids, ledger and code")
-    func postSkipsPlainChecks() throws {
-        let t = try CreateTransferStatusTests.withPending20()
-        #expect(try t.status(post(10, 99).with { $0.debitAccountId = .max }) == .pendingTransferNotFound)
-        #expect(try t.status(post(11, 20).with { $0.debitAccountId = .max }) == .pendingTransferHasDifferentDebitAccountId)
-        #expect(try t.status(post(12, 20).with { $0.creditAccountId = 1 }) == .pendingTransferHasDifferentCreditAccountId)
-        // ledger and code zero: taken from the pending transfer.
-        #expect(try t.status(post(13, 20, 2)) == .created)
-        #expect(t.transfer(13)?.ledger == 1)
-        #expect(t.transfer(13)?.code == 1)
+    @Test("post/void skip the plain checks on account ids, ledger and code", arguments: Layout.allCases)
+    func postSkipsPlainChecks(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try CreateTransferStatusTests.withPending20()
+            #expect(try t.status(post(10, 99).with { $0.debitAccountId = .max }) == .pendingTransferNotFound)
+            #expect(try t.status(post(11, 20).with { $0.debitAccountId = .max }) == .pendingTransferHasDifferentDebitAccountId)
+            #expect(try t.status(post(12, 20).with { $0.creditAccountId = 1 }) == .pendingTransferHasDifferentCreditAccountId)
+            // ledger and code zero: taken from the pending transfer.
+            #expect(try t.status(post(13, 20, 2)) == .created)
+            #expect(t.transfer(13)?.ledger == 1)
+            #expect(t.transfer(13)?.code == 1)
+        }
     }
 
-    @Test("post/void checks in order")
-    func postOrder() throws {
-        let t = try CreateTransferStatusTests.withPending20()
-        try t.setupTransfers([xfer(21, 1, 2, 5)])
-        var x = Transfer(id: 10, debitAccountId: 3, creditAccountId: 3, amount: 9, pendingId: 0,
-                         timeout: 1, ledger: 2, code: 2,
-                         flags: [.postPendingTransfer, .voidPendingTransfer, .pending])
-        #expect(try t.status(x) == .flagsAreMutuallyExclusive)
-        x.flags = [.postPendingTransfer, .pending]
-        #expect(try t.status(x) == .flagsAreMutuallyExclusive)
-        x.flags = .postPendingTransfer
-        #expect(try t.status(x) == .pendingIdMustNotBeZero)
-        x.pendingId = .max
-        #expect(try t.status(x) == .pendingIdMustNotBeIntMax)
-        x.pendingId = 10
-        #expect(try t.status(x) == .pendingIdMustBeDifferent)
-        x.pendingId = 21
-        #expect(try t.status(x) == .timeoutReservedForPendingTransfer)
-        x.timeout = 0
-        #expect(try t.status(x) == .pendingTransferNotPending)
-        x.pendingId = 20
-        #expect(try t.status(x) == .pendingTransferHasDifferentDebitAccountId)
-        x.debitAccountId = 1
-        #expect(try t.status(x) == .pendingTransferHasDifferentCreditAccountId)
-        x.creditAccountId = 2
-        #expect(try t.status(x) == .pendingTransferHasDifferentLedger)
-        x.ledger = 1
-        #expect(try t.status(x) == .pendingTransferHasDifferentCode)
-        x.code = 1
-        #expect(try t.status(x) == .exceedsPendingTransferAmount)
-        x.amount = 5
-        #expect(try t.status(x) == .created)
+    @Test("post/void checks in order", arguments: Layout.allCases)
+    func postOrder(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try CreateTransferStatusTests.withPending20()
+            try t.setupTransfers([xfer(21, 1, 2, 5)])
+            var x = Transfer(id: 10, debitAccountId: 3, creditAccountId: 3, amount: 9, pendingId: 0,
+                             timeout: 1, ledger: 2, code: 2,
+                             flags: [.postPendingTransfer, .voidPendingTransfer, .pending])
+            #expect(try t.status(x) == .flagsAreMutuallyExclusive)
+            x.flags = [.postPendingTransfer, .pending]
+            #expect(try t.status(x) == .flagsAreMutuallyExclusive)
+            x.flags = .postPendingTransfer
+            #expect(try t.status(x) == .pendingIdMustNotBeZero)
+            x.pendingId = .max
+            #expect(try t.status(x) == .pendingIdMustNotBeIntMax)
+            x.pendingId = 10
+            #expect(try t.status(x) == .pendingIdMustBeDifferent)
+            x.pendingId = 21
+            #expect(try t.status(x) == .timeoutReservedForPendingTransfer)
+            x.timeout = 0
+            #expect(try t.status(x) == .pendingTransferNotPending)
+            x.pendingId = 20
+            #expect(try t.status(x) == .pendingTransferHasDifferentDebitAccountId)
+            x.debitAccountId = 1
+            #expect(try t.status(x) == .pendingTransferHasDifferentCreditAccountId)
+            x.creditAccountId = 2
+            #expect(try t.status(x) == .pendingTransferHasDifferentLedger)
+            x.ledger = 1
+            #expect(try t.status(x) == .pendingTransferHasDifferentCode)
+            x.code = 1
+            #expect(try t.status(x) == .exceedsPendingTransferAmount)
+            x.amount = 5
+            #expect(try t.status(x) == .created)
+        }
     }
 
-    @Test("amount checks beat the pending's state; state beats expiry and closed accounts")
-    func pendingStateOrder() throws {
-        let t = try CreateTransferStatusTests.withPending20(timeout: 1)
-        try t.setupTransfers([post(10, 20, 3)])
-        #expect(try t.status(post(11, 20, 6)) == .exceedsPendingTransferAmount)
-        #expect(try t.status(void(12, 20, 4)) == .pendingTransferHasDifferentAmount)
-        #expect(try t.status(void(13, 20, 6)) == .exceedsPendingTransferAmount)
-        t.advance(by: 2 * TestLedger.second)
-        try t.setupTransfers([xfer(30, 1, 2, 0, flags: [.pending, .closingDebit])])
-        #expect(try t.status(post(14, 20)) == .pendingTransferAlreadyPosted)
+    @Test("amount checks beat the pending's state; state beats expiry and closed accounts", arguments: Layout.allCases)
+    func pendingStateOrder(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try CreateTransferStatusTests.withPending20(timeout: 1)
+            try t.setupTransfers([post(10, 20, 3)])
+            #expect(try t.status(post(11, 20, 6)) == .exceedsPendingTransferAmount)
+            #expect(try t.status(void(12, 20, 4)) == .pendingTransferHasDifferentAmount)
+            #expect(try t.status(void(13, 20, 6)) == .exceedsPendingTransferAmount)
+            t.advance(by: 2 * TestLedger.second)
+            try t.setupTransfers([xfer(30, 1, 2, 0, flags: [.pending, .closingDebit])])
+            #expect(try t.status(post(14, 20)) == .pendingTransferAlreadyPosted)
 
-        let u = try CreateTransferStatusTests.withPending20(timeout: 1)
-        try u.setupTransfers([xfer(30, 1, 3, 0, flags: [.pending, .closingDebit])])
-        u.advance(by: 2 * TestLedger.second)
-        #expect(try u.status(void(14, 20, 4)) == .pendingTransferHasDifferentAmount)
-        #expect(try u.status(post(15, 20)) == .pendingTransferExpired)
+            let u = try CreateTransferStatusTests.withPending20(timeout: 1)
+            try u.setupTransfers([xfer(30, 1, 3, 0, flags: [.pending, .closingDebit])])
+            u.advance(by: 2 * TestLedger.second)
+            #expect(try u.status(void(14, 20, 4)) == .pendingTransferHasDifferentAmount)
+            #expect(try u.status(post(15, 20)) == .pendingTransferExpired)
+        }
     }
 
-    @Test("imported post: must_not_regress beats closed accounts")
-    func importedPostOrder() throws {
-        let t = try transferFixture()
-        let ts = t.clock + 100
-        try t.setupTransfers([xfer(20, 1, 2, 5, flags: [.imported, .pending], timestamp: ts),
-                              xfer(30, 1, 3, 0, flags: [.imported, .pending, .closingDebit], timestamp: ts + 1)])
-        #expect(try t.status(post(10, 20, flags: .imported).with { $0.timestamp = ts + 1 })
-                == .importedEventTimestampMustNotRegress)
-        #expect(try t.status(post(11, 20, flags: .imported).with { $0.timestamp = ts + 2 })
-                == .debitAccountAlreadyClosed)
-        #expect(try t.status(void(12, 20, flags: .imported).with { $0.timestamp = ts + 3 }) == .created)
+    @Test("imported post: must_not_regress beats closed accounts", arguments: Layout.allCases)
+    func importedPostOrder(layout: Layout) throws {
+        try Layout.$current.withValue(layout) { () throws -> Void in
+            let t = try transferFixture()
+            let ts = t.clock + 100
+            try t.setupTransfers([xfer(20, 1, 2, 5, flags: [.imported, .pending], timestamp: ts),
+                                  xfer(30, 1, 3, 0, flags: [.imported, .pending, .closingDebit], timestamp: ts + 1)])
+            #expect(try t.status(post(10, 20, flags: .imported).with { $0.timestamp = ts + 1 })
+                    == .importedEventTimestampMustNotRegress)
+            #expect(try t.status(post(11, 20, flags: .imported).with { $0.timestamp = ts + 2 })
+                    == .debitAccountAlreadyClosed)
+            #expect(try t.status(void(12, 20, flags: .imported).with { $0.timestamp = ts + 3 }) == .created)
+        }
     }
 }

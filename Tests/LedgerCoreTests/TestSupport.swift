@@ -1,20 +1,60 @@
 @testable import LedgerCore
 import Testing
 
-/// Wraps a `Ledger` with a test clock: each batch gets the batch timestamp `next`
-/// (`clock + step`), so event `i` of an `n`-event batch has `next - n + i + 1`.
+/// What the status suites drive: the serial `Ledger` or the `ShardedLedger`.
+protocol LedgerUnderTest: AnyObject, LedgerReading {
+    var lastTimestamp: UInt64 { get }
+    func createAccounts(_ events: [Account], timestamp: UInt64) throws(LedgerError) -> [CreateAccountResult]
+    func createTransfers(_ events: [Transfer], timestamp: UInt64) throws(LedgerError) -> [CreateTransferResult]
+    func pulse(timestamp: UInt64) throws(LedgerError)
+    func pendingStatus(ofTransfer id: UInt128) -> PendingStatus?
+}
+
+extension Ledger: LedgerUnderTest {}
+extension ShardedLedger: LedgerUnderTest {}
+
+/// The layouts every status and precedence suite runs against (`@Test(arguments:)`).
+enum Layout: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    /// The serial reference `Ledger`.
+    case serial
+    /// Two shards, every batch in parallel rounds where the parallel rules allow.
+    case shardedRounds
+    /// Two shards, batches small enough to run serially over all shards.
+    case shardedSerial
+
+    /// The layout `TestLedger()` builds: set around a parameterised test's body.
+    @TaskLocal static var current: Layout = .serial
+
+    var testDescription: String { rawValue }
+
+    func make() -> any LedgerUnderTest {
+        switch self {
+        case .serial:
+            return Ledger()
+        case .shardedRounds:
+            let ledger = ShardedLedger(shardCount: 2)
+            ledger.parallelThreshold = 1
+            return ledger
+        case .shardedSerial:
+            return ShardedLedger(shardCount: 2)
+        }
+    }
+}
+
+/// Wraps a ledger (of the current `Layout`) with a test clock: each batch gets the batch
+/// timestamp `next` (`clock + step`), so event `i` of an `n`-event batch has `next - n + i + 1`.
 final class TestLedger {
     /// One millisecond between batches: far more than any test batch's event count.
     static let step: UInt64 = 1_000_000
     static let start: UInt64 = 1_000_000_000_000
     static let second: UInt64 = 1_000_000_000
 
-    let ledger: Ledger
+    let ledger: any LedgerUnderTest
     /// Timestamp of the last batch applied (or the start time).
     private(set) var clock: UInt64
 
-    init(start: UInt64 = TestLedger.start) {
-        ledger = Ledger()
+    init(start: UInt64 = TestLedger.start, layout: Layout = Layout.current) {
+        ledger = layout.make()
         clock = start
     }
 

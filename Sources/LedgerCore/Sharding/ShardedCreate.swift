@@ -30,16 +30,7 @@ extension ShardedLedger {
 
     /// Checks a batch's size and timestamp against the ledger's clock.
     func checkBatch(count: Int, timestamp: UInt64) throws(LedgerError) {
-        guard count <= LedgerLimits.batchMax else {
-            throw LedgerError(.batchTooLarge, "\(count) events; at most \(LedgerLimits.batchMax)")
-        }
-        guard timestamp <= LedgerLimits.timestampMax, timestamp >= UInt64(count),
-            timestamp - UInt64(count) >= lastTimestamp, timestamp > lastTimestamp
-        else {
-            throw LedgerError(
-                .timestampNotIncreasing,
-                "batch timestamp \(timestamp) for \(count) events after \(lastTimestamp)")
-        }
+        try CreateDriver.checkBatch(count: count, timestamp: timestamp, after: lastTimestamp)
     }
 
     /// Applies a `create_accounts` batch (always serially: accounts are created rarely
@@ -47,6 +38,7 @@ extension ShardedLedger {
     public func createAccounts(_ events: [Account], timestamp: UInt64) throws(LedgerError)
         -> [CreateAccountResult]
     {
+        rounds.requireIdle()
         try checkBatch(count: events.count, timestamp: timestamp)
         for s in stores where s.accounts.count + events.count > ShardRouting.localCapacity {
             throw LedgerError(.capacityExhausted, "account store is full")
@@ -68,33 +60,17 @@ extension ShardedLedger {
         return results
     }
 
-    /// Creates one account on its shard (the rules of `Ledger.createAccount`).
+    /// Creates one account on its shard: decides it with the one rulebook
+    /// (`AccountRules.decide`), then stores it if accepted.
     func createAccount(_ a: Account, at ts: UInt64, _ x: ShardExecution) -> (CreateAccountStatus, UInt64) {
-        if a.reserved != 0 { return (.reservedField, ts) }
-        if a.flags.rawValue & AccountFlags.reservedMask != 0 { return (.reservedFlag, ts) }
-        if a.id == 0 { return (.idMustNotBeZero, ts) }
-        if a.id == .max { return (.idMustNotBeIntMax, ts) }
         let shard = routing.shard(ofAccount: a.id)
         let store = shards[shard]
-        store.accountIndex.reserveOne()
-        let probe = store.accountIndex.find(a.id, in: store.accountIds)
-        if let ref = probe.ref { return AccountRules.exists(a, store.accounts[Int(ref)]) }
-        if let status = AccountRules.checkNew(a) { return (status, ts) }
-        var actual = ts
-        if a.flags.contains(.imported) {
-            for s in stores {
-                if let last = s.accounts.last, a.timestamp <= last.timestamp {
-                    return (.importedEventTimestampMustNotRegress, ts)
-                }
-            }
-            for s in stores where Ledger.containsTimestamp(a.timestamp, count: s.transfers.count, timestampAt: { s.transfers[$0].timestamp }) {
-                return (.importedEventTimestampMustNotRegress, ts)
-            }
-            actual = a.timestamp
-        }
+        var view = ShardedAccountView(ledger: self, store: store)
+        let (status, actual) = AccountRules.decide(a, at: ts, in: &view)
+        guard status == .created else { return (status, actual) }
         var account = a
         account.timestamp = actual
-        store.accountIndex.insert(ref: UInt32(store.accounts.count), at: probe)
+        store.accountIndex.insert(ref: UInt32(store.accounts.count), at: view.probe)
         store.accounts.append(account)
         store.transferLists.append(TransferList())
         store.histories.append(GrowableBuffer())
@@ -102,10 +78,43 @@ extension ShardedLedger {
         return (.created, actual)
     }
 
+    /// The reference's rule for imported account timestamps, over every shard.
+    func importedAccountTimestampRegresses(_ ts: UInt64) -> Bool {
+        for s in stores {
+            if let last = s.accounts.last, ts <= last.timestamp { return true }
+        }
+        return stores.contains { s in
+            Ledger.containsTimestamp(ts, count: s.transfers.count, timestampAt: { s.transfers[$0].timestamp })
+        }
+    }
+
     /// Applies a `pulse`: advances time to `timestamp` and expires what is due by then.
     public func pulse(timestamp: UInt64) throws(LedgerError) {
+        rounds.requireIdle()
         try checkBatch(count: 0, timestamp: timestamp)
         expirePending(before: timestamp + 1, serialExecution)
         lastTimestamp = timestamp
     }
+}
+
+/// The sharded ledger as `AccountRules.decide` reads it: the account's id in its shard's
+/// index (the probe kept for the insert), imported timestamps over every shard.
+struct ShardedAccountView: AccountDecisionView {
+    /// Both outlive every view: a view lives only inside one `createAccount` call.
+    unowned(unsafe) let ledger: ShardedLedger
+    let store: ShardRefs
+    private(set) var probe = IdIndex.Probe(ref: nil, slot: 0, tag: 0)
+
+    init(ledger: ShardedLedger, store: ShardRefs) {
+        self.ledger = ledger
+        self.store = store
+    }
+
+    mutating func existing(_ id: UInt128) -> Account? {
+        store.accountIndex.reserveOne()  // room for the insert that may follow
+        probe = store.accountIndex.find(id, in: store.accountIds)
+        return probe.ref.map { store.accounts[Int($0)] }
+    }
+
+    func importedTimestampRegresses(_ ts: UInt64) -> Bool { ledger.importedAccountTimestampRegresses(ts) }
 }

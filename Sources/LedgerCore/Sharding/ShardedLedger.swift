@@ -14,10 +14,13 @@
 /// Between rounds, `plan` (one thread) assigns homes and checks the parallel rules; a
 /// batch that breaks them runs serially, event by event, over all shards. Rounds touch
 /// disjoint memory, except reads of fields no round writes; the caller must run all
-/// shards of a round to completion before the next round starts.
+/// shards of a round to completion before the next round starts, and calls
+/// `beginSettleRound` between rounds 2 and 3. `rounds` (a `RoundSequence`) checks that
+/// order with preconditions: each shard runs each round once, in its phase, and no phase
+/// ends before every shard ran it; serial work runs only between batches.
 ///
-/// Not thread-safe beyond that contract: one driver (`ShardedLedger.apply...` with a
-/// round runner) owns it.
+/// Not thread-safe beyond that contract: one driver (`ShardedLedger.createTransfers`, or
+/// the engine's shard actors) owns it.
 public final class ShardedLedger {
     package let routing: ShardRouting
     let stores: [ShardStore]
@@ -37,6 +40,9 @@ public final class ShardedLedger {
     var batchAmountBound: UInt128 = 0
     /// Failed ids of chains the plan decided (indexed once the batch runs in parallel).
     var chainOrphans: [UInt128] = []
+    /// The phase of the batch in rounds: what keeps the rounds apart, checked at every
+    /// round's entry and whenever the driver moves on.
+    let rounds: RoundSequence
 
     // MARK: Per-batch scratch (LedgerLimits.batchMax entries each)
     let resolutions: Resolutions
@@ -57,6 +63,7 @@ public final class ShardedLedger {
     package init(shardCount: Int, expectedAccounts: Int = 0, expectedTransfers: Int = 0,
                  hashSeed: UInt64 = 0x4B41_4D49_4E4F) {
         routing = ShardRouting(shardCount: shardCount)
+        rounds = RoundSequence(shardCount: shardCount)
         var stores: [ShardStore] = []
         for s in 0..<shardCount {
             stores.append(ShardStore(
@@ -124,18 +131,6 @@ public final class ShardedLedger {
     @inline(__always)
     func transfer(_ ref: UInt32) -> Transfer {
         shards[ShardRouting.shard(of: ref)].transfers[ShardRouting.local(of: ref)]
-    }
-
-    /// The account as the executor may see it: whole, except another shard's account in
-    /// a parallel round. That one is free (the plan made sure: no limit or history flag,
-    /// not closed, no overflow possible), so only its ledger can decide a result, and
-    /// round 1 saved it: round 2 never reads a record another shard is writing.
-    @inline(__always)
-    func view(_ ref: UInt32, event i: Int, _ x: ShardExecution) -> Account {
-        if x.deferred && ShardRouting.shard(of: ref) != x.home {
-            return Account(id: 0, ledger: resolutions.foreignLedger[i], code: 0)
-        }
-        return account(ref).pointee
     }
 
     // MARK: Writes

@@ -2,6 +2,10 @@ import CKaminoPrefetch
 
 /// A `create_transfers` batch being applied by a sharded ledger: the events, where the
 /// results go and the batch timestamp. The buffers must outlive the batch.
+///
+/// `@unchecked Sendable` (raw pointers): every shard of a round reads the events and
+/// writes the results of its own events only (round 2; the plan writes on one thread
+/// between rounds); the ledger's `RoundSequence` checks that rounds do not overlap.
 package struct ShardedTransferBatch: @unchecked Sendable {
     let events: UnsafeBufferPointer<Transfer>
     let results: UnsafeMutablePointer<CreateTransferResult>
@@ -33,6 +37,7 @@ extension ShardedLedger {
                         for s in 0..<shardCount { resolveRound(batch, shard: s) }
                         if planRound(batch) {
                             for s in 0..<shardCount { executeRound(batch, shard: s) }
+                            beginSettleRound()
                             for s in 0..<shardCount { settleRound(batch, shard: s) }
                             finishTransfers(batch)
                         }
@@ -51,6 +56,7 @@ extension ShardedLedger {
     /// (returns false: done) or prepares the parallel rounds (returns true).
     package func beginTransfers(_ b: ShardedTransferBatch) throws(LedgerError) -> Bool {
         let n = b.count
+        rounds.requireIdle()
         try checkBatch(count: n, timestamp: b.timestamp)
         for s in stores where s.transfers.count + n > ShardRouting.localCapacity
             || s.orphanIds.count + n > ShardRouting.localCapacity
@@ -73,6 +79,7 @@ extension ShardedLedger {
             s.pendingStatuses.reserveChunkTable(forCount: s.pendingStatuses.count + n)
             batchStarts[k] = s.transfers.count
         }
+        rounds.start()
         return true
     }
 
@@ -88,6 +95,7 @@ extension ShardedLedger {
 
     /// Runs a whole batch event by event over all shards.
     func runSerially(_ b: ShardedTransferBatch, reason: SerialReason) {
+        rounds.requireIdle()
         let x = serialExecution
         stats.serialBatches[reason.rawValue] += 1
         runCreates(
@@ -107,6 +115,7 @@ extension ShardedLedger {
     /// and, for posts and voids, the pending id; the accounts; and notes what forbids
     /// parallel execution.
     package func resolveRound(_ b: ShardedTransferBatch, shard s: Int) {
+        rounds.enter(.resolve, shard: s)
         let x = executions[s]
         x.resetOutbox()
         let table = batchIds[s]
@@ -224,9 +233,11 @@ extension ShardedLedger {
     /// Assigns each event its home shard and checks the parallel rules; runs the batch
     /// serially (and returns false) when one fails.
     package func planRound(_ b: ShardedTransferBatch) -> Bool {
+        rounds.advance(from: .resolve, to: .plan)
         chainOrphans.removeAll(keepingCapacity: true)
         for x in executions {
             if let reason = x.serialReason {
+                rounds.advance(from: .plan, to: .idle)
                 runSerially(b, reason: reason)
                 return false
             }
@@ -281,9 +292,11 @@ extension ShardedLedger {
         }
         if balancing && cross > 0 { reason = reason ?? .balancing }
         if let reason {
+            rounds.advance(from: .plan, to: .idle)
             runSerially(b, reason: reason)
             return false
         }
+        rounds.advance(from: .plan, to: .execute)
         for id in chainOrphans {
             insertIntoDirectory(id, ref: ShardRouting.orphanBit, partition: routing.partition(ofTransfer: id))
         }
@@ -298,6 +311,7 @@ extension ShardedLedger {
     /// Decides and applies, in order, the events homed on shard `s`; legs on other shards'
     /// accounts and directory inserts are queued for round 3.
     package func executeRound(_ b: ShardedTransferBatch, shard s: Int) {
+        rounds.enter(.execute, shard: s)
         let x = executions[s]
         let homes = self.homes
         let s32 = Int32(truncatingIfNeeded: s)
@@ -322,6 +336,7 @@ extension ShardedLedger {
     /// timestamp order of the touched accounts' lists, and indexes the ids queued for
     /// `s`'s directory partition.
     package func settleRound(_ b: ShardedTransferBatch, shard s: Int) {
+        rounds.enter(.settle, shard: s)
         var touched: [UInt32] = []
         var cursors = Array(repeating: 0, count: shardCount)
         while true {
@@ -399,8 +414,15 @@ extension ShardedLedger {
         }
     }
 
-    /// Ends a batch run in rounds.
+    /// Ends round 2 (every shard executed) and starts round 3; called by the driver
+    /// between the two rounds.
+    package func beginSettleRound() {
+        rounds.advance(from: .execute, to: .settle)
+    }
+
+    /// Ends a batch run in rounds (every shard settled).
     package func finishTransfers(_ b: ShardedTransferBatch) {
+        rounds.advance(from: .settle, to: .idle)
         lastTimestamp = b.timestamp
     }
 }

@@ -48,13 +48,6 @@ struct Resolutions {
     }
 }
 
-extension Transfer {
-    @inline(__always)
-    var isPostOrVoid: Bool {
-        flags.contains(.postPendingTransfer) || flags.contains(.voidPendingTransfer)
-    }
-}
-
 extension ShardedLedger {
     /// Resolves event `i` against the current state (serial mode).
     func resolveLive(_ t: Transfer, _ i: Int) {
@@ -92,50 +85,30 @@ extension ShardedLedger {
         return ref
     }
 
-    /// Creates one transfer, event `i` of the batch, from its resolution; checks in the
-    /// reference's order of precedence (the same rules as `Ledger.createTransfer`).
+    /// Creates one transfer, event `i` of the batch: decides it with the one rulebook
+    /// (`TransferRules.decide`) over its resolution, then applies what was decided.
     func executeTransfer(_ t: Transfer, _ i: Int, at ts: UInt64, _ x: ShardExecution)
         -> (CreateTransferStatus, UInt64)
     {
-        if t.flags.rawValue & TransferFlags.reservedMask != 0 { return (.reservedFlag, ts) }
-        if t.id == 0 { return (.idMustNotBeZero, ts) }
-        if t.id == .max { return (.idMustNotBeIntMax, ts) }
-        let r = resolutions
-        if r.existing[i] != 0 {
-            let ref = r.existing[i] &- 1
-            if ref & ShardRouting.orphanBit != 0 { return (.idAlreadyFailed, ts) }
-            let pending = t.isPostOrVoid ? pendingRef(i).map { transfer($0) } : nil
-            return TransferRules.exists(t, transfer(ref), pending: pending)
+        let view = ShardedTransferView(self, x)
+        switch TransferRules.decide(t, event: i, at: ts, in: view) {
+        case .done(let status, let timestamp):
+            return (status, timestamp)
+        case .create(let drRef, let crRef, let amount, let actual, _):
+            applyCreate(t, i, dr: drRef, cr: crRef, amount: amount, timestamp: actual, x)
+            return (.created, actual)
+        case .resolve(let pRef, let drRef, let crRef, let amount, let actual, _):
+            applyPostOrVoid(t, i, pending: pRef, dr: drRef, cr: crRef, amount: amount, timestamp: actual, x)
+            return (.created, actual)
         }
-        if t.isPostOrVoid { return executePostOrVoid(t, i, at: ts, x) }
+    }
 
-        if let status = TransferRules.checkNew(t) { return (status, ts) }
-        guard r.debit[i] != 0 else { return (.debitAccountNotFound, ts) }
-        guard r.credit[i] != 0 else { return (.creditAccountNotFound, ts) }
-        let drRef = r.debit[i] &- 1
-        let crRef = r.credit[i] &- 1
-        let dr = view(drRef, event: i, x)
-        let cr = view(crRef, event: i, x)
-        if dr.ledger != cr.ledger { return (.accountsMustHaveTheSameLedger, ts) }
-        if t.ledger != dr.ledger { return (.transferMustHaveTheSameLedgerAsAccounts, ts) }
-
-        var actual = ts
-        if t.flags.contains(.imported) {
-            if let status = importedTimestampRegresses(t.timestamp) { return (status, ts) }
-            if t.timestamp <= dr.timestamp { return (.importedEventTimestampMustPostdateDebitAccount, ts) }
-            if t.timestamp <= cr.timestamp { return (.importedEventTimestampMustPostdateCreditAccount, ts) }
-            if t.timeout != 0 { return (.importedEventTimeoutMustBeZero, ts) }
-            actual = t.timestamp
-        }
-        if dr.flags.contains(.closed) { return (.debitAccountAlreadyClosed, ts) }
-        if cr.flags.contains(.closed) { return (.creditAccountAlreadyClosed, ts) }
-
-        let amount = TransferRules.amount(of: t, dr: dr, cr: cr)
-        if let status = TransferRules.checkBalances(t, amount: amount, dr: dr, cr: cr, timestamp: actual) {
-            return (status, ts)
-        }
-
-        // From here on the transfer succeeds.
+    /// Applies a new transfer `decide` accepted: stores it on its home (the debit
+    /// account's shard), applies or sends its two legs, indexes its id, queues its expiry.
+    private func applyCreate(
+        _ t: Transfer, _ i: Int, dr drRef: UInt32, cr crRef: UInt32, amount: UInt128, timestamp actual: UInt64,
+        _ x: ShardExecution
+    ) {
         let isPending = t.flags.contains(.pending)
         var stored = t
         stored.amount = amount
@@ -157,52 +130,20 @@ extension ShardedLedger {
             let entry = ExpiryQueue.Entry(expiresAt: actual + t.timeoutNanoseconds, ref: UInt32(ShardRouting.local(of: ref)))
             if x.chainOpen { x.chainExpiries.append((home, entry)) } else { stores[home].expiry.push(entry) }
         }
-        return (.created, actual)
     }
 
-    /// The pending transfer event `i` names: found by the resolve round, or created by an
-    /// earlier event of this batch.
-    @inline(__always)
-    func pendingRef(_ i: Int) -> UInt32? {
-        let r = resolutions
-        if r.pending[i] != 0 { return r.pending[i] &- 1 }
-        let k = Int(r.pendingEvent[i])
-        if k >= 0, createdRefs[k] != 0 { return createdRefs[k] &- 1 }
-        return nil
-    }
-
-    /// Posts or voids a pending transfer (the rules of `Ledger.postOrVoidPendingTransfer`).
-    func executePostOrVoid(_ t: Transfer, _ i: Int, at ts: UInt64, _ x: ShardExecution)
-        -> (CreateTransferStatus, UInt64)
-    {
-        if let status = TransferRules.checkPostOrVoid(t) { return (status, ts) }
+    /// Applies a post or void `decide` accepted: marks the pending transfer `pRef` posted
+    /// or voided, stores the resolved transfer on its home, applies or sends the legs
+    /// (release the pending amount; post `amount` or reopen what it closed).
+    private func applyPostOrVoid(
+        _ t: Transfer, _ i: Int, pending pRef: UInt32, dr drRef: UInt32, cr crRef: UInt32, amount: UInt128,
+        timestamp actual: UInt64, _ x: ShardExecution
+    ) {
         let isVoid = t.flags.contains(.voidPendingTransfer)
-        guard let pRef = pendingRef(i) else { return (.pendingTransferNotFound, ts) }
         let p = transfer(pRef)
-        if !p.flags.contains(.pending) { return (.pendingTransferNotPending, ts) }
-        let r = resolutions
-        guard r.debit[i] != 0, r.credit[i] != 0 else { return (.pendingTransferNotFound, ts) }
-        let drRef = r.debit[i] &- 1
-        let crRef = r.credit[i] &- 1
-        let (failure, amount) = TransferRules.matchPending(t, p)
-        if let failure { return (failure, ts) }
         let home = ShardRouting.shard(of: pRef)
         let statuses = shards[home].pendingStatuses
         let pLocal = ShardRouting.local(of: pRef)
-        if let status = TransferRules.checkPendingState(p, status: statuses[pLocal], at: ts) {
-            return (status, ts)
-        }
-        var actual = ts
-        if t.flags.contains(.imported) {
-            if let status = importedTimestampRegresses(t.timestamp) { return (status, ts) }
-            actual = t.timestamp
-        }
-        let dr = view(drRef, event: i, x)
-        let cr = view(crRef, event: i, x)
-        if dr.flags.contains(.closed) && !isVoid { return (.debitAccountAlreadyClosed, ts) }
-        if cr.flags.contains(.closed) && !isVoid { return (.creditAccountAlreadyClosed, ts) }
-
-        // From here on the transfer succeeds.
         x.record(.pendingStatusChanged(transfer: pRef, previous: statuses[pLocal]))
         statuses[pLocal] = isVoid ? PendingStatus.voided.rawValue : PendingStatus.posted.rawValue
         let stored = TransferRules.resolved(t, pending: p, amount: amount, timestamp: actual)
@@ -218,7 +159,6 @@ extension ShardedLedger {
         leg.toggleClosed = isVoid && p.flags.contains(.closingCredit)
         apply(leg, x)
         index(t.id, ref: ref, x)
-        return (.created, actual)
     }
 
     /// Records that `id` failed with a transient error: it can never be created later.
@@ -226,32 +166,15 @@ extension ShardedLedger {
         index(id, ref: ShardRouting.orphanBit, x)
     }
 
-    /// The reference's rule for imported timestamps (serial mode only): strictly after
-    /// every transfer and different from every account's timestamp.
-    func importedTimestampRegresses(_ ts: UInt64) -> CreateTransferStatus? {
-        for s in stores {
-            if let last = s.transfers.last, ts <= last.timestamp { return .importedEventTimestampMustNotRegress }
-        }
-        for s in stores where Ledger.containsTimestamp(ts, count: s.accounts.count, timestampAt: { s.accounts[$0].timestamp }) {
-            return .importedEventTimestampMustNotRegress
-        }
-        return nil
-    }
-
     /// Expires every pending transfer due before `firstEventTimestamp` (serial; expiries
     /// of different transfers commute, so shard order does not matter).
     func expirePending(before firstEventTimestamp: UInt64, _ x: ShardExecution) {
-        let cutoff = firstEventTimestamp - 1
         for store in stores {
-            while let top = store.expiry.first, top.expiresAt <= cutoff {
-                _ = store.expiry.popFirst()
-                let local = Int(top.ref)
-                guard local < store.transfers.count,
-                    store.pendingStatuses[local] == PendingStatus.pending.rawValue
-                else { continue }
+            store.expiry.expireDue(by: firstEventTimestamp - 1, statuses: store.pendingStatuses, count: store.transfers.count) {
+                local in
                 let p = store.transfers[local]
                 guard let dr = locateAccount(p.debitAccountId), let cr = locateAccount(p.creditAccountId) else {
-                    continue
+                    preconditionFailure("a pending transfer's accounts always exist: accounts are never deleted")
                 }
                 var leg = AccountLeg(
                     account: dr, kind: .release, isDebit: true, isPending: false,
@@ -262,7 +185,6 @@ extension ShardedLedger {
                 leg.isDebit = false
                 leg.toggleClosed = p.flags.contains(.closingCredit)
                 apply(leg, x)
-                store.pendingStatuses[local] = PendingStatus.expired.rawValue
             }
         }
     }

@@ -1,7 +1,36 @@
-/// The checks of `create_accounts` that depend only on the request and the existing
-/// account, in the reference's order of precedence; shared by `Ledger` and the sharded
-/// ledger.
+/// What deciding one `create_account` event reads, as one layout finds it.
+protocol AccountDecisionView {
+    /// The stored account with this id (neither 0 nor max), if any. A view may remember
+    /// where a new one would go.
+    mutating func existing(_ id: UInt128) -> Account?
+    /// The reference's rule for imported timestamps: true unless `ts` is strictly after
+    /// every account and different from every transfer's timestamp.
+    func importedTimestampRegresses(_ ts: UInt64) -> Bool
+}
+
+/// The rules of `create_accounts`, in the reference's order of precedence: one ladder
+/// (`decide`) that `Ledger` and the sharded ledger both apply.
 enum AccountRules {
+    /// The one precedence ladder of `create_account` (after the batch driver's checks):
+    /// the status to report, or nil to create the account with timestamp `actual`.
+    @inline(__always)
+    static func decide<View: AccountDecisionView>(
+        _ a: Account, at ts: UInt64, in view: inout View
+    ) -> (status: CreateAccountStatus, timestamp: UInt64) {
+        if a.reserved != 0 { return (.reservedField, ts) }
+        if a.flags.rawValue & AccountFlags.reservedMask != 0 { return (.reservedFlag, ts) }
+        if a.id == 0 { return (.idMustNotBeZero, ts) }
+        if a.id == .max { return (.idMustNotBeIntMax, ts) }
+        if let e = view.existing(a.id) { return exists(a, e) }
+        if let status = checkNew(a) { return (status, ts) }
+        if a.flags.contains(.imported) {
+            // After the idempotency checks, so that re-imports still report `exists`.
+            if view.importedTimestampRegresses(a.timestamp) { return (.importedEventTimestampMustNotRegress, ts) }
+            return (.created, a.timestamp)
+        }
+        return (.created, ts)
+    }
+
     /// Checks of a new account that need no state: flags and zero balances, ledger, code.
     @inline(__always)
     static func checkNew(_ a: Account) -> CreateAccountStatus? {

@@ -33,43 +33,29 @@ extension Ledger {
         )
     }
 
-    /// Creates one account; checks in the reference's order of precedence.
+    /// Creates one account: decides it with the one rulebook (`AccountRules.decide`),
+    /// then stores it if accepted.
     func createAccount(_ a: Account, at eventTimestamp: UInt64)
         -> (CreateAccountStatus, UInt64)
     {
-        let ts = eventTimestamp
-        if a.reserved != 0 { return (.reservedField, ts) }
-        if a.flags.rawValue & AccountFlags.reservedMask != 0 { return (.reservedFlag, ts) }
-        if a.id == 0 { return (.idMustNotBeZero, ts) }
-        if a.id == .max { return (.idMustNotBeIntMax, ts) }
-
-        accountIndex.reserveOne()
-        let probe = accountIndex.find(a.id, in: accountIds)
-        if let ref = probe.ref { return AccountRules.exists(a, accounts[Int(ref)]) }
-
-        if let status = AccountRules.checkNew(a) { return (status, ts) }
-
-        var actual = ts
-        if a.flags.contains(.imported) {
-            // After the idempotency checks, so that re-imports still report `exists`.
-            if let last = accounts.last, a.timestamp <= last.timestamp {
-                return (.importedEventTimestampMustNotRegress, ts)
-            }
-            if transferTimestampExists(a.timestamp) {
-                return (.importedEventTimestampMustNotRegress, ts)
-            }
-            actual = a.timestamp
-        }
-
+        var view = SerialAccountView(ledger: self)
+        let (status, actual) = AccountRules.decide(a, at: eventTimestamp, in: &view)
+        guard status == .created else { return (status, actual) }
         var account = a
         account.timestamp = actual
-        accountIndex.insert(ref: UInt32(accounts.count), at: probe)
+        accountIndex.insert(ref: UInt32(accounts.count), at: view.probe)
         if account.flags.contains(.history) { historyAccountRefs.append(UInt32(accounts.count)) }
         accounts.append(account)
         transferLists.append(TransferList())
         histories.append(GrowableBuffer())
         if scope.pointee.isOpen { scope.pointee.undo.append(.accountCreated) }
         return (.created, actual)
+    }
+
+    /// The reference's rule for imported account timestamps.
+    func importedAccountTimestampRegresses(_ ts: UInt64) -> Bool {
+        if let last = accounts.last, ts <= last.timestamp { return true }
+        return transferTimestampExists(ts)
     }
 
     func transferTimestampExists(_ ts: UInt64) -> Bool {
@@ -79,4 +65,22 @@ extension Ledger {
     func accountTimestampExists(_ ts: UInt64) -> Bool {
         Self.containsTimestamp(ts, count: accounts.count) { accounts[$0].timestamp }
     }
+}
+
+/// The serial `Ledger` as `AccountRules.decide` reads it; keeps the id-index probe of
+/// the account's id for the insert that follows.
+struct SerialAccountView: AccountDecisionView {
+    /// The ledger outlives every view: a view lives only inside one `createAccount` call.
+    unowned(unsafe) let ledger: Ledger
+    private(set) var probe = IdIndex.Probe(ref: nil, slot: 0, tag: 0)
+
+    init(ledger: Ledger) { self.ledger = ledger }
+
+    mutating func existing(_ id: UInt128) -> Account? {
+        ledger.accountIndex.reserveOne()  // room for the insert that may follow
+        probe = ledger.accountIndex.find(id, in: ledger.accountIds)
+        return probe.ref.map { ledger.accounts[Int($0)] }
+    }
+
+    func importedTimestampRegresses(_ ts: UInt64) -> Bool { ledger.importedAccountTimestampRegresses(ts) }
 }

@@ -54,16 +54,7 @@ extension Ledger {
     /// Checks the batch timestamp, expires due pending transfers and returns the
     /// timestamp of the first event.
     func beginBatch(count: Int, timestamp: UInt64) throws(LedgerError) -> UInt64 {
-        guard count <= LedgerLimits.batchMax else {
-            throw LedgerError(.batchTooLarge, "\(count) events; at most \(LedgerLimits.batchMax)")
-        }
-        guard timestamp <= LedgerLimits.timestampMax, timestamp >= UInt64(count),
-            timestamp - UInt64(count) >= lastTimestamp, timestamp > lastTimestamp
-        else {
-            throw LedgerError(
-                .timestampNotIncreasing,
-                "batch timestamp \(timestamp) for \(count) events after \(lastTimestamp)")
-        }
+        try CreateDriver.checkBatch(count: count, timestamp: timestamp, after: lastTimestamp)
         let first = timestamp - UInt64(count) + 1
         expirePending(before: first)
         return first
@@ -108,14 +99,31 @@ extension Ledger {
 /// chains with exact rollback (the reference's rules), then `create` for each event that
 /// passes them.
 enum CreateDriver {
+    /// The batch rule of every ledger: at most `batchMax` events, and a batch timestamp
+    /// that leaves each event its own timestamp after `lastTimestamp` (the ledger's clock).
+    static func checkBatch(count: Int, timestamp: UInt64, after lastTimestamp: UInt64) throws(LedgerError) {
+        guard count <= LedgerLimits.batchMax else {
+            throw LedgerError(.batchTooLarge, "\(count) events; at most \(LedgerLimits.batchMax)")
+        }
+        guard timestamp <= LedgerLimits.timestampMax, timestamp >= UInt64(count),
+            timestamp - UInt64(count) >= lastTimestamp, timestamp > lastTimestamp
+        else {
+            throw LedgerError(
+                .timestampNotIncreasing,
+                "batch timestamp \(timestamp) for \(count) events after \(lastTimestamp)")
+        }
+    }
+
     /// Runs the events for which `mine` is true (all of them, or one shard's). An event
     /// for which `unlinked` is true runs as if not linked (a chain already decided).
     /// `discardChain` gets the indices of the chain's events before the failing one.
+    /// `range` limits the run to some events (whole chains) of the batch.
     @inline(__always)
     static func run<Event: CreateEvent, Result: CreateResultRecord>(
         _ events: UnsafeBufferPointer<Event>,
         timestamp: UInt64,
         results: UnsafeMutablePointer<Result>,
+        range: Range<Int>? = nil,
         mine: (Int) -> Bool,
         unlinked: (Int) -> Bool,
         openChain: () -> Void,
@@ -131,7 +139,7 @@ enum CreateDriver {
         let batchImported = n > 0 && events[0].isImported
         let firstTimestamp = timestamp &- UInt64(n) &+ 1  // the caller checked timestamp >= n
 
-        for index in 0..<n where mine(index) {
+        for index in range ?? 0..<n where mine(index) {
             let event = events[index]
             let isLinked = event.isLinked && !unlinked(index)
             let eventTimestamp = firstTimestamp &+ UInt64(index)

@@ -32,9 +32,10 @@ extension Ledger {
         // An account index that fits in the L2 cache stays there: its slots need no hint.
         let accountSlots = accountIndex.memoryBytes > Self.cacheResidentIndexBytes
         guard let out = results.baseAddress else { lastTimestamp = timestamp; return }
+        let view = SerialTransferView(self)
         executeCreate(
             events, timestamp: timestamp, results: out,
-            create: { index, event, ts in createTransfer(event, at: ts, index: index) },
+            create: { index, event, ts in createTransfer(event, at: ts, index: index, view: view) },
             failed: { event, status in
                 if status.isTransient { markFailed(event.id) }
             },
@@ -70,17 +71,12 @@ extension Ledger {
     }
 
     @inline(__always)
-    private static func isPostOrVoid(_ t: Transfer) -> Bool {
-        t.flags.rawValue & (TransferFlags.postPendingTransfer.rawValue | TransferFlags.voidPendingTransfer.rawValue) != 0
-    }
-
-    @inline(__always)
     private func prefetchSlots(_ events: UnsafeBufferPointer<Transfer>, _ i: Int, accountSlots: Bool) {
         let t = events[i]
         let e = prefetched + i
         e.pointee.idTag = transferIndex.tag(t.id)
         transferIndex.prefetch(tag: e.pointee.idTag)
-        if Self.isPostOrVoid(t) {
+        if t.isPostOrVoid {
             e.pointee.debitTag = transferIndex.tag(t.pendingId)
             transferIndex.prefetch(tag: e.pointee.debitTag)
             return
@@ -96,7 +92,7 @@ extension Ledger {
     @inline(__always)
     private func prefetchRecords(_ events: UnsafeBufferPointer<Transfer>, _ i: Int) {
         let e = prefetched + i
-        if Self.isPostOrVoid(events[i]) {
+        if events[i].isPostOrVoid {
             e.pointee.debitRef = -1
             e.pointee.creditRef = -1
             prefetchPending(tag: e.pointee.debitTag, event: e)
@@ -122,7 +118,7 @@ extension Ledger {
 
     @inline(__always)
     private func prefetchPendingAccounts(_ events: UnsafeBufferPointer<Transfer>, _ i: Int) {
-        guard Self.isPostOrVoid(events[i]) else { return }
+        guard events[i].isPostOrVoid else { return }
         let e = prefetched + i
         let guess = Int(e.pointee.pendingRef)
         guard guess >= 0, guess < transfers.count else { return }
@@ -149,71 +145,42 @@ extension Ledger {
         kamino_prefetch_write(list + 64)
     }
 
-    /// Creates one transfer, event `index` of the batch; checks in the reference's order
-    /// of precedence. Uses the id tag and account refs the prefetch pipeline found for
-    /// this event (the refs only once the stored id confirms them).
-    @inline(__always)
-    func createTransfer(_ t: Transfer, at eventTimestamp: UInt64, index: Int)
+    /// Creates one transfer, event `index` of the batch: decides it with the one rulebook
+    /// (`TransferRules.decide`) over this ledger, then applies what was decided. Kept
+    /// out of line, so that `decide` is inlined here (the batch loop is too large a caller
+    /// for the inliner): `decide` called from the loop cost 20 instructions per transfer.
+    @inline(never)
+    func createTransfer(_ t: Transfer, at eventTimestamp: UInt64, index: Int, view: SerialTransferView)
         -> (CreateTransferStatus, UInt64)
     {
-        let ts = eventTimestamp
-        if t.flags.rawValue & TransferFlags.reservedMask != 0 { return (.reservedFlag, ts) }
-        if t.id == 0 { return (.idMustNotBeZero, ts) }
-        if t.id == .max { return (.idMustNotBeIntMax, ts) }
-
-        // Room for this insert was reserved for the whole batch (`reserve`).
-        let probe = transferIndex.find(t.id, tag: prefetched[index].idTag, in: transferIds)
-        if let ref = probe.ref {
-            if ref & Self.orphanBit != 0 { return (.idAlreadyFailed, ts) }
-            return transferExists(t, transfers[Int(ref)])
+        switch TransferRules.decide(t, event: index, at: eventTimestamp, in: view) {
+        case .done(let status, let timestamp):
+            return (status, timestamp)
+        case .create(let dr, let cr, let amount, let actual, let probe):
+            applyCreate(t, dr: dr, cr: cr, amount: amount, timestamp: actual, probe: probe)
+            return (.created, actual)
+        case .resolve(let pending, let dr, let cr, let amount, let actual, let probe):
+            applyPostOrVoid(t, pending: pending, dr: dr.ref, cr: cr.ref, amount: amount, timestamp: actual, probe: probe)
+            return (.created, actual)
         }
+    }
 
-        if t.flags.contains(.postPendingTransfer) || t.flags.contains(.voidPendingTransfer) {
-            return postOrVoidPendingTransfer(t, at: ts, probe: probe, index: index)
-        }
-
-        if let status = TransferRules.checkNew(t) { return (status, ts) }
+    /// Applies a new transfer `decide` accepted: moves `amount` on both accounts, closes
+    /// them if asked, stores the transfer and queues its expiry.
+    @inline(__always)
+    private func applyCreate(
+        _ t: Transfer, dr: SerialTransferView.AccountSlot, cr: SerialTransferView.AccountSlot,
+        amount: UInt128, timestamp actual: UInt64, probe: IdIndex.Probe
+    ) {
+        let drSlot = dr.slot
+        let crSlot = cr.slot
         let isPending = t.flags.contains(.pending)
-
-        guard let (drRef, drSlot) = accountRef(
-            t.debitAccountId, guess: prefetched[index].debitRef, guessSlot: prefetched[index].debitSlot) else {
-            return (.debitAccountNotFound, ts)
-        }
-        guard let (crRef, crSlot) = accountRef(
-            t.creditAccountId, guess: prefetched[index].creditRef, guessSlot: prefetched[index].creditSlot) else {
-            return (.creditAccountNotFound, ts)
-        }
-        // The records are read in place, never copied whole: copying two 128-byte
-        // accounts to the stack cost about 45 instructions per transfer. Nothing below
-        // reads them as values after they change.
-        if drSlot.pointee.ledger != crSlot.pointee.ledger { return (.accountsMustHaveTheSameLedger, ts) }
-        if t.ledger != drSlot.pointee.ledger { return (.transferMustHaveTheSameLedgerAsAccounts, ts) }
-
-        var actual = ts
-        if t.flags.contains(.imported) {
-            if let status = importedTimestampRegresses(t.timestamp) { return (status, ts) }
-            if t.timestamp <= drSlot.pointee.timestamp { return (.importedEventTimestampMustPostdateDebitAccount, ts) }
-            if t.timestamp <= crSlot.pointee.timestamp { return (.importedEventTimestampMustPostdateCreditAccount, ts) }
-            if t.timeout != 0 { return (.importedEventTimeoutMustBeZero, ts) }
-            actual = t.timestamp
-        }
-
-        let drFlags = drSlot.pointee.flags
-        let crFlags = crSlot.pointee.flags
-        if drFlags.contains(.closed) { return (.debitAccountAlreadyClosed, ts) }
-        if crFlags.contains(.closed) { return (.creditAccountAlreadyClosed, ts) }
-
-        let amount = TransferRules.amount(of: t, dr: drSlot.pointee, cr: crSlot.pointee)
-        if let status = TransferRules.checkBalances(t, amount: amount, dr: drSlot.pointee, cr: crSlot.pointee, timestamp: actual) {
-            return (status, ts)
-        }
-
-        // From here on the transfer succeeds. Balances change in place (two fields, not
-        // two whole records); inside a chain the old records are kept for the undo. The
-        // checks above ruled out overflow.
+        let history = (drSlot.pointee.flags.contains(.history), crSlot.pointee.flags.contains(.history))
+        // Balances change in place (two fields, not two whole records); inside a chain
+        // the old records are kept for the undo. `decide` ruled out overflow.
         if scope.pointee.isOpen {
-            scope.pointee.undo.append(.accountUpdated(ref: drRef, previous: drSlot.pointee))
-            scope.pointee.undo.append(.accountUpdated(ref: crRef, previous: crSlot.pointee))
+            scope.pointee.undo.append(.accountUpdated(ref: dr.ref, previous: drSlot.pointee))
+            scope.pointee.undo.append(.accountUpdated(ref: cr.ref, previous: crSlot.pointee))
         }
         if isPending {
             drSlot.pointee.debitsPending += amount
@@ -227,28 +194,11 @@ extension Ledger {
 
         let ref = transfers.count
         appendTransfer(
-            t, amount: amount, timestamp: actual, status: isPending ? .pending : .none, dr: drRef, cr: crRef,
-            history: (drFlags.contains(.history), crFlags.contains(.history)), probe: probe)
+            t, amount: amount, timestamp: actual, status: isPending ? .pending : .none, dr: dr.ref, cr: cr.ref,
+            history: history, probe: probe)
         if isPending, t.timeout > 0 {
             let entry = ExpiryQueue.Entry(expiresAt: actual + t.timeoutNanoseconds, ref: UInt32(ref))
             if scope.pointee.isOpen { scope.pointee.expiries.append(entry) } else { expiry.push(entry) }
         }
-        return (.created, actual)
-    }
-
-    /// The reference's rule for imported timestamps: strictly after every transfer and
-    /// different from every account's timestamp.
-    func importedTimestampRegresses(_ ts: UInt64) -> CreateTransferStatus? {
-        if transfers.count > 0, ts <= transfers[transfers.count - 1].timestamp {
-            return .importedEventTimestampMustNotRegress
-        }
-        if accountTimestampExists(ts) { return .importedEventTimestampMustNotRegress }
-        return nil
-    }
-
-    private func transferExists(_ t: Transfer, _ e: Transfer) -> (CreateTransferStatus, UInt64) {
-        let isPostOrVoid = t.flags.contains(.postPendingTransfer) || t.flags.contains(.voidPendingTransfer)
-        let pending = isPostOrVoid ? transferRef(t.pendingId).map { transfers[$0] } : nil
-        return TransferRules.exists(t, e, pending: pending)
     }
 }

@@ -5,24 +5,17 @@ extension Ledger {
     /// Runs at the start of each batch with the time just before its first event, so
     /// expiry follows the log's timestamps only and every replica expires identically.
     func expirePending(before firstEventTimestamp: UInt64) {
-        let cutoff = firstEventTimestamp - 1
-        while let top = expiry.first, top.expiresAt <= cutoff {
-            _ = expiry.popFirst()
-            let ref = Int(top.ref)
-            guard ref < transfers.count, pendingStatuses[ref] == PendingStatus.pending.rawValue else {
-                continue  // posted or voided since
-            }
-            let p = transfers[ref]
-            guard let drRef = accountRef(p.debitAccountId), let crRef = accountRef(p.creditAccountId) else {
-                continue
+        expiry.expireDue(by: firstEventTimestamp - 1, statuses: pendingStatuses, count: transfers.count) { ref in
+            let p = transfers.pointer(at: ref)
+            guard let drRef = accountRef(p.pointee.debitAccountId), let crRef = accountRef(p.pointee.creditAccountId) else {
+                preconditionFailure("a pending transfer's accounts always exist: accounts are never deleted")
             }
             let dr = accounts.pointer(at: drRef)
             let cr = accounts.pointer(at: crRef)
-            dr.pointee.debitsPending -= p.amount
-            cr.pointee.creditsPending -= p.amount
-            if p.flags.contains(.closingDebit) { dr.pointee.flags.remove(.closed) }
-            if p.flags.contains(.closingCredit) { cr.pointee.flags.remove(.closed) }
-            pendingStatuses[ref] = PendingStatus.expired.rawValue
+            dr.pointee.debitsPending -= p.pointee.amount
+            cr.pointee.creditsPending -= p.pointee.amount
+            if p.pointee.flags.contains(.closingDebit) { dr.pointee.flags.remove(.closed) }
+            if p.pointee.flags.contains(.closingCredit) { cr.pointee.flags.remove(.closed) }
         }
     }
 
@@ -30,5 +23,22 @@ extension Ledger {
     public func pulse(timestamp: UInt64) throws(LedgerError) {
         _ = try beginBatch(count: 0, timestamp: timestamp)
         lastTimestamp = timestamp
+    }
+}
+
+extension ExpiryQueue {
+    /// The expiry rule both ledgers apply: pops every entry due by `cutoff` (deadline at
+    /// or before it); one whose transfer is still pending in `statuses` is handed to
+    /// `expire` (which releases its amounts and reopens what it closed) and marked
+    /// expired. The others were posted or voided since.
+    @inline(__always)
+    mutating func expireDue(by cutoff: UInt64, statuses: ChunkedStore<UInt8>, count: Int, expire: (Int) -> Void) {
+        while let top = first, top.expiresAt <= cutoff {
+            _ = popFirst()
+            let ref = Int(top.ref)
+            guard ref < count, statuses[ref] == PendingStatus.pending.rawValue else { continue }
+            expire(ref)
+            statuses[ref] = PendingStatus.expired.rawValue
+        }
     }
 }

@@ -48,7 +48,7 @@ public final class Ledger {
     var historyAccountRefs: ContiguousArray<UInt32> = []
     /// What the prefetch pipeline found for each event of the current batch: id tags
     /// computed once, and account and pending refs guessed ahead of time. A guess decides
-    /// nothing until the record's stored id confirms it (`accountRef(_:guess:guessSlot:)`).
+    /// nothing until the record's stored id confirms it (`SerialTransferView`).
     private let ownedPrefetch = PrefetchScratch()
     var prefetched: UnsafeMutablePointer<PrefetchedEvent> { @inline(__always) get { ownedPrefetch.events } }
 
@@ -94,18 +94,6 @@ public final class Ledger {
     @inline(__always)
     func accountRef(_ id: UInt128) -> Int? {
         accountIndex.find(id, in: accountIds).ref.map { Int($0) }
-    }
-
-    /// The ref and record of the account with `id`, trying first the ref the prefetch
-    /// pipeline guessed (or -1) and its record: exact once the stored id matches, as ids
-    /// are unique and accounts never move.
-    @inline(__always)
-    func accountRef(
-        _ id: UInt128, guess: Int32, guessSlot: UnsafeMutablePointer<Account>?
-    ) -> (ref: Int, slot: UnsafeMutablePointer<Account>)? {
-        if guess >= 0, let slot = guessSlot, slot.pointee.id == id { return (Int(guess), slot) }
-        guard let ref = accountRef(id) else { return nil }
-        return (ref, accounts.pointer(at: ref))
     }
 
     /// Reads account ids for the account index.
@@ -172,14 +160,6 @@ public final class Ledger {
             histories.pointer(at: cr).pointee.append(AccountBalance(of: accounts[cr], at: timestamp))
         }
         if scope.pointee.isOpen { scope.pointee.undo.append(.transferCreated(dr: dr, cr: cr)) }
-    }
-
-    /// Replaces an account's balances or flags, remembering the old value inside a chain.
-    @inline(__always)
-    func updateAccount(_ ref: Int, to account: Account) {
-        let slot = accounts.pointer(at: ref)
-        if scope.pointee.isOpen { scope.pointee.undo.append(.accountUpdated(ref: ref, previous: slot.pointee)) }
-        slot.pointee = account
     }
 
     @inline(__always)

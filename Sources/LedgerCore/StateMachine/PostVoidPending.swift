@@ -1,69 +1,39 @@
 extension Ledger {
-    /// Posts or voids a pending transfer (`flags.post_pending_transfer` or
-    /// `flags.void_pending_transfer`); checks in the reference's order of precedence.
-    /// `index` is the event's place in the batch: the prefetch pipeline's guesses of the
-    /// pending transfer and its accounts are used once their ids confirm them.
-    func postOrVoidPendingTransfer(
-        _ t: Transfer, at eventTimestamp: UInt64, probe: IdIndex.Probe, index: Int
-    ) -> (CreateTransferStatus, UInt64) {
-        let ts = eventTimestamp
-        if let status = TransferRules.checkPostOrVoid(t) { return (status, ts) }
+    /// Applies a post or void `decide` accepted: releases the pending amount on both
+    /// accounts of the pending transfer `pRef`, posts `amount` (a post) or reopens the
+    /// accounts it closed (a void), marks it posted or voided and stores `t` resolved.
+    /// Records are changed in place (inside a chain the old ones are kept for the undo).
+    @inline(__always)
+    func applyPostOrVoid(
+        _ t: Transfer, pending pRef: Int, dr drRef: Int, cr crRef: Int, amount: UInt128, timestamp actual: UInt64,
+        probe: IdIndex.Probe
+    ) {
         let isPost = t.flags.contains(.postPendingTransfer)
-        let isVoid = !isPost
-
-        let guess = Int(prefetched[index].pendingRef)
-        let pRef: Int
-        if guess >= 0, guess < transfers.count, transfers.pointer(at: guess).pointee.id == t.pendingId {
-            pRef = guess  // created transfer ids are unique
-        } else {
-            guard let ref = transferRef(t.pendingId) else { return (.pendingTransferNotFound, ts) }
-            pRef = ref
+        let p = transfers.pointer(at: pRef)
+        let pendingAmount = p.pointee.amount
+        let pendingFlags = p.pointee.flags
+        let dr = accounts.pointer(at: drRef)
+        let cr = accounts.pointer(at: crRef)
+        if scope.pointee.isOpen {
+            scope.pointee.undo.append(.accountUpdated(ref: drRef, previous: dr.pointee))
+            scope.pointee.undo.append(.accountUpdated(ref: crRef, previous: cr.pointee))
         }
-        let p = transfers[pRef]
-        if !p.flags.contains(.pending) { return (.pendingTransferNotPending, ts) }
-        // A pending transfer's accounts always exist: accounts are never deleted.
-        guard let (drRef, _) = accountRef(p.debitAccountId, guess: prefetched[index].debitRef, guessSlot: prefetched[index].debitSlot),
-            let (crRef, _) = accountRef(p.creditAccountId, guess: prefetched[index].creditRef, guessSlot: prefetched[index].creditSlot)
-        else {
-            return (.pendingTransferNotFound, ts)
-        }
-        let (failure, amount) = TransferRules.matchPending(t, p)
-        if let failure { return (failure, ts) }
-        if let status = TransferRules.checkPendingState(p, status: pendingStatuses[pRef], at: ts) {
-            return (status, ts)
-        }
-
-        var actual = ts
-        if t.flags.contains(.imported) {
-            if let status = importedTimestampRegresses(t.timestamp) { return (status, ts) }
-            actual = t.timestamp
-        }
-
-        var dr = accounts[drRef]
-        var cr = accounts[crRef]
-        // The only movement allowed on a closed account is voiding a pending transfer.
-        if dr.flags.contains(.closed) && !isVoid { return (.debitAccountAlreadyClosed, ts) }
-        if cr.flags.contains(.closed) && !isVoid { return (.creditAccountAlreadyClosed, ts) }
-
-        // From here on the transfer succeeds. Pending amounts were checked against
-        // overflow of pending + posted when reserved, so moving them cannot overflow.
-        dr.debitsPending -= p.amount
-        cr.creditsPending -= p.amount
+        // Pending amounts were checked against overflow of pending + posted when
+        // reserved, so moving them cannot overflow.
+        dr.pointee.debitsPending -= pendingAmount
+        cr.pointee.creditsPending -= pendingAmount
         if isPost {
-            dr.debitsPosted += amount
-            cr.creditsPosted += amount
+            dr.pointee.debitsPosted += amount
+            cr.pointee.creditsPosted += amount
         } else {
-            if p.flags.contains(.closingDebit) { dr.flags.remove(.closed) }
-            if p.flags.contains(.closingCredit) { cr.flags.remove(.closed) }
+            if pendingFlags.contains(.closingDebit) { dr.pointee.flags.remove(.closed) }
+            if pendingFlags.contains(.closingCredit) { cr.pointee.flags.remove(.closed) }
         }
-        updateAccount(drRef, to: dr)
-        updateAccount(crRef, to: cr)
         setPendingStatus(pRef, isPost ? .posted : .voided)
 
-        let stored = TransferRules.resolved(t, pending: p, amount: amount, timestamp: actual)
+        let stored = TransferRules.resolved(t, pending: p.pointee, amount: amount, timestamp: actual)
         appendTransfer(
             stored, amount: amount, timestamp: actual, status: .none, dr: drRef, cr: crRef,
-            history: (dr.flags.contains(.history), cr.flags.contains(.history)), probe: probe)
-        return (.created, actual)
+            history: (dr.pointee.flags.contains(.history), cr.pointee.flags.contains(.history)), probe: probe)
     }
 }

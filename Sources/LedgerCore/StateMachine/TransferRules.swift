@@ -8,7 +8,8 @@ enum TransferRules {
     static func checkNew(_ t: Transfer) -> CreateTransferStatus? {
         // One test for the common case (every check below passes); the ordered checks
         // only when it fails. `x &+ 1 > 1` is `x != 0 && x != .max`.
-        let closing: TransferFlags = [.closingDebit, .closingCredit]
+        // Masks built from raw values: an option-set literal may allocate an array.
+        let closing = TransferFlags(rawValue: TransferFlags.closingDebit.rawValue | TransferFlags.closingCredit.rawValue)
         let pending = t.flags.contains(.pending)
         if (t.debitAccountId &+ 1) > 1, (t.creditAccountId &+ 1) > 1, t.creditAccountId != t.debitAccountId,
             t.pendingId == 0, pending || (t.timeout == 0 && t.flags.isDisjoint(with: closing)),
@@ -95,7 +96,10 @@ enum TransferRules {
     static func checkPostOrVoid(_ t: Transfer) -> CreateTransferStatus? {
         let isPost = t.flags.contains(.postPendingTransfer)
         let isVoid = t.flags.contains(.voidPendingTransfer)
-        let exclusive: TransferFlags = [.pending, .balancingDebit, .balancingCredit, .closingDebit, .closingCredit]
+        let exclusive = TransferFlags(
+            rawValue: TransferFlags.pending.rawValue | TransferFlags.balancingDebit.rawValue
+                | TransferFlags.balancingCredit.rawValue | TransferFlags.closingDebit.rawValue
+                | TransferFlags.closingCredit.rawValue)
         if isPost && isVoid { return .flagsAreMutuallyExclusive }
         if !t.flags.isDisjoint(with: exclusive) { return .flagsAreMutuallyExclusive }
         if t.pendingId == 0 { return .pendingIdMustNotBeZero }
