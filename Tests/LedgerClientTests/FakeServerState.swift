@@ -46,15 +46,23 @@ final class FakeServerState: Sendable {
     }
 
     /// Returns once `count` requests for `operation` have been received (a signal, not
-    /// polling).
+    /// polling), or when the waiting task is cancelled (a test's time limit).
     func waitForRequests(_ operation: LedgerCore.Operation, count: Int) async {
-        await withCheckedContinuation { continuation in
-            let now = inner.withLock { s -> Bool in
-                guard s.requests[operation, default: 0] < count else { return true }
-                s.watchers.append(Watcher(operation: operation, count: count, continuation: continuation))
-                return false
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let now = inner.withLock { s -> Bool in
+                    guard s.requests[operation, default: 0] < count, !Task.isCancelled else { return true }
+                    s.watchers.append(Watcher(operation: operation, count: count, continuation: continuation))
+                    return false
+                }
+                if now { continuation.resume() }
             }
-            if now { continuation.resume() }
+        } onCancel: {
+            let all = inner.withLock { s in
+                defer { s.watchers = [] }
+                return s.watchers
+            }
+            for watcher in all { watcher.continuation.resume() }
         }
     }
 

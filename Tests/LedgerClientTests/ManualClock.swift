@@ -42,15 +42,24 @@ final class ManualClock: ClientTimeSource {
         }
     }
 
-    /// Returns once `count` tasks are suspended in `sleep` (a signal, not polling).
+    /// Returns once `count` tasks are suspended in `sleep` (a signal, not polling), or
+    /// when the waiting task is cancelled (a test's time limit).
     func waitForSleepers(_ count: Int) async {
-        await withCheckedContinuation { continuation in
-            let now = state.withLock { s -> Bool in
-                guard s.sleepers.count < count else { return true }
-                s.watchers.append((count, continuation))
-                return false
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let now = state.withLock { s -> Bool in
+                    guard s.sleepers.count < count, !Task.isCancelled else { return true }
+                    s.watchers.append((count, continuation))
+                    return false
+                }
+                if now { continuation.resume() }
             }
-            if now { continuation.resume() }
+        } onCancel: {
+            let all = state.withLock { s in
+                defer { s.watchers = [] }
+                return s.watchers
+            }
+            for watcher in all { watcher.continuation.resume() }
         }
     }
 
