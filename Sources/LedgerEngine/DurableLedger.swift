@@ -52,7 +52,7 @@ package final class DurableLedger: Sendable {
             throw EngineError(.recoveryFailed, "shards must be between 1 and \(ShardRouting.maxShards), not \(shards)")
         }
         let configuration = WALConfiguration(directory: directory, segmentSize: segmentSize, allowDamaged: allowDamaged)
-        return try await open(configuration, clock: clock, snapshotEvery: 0, onSnapshot: { _ in }) {
+        return try await open(configuration, clock: clock, snapshotEvery: 0) {
             () async throws(EngineError) -> Recovered in
             let recovered: LedgerRecovery.ShardedOutcome
             do throws(LedgerRecovery.Failure) {
@@ -118,7 +118,7 @@ package final class DurableLedger: Sendable {
     /// exactly the log. The lock is held until `close`.
     private static func open(
         _ configuration: WALConfiguration, clock: any BatchClock, snapshotEvery: UInt64,
-        onSnapshot: @escaping @Sendable (SnapshotScheduler.Outcome) -> Void,
+        onSnapshot: @escaping @Sendable (SnapshotScheduler.Outcome) -> Void = { _ in },
         recover: () async throws(EngineError) -> Recovered
     ) async throws(EngineError) -> DurableLedger {
         let began = monotonicNow()

@@ -113,10 +113,8 @@ struct Serve: AsyncParsableCommand {
             if let metricsAddress = settings.metrics {
                 let endpoint = MetricsHTTPServer(
                     host: metricsAddress.host, port: metricsAddress.port, group: group,
-                    ready: { ledger.acceptsWrites }
-                ) {
-                    server.metrics.render(ledger: ledger, inFlight: server.inFlight)
-                }
+                    ready: { ledger.acceptsWrites },
+                    render: { server.metrics.render(ledger: ledger, inFlight: server.inFlight) })
                 let bound = try await endpoint.start()
                 services.append(endpoint)
                 announce("metrics on \(Self.describe(bound, fallback: metricsAddress.description))")

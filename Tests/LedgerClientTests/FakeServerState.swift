@@ -13,6 +13,15 @@ final class FakeServerState: Sendable {
         var children: [any Channel] = []
         /// Replies held by `.holdUntilReleased`, with their connections.
         var held: [(any Channel, Message)] = []
+        /// Tasks waiting in `waitForRequests`.
+        var watchers: [Watcher] = []
+    }
+
+    /// A task waiting until `count` requests for `operation` have been received.
+    private struct Watcher {
+        let operation: LedgerCore.Operation
+        let count: Int
+        let continuation: CheckedContinuation<Void, Never>
     }
 
     /// What to do with one request.
@@ -34,6 +43,27 @@ final class FakeServerState: Sendable {
     /// Requests received for `operation`.
     func requests(_ operation: LedgerCore.Operation) -> Int {
         inner.withLock { $0.requests[operation, default: 0] }
+    }
+
+    /// Returns once `count` requests for `operation` have been received (a signal, not
+    /// polling), or when the waiting task is cancelled (a test's time limit).
+    func waitForRequests(_ operation: LedgerCore.Operation, count: Int) async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let now = inner.withLock { s -> Bool in
+                    guard s.requests[operation, default: 0] < count, !Task.isCancelled else { return true }
+                    s.watchers.append(Watcher(operation: operation, count: count, continuation: continuation))
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            let all = inner.withLock { s in
+                defer { s.watchers = [] }
+                return s.watchers
+            }
+            for watcher in all { watcher.continuation.resume() }
+        }
     }
 
     /// Remembers a connection so that `closeChildren` can close it.
@@ -67,32 +97,43 @@ final class FakeServerState: Sendable {
 
     /// Counts and (depending on the behavior) executes one request.
     func handle(_ request: Request, id: UInt64, channel: any Channel) -> Action {
-        inner.withLock { s in
+        let (action, woken) = inner.withLock { s -> (Action, [CheckedContinuation<Void, Never>]) in
             s.requests[request.operation, default: 0] += 1
-            switch s.behavior {
-            case .normal:
-                return .reply(s.ledger.execute(request, id: id))
-            case .silent:
-                return .nothing
-            case .corrupt:
-                return .corrupt
-            case .holdAndReverse(let count):
-                return .hold(s.ledger.execute(request, id: id), count: count)
-            case .holdUntilReleased(let code):
-                var message = s.ledger.execute(request, id: id)
-                if let code {
-                    message = .errorReply(
-                        ErrorReply(requestId: id, operation: request.operation.rawValue, rawCode: code, message: "late"))
-                    s.behavior = .holdUntilReleased(firstErrorCode: nil)
-                }
-                s.held.append((channel, message))
-                return .nothing
-            case .dropAfterExecuting(let count):
-                let message = s.ledger.execute(request, id: id)
-                guard request.operation.isMutating, count > 0 else { return .reply(message) }
-                s.behavior = count > 1 ? .dropAfterExecuting(count: count - 1) : .normal
-                return .dropConnection
+            let received = s.requests[request.operation, default: 0]
+            let reached = { (w: Watcher) in w.operation == request.operation && w.count <= received }
+            let woken = s.watchers.filter(reached).map(\.continuation)
+            s.watchers.removeAll(where: reached)
+            return (Self.act(on: request, id: id, channel: channel, &s), woken)
+        }
+        for w in woken { w.resume() }
+        return action
+    }
+
+    /// What the behavior says to do with `request` (under the lock).
+    private static func act(on request: Request, id: UInt64, channel: any Channel, _ s: inout Inner) -> Action {
+        switch s.behavior {
+        case .normal:
+            return .reply(s.ledger.execute(request, id: id))
+        case .silent:
+            return .nothing
+        case .corrupt:
+            return .corrupt
+        case .holdAndReverse(let count):
+            return .hold(s.ledger.execute(request, id: id), count: count)
+        case .holdUntilReleased(let code):
+            var message = s.ledger.execute(request, id: id)
+            if let code {
+                message = .errorReply(
+                    ErrorReply(requestId: id, operation: request.operation.rawValue, rawCode: code, message: "late"))
+                s.behavior = .holdUntilReleased(firstErrorCode: nil)
             }
+            s.held.append((channel, message))
+            return .nothing
+        case .dropAfterExecuting(let count):
+            let message = s.ledger.execute(request, id: id)
+            guard request.operation.isMutating, count > 0 else { return .reply(message) }
+            s.behavior = count > 1 ? .dropAfterExecuting(count: count - 1) : .normal
+            return .dropConnection
         }
     }
 }

@@ -29,7 +29,7 @@ final class RecordingLogHandler: LogHandler, Sendable {
 }
 
 /// Server error codes, injected event loops and loggers, and cancelled callers.
-@Suite struct LifecycleTests {
+@Suite(.timeLimit(.minutes(1))) struct LifecycleTests {
     @Test func serverErrorCodesHaveNamesAndKeepUnknownValues() {
         #expect(ServerErrorCode(rawValue: 12) == .busy)
         #expect(ServerErrorCode(rawValue: 13) == .shuttingDown)
@@ -53,7 +53,7 @@ final class RecordingLogHandler: LogHandler, Sendable {
         let client = try KaminoClient(addresses: [server.address], options: Fixtures.options(retry: .none))
         server.state.setBehavior(.holdUntilReleased(firstErrorCode: 14))
         let call = Task { await Fixtures.errorCode { try await client.lookupAccounts([1]) } }
-        try await waitUntil { server.state.requests(.lookupAccounts) == 1 }
+        await server.state.waitForRequests(.lookupAccounts, count: 1)
         server.state.releaseHeld()
         #expect(await call.value == .serverError(.internalError))
         await client.close()
@@ -83,7 +83,7 @@ final class RecordingLogHandler: LogHandler, Sendable {
 
         // In flight (its reply is held): cancelling resumes the caller at once.
         let inFlight = Task { await Fixtures.errorCode { try await client.createAccounts([Fixtures.account(1)]) } }
-        try await waitUntil { server.state.requests(.createAccounts) == 1 }
+        await server.state.waitForRequests(.createAccounts, count: 1)
         // Queued behind it in the same lane: cancelled before it is ever sent.
         let queued = Task { await Fixtures.errorCode { try await client.createAccounts([Fixtures.account(2)]) } }
         try await Task.sleep(for: .milliseconds(50))
@@ -106,14 +106,5 @@ final class RecordingLogHandler: LogHandler, Sendable {
         #expect(await early.value == .cancelled)
         #expect(server.state.requests(.createAccounts) == 1)
         await client.close()
-    }
-
-    /// Polls `condition` every 5 ms, for at most 5 s.
-    private func waitUntil(_ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(5)
-        while !condition() {
-            guard ContinuousClock.now < deadline else { throw CancellationError() }
-            try await Task.sleep(for: .milliseconds(5))
-        }
     }
 }

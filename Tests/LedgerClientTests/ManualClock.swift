@@ -13,6 +13,8 @@ final class ManualClock: ClientTimeSource {
     private struct State {
         var elapsed: Duration = .zero
         var sleepers: [Sleeper] = []
+        /// Tasks waiting in `waitForSleepers` for this many sleepers.
+        var watchers: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
     }
     private let origin = ContinuousClock.now
     private let state = Mutex(State())
@@ -26,13 +28,38 @@ final class ManualClock: ClientTimeSource {
 
     func sleep(for duration: Duration) async throws {
         try await withCheckedThrowingContinuation { continuation in
-            let due = state.withLock { s -> Bool in
+            let (due, watchers) = state.withLock { s -> (Bool, [CheckedContinuation<Void, Never>]) in
                 let deadline = s.elapsed + duration
-                guard deadline > s.elapsed else { return true }
+                guard deadline > s.elapsed else { return (true, []) }
                 s.sleepers.append(Sleeper(deadline: deadline, continuation: continuation))
-                return false
+                let count = s.sleepers.count
+                let woken = s.watchers.filter { $0.count <= count }.map(\.continuation)
+                s.watchers.removeAll { $0.count <= count }
+                return (false, woken)
             }
             if due { continuation.resume() }
+            for watcher in watchers { watcher.resume() }
+        }
+    }
+
+    /// Returns once `count` tasks are suspended in `sleep` (a signal, not polling), or
+    /// when the waiting task is cancelled (a test's time limit).
+    func waitForSleepers(_ count: Int) async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let now = state.withLock { s -> Bool in
+                    guard s.sleepers.count < count, !Task.isCancelled else { return true }
+                    s.watchers.append((count, continuation))
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            let all = state.withLock { s in
+                defer { s.watchers = [] }
+                return s.watchers
+            }
+            for watcher in all { watcher.continuation.resume() }
         }
     }
 
