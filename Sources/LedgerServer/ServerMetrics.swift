@@ -56,7 +56,7 @@ package final class ServerMetrics: Sendable {
 
     private struct ResultKey: Hashable {
         let operation: UInt8
-        let status: String
+        let status: UInt32
     }
 
     /// Request latency buckets: 50 us to 10 s.
@@ -130,9 +130,13 @@ package final class ServerMetrics: Sendable {
         timer(for: request.operation).recordNanoseconds(nanoseconds)
         switch reply {
         case .reply(_, .createAccounts(let r)):
-            count(statuses: r.map { Self.snakeCase("\($0.status)") }, operation: operation)
+            count(r, operation: operation) { $0.status.rawValue } name: { raw in
+                CreateAccountStatus(rawValue: raw).map { Self.snakeCase("\($0)") } ?? "status_\(raw)"
+            }
         case .reply(_, .createTransfers(let r)):
-            count(statuses: r.map { Self.snakeCase("\($0.status)") }, operation: operation)
+            count(r, operation: operation) { $0.status.rawValue } name: { raw in
+                CreateTransferStatus(rawValue: raw).map { Self.snakeCase("\($0)") } ?? "status_\(raw)"
+            }
         case .errorReply(let e):
             errorReply(code: e.rawCode)
         default:
@@ -168,14 +172,29 @@ package final class ServerMetrics: Sendable {
         }
     }
 
-    private func count(statuses: [String], operation: UInt8) {
-        var tally: [String: Int] = [:]
-        for s in statuses { tally[s, default: 0] += 1 }
-        let opName = Operation(rawValue: operation).map { Self.snakeCase("\($0)") } ?? "op_\(operation)"
-        for (status, n) in tally {
-            let counter = results.withLock { table in
-                let key = ResultKey(operation: operation, status: status)
+    /// Counts `results` by status: one pass over raw status values (no string per event;
+    /// a batch is up to 8189 events), then one counter bump per distinct status.
+    private func count<R>(_ results: [R], operation: UInt8, status: (R) -> UInt32, name: (UInt32) -> String) {
+        guard !results.isEmpty else { return }
+        var tally: [UInt32: Int] = [:]
+        var single: UInt32? = status(results[0])
+        var singleCount = 0
+        for r in results {
+            let raw = status(r)
+            if raw == single {
+                singleCount += 1
+            } else {
+                if let s = single { tally[s, default: 0] += singleCount; single = nil }
+                tally[raw, default: 0] += 1
+            }
+        }
+        if let s = single { tally[s, default: 0] += singleCount }
+        for (raw, n) in tally {
+            let counter = self.results.withLock { table in
+                let key = ResultKey(operation: operation, status: raw)
                 if let c = table[key] { return c }
+                let opName = Operation(rawValue: operation).map { Self.snakeCase("\($0)") } ?? "op_\(operation)"
+                let status = name(raw)
                 let labels = [("operation", opName), ("status", status)]
                 let c = MetricCounter(label: "kamino_results_total", dimensions: labels,
                                 handler: registry.makeCounter(descriptor: Self.describe("kamino_results_total",
