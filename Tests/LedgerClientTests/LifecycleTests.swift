@@ -78,7 +78,9 @@ final class RecordingLogHandler: LogHandler, Sendable {
     @Test func cancelledCallersAreResumedAndAQueuedCallIsNeverSent() async throws {
         let server = try await FakeServer.start()
         defer { Task { await server.stop() } }
-        let client = try KaminoClient(addresses: [server.address], options: Fixtures.options())
+        // A request timeout far beyond the test: on a loaded machine the held request must
+        // not time out and be retried (that frees the lane, and the queued call goes out).
+        let client = try KaminoClient(addresses: [server.address], options: Fixtures.options(timeout: .seconds(300)))
         server.state.setBehavior(.holdUntilReleased(firstErrorCode: nil))
 
         // In flight (its reply is held): cancelling resumes the caller at once.
