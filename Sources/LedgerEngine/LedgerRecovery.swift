@@ -72,35 +72,20 @@ package enum LedgerRecovery {
     ) throws(Failure) -> Outcome {
         let base = try prepare(directory: directory, repair: repair, allowDamaged: allowDamaged, segmentSize: segmentSize)
         let ledger = base.ledger
-        var records = 0
+        var replay = try Replay(directory: directory, from: base.start, through: base.report.lastLSN)
         var events = 0
-        var lsn = base.start - 1
-        if base.report.lastLSN >= base.start {
-            var iterator: WALRecordIterator
-            do throws(WALError) {
-                iterator = try WALReader(directory: directory).records(from: base.start, through: base.report.lastLSN)
-            } catch {
-                throw Failure.log(error)
-            }
-            while true {
-                let next: LogRecord?
-                do throws(WALError) { next = try iterator.next() } catch { throw Failure.log(error) }
-                guard let record = next else { break }
-                let operation = try operation(of: record)
-                do {
-                    events += try record.body.withUnsafeBytes {
-                        try ledger.applyLogged(operation: operation, timestamp: record.timestamp, body: $0)
-                    }
-                } catch {
-                    throw Failure.record(record.lsn, error)
+        while let (record, operation) = try replay.next() {
+            do {
+                events += try record.body.withUnsafeBytes {
+                    try ledger.applyLogged(operation: operation, timestamp: record.timestamp, body: $0)
                 }
-                records += 1
-                lsn = record.lsn
+            } catch {
+                throw Failure.record(record.lsn, error)
             }
         }
         return Outcome(
-            ledger: ledger, lsn: lsn, report: base.report, snapshot: base.snapshot, invalidSnapshots: base.invalid,
-            replayedRecords: records, replayedEvents: events)
+            ledger: ledger, lsn: replay.lastLSN, report: base.report, snapshot: base.snapshot, invalidSnapshots: base.invalid,
+            replayedRecords: replay.records, replayedEvents: events)
     }
 
     /// What recovery of a sharded ledger found and rebuilt.
@@ -127,33 +112,49 @@ package enum LedgerRecovery {
             throw Failure(code: .snapshot, message: "the state does not fit \(shardCount) shards: \(error)", cause: .ledger(error))
         }
         let engine = ShardedEngine(ledger: sharded)
-        var records = 0
+        var replay = try Replay(directory: directory, from: base.start, through: base.report.lastLSN)
         var events = 0
-        var lsn = base.start - 1
-        if base.report.lastLSN >= base.start {
-            var iterator: WALRecordIterator
-            do throws(WALError) {
-                iterator = try WALReader(directory: directory).records(from: base.start, through: base.report.lastLSN)
+        while let (record, operation) = try replay.next() {
+            do {
+                events += try await engine.applyLogged(operation: operation, timestamp: record.timestamp, body: record.body)
             } catch {
-                throw Failure.log(error)
-            }
-            while true {
-                let next: LogRecord?
-                do throws(WALError) { next = try iterator.next() } catch { throw Failure.log(error) }
-                guard let record = next else { break }
-                let operation = try operation(of: record)
-                do {
-                    events += try await engine.applyLogged(operation: operation, timestamp: record.timestamp, body: record.body)
-                } catch {
-                    throw Failure.record(record.lsn, error)
-                }
-                records += 1
-                lsn = record.lsn
+                throw Failure.record(record.lsn, error)
             }
         }
         return ShardedOutcome(
-            engine: engine, lsn: lsn, snapshot: base.snapshot, invalidSnapshots: base.invalid,
-            replayedRecords: records, replayedEvents: events)
+            engine: engine, lsn: replay.lastLSN, snapshot: base.snapshot, invalidSnapshots: base.invalid,
+            replayedRecords: replay.records, replayedEvents: events)
+    }
+
+    /// The logged batches after the snapshot, in LSN order, each with its operation: the one
+    /// replay loop of the serial and the sharded recovery (they differ only in how they apply).
+    private struct Replay {
+        private var iterator: WALRecordIterator?
+        /// Records handed out so far, and the LSN of the last (`from - 1` before the first).
+        private(set) var records = 0
+        private(set) var lastLSN: UInt64
+
+        init(directory: String, from first: UInt64, through last: UInt64) throws(Failure) {
+            precondition(first >= 1, "LSNs start at 1")
+            lastLSN = first - 1
+            guard last >= first else { return }
+            do throws(WALError) {
+                iterator = try WALReader(directory: directory).records(from: first, through: last)
+            } catch {
+                throw Failure.log(error)
+            }
+        }
+
+        mutating func next() throws(Failure) -> (LogRecord, Operation)? {
+            let record: LogRecord?
+            do throws(WALError) { record = try iterator?.next() } catch { throw Failure.log(error) }
+            guard let record else { return nil }
+            let operation = try LedgerRecovery.operation(of: record)
+            assert(record.lsn == lastLSN + 1, "the reader hands out consecutive LSNs")
+            records += 1
+            lastLSN = record.lsn
+            return (record, operation)
+        }
     }
 
     private static func operation(of record: LogRecord) throws(Failure) -> Operation {
