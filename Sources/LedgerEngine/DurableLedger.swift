@@ -171,18 +171,30 @@ package final class DurableLedger: Sendable {
 
     /// `create_accounts`: answered once the batch is durable.
     package func createAccounts(_ events: [Account]) async throws(EngineError) -> [CreateAccountResult] {
-        guard case .accounts(let results) = try await submit(.accounts(events)) else {
-            preconditionFailure("a create_accounts batch answered with other results")
-        }
-        return results
+        try await createAccountsAt(events).results
     }
 
     /// `create_transfers`: answered once the batch is durable.
     package func createTransfers(_ events: [Transfer]) async throws(EngineError) -> [CreateTransferResult] {
-        guard case .transfers(let results) = try await submit(.transfers(events)) else {
+        try await createTransfersAt(events).results
+    }
+
+    /// `create_accounts`, with the LSN the batch was logged at (the state the reply reflects).
+    package func createAccountsAt(_ events: [Account]) async throws(EngineError) -> (results: [CreateAccountResult], lsn: UInt64) {
+        let (lsn, answered) = try await submit(.accounts(events))
+        guard case .accounts(let results) = answered else {
+            preconditionFailure("a create_accounts batch answered with other results")
+        }
+        return (results, lsn)
+    }
+
+    /// `create_transfers`, with the LSN the batch was logged at (the state the reply reflects).
+    package func createTransfersAt(_ events: [Transfer]) async throws(EngineError) -> (results: [CreateTransferResult], lsn: UInt64) {
+        let (lsn, answered) = try await submit(.transfers(events))
+        guard case .transfers(let results) = answered else {
             preconditionFailure("a create_transfers batch answered with other results")
         }
-        return results
+        return (results, lsn)
     }
 
     /// `pulse`: expires due pending transfers now (logged like any batch).
@@ -214,13 +226,18 @@ package final class DurableLedger: Sendable {
 
     /// Runs `body` on the current state, then waits until that state is durable.
     package func read<T: Sendable>(_ body: (any LedgerReading) -> T) async throws(EngineError) -> T {
+        try await readAt(body).value
+    }
+
+    /// `read`, with the LSN of the state `body` saw (the state the reply reflects).
+    package func readAt<T: Sendable>(_ body: (any LedgerReading) -> T) async throws(EngineError) -> (value: T, lsn: UInt64) {
         let (value, lsn) = await sequencer.read(body)
         do throws(WALError) {
             try await writer.waitDurable(lsn)
         } catch {
             throw EngineError(.logFailed, "\(error)", cause: .log(error))
         }
-        return value
+        return (value, lsn)
     }
 
     /// The LSN of the last applied batch and the state digest (for tests and replicas).
@@ -255,13 +272,14 @@ package final class DurableLedger: Sendable {
     }
 
     /// A batch stamped by the clock: the write path of clients.
-    private func submit(_ events: BatchEvents) async throws(EngineError) -> BatchResults {
+    private func submit(_ events: BatchEvents) async throws(EngineError) -> (lsn: UInt64, results: BatchResults) {
         try Self.checkSize(events)
         let sequencer = self.sequencer
-        return try await sequence { (lsn, now) throws(EngineError) -> LoggedBatch in
+        let (batch, results) = try await sequence { (lsn, now) throws(EngineError) -> LoggedBatch in
             let timestamp = try sequencer.timestamp(count: events.count, wallClock: now)
             return LoggedBatch(lsn: lsn, timestamp: timestamp, events: events)
-        }.results
+        }
+        return (batch.lsn, results)
     }
 
     private static func checkSize(_ events: BatchEvents) throws(EngineError) {

@@ -16,6 +16,14 @@ package struct EngineError: Error, Sendable, CustomStringConvertible {
         case recoveryFailed = 4
         /// The engine was closed.
         case closed = 5
+        /// This node does not accept writes: it is a follower, or a primary that fenced
+        /// itself (lost its lease, or learned of a higher epoch). Nothing changed;
+        /// `primaryAddress` names the primary's client address when the node knows it.
+        case notPrimary = 6
+        /// Sync replication: the batch is durable here but the sync quorum did not confirm
+        /// it within the configured time. Its outcome is unknown (it may survive a
+        /// failover or not); resending it is safe (creates are idempotent by id).
+        case replicationTimeout = 7
     }
 
     /// The error a lower layer threw, kept typed (nil when the engine itself refused).
@@ -31,11 +39,14 @@ package struct EngineError: Error, Sendable, CustomStringConvertible {
     package let code: Code
     package let message: String
     package let cause: Cause?
+    /// With `notPrimary`: the primary's client address (`HOST:PORT`), when known.
+    package let primaryAddress: String?
 
-    package init(_ code: Code, _ message: String, cause: Cause? = nil) {
+    package init(_ code: Code, _ message: String, cause: Cause? = nil, primaryAddress: String? = nil) {
         self.code = code
         self.message = message
         self.cause = cause
+        self.primaryAddress = primaryAddress
     }
 
     package var description: String { "EngineError(\(code)): \(message)" }

@@ -44,8 +44,12 @@ enum RequestExecutor {
         case .batchRefused: code = .batchRefused
         case .closed: code = .shuttingDown
         case .logFailed, .diverged, .recoveryFailed: code = .internalError
+        case .notPrimary: code = .notPrimary
+        case .replicationTimeout: code = .replicationTimeout
         }
+        // `not_primary`: the body's first line is the primary's address (empty if unknown).
+        let message = error.code == .notPrimary ? "\(error.primaryAddress ?? "")\n\(error.message)" : error.message
         return ErrorReply(
-            requestId: id, operation: request.operation.rawValue, rawCode: code.rawValue, message: error.message)
+            requestId: id, operation: request.operation.rawValue, rawCode: code.rawValue, message: message)
     }
 }

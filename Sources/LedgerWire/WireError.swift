@@ -37,6 +37,13 @@ package struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
         /// The ledger refused the batch as a whole (for example its capacity is
         /// exhausted); nothing changed.
         case batchRefused = 15
+        /// The node is not the primary (a follower, or a primary that fenced itself); the
+        /// request was not executed. The body starts with the primary's `HOST:PORT` when
+        /// the node knows it (docs/protocol.md).
+        case notPrimary = 16
+        /// Sync replication: the batch is durable on the primary but the sync quorum did
+        /// not confirm it in time; its outcome is unknown (resending is safe).
+        case replicationTimeout = 17
 
         /// True when framing is lost or the server is going away: the connection is
         /// closed after the error reply.
@@ -46,7 +53,8 @@ package struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
                 .truncatedFrame, .shuttingDown:
                 return true
             case .invalidHeader, .badBodyChecksum, .unknownOperation, .badBodySize,
-                .tooManyEvents, .invalidBody, .busy, .internalError, .batchRefused:
+                .tooManyEvents, .invalidBody, .busy, .internalError, .batchRefused, .notPrimary,
+                .replicationTimeout:
                 return false
             }
         }
