@@ -14,6 +14,7 @@ package struct RecordHeader: Sendable, Equatable {
     static let offMagic = 0, offVersion = 4, offOperation = 6, offFlags = 7
     static let offLSN = 8, offTimestamp = 16, offWatermark = 24
     static let offEventCount = 32, offBodyLength = 36, offBodyCRC = 40
+    static let offEpoch = 44
     static let offHeaderCRC = 60
 
     package var operation: UInt8
@@ -26,9 +27,14 @@ package struct RecordHeader: Sendable, Equatable {
     package var bodyLength: UInt32
     /// CRC32C of the body followed by its zero padding.
     package var bodyChecksum: UInt32
+    /// The replication epoch the record was written in (docs/replication.md): only the
+    /// primary of that epoch wrote an LSN in it, so two logs that hold the same LSN in the
+    /// same epoch hold the same record. 0 in logs written before replication existed.
+    package var epoch: UInt64
 
     package init(operation: UInt8, lsn: UInt64, timestamp: UInt64, durableWatermark: UInt64,
-                 eventCount: UInt32, bodyLength: UInt32, bodyChecksum: UInt32) {
+                 eventCount: UInt32, bodyLength: UInt32, bodyChecksum: UInt32, epoch: UInt64 = 0) {
+        self.epoch = epoch
         self.operation = operation
         self.lsn = lsn
         self.timestamp = timestamp
@@ -59,6 +65,7 @@ package struct RecordHeader: Sendable, Equatable {
         p.storeBytes(of: eventCount.littleEndian, toByteOffset: Self.offEventCount, as: UInt32.self)
         p.storeBytes(of: bodyLength.littleEndian, toByteOffset: Self.offBodyLength, as: UInt32.self)
         p.storeBytes(of: bodyChecksum.littleEndian, toByteOffset: Self.offBodyCRC, as: UInt32.self)
+        p.storeBytes(of: epoch.littleEndian, toByteOffset: Self.offEpoch, as: UInt64.self)
         Self.sealHeader(at: p)
     }
 
@@ -97,7 +104,8 @@ package struct RecordHeader: Sendable, Equatable {
             durableWatermark: load(p, offWatermark, as: UInt64.self),
             eventCount: load(p, offEventCount, as: UInt32.self),
             bodyLength: load(p, offBodyLength, as: UInt32.self),
-            bodyChecksum: load(p, offBodyCRC, as: UInt32.self)
+            bodyChecksum: load(p, offBodyCRC, as: UInt32.self),
+            epoch: load(p, offEpoch, as: UInt64.self)
         )
     }
 

@@ -55,7 +55,7 @@ package struct WALRecordIterator {
                     let start = offset + RecordHeader.size
                     let body = Array(buf[start..<(start + Int(h.bodyLength))])
                     return .success(LogRecord(lsn: h.lsn, timestamp: h.timestamp, operation: h.operation,
-                                              eventCount: h.eventCount, body: body))
+                                              eventCount: h.eventCount, body: body, epoch: h.epoch))
                 }
             }
             switch outcome {

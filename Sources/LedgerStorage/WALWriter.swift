@@ -132,7 +132,7 @@ package final class WALWriter: Sendable {
     /// commit. Returns at once; the record is durable once `waitDurable(lsn)`
     /// returns. Throws `.stopped` after a failed write, `.closed` after close.
     package func append(operation: UInt8, timestamp: UInt64, eventCount: UInt32,
-                        body: UnsafeRawBufferPointer) throws(WALError) -> UInt64 {
+                        body: UnsafeRawBufferPointer, epoch: UInt64 = 0) throws(WALError) -> UInt64 {
         guard body.count <= configuration.maxBodyLength else {
             throw WALError(.recordTooLarge, "body of \(body.count) bytes exceeds \(configuration.maxBodyLength)")
         }
@@ -148,7 +148,8 @@ package final class WALWriter: Sendable {
             s.nextLSN += 1
             s.stats.appends += 1
             let header = RecordHeader(operation: operation, lsn: lsn, timestamp: timestamp, durableWatermark: 0,
-                                      eventCount: eventCount, bodyLength: UInt32(body.count), bodyChecksum: bodyCRC)
+                                      eventCount: eventCount, bodyLength: UInt32(body.count), bodyChecksum: bodyCRC,
+                                      epoch: epoch)
             withUnsafeTemporaryAllocation(byteCount: RecordHeader.size, alignment: 8) { h in
                 if let base = h.baseAddress { header.encode(to: base) }
                 s.pending.append(contentsOf: UnsafeRawBufferPointer(h))
@@ -164,9 +165,10 @@ package final class WALWriter: Sendable {
     }
 
     /// `append` for a byte array.
-    package func append(operation: UInt8, timestamp: UInt64, eventCount: UInt32, body: [UInt8]) throws(WALError) -> UInt64 {
+    package func append(operation: UInt8, timestamp: UInt64, eventCount: UInt32, body: [UInt8],
+                        epoch: UInt64 = 0) throws(WALError) -> UInt64 {
         try body.withBytes { b throws(WALError) in
-            try append(operation: operation, timestamp: timestamp, eventCount: eventCount, body: b)
+            try append(operation: operation, timestamp: timestamp, eventCount: eventCount, body: b, epoch: epoch)
         }
     }
 
