@@ -18,6 +18,10 @@ package final class DurableLedger: Sendable {
         var lsn: UInt64
         /// Set once the log failed or a logged batch did not apply: refuse all writes.
         var failure: EngineError?
+        /// The replication epoch records are written in (the newest one logged, on a follower).
+        var epoch: UInt64
+        /// Whether client writes are accepted (primary) or records come from a primary.
+        var role: NodeRole
     }
 
     package let directory: String
@@ -28,9 +32,11 @@ package final class DurableLedger: Sendable {
     private let state: Mutex<State>
     private let snapshots: SnapshotScheduler
     private let sequencer: any Sequencer
+    /// Sync replication's hold on answers (nil: answer after the local fsync).
+    private let gate = Mutex<(any ReplicationGate)?>(nil)
 
     private init(directory: String, startup: StartupSummary, sequencer: any Sequencer, lsn: UInt64, writer: WALWriter,
-                 clock: any BatchClock, snapshots: SnapshotScheduler) {
+                 clock: any BatchClock, snapshots: SnapshotScheduler, epoch: UInt64, role: NodeRole) {
         precondition(snapshots.every == 0 || sequencer.takesSnapshots, "snapshots need a layout that takes them")
         self.directory = directory
         self.startup = startup
@@ -38,7 +44,7 @@ package final class DurableLedger: Sendable {
         self.clock = clock
         self.sequencer = sequencer
         self.snapshots = snapshots
-        state = Mutex(State(lsn: lsn, failure: nil))
+        state = Mutex(State(lsn: lsn, failure: nil, epoch: epoch, role: role))
     }
 
     /// Opens a data directory for a ledger sharded `shards` ways (1...16): recovery copies
@@ -46,13 +52,13 @@ package final class DurableLedger: Sendable {
     /// Snapshots are not taken in this mode yet (the log keeps every batch).
     package static func openSharded(
         directory: String, shards: Int, segmentSize: Int = 64 << 20, allowDamaged: Bool = false,
-        clock: any BatchClock = WallClock()
+        clock: any BatchClock = WallClock(), epoch: UInt64 = 0, role: NodeRole = .primary
     ) async throws(EngineError) -> DurableLedger {
         guard shards >= 1, shards <= ShardRouting.maxShards else {
             throw EngineError(.recoveryFailed, "shards must be between 1 and \(ShardRouting.maxShards), not \(shards)")
         }
         let configuration = WALConfiguration(directory: directory, segmentSize: segmentSize, allowDamaged: allowDamaged)
-        return try await open(configuration, clock: clock, snapshotEvery: 0) {
+        return try await open(configuration, clock: clock, snapshotEvery: 0, epoch: epoch, role: role) {
             () async throws(EngineError) -> Recovered in
             let recovered: LedgerRecovery.ShardedOutcome
             do throws(LedgerRecovery.Failure) {
@@ -79,10 +85,12 @@ package final class DurableLedger: Sendable {
     package static func open(
         directory: String, segmentSize: Int = 64 << 20, allowDamaged: Bool = false,
         snapshotEvery: UInt64 = 0, expectedTransfers: Int = 0, clock: any BatchClock = WallClock(),
+        epoch: UInt64 = 0, role: NodeRole = .primary,
         onSnapshot: @escaping @Sendable (SnapshotScheduler.Outcome) -> Void = { _ in }
     ) async throws(EngineError) -> DurableLedger {
         let configuration = WALConfiguration(directory: directory, segmentSize: segmentSize, allowDamaged: allowDamaged)
-        return try await open(configuration, clock: clock, snapshotEvery: snapshotEvery, onSnapshot: onSnapshot) {
+        return try await open(configuration, clock: clock, snapshotEvery: snapshotEvery, epoch: epoch, role: role,
+                              onSnapshot: onSnapshot) {
             () async throws(EngineError) -> Recovered in
             let recovered: LedgerRecovery.Outcome
             do throws(LedgerRecovery.Failure) {
@@ -117,7 +125,7 @@ package final class DurableLedger: Sendable {
     /// torn tail), recovers the state into a sequencer, and checks that the state covers
     /// exactly the log. The lock is held until `close`.
     private static func open(
-        _ configuration: WALConfiguration, clock: any BatchClock, snapshotEvery: UInt64,
+        _ configuration: WALConfiguration, clock: any BatchClock, snapshotEvery: UInt64, epoch: UInt64, role: NodeRole,
         onSnapshot: @escaping @Sendable (SnapshotScheduler.Outcome) -> Void = { _ in },
         recover: () async throws(EngineError) -> Recovered
     ) async throws(EngineError) -> DurableLedger {
@@ -148,7 +156,7 @@ package final class DurableLedger: Sendable {
             replayedEvents: recovered.events, seconds: monotonicNow() - began)
         let snapshots = SnapshotScheduler(every: snapshotEvery, directory: directory, writer: writer, onOutcome: onSnapshot)
         return DurableLedger(directory: directory, startup: startup, sequencer: recovered.sequencer, lsn: recovered.lsn,
-                             writer: writer, clock: clock, snapshots: snapshots)
+                             writer: writer, clock: clock, snapshots: snapshots, epoch: epoch, role: role)
     }
 
     /// The engine error for a log that would not open: a held lock or a directory that
@@ -224,6 +232,111 @@ package final class DurableLedger: Sendable {
         }
     }
 
+    // MARK: Replication
+
+    /// The node's role now.
+    package var role: NodeRole { state.withLock { $0.role } }
+
+    /// The epoch of the newest record logged (a primary's own epoch once it logs).
+    package var epoch: UInt64 { state.withLock { $0.epoch } }
+
+    /// Hands every log write's records to `shipper` before they reach the disk (nil stops).
+    package func ship(to shipper: (any WALShipper)?) { writer.ship(to: shipper) }
+
+    /// Keeps log segments from the LSN `oldestNeeded` returns when snapshots remove older
+    /// ones (replicas catching up from the log); nil: no such need.
+    package func retainLog(_ oldestNeeded: (@Sendable () -> UInt64)?) { snapshots.retainLog(oldestNeeded) }
+
+    /// True when this ledger takes snapshots (a layout that can, and `snapshotEvery` > 0).
+    package var takesSnapshots: Bool { sequencer.takesSnapshots && snapshots.every > 0 }
+
+    /// Sets sync replication's hold on answers (nil: answer after the local fsync).
+    package func setGate(_ newGate: (any ReplicationGate)?) { gate.withLock { $0 = newGate } }
+
+    /// Makes this node the primary of `epoch`, which must be above every epoch it logged.
+    /// `persist` runs under the log's lock with the first LSN the new epoch will write
+    /// (it records the epoch durably, before any record of it exists).
+    package func promote(
+        to epoch: UInt64, persist: (_ firstLSN: UInt64) throws(EngineError) -> Void
+    ) throws(EngineError) {
+        try state.withLock { (s) throws(EngineError) in
+            if let failure = s.failure { throw failure }
+            guard epoch > s.epoch else {
+                throw EngineError(.batchRefused, "epoch \(epoch) is not above the current epoch \(s.epoch)")
+            }
+            try persist(s.lsn + 1)
+            s.epoch = epoch
+            s.role = .primary
+        }
+    }
+
+    /// Stops accepting client writes at once (lost lease, higher epoch seen, follower).
+    /// Batches already logged still settle; new ones are refused with `notPrimary`.
+    package func setRole(_ role: NodeRole) {
+        state.withLock { $0.role = role }
+    }
+
+    /// A follower's write path: logs a record shipped by the primary (its LSN, epoch,
+    /// timestamp and body bytes exactly as received) and applies it. Returns once it is
+    /// logged and applied or queued; `settleShipped` waits for the rest.
+    /// - Throws: `notPrimary` on a primary; `diverged` when the LSN does not follow the
+    ///   log's or the epoch goes backwards (nothing logged); `batchRefused` when the body
+    ///   does not decode or the timestamp does not follow (nothing logged).
+    package func appendShipped(
+        lsn: UInt64, epoch: UInt64, timestamp: UInt64, operation rawOperation: UInt8, eventCount: UInt32,
+        body: [UInt8]
+    ) throws(EngineError) -> (LoggedBatch, Applying) {
+        let events = try Self.decodeShipped(lsn: lsn, operation: rawOperation, eventCount: eventCount, body: body)
+        try Self.checkSize(events)
+        let sequencer = self.sequencer
+        return try enqueue { (s) throws(EngineError) -> Stamped in
+            guard case .follower = s.role else {
+                throw EngineError(.notPrimary, "this node is \(s.role.name): it takes no shipped records")
+            }
+            guard lsn == s.lsn + 1 else {
+                throw EngineError(.diverged, "shipped LSN \(lsn) does not follow the log's \(s.lsn)")
+            }
+            guard epoch >= s.epoch else {
+                throw EngineError(.diverged, "shipped LSN \(lsn) is of epoch \(epoch), below the log's \(s.epoch)")
+            }
+            let valid = try sequencer.timestamp(count: events.count, wallClock: timestamp)
+            guard valid == timestamp else {
+                throw EngineError(.batchRefused, "timestamp \(timestamp) of shipped LSN \(lsn) does not follow the last batch")
+            }
+            return Stamped(batch: LoggedBatch(lsn: lsn, timestamp: timestamp, events: events), body: body, epoch: epoch)
+        }
+    }
+
+    /// Waits until a shipped batch has applied and is durable here.
+    package func settleShipped(_ batch: LoggedBatch, _ applying: Applying) async throws(EngineError) {
+        _ = try await settle(batch, applying)
+    }
+
+    /// The events of a shipped record's body.
+    private static func decodeShipped(
+        lsn: UInt64, operation rawOperation: UInt8, eventCount: UInt32, body: [UInt8]
+    ) throws(EngineError) -> BatchEvents {
+        func decode<T>(_ read: (UnsafeRawBufferPointer) throws(CodecError) -> [T]) -> Result<[T], CodecError> {
+            body.withUnsafeBytes { b in Result { () throws(CodecError) -> [T] in try read(b) } }
+        }
+        let events: BatchEvents
+        do throws(CodecError) {
+            switch Operation(rawValue: rawOperation) {
+            case .createAccounts: events = .accounts(try decode(RecordCodec.decodeAccounts).get())
+            case .createTransfers: events = .transfers(try decode(RecordCodec.decodeTransfers).get())
+            case .pulse where body.isEmpty: events = .pulse
+            default:
+                throw CodecError(.unknownOperation, "operation \(rawOperation) is not a logged batch")
+            }
+        } catch {
+            throw EngineError(.batchRefused, "shipped LSN \(lsn) does not decode: \(error)")
+        }
+        guard events.count == Int(eventCount) else {
+            throw EngineError(.batchRefused, "shipped LSN \(lsn) holds \(events.count) events, its header says \(eventCount)")
+        }
+        return events
+    }
+
     /// Runs `body` on the current state, then waits until that state is durable.
     package func read<T: Sendable>(_ body: (any LedgerReading) -> T) async throws(EngineError) -> T {
         try await readAt(body).value
@@ -232,11 +345,8 @@ package final class DurableLedger: Sendable {
     /// `read`, with the LSN of the state `body` saw (the state the reply reflects).
     package func readAt<T: Sendable>(_ body: (any LedgerReading) -> T) async throws(EngineError) -> (value: T, lsn: UInt64) {
         let (value, lsn) = await sequencer.read(body)
-        do throws(WALError) {
-            try await writer.waitDurable(lsn)
-        } catch {
-            throw EngineError(.logFailed, "\(error)", cause: .log(error))
-        }
+        try await waitDurable(lsn, latch: false)
+        if let gate = gate.withLock({ $0 }) { try await gate.waitReplicated(lsn) }
         return (value, lsn)
     }
 
@@ -288,29 +398,57 @@ package final class DurableLedger: Sendable {
         }
     }
 
-    /// The write path: under the lock, `make` stamps the batch for the next LSN, the log
-    /// takes it and the sequencer applies or queues it (a capture for a due snapshot
-    /// follows); outside the lock, the caller waits for the batch's turn and for
-    /// durability. Any failure after the append latches: no later write is accepted.
+    /// A batch stamped for the log: what `enqueue` appends and applies.
+    private struct Stamped {
+        let batch: LoggedBatch
+        /// The body as logged: the batch's encoding, or a shipped record's bytes as received.
+        let body: [UInt8]
+        /// The epoch the record is written in.
+        let epoch: UInt64
+    }
+
+    /// The client write path: `enqueue` on a primary, then `settle`.
     private func sequence(
         _ make: (_ lsn: UInt64, _ wallClock: UInt64) throws(EngineError) -> LoggedBatch
     ) async throws(EngineError) -> (batch: LoggedBatch, results: BatchResults) {
+        let now = clock.nanosecondsSinceEpoch()
+        let (batch, applying) = try enqueue { (s) throws(EngineError) -> Stamped in
+            guard s.role == .primary else {
+                throw EngineError(.notPrimary, "this node is \(s.role.name): it does not accept writes",
+                                  primaryAddress: s.role.knownPrimary)
+            }
+            let batch = try make(s.lsn + 1, now)
+            return Stamped(batch: batch, body: batch.events.encoded(), epoch: s.epoch)
+        }
+        let results = try await settle(batch, applying)
+        return (batch, results)
+    }
+
+    /// Under the lock, `make` stamps the batch for the next LSN, the log takes it and the
+    /// sequencer applies or queues it (a capture for a due snapshot follows). Returns at
+    /// once: `settle` waits for the batch's turn and for durability. Any failure after the
+    /// append latches: no later write is accepted.
+    private func enqueue(
+        _ make: (_ state: borrowing State) throws(EngineError) -> Stamped
+    ) throws(EngineError) -> (LoggedBatch, Applying) {
         let writer = self.writer
         let sequencer = self.sequencer
         let snapshots = self.snapshots
-        let now = clock.nanosecondsSinceEpoch()
         let (batch, applying, capture) = try state.withLock {
             (s) throws(EngineError) -> (LoggedBatch, Applying, LedgerSnapshot?) in
             if let failure = s.failure { throw failure }
-            let batch = try make(s.lsn + 1, now)
+            let stamped = try make(s)
+            let batch = stamped.batch
             // The state machine refuses later timestamps: such a batch must not be logged.
             guard batch.timestamp <= LedgerLimits.timestampMax else {
                 throw EngineError(.batchRefused, "timestamp \(batch.timestamp) is beyond \(LedgerLimits.timestampMax)")
             }
+            assert(stamped.epoch >= s.epoch, "records are logged in non-decreasing epochs")
             let lsn: UInt64
             do throws(WALError) {
                 lsn = try writer.append(operation: batch.events.operation.rawValue, timestamp: batch.timestamp,
-                                        eventCount: UInt32(batch.events.count), body: batch.events.encoded())
+                                        eventCount: UInt32(batch.events.count), body: stamped.body,
+                                        epoch: stamped.epoch)
             } catch {
                 let failure = EngineError(.logFailed, "\(error)", cause: .log(error))
                 s.failure = failure
@@ -322,6 +460,7 @@ package final class DurableLedger: Sendable {
                 throw failure
             }
             s.lsn = lsn
+            s.epoch = stamped.epoch
             let applying = sequencer.apply(batch)
             if case .applied(.failure(let error)) = applying {
                 let failure = EngineError(.diverged, "LSN \(lsn) was logged but did not apply: \(error)", cause: .ledger(error))
@@ -332,6 +471,12 @@ package final class DurableLedger: Sendable {
             return (batch, applying, due ? sequencer.snapshot() : nil)
         }
         if let capture { snapshots.write(capture, lsn: batch.lsn) }
+        return (batch, applying)
+    }
+
+    /// Waits until an enqueued batch has applied, is durable here, and (sync replication)
+    /// on the quorum; returns its results. A failure to apply or to log latches.
+    private func settle(_ batch: LoggedBatch, _ applying: Applying) async throws(EngineError) -> BatchResults {
         let results: BatchResults
         do throws(LedgerError) {
             results = try await applying.results()
@@ -341,13 +486,19 @@ package final class DurableLedger: Sendable {
             state.withLock { if $0.failure == nil { $0.failure = failure } }
             throw failure
         }
+        try await waitDurable(batch.lsn, latch: true)
+        if let gate = gate.withLock({ $0 }) { try await gate.waitReplicated(batch.lsn) }
+        return results
+    }
+
+    /// Waits until `lsn` is durable in the local log; a log failure latches when `latch`.
+    private func waitDurable(_ lsn: UInt64, latch: Bool) async throws(EngineError) {
         do throws(WALError) {
-            try await writer.waitDurable(batch.lsn)
+            try await writer.waitDurable(lsn)
         } catch {
             let failure = EngineError(.logFailed, "\(error)", cause: .log(error))
-            state.withLock { if $0.failure == nil { $0.failure = failure } }
+            if latch { state.withLock { if $0.failure == nil { $0.failure = failure } } }
             throw failure
         }
-        return (batch, results)
     }
 }

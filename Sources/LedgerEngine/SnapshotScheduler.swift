@@ -20,6 +20,13 @@ package final class SnapshotScheduler: Sendable {
     private let onOutcome: @Sendable (Outcome) -> Void
     private let busy = Atomic<Bool>(false)
     private let inFlight = Mutex<Task<Void, Never>?>(nil)
+    /// The oldest LSN whose segment must stay (replicas still need it); nil: none.
+    private let retention = Mutex<(@Sendable () -> UInt64)?>(nil)
+
+    /// Keeps the log from the LSN `oldestNeeded` returns (asked at each removal).
+    package func retainLog(_ oldestNeeded: (@Sendable () -> UInt64)?) {
+        retention.withLock { $0 = oldestNeeded }
+    }
 
     package init(every: UInt64, directory: String, writer: WALWriter,
                  onOutcome: @escaping @Sendable (Outcome) -> Void = { _ in }) {
@@ -40,6 +47,7 @@ package final class SnapshotScheduler: Sendable {
         let store = self.store
         let writer = self.writer
         let onOutcome = self.onOutcome
+        let retained = retention.withLock { $0 }
         let task = Task {
             defer { busy.store(false, ordering: .releasing) }
             do throws(WALError) {
@@ -50,7 +58,9 @@ package final class SnapshotScheduler: Sendable {
                     // The directory must hold this snapshot (or an older one and the log
                     // from there) before older files go.
                     try writer.control.recordSnapshot(lsn)
-                    return SnapshotWriteResult(removed: try store.removeObsolete(keep: 2).count, bytes: info.contentLength)
+                    let keepLogFrom = retained?() ?? .max
+                    return SnapshotWriteResult(removed: try store.removeObsolete(keep: 2, keepLogFrom: keepLogFrom).count,
+                                               bytes: info.contentLength)
                 }.pair
                 onOutcome(.written(lsn: lsn, removedFiles: removed, seconds: monotonicNow() - began, bytes: bytes))
             } catch {

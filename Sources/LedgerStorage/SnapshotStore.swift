@@ -122,10 +122,11 @@ package struct SnapshotStore: Sendable {
     /// Keeps the newest `keep` valid snapshots (default 2, so a corrupt newest
     /// one can fall back to the previous), deletes older snapshot files and
     /// leftover temporaries, and deletes log segments whose records are all
-    /// covered by the oldest kept snapshot. Never deletes the last segment.
+    /// covered by the oldest kept snapshot, except those holding `keepLogFrom` or later
+    /// (records that replicas still need). Never deletes the last segment.
     /// Returns the names of the files removed.
     @discardableResult
-    package func removeObsolete(keep: Int = 2) throws(WALError) -> [String] {
+    package func removeObsolete(keep: Int = 2, keepLogFrom: UInt64 = .max) throws(WALError) -> [String] {
         let names = try FileIO.list(directory)
         var removed: [String] = []
         for name in names where name.hasPrefix("snapshot-") && name.hasSuffix(".tmp") {
@@ -145,7 +146,7 @@ package struct SnapshotStore: Sendable {
             let segments = try SegmentName.list(in: directory)
             for (i, seg) in segments.enumerated() where i + 1 < segments.count {
                 // Segment i holds LSNs [seg.firstLSN, next.firstLSN - 1].
-                guard segments[i + 1].firstLSN <= oldest.lsn + 1 else { break }
+                guard segments[i + 1].firstLSN <= oldest.lsn + 1, segments[i + 1].firstLSN <= keepLogFrom else { break }
                 try FileIO.unlink(FileIO.join(directory, seg.fileName))
                 removed.append(seg.fileName)
             }

@@ -212,6 +212,12 @@ package final class WALWriter: Sendable {
         shared.observer.withLock { $0 = observer }
     }
 
+    /// Hands every write's records to `shipper` from now on, before they go to the disk
+    /// (replication); nil stops. Records already written are read back from the segments.
+    package func ship(to shipper: (any WALShipper)?) {
+        shared.shipper.withLock { $0 = shipper }
+    }
+
     /// Refuses further appends, writes everything already appended, stops the
     /// writer thread and closes the files.
     package func close() async {

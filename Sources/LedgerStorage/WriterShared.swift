@@ -29,6 +29,8 @@ final class WriterShared: Sendable {
     let wakeup = Wakeup()
     /// Told about each group commit (metrics); set once after open.
     let observer = Mutex<(any WALObserver)?>(nil)
+    /// Takes each write's bytes before they go to the disk (replication); nil: none.
+    let shipper = Mutex<(any WALShipper)?>(nil)
     /// The data directory's lock: held until the writer thread has written its last byte
     /// (`finish`), whether the log was closed or its `WALWriter` was dropped.
     let directoryLock: Mutex<DataDirectoryLock?>

@@ -126,7 +126,12 @@ final class WriterThread: @unchecked Sendable {
                     at += RecordHeader.size + RecordHeader.paddedLength(
                         Int(RecordHeader.load(p, RecordHeader.offBodyLength, as: UInt32.self)))
                 }
-                try writeDurably(UnsafeRawBufferPointer(rebasing: buf[cursor..<end]), segment: seg)
+                let bytes = UnsafeRawBufferPointer(rebasing: buf[cursor..<end])
+                // Replicas receive the records while this write and its fdatasync run.
+                if let shipper = shared.shipper.withLock({ $0 }) {
+                    shipper.ship(bytes, firstLSN: firstLSN, lastLSN: lastLSN, count: count)
+                }
+                try writeDurably(bytes, segment: seg)
             }
             seg.offset += end - cursor
             segment = seg
