@@ -116,6 +116,21 @@ let package = Package(
             dependencies: ["LedgerWire", "LedgerCore", "LedgerWorkload", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
+        // Replication: the node-to-node wire protocol (frames, messages, encoder/decoder).
+        .target(
+            name: "LedgerReplication",
+            dependencies: ["LedgerStorage", "CKaminoCRC", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LedgerReplicationTests",
+            dependencies: [
+                "LedgerReplication", "LedgerStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         // Swift client library: batching, pipelining, retries, failover.
         .target(
             name: "LedgerClient",
