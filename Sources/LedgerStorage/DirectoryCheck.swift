@@ -16,6 +16,8 @@
 /// 8. A torn tail above the durable LSN is cut (a crash's normal trace); the newest
 ///    snapshot failing its checksum falls back to an older one; stale temporaries are
 ///    removed: all reported, none refused.
+/// Other files are ignored: the epoch history (`kamino.epochs`) and snapshot downloads
+/// (`incoming-*.snap.part`, kept and noted) included.
 package enum DirectoryCheck {
     /// One snapshot file and whether it is usable.
     package struct SnapshotFile: Sendable, Equatable {
@@ -36,8 +38,10 @@ package enum DirectoryCheck {
         package let log: RecoveryReport
         /// Snapshot files, newest first.
         package let snapshots: [SnapshotFile]
-        /// Leftover temporaries of interrupted snapshot or control writes.
+        /// Leftover temporaries of interrupted snapshot, control or epoch history writes.
         package let staleTemporaries: [String]
+        /// Snapshot downloads in progress (`SnapshotDownload` part files): kept, resumable.
+        package var snapshotDownloads: [String] = []
 
         /// The newest snapshot that verified.
         package var usableSnapshot: SnapshotFile? { snapshots.first { $0.problem == nil } }
@@ -70,9 +74,12 @@ package enum DirectoryCheck {
             }
             let stale = try FileIO.list(directory).filter { name in
                 (name.hasPrefix("snapshot-") && name.hasSuffix(".tmp")) || name == ControlFile.fileName + ".tmp"
+                    || name == EpochHistoryFile.fileName + ".tmp"
             }.sorted()
-            return Inventory(directory: directory, control: control, controlProblem: controlProblem, log: log,
-                             snapshots: snapshots, staleTemporaries: stale)
+            var inventory = Inventory(directory: directory, control: control, controlProblem: controlProblem, log: log,
+                                      snapshots: snapshots, staleTemporaries: stale)
+            inventory.snapshotDownloads = try SnapshotDownload.partFiles(directory: directory).map(\.name)
+            return inventory
         }
     }
 
@@ -181,6 +188,9 @@ package enum DirectoryCheck {
         }
         // Rule 8 (with a refusal above, the cut happens only when the operator overrides).
         verdict.cut = log.cut
+        for name in inventory.snapshotDownloads {
+            verdict.notes.append("snapshot download in progress: \(name) (kept; a follower resumes or discards it)")
+        }
         if inventory.control == nil && inventory.controlProblem == nil && (hasSegments || !inventory.snapshots.isEmpty) {
             verdict.notes.append("no control file (a directory from an older version): one is written now")
         }
