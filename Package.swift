@@ -116,10 +116,16 @@ let package = Package(
             dependencies: ["LedgerWire", "LedgerCore", "LedgerWorkload", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
-        // Replication: the node-to-node wire protocol (frames, messages, encoder/decoder).
+        // Replication: the node-to-node wire protocol, the primary's shipping and sync quorum,
+        // the follower's link, and the node that switches between the roles.
         .target(
             name: "LedgerReplication",
-            dependencies: ["LedgerStorage", "CKaminoCRC", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "LedgerStorage", "LedgerEngine", "LedgerCore", "CKaminoCRC",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

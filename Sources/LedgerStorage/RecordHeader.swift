@@ -53,6 +53,12 @@ package struct RecordHeader: Sendable, Equatable {
     /// Header plus padded body.
     package var recordLength: Int { Self.size + Self.paddedLength(Int(bodyLength)) }
 
+    /// The length of the encoded record whose header starts at `p` (header plus padded
+    /// body), read from its body-length field without checking anything.
+    package static func recordLength(at p: UnsafeRawPointer) -> Int {
+        size + paddedLength(Int(load(p, offBodyLength, as: UInt32.self)))
+    }
+
     /// Writes the 64 header bytes (including the header checksum) at `p`.
     package func encode(to p: UnsafeMutableRawPointer) {
         p.initializeMemory(as: UInt8.self, repeating: 0, count: Self.size)

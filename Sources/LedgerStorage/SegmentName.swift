@@ -20,7 +20,7 @@ package struct SegmentName: Sendable, Equatable, Comparable {
     package static func < (a: SegmentName, b: SegmentName) -> Bool { a.firstLSN < b.firstLSN }
 
     /// Segments in a directory, in LSN order.
-    static func list(in directory: String) throws(WALError) -> [SegmentName] {
+    package static func list(in directory: String) throws(WALError) -> [SegmentName] {
         try FileIO.list(directory).compactMap { SegmentName(fileName: $0) }.sorted()
     }
 }

@@ -1,0 +1,252 @@
+import LedgerEngine
+import LedgerStorage
+import Logging
+import NIOCore
+
+/// One follower's connection on the primary: answers its `hello` with a `CatchUpPlan`,
+/// then streams records (from memory, or read back from the segments while it is
+/// behind) or the snapshot, and feeds its acks to the registry and the sync quorum.
+struct FollowerSession {
+    let context: PrimaryContext
+    let peer: String
+
+    /// Largest records frame body sent (whole records; one larger record goes alone).
+    static let frameBytes = 4 << 20
+    /// Snapshot bytes per chunk.
+    static let chunkBytes = 4 << 20
+    /// A heartbeat goes out when nothing else was sent for this long.
+    static let heartbeatInterval: Duration = .milliseconds(100)
+
+    func run(_ channel: NIOAsyncChannel<ReplicationFrame, ReplicationFrame>) async {
+        do {
+            try await channel.executeThenClose { inbound, outbound in
+                var frames = inbound.makeAsyncIterator()
+                guard let first = try await frames.next() else { return }
+                guard case .hello(let hello) = first.message else {
+                    try await refuse(outbound, .protocolError, "the first frame must be hello")
+                    return
+                }
+                if first.epoch > context.epoch {
+                    // A node has seen a newer epoch: another primary exists. Stop writing.
+                    context.onHigherEpoch(first.epoch)
+                    try await refuse(outbound, .notPrimary, "this node's epoch \(context.epoch) is older than \(first.epoch)")
+                    return
+                }
+                guard context.ledger.role == .primary else {
+                    try await refuse(outbound, .notPrimary, "this node is no longer the primary")
+                    return
+                }
+                let plan = try await plan(for: hello)
+                context.logger.info("replication: follower connected", metadata: [
+                    "node": "\(hello.nodeId)", "peer": "\(peer)", "last_lsn": "\(hello.lastLSN)", "plan": "\(plan)",
+                ])
+                switch plan {
+                case .truncate(let after):
+                    try await outbound.write(frame(.welcome(welcome(hello, .truncate, truncateTo: after))))
+                case .cannotServe(let why):
+                    try await refuse(outbound, .cannotServe, why)
+                case .snapshot(let lsn):
+                    try await sendSnapshot(lsn: lsn, hello: hello, outbound)
+                case .stream(let from):
+                    try await outbound.write(frame(.welcome(welcome(hello, .stream, startLSN: from))))
+                    try await stream(from: from, hello: hello, frames: &frames, outbound)
+                }
+            }
+        } catch {
+            context.logger.notice("replication: follower connection ended", metadata: [
+                "peer": "\(peer)", "error": "\(error)",
+            ])
+        }
+    }
+
+    /// Decides from the follower's `hello`, reading what the primary's directory holds.
+    private func plan(for hello: ReplicationMessage.Hello) async throws -> CatchUpPlan {
+        guard let followerHistory = EpochHistoryFile(validating: hello.history) else {
+            return .cannotServe("the follower's epoch history is not in order")
+        }
+        let directory = context.directory
+        let holdings = try await DedicatedThread.run { () throws(WALError) -> Holdings in
+            let segments = try SegmentName.list(in: directory)
+            return Holdings(oldestLogLSN: segments.first?.firstLSN,
+                            newestSnapshot: SnapshotStore(directory: directory).newestValid()?.lsn)
+        }
+        return CatchUpPlan.decide(
+            followerHistory: followerHistory, followerLast: hello.lastLSN, primaryHistory: context.history,
+            primaryLast: context.ledger.loggedLSN, oldestLogLSN: holdings.oldestLogLSN,
+            newestSnapshot: holdings.newestSnapshot)
+    }
+
+    private func welcome(_ hello: ReplicationMessage.Hello, _ action: ReplicationMessage.Welcome.Action,
+                         startLSN: UInt64 = 0, truncateTo: UInt64 = 0, snapshotLSN: UInt64 = 0,
+                         snapshotSize: UInt64 = 0, snapshotOffset: UInt64 = 0) -> ReplicationMessage.Welcome {
+        ReplicationMessage.Welcome(
+            nodeId: context.nodeId, clientAddress: context.clientAddress, action: action, startLSN: startLSN,
+            truncateTo: truncateTo, snapshotLSN: snapshotLSN, snapshotSize: snapshotSize,
+            snapshotOffset: snapshotOffset, history: context.history.wire)
+    }
+
+    private func frame(_ message: ReplicationMessage) -> ReplicationFrame {
+        ReplicationFrame(epoch: context.epoch, message: message)
+    }
+
+    private func refuse(_ outbound: NIOAsyncChannelOutboundWriter<ReplicationFrame>,
+                        _ code: ReplicationMessage.Refuse.Code, _ why: String) async throws {
+        let primary = context.ledger.role == .primary ? context.clientAddress : (context.ledger.role.knownPrimary ?? "")
+        try await outbound.write(frame(.refuse(.init(code: code, primaryAddress: primary, message: why))))
+    }
+
+    // MARK: Snapshot
+
+    /// Streams the snapshot file from where the follower's partial download stopped.
+    private func sendSnapshot(lsn: UInt64, hello: ReplicationMessage.Hello,
+                              _ outbound: NIOAsyncChannelOutboundWriter<ReplicationFrame>) async throws {
+        let path = context.directory + "/" + SnapshotInfo.fileName(lsn: lsn)
+        let size = try await DedicatedThread.run { () throws(WALError) in try FileChunks.size(path: path) }
+        var offset: UInt64 = hello.partialSnapshotLSN == lsn ? min(hello.partialSnapshotOffset, size) : 0
+        context.registry.register(.init(nodeId: hello.nodeId, clientAddress: hello.clientAddress, peer: peer,
+                                        state: "snapshot", durableLSN: hello.durableLSN, appliedLSN: hello.lastLSN,
+                                        caughtUpAt: monotonicNow()))
+        defer { context.registry.remove(hello.nodeId) }
+        try await outbound.write(frame(.welcome(welcome(hello, .snapshot, snapshotLSN: lsn, snapshotSize: size,
+                                                         snapshotOffset: offset))))
+        while offset < size {
+            let at = offset
+            let bytes = try await DedicatedThread.run { () throws(WALError) in
+                try FileChunks.read(path: path, offset: at, count: Self.chunkBytes)
+            }
+            guard !bytes.isEmpty else { throw WALError(.corrupt, "snapshot ended early at \(at)", file: path) }
+            var buffer = ByteBufferAllocator().buffer(capacity: bytes.count)
+            buffer.writeBytes(bytes)
+            try await outbound.write(frame(.snapshotChunk(.init(snapshotLSN: lsn, offset: at, totalSize: size,
+                                                                 bytes: buffer))))
+            offset += UInt64(bytes.count)
+            context.registry.update(hello.nodeId) { $0.sentBytes += UInt64(bytes.count) }
+        }
+        try await outbound.write(frame(.snapshotDone(.init(snapshotLSN: lsn, totalSize: size))))
+    }
+
+    // MARK: Streaming
+
+    /// Sends records from `from` on as they come, and heartbeats; reads acks.
+    private func stream(from: UInt64, hello: ReplicationMessage.Hello,
+                        frames: inout NIOAsyncChannelInboundStream<ReplicationFrame>.AsyncIterator,
+                        _ outbound: NIOAsyncChannelOutboundWriter<ReplicationFrame>) async throws {
+        let node = hello.nodeId
+        context.registry.register(.init(nodeId: node, clientAddress: hello.clientAddress, peer: peer,
+                                        state: "catching_up", durableLSN: hello.durableLSN,
+                                        appliedLSN: hello.lastLSN, caughtUpAt: monotonicNow()))
+        context.quorum?.progress(node, durable: hello.durableLSN)
+        let (listener, signals) = context.tail.listen()
+        defer {
+            context.tail.stopListening(listener)
+            context.registry.remove(node)
+            context.quorum?.remove(node)
+        }
+        let context = self.context
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                // A tick wakes the sender for heartbeats even when no record comes.
+                while !Task.isCancelled {
+                    try await Task.sleep(for: Self.heartbeatInterval)
+                    context.tail.poke(listener)
+                }
+            }
+            group.addTask {
+                // When the sender stops, the follower sees the stream end and closes, which
+                // ends the ack loop below.
+                defer { outbound.finish() }
+                try await send(from: from, node: node, signals: signals, outbound)
+            }
+            defer { group.cancelAll() }
+            // Acks: the follower's durable LSN.
+            while let next = try await frames.next() {
+                switch next.message {
+                case .ack(let ack):
+                    let primaryDurable = context.ledger.durableLSN
+                    context.registry.update(node) { entry in
+                        entry.durableLSN = max(entry.durableLSN, ack.durableLSN)
+                        entry.appliedLSN = max(entry.appliedLSN, ack.appliedLSN)
+                        if ack.durableLSN >= primaryDurable { entry.caughtUpAt = monotonicNow() }
+                    }
+                    context.quorum?.progress(node, durable: ack.durableLSN)
+                case .refuse(let refusal):
+                    if next.epoch > context.epoch { context.onHigherEpoch(next.epoch) }
+                    throw ReplicationFailure(.refused, "the follower refused: \(refusal.code) \(refusal.message)")
+                default:
+                    throw ReplicationFailure(.protocolError, "unexpected \(next.message.type) from a follower")
+                }
+            }
+            throw ReplicationFailure(.disconnected, "the follower closed the connection")
+        }
+    }
+
+    /// The sender: everything after `next - 1` as soon as it exists, else a heartbeat.
+    private func send(from: UInt64, node: String, signals: AsyncStream<Void>,
+                      _ outbound: NIOAsyncChannelOutboundWriter<ReplicationFrame>) async throws {
+        var next = from
+        var lastSent = ContinuousClock.now
+        var streaming = false
+        for await _ in signals {
+            guard context.ledger.role == .primary else {
+                try await refuse(outbound, .notPrimary, "this node stopped being the primary")
+                throw ReplicationFailure(.refused, "no longer the primary")
+            }
+            while true {
+                let sent: (lastLSN: UInt64, count: Int, bytes: Int)?
+                switch context.tail.read(from: next, limit: Self.frameBytes) {
+                case .upToDate:
+                    sent = nil
+                    if !streaming {
+                        streaming = true
+                        context.registry.update(node) { $0.state = "streaming" }
+                    }
+                case .records(let bytes, let first, let last, let count):
+                    try await outbound.write(frame(.records(try .init(validating: bytes, firstLSN: first, lastLSN: last,
+                                                                       count: count))))
+                    sent = (last, count, bytes.readableBytes)
+                case .onDisk(let oldestInMemory):
+                    // Only what is durable is on disk; a write in flight comes with the next signal.
+                    let through = min(oldestInMemory - 1, context.ledger.durableLSN)
+                    guard through >= next else { sent = nil; break }
+                    let directory = context.directory
+                    let at = next
+                    let read = try await DedicatedThread.run { () throws(WALError) in
+                        let r = try LogReadback.read(directory: directory, from: at, through: through,
+                                                     limit: Self.frameBytes)
+                        return ReadBack(bytes: r.bytes, lastLSN: r.lastLSN, count: r.count)
+                    }
+                    try await outbound.write(frame(.records(try .init(validating: read.bytes, firstLSN: at,
+                                                                       lastLSN: read.lastLSN, count: read.count))))
+                    sent = (read.lastLSN, read.count, read.bytes.readableBytes)
+                }
+                guard let sent else { break }
+                next = sent.lastLSN + 1
+                lastSent = ContinuousClock.now
+                context.registry.update(node) { entry in
+                    entry.sentRecords += UInt64(sent.count)
+                    entry.sentBytes += UInt64(sent.bytes)
+                }
+            }
+            if ContinuousClock.now - lastSent >= Self.heartbeatInterval {
+                try await outbound.write(frame(.heartbeat(.init(
+                    lastLSN: context.ledger.loggedLSN, durableLSN: context.ledger.durableLSN,
+                    commitLSN: context.commitLSN, primaryTimeNanoseconds: wallClockNanoseconds()))))
+                lastSent = ContinuousClock.now
+            }
+        }
+        throw ReplicationFailure(.disconnected, "the primary stopped shipping")
+    }
+}
+
+/// What the primary's directory holds for catch-up.
+private struct Holdings: Sendable {
+    let oldestLogLSN: UInt64?
+    let newestSnapshot: UInt64?
+}
+
+/// Records read back from the segments, carried across threads.
+private struct ReadBack: Sendable {
+    let bytes: ByteBuffer
+    let lastLSN: UInt64
+    let count: Int
+}
