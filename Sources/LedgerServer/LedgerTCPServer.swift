@@ -22,11 +22,15 @@ package final class LedgerTCPServer: Service, Sendable {
     /// Requests being executed now.
     package var inFlight: Int { shared.limiter.inFlight }
 
+    /// - Parameter nodeControl: answers `status` and `promote`; nil: a standalone node
+    ///   (`StandaloneNodeControl`).
     package init(configuration: ServerConfiguration, ledger: DurableLedger, group: any EventLoopGroup,
-                 metrics: ServerMetrics = ServerMetrics()) {
+                 metrics: ServerMetrics = ServerMetrics(), nodeControl: (any NodeControl)? = nil) {
         self.configuration = configuration
         self.group = group
-        self.shared = ServerShared(ledger: ledger, configuration: configuration, metrics: metrics)
+        self.shared = ServerShared(
+            ledger: ledger, node: nodeControl ?? StandaloneNodeControl(ledger: ledger), configuration: configuration,
+            metrics: metrics)
     }
 
     /// Binds the client port and starts accepting; returns the bound address.

@@ -1,10 +1,12 @@
 import LedgerEngine
 import Synchronization
 
-/// What every connection of one server shares: the ledger, the global in-flight bound,
+/// What every connection of one server shares: the ledger, the node's replication role, the global in-flight bound,
 /// the counters and the stopping flag.
 final class ServerShared: Sendable {
     let ledger: DurableLedger
+    /// Answers `status` and `promote`.
+    let node: any NodeControl
     let limiter: InFlightLimiter
     let metrics: ServerMetrics
     let maxInFlightPerConnection: Int
@@ -12,8 +14,9 @@ final class ServerShared: Sendable {
     let drainTimeoutSeconds: Int
     private let stoppingFlag = Atomic<Bool>(false)
 
-    init(ledger: DurableLedger, configuration: ServerConfiguration, metrics: ServerMetrics) {
+    init(ledger: DurableLedger, node: any NodeControl, configuration: ServerConfiguration, metrics: ServerMetrics) {
         self.ledger = ledger
+        self.node = node
         self.limiter = InFlightLimiter(limit: configuration.maxInFlightTotal)
         self.metrics = metrics
         self.maxInFlightPerConnection = max(1, configuration.maxInFlightPerConnection)

@@ -53,6 +53,12 @@ struct Serve: AsyncParsableCommand {
     var acceptDataLoss = false
 
     func run() async throws {
+        try await run(nodeControl: { ledger in StandaloneNodeControl(ledger: ledger) })
+    }
+
+    /// Serves with `nodeControl(ledger)` answering the client port's `status` and
+    /// `promote` (a replicated node passes its own; `run()` a standalone one).
+    func run(nodeControl: (DurableLedger) -> any NodeControl) async throws {
         let settings: ServeSettings
         do {
             settings = try ServeSettings.resolve(
@@ -104,7 +110,7 @@ struct Serve: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let server = LedgerTCPServer(
             configuration: ServerConfiguration(host: settings.listen.host, port: settings.listen.port),
-            ledger: ledger, group: group, metrics: metrics)
+            ledger: ledger, group: group, metrics: metrics, nodeControl: nodeControl(ledger))
         // The group stops its services in reverse order: endpoints, then the server
         // (draining in-flight batches), then the ledger, which closes its log.
         var services: [any Service] = [ledger, server]
