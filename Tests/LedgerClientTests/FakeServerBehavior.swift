@@ -15,4 +15,7 @@ enum FakeServerBehavior: Sendable, Equatable {
     /// Executes requests but holds every reply until `FakeServerState.releaseHeld()`;
     /// the first one held is replaced by an error reply with `firstErrorCode`, if given.
     case holdUntilReleased(firstErrorCode: UInt16?)
+    /// A follower: creates are answered `not_primary` naming `primary` (empty when nil);
+    /// reads are executed and answered with `state_lsn` = `stateLSN`.
+    case follower(primary: String?, stateLSN: UInt64)
 }
