@@ -134,6 +134,11 @@ final class FakeServerState: Sendable {
             guard request.ledgerOperation?.isMutating == true, count > 0 else { return .reply(message) }
             s.behavior = count > 1 ? .dropAfterExecuting(count: count - 1) : .normal
             return .dropConnection
+        case .executeThenError(let code):
+            _ = s.ledger.execute(request, id: id)
+            s.behavior = .normal
+            return .reply(
+                .errorReply(ErrorReply(requestId: id, operation: request.code, rawCode: code, message: "quorum timed out")))
         case .follower(let primary, let stateLSN):
             guard request.ledgerOperation?.isMutating == true else {
                 return .reply(s.ledger.read(request, id: id, stateLSN: stateLSN))

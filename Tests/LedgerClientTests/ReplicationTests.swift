@@ -74,6 +74,22 @@ import Testing
         await client.close()
     }
 
+    @Test func replicationTimeoutIsResentUnlessTheCreateIsLinked() async throws {
+        let server = try await FakeServer.start()
+        defer { Task { await server.stop() } }
+        let client = try KaminoClient(addresses: [server.address], options: Fixtures.options())
+        // Applied, then answered replication_timeout: the resend answers `exists`.
+        server.state.setBehavior(.executeThenError(code: ServerErrorCode.replicationTimeout.rawValue))
+        #expect(try await client.createAccounts([Fixtures.account(1)]).map(\.status) == [.exists])
+        #expect(server.state.requests(.createAccounts) == 2)
+        // A linked chain is not resent: its outcome is unknown.
+        server.state.setBehavior(.executeThenError(code: ServerErrorCode.replicationTimeout.rawValue))
+        let chain = [Fixtures.account(2, flags: .linked), Fixtures.account(3)]
+        #expect(await Fixtures.errorCode { try await client.createAccounts(chain) } == .outcomeUnknown)
+        #expect(server.state.requests(.createAccounts) == 3)
+        await client.close()
+    }
+
     @Test func statusAndPromoteGoToTheAddressGiven() async throws {
         let server = try await FakeServer.start()
         defer { Task { await server.stop() } }
