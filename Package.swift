@@ -45,6 +45,7 @@ let package = Package(
                 "LedgerClient",
                 "LedgerBench",
                 "LedgerWire",
+                "LedgerReplication",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

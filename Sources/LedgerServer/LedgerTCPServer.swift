@@ -22,12 +22,17 @@ package final class LedgerTCPServer: Service, Sendable {
     /// Requests being executed now.
     package var inFlight: Int { shared.limiter.inFlight }
 
-    package init(configuration: ServerConfiguration, ledger: DurableLedger, group: any EventLoopGroup,
+    package init(configuration: ServerConfiguration, ledger: DurableLedger?, group: any EventLoopGroup,
                  metrics: ServerMetrics = ServerMetrics()) {
         self.configuration = configuration
         self.group = group
         self.shared = ServerShared(ledger: ledger, configuration: configuration, metrics: metrics)
     }
+
+    /// Serves `ledger` from now on (a replicated node reopened its directory); nil answers
+    /// every request `busy` until a ledger is set. Requests already running finish on the
+    /// ledger they started on.
+    package func replaceLedger(_ ledger: DurableLedger?) { shared.replaceLedger(ledger) }
 
     /// Binds the client port and starts accepting; returns the bound address.
     package func start() async throws(ServerError) -> SocketAddress {

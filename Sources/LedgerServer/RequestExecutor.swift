@@ -8,7 +8,12 @@ import LedgerWire
 /// commit); lookups and queries wait until the state they saw is durable. Engine errors
 /// become error replies; they never escape.
 enum RequestExecutor {
-    static func answer(_ request: Request, id: UInt64, ledger: DurableLedger) async -> Message {
+    static func answer(_ request: Request, id: UInt64, ledger: DurableLedger?) async -> Message {
+        guard let ledger else {
+            return .errorReply(ErrorReply(
+                requestId: id, operation: request.operation.rawValue, rawCode: WireError.Code.busy.rawValue,
+                message: "the node is reopening its data directory (replication); not executed, retry"))
+        }
         do {
             return .reply(id: id, try await reply(request, ledger: ledger))
         } catch {
@@ -46,6 +51,7 @@ enum RequestExecutor {
         case .logFailed, .diverged, .recoveryFailed: code = .internalError
         case .notPrimary: code = .notPrimary
         case .replicationTimeout: code = .replicationTimeout
+        case .notFollower: code = .notFollower
         }
         // `not_primary`: the body's first line is the primary's address (empty if unknown).
         let message = error.code == .notPrimary ? "\(error.primaryAddress ?? "")\n\(error.message)" : error.message

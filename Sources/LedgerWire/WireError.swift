@@ -44,6 +44,8 @@ package struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
         /// Sync replication: the batch is durable on the primary but the sync quorum did
         /// not confirm it in time; its outcome is unknown (resending is safe).
         case replicationTimeout = 17
+        /// `promote` was sent to a node that is not a follower; nothing changed.
+        case notFollower = 18
 
         /// True when framing is lost or the server is going away: the connection is
         /// closed after the error reply.
@@ -54,7 +56,7 @@ package struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
                 return true
             case .invalidHeader, .badBodyChecksum, .unknownOperation, .badBodySize,
                 .tooManyEvents, .invalidBody, .busy, .internalError, .batchRefused, .notPrimary,
-                .replicationTimeout:
+                .replicationTimeout, .notFollower:
                 return false
             }
         }
