@@ -26,13 +26,19 @@ struct ReplicatedServe {
         let r = settings.replication
         let mode: ReplicationMode = r.mode == .sync
             ? .sync(quorum: r.syncQuorum, timeout: .milliseconds(r.syncTimeoutMs)) : .async
+        let address: SocketAddress
+        do { address = try await server.start() } catch { throw exitFailure("error: \(error)") }
+        // Port 0 picks one: the address advertised (and the default node id) use the real one.
+        var advertise = r.advertise
+        if advertise.port == 0, let port = address.port { advertise.port = port }
+        let nodeId = r.nodeIdWasSet ? r.nodeId : advertise.description
         let (opened, openedSignal) = AsyncStream<Result<Void, EngineError>>.makeStream()
         let settings = self.settings
         let acceptDataLoss = self.acceptDataLoss
         let logger = self.logger
         let node = ReplicatedNode(
             settings: NodeSettings(
-                directory: settings.data, nodeId: r.nodeId, clientAddress: r.advertise.description,
+                directory: settings.data, nodeId: nodeId, clientAddress: advertise.description,
                 replicationHost: r.listen.host, replicationPort: r.listen.port,
                 replicationAddress: r.listen.description, mode: mode),
             group: group, logger: logger,
@@ -53,7 +59,6 @@ struct ReplicatedServe {
 
         var services: [any Service] = [NodeService(node: node, start: start), server]
         do {
-            let address = try await server.start()
             if let metricsAddress = settings.metrics {
                 let endpoint = MetricsHTTPServer(
                     host: metricsAddress.host, port: metricsAddress.port, group: group,

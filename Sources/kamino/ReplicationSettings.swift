@@ -27,6 +27,9 @@ struct ReplicationSettings {
     var syncTimeoutMs = 5000
     /// This node's name in the cluster (default: its advertised client address).
     var nodeId = ""
+    /// False when `nodeId` is the default (the advertised address, whose port 0 is replaced
+    /// by the bound one).
+    var nodeIdWasSet = false
     /// The client address advertised to followers and clients (default: `listen`).
     var advertise = HostPort(host: "127.0.0.1", port: 4410)
     /// `kamino follow`: the primary's replication address.
@@ -68,7 +71,12 @@ struct ReplicationSettings {
         }
         r.advertise = listen
         if let (text, label) = try pick("advertise") { r.advertise = try HostPort(parsing: text, key: label) }
-        r.nodeId = try pick("node_id")?.0 ?? r.advertise.description
+        if let (text, _) = try pick("node_id") {
+            r.nodeId = text
+            r.nodeIdWasSet = true
+        } else {
+            r.nodeId = r.advertise.description
+        }
         guard !r.nodeId.isEmpty, r.nodeId.utf8.count <= 200 else {
             throw ConfigError(.badValue, "node_id: must be 1 to 200 bytes")
         }
