@@ -34,6 +34,8 @@ package actor EtcdClient {
     private var connection: (channel: any Channel, endpoint: Int)?
     /// The endpoint tried first by the next connection attempt.
     private var nextEndpoint = 0
+    /// The connection attempt in progress, which concurrent requests wait for.
+    private var connecting: Task<Result<(any Channel, Int), EtcdError>, Never>?
     private var isShutDown = false
 
     /// A client for the etcd cluster at `endpoints` (`"127.0.0.1:2379"`, tried in order);
@@ -249,12 +251,22 @@ package actor EtcdClient {
         return EtcdError(.httpStatus, "etcd answered HTTP \(status): \(message)", httpStatus: status, grpcCode: gateway.code)
     }
 
-    /// The open connection, or a new one to the first endpoint that accepts, starting with
-    /// `nextEndpoint`; each attempt gets an equal share of the time left before `deadline`.
+    /// The open connection, or a new one (`connectAny`); concurrent calls share one attempt.
     private func connectedChannel(deadline: NIODeadline) async throws(EtcdError) -> (any Channel, Int) {
         guard !isShutDown else { throw EtcdError(.closed, "the etcd client was shut down") }
         if let connection, connection.channel.isActive { return connection }
         connection = nil
+        if let connecting { return try await connecting.value.get() }
+        let attempt = Task { await self.connectAny(deadline: deadline) }
+        connecting = attempt
+        let result = await attempt.value
+        connecting = nil
+        return try result.get()
+    }
+
+    /// Connects to the first endpoint that accepts, starting with `nextEndpoint`; each
+    /// attempt gets an equal share of the time left before `deadline`.
+    private func connectAny(deadline: NIODeadline) async -> Result<(any Channel, Int), EtcdError> {
         var failures: [String] = []
         for step in 0..<endpoints.count {
             let index = (nextEndpoint + step) % endpoints.count
@@ -264,29 +276,23 @@ package actor EtcdClient {
             let endpoint = endpoints[index]
             do {
                 let channel = try await bootstrap(connectTimeout: share).connect(host: endpoint.host, port: endpoint.port).get()
-                // Another call may have connected while this one waited: keep one connection.
-                if let connection, connection.channel.isActive {
-                    channel.close(promise: nil)
-                    return connection
-                }
                 guard !isShutDown else {
                     channel.close(promise: nil)
-                    throw EtcdError(.closed, "the etcd client was shut down")
+                    return .failure(EtcdError(.closed, "the etcd client was shut down"))
                 }
+                assert(connection == nil, "a second connection while one was being made")
                 connection = (channel, index)
                 nextEndpoint = index
-                return (channel, index)
-            } catch let error as EtcdError {
-                throw error
+                return .success((channel, index))
             } catch {
                 failures.append("\(endpoint): \(error)")
             }
         }
         let detail = failures.isEmpty ? "" : ": " + failures.joined(separator: "; ")
         if NIODeadline.now() >= deadline {
-            throw EtcdError(.timeout, "could not connect to etcd before the deadline\(detail)")
+            return .failure(EtcdError(.timeout, "could not connect to etcd before the deadline\(detail)"))
         }
-        throw EtcdError(.connectionFailed, "could not connect to any etcd endpoint\(detail)")
+        return .failure(EtcdError(.connectionFailed, "could not connect to any etcd endpoint\(detail)"))
     }
 
     /// Drops `channel` after a timeout or a lost connection; the next request connects again,

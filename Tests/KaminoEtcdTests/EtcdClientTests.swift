@@ -28,6 +28,28 @@ import Testing
         #expect(try await etcd.get(key: "/kamino/t/k") == nil)
     }
 
+    @Test func concurrentCallsOnOneClientGetTheirOwnReplies() async throws {
+        let server = try EtcdTestServer.start()
+        defer { server.stop() }
+        let etcd = try client(server, timeout: .seconds(5))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<40 {
+                group.addTask { try await etcd.put(key: "/kamino/t/\(i)", value: Array("v\(i)".utf8)) }
+            }
+            try await group.waitForAll()
+        }
+        // Pipelined on one connection: each reply must be paired with its own request.
+        try await withThrowingTaskGroup(of: (Int, KeyValue?).self) { group in
+            for i in 0..<40 {
+                group.addTask { (i, try await etcd.get(key: "/kamino/t/\(i)")) }
+            }
+            for try await (i, kv) in group {
+                #expect(kv?.key == "/kamino/t/\(i)" && kv?.value == Array("v\(i)".utf8))
+            }
+        }
+        #expect(try await etcd.getPrefix("/kamino/t/").count == 40)
+    }
+
     @Test func leaseKeepsKeyAliveAndItsExpiryDeletesIt() async throws {
         let server = try EtcdTestServer.start()
         defer { server.stop() }
