@@ -165,6 +165,21 @@ let package = Package(
             dependencies: ["LedgerStorage", "LedgerCore", "CKaminoCRC", "kamino-walstress"],
             swiftSettings: strict
         ),
+        // etcd v3 client over the JSON gateway (HTTP/1.1), for automatic failover.
+        .target(
+            name: "KaminoEtcd",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "KaminoEtcdTests",
+            dependencies: ["KaminoEtcd", "KaminoTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: strict
+        ),
         // Process helpers shared by the tests that run the real binaries.
         .target(name: "KaminoTestSupport", swiftSettings: strict),
         // The REPL's command language, formatting and session (used by `kamino repl`).
