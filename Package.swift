@@ -122,7 +122,7 @@ let package = Package(
         .target(
             name: "LedgerReplication",
             dependencies: [
-                "LedgerStorage", "LedgerEngine", "LedgerCore", "CKaminoCRC",
+                "LedgerStorage", "LedgerEngine", "LedgerCore", "CKaminoCRC", "KaminoEtcd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
