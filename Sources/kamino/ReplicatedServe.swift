@@ -1,4 +1,5 @@
 import ArgumentParser
+import KaminoEtcd
 import LedgerEngine
 import LedgerReplication
 import LedgerServer
@@ -57,7 +58,21 @@ struct ReplicatedServe {
             })
         node.onReplicationListening { address in announce("replication on \(address)") }
 
-        var services: [any Service] = [NodeService(node: node, start: start), server]
+        var election: EtcdElection?
+        if !r.etcd.isEmpty {
+            do {
+                // A request must fail well within the lease, so a partitioned etcd is noticed
+                // before the lease runs out.
+                let client = try EtcdClient(endpoints: r.etcd, eventLoopGroup: group,
+                                            requestTimeout: .milliseconds(max(200, r.leaseTtlMs / 4)))
+                election = EtcdElection(client: client, cluster: r.cluster, nodeId: nodeId,
+                                        clientAddress: advertise.description, ttlSeconds: r.leaseTtlMs / 1000,
+                                        syncMode: r.mode == .sync, logger: logger)
+            } catch {
+                throw exitFailure("error: etcd: \(error)")
+            }
+        }
+        var services: [any Service] = [NodeService(node: node, start: start, election: election), server]
         do {
             if let metricsAddress = settings.metrics {
                 let endpoint = MetricsHTTPServer(
@@ -109,10 +124,16 @@ struct ReplicatedServe {
 private struct NodeService: Service {
     let node: ReplicatedNode
     let start: ReplicatedNode.Start
+    /// Automatic failover (etcd decides the role; `start` is ignored).
+    let election: EtcdElection?
 
     func run() async throws {
         try await cancelWhenGracefulShutdown {
-            try await node.run(start: start)
+            if let election {
+                try await node.run(election: election)
+            } else {
+                try await node.run(start: start)
+            }
         }
     }
 }

@@ -142,6 +142,16 @@ package struct EtcdElection: Sendable {
         return done
     }
 
+    /// Writes a key until etcd's revision is above `floor` (epochs from manual promotions
+    /// must stay below every epoch etcd hands out later).
+    package func raiseRevision(above floor: UInt64) async throws {
+        for _ in 0..<100_000 {
+            let revision = try await client.put(key: keys.prefix + "epoch-floor", value: Array("\(floor)".utf8))
+            if UInt64(revision) > floor { return }
+        }
+        throw ReplicationFailure(.invalidRole, "etcd's revision stays at or below epoch \(floor)")
+    }
+
     /// Gives the key up (a clean stop or a fence), best effort.
     package func resign(epoch: UInt64, lease: Int64) async {
         _ = try? await client.deleteIfOwner(key: keys.leader, expectedCreateRevision: Int64(epoch))
