@@ -47,6 +47,7 @@ let package = Package(
                 "LedgerWire",
                 "LedgerReplication",
                 "KaminoEtcd",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

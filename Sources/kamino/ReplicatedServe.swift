@@ -72,13 +72,17 @@ struct ReplicatedServe {
                 throw exitFailure("error: etcd: \(error)")
             }
         }
+        let replicationMetrics = ReplicationMetrics(registry: metrics.registry)
         var services: [any Service] = [NodeService(node: node, start: start, election: election), server]
         do {
             if let metricsAddress = settings.metrics {
                 let endpoint = MetricsHTTPServer(
                     host: metricsAddress.host, port: metricsAddress.port, group: group,
                     ready: { node.ledger?.acceptsWrites ?? false },
-                    render: { server.metrics.render(ledger: node.ledger, inFlight: server.inFlight) })
+                    render: {
+                        replicationMetrics.update(node.status())
+                        return server.metrics.render(ledger: node.ledger, inFlight: server.inFlight)
+                    })
                 let bound = try await endpoint.start()
                 services.append(endpoint)
                 announce("metrics on \(Serve.describe(bound, fallback: metricsAddress.description))")

@@ -35,6 +35,10 @@ package final class ReplicatedNode: Sendable {
         var following: Task<FollowerLink.Outcome, Never>?
         /// Set when the primary term must end (a higher epoch was seen).
         var fence: (reason: String, wake: AsyncStream<Void>.Continuation)?
+        /// Times this process became the primary.
+        var promotions: UInt64 = 0
+        /// True when etcd decides the roles (`promote` is refused).
+        var automatic = false
     }
 
     package let settings: NodeSettings
@@ -89,6 +93,7 @@ package final class ReplicatedNode: Sendable {
     /// Runs the node with automatic failover through etcd until its task is cancelled.
     package func run(election: EtcdElection) async throws {
         defer { logger.info("replication: node stopped") }
+        state.withLock { $0.automatic = true }
         let progressTask = Task { [self] in
             await election.publishProgress(
                 role: { self.ledger?.role.name ?? "starting" }, durableLSN: { self.ledger?.durableLSN ?? 0 })
@@ -197,19 +202,54 @@ package final class ReplicatedNode: Sendable {
         return host.isEmpty ? nil : (host, port)
     }
 
+    // MARK: Status
+
+    /// The node's state now, for `status` and metrics.
+    package func status() -> NodeStatus {
+        let (ledger, term, promotions) = state.withLock { ($0.ledger, $0.term, $0.promotions) }
+        let link = progress.current
+        let role = ledger?.role
+        let last = ledger?.loggedLSN ?? 0
+        let durable = ledger?.durableLSN ?? 0
+        var status = NodeStatus(
+            node: settings.nodeId, role: role?.name ?? "starting", epoch: ledger?.epoch ?? 0, lastLSN: last,
+            durableLSN: durable, commitLSN: term?.commitLSN ?? link.primaryCommitLSN,
+            primary: role == .primary ? settings.clientAddress : (role?.knownPrimary ?? link.primaryClientAddress),
+            mode: "\(settings.mode)", syncSet: term?.quorum?.members ?? [], followers: [], lagLSN: nil,
+            lagSeconds: nil, link: nil, promotions: promotions)
+        let now = monotonicNow()
+        if let term {
+            status.epoch = term.epoch
+            status.followers = term.registry.all.map { f in
+                NodeStatus.Follower(
+                    node: f.nodeId, address: f.clientAddress, state: f.state, durableLSN: f.durableLSN,
+                    appliedLSN: f.appliedLSN, lagLSN: last > f.durableLSN ? last - f.durableLSN : 0,
+                    lagSeconds: f.durableLSN >= durable ? 0 : max(0, now - f.caughtUpAt), sentBytes: f.sentBytes,
+                    sentRecords: f.sentRecords)
+            }
+        } else if role != nil, role != .primary {
+            status.link = link.state
+            status.lagLSN = link.primaryLastLSN > last ? link.primaryLastLSN - last : 0
+            status.lagSeconds = status.lagLSN == 0 || link.caughtUpAt == 0 ? 0 : max(0, now - link.caughtUpAt)
+        }
+        return status
+    }
+
     // MARK: Promotion
 
     /// Makes this follower the primary of a new epoch; returns the epoch once it is durable.
     package func promote() async throws(EngineError) -> UInt64 {
         let result: Result<UInt64, EngineError> = await withCheckedContinuation { continuation in
             let task: Task<FollowerLink.Outcome, Never>? = state.withLock { s in
-                guard s.term == nil, s.promotion == nil, let following = s.following else { return nil }
+                guard !s.automatic, s.term == nil, s.promotion == nil, let following = s.following else { return nil }
                 s.promotion = continuation
                 return following
             }
             guard let task else {
-                continuation.resume(returning: .failure(EngineError(
-                    .notFollower, "only a following node can be promoted (this one is \(ledger?.role.name ?? "starting"))")))
+                let why = state.withLock { $0.automatic }
+                    ? "etcd decides the primary in this cluster (automatic failover): stop the primary to fail over"
+                    : "only a following node can be promoted (this one is \(ledger?.role.name ?? "starting"))"
+                continuation.resume(returning: .failure(EngineError(.notFollower, why)))
                 return
             }
             task.cancel()
@@ -246,7 +286,11 @@ package final class ReplicatedNode: Sendable {
             waiting?.resume(returning: .failure(error))
             throw error
         }
-        let waiting = state.withLock { s in defer { s.promotion = nil }; return s.promotion }
+        let waiting = state.withLock { s in
+            s.promotions += 1
+            defer { s.promotion = nil }
+            return s.promotion
+        }
         waiting?.resume(returning: .success(epoch))
         logger.notice("replication: primary of epoch \(epoch)", metadata: [
             "epoch": "\(epoch)", "log_ends_at": "\(ledger.loggedLSN)", "mode": "\(settings.mode)",
