@@ -21,9 +21,10 @@ struct ReplicatedServe {
         let metrics = ServerMetrics(version: KaminoVersion.version, commit: KaminoVersion.commit)
         do { try makeDirectories(settings.data) } catch { throw exitFailure("error: \(error)") }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let control = ReplicatedNodeControl()
         let server = LedgerTCPServer(
             configuration: ServerConfiguration(host: settings.listen.host, port: settings.listen.port),
-            ledger: nil, group: group, metrics: metrics)
+            ledger: nil, group: group, metrics: metrics, nodeControl: control)
         let r = settings.replication
         let mode: ReplicationMode = r.mode == .sync
             ? .sync(quorum: r.syncQuorum, timeout: .milliseconds(r.syncTimeoutMs)) : .async
@@ -57,6 +58,7 @@ struct ReplicatedServe {
                 if ledger != nil { openedSignal.yield(.success(())) }
             })
         node.onReplicationListening { address in announce("replication on \(address)") }
+        control.attach(node)
 
         var election: EtcdElection?
         if !r.etcd.isEmpty {
