@@ -347,7 +347,8 @@ package final class ReplicatedNode: Sendable {
             endTerm(ledger, tail: tail, quorum: quorum)
             return
         }
-        let replicationAddress = announceReplication(listener.localAddress)
+        let replicationAddress = settings.replicationAddress ?? announceReplication(listener.localAddress)
+        if settings.replicationAddress != nil { _ = announceReplication(listener.localAddress) }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await listener.run(context) }
             group.addTask { for await _ in fenceSignal { return } }
