@@ -20,9 +20,12 @@ func primaryLedger() throws -> Ledger {
     let ledger = Ledger()
     let accounts = (1...50).map { Account(id: UInt128($0), ledger: 1, code: 10) }
     _ = try ledger.createAccounts(accounts, timestamp: 1_000_000)
-    let transfers = (1...200).map { i in
-        Transfer(id: UInt128(1000 + i), debitAccountId: UInt128(1 + i % 50), creditAccountId: UInt128(1 + (i + 7) % 50),
-                 amount: UInt128(i), ledger: 1, code: 1)
+    var transfers: [Transfer] = []
+    for i in 1...200 {
+        let debit = UInt128(1 + i % 50)
+        let credit = UInt128(1 + (i + 7) % 50)
+        transfers.append(Transfer(id: UInt128(1000 + i), debitAccountId: debit, creditAccountId: credit,
+                                  amount: UInt128(i), ledger: 1, code: 1))
     }
     _ = try ledger.createTransfers(transfers, timestamp: 2_000_000)
     return ledger
@@ -199,7 +202,7 @@ func primarySnapshotFile(_ ledger: Ledger, lsn: UInt64) throws -> [UInt8] {
         // Every intermediate state, kept as a kill -9 would leave it.
         var states: [TempDir] = []
         defer { for s in states { s.remove() } }
-        try SnapshotDownload.install(directory: dir.path, lsn: 60, epochs: history([(3, 40)])) { _ in
+        _ = try SnapshotDownload.install(directory: dir.path, lsn: 60, epochs: history([(3, 40)])) { _ in
             let copy = TempDir("download-rename-\(states.count)")
             try? copyDirectory(dir.path, copy.path)
             states.append(copy)
