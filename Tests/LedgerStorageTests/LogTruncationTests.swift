@@ -12,8 +12,10 @@ let truncationSegmentSize = 8192
 
 /// Writes `count` records with bodies `testBody(i, length: 900)`; record `i` (LSN i + 1)
 /// is written in epoch `epochOf(i + 1)`. Returns the bodies.
-func writeEpochLog(_ dir: String, count: Int, epochOf: (UInt64) -> UInt64 = { _ in 1 }) async throws -> [[UInt8]] {
-    let (w, _) = try WALWriter.open(WALConfiguration(directory: dir, segmentSize: truncationSegmentSize))
+func writeEpochLog(_ dir: String, count: Int, preallocation: WALConfiguration.Preallocation = .fallocate,
+                   epochOf: (UInt64) -> UInt64 = { _ in 1 }) async throws -> [[UInt8]] {
+    let configuration = WALConfiguration(directory: dir, segmentSize: truncationSegmentSize, preallocation: preallocation)
+    let (w, _) = try WALWriter.open(configuration)
     var bodies: [[UInt8]] = []
     for i in 0..<count {
         let body = testBody(i, length: 900)
@@ -72,6 +74,29 @@ func expectReopensAt(_ dir: String, lsn: UInt64, from: UInt64 = 1, bodies: [[UIn
         // The epochs are the ones written.
         for record in try readAll(dir.path) { #expect(record.epoch == (record.lsn <= 15 ? 1 : 2)) }
         try await expectReopensAt(dir.path, lsn: lsn, bodies: bodies)
+    }
+
+    @Test func segmentsWithoutPreallocationReopenAfterTheCut() async throws {
+        let dir = TempDir("truncate-short")
+        defer { dir.remove() }
+        let bodies = try await writeEpochLog(dir.path, count: 20, preallocation: .none)
+        let last = dir.file(SegmentName(firstLSN: 17).fileName)
+        let before = try readFile(last).count
+        #expect(before == 4 * 968)   // shorter than the segment size: no preallocation
+        #expect(try LogTruncation.truncate(directory: dir.path, after: 18) == .truncated(removedRecords: 2, removedFiles: []))
+        let after = try readFile(last)
+        #expect(after.count == before && after[(2 * 968)...].allSatisfy { $0 == 0 })
+        let configuration = WALConfiguration(directory: dir.path, segmentSize: truncationSegmentSize, preallocation: .none)
+        let (w, _) = try WALWriter.open(configuration)
+        #expect(w.lastAssignedLSN == 18)
+        for i in 0..<10 {   // fills the segment and rolls to a new one
+            _ = try await w.appendDurably(operation: 1, timestamp: 5000, eventCount: 1, body: testBody(100 + i, length: 900))
+        }
+        await w.close()
+        let records = try readAll(dir.path)
+        #expect(records.map(\.lsn) == Array(1...28))
+        #expect(Array(records.prefix(18).map(\.body)) == Array(bodies.prefix(18)))
+        #expect(try verdict(dir.path).refusals.isEmpty)
     }
 
     @Test func truncateAtTheLastLSNChangesNothing() async throws {
