@@ -45,6 +45,9 @@ let package = Package(
                 "LedgerClient",
                 "LedgerBench",
                 "LedgerWire",
+                "LedgerReplication",
+                "KaminoEtcd",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -121,7 +124,7 @@ let package = Package(
         .target(
             name: "LedgerReplication",
             dependencies: [
-                "LedgerStorage", "LedgerEngine", "LedgerCore", "CKaminoCRC",
+                "LedgerStorage", "LedgerEngine", "LedgerCore", "CKaminoCRC", "KaminoEtcd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -162,6 +165,21 @@ let package = Package(
         .testTarget(
             name: "LedgerStorageTests",
             dependencies: ["LedgerStorage", "LedgerCore", "CKaminoCRC", "kamino-walstress"],
+            swiftSettings: strict
+        ),
+        // etcd v3 client over the JSON gateway (HTTP/1.1), for automatic failover.
+        .target(
+            name: "KaminoEtcd",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "KaminoEtcdTests",
+            dependencies: ["KaminoEtcd", "KaminoTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: strict
         ),
         // Process helpers shared by the tests that run the real binaries.

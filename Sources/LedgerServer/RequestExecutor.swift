@@ -8,7 +8,21 @@ import LedgerWire
 /// commit); lookups and queries wait until the state they saw is durable. Engine errors
 /// become error replies; they never escape.
 enum RequestExecutor {
-    static func answer(_ request: Request, id: UInt64, ledger: DurableLedger, node: any NodeControl) async -> Message {
+    static func answer(_ request: Request, id: UInt64, ledger: DurableLedger?, node: any NodeControl) async -> Message {
+        guard let ledger else {
+            // A replicated node reopening its directory: only the admin operations work.
+            switch request {
+            case .status: return .reply(id: id, .status(await node.statusJSON()), stateLSN: 0)
+            case .promote:
+                do { return .reply(id: id, .promote(try await node.promote()), stateLSN: 0) } catch {
+                    return .errorReply(errorReply(error, request: request, id: id))
+                }
+            default:
+                return .errorReply(ErrorReply(
+                    requestId: id, operation: request.code, rawCode: WireError.Code.busy.rawValue,
+                    message: "the node is reopening its data directory (replication); not executed, retry"))
+            }
+        }
         do {
             let (reply, lsn) = try await reply(request, ledger: ledger, node: node)
             return .reply(id: id, reply, stateLSN: lsn)

@@ -226,11 +226,13 @@ package final class ServerMetrics: Sendable {
     package func recovered(seconds: Double) { recoverySeconds.set(seconds) }
 
     /// Sets the gauges read at scrape time, then renders everything.
-    package func render(ledger: DurableLedger, inFlight requests: Int) -> String {
+    package func render(ledger: DurableLedger?, inFlight requests: Int) -> String {
         inFlight.set(Double(requests))
-        durableLSN.set(Double(ledger.durableLSN))
-        appliedLSN.set(Double(ledger.loggedLSN))
-        logAvailable.set(ledger.acceptsWrites ? 1.0 : 0.0)
+        if let ledger {
+            durableLSN.set(Double(ledger.durableLSN))
+            appliedLSN.set(Double(ledger.loggedLSN))
+        }
+        logAvailable.set(ledger?.acceptsWrites ?? false ? 1.0 : 0.0)
         let age = lastSnapshot.withLock { $0 }.map { Self.monotonicSeconds() - $0 } ?? -1
         snapshotAge.set(age)
         residentBytes.set(Double(Self.residentBytes()))

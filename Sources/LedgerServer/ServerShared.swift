@@ -4,7 +4,9 @@ import Synchronization
 /// What every connection of one server shares: the ledger, the node's replication role, the global in-flight bound,
 /// the counters and the stopping flag.
 final class ServerShared: Sendable {
-    let ledger: DurableLedger
+    /// The ledger served; replaced when a replicated node reopens its directory (nil
+    /// meanwhile: requests are answered `busy`, not executed).
+    private let slot: Mutex<DurableLedger?>
     /// Answers `status` and `promote`.
     let node: any NodeControl
     let limiter: InFlightLimiter
@@ -14,8 +16,8 @@ final class ServerShared: Sendable {
     let drainTimeoutSeconds: Int
     private let stoppingFlag = Atomic<Bool>(false)
 
-    init(ledger: DurableLedger, node: any NodeControl, configuration: ServerConfiguration, metrics: ServerMetrics) {
-        self.ledger = ledger
+    init(ledger: DurableLedger?, node: any NodeControl, configuration: ServerConfiguration, metrics: ServerMetrics) {
+        self.slot = Mutex(ledger)
         self.node = node
         self.limiter = InFlightLimiter(limit: configuration.maxInFlightTotal)
         self.metrics = metrics
@@ -28,6 +30,12 @@ final class ServerShared: Sendable {
     /// Sequentially consistent, as is the limiter: a request takes its slot then reads this
     /// flag, `stop()` sets it then reads the limiter, so one of them sees the other.
     var stopping: Bool { stoppingFlag.load(ordering: .sequentiallyConsistent) }
+
+    /// The ledger served now (nil while a replicated node changes its directory).
+    var ledger: DurableLedger? { slot.withLock { $0 } }
+
+    /// Serves `ledger` from now on; requests already running finish on the old one.
+    func replaceLedger(_ ledger: DurableLedger?) { slot.withLock { $0 = ledger } }
 
     func beginStopping() { stoppingFlag.store(true, ordering: .sequentiallyConsistent) }
 }

@@ -39,6 +39,8 @@ struct ServeSettings {
     var origins: [String: String] = [:]
     /// The config file read, if any.
     var configFile: String?
+    /// Replication (`replication`, `replication_listen`, `sync_quorum`, ...).
+    var replication = ReplicationSettings()
 
     /// Raw values by key, as the command line gave them (nil: not given).
     struct Overrides {
@@ -50,6 +52,17 @@ struct ServeSettings {
         var expectedTransfers: String? = nil
         var logLevel: String? = nil
         var logFormat: String? = nil
+        var replication: String? = nil
+        var replicationListen: String? = nil
+        var syncQuorum: String? = nil
+        var syncTimeoutMs: String? = nil
+        var nodeId: String? = nil
+        var advertise: String? = nil
+        var primary: String? = nil
+        var etcd: String? = nil
+        var cluster: String? = nil
+        var leaseTtlMs: String? = nil
+        var advertiseReplication: String? = nil
     }
 
     /// Resolves the settings. `configPath` nil means the default file, used only if present.
@@ -64,8 +77,8 @@ struct ServeSettings {
         } else if access(defaultConfigPath, R_OK) == 0 {
             file = try load(defaultConfigPath)
         }
-        let known: Set<String> = ["data", "listen", "metrics", "snapshot_every", "shards", "expected_transfers",
-                                  "log_level", "log_format"]
+        let known = Set(["data", "listen", "metrics", "snapshot_every", "shards", "expected_transfers",
+                         "log_level", "log_format"]).union(ReplicationSettings.keys)
         if let unknown = file.keys.sorted().first(where: { !known.contains($0) }) {
             let line = file[unknown]?.line ?? 0
             throw ConfigError(.unknownKey, "\(filePath):\(line): unknown key `\(unknown)` (known: \(known.sorted().joined(separator: ", ")))")
@@ -75,6 +88,10 @@ struct ServeSettings {
                 "data": flags.data, "listen": flags.listen, "metrics": flags.metrics,
                 "snapshot_every": flags.snapshotEvery, "shards": flags.shards,
                 "expected_transfers": flags.expectedTransfers, "log_level": flags.logLevel, "log_format": flags.logFormat,
+                "replication": flags.replication, "replication_listen": flags.replicationListen,
+                "sync_quorum": flags.syncQuorum, "sync_timeout_ms": flags.syncTimeoutMs, "node_id": flags.nodeId,
+                "advertise": flags.advertise, "primary": flags.primary, "etcd": flags.etcd, "cluster": flags.cluster,
+                "lease_ttl_ms": flags.leaseTtlMs, "advertise_replication": flags.advertiseReplication,
             ].compactMapValues { $0 },
             environment: environment,
             environmentNames: Dictionary(uniqueKeysWithValues: known.map { ($0, "KAMINO_" + $0.uppercased()) }),
@@ -127,13 +144,22 @@ struct ServeSettings {
         guard let logFormat = LogFormat(rawValue: formatValue.0) else {
             throw ConfigError(.badValue, "\(formatValue.1): `\(formatValue.0)` is not a log format (text, json)")
         }
-        return ServeSettings(
+        let listenAddress = try HostPort(parsing: listen.0, key: listen.1)
+        let replication = try ReplicationSettings.resolve(listen: listenAddress) { (key) throws(ConfigError) in
+            try pick(key, flag: nil, env: "")
+        }
+        if replication.enabled && shards > 1 {
+            throw ConfigError(.badValue, "replication: not supported with shards > 1 yet (\(shardsValue.1) is \(shards))")
+        }
+        var settings = ServeSettings(
             data: data.0,
-            listen: try HostPort(parsing: listen.0, key: listen.1),
+            listen: listenAddress,
             metrics: metrics.0 == "off" ? nil : try HostPort(parsing: metrics.0, key: metrics.1),
             snapshotEvery: snapshotEvery, shards: shards, expectedTransfers: expectedTransfers,
             logLevel: logLevel, logFormat: logFormat,
             origins: origins.mapValues(Self.describe), configFile: file.isEmpty && configPath == nil ? nil : filePath)
+        settings.replication = replication
+        return settings
     }
 
     /// Where a setting came from, for the start-up log.

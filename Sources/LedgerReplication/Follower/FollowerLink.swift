@@ -1,0 +1,238 @@
+package import LedgerEngine
+package import LedgerStorage
+package import Logging
+package import NIOCore
+import NIOPosix
+
+/// A follower's connection to its primary: `hello`, then whatever the primary's
+/// `welcome` says. In stream mode it logs and applies every record it receives (after
+/// the frame decoder checked each record's checksums) and acknowledges its durable LSN;
+/// it reconnects with backoff when the connection breaks. It returns when the directory
+/// must change under a closed ledger (cut the log, install a snapshot) or when cancelled.
+package struct FollowerLink: Sendable {
+    /// Why `run` returned.
+    package enum Outcome: Sendable {
+        /// The primary holds less than this log: cut it after `lsn`, reopen, reconnect.
+        case truncate(after: UInt64)
+        /// The primary no longer holds the log this follower needs: fetch its snapshot
+        /// (with the ledger closed: the download takes the directory's lock).
+        case fetchSnapshot
+        /// The task was cancelled (shutdown, promotion).
+        case cancelled
+        /// The primary is of an older epoch than this follower's: it must not be followed.
+        case stalePrimary(String)
+    }
+
+    package let primaryHost: String
+    package let primaryPort: Int
+    package let nodeId: String
+    /// This follower's client address, announced to the primary.
+    package let clientAddress: String
+    package let directory: String
+    package let group: any EventLoopGroup
+    package let logger: Logger
+    package let progress: FollowerProgress
+
+    package init(primaryHost: String, primaryPort: Int, nodeId: String, clientAddress: String, directory: String,
+                 group: any EventLoopGroup, logger: Logger, progress: FollowerProgress) {
+        self.primaryHost = primaryHost
+        self.primaryPort = primaryPort
+        self.nodeId = nodeId
+        self.clientAddress = clientAddress
+        self.directory = directory
+        self.group = group
+        self.logger = logger
+        self.progress = progress
+    }
+
+    /// Follows the primary with `ledger` (open, role follower) until the directory must
+    /// change or the task is cancelled.
+    package func run(ledger: DurableLedger) async -> Outcome {
+        var backoff: Duration = .milliseconds(50)
+        while !Task.isCancelled {
+            do {
+                let channel = try await connect()
+                if let outcome = try await session(channel, ledger: ledger) { return outcome }
+                backoff = .milliseconds(50)
+            } catch {
+                if Task.isCancelled { break }
+                progress.update { $0.state = "disconnected" }
+                logger.debug("replication: link to the primary broke", metadata: [
+                    "primary": "\(primaryHost):\(primaryPort)", "error": "\(error)",
+                ])
+            }
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(1))
+        }
+        return .cancelled
+    }
+
+    /// Opens a connection to the primary's replication port.
+    package func connect() async throws -> NIOAsyncChannel<ReplicationFrame, ReplicationFrame> {
+        try await ClientBootstrap(group: group)
+            .connectTimeout(.seconds(2))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connect(host: primaryHost, port: primaryPort) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ReplicationFrameDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(ReplicationFrameEncoder()))
+                    return try NIOAsyncChannel<ReplicationFrame, ReplicationFrame>(wrappingChannelSynchronously: channel)
+                }
+            }
+    }
+
+    /// The `hello` this follower sends: how far its log and snapshots go, and its history.
+    package static func hello(
+        nodeId: String, clientAddress: String, directory: String, lastLSN: UInt64, durableLSN: UInt64
+    ) async throws -> (ReplicationFrame, EpochHistoryFile) {
+        let found = try await DedicatedThread.run { () throws(WALError) -> DirectoryFacts in
+            DirectoryFacts(history: try EpochHistoryFile.read(directory: directory),
+                           snapshotLSN: SnapshotStore(directory: directory).newestValid()?.lsn ?? 0,
+                           partial: try SnapshotDownload.resumePoint(directory: directory))
+        }
+        let hello = ReplicationMessage.Hello(
+            nodeId: nodeId, clientAddress: clientAddress, lastLSN: lastLSN, durableLSN: durableLSN,
+            snapshotLSN: found.snapshotLSN, partialSnapshotLSN: found.partial?.lsn ?? 0,
+            partialSnapshotOffset: found.partial?.offset ?? 0, history: found.history.wire)
+        return (ReplicationFrame(epoch: found.history.current, message: .hello(hello)), found.history)
+    }
+
+    /// One connection: hello, welcome, then records until it breaks. Returns an outcome
+    /// when the node must act on the directory, nil to reconnect.
+    private func session(_ channel: NIOAsyncChannel<ReplicationFrame, ReplicationFrame>,
+                         ledger: DurableLedger) async throws -> Outcome? {
+        try await channel.executeThenClose { inbound, outbound in
+            let (hello, history) = try await Self.hello(
+                nodeId: nodeId, clientAddress: clientAddress, directory: directory, lastLSN: ledger.loggedLSN,
+                durableLSN: ledger.durableLSN)
+            try await outbound.write(hello)
+            var frames = inbound.makeAsyncIterator()
+            guard let answer = try await frames.next() else {
+                throw ReplicationFailure(.disconnected, "the primary closed the connection before its welcome")
+            }
+            progress.update { $0.lastContact = monotonicNow() }
+            let welcome: ReplicationMessage.Welcome
+            switch answer.message {
+            case .welcome(let w): welcome = w
+            case .refuse(let refusal):
+                if !refusal.primaryAddress.isEmpty {
+                    progress.update { $0.primaryClientAddress = refusal.primaryAddress }
+                }
+                throw ReplicationFailure(.refused, "the primary refused: \(refusal.code) \(refusal.message)")
+            default:
+                throw ReplicationFailure(.protocolError, "expected welcome, got \(answer.message.type)")
+            }
+            guard answer.epoch >= history.current else {
+                try await outbound.write(ReplicationFrame(epoch: history.current, message: .refuse(.init(
+                    code: .staleEpoch, message: "this follower is at epoch \(history.current), the primary at \(answer.epoch)"))))
+                return .stalePrimary("\(primaryHost):\(primaryPort) is at epoch \(answer.epoch), below this node's \(history.current)")
+            }
+            progress.update { p in
+                p.primaryClientAddress = welcome.clientAddress.isEmpty ? nil : welcome.clientAddress
+                p.primaryNodeId = welcome.nodeId
+                p.primaryEpoch = answer.epoch
+            }
+            ledger.setRole(.follower(primary: welcome.clientAddress.isEmpty ? nil : welcome.clientAddress))
+            switch welcome.action {
+            case .truncate:
+                logger.notice("replication: the primary holds less than this log: cutting it", metadata: [
+                    "after_lsn": "\(welcome.truncateTo)", "log_ends_at": "\(ledger.loggedLSN)",
+                ])
+                return .truncate(after: welcome.truncateTo)
+            case .snapshot:
+                return .fetchSnapshot
+            case .stream:
+                guard welcome.startLSN == ledger.loggedLSN + 1 else {
+                    throw ReplicationFailure(.protocolError, "the primary streams from \(welcome.startLSN), the log ends at \(ledger.loggedLSN)")
+                }
+                // The primary's history describes this log's prefix; keep it before any
+                // record of a newer epoch is logged here.
+                guard let adopted = EpochHistoryFile(validating: welcome.history) else {
+                    throw ReplicationFailure(.protocolError, "the primary's epoch history is not in order")
+                }
+                if adopted != history {
+                    let directory = self.directory
+                    try await DedicatedThread.run { () throws(WALError) in try adopted.write(directory: directory) }
+                }
+                try await stream(ledger: ledger, epoch: answer.epoch, frames: &frames, outbound)
+                return nil
+            }
+        }
+    }
+
+    /// Applies records as they come and acknowledges them once durable.
+    private func stream(ledger: DurableLedger, epoch: UInt64,
+                        frames: inout NIOAsyncChannelInboundStream<ReplicationFrame>.AsyncIterator,
+                        _ outbound: NIOAsyncChannelOutboundWriter<ReplicationFrame>) async throws {
+        progress.update { $0.state = "streaming" }
+        let (applied, feed) = AsyncStream<ShippedBatch>.makeStream()
+        let progress = self.progress
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                // Acks once each batch is durable here.
+                defer { outbound.finish() }
+                for await item in applied {
+                    try await ledger.settleShipped(item.batch, item.applying)
+                    try await outbound.write(ReplicationFrame(epoch: epoch, message: .ack(.init(
+                        durableLSN: ledger.durableLSN, appliedLSN: item.batch.lsn))))
+                }
+            }
+            defer {
+                feed.finish()
+                group.cancelAll()
+            }
+            while let next = try await frames.next() {
+                let now = monotonicNow()
+                progress.update { $0.lastContact = now }
+                guard next.epoch == epoch else {
+                    throw ReplicationFailure(.refused, "the primary's epoch changed from \(epoch) to \(next.epoch) on one connection")
+                }
+                switch next.message {
+                case .records(let records):
+                    for (header, body) in records {
+                        guard header.epoch <= epoch else {
+                            throw ReplicationFailure(.protocolError, "LSN \(header.lsn) is of epoch \(header.epoch), above the primary's \(epoch)")
+                        }
+                        let (batch, applying) = try ledger.appendShipped(
+                            lsn: header.lsn, epoch: header.epoch, timestamp: header.timestamp,
+                            operation: header.operation, eventCount: header.eventCount,
+                            body: Array(body.readableBytesView))
+                        feed.yield(ShippedBatch(batch: batch, applying: applying))
+                    }
+                    progress.update { p in
+                        p.receivedRecords += UInt64(records.count)
+                        if records.lastLSN >= p.primaryLastLSN { p.caughtUpAt = now }
+                    }
+                case .heartbeat(let beat):
+                    let loggedHere = ledger.loggedLSN
+                    progress.update { p in
+                        p.primaryLastLSN = beat.lastLSN
+                        p.primaryCommitLSN = beat.commitLSN
+                        if loggedHere >= beat.lastLSN { p.caughtUpAt = now }
+                    }
+                case .refuse(let refusal):
+                    if !refusal.primaryAddress.isEmpty {
+                        progress.update { $0.primaryClientAddress = refusal.primaryAddress }
+                    }
+                    throw ReplicationFailure(.refused, "the primary stopped: \(refusal.code) \(refusal.message)")
+                default:
+                    throw ReplicationFailure(.protocolError, "unexpected \(next.message.type) while streaming")
+                }
+            }
+            throw ReplicationFailure(.disconnected, "the primary closed the connection")
+        }
+    }
+}
+
+/// A shipped batch on its way to its ack.
+private struct ShippedBatch: Sendable {
+    let batch: LoggedBatch
+    let applying: Applying
+}
+
+/// What a follower's directory holds, for its `hello`.
+private struct DirectoryFacts: Sendable {
+    let history: EpochHistoryFile
+    let snapshotLSN: UInt64
+    let partial: (lsn: UInt64, offset: UInt64)?
+}

@@ -1,0 +1,38 @@
+import LedgerEngine
+import LedgerServer
+import Logging
+
+/// Opens the data directory's ledger as `serve`'s settings say (layout, snapshots,
+/// capacity), logs what recovery did and hooks it to the metrics.
+enum LedgerOpening {
+    static func open(
+        _ settings: ServeSettings, role: NodeRole, acceptDataLoss: Bool, metrics: ServerMetrics, logger: Logger
+    ) async throws(EngineError) -> DurableLedger {
+        let ledger: DurableLedger
+        if settings.shards > 1 {
+            ledger = try await DurableLedger.openSharded(
+                directory: settings.data, shards: settings.shards, allowDamaged: acceptDataLoss, role: role)
+        } else {
+            ledger = try await DurableLedger.open(
+                directory: settings.data, allowDamaged: acceptDataLoss, snapshotEvery: settings.snapshotEvery,
+                expectedTransfers: settings.expectedTransfers, role: role
+            ) { outcome in
+                metrics.snapshot(outcome)
+                // Snapshots are an optimisation of recovery time; a failure is reported, not fatal.
+                switch outcome {
+                case .failed(let lsn, let error):
+                    logger.error("snapshot failed (the log still holds every batch)",
+                                 metadata: ["snapshot_lsn": "\(lsn)", "error": "\(error)"])
+                case .written(let lsn, let removed, let seconds, let bytes):
+                    logger.info("snapshot written", metadata: [
+                        "snapshot_lsn": "\(lsn)", "bytes": "\(bytes)", "seconds": "\(seconds)",
+                        "removed_files": "\(removed)"])
+                }
+            }
+        }
+        logStartup(ledger.startup, to: logger)
+        metrics.recovered(seconds: ledger.startup.seconds)
+        metrics.observe(ledger)
+        return ledger
+    }
+}

@@ -1,0 +1,145 @@
+import ArgumentParser
+import KaminoEtcd
+import LedgerEngine
+import LedgerReplication
+import LedgerServer
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// `kamino serve` with replication, and `kamino follow`: a `ReplicatedNode` owns the
+/// ledger and its role; the client server answers with whichever ledger the node has open
+/// (writes only on the primary, `not_primary` elsewhere). Runs until SIGTERM/SIGINT.
+struct ReplicatedServe {
+    let settings: ServeSettings
+    let acceptDataLoss: Bool
+    let logger: Logger
+
+    func run(start: ReplicatedNode.Start) async throws {
+        let metrics = ServerMetrics(version: KaminoVersion.version, commit: KaminoVersion.commit)
+        do { try makeDirectories(settings.data) } catch { throw exitFailure("error: \(error)") }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let control = ReplicatedNodeControl()
+        let server = LedgerTCPServer(
+            configuration: ServerConfiguration(host: settings.listen.host, port: settings.listen.port),
+            ledger: nil, group: group, metrics: metrics, nodeControl: control)
+        let r = settings.replication
+        let mode: ReplicationMode = r.mode == .sync
+            ? .sync(quorum: r.syncQuorum, timeout: .milliseconds(r.syncTimeoutMs)) : .async
+        let address: SocketAddress
+        do { address = try await server.start() } catch { throw exitFailure("error: \(error)") }
+        // Port 0 picks one: the address advertised (and the default node id) use the real one.
+        var advertise = r.advertise
+        if advertise.port == 0, let port = address.port { advertise.port = port }
+        let nodeId = r.nodeIdWasSet ? r.nodeId : advertise.description
+        let (opened, openedSignal) = AsyncStream<Result<Void, EngineError>>.makeStream()
+        let settings = self.settings
+        let acceptDataLoss = self.acceptDataLoss
+        let logger = self.logger
+        let node = ReplicatedNode(
+            settings: NodeSettings(
+                directory: settings.data, nodeId: nodeId, clientAddress: advertise.description,
+                replicationHost: r.listen.host, replicationPort: r.listen.port,
+                replicationAddress: r.advertiseReplication?.description, mode: mode),
+            group: group, logger: logger,
+            openLedger: { (role) throws(EngineError) -> DurableLedger in
+                do throws(EngineError) {
+                    return try await LedgerOpening.open(settings, role: role, acceptDataLoss: acceptDataLoss,
+                                                        metrics: metrics, logger: logger)
+                } catch {
+                    openedSignal.yield(.failure(error))
+                    throw error
+                }
+            },
+            onLedger: { ledger in
+                server.replaceLedger(ledger)
+                if ledger != nil { openedSignal.yield(.success(())) }
+            })
+        node.onReplicationListening { address in announce("replication on \(address)") }
+        control.attach(node)
+
+        var election: EtcdElection?
+        if !r.etcd.isEmpty {
+            do {
+                // A request must fail well within the lease, so a partitioned etcd is noticed
+                // before the lease runs out.
+                let client = try EtcdClient(endpoints: r.etcd, eventLoopGroup: group,
+                                            requestTimeout: .milliseconds(max(200, r.leaseTtlMs / 4)))
+                election = EtcdElection(client: client, cluster: r.cluster, nodeId: nodeId,
+                                        clientAddress: advertise.description, ttlSeconds: r.leaseTtlMs / 1000,
+                                        syncMode: r.mode == .sync, logger: logger)
+            } catch {
+                throw exitFailure("error: etcd: \(error)")
+            }
+        }
+        let replicationMetrics = ReplicationMetrics(registry: metrics.registry)
+        var services: [any Service] = [NodeService(node: node, start: start, election: election), server]
+        do {
+            if let metricsAddress = settings.metrics {
+                let endpoint = MetricsHTTPServer(
+                    host: metricsAddress.host, port: metricsAddress.port, group: group,
+                    ready: { node.ledger?.acceptsWrites ?? false },
+                    render: {
+                        replicationMetrics.update(node.status())
+                        return server.metrics.render(ledger: node.ledger, inFlight: server.inFlight)
+                    })
+                let bound = try await endpoint.start()
+                services.append(endpoint)
+                announce("metrics on \(Serve.describe(bound, fallback: metricsAddress.description))")
+            }
+            let serviceGroup = ServiceGroup(configuration: .init(
+                services: services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+            // The client port is announced once the first ledger is open (before, every
+            // request would be answered `busy`).
+            let running = Task { try await serviceGroup.run() }
+            var first = opened.makeAsyncIterator()
+            switch await first.next() {
+            case .failure(let error)?:
+                logger.critical("cannot start", metadata: ["error": "\(error.message)"])
+                running.cancel()
+                _ = try? await running.value
+                try? await group.shutdownGracefully()
+                throw exitFailure("error: \(error.message)")
+            case .success?, nil:
+                announce("listening on \(Serve.describe(address, fallback: settings.listen.description))")
+            }
+            do {
+                try await running.value
+            } catch {
+                try? await group.shutdownGracefully()
+                throw exitFailure("error: \(error)")
+            }
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            try? await server.stop()
+            try? await group.shutdownGracefully()
+            throw exitFailure("error: \(error)")
+        }
+        try? await group.shutdownGracefully()
+        announce("stopped")
+    }
+}
+
+/// The node as a service: it runs until graceful shutdown, then closes its ledger (after
+/// the servers listed after it have drained).
+private struct NodeService: Service {
+    let node: ReplicatedNode
+    let start: ReplicatedNode.Start
+    /// Automatic failover (etcd decides the role; `start` is ignored).
+    let election: EtcdElection?
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            if let election {
+                try await node.run(election: election)
+            } else {
+                try await node.run(start: start)
+            }
+        }
+    }
+}

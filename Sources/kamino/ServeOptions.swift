@@ -1,0 +1,83 @@
+import ArgumentParser
+
+/// The options of `kamino serve` and `kamino follow` (settings resolve with precedence
+/// flags > `KAMINO_*` environment > config file > defaults; `ServeSettings`).
+struct ServeOptions: ParsableArguments {
+    @Option(help: "Data directory (default ./wal/data).")
+    var data: String?
+
+    @Option(help: "Client address HOST:PORT (default 127.0.0.1:4410; port 0 picks one).")
+    var listen: String?
+
+    @Option(help: "Metrics address HOST:PORT for GET /metrics, or `off` (default 127.0.0.1:4480).")
+    var metrics: String?
+
+    @Option(help: "Take a snapshot every N log records (0: never; default 0).")
+    var snapshotEvery: String?
+
+    @Option(help: "Shards of the ledger: 1 (default) runs the serial ledger; 2-16 shard accounts across that many shard actors (no snapshots yet).")
+    var shards: String?
+
+    @Option(help: "Size the transfer id index for this many transfers at start-up, so it never grows below that (about 13 bytes each; default 0: grow as needed).")
+    var expectedTransfers: String?
+
+    @Option(help: "Config file (default config/kamino.toml, used if present).")
+    var config: String?
+
+    @Option(help: "Lowest level logged: trace, debug, info (default), notice, warning, error, critical.")
+    var logLevel: String?
+
+    @Option(help: "Log line format on stderr: text (default) or json (one object per line).")
+    var logFormat: String?
+
+    @Flag(help: ArgumentHelp(
+        "Start from what the data directory holds even when it holds less than it must (damage, missing segments or snapshots): the refusal is logged instead. Acknowledged batches may be lost.",
+        visibility: .default))
+    var acceptDataLoss = false
+
+    @Option(help: "Replication: off (default: a single node), async (answer after the local fsync) or sync (answer once sync-quorum followers made the batch durable too).")
+    var replication: String?
+
+    @Option(help: "Where the primary listens for followers, HOST:PORT (default 127.0.0.1:4411; port 0 picks one).")
+    var replicationListen: String?
+
+    @Option(help: "Sync mode: followers that must make each batch durable before it is answered (default 1).")
+    var syncQuorum: String?
+
+    @Option(help: "Sync mode: milliseconds a batch waits for its quorum before the answer is replication_timeout (default 5000).")
+    var syncTimeoutMs: String?
+
+    @Option(help: "This node's name in the cluster (default: its advertised client address).")
+    var nodeId: String?
+
+    @Option(help: "The client address HOST:PORT other nodes and clients are told to use for this node (default: --listen).")
+    var advertise: String?
+
+    @Option(help: "etcd endpoints HOST:PORT[,HOST:PORT...] for automatic failover (default: none; failover is manual, `kamino promote`).")
+    var etcd: String?
+
+    @Option(help: "The cluster's name: its keys in etcd live under /kamino/<cluster>/ (default kamino).")
+    var cluster: String?
+
+    @Option(help: "The leader lease's time to live in milliseconds, whole seconds (default 1000).")
+    var leaseTtlMs: String?
+
+    @Option(help: "The replication address HOST:PORT published in etcd for followers, when it is not the bound one (a proxy, NAT; default: the bound address).")
+    var advertiseReplication: String?
+
+    /// The resolved settings; `primary` is `kamino follow`'s.
+    func resolve(primary: String? = nil) throws -> ServeSettings {
+        do {
+            return try ServeSettings.resolve(
+                flags: .init(data: data, listen: listen, metrics: metrics, snapshotEvery: snapshotEvery, shards: shards,
+                             expectedTransfers: expectedTransfers, logLevel: logLevel, logFormat: logFormat,
+                             replication: replication, replicationListen: replicationListen, syncQuorum: syncQuorum,
+                             syncTimeoutMs: syncTimeoutMs, nodeId: nodeId, advertise: advertise, primary: primary,
+                             etcd: etcd, cluster: cluster, leaseTtlMs: leaseTtlMs,
+                             advertiseReplication: advertiseReplication),
+                configPath: config, environment: processEnvironment())
+        } catch {
+            throw exitFailure("error: \(error.description)")
+        }
+    }
+}
