@@ -46,6 +46,8 @@ let package = Package(
                 "LedgerBench",
                 "LedgerWire",
                 "LedgerReplication",
+                "KaminoEtcd",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -122,7 +124,7 @@ let package = Package(
         .target(
             name: "LedgerReplication",
             dependencies: [
-                "LedgerStorage", "LedgerEngine", "LedgerCore", "CKaminoCRC",
+                "LedgerStorage", "LedgerEngine", "LedgerCore", "CKaminoCRC", "KaminoEtcd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -156,6 +156,24 @@ package actor EtcdClient {
         return reply.succeeded == true
     }
 
+    /// Writes `key` (without a lease) only while `guardKey` is still the incarnation created
+    /// at `guardCreateRevision` (a txn comparing `guardKey`'s create revision): a leader
+    /// updates the cluster's shared state only while it still holds its leader key, so a
+    /// deposed leader can never overwrite its successor's. Returns false, writing nothing,
+    /// otherwise.
+    package func putIfHolding(guardKey: String, guardCreateRevision: Int64, key: String, value: [UInt8])
+        async throws(EtcdError) -> Bool
+    {
+        guard guardCreateRevision > 0 else { throw EtcdError(.invalidArgument, "guardCreateRevision must be positive") }
+        let request = EtcdWire.TxnRequest(
+            compare: [EtcdWire.Compare(key: EtcdWire.base64(guardKey), create_revision: String(guardCreateRevision))],
+            success: [EtcdWire.RequestOp(request_put: Self.putRequest(key, value, 0))],
+            failure: [])
+        let reply: EtcdWire.TxnResponse = try await post("/v3/kv/txn", request)
+        _ = try Self.revision(reply.header)
+        return reply.succeeded == true
+    }
+
     /// Deletes the key only if its create revision is still `expectedCreateRevision`.
     /// Returns false, deleting nothing, if it was deleted or created again since.
     package func deleteIfOwner(key: String, expectedCreateRevision: Int64) async throws(EtcdError) -> Bool {

@@ -19,9 +19,9 @@ final class ClientChannelHandler: ChannelDuplexHandler {
 
     /// A request waiting for its reply.
     private struct Pending {
-        var operation: LedgerCore.Operation
+        var operation: UInt8
         var eventCount: Int
-        var promise: EventLoopPromise<Reply>
+        var promise: EventLoopPromise<AnsweredReply>
         var timer: Scheduled<Void>?
     }
 
@@ -55,7 +55,7 @@ final class ClientChannelHandler: ChannelDuplexHandler {
         }
         if retiring {
             // Never sent, so safe to retry on a new connection.
-            let e = KaminoClientError(.connectionFailed, "the connection is retired after a timeout")
+            let e = KaminoClientError(.connectionFailed, "the connection is retired (after a timeout or a redirect)")
             out.promise.fail(e)
             promise?.fail(e)
             return
@@ -75,7 +75,7 @@ final class ClientChannelHandler: ChannelDuplexHandler {
             timedOut(id)
         }
         pending[id] = Pending(
-            operation: out.request.operation, eventCount: out.request.eventCount, promise: out.promise,
+            operation: out.request.code, eventCount: out.request.eventCount, promise: out.promise,
             timer: timer)
         context.write(wrapOutboundOut(buffer), promise: promise)
     }
@@ -93,6 +93,18 @@ final class ClientChannelHandler: ChannelDuplexHandler {
         }
     }
 
+    /// Sent by `Connection.retire()`: take no new request, close once idle.
+    struct Retire: Sendable {}
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is Retire else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        retiring = true
+        closeIfRetiredAndIdle()
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         failAll(KaminoClientError(.connectionFailed, "the server closed the connection").afterSending())
         context.fireChannelInactive()
@@ -105,7 +117,7 @@ final class ClientChannelHandler: ChannelDuplexHandler {
     /// Routes one decoded message to its request; throws to drop the connection.
     private func handle(_ message: Message) throws(KaminoClientError) {
         switch message {
-        case .reply(let id, let reply):
+        case .reply(let id, let reply, let stateLSN):
             guard let p = pending.removeValue(forKey: id) else {
                 // A late reply to a request that timed out is harmless; an id never sent is not.
                 guard id != 0, id < nextId else {
@@ -116,15 +128,21 @@ final class ClientChannelHandler: ChannelDuplexHandler {
             p.timer?.cancel()
             guard ReplyCheck.matches(reply, operation: p.operation, eventCount: p.eventCount) else {
                 let e = KaminoClientError(
-                    .invalidReply, "reply \(reply.operation) with \(reply.recordCount) records does not answer request \(id)")
+                    .invalidReply, "reply to operation \(reply.code) with \(reply.recordCount) records does not answer request \(id)")
                 p.promise.fail(e)
                 throw e
             }
-            p.promise.succeed(reply)
+            p.promise.succeed(AnsweredReply(reply: reply, stateLSN: stateLSN))
             closeIfRetiredAndIdle()
         case .errorReply(let e):
             let code = ServerErrorCode(rawValue: e.rawCode)
-            let error = KaminoClientError(.serverError(code), "server error \(e.rawCode) (\(code)): \(e.message)")
+            var error = KaminoClientError(.serverError(code), "server error \(e.rawCode) (\(code)): \(e.message)")
+            if code == .notPrimary {
+                // The body's first line names the primary (empty when the node does not know it).
+                let first = e.message.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+                error.primaryAddress = first.isEmpty ? nil : String(first)
+            }
+            if code == .replicationTimeout { error.mayHaveExecuted = true }
             guard e.requestId != 0 else {
                 // About the stream as a whole: framing is lost. The other requests were
                 // sent but not answered, so they may be retried elsewhere.
@@ -163,7 +181,7 @@ final class ClientChannelHandler: ChannelDuplexHandler {
     /// Closes a retired connection once no request is pending on it.
     private func closeIfRetiredAndIdle() {
         guard retiring, pending.isEmpty, failure == nil else { return }
-        failure = KaminoClientError(.connectionFailed, "the connection is retired after a timeout")
+        failure = KaminoClientError(.connectionFailed, "the connection is retired (after a timeout or a redirect)")
         context?.close(promise: nil)
     }
 

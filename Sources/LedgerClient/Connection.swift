@@ -12,8 +12,8 @@ struct Connection: Sendable {
     var isActive: Bool { channel.isActive }
 
     /// Sends `request` and waits for its reply, at most `timeout`.
-    func send(_ request: Request, timeout: Duration) async throws(KaminoClientError) -> Reply {
-        let promise = channel.eventLoop.makePromise(of: Reply.self)
+    func send(_ request: Request, timeout: Duration) async throws(KaminoClientError) -> AnsweredReply {
+        let promise = channel.eventLoop.makePromise(of: AnsweredReply.self)
         let outbound = OutboundRequest(request: request, timeout: .nanoseconds(timeout.nanoseconds), promise: promise)
         channel.writeAndFlush(outbound).whenFailure { error in
             // Completing a promise twice is a no-op: the handler may have failed it first.
@@ -24,6 +24,11 @@ struct Connection: Sendable {
         } catch {
             throw KaminoClientError.wrap(error)
         }
+    }
+
+    /// Takes no new request and closes once the requests in flight are answered.
+    func retire() {
+        channel.pipeline.fireUserInboundEventTriggered(ClientChannelHandler.Retire())
     }
 
     /// Closes the connection; requests in flight fail with `connectionFailed`.

@@ -2,10 +2,13 @@ import Logging
 import NIOCore
 import NIOPosix
 
-/// Owns the one connection a client uses: opens it on demand, fails over through the
-/// address list, and guards connection attempts with the circuit breaker.
+/// Owns one connection of a client (the one to the primary, or the one reads use with
+/// `ReadPreference.followers`): opens it on demand, fails over through the address
+/// list, follows `not_primary` redirects, and guards connection attempts with the
+/// circuit breaker.
 actor ConnectionManager {
-    private let addresses: [ServerAddress]
+    /// The cluster's addresses; a primary named by a redirect is appended when absent.
+    private var addresses: [ServerAddress]
     private let connectTimeout: Duration
     private let group: any EventLoopGroup
     private let logger: Logger
@@ -20,8 +23,15 @@ actor ConnectionManager {
     private var nextAddress = 0
     private(set) var isClosed = false
 
-    init(addresses: [ServerAddress], options: KaminoClientOptions, group: any EventLoopGroup, logger: Logger) {
+    /// - Parameter startIndex: the address tried first (reads on followers start after
+    ///   the first address).
+    init(
+        addresses: [ServerAddress], options: KaminoClientOptions, group: any EventLoopGroup, logger: Logger,
+        startIndex: Int = 0
+    ) {
+        precondition(!addresses.isEmpty, "a client has at least one address")
         self.addresses = addresses
+        self.nextAddress = startIndex % addresses.count
         self.connectTimeout = options.connectTimeout
         self.group = group
         self.logger = logger
@@ -59,6 +69,32 @@ actor ConnectionManager {
             nextAddress = (index + 1) % addresses.count
         }
         logger.info("retiring the connection after a timeout", metadata: ["address": "\(connection.address)"])
+    }
+
+    /// A node answered `not_primary` naming `primary`: the next request goes there. The
+    /// current connection takes no new request and closes once its requests are answered.
+    func redirect(to primary: ServerAddress) {
+        if let index = addresses.firstIndex(of: primary) {
+            nextAddress = index
+        } else {
+            addresses.append(primary)
+            nextAddress = addresses.count - 1
+        }
+        if let current, current.address != primary {
+            current.retire()
+            self.current = nil
+        }
+        logger.info("redirected to the primary", metadata: ["address": "\(primary)"])
+    }
+
+    /// A node answered `not_primary` without naming the primary: try the next address.
+    func skip(_ connection: Connection) {
+        guard let current, current.channel === connection.channel else { return }
+        current.retire()
+        self.current = nil
+        if let index = addresses.firstIndex(of: connection.address) {
+            nextAddress = (index + 1) % addresses.count
+        }
     }
 
     /// Closes the connection; later requests fail with `closed`.

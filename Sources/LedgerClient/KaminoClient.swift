@@ -34,6 +34,15 @@ public import NIOPosix
 /// `cancelled`. A call still queued behind a request in flight is then never sent; one
 /// already sent may have been applied (look its ids up).
 ///
+/// **Replication.** Give the client every node of a cluster (primary and followers):
+/// writes go to the primary; a node that answers `not_primary` names the primary and
+/// the client resends there (nothing was executed), and when the primary cannot be
+/// reached the other addresses are tried, each pointing to the current primary. So a
+/// failover is followed without the caller doing anything, within the retry policy.
+/// With `KaminoClientOptions.readPreference` `.followers(maxLagLSN:)`, reads go to a
+/// follower and are resent to the primary when its answer is staler than the bound
+/// (measured against `highestSeenLSN`).
+///
 /// ```swift
 /// let client = try KaminoClient(addresses: ["127.0.0.1:4410"])
 /// let results = try await client.createTransfers([transfer])
@@ -41,7 +50,12 @@ public import NIOPosix
 /// ```
 public final class KaminoClient: Sendable {
     private let connections: ConnectionManager
+    private let readConnections: ConnectionManager?
     private let executor: RequestExecutor
+    private let lsn = LSNTracker()
+    private let options: KaminoClientOptions
+    private let group: any EventLoopGroup
+    private let logger: Logger
     private let createAccountsLane: BatchLane<CreateAccountsKind>
     private let createTransfersLane: BatchLane<CreateTransfersKind>
     private let lookupAccountsLane: BatchLane<LookupAccountsKind>
@@ -63,7 +77,17 @@ public final class KaminoClient: Sendable {
         var parsed: [ServerAddress] = []
         for a in addresses { parsed.append(try ServerAddress(parsing: a)) }
         connections = ConnectionManager(addresses: parsed, options: options, group: eventLoopGroup, logger: logger)
-        executor = RequestExecutor(connections: connections, options: options, logger: logger)
+        if case .followers = options.readPreference {
+            readConnections = ConnectionManager(
+                addresses: parsed, options: options, group: eventLoopGroup, logger: logger, startIndex: 1)
+        } else {
+            readConnections = nil
+        }
+        executor = RequestExecutor(
+            connections: connections, readConnections: readConnections, options: options, logger: logger, lsn: lsn)
+        self.options = options
+        self.group = eventLoopGroup
+        self.logger = logger
         createAccountsLane = BatchLane(executor: executor, maxBatchSize: options.maxBatchSize)
         createTransfersLane = BatchLane(executor: executor, maxBatchSize: options.maxBatchSize)
         lookupAccountsLane = BatchLane(executor: executor, maxBatchSize: options.maxBatchSize)
@@ -120,10 +144,44 @@ public final class KaminoClient: Sendable {
         return records
     }
 
+    /// The highest `state_lsn` of every reply this client has received: the LSN of the
+    /// newest ledger state it has seen (its own writes included). 0 before any reply.
+    public var highestSeenLSN: UInt64 { lsn.value }
+
+    /// The status of the node at `address` (`host:port`), whatever its role: the JSON
+    /// object of docs/protocol.md ("Operations", `status`). One attempt, on a connection
+    /// of its own.
+    public func status(at address: String) async throws(KaminoClientError) -> String {
+        try await admin(.status, at: address)
+    }
+
+    /// Makes the follower at `address` the primary; returns the node's JSON answer
+    /// (`{"role":"primary","epoch":N,…}`). Throws `serverError(.notFollower)` when the
+    /// node is not a follower. One attempt, on a connection of its own.
+    public func promote(at address: String) async throws(KaminoClientError) -> String {
+        try await admin(.promote, at: address)
+    }
+
     /// Closes the connection. Requests in flight and later calls fail with `closed`
     /// (or `connectionFailed` if the loss was seen first).
     public func close() async {
         await connections.close()
+        await readConnections?.close()
+    }
+
+    private func admin(_ request: Request, at address: String) async throws(KaminoClientError) -> String {
+        var once = options
+        once.retry = .none
+        let node = ConnectionManager(
+            addresses: [try ServerAddress(parsing: address)], options: once, group: group, logger: logger)
+        let executor = RequestExecutor(
+            connections: node, readConnections: nil, options: once, logger: logger, lsn: LSNTracker())
+        let result = await executor.execute(request)
+        await node.close()
+        switch try result.get() {
+        case .status(let json), .promote(let json): return String(decoding: json, as: UTF8.self)
+        default: throw mismatch
+        }
     }
 
     private func send(_ request: Request) async throws(KaminoClientError) -> Reply {

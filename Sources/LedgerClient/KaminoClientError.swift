@@ -44,6 +44,9 @@ public struct KaminoClientError: Error, Sendable, Hashable, CustomStringConverti
     /// True when the request had been written to the server when it failed (timeout,
     /// connection lost while awaiting the reply): it may have been executed.
     var mayHaveExecuted = false
+    /// With `serverError(.notPrimary)`: the primary's address named by the error reply,
+    /// when the node knew it.
+    var primaryAddress: String?
 
     /// Creates an error with a code and an explanation.
     public init(_ code: Code, _ message: String) {
@@ -54,12 +57,13 @@ public struct KaminoClientError: Error, Sendable, Hashable, CustomStringConverti
     /// `"KaminoClientError(code): message"`.
     public var description: String { "KaminoClientError(\(code)): \(message)" }
 
-    /// True when resending may succeed: timeouts, lost connections, and the server
-    /// errors `busy` and `shutting_down`, which guarantee nothing was executed.
+    /// True when resending may succeed: timeouts, lost connections, the server errors
+    /// `busy`, `shutting_down` and `not_primary`, which guarantee nothing was executed,
+    /// and `replication_timeout` (outcome unknown, like a timeout).
     var isRetryable: Bool {
         switch code {
         case .timeout, .connectionFailed: return true
-        case .serverError(let code): return code.isRetryable
+        case .serverError(let code): return code.isRetryable || code == .replicationTimeout
         case .outcomeUnknown, .circuitOpen, .invalidReply, .invalidArgument, .closed, .cancelled: return false
         }
     }

@@ -10,6 +10,8 @@ public struct KaminoClientOptions: Sendable, Hashable {
     public var maxBatchSize: Int
     /// When to fail fast while the servers are unreachable.
     public var circuitBreaker: CircuitBreakerPolicy
+    /// Where lookups and queries go (default: the primary).
+    public var readPreference: ReadPreference
     /// The time of the circuit breaker's cool-down and of retry backoff (tests inject a
     /// manual clock).
     package var clock: ClientClock = .continuous
@@ -18,8 +20,9 @@ public struct KaminoClientOptions: Sendable, Hashable {
     public init(
         requestTimeout: Duration = .seconds(5), connectTimeout: Duration = .seconds(2),
         retry: RetryPolicy = RetryPolicy(), maxBatchSize: Int = 8189,
-        circuitBreaker: CircuitBreakerPolicy = CircuitBreakerPolicy()
+        circuitBreaker: CircuitBreakerPolicy = CircuitBreakerPolicy(), readPreference: ReadPreference = .primary
     ) {
+        self.readPreference = readPreference
         self.requestTimeout = requestTimeout
         self.connectTimeout = connectTimeout
         self.retry = retry

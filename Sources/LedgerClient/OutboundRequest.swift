@@ -6,5 +6,11 @@ import NIOCore
 struct OutboundRequest: Sendable {
     var request: Request
     var timeout: TimeAmount
-    var promise: EventLoopPromise<Reply>
+    var promise: EventLoopPromise<AnsweredReply>
+}
+
+/// A reply and the `state_lsn` of its header: the LSN of the ledger state it reflects.
+struct AnsweredReply: Sendable {
+    var reply: Reply
+    var stateLSN: UInt64
 }

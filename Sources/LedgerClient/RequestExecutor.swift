@@ -2,26 +2,62 @@ import LedgerCore
 import LedgerWire
 import Logging
 
-/// Sends one request with retries: on a timeout, a lost connection, `busy` or
-/// `shutting_down`, waits an exponential backoff with jitter and resends it (on a new
-/// connection if needed).
+/// Sends one request with retries: on a timeout, a lost connection, `busy`,
+/// `shutting_down`, `not_primary` or `replication_timeout`, waits an exponential backoff
+/// with jitter and resends it (on a new connection if needed). A `not_primary` naming the
+/// primary redirects the connection there and resends at once.
 ///
 /// A create containing a `linked` event is not resent after a failure that happened
-/// once it was written (a timeout, a connection lost while awaiting the reply): it may
-/// have been applied, and a resend would answer `exists` / `linked_event_failed` for a
-/// committed chain. Such a failure is reported as `outcomeUnknown`. Failures before the
-/// request was written (connect failure, `busy`, `shutting_down`) are resent as usual.
+/// once it was written (a timeout, a connection lost while awaiting the reply,
+/// `replication_timeout`): it may have been applied, and a resend would answer
+/// `exists` / `linked_event_failed` for a committed chain. Such a failure is reported as
+/// `outcomeUnknown`. Failures before the request was executed (connect failure, `busy`,
+/// `shutting_down`, `not_primary`) are resent as usual.
+///
+/// With `ReadPreference.followers`, lookups and queries first go to the follower
+/// connection; a failure there, or a reply staler than the bound allows, sends the read
+/// to the primary.
 struct RequestExecutor: Sendable {
+    /// The connection to the primary (writes, and reads by default).
     let connections: ConnectionManager
+    /// The connection reads use with `ReadPreference.followers`.
+    let readConnections: ConnectionManager?
     let options: KaminoClientOptions
     let logger: Logger
+    /// The highest `state_lsn` of every reply received.
+    let lsn: LSNTracker
 
     /// The reply to `request`, or the error of its last attempt.
     func execute(_ request: Request) async -> Result<Reply, KaminoClientError> {
+        await executeAnswered(request).map(\.reply)
+    }
+
+    /// The reply to `request` with its `state_lsn`, or the error of its last attempt.
+    func executeAnswered(_ request: Request) async -> Result<AnsweredReply, KaminoClientError> {
+        if case .followers(let maxLag) = options.readPreference, Self.isRead(request), let readConnections {
+            switch await attemptOnce(request, on: readConnections) {
+            case .success(let answer):
+                if lsn.isFresh(answer.stateLSN, maxLag: maxLag) {
+                    lsn.observe(answer.stateLSN)
+                    return .success(answer)
+                }
+                logger.debug(
+                    "stale follower read; asking the primary",
+                    metadata: ["state_lsn": "\(answer.stateLSN)", "highest_seen": "\(lsn.value)"])
+            case .failure(let error):
+                if error.code == .cancelled { return .failure(error) }
+                logger.debug("follower read failed; asking the primary", metadata: ["error": "\(error)"])
+            }
+        }
+        return await executeOnPrimary(request)
+    }
+
+    private func executeOnPrimary(_ request: Request) async -> Result<AnsweredReply, KaminoClientError> {
         let linked = Self.hasLinkedEvent(request)
         var attempt = 1
         while true {
-            let result = await attemptOnce(request)
+            let result = await attemptOnce(request, on: connections)
+            if case .success(let answer) = result { lsn.observe(answer.stateLSN) }
             guard case .failure(let error) = result, error.isRetryable else { return result }
             if linked && error.mayHaveExecuted {
                 return .failure(
@@ -31,13 +67,15 @@ struct RequestExecutor: Sendable {
                     ))
             }
             guard attempt < options.retry.maxAttempts else { return result }
-            logger.debug("retrying", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+            attempt += 1
+            // A redirect to a named primary is resent at once: nothing was executed.
+            if error.code == .serverError(.notPrimary), error.primaryAddress != nil { continue }
+            logger.debug("retrying", metadata: ["attempt": "\(attempt - 1)", "error": "\(error)"])
             do {
-                try await options.clock.sleep(for: options.retry.delay(beforeRetry: attempt))
+                try await options.clock.sleep(for: options.retry.delay(beforeRetry: attempt - 1))
             } catch {
                 return .failure(KaminoClientError(.cancelled, "cancelled while waiting to retry after: \(error)"))
             }
-            attempt += 1
         }
     }
 
@@ -50,7 +88,20 @@ struct RequestExecutor: Sendable {
         }
     }
 
-    private func attemptOnce(_ request: Request) async -> Result<Reply, KaminoClientError> {
+    /// True for lookups and queries (what a follower may answer).
+    static func isRead(_ request: Request) -> Bool {
+        switch request {
+        case .lookupAccounts, .lookupTransfers, .getAccountTransfers, .getAccountBalances, .queryAccounts,
+            .queryTransfers:
+            return true
+        case .createAccounts, .createTransfers, .status, .promote:
+            return false
+        }
+    }
+
+    private func attemptOnce(_ request: Request, on connections: ConnectionManager) async -> Result<
+        AnsweredReply, KaminoClientError
+    > {
         // A cancelled caller's request is not sent (lanes run on their own tasks and
         // handle their callers' cancellation themselves).
         if Task.isCancelled { return .failure(KaminoClientError(.cancelled, "cancelled before the request was sent")) }
@@ -66,6 +117,13 @@ struct RequestExecutor: Sendable {
             // A server that does not answer in time may be stopped or cut off: stop using
             // this connection so that the next attempt reconnects (to the next address).
             if error.code == .timeout { await connections.retire(connection) }
+            if error.code == .serverError(.notPrimary) {
+                if let named = error.primaryAddress, let primary = try? ServerAddress(parsing: named) {
+                    await connections.redirect(to: primary)
+                } else {
+                    await connections.skip(connection)
+                }
+            }
             return .failure(error)
         }
     }

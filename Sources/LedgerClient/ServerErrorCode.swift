@@ -45,10 +45,19 @@ public struct ServerErrorCode: RawRepresentable, Sendable, Hashable, CustomStrin
     public static let internalError = ServerErrorCode(WireError.Code.internalError)
     /// The ledger refused the batch as a whole (for example it is full); nothing changed.
     public static let batchRefused = ServerErrorCode(WireError.Code.batchRefused)
+    /// The node is not the primary (a follower, or a fenced primary): nothing was
+    /// executed; the client resends to the primary the error names, or to its other
+    /// addresses.
+    public static let notPrimary = ServerErrorCode(WireError.Code.notPrimary)
+    /// Sync replication: the batch is durable on the primary but its followers did not
+    /// confirm it in time; the outcome is unknown (resending under the same ids is safe).
+    public static let replicationTimeout = ServerErrorCode(WireError.Code.replicationTimeout)
+    /// `promote` was sent to a node that is not a follower; nothing changed.
+    public static let notFollower = ServerErrorCode(WireError.Code.notFollower)
 
     /// True for the codes that guarantee the request was not executed and may succeed
-    /// if resent: `busy` and `shuttingDown`.
-    public var isRetryable: Bool { self == .busy || self == .shuttingDown }
+    /// if resent: `busy`, `shuttingDown` and `notPrimary` (resent to the primary).
+    public var isRetryable: Bool { self == .busy || self == .shuttingDown || self == .notPrimary }
 
     /// The protocol's name of the code (`busy`, `shutting_down`, …), or its number.
     public var description: String {

@@ -24,7 +24,8 @@ package struct EngineError: Error, Sendable, CustomStringConvertible {
         /// it within the configured time. Its outcome is unknown (it may survive a
         /// failover or not); resending it is safe (creates are idempotent by id).
         case replicationTimeout = 7
-        /// `promote` was sent to a node that is not a follower; nothing changed.
+        /// `promote` was asked of a node that is not a follower (a standalone node or a
+        /// primary); nothing changed.
         case notFollower = 8
     }
 

@@ -22,11 +22,18 @@ package final class LedgerTCPServer: Service, Sendable {
     /// Requests being executed now.
     package var inFlight: Int { shared.limiter.inFlight }
 
+    /// - Parameters:
+    ///   - ledger: the ledger served; nil until a replicated node opens one (`replaceLedger`).
+    ///   - nodeControl: answers `status` and `promote`; nil: a standalone node
+    ///     (`StandaloneNodeControl`, which needs `ledger`).
     package init(configuration: ServerConfiguration, ledger: DurableLedger?, group: any EventLoopGroup,
-                 metrics: ServerMetrics = ServerMetrics()) {
+                 metrics: ServerMetrics = ServerMetrics(), nodeControl: (any NodeControl)? = nil) {
         self.configuration = configuration
         self.group = group
-        self.shared = ServerShared(ledger: ledger, configuration: configuration, metrics: metrics)
+        guard let node = nodeControl ?? ledger.map({ StandaloneNodeControl(ledger: $0) }) else {
+            preconditionFailure("a server without a ledger needs the node that will open one")
+        }
+        self.shared = ServerShared(ledger: ledger, node: node, configuration: configuration, metrics: metrics)
     }
 
     /// Serves `ledger` from now on (a replicated node reopened its directory); nil answers

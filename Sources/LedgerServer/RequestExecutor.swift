@@ -8,37 +8,62 @@ import LedgerWire
 /// commit); lookups and queries wait until the state they saw is durable. Engine errors
 /// become error replies; they never escape.
 enum RequestExecutor {
-    static func answer(_ request: Request, id: UInt64, ledger: DurableLedger?) async -> Message {
+    static func answer(_ request: Request, id: UInt64, ledger: DurableLedger?, node: any NodeControl) async -> Message {
         guard let ledger else {
-            return .errorReply(ErrorReply(
-                requestId: id, operation: request.operation.rawValue, rawCode: WireError.Code.busy.rawValue,
-                message: "the node is reopening its data directory (replication); not executed, retry"))
+            // A replicated node reopening its directory: only the admin operations work.
+            switch request {
+            case .status: return .reply(id: id, .status(await node.statusJSON()), stateLSN: 0)
+            case .promote:
+                do { return .reply(id: id, .promote(try await node.promote()), stateLSN: 0) } catch {
+                    return .errorReply(errorReply(error, request: request, id: id))
+                }
+            default:
+                return .errorReply(ErrorReply(
+                    requestId: id, operation: request.code, rawCode: WireError.Code.busy.rawValue,
+                    message: "the node is reopening its data directory (replication); not executed, retry"))
+            }
         }
         do {
-            return .reply(id: id, try await reply(request, ledger: ledger))
+            let (reply, lsn) = try await reply(request, ledger: ledger, node: node)
+            return .reply(id: id, reply, stateLSN: lsn)
         } catch {
             return .errorReply(errorReply(error, request: request, id: id))
         }
     }
 
-    private static func reply(_ request: Request, ledger: DurableLedger) async throws(EngineError) -> Reply {
+    /// The reply and the LSN of the state it reflects (0 for the admin operations).
+    private static func reply(
+        _ request: Request, ledger: DurableLedger, node: any NodeControl
+    ) async throws(EngineError) -> (Reply, UInt64) {
         switch request {
         case .createAccounts(let accounts):
-            return .createAccounts(try await ledger.createAccounts(accounts))
+            let (results, lsn) = try await ledger.createAccountsAt(accounts)
+            return (.createAccounts(results), lsn)
         case .createTransfers(let transfers):
-            return .createTransfers(try await ledger.createTransfers(transfers))
+            let (results, lsn) = try await ledger.createTransfersAt(transfers)
+            return (.createTransfers(results), lsn)
         case .lookupAccounts(let ids):
-            return .lookupAccounts(try await ledger.read { $0.lookupAccounts(ids) })
+            let (found, lsn) = try await ledger.readAt { $0.lookupAccounts(ids) }
+            return (.lookupAccounts(found), lsn)
         case .lookupTransfers(let ids):
-            return .lookupTransfers(try await ledger.read { $0.lookupTransfers(ids) })
+            let (found, lsn) = try await ledger.readAt { $0.lookupTransfers(ids) }
+            return (.lookupTransfers(found), lsn)
         case .getAccountTransfers(let filter):
-            return .getAccountTransfers(try await ledger.read { $0.getAccountTransfers(filter) })
+            let (found, lsn) = try await ledger.readAt { $0.getAccountTransfers(filter) }
+            return (.getAccountTransfers(found), lsn)
         case .getAccountBalances(let filter):
-            return .getAccountBalances(try await ledger.read { $0.getAccountBalances(filter) })
+            let (found, lsn) = try await ledger.readAt { $0.getAccountBalances(filter) }
+            return (.getAccountBalances(found), lsn)
         case .queryAccounts(let filter):
-            return .queryAccounts(try await ledger.read { $0.queryAccounts(filter) })
+            let (found, lsn) = try await ledger.readAt { $0.queryAccounts(filter) }
+            return (.queryAccounts(found), lsn)
         case .queryTransfers(let filter):
-            return .queryTransfers(try await ledger.read { $0.queryTransfers(filter) })
+            let (found, lsn) = try await ledger.readAt { $0.queryTransfers(filter) }
+            return (.queryTransfers(found), lsn)
+        case .status:
+            return (.status(await node.statusJSON()), 0)
+        case .promote:
+            return (.promote(try await node.promote()), 0)
         }
     }
 
@@ -56,6 +81,6 @@ enum RequestExecutor {
         // `not_primary`: the body's first line is the primary's address (empty if unknown).
         let message = error.code == .notPrimary ? "\(error.primaryAddress ?? "")\n\(error.message)" : error.message
         return ErrorReply(
-            requestId: id, operation: request.operation.rawValue, rawCode: code.rawValue, message: message)
+            requestId: id, operation: request.code, rawCode: code.rawValue, message: message)
     }
 }

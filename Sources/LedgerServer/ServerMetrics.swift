@@ -124,16 +124,18 @@ package final class ServerMetrics: Sendable {
     func sent(_ bytes: Int) { bytesSent.increment(by: bytes) }
 
     /// Records one answered request: its latency per operation and, for creates, the
-    /// number of events per result status.
+    /// number of events per result status. `status` and `promote` are not timed.
     func answered(_ request: Request, reply: Message, nanoseconds: Int64) {
-        let operation = request.operation.rawValue
-        timer(for: request.operation).recordNanoseconds(nanoseconds)
+        let operation = request.code
+        if let ledgerOperation = request.ledgerOperation {
+            timer(for: ledgerOperation).recordNanoseconds(nanoseconds)
+        }
         switch reply {
-        case .reply(_, .createAccounts(let r)):
+        case .reply(_, .createAccounts(let r), _):
             count(r, operation: operation) { $0.status.rawValue } name: { raw in
                 CreateAccountStatus(rawValue: raw).map { Self.snakeCase("\($0)") } ?? "status_\(raw)"
             }
-        case .reply(_, .createTransfers(let r)):
+        case .reply(_, .createTransfers(let r), _):
             count(r, operation: operation) { $0.status.rawValue } name: { raw in
                 CreateTransferStatus(rawValue: raw).map { Self.snakeCase("\($0)") } ?? "status_\(raw)"
             }

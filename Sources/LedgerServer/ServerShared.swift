@@ -1,12 +1,14 @@
 import LedgerEngine
 import Synchronization
 
-/// What every connection of one server shares: the ledger, the global in-flight bound,
+/// What every connection of one server shares: the ledger, the node's replication role, the global in-flight bound,
 /// the counters and the stopping flag.
 final class ServerShared: Sendable {
     /// The ledger served; replaced when a replicated node reopens its directory (nil
     /// meanwhile: requests are answered `busy`, not executed).
     private let slot: Mutex<DurableLedger?>
+    /// Answers `status` and `promote`.
+    let node: any NodeControl
     let limiter: InFlightLimiter
     let metrics: ServerMetrics
     let maxInFlightPerConnection: Int
@@ -14,8 +16,9 @@ final class ServerShared: Sendable {
     let drainTimeoutSeconds: Int
     private let stoppingFlag = Atomic<Bool>(false)
 
-    init(ledger: DurableLedger?, configuration: ServerConfiguration, metrics: ServerMetrics) {
+    init(ledger: DurableLedger?, node: any NodeControl, configuration: ServerConfiguration, metrics: ServerMetrics) {
         self.slot = Mutex(ledger)
+        self.node = node
         self.limiter = InFlightLimiter(limit: configuration.maxInFlightTotal)
         self.metrics = metrics
         self.maxInFlightPerConnection = max(1, configuration.maxInFlightPerConnection)

@@ -199,7 +199,7 @@ final class SessionHandler: ChannelDuplexHandler {
                 context: context)
             return
         }
-        let op = request.operation.rawValue
+        let op = request.code
         let bound = Self.replyBound(request)
         let shared = self.shared
         let admission = state.requestDecoded(
@@ -222,9 +222,10 @@ final class SessionHandler: ChannelDuplexHandler {
         case .start:
             ServerMetrics.bump(shared.metrics.requestsStarted)
             let ledger = shared.ledger
+            let node = shared.node
             let started = NIODeadline.now()
             let answer = context.eventLoop.makeFutureWithTask {
-                await RequestExecutor.answer(request, id: id, ledger: ledger)
+                await RequestExecutor.answer(request, id: id, ledger: ledger, node: node)
             }
             answer.assumeIsolated().whenSuccess { reply in
                 self.shared.metrics.answered(request, reply: reply, nanoseconds: (NIODeadline.now() - started).nanoseconds)
@@ -235,7 +236,7 @@ final class SessionHandler: ChannelDuplexHandler {
 
     private func finished(_ reply: Message, request: Request, bound: Int, context: ChannelHandlerContext) {
         let disposition = state.requestFinished(replyBound: bound)
-        if case .reply = reply, request.operation == .createAccounts || request.operation == .createTransfers {
+        if case .reply = reply, request.ledgerOperation == .createAccounts || request.ledgerOperation == .createTransfers {
             ServerMetrics.bump(shared.metrics.eventsCreated, by: request.eventCount)
         }
         guard disposition == .write else {

@@ -7,7 +7,10 @@ struct HeaderFields {
     var bodySize: UInt32
     var eventCount: UInt32
     var errorCode: UInt16
+    /// Bytes 26..<32 are zero.
     var reservedIsZero: Bool
+    /// Bytes 32..<40: `state_lsn` in a reply, reserved otherwise.
+    var stateLSN: UInt64
     var bodyChecksum: UInt32
 
     /// The outcome of scanning the start of a stream for a header.
@@ -52,7 +55,7 @@ struct HeaderFields {
                 operation: bytes[O.operation], kind: bytes[O.kind],
                 requestId: load(O.requestId, UInt64.self), bodySize: load(O.bodySize, UInt32.self),
                 eventCount: load(O.eventCount, UInt32.self), errorCode: load(O.errorCode, UInt16.self),
-                reservedIsZero: reservedIsZero, bodyChecksum: load(O.bodyChecksum, UInt32.self)))
+                reservedIsZero: reservedIsZero, stateLSN: load(O.stateLSN, UInt64.self), bodyChecksum: load(O.bodyChecksum, UInt32.self)))
     }
 
     /// A `WireError` about this frame, carrying its request id and operation.
@@ -65,7 +68,10 @@ struct HeaderFields {
         guard let kind = MessageKind(rawValue: kind) else {
             throw error(.invalidHeader, "unknown message kind \(self.kind)")
         }
-        guard reservedIsZero else { throw error(.invalidHeader, "reserved header bytes 26..<40 are not zero") }
+        guard reservedIsZero else { throw error(.invalidHeader, "reserved header bytes 26..<32 are not zero") }
+        guard stateLSN == 0 || kind == .reply else {
+            throw error(.invalidHeader, "reserved header bytes 32..<40 (state_lsn, replies only) are not zero in a \(kind)")
+        }
         switch (role, kind) {
         case (.requests, .request), (.replies, .reply), (.replies, .errorReply): break
         default: throw error(.invalidHeader, "a \(kind) is not accepted by a peer that reads \(role)")
@@ -77,6 +83,6 @@ struct HeaderFields {
         }
         return MessageHeader(
             operation: operation, kind: kind, requestId: requestId, bodySize: bodySize,
-            eventCount: eventCount, errorCode: errorCode, bodyChecksum: bodyChecksum)
+            eventCount: eventCount, errorCode: errorCode, bodyChecksum: bodyChecksum, stateLSN: stateLSN)
     }
 }

@@ -95,18 +95,44 @@ package struct KaminoMessageDecoder: NIOSingleStepByteToMessageDecoder {
                     requestId: header.requestId, operation: header.operation, rawCode: header.errorCode,
                     message: body.getString(at: body.readerIndex, length: body.readableBytes) ?? ""))
         }
+        let isRequest = header.kind == .request
+        if let admin = AdminOperation(rawValue: header.operation) {
+            return try adminMessage(admin, header, body: body, fields: fields)
+        }
         guard let op = BodyLayout.clientOperation(header.operation) else {
             throw fields.error(.unknownOperation, "operation \(header.operation) is not a client operation")
         }
-        let isRequest = header.kind == .request
         let count = try (isRequest ? BodyLayout.request(op) : BodyLayout.reply(op)).check(fields)
         let decoded = body.withUnsafeReadableBytes { bytes in
             Result { () throws(WireError) -> Message in
                 isRequest
                     ? .request(id: header.requestId, try MessageBodyDecoding.request(op, count: count, body: bytes, header: fields))
-                    : .reply(id: header.requestId, try MessageBodyDecoding.reply(op, count: count, body: bytes, header: fields))
+                    : .reply(
+                        id: header.requestId, try MessageBodyDecoding.reply(op, count: count, body: bytes, header: fields),
+                        stateLSN: header.stateLSN)
             }
         }
         return try decoded.get()
+    }
+
+    /// A `status` or `promote` message: an empty request, or a reply whose body is the
+    /// node's UTF-8 JSON answer (never events).
+    private static func adminMessage(
+        _ admin: AdminOperation, _ header: MessageHeader, body: ByteBuffer, fields: HeaderFields
+    ) throws(WireError) -> Message {
+        guard header.eventCount == 0 else {
+            throw fields.error(.badBodySize, "\(admin) carries no events; event_count is \(header.eventCount)")
+        }
+        if header.kind == .request {
+            guard header.bodySize == 0 else {
+                throw fields.error(.badBodySize, "a \(admin) request has an empty body, got \(header.bodySize) bytes")
+            }
+            return .request(id: header.requestId, admin == .status ? .status : .promote)
+        }
+        let json = Array(body.readableBytesView)
+        guard String(validating: json, as: UTF8.self) != nil else {
+            throw fields.error(.invalidBody, "a \(admin) reply body is not UTF-8")
+        }
+        return .reply(id: header.requestId, admin == .status ? .status(json) : .promote(json), stateLSN: header.stateLSN)
     }
 }

@@ -8,7 +8,7 @@ package enum MessageEncoding {
     package static func encode(_ message: Message, into out: inout ByteBuffer) throws(WireError) {
         switch message {
         case .request(let id, let request): try encode(request, id: id, into: &out)
-        case .reply(let id, let reply): try encode(reply, id: id, into: &out)
+        case .reply(let id, let reply, let lsn): try encode(reply, id: id, stateLSN: lsn, into: &out)
         case .errorReply(let e): encode(e, into: &out)
         }
     }
@@ -16,8 +16,8 @@ package enum MessageEncoding {
     /// Appends a request frame.
     package static func encode(_ request: Request, id: UInt64, into out: inout ByteBuffer) throws(WireError) {
         let count = request.eventCount
-        try checkCount(count, id: id, operation: request.operation)
-        frame(operation: request.operation.rawValue, kind: .request, id: id, count: count, into: &out) { b in
+        try checkCount(count, id: id, operation: request.code)
+        frame(operation: request.code, kind: .request, id: id, count: count, into: &out) { b in
             switch request {
             case .lookupAccounts(let ids), .lookupTransfers(let ids): b.reserveCapacity(minimumWritableBytes: ids.count * RecordCodec.idSize)
                 RecordCodec.encodeIds(ids, into: &b)
@@ -25,15 +25,23 @@ package enum MessageEncoding {
             case .queryAccounts(let f), .queryTransfers(let f): RecordCodec.encode(f, into: &b)
             case .createAccounts(let a): b.writeAccounts(a)
             case .createTransfers(let t): b.writeTransfers(t)
+            case .status, .promote: break
             }
         }
     }
 
-    /// Appends a reply frame.
-    package static func encode(_ reply: Reply, id: UInt64, into out: inout ByteBuffer) throws(WireError) {
+    /// Appends a reply frame whose header carries `stateLSN`. Throws `frameTooLarge`
+    /// (writing nothing) when a JSON body exceeds `WireLimits.maxBodySize`.
+    package static func encode(_ reply: Reply, id: UInt64, stateLSN: UInt64 = 0, into out: inout ByteBuffer) throws(WireError) {
         let count = reply.recordCount
-        try checkCount(count, id: id, operation: reply.operation)
-        frame(operation: reply.operation.rawValue, kind: .reply, id: id, count: count, into: &out) { b in
+        try checkCount(count, id: id, operation: reply.code)
+        if case .status(let json) = reply, json.count > WireLimits.maxBodySize {
+            throw WireError(.frameTooLarge, requestId: id, operation: reply.code, "a status of \(json.count) bytes")
+        }
+        if case .promote(let json) = reply, json.count > WireLimits.maxBodySize {
+            throw WireError(.frameTooLarge, requestId: id, operation: reply.code, "a promote answer of \(json.count) bytes")
+        }
+        frame(operation: reply.code, kind: .reply, id: id, count: count, stateLSN: stateLSN, into: &out) { b in
             switch reply {
             case .lookupAccounts(let a), .queryAccounts(let a): b.writeAccounts(a)
             case .lookupTransfers(let t), .getAccountTransfers(let t), .queryTransfers(let t):
@@ -47,6 +55,8 @@ package enum MessageEncoding {
             case .createTransfers(let results):
                 b.reserveCapacity(minimumWritableBytes: results.count * RecordCodec.createResultSize)
                 for r in results { RecordCodec.encodeResult(timestamp: r.timestamp, status: r.status.rawValue, into: &b) }
+            case .status(let json), .promote(let json):
+                b.writeBytes(json)
             }
         }
     }
@@ -71,10 +81,10 @@ package enum MessageEncoding {
         encode(ErrorReply(error), into: &out)
     }
 
-    private static func checkCount(_ count: Int, id: UInt64, operation: Operation) throws(WireError) {
+    private static func checkCount(_ count: Int, id: UInt64, operation: UInt8) throws(WireError) {
         guard count <= WireLimits.batchMax else {
             throw WireError(
-                .tooManyEvents, requestId: id, operation: operation.rawValue,
+                .tooManyEvents, requestId: id, operation: operation,
                 "\(count) records; at most \(WireLimits.batchMax) per message")
         }
     }
@@ -82,7 +92,7 @@ package enum MessageEncoding {
     /// Writes a zeroed header, the body, then fills in the header.
     private static func frame(
         operation: UInt8, kind: MessageKind, id: UInt64, count: Int, errorCode: UInt16 = 0,
-        into out: inout ByteBuffer, body: (inout ByteBuffer) -> Void
+        stateLSN: UInt64 = 0, into out: inout ByteBuffer, body: (inout ByteBuffer) -> Void
     ) {
         let start = out.writerIndex
         out.writeRepeatingByte(0, count: MessageHeader.size)
@@ -92,7 +102,7 @@ package enum MessageEncoding {
         let header = MessageHeader(
             operation: operation, kind: kind, requestId: id, bodySize: UInt32(truncatingIfNeeded: bodySize),
             eventCount: UInt32(truncatingIfNeeded: count), errorCode: errorCode,
-            bodyChecksum: WireChecksum.crc32c(out, at: bodyStart, length: bodySize) ?? 0)
+            bodyChecksum: WireChecksum.crc32c(out, at: bodyStart, length: bodySize) ?? 0, stateLSN: stateLSN)
         header.write(to: &out, at: start)
     }
 }

@@ -12,11 +12,14 @@ package import NIOCore
 /// |     16 |    4 | body_size       |
 /// |     20 |    4 | event_count     |
 /// |     24 |    2 | error_code      |
-/// |     26 |   14 | reserved (zero) |
+/// |     26 |    6 | reserved (zero) |
+/// |     32 |    8 | state_lsn       |
 /// |     40 |    4 | body_checksum   |
 /// |     44 |    4 | header_checksum |
 ///
 /// `header_checksum` is the CRC32C of bytes 0..<44; `body_checksum` the CRC32C of the body.
+/// `state_lsn` is set in replies only (the LSN of the state the reply reflects); it is
+/// zero in requests and error replies, whose bytes 26..<40 are all reserved.
 package struct MessageHeader: Sendable, Hashable {
     /// The magic bytes `KMNO` read as a little-endian u32.
     package static let magic: UInt32 = 0x4F4E_4D4B
@@ -36,7 +39,10 @@ package struct MessageHeader: Sendable, Hashable {
         package static let eventCount = 20
         package static let errorCode = 24
         package static let reserved = 26
-        package static let reservedSize = 14
+        /// Bytes 26..<32: zero in every message.
+        package static let reservedSize = 6
+        /// Bytes 32..<40: `state_lsn` in replies, zero (reserved) in the other kinds.
+        package static let stateLSN = 32
         package static let bodyChecksum = 40
         package static let headerChecksum = 44
     }
@@ -55,12 +61,16 @@ package struct MessageHeader: Sendable, Hashable {
     package var errorCode: UInt16
     /// CRC32C of the body.
     package var bodyChecksum: UInt32
+    /// Replies only: the LSN of the ledger state the reply reflects (the batch's LSN for
+    /// creates, the state read for lookups and queries); 0 in requests and error replies.
+    package var stateLSN: UInt64
 
     package init(
         version: UInt16 = MessageHeader.currentVersion, operation: UInt8, kind: MessageKind,
         requestId: UInt64, bodySize: UInt32, eventCount: UInt32, errorCode: UInt16 = 0,
-        bodyChecksum: UInt32
+        bodyChecksum: UInt32, stateLSN: UInt64 = 0
     ) {
+        precondition(stateLSN == 0 || kind == .reply, "only replies carry a state_lsn")
         self.version = version
         self.operation = operation
         self.kind = kind
@@ -69,6 +79,7 @@ package struct MessageHeader: Sendable, Hashable {
         self.eventCount = eventCount
         self.errorCode = errorCode
         self.bodyChecksum = bodyChecksum
+        self.stateLSN = stateLSN
     }
 
     /// Writes the 48 header bytes, header checksum included, at absolute index `index`
@@ -85,6 +96,7 @@ package struct MessageHeader: Sendable, Hashable {
         h.writeInteger(eventCount, endianness: .little)
         h.writeInteger(errorCode, endianness: .little)
         h.writeRepeatingByte(0, count: Offset.reservedSize)
+        h.writeInteger(stateLSN, endianness: .little)
         h.writeInteger(bodyChecksum, endianness: .little)
         let crc = h.withUnsafeReadableBytes { WireChecksum.crc32c($0) }
         h.writeInteger(crc, endianness: .little)

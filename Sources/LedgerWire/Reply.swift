@@ -3,7 +3,7 @@ package import LedgerCore
 /// The server's successful answer to a request of the same operation.
 ///
 /// Lookups and queries return the records found; creates return one result per event,
-/// in event order.
+/// in event order. `status` and `promote` return a UTF-8 JSON object (docs/protocol.md).
 package enum Reply: Sendable, Hashable {
     case lookupAccounts([Account])
     case lookupTransfers([Transfer])
@@ -13,10 +13,26 @@ package enum Reply: Sendable, Hashable {
     case queryTransfers([Transfer])
     case createAccounts([CreateAccountResult])
     case createTransfers([CreateTransferResult])
+    /// `AdminOperation.status`: the node's status, a UTF-8 JSON object.
+    case status([UInt8])
+    /// `AdminOperation.promote`: the outcome, a UTF-8 JSON object.
+    case promote([UInt8])
 
-    /// The operation code in the header.
-    package var operation: Operation {
+    /// The operation byte in the header.
+    package var code: UInt8 {
         switch self {
+        case .status: return AdminOperation.status.rawValue
+        case .promote: return AdminOperation.promote.rawValue
+        default:
+            guard let op = ledgerOperation else { preconditionFailure("every other reply is a ledger operation's") }
+            return op.rawValue
+        }
+    }
+
+    /// The ledger operation, nil for the admin operations.
+    package var ledgerOperation: Operation? {
+        switch self {
+        case .status, .promote: return nil
         case .lookupAccounts: return .lookupAccounts
         case .lookupTransfers: return .lookupTransfers
         case .getAccountTransfers: return .getAccountTransfers
@@ -36,6 +52,7 @@ package enum Reply: Sendable, Hashable {
         case .getAccountBalances(let b): return b.count
         case .createAccounts(let r): return r.count
         case .createTransfers(let r): return r.count
+        case .status, .promote: return 0
         }
     }
 }

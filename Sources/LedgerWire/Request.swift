@@ -2,7 +2,8 @@ package import LedgerCore
 
 /// A client's request: one operation and its events.
 ///
-/// Lookups carry ids; queries carry exactly one filter; creates carry records.
+/// Lookups carry ids; queries carry exactly one filter; creates carry records. `status`
+/// and `promote` (Kamino's `AdminOperation`s) carry nothing.
 package enum Request: Sendable, Hashable {
     case lookupAccounts([UInt128])
     case lookupTransfers([UInt128])
@@ -12,10 +13,26 @@ package enum Request: Sendable, Hashable {
     case queryTransfers(QueryFilter)
     case createAccounts([Account])
     case createTransfers([Transfer])
+    /// `AdminOperation.status`: the node's replication status.
+    case status
+    /// `AdminOperation.promote`: make this follower the primary.
+    case promote
 
-    /// The operation code in the header.
-    package var operation: Operation {
+    /// The operation byte in the header.
+    package var code: UInt8 {
         switch self {
+        case .status: return AdminOperation.status.rawValue
+        case .promote: return AdminOperation.promote.rawValue
+        default:
+            guard let op = ledgerOperation else { preconditionFailure("every other request is a ledger operation") }
+            return op.rawValue
+        }
+    }
+
+    /// The ledger operation, nil for the admin operations.
+    package var ledgerOperation: Operation? {
+        switch self {
+        case .status, .promote: return nil
         case .lookupAccounts: return .lookupAccounts
         case .lookupTransfers: return .lookupTransfers
         case .getAccountTransfers: return .getAccountTransfers
@@ -34,6 +51,7 @@ package enum Request: Sendable, Hashable {
         case .getAccountTransfers, .getAccountBalances, .queryAccounts, .queryTransfers: return 1
         case .createAccounts(let accounts): return accounts.count
         case .createTransfers(let transfers): return transfers.count
+        case .status, .promote: return 0
         }
     }
 }

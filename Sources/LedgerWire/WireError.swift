@@ -44,7 +44,8 @@ package struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
         /// Sync replication: the batch is durable on the primary but the sync quorum did
         /// not confirm it in time; its outcome is unknown (resending is safe).
         case replicationTimeout = 17
-        /// `promote` was sent to a node that is not a follower; nothing changed.
+        /// `promote` was sent to a node that is not a follower (a standalone node or a
+        /// primary); nothing changed.
         case notFollower = 18
 
         /// True when framing is lost or the server is going away: the connection is

@@ -1,4 +1,5 @@
 import ArgumentParser
+import KaminoEtcd
 import LedgerEngine
 import LedgerReplication
 import LedgerServer
@@ -20,9 +21,10 @@ struct ReplicatedServe {
         let metrics = ServerMetrics(version: KaminoVersion.version, commit: KaminoVersion.commit)
         do { try makeDirectories(settings.data) } catch { throw exitFailure("error: \(error)") }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let control = ReplicatedNodeControl()
         let server = LedgerTCPServer(
             configuration: ServerConfiguration(host: settings.listen.host, port: settings.listen.port),
-            ledger: nil, group: group, metrics: metrics)
+            ledger: nil, group: group, metrics: metrics, nodeControl: control)
         let r = settings.replication
         let mode: ReplicationMode = r.mode == .sync
             ? .sync(quorum: r.syncQuorum, timeout: .milliseconds(r.syncTimeoutMs)) : .async
@@ -40,7 +42,7 @@ struct ReplicatedServe {
             settings: NodeSettings(
                 directory: settings.data, nodeId: nodeId, clientAddress: advertise.description,
                 replicationHost: r.listen.host, replicationPort: r.listen.port,
-                replicationAddress: r.listen.description, mode: mode),
+                replicationAddress: r.advertiseReplication?.description, mode: mode),
             group: group, logger: logger,
             openLedger: { (role) throws(EngineError) -> DurableLedger in
                 do throws(EngineError) {
@@ -56,14 +58,33 @@ struct ReplicatedServe {
                 if ledger != nil { openedSignal.yield(.success(())) }
             })
         node.onReplicationListening { address in announce("replication on \(address)") }
+        control.attach(node)
 
-        var services: [any Service] = [NodeService(node: node, start: start), server]
+        var election: EtcdElection?
+        if !r.etcd.isEmpty {
+            do {
+                // A request must fail well within the lease, so a partitioned etcd is noticed
+                // before the lease runs out.
+                let client = try EtcdClient(endpoints: r.etcd, eventLoopGroup: group,
+                                            requestTimeout: .milliseconds(max(200, r.leaseTtlMs / 4)))
+                election = EtcdElection(client: client, cluster: r.cluster, nodeId: nodeId,
+                                        clientAddress: advertise.description, ttlSeconds: r.leaseTtlMs / 1000,
+                                        syncMode: r.mode == .sync, logger: logger)
+            } catch {
+                throw exitFailure("error: etcd: \(error)")
+            }
+        }
+        let replicationMetrics = ReplicationMetrics(registry: metrics.registry)
+        var services: [any Service] = [NodeService(node: node, start: start, election: election), server]
         do {
             if let metricsAddress = settings.metrics {
                 let endpoint = MetricsHTTPServer(
                     host: metricsAddress.host, port: metricsAddress.port, group: group,
                     ready: { node.ledger?.acceptsWrites ?? false },
-                    render: { server.metrics.render(ledger: node.ledger, inFlight: server.inFlight) })
+                    render: {
+                        replicationMetrics.update(node.status())
+                        return server.metrics.render(ledger: node.ledger, inFlight: server.inFlight)
+                    })
                 let bound = try await endpoint.start()
                 services.append(endpoint)
                 announce("metrics on \(Serve.describe(bound, fallback: metricsAddress.description))")
@@ -109,10 +130,16 @@ struct ReplicatedServe {
 private struct NodeService: Service {
     let node: ReplicatedNode
     let start: ReplicatedNode.Start
+    /// Automatic failover (etcd decides the role; `start` is ignored).
+    let election: EtcdElection?
 
     func run() async throws {
         try await cancelWhenGracefulShutdown {
-            try await node.run(start: start)
+            if let election {
+                try await node.run(election: election)
+            } else {
+                try await node.run(start: start)
+            }
         }
     }
 }

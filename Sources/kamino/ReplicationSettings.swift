@@ -6,7 +6,7 @@ struct ReplicationSettings {
     /// The config keys this part owns.
     static let keys: Set<String> = [
         "replication", "replication_listen", "sync_quorum", "sync_timeout_ms", "node_id", "advertise", "primary",
-        "etcd", "cluster", "lease_ttl_ms",
+        "etcd", "cluster", "lease_ttl_ms", "advertise_replication",
     ]
     static let defaultReplicationListen = "127.0.0.1:4411"
 
@@ -32,6 +32,9 @@ struct ReplicationSettings {
     var nodeIdWasSet = false
     /// The client address advertised to followers and clients (default: `listen`).
     var advertise = HostPort(host: "127.0.0.1", port: 4410)
+    /// The replication address published for followers (etcd), when it differs from the
+    /// bound one (a proxy, NAT); nil: the bound address.
+    var advertiseReplication: HostPort?
     /// `kamino follow`: the primary's replication address.
     var primary: HostPort?
     /// etcd endpoints (automatic failover); empty: manual failover.
@@ -81,6 +84,9 @@ struct ReplicationSettings {
             throw ConfigError(.badValue, "node_id: must be 1 to 200 bytes")
         }
         if let (text, label) = try pick("primary") { r.primary = try HostPort(parsing: text, key: label) }
+        if let (text, label) = try pick("advertise_replication") {
+            r.advertiseReplication = try HostPort(parsing: text, key: label)
+        }
         if let (text, _) = try pick("etcd") {
             r.etcd = text.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
         }

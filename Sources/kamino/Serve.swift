@@ -50,7 +50,7 @@ struct Serve: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let server = LedgerTCPServer(
             configuration: ServerConfiguration(host: settings.listen.host, port: settings.listen.port),
-            ledger: ledger, group: group, metrics: metrics)
+            ledger: ledger, group: group, metrics: metrics, nodeControl: StandaloneNodeControl(ledger: ledger))
         // The group stops its services in reverse order: endpoints, then the server
         // (draining in-flight batches), then the ledger, which closes its log.
         var services: [any Service] = [ledger, server]

@@ -62,6 +62,9 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "The leader lease's time to live in milliseconds, whole seconds (default 1000).")
     var leaseTtlMs: String?
 
+    @Option(help: "The replication address HOST:PORT published in etcd for followers, when it is not the bound one (a proxy, NAT; default: the bound address).")
+    var advertiseReplication: String?
+
     /// The resolved settings; `primary` is `kamino follow`'s.
     func resolve(primary: String? = nil) throws -> ServeSettings {
         do {
@@ -70,7 +73,8 @@ struct ServeOptions: ParsableArguments {
                              expectedTransfers: expectedTransfers, logLevel: logLevel, logFormat: logFormat,
                              replication: replication, replicationListen: replicationListen, syncQuorum: syncQuorum,
                              syncTimeoutMs: syncTimeoutMs, nodeId: nodeId, advertise: advertise, primary: primary,
-                             etcd: etcd, cluster: cluster, leaseTtlMs: leaseTtlMs),
+                             etcd: etcd, cluster: cluster, leaseTtlMs: leaseTtlMs,
+                             advertiseReplication: advertiseReplication),
                 configPath: config, environment: processEnvironment())
         } catch {
             throw exitFailure("error: \(error.description)")

@@ -62,6 +62,7 @@ struct ServeSettings {
         var etcd: String? = nil
         var cluster: String? = nil
         var leaseTtlMs: String? = nil
+        var advertiseReplication: String? = nil
     }
 
     /// Resolves the settings. `configPath` nil means the default file, used only if present.
@@ -90,7 +91,7 @@ struct ServeSettings {
                 "replication": flags.replication, "replication_listen": flags.replicationListen,
                 "sync_quorum": flags.syncQuorum, "sync_timeout_ms": flags.syncTimeoutMs, "node_id": flags.nodeId,
                 "advertise": flags.advertise, "primary": flags.primary, "etcd": flags.etcd, "cluster": flags.cluster,
-                "lease_ttl_ms": flags.leaseTtlMs,
+                "lease_ttl_ms": flags.leaseTtlMs, "advertise_replication": flags.advertiseReplication,
             ].compactMapValues { $0 },
             environment: environment,
             environmentNames: Dictionary(uniqueKeysWithValues: known.map { ($0, "KAMINO_" + $0.uppercased()) }),

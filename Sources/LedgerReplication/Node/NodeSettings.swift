@@ -26,15 +26,16 @@ package struct NodeSettings: Sendable {
     /// Where this node listens for followers while it is the primary.
     package var replicationHost: String
     package var replicationPort: Int
-    /// The address followers reach this node's replication port at (published in etcd).
-    package var replicationAddress: String
+    /// The address followers reach this node's replication port at (published in etcd);
+    /// nil: the address the port is bound to.
+    package var replicationAddress: String?
     package var mode: ReplicationMode
     /// Log records kept for followers beyond what snapshots need (a follower further
     /// behind gets the snapshot instead).
     package var retainRecords: UInt64
 
     package init(directory: String, nodeId: String, clientAddress: String, replicationHost: String,
-                 replicationPort: Int, replicationAddress: String, mode: ReplicationMode,
+                 replicationPort: Int, replicationAddress: String?, mode: ReplicationMode,
                  retainRecords: UInt64 = 1_000_000) {
         self.directory = directory
         self.nodeId = nodeId

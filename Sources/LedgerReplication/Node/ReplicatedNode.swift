@@ -35,6 +35,10 @@ package final class ReplicatedNode: Sendable {
         var following: Task<FollowerLink.Outcome, Never>?
         /// Set when the primary term must end (a higher epoch was seen).
         var fence: (reason: String, wake: AsyncStream<Void>.Continuation)?
+        /// Times this process became the primary.
+        var promotions: UInt64 = 0
+        /// True when etcd decides the roles (`promote` is refused).
+        var automatic = false
     }
 
     package let settings: NodeSettings
@@ -70,51 +74,165 @@ package final class ReplicatedNode: Sendable {
             case .primary:
                 // No client write until the new epoch is durable (`becomePrimary`).
                 let ledger = try await ledgerOpen(role: .fenced(reason: "becoming the primary", primary: nil))
-                try await becomePrimary(ledger)
-                await runPrimaryTerm(ledger)
+                try await becomePrimary(ledger, epoch: nil)
+                await runPrimaryTerm(ledger, leadership: nil)
                 // A fenced primary keeps refusing writes until an operator restarts it as a
                 // follower (without etcd it does not know the new primary's replication port).
                 if Task.isCancelled { break }
                 await waitForCancellation()
             case .follower(let host, let port):
-                let ledger = try await ledgerOpen(role: .follower(primary: progress.current.primaryClientAddress))
-                let link = FollowerLink(
-                    primaryHost: host, primaryPort: port, nodeId: settings.nodeId,
-                    clientAddress: settings.clientAddress, directory: settings.directory, group: group,
-                    logger: logger, progress: progress)
-                let task = Task { await link.run(ledger: ledger) }
-                state.withLock { $0.following = task }
-                let outcome = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
-                state.withLock { $0.following = nil }
-                switch outcome {
-                case .cancelled:
-                    guard !Task.isCancelled else { break }
-                    // `promote` cancelled the link: this ledger becomes the primary's.
-                    try await finishPromotion(ledger)
-                    next = .primary
-                case .truncate(let after):
-                    try await closeAndChange { () throws(WALError) in
-                        let outcome = try LogTruncation.truncate(directory: self.settings.directory, after: after)
-                        self.logger.notice("replication: log cut to rejoin the primary", metadata: [
-                            "after_lsn": "\(after)", "outcome": "\(outcome)",
-                        ])
-                    }
-                case .fetchSnapshot:
-                    let (last, durable) = (ledger.loggedLSN, ledger.durableLSN)
-                    await close()
-                    do {
-                        _ = try await link.fetchSnapshot(lastLSN: last, durableLSN: durable)
-                    } catch {
-                        logger.warning("replication: snapshot fetch failed; retrying", metadata: ["error": "\(error)"])
-                        try? await Task.sleep(for: .milliseconds(200))
-                    }
-                case .stalePrimary(let why):
-                    logger.error("replication: refusing to follow a primary of an older epoch", metadata: ["why": "\(why)"])
-                    try? await Task.sleep(for: .seconds(1))
+                switch try await follow(host: host, port: port, leaderKey: nil) {
+                case .promoted: next = .primary
+                case .again, .leaderChanged: break
                 }
             }
         }
         await close()
+    }
+
+    /// Runs the node with automatic failover through etcd until its task is cancelled.
+    package func run(election: EtcdElection) async throws {
+        defer { logger.info("replication: node stopped") }
+        state.withLock { $0.automatic = true }
+        let progressTask = Task { [self] in
+            await election.publishProgress(
+                role: { self.ledger?.role.name ?? "starting" }, durableLSN: { self.ledger?.durableLSN ?? 0 })
+        }
+        defer { progressTask.cancel() }
+        while !Task.isCancelled {
+            let ledger = try await ledgerOpen(role: .follower(primary: progress.current.primaryClientAddress))
+            switch try await election.decide(durableLSN: { ledger.durableLSN }) {
+            case .lead(let epoch, let lease):
+                let floor = max(ledger.epoch, progress.current.primaryEpoch)
+                guard epoch > floor else {
+                    // Epochs from before etcd ran this cluster (manual promotions) are higher
+                    // than etcd's revisions: give the key back and move the revision past them.
+                    logger.error("replication: etcd's revision \(epoch) is not above this log's epoch \(floor); raising it")
+                    await election.resign(epoch: epoch, lease: lease)
+                    try await election.raiseRevision(above: floor)
+                    continue
+                }
+                let deadline = LeaseDeadline()
+                deadline.renewed(sentAt: monotonicNow(), ttl: Double(election.ttlSeconds))
+                do {
+                    try await becomePrimary(ledger, epoch: epoch)
+                } catch {
+                    await election.resign(epoch: epoch, lease: lease)
+                    throw error
+                }
+                await runPrimaryTerm(ledger, leadership: Leadership(
+                    election: election, epoch: epoch, lease: lease, deadline: deadline))
+                await election.resign(epoch: epoch, lease: lease)
+            case .follow(let leader, let createRevision):
+                guard let (host, port) = Self.split(leader.replication) else {
+                    logger.error("replication: the leader key holds a bad address: \(leader.replication)")
+                    try await Task.sleep(for: .seconds(1))
+                    continue
+                }
+                _ = try await follow(host: host, port: port, leaderKey: (election, createRevision))
+            }
+        }
+        await close()
+    }
+
+    /// Why `follow` returned.
+    private enum FollowEnd { case promoted, again, leaderChanged }
+
+    /// Follows the primary at `host:port` until the directory must change (done here,
+    /// then returns `.again`), a promotion, or (with etcd) the leader key changes.
+    private func follow(host: String, port: Int, leaderKey: (EtcdElection, Int64)?) async throws -> FollowEnd {
+        let ledger = try await ledgerOpen(role: .follower(primary: progress.current.primaryClientAddress))
+        let link = FollowerLink(
+            primaryHost: host, primaryPort: port, nodeId: settings.nodeId,
+            clientAddress: settings.clientAddress, directory: settings.directory, group: group,
+            logger: logger, progress: progress)
+        let task = Task { await link.run(ledger: ledger) }
+        state.withLock { $0.following = task }
+        let watcher = leaderKey.map { (election, revision) in
+            Task {
+                await election.watchLeader(createRevision: revision)
+                task.cancel()
+            }
+        }
+        let outcome = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+        watcher?.cancel()
+        let promoting = state.withLock { s in
+            s.following = nil
+            return s.promotion != nil
+        }
+        switch outcome {
+        case .cancelled:
+            if Task.isCancelled { return .again }
+            if promoting {
+                logger.notice("replication: promoted: this node becomes the primary", metadata: [
+                    "log_ends_at": "\(ledger.loggedLSN)",
+                ])
+                return .promoted
+            }
+            return .leaderChanged
+        case .truncate(let after):
+            try await closeAndChange { () throws(WALError) in
+                let outcome = try LogTruncation.truncate(directory: self.settings.directory, after: after)
+                self.logger.notice("replication: log cut to rejoin the primary", metadata: [
+                    "after_lsn": "\(after)", "outcome": "\(outcome)",
+                ])
+            }
+        case .fetchSnapshot:
+            let (last, durable) = (ledger.loggedLSN, ledger.durableLSN)
+            await close()
+            do {
+                _ = try await link.fetchSnapshot(lastLSN: last, durableLSN: durable)
+            } catch {
+                logger.warning("replication: snapshot fetch failed; retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        case .stalePrimary(let why):
+            logger.error("replication: refusing to follow a primary of an older epoch", metadata: ["why": "\(why)"])
+            try? await Task.sleep(for: .seconds(1))
+        }
+        return .again
+    }
+
+    /// `HOST:PORT` split (the host may be a bracketed IPv6 address).
+    static func split(_ address: String) -> (String, Int)? {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+              port > 0, port < 65536 else { return nil }
+        var host = String(address[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+
+    // MARK: Status
+
+    /// The node's state now, for `status` and metrics.
+    package func status() -> NodeStatus {
+        let (ledger, term, promotions) = state.withLock { ($0.ledger, $0.term, $0.promotions) }
+        let link = progress.current
+        let role = ledger?.role
+        let last = ledger?.loggedLSN ?? 0
+        let durable = ledger?.durableLSN ?? 0
+        var status = NodeStatus(
+            node: settings.nodeId, role: role?.name ?? "starting", epoch: ledger?.epoch ?? 0, lastLSN: last,
+            durableLSN: durable, commitLSN: term?.commitLSN ?? link.primaryCommitLSN,
+            primary: role == .primary ? settings.clientAddress : (role?.knownPrimary ?? link.primaryClientAddress),
+            mode: "\(settings.mode)", syncSet: term?.quorum?.members ?? [], followers: [], lagLSN: nil,
+            lagSeconds: nil, link: nil, promotions: promotions)
+        let now = monotonicNow()
+        if let term {
+            status.epoch = term.epoch
+            status.followers = term.registry.all.map { f in
+                NodeStatus.Follower(
+                    node: f.nodeId, address: f.clientAddress, state: f.state, durableLSN: f.durableLSN,
+                    appliedLSN: f.appliedLSN, lagLSN: last > f.durableLSN ? last - f.durableLSN : 0,
+                    lagSeconds: f.durableLSN >= durable ? 0 : max(0, now - f.caughtUpAt), sentBytes: f.sentBytes,
+                    sentRecords: f.sentRecords)
+            }
+        } else if role != nil, role != .primary {
+            status.link = link.state
+            status.lagLSN = link.primaryLastLSN > last ? link.primaryLastLSN - last : 0
+            status.lagSeconds = status.lagLSN == 0 || link.caughtUpAt == 0 ? 0 : max(0, now - link.caughtUpAt)
+        }
+        return status
     }
 
     // MARK: Promotion
@@ -123,13 +241,15 @@ package final class ReplicatedNode: Sendable {
     package func promote() async throws(EngineError) -> UInt64 {
         let result: Result<UInt64, EngineError> = await withCheckedContinuation { continuation in
             let task: Task<FollowerLink.Outcome, Never>? = state.withLock { s in
-                guard s.term == nil, s.promotion == nil, let following = s.following else { return nil }
+                guard !s.automatic, s.term == nil, s.promotion == nil, let following = s.following else { return nil }
                 s.promotion = continuation
                 return following
             }
             guard let task else {
-                continuation.resume(returning: .failure(EngineError(
-                    .notFollower, "only a following node can be promoted (this one is \(ledger?.role.name ?? "starting"))")))
+                let why = state.withLock { $0.automatic }
+                    ? "etcd decides the primary in this cluster (automatic failover): stop the primary to fail over"
+                    : "only a following node can be promoted (this one is \(ledger?.role.name ?? "starting"))"
+                continuation.resume(returning: .failure(EngineError(.notFollower, why)))
                 return
             }
             task.cancel()
@@ -137,21 +257,22 @@ package final class ReplicatedNode: Sendable {
         return try result.get()
     }
 
-    /// After the link stopped for a promotion: the ledger stays open and becomes the
-    /// primary's in `runPrimaryTerm` (the new epoch is written there).
-    private func finishPromotion(_ ledger: DurableLedger) async throws {
-        logger.notice("replication: promoted: this node becomes the primary", metadata: [
-            "log_ends_at": "\(ledger.loggedLSN)",
-        ])
-    }
-
     // MARK: Primary term
 
-    /// Raises the epoch durably and takes client writes.
-    private func becomePrimary(_ ledger: DurableLedger) async throws {
+    /// What a primary term under etcd holds: the key's epoch, its lease and its deadline.
+    private struct Leadership: Sendable {
+        let election: EtcdElection
+        let epoch: UInt64
+        let lease: Int64
+        let deadline: LeaseDeadline
+    }
+
+    /// Raises the epoch durably (to `epoch`, or above every epoch this node knows when
+    /// nil) and takes client writes.
+    private func becomePrimary(_ ledger: DurableLedger, epoch chosen: UInt64?) async throws {
         let directory = settings.directory
         let history = try await DedicatedThread.run { () throws(WALError) in try EpochHistoryFile.read(directory: directory) }
-        let epoch = max(history.current, ledger.epoch, progress.current.primaryEpoch) + 1
+        let epoch = chosen ?? max(history.current, ledger.epoch, progress.current.primaryEpoch) + 1
         do {
             try ledger.promote(to: epoch) { (firstLSN) throws(EngineError) in
                 do throws(WALError) {
@@ -165,15 +286,20 @@ package final class ReplicatedNode: Sendable {
             waiting?.resume(returning: .failure(error))
             throw error
         }
-        let waiting = state.withLock { s in defer { s.promotion = nil }; return s.promotion }
+        let waiting = state.withLock { s in
+            s.promotions += 1
+            defer { s.promotion = nil }
+            return s.promotion
+        }
         waiting?.resume(returning: .success(epoch))
         logger.notice("replication: primary of epoch \(epoch)", metadata: [
             "epoch": "\(epoch)", "log_ends_at": "\(ledger.loggedLSN)", "mode": "\(settings.mode)",
         ])
     }
 
-    /// Ships the log to followers until the node is stopped or fenced.
-    private func runPrimaryTerm(_ ledger: DurableLedger) async {
+    /// Ships the log to followers until the node is stopped or fenced (with etcd: or its
+    /// lease is lost).
+    private func runPrimaryTerm(_ ledger: DurableLedger, leadership: Leadership?) async {
         let directory = settings.directory
         guard let history = try? await DedicatedThread.run({ () throws(WALError) in
             try EpochHistoryFile.read(directory: directory)
@@ -187,7 +313,11 @@ package final class ReplicatedNode: Sendable {
         switch settings.mode {
         case .async: quorum = nil
         case .sync(let count, let timeout):
-            quorum = SyncQuorum(quorum: count, commitLSN: ledger.loggedLSN, timeout: timeout)
+            var publish: (@Sendable ([String]) async -> Bool)?
+            if let l = leadership {
+                publish = { @Sendable members in await l.election.publishSync(members, epoch: l.epoch) }
+            }
+            quorum = SyncQuorum(quorum: count, commitLSN: ledger.loggedLSN, timeout: timeout, publish: publish)
         }
         let (fenceSignal, fenceWake) = AsyncStream<Void>.makeStream()
         let context = PrimaryContext(
@@ -199,7 +329,7 @@ package final class ReplicatedNode: Sendable {
             s.fence = (reason: "", wake: fenceWake)
         }
         ledger.ship(to: tail)
-        ledger.setGate(quorum)
+        ledger.setGate(PrimaryGate(quorum: quorum, lease: leadership?.deadline, isPrimary: { ledger.role == .primary }))
         let retain = settings.retainRecords
         ledger.retainLog { [registry] in
             let floor = ledger.loggedLSN > retain ? ledger.loggedLSN - retain : 1
@@ -217,10 +347,23 @@ package final class ReplicatedNode: Sendable {
             endTerm(ledger, tail: tail, quorum: quorum)
             return
         }
-        announceReplication(listener.localAddress)
+        let replicationAddress = settings.replicationAddress ?? announceReplication(listener.localAddress)
+        if settings.replicationAddress != nil { _ = announceReplication(listener.localAddress) }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await listener.run(context) }
             group.addTask { for await _ in fenceSignal { return } }
+            if let leadership {
+                let record = LeaderRecord(node: settings.nodeId, client: settings.clientAddress, replication: replicationAddress)
+                group.addTask { [weak self] in
+                    // Followers find the leader by this record (with its bound port).
+                    while !(await leadership.election.publishLeader(record, lease: leadership.lease, epoch: leadership.epoch)) {
+                        guard leadership.deadline.isValid, !Task.isCancelled else { break }
+                        try? await Task.sleep(for: .milliseconds(50))
+                    }
+                    let reason = await leadership.election.holdLease(leadership.lease, deadline: leadership.deadline)
+                    self?.fence(reason)
+                }
+            }
             await group.next()
             group.cancelAll()
         }
@@ -255,10 +398,12 @@ package final class ReplicatedNode: Sendable {
         }
     }
 
-    private func announceReplication(_ address: SocketAddress?) {
+    /// Logs and announces the replication port's real address; returns it.
+    private func announceReplication(_ address: SocketAddress?) -> String {
         let text = address.flatMap { a in a.ipAddress.map { "\($0):\(a.port ?? 0)" } } ?? "\(settings.replicationHost):\(settings.replicationPort)"
         logger.notice("replication: listening for followers on \(text)")
         replicationAnnouncement.withLock { $0?(text) }
+        return text
     }
 
     /// Told the replication port's real address each time the node starts listening.

@@ -5,10 +5,11 @@ import Synchronization
 /// made it durable, or fails with `replicationTimeout` after `timeout`. Never falls back
 /// to answering without the quorum.
 ///
-/// Membership changes go through `publish` first when one is set (etcd: the set a new
-/// leader must come from), so the published set never names a follower that lacks a
-/// committed batch: a member is removed from the published set before it stops counting
-/// and added to it only after it holds every committed LSN.
+/// Admissions go through `publish` first when one is set (etcd: the set a new leader
+/// must come from), so the published set never names a follower that lacks a committed
+/// batch: a follower joins only once it holds every committed LSN, and a departed member
+/// leaves the published set only when its replacement is published (meanwhile nothing
+/// commits, so it still holds every committed LSN).
 package final class SyncQuorum: ReplicationGate, Sendable {
     private struct Waiter {
         let lsn: UInt64
@@ -80,29 +81,12 @@ package final class SyncQuorum: ReplicationGate, Sendable {
         considerMembership()
     }
 
-    /// A follower went away: it stops counting (after the published set dropped it).
+    /// A follower went away: it stops counting at once, so nothing more commits until a
+    /// replacement that holds every committed LSN is admitted. The published set keeps
+    /// naming it until then (it holds every committed LSN), so a takeover stays possible.
     package func remove(_ node: String) {
-        let isMember = state.withLock { $0.quorum.members[node] != nil }
-        guard isMember else {
-            state.withLock { _ = $0.quorum.remove(node) }
-            return
-        }
-        guard let publish else {
-            state.withLock { _ = $0.quorum.remove(node) }
-            considerMembership()
-            return
-        }
-        Task {
-            // Until the smaller set is published, the member still counts (so nothing is
-            // committed without it); its absence only stalls commits meanwhile.
-            let remaining = state.withLock { s in s.quorum.memberNames.filter { $0 != node } }
-            while !(await publish(remaining)) {
-                if state.withLock({ $0.stopped != nil }) { return }
-                try? await Task.sleep(for: .milliseconds(100))
-            }
-            state.withLock { _ = $0.quorum.remove(node) }
-            considerMembership()
-        }
+        state.withLock { _ = $0.quorum.remove(node) }
+        considerMembership()
     }
 
     /// Fails every wait with `error` and refuses later ones (fenced, demoted, closed).
