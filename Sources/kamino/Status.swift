@@ -27,11 +27,19 @@ struct Status: AsyncParsableCommand {
         print(Self.table(status))
     }
 
-    /// The human view: one `key value` line per field, then one line per follower.
+    /// The human view: one `key value` line per field (the common ones first), then one
+    /// line per follower.
     static func table(_ status: JSONReader) -> String {
         var lines: [String] = []
-        for key in ["role", "epoch", "last_lsn", "durable_lsn", "commit_lsn", "primary"] {
+        let first = ["role", "epoch", "last_lsn", "durable_lsn", "commit_lsn", "primary"]
+        for key in first {
             lines.append(key.padding(12) + (status[key]?.text ?? "-"))
+        }
+        // Then whatever else the node reports (mode, link, lag...), in its order.
+        if case .object(let fields) = status {
+            for (key, value) in fields where !first.contains(key) && key != "followers" {
+                lines.append(key.padding(12) + value.text)
+            }
         }
         guard case .array(let followers)? = status["followers"], !followers.isEmpty else {
             lines.append("followers".padding(12) + "none")
