@@ -93,8 +93,17 @@ enum AdminCall {
         await client.close()
         switch result {
         case .success(let answer): return answer
-        case .failure(let error): throw exitFailure(ReplFormatter.clientError(error, address: address))
+        case .failure(let error): throw exitFailure(message(error, address: address))
         }
+    }
+
+    /// `error: HOST:PORT answered not_follower: <the node's text>` for an error reply;
+    /// the REPL's wording (`cannot reach HOST:PORT ...`) otherwise.
+    static func message(_ error: KaminoClientError, address: String) -> String {
+        guard case .serverError(let code) = error.code else { return ReplFormatter.clientError(error, address: address) }
+        var text = Substring(error.message)
+        if let end = text.range(of: "(\(code)): ") { text = text[end.upperBound...] }
+        return "error: \(address) answered \(code): \(text)"
     }
 }
 
