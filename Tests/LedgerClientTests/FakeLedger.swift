@@ -28,6 +28,7 @@ struct FakeLedger {
         case .getAccountBalances(let f): return .getAccountBalances(ledger.getAccountBalances(f))
         case .queryAccounts(let f): return .queryAccounts(ledger.queryAccounts(f))
         case .queryTransfers(let f): return .queryTransfers(ledger.queryTransfers(f))
+        case .status, .promote: preconditionFailure("the fake servers get no admin requests")
         }
     }
 
