@@ -36,7 +36,9 @@ extension ClusterTests {
 
         try await syncPoint(primary: primary, followers: [follower], acks: acks, id: 1 << 50)
         #expect(forwarder.acceptedConnections >= 2, "the follower did not reconnect after the damaged frame")
-        #expect(follower.log.contains("checksum"), "the follower did not report a checksum failure:\n\(tail(follower.log))")
+        let reported = follower.log.split(separator: "\n").first { $0.contains("checksum") }
+        #expect(reported != nil, "the follower did not report a checksum failure:\n\(tail(follower.log))")
+        progressLine("corruption: the follower logged: \(reported ?? "")")
         let fc = try client(follower.clientAddress)
         let problems = await acks.checkEveryAckedTransferPresent(on: fc)
         await fc.close()

@@ -22,6 +22,9 @@ package final class ClusterNode {
         case primary
         /// `kamino follow --primary ADDRESS` (the primary's replication address).
         case follower(of: String)
+        /// `kamino serve` with etcd flags (in `extra`): etcd decides whether it leads or
+        /// follows, so the start waits only for the client port.
+        case member
     }
 
     /// A short name for messages (`primary`, `follower-1`).
@@ -169,6 +172,12 @@ package final class ClusterNode {
         try await admin { (c) async throws(KaminoClientError) -> String in try await c.status(at: clientAddress) }
     }
 
+    /// True when the node's `status` says it is the primary (false when it cannot answer).
+    package func isPrimary() async -> Bool {
+        guard let status = try? await status() else { return false }
+        return jsonString("role", in: status) == "primary"
+    }
+
     /// `promote` (as `kamino promote` does): the follower becomes the primary; waits up to
     /// `timeout` seconds for its `replication on` line and returns the node's answer.
     @discardableResult
@@ -218,7 +227,7 @@ package final class ClusterNode {
         let replicationListen = "127.0.0.1:\(replicationPort ?? 0)"
         var argv = [kamino]
         switch role {
-        case .primary: argv += ["serve"]
+        case .primary, .member: argv += ["serve"]
         case .follower(let primary): argv += ["follow", "--primary", primary]
         }
         argv += [
