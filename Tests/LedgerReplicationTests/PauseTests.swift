@@ -45,6 +45,7 @@ extension ClusterTests {
         try await Task.sleep(for: .seconds(1))
         let probe = try #require(WireProbe(port: old.clientPort, timeoutSeconds: 20))
         old.pause()
+        let pausedAt = monotonicClockSeconds()
         let late = Transfer(id: 9 << 40, debitAccountId: ClusterBook.bank, creditAccountId: ClusterBook.customer(3),
                             amount: 1, ledger: ClusterBook.ledger, code: 5)
         let sentId = try #require(probe.send(.createTransfers([late])))
@@ -52,13 +53,23 @@ extension ClusterTests {
         let successor = try await awaitPrimary(others, timeout: 30)
         try await Task.sleep(for: .seconds(0.5))
         old.resume()
+        progressLine("paused for \(Int((monotonicClockSeconds() - pausedAt) * 1000)) ms; \(successor.name) took over")
         let answer = probe.receive()
         progressLine("paused primary answered the create sent during the pause with: \(String(describing: answer))")
         switch answer {
         case .reply(let id, .createTransfers(let results), _)? where id == sentId:
             let statuses = results.map(\.status)
+            // BUG (open, reported by the reptests helper): sometimes the resumed old
+            // primary answers `created` here although another node took the leader key
+            // while it was stopped; see the node logs printed below.
             #expect(!statuses.contains(.created) && !statuses.contains(.exists),
                     "the paused primary acknowledged a create after its lease: \(statuses)")
+            if statuses.contains(.created) {
+                for n in nodes {
+                    progressLine("---- \(n.name) (\(n === old ? "paused" : n === successor ? "successor" : "other")):\n"
+                        + n.log.split(separator: "\n").filter { !$0.contains(" debug ") }.suffix(30).joined(separator: "\n"))
+                }
+            }
         case .errorReply(let e)?:
             #expect(e.rawCode == 16 || e.rawCode == 17, "error \(e.rawCode): \(e.message)")
         case nil:
