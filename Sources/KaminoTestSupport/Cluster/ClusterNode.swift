@@ -59,8 +59,9 @@ package final class ClusterNode {
     /// ports within `timeout` seconds (the process is killed then).
     package init(
         name: String, role: Role, in cluster: ClusterDirectory, replication: [String] = ["--replication", "async"],
-        extra: [String] = [], timeout: Double = 30
+        extra: [String] = [], replicationPort: UInt16? = nil, timeout: Double = 30
     ) throws(ClusterError) {
+        self.replicationPort = replicationPort
         guard let kamino = builtExecutable("kamino") else {
             throw ClusterError("the kamino binary is not built next to the tests (swift build --build-tests)")
         }
@@ -321,4 +322,22 @@ package func jsonNumber(_ key: String, in json: String) -> UInt64? {
 package func jsonString(_ key: String, in json: String) -> String? {
     guard let range = json.firstRange(of: "\"\(key)\":\"") else { return nil }
     return String(json[range.upperBound...].prefix { $0 != "\"" })
+}
+
+/// A loopback TCP port that was free a moment ago (for a node whose replication port must
+/// be known before it listens: a proxy in front of it).
+package func freeLoopbackTCPPort() -> UInt16? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in
+            bind(fd, p, length) == 0 && getsockname(fd, p, &length) == 0
+        }
+    }
+    return ok ? UInt16(bigEndian: addr.sin_port) : nil
 }
