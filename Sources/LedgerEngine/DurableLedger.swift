@@ -479,7 +479,7 @@ package final class DurableLedger: Sendable {
                 throw failure
             }
             let due = sequencer.takesSnapshots && snapshots.claim(lsn: lsn)
-            return (batch, applying, due ? sequencer.snapshot() : nil, gate.withLock { $0 })
+            return (batch, applying, due ? sequencer.snapshot() : nil, self.gate.withLock { $0 })
         }
         if let capture { snapshots.write(capture, lsn: batch.lsn) }
         return (batch, applying, gate)

@@ -50,7 +50,6 @@ extension ClusterTests {
         #expect(results.map(\.status) == [.created])
         // Reads still work on the follower, and the refused account exists nowhere.
         #expect(try await fc.lookupAccounts([refusedAccount.id]).isEmpty)
-        await fc.close()
         #expect(try await c.lookupAccounts([refusedAccount.id]).isEmpty)
         #expect(try await c.lookupTransfers([transfer.id]).map(\.id) == [transfer.id])
         await c.close()
