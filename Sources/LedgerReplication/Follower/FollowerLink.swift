@@ -32,9 +32,12 @@ package struct FollowerLink: Sendable {
     package let group: any EventLoopGroup
     package let logger: Logger
     package let progress: FollowerProgress
+    /// Told the primary's commit LSN from each heartbeat (follower reads wait on it).
+    package let commits: CommitWatch
 
     package init(primaryHost: String, primaryPort: Int, nodeId: String, clientAddress: String, directory: String,
-                 group: any EventLoopGroup, logger: Logger, progress: FollowerProgress) {
+                 group: any EventLoopGroup, logger: Logger, progress: FollowerProgress, commits: CommitWatch) {
+        self.commits = commits
         self.primaryHost = primaryHost
         self.primaryPort = primaryPort
         self.nodeId = nodeId
@@ -167,6 +170,7 @@ package struct FollowerLink: Sendable {
         progress.update { $0.state = "streaming" }
         let (applied, feed) = AsyncStream<ShippedBatch>.makeStream()
         let progress = self.progress
+        let commits = self.commits
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 // Acks once each batch is durable here.
@@ -204,6 +208,7 @@ package struct FollowerLink: Sendable {
                         if records.lastLSN >= p.primaryLastLSN { p.caughtUpAt = now }
                     }
                 case .heartbeat(let beat):
+                    commits.advance(to: beat.commitLSN)
                     let loggedHere = ledger.loggedLSN
                     progress.update { p in
                         p.primaryLastLSN = beat.lastLSN

@@ -143,10 +143,14 @@ package final class ReplicatedNode: Sendable {
     /// then returns `.again`), a promotion, or (with etcd) the leader key changes.
     private func follow(host: String, port: Int, leaderKey: (EtcdElection, Int64)?) async throws -> FollowEnd {
         let ledger = try await ledgerOpen(role: .follower(primary: progress.current.primaryClientAddress))
+        let commits = CommitWatch()
         let link = FollowerLink(
             primaryHost: host, primaryPort: port, nodeId: settings.nodeId,
             clientAddress: settings.clientAddress, directory: settings.directory, group: group,
-            logger: logger, progress: progress)
+            logger: logger, progress: progress, commits: commits)
+        // Reads answer only what the primary confirmed committed.
+        ledger.setGate(commits)
+        defer { ledger.setGate(nil) }
         let task = Task { await link.run(ledger: ledger) }
         state.withLock { $0.following = task }
         let watcher = leaderKey.map { (election, revision) in

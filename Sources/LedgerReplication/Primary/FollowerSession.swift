@@ -14,8 +14,10 @@ struct FollowerSession {
     static let frameBytes = 4 << 20
     /// Snapshot bytes per chunk.
     static let chunkBytes = 4 << 20
-    /// A heartbeat goes out when nothing else was sent for this long.
+    /// A heartbeat goes out at least this often, and sooner (every `tick`) when the
+    /// commit LSN moved since the last one (follower reads wait for it).
     static let heartbeatInterval: Duration = .milliseconds(100)
+    static let tick: Duration = .milliseconds(10)
 
     func run(_ channel: NIOAsyncChannel<ReplicationFrame, ReplicationFrame>) async {
         do {
@@ -146,9 +148,16 @@ struct FollowerSession {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 // A tick wakes the sender for heartbeats even when no record comes.
+                var reported = context.commitLSN
+                var last = ContinuousClock.now
                 while !Task.isCancelled {
-                    try await Task.sleep(for: Self.heartbeatInterval)
-                    context.tail.poke(listener)
+                    try await Task.sleep(for: Self.tick)
+                    let commit = context.commitLSN
+                    if commit != reported || ContinuousClock.now - last >= Self.heartbeatInterval {
+                        reported = commit
+                        last = ContinuousClock.now
+                        context.tail.poke(listener)
+                    }
                 }
             }
             group.addTask {
@@ -184,7 +193,8 @@ struct FollowerSession {
     private func send(from: UInt64, node: String, signals: AsyncStream<Void>,
                       _ outbound: NIOAsyncChannelOutboundWriter<ReplicationFrame>) async throws {
         var next = from
-        var lastSent = ContinuousClock.now
+        var lastBeat = ContinuousClock.now
+        var reportedCommit: UInt64 = 0
         var streaming = false
         for await _ in signals {
             guard context.ledger.role == .primary else {
@@ -221,17 +231,18 @@ struct FollowerSession {
                 }
                 guard let sent else { break }
                 next = sent.lastLSN + 1
-                lastSent = ContinuousClock.now
                 context.registry.update(node) { entry in
                     entry.sentRecords += UInt64(sent.count)
                     entry.sentBytes += UInt64(sent.bytes)
                 }
             }
-            if ContinuousClock.now - lastSent >= Self.heartbeatInterval {
+            let commit = context.commitLSN
+            if commit != reportedCommit || ContinuousClock.now - lastBeat >= Self.heartbeatInterval {
                 try await outbound.write(frame(.heartbeat(.init(
                     lastLSN: context.ledger.loggedLSN, durableLSN: context.ledger.durableLSN,
-                    commitLSN: context.commitLSN, primaryTimeNanoseconds: wallClockNanoseconds()))))
-                lastSent = ContinuousClock.now
+                    commitLSN: commit, primaryTimeNanoseconds: wallClockNanoseconds()))))
+                reportedCommit = commit
+                lastBeat = ContinuousClock.now
             }
         }
         throw ReplicationFailure(.disconnected, "the primary stopped shipping")
