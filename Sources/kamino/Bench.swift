@@ -27,6 +27,12 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Shards of the server the bench starts (passed to `kamino serve --shards`), at least 1.")
     var shards: Int?
 
+    @Option(help: "Followers (`kamino follow`, temporary dirs) of the server the bench starts, 0...4; needs --replication.")
+    var followers: Int = 0
+
+    @Option(help: "Replication mode of the server the bench starts: sync or async (default: none).")
+    var replication: BenchReplication?
+
     @Option(help: "The load shape.")
     var scenario: BenchScenario = .smoke
 
@@ -142,6 +148,8 @@ struct Bench: AsyncParsableCommand {
         c.maxP99Millis = maxP99Ms
         c.retries = retries
         c.requestTimeout = requestTimeout
+        c.followers = followers
+        c.replication = replication
         return c
     }
 
@@ -156,6 +164,7 @@ struct Bench: AsyncParsableCommand {
 
 extension BenchScenario: ExpressibleByArgument {}
 extension BenchMix: ExpressibleByArgument {}
+extension BenchReplication: ExpressibleByArgument {}
 
 extension AccountDistribution: ExpressibleByArgument {
     public init?(argument: String) {
