@@ -17,7 +17,12 @@
 # Usage: Benchmarks/failover.sh
 # Env:   K=10                          failovers to measure
 #        TRANSFERS=1000000             transfers loaded before the catch-up (0: skip step 2)
-#        LEASE_MS=1000 SNAPSHOT_EVERY=50
+#        LEASE_MS=1000
+#        SNAPSHOT_EVERY=20             a node keeps its two newest snapshots and removes a 64 MiB log
+#                                      segment only once the older one covers it: with 1M transfers
+#                                      (~122 records of ~1 MB) every 20 records, the first segment is
+#                                      gone and the wiped follower must take a snapshot (every 50: it
+#                                      would stream the whole log instead; the script says which)
 #        KAMINO=.build/release/kamino  the binary (build: swift build -c release --product kamino)
 #        KEEP=1                        keep the work dir (logs, data) instead of removing it
 # Every process it starts is killed on exit; every wait is bounded.
@@ -28,7 +33,7 @@ REPO=$(cd "$HERE/.." && pwd)
 K=${K:-10}
 TRANSFERS=${TRANSFERS:-1000000}
 LEASE_MS=${LEASE_MS:-1000}
-SNAPSHOT_EVERY=${SNAPSHOT_EVERY:-50}
+SNAPSHOT_EVERY=${SNAPSHOT_EVERY:-20}
 KAMINO=${KAMINO:-$REPO/.build/release/kamino}
 [[ -x $KAMINO ]] || { echo "no kamino binary at $KAMINO (swift build -c release --product kamino, or set KAMINO)" >&2; exit 1; }
 command -v etcd >/dev/null || { echo "etcd is not installed (Debian package etcd-server)" >&2; exit 1; }
