@@ -119,13 +119,17 @@ first_write() { # $1 = round, $2 = seconds, rest = nodes; sets WINNER and WIN_US
     POLLERS=()
     [[ -n $WINNER ]]
 }
-stop_node() { # $1 = node: SIGTERM, up to 60 s, then SIGKILL
-    local p=${NODE_PID[$1]}
+stop_node() { # $1 = node: SIGTERM, up to 60 s, then SIGKILL; a node that does not exit cleanly is reported
+    local p=${NODE_PID[$1]} rc=0
     [[ -n $p ]] || return 0
     kill -TERM "$p" 2>/dev/null || true
     wait_until 60 eval "! kill -0 $p 2>/dev/null" || kill -9 "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || rc=$?
     NODE_PID[$1]=""
+    if (( rc != 0 )); then
+        echo "warning: node$1 exited with status $rc on SIGTERM (logs kept: $WORK/n$1.log)" >&2
+        KEEP=1
+    fi
 }
 wait_all_caught_up() { # $1 = primary, $2 = seconds
     local j
@@ -191,20 +195,32 @@ if (( TRANSFERS > 0 )); then
     rm -rf "$WORK/n$F"
     target=$(lsn "$PRIMARY")
     from=$(wc -l <"$WORK/n$F.log")
-    t0=$(us)
+    t0=$(us) fetch="" installed="" end=$(( $(us) + 600000000 ))
     start_node "$F"
-    wait_until 600 caught_up "$PRIMARY" "$F" \
-        || { echo "node$F did not catch up within 600 s" >&2; tail -5 "$WORK/n$F.log" >&2; exit 1; }
+    # Stamps the follower's first `fetching the primary's snapshot` and its `snapshot
+    # installed` lines as they appear (20 ms resolution; the log's own clock has 1 s).
+    while ! caught_up "$PRIMARY" "$F"; do
+        (( $(us) < end )) || { echo "node$F did not catch up within 600 s" >&2; tail -5 "$WORK/n$F.log" >&2; exit 1; }
+        new=$(tail -n +"$((from + 1))" "$WORK/n$F.log")
+        [[ -z $fetch && $new == *"replication: fetching the primary's snapshot"* ]] && fetch=$(us)
+        [[ -z $installed && $new == *"replication: snapshot installed"* ]] && installed=$(us)
+        sleep 0.02
+    done
     t1=$(us)
-    snap=$(tail -n +"$((from + 1))" "$WORK/n$F.log" | grep "replication: snapshot installed" | tail -1 || true)
-    python3 - "$target" "$t0" "$t1" "$TRANSFERS" "$snap" <<'PY'
+    new=$(tail -n +"$((from + 1))" "$WORK/n$F.log")
+    snap=$(grep "replication: snapshot installed" <<<"$new" | tail -1 || true)
+    retries=$(grep -c "replication: snapshot fetch failed" <<<"$new" || true)
+    python3 - "$target" "$t0" "$t1" "$TRANSFERS" "$snap" "${fetch:-$t0}" "${installed:-$t1}" "$retries" <<'PY'
 import re, sys
 lsn, t0, t1, transfers, line = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+fetch, installed, retries = int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8])
 seconds = (t1 - t0) / 1e6
 field = lambda k: (re.search(rf"\b{k}=([0-9.e+-]+)", line) or [None, None])[1]
 if line:
-    print(f"snapshot: {int(field('bytes')) / 1e6:.1f} MB (LSN {field('snapshot_lsn')}) in {float(field('seconds')):.2f} s, "
-          f"{float(field('mb_per_second')):.1f} MB/s")
+    size, took = int(field('bytes')) / 1e6, max((installed - fetch) / 1e6, 1e-3)
+    print(f"snapshot: {size:.1f} MB (LSN {field('snapshot_lsn')}) fetched and installed in {took:.2f} s: {size / took:.1f} MB/s"
+          f" (broken and resumed {retries} times; the node's own figure for its last attempt: "
+          f"{float(field('mb_per_second')):.1f} MB/s in {float(field('seconds')):.2f} s)")
 else:
     print("snapshot: none installed (the follower caught up from the log alone)")
 print(f"catch-up of a wiped follower (restart -> durable LSN {lsn}): {seconds:.2f} s, "
