@@ -73,12 +73,12 @@ package final class OwnFollowers: @unchecked Sendable {
     private func awaitCaughtUp(primary: OwnServer) -> String? {
         let name = "kamino_log_durable_lsn"
         let deadline = monotonicNanos() + 60_000_000_000
+        let primaryMetrics = try? primary.awaitLine("metrics on ", seconds: 1)
+        let followerMetrics = nodes.map { try? $0.awaitLine("metrics on ", seconds: 1) }
         var last = "no metrics endpoint answered"
         while monotonicNanos() < deadline {
-            if let target = (try? primary.awaitLine("metrics on ", seconds: 1)).flatMap({ MetricsScrape.value(name, at: $0) }) {
-                let positions = nodes.map { node in
-                    (try? node.awaitLine("metrics on ", seconds: 1)).flatMap { MetricsScrape.value(name, at: $0) }
-                }
+            if let target = primaryMetrics.flatMap({ MetricsScrape.value(name, at: $0) }) {
+                let positions = followerMetrics.map { $0.flatMap { MetricsScrape.value(name, at: $0) } }
                 if positions.allSatisfy({ ($0 ?? -1) >= target }) { return nil }
                 last = "primary at LSN \(Int(target)), followers at "
                     + positions.map { $0.map { String(Int($0)) } ?? "?" }.joined(separator: ", ")

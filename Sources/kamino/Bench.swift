@@ -15,7 +15,10 @@ struct Bench: AsyncParsableCommand {
             TigerBeetle's benchmark shape) and bank (40% balances, 25% statements, 20% \
             dashboards, 10% transfers, 5% registrations over a pool of users). At the end \
             the money invariants are checked through the API; the exit status is 1 when \
-            they fail or a request failed unexpectedly.
+            they fail or a request failed unexpectedly. With --followers N --replication \
+            sync|async the bench also starts N followers (`kamino follow`, temporary dirs), \
+            waits until they are attached, and at the end checks that each one's `wal replay` \
+            digest equals the primary's (exit status 1 when not).
             """)
 
     @Option(help: "Drive a running server at HOST:PORT instead of starting one.")
