@@ -1,3 +1,11 @@
+/// How the server the bench starts replicates to its followers (`kamino serve --replication`).
+package enum BenchReplication: String, Sendable, CaseIterable {
+    /// Acknowledge after the primary's own fsync.
+    case async
+    /// Acknowledge once the batch is durable on the primary and on one follower.
+    case sync
+}
+
 /// Everything one `kamino bench` run needs to know. Built from the command line by
 /// `kamino` (Sources/kamino/Bench.swift); `resolved()` fills the defaults that depend
 /// on the mix and the scenario.
@@ -32,6 +40,10 @@ package struct BenchConfiguration: Sendable {
     package var retries: Int = 0
     /// Request timeout in seconds.
     package var requestTimeout: Double = 30
+    /// Followers (`kamino follow`) the bench starts next to its own server, 0...4.
+    package var followers: Int = 0
+    /// The replication mode of the server the bench starts; nil: no replication.
+    package var replication: BenchReplication?
 
     package init() {}
 
@@ -50,6 +62,14 @@ package struct BenchConfiguration: Sendable {
         if let p = maxP99Millis, !(p > 0) { throw bad("--max-p99-ms must be positive") }
         guard (0...100).contains(retries) else { throw bad("--retries must be 0...100") }
         guard requestTimeout > 0 else { throw bad("--request-timeout must be positive") }
+        guard (0...4).contains(followers) else { throw bad("--followers must be 0...4") }
+        if address != nil, followers > 0 || replication != nil {
+            throw bad("--followers and --replication configure the servers the bench starts; not with --address")
+        }
+        if followers > 0, replication == nil { throw bad("--followers needs --replication sync or async") }
+        if replication == .sync, followers == 0 {
+            throw bad("--replication sync needs --followers 1...4 (without a follower no write is acknowledged)")
+        }
     }
 
     /// The connection count in effect.

@@ -61,6 +61,16 @@ package struct BreakpointOutcome: Sendable {
     package var broken: (workers: Int, perSecond: Double, p99: UInt64)?
 }
 
+/// What the bench's own followers showed at the end (`--followers N`).
+package struct ReplicaOutcome: Sendable {
+    package var followers: Int
+    package var mode: BenchReplication
+    /// True when every follower's `wal replay` digest equals the primary's.
+    package var digestsEqual: Bool
+    /// The digest when equal; otherwise each one and, if a follower lagged, where.
+    package var detail: String
+}
+
 /// Memory of the server the bench started, sampled every interval (soak).
 package struct MemoryWatch: Sendable {
     package var startBytes: Int
@@ -109,7 +119,10 @@ package struct BenchReport: Sendable {
     package var dataDirectory: String?
     /// The most requests in flight the scenario reached.
     package var peakInFlight = 0
+    /// The followers' digest check (`--followers N`); nil: the bench started none.
+    package var replicas: ReplicaOutcome?
 
-    /// The process exit status: 0 when the invariants hold and nothing failed unexpectedly.
-    package var exitCode: Int32 { invariants.ok && unexpectedErrors == 0 ? 0 : 1 }
+    /// The process exit status: 0 when the invariants hold, nothing failed unexpectedly
+    /// and every follower's digest equals the primary's.
+    package var exitCode: Int32 { invariants.ok && unexpectedErrors == 0 && replicas?.digestsEqual != false ? 0 : 1 }
 }

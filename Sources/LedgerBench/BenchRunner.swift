@@ -24,16 +24,31 @@ package struct BenchRunner: Sendable {
         let config = configuration
         try config.validate()
         var server: OwnServer?
+        var followers: OwnFollowers?
         let address: String
         if let given = config.address {
             address = given
         } else {
-            let own = try OwnServer.start(executable: executable, keepData: keepData, extra: serverArguments)
+            var extra = serverArguments
+            if let mode = config.replication {
+                extra += ["--replication", mode.rawValue, "--replication-listen", "127.0.0.1:0"]
+            }
+            let own = try OwnServer.start(executable: executable, keepData: keepData, extra: extra,
+                                          metrics: config.followers > 0 ? "127.0.0.1:0" : "off")
             server = own
             address = own.address
             say("server: kamino serve on \(address), data \(own.dataDirectory)\(keepData == nil ? " (temporary)" : "")")
+            if config.followers > 0 {
+                let started = try OwnFollowers.start(executable: executable, primary: own, count: config.followers)
+                followers = started
+                say("followers: \(TableReport.replicationLabel(config)) attached, on "
+                    + started.nodes.map(\.address).joined(separator: ", "))
+            }
         }
-        defer { server?.stop() }
+        defer {
+            followers?.stop()
+            server?.stop()
+        }
 
         let options = KaminoClientOptions(
             requestTimeout: .milliseconds(Int64(config.requestTimeout * 1000)),
@@ -129,6 +144,10 @@ package struct BenchRunner: Sendable {
             unexpectedErrors: outcomes.reduce(0) { $0 + $1.unexpected }, outcomeUnknown: outcomeUnknown,
             server: config.address ?? "own", dataDirectory: keepData)
         report.peakInFlight = series.map(\.workers).max() ?? plan.maxWorkers
+        if let followers, let server, let mode = config.replication {
+            say("followers: waiting until they hold the whole log, then comparing digests")
+            report.replicas = followers.finish(primary: server, mode: mode)
+        }
         return report
     }
 

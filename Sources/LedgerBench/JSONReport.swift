@@ -32,8 +32,16 @@ package enum JSONReport {
                 ("linked", .double(c.linked)),
                 ("seed", .string(String(c.seed))),
                 ("data", r.dataDirectory.map { .string($0) } ?? .null),
+                ("followers", .int(c.followers)),
+                ("replication", c.replication.map { .string($0.rawValue) } ?? .null),
             ])),
         ]
+        if let replicas = r.replicas {
+            fields.append(("replicas", .object([
+                ("followers", .int(replicas.followers)), ("replication", .string(replicas.mode.rawValue)),
+                ("digests_equal", .bool(replicas.digestsEqual)), ("detail", .string(replicas.detail)),
+            ])))
+        }
         if !r.actions.isEmpty {
             fields.append(("actions", .object(r.actions.map { ($0.name, metric($0)) })))
         }

@@ -2,15 +2,17 @@ package import Glibc
 
 /// The `kamino serve` process the bench starts when no `--address` is given: the same
 /// binary, on 127.0.0.1 with an ephemeral port, its real log (fsync) in a temporary data
-/// directory (removed at the end) or in `--data DIR` (kept).
+/// directory (removed at the end) or in `--data DIR` (kept). With `--followers N`, the
+/// bench starts its followers (`kamino follow`) the same way (see `OwnFollowers`).
 package final class OwnServer: @unchecked Sendable {
-    // @unchecked: `exited` is only touched by the one task that owns the server.
+    // @unchecked: `exited` and `removed` are only touched by the one task that owns the server.
     package let pid: pid_t
     package let address: String
     package let dataDirectory: String
     private let scratch: String?
     private let outputPath: String
     private var exited = false
+    private var removed = false
 
     private init(pid: pid_t, address: String, dataDirectory: String, scratch: String?, outputPath: String) {
         self.pid = pid
@@ -20,17 +22,21 @@ package final class OwnServer: @unchecked Sendable {
         self.outputPath = outputPath
     }
 
-    /// Starts `executable serve` and waits (up to 60 s) for its `listening on` line.
+    /// Starts `executable serve` (or `follow`) and waits (up to 60 s) for its `listening on` line.
     /// - Parameters:
+    ///   - command: the subcommand, `serve` or `follow`.
     ///   - keepData: the data directory to use and keep; nil: a temporary one.
-    ///   - extra: more `serve` arguments (e.g. `--shards N`).
-    package static func start(executable: String, keepData: String?, extra: [String]) throws(BenchError) -> OwnServer {
+    ///   - extra: more arguments (e.g. `--shards N`).
+    ///   - metrics: the `--metrics` address (`off`, or `127.0.0.1:0` to read LSNs from it).
+    package static func start(
+        executable: String, command: String = "serve", keepData: String?, extra: [String], metrics: String = "off"
+    ) throws(BenchError) -> OwnServer {
         var scratch: String?
         let data: String
         let output: String
         if let keepData {
             data = keepData
-            output = "/tmp/kamino-bench-server-\(getpid()).out"
+            output = "/tmp/kamino-bench-\(command)-\(getpid()).out"
         } else {
             var template = Array("/tmp/kamino-bench-XXXXXX".utf8CString)
             let ok = template.withUnsafeMutableBufferPointer { $0.baseAddress.flatMap { mkdtemp($0) } != nil }
@@ -40,7 +46,7 @@ package final class OwnServer: @unchecked Sendable {
             data = dir + "/data"
             output = dir + "/server.out"
         }
-        let argv = [executable, "serve", "--data", data, "--listen", "127.0.0.1:0", "--metrics", "off"] + extra
+        let argv = [executable, command, "--data", data, "--listen", "127.0.0.1:0", "--metrics", metrics] + extra
         guard let pid = spawn(argv, output: output) else {
             throw BenchError(.serverStart, "cannot start \(executable): errno \(errno)")
         }
@@ -66,10 +72,45 @@ package final class OwnServer: @unchecked Sendable {
     /// Resident memory of the server now.
     package var residentBytes: Int? { exited ? nil : SystemProbe.residentBytes(pid: pid) }
 
+    /// Everything the process printed so far (stdout and stderr, its first MiB).
+    package var output: String { SystemProbe.readSmallFile(outputPath) }
+
+    /// The rest of the first output line that starts with `prefix` (e.g. `replication on `),
+    /// waiting up to `seconds` for it.
+    package func awaitLine(_ prefix: String, seconds: Double) throws(BenchError) -> String {
+        let deadline = monotonicNanos() + UInt64(seconds * 1e9)
+        while true {
+            if let line = output.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) {
+                return String(line.dropFirst(prefix.count))
+            }
+            guard monotonicNanos() < deadline, !exited, kill(pid, 0) == 0 else {
+                throw BenchError(.serverStart, "no `\(prefix)` line from pid \(pid) within \(Int(seconds)) s")
+            }
+            usleep(20_000)
+        }
+    }
+
     /// SIGTERM, waits up to 60 s for a clean exit (SIGKILL after), removes a temporary
     /// data directory. Returns the exit status, or nil if it had to be killed.
     @discardableResult
     package func stop() -> Int32? {
+        let status = halt()
+        removeData()
+        return status
+    }
+
+    /// Removes a temporary data directory (and the output file); call after `halt()`.
+    package func removeData() {
+        precondition(exited, "the data of a running server cannot be removed")
+        guard !removed else { return }
+        removed = true
+        if let scratch { removeTree(scratch) } else { unlink(outputPath) }
+    }
+
+    /// SIGTERM, waits up to 60 s for a clean exit (SIGKILL after); keeps the data directory
+    /// (for `wal replay`). Returns the exit status, or nil if it had to be killed.
+    @discardableResult
+    package func halt() -> Int32? {
         guard !exited else { return nil }
         exited = true
         kill(pid, SIGTERM)
@@ -89,7 +130,6 @@ package final class OwnServer: @unchecked Sendable {
             kill(pid, SIGKILL)
             waitpid(pid, &status, 0)
         }
-        if let scratch { removeTree(scratch) } else { unlink(outputPath) }
         return result
     }
 
@@ -98,8 +138,25 @@ package final class OwnServer: @unchecked Sendable {
             kill(pid, SIGKILL)
             var status: Int32 = 0
             waitpid(pid, &status, 0)
-            if let scratch { removeTree(scratch) }
         }
+        if !removed, let scratch { removeTree(scratch) }
+    }
+
+    /// Runs `argv` to completion (up to `seconds`, SIGKILL after) with its output in
+    /// `output`; returns the exit status (nil: killed, or it could not start) and the output.
+    package static func runToEnd(_ argv: [String], output: String, seconds: Double) -> (status: Int32?, text: String) {
+        guard let pid = spawn(argv, output: output) else { return (nil, "cannot start \(argv[0]): errno \(errno)") }
+        let deadline = monotonicNanos() + UInt64(seconds * 1e9)
+        var status: Int32 = 0
+        while waitpid(pid, &status, WNOHANG) != pid {
+            if monotonicNanos() > deadline {
+                kill(pid, SIGKILL)
+                waitpid(pid, &status, 0)
+                return (nil, SystemProbe.readSmallFile(output))
+            }
+            usleep(10_000)
+        }
+        return (status & 0x7F == 0 ? (status >> 8) & 0xFF : nil, SystemProbe.readSmallFile(output))
     }
 
     private static func spawn(_ argv: [String], output: String) -> pid_t? {

@@ -44,7 +44,7 @@ package enum TableReport {
     /// The whole report.
     package static func render(_ r: BenchReport) -> String {
         var out = "\n"
-        out += "scenario \(r.scenario.rawValue), mix \(r.mix.rawValue), \(Format.fixed(r.durationSeconds, 1)) s measured "
+        out += "scenario \(r.scenario.rawValue), mix \(r.mix.rawValue), \(r.configuration.address == nil ? replicationLabel(r.configuration) + ", " : "")\(Format.fixed(r.durationSeconds, 1)) s measured "
         out += "(setup \(Format.fixed(r.setupSeconds, 1)) s), \(r.machine.cores) cores, \(Format.bytes(r.machine.memoryBytes))\n\n"
         out += table(r.operations, title: "operation")
         if !r.actions.isEmpty {
@@ -73,6 +73,17 @@ package enum TableReport {
         if r.unexpectedErrors > 0 {
             out += "unexpected errors: \(Format.grouped(r.unexpectedErrors))\n"
         }
+        if let replicas = r.replicas {
+            out += replicas.digestsEqual
+                ? "followers: \(replicas.followers), digests equal\n"
+                : "followers: \(replicas.followers), digests DIFFER: \(replicas.detail)\n"
+        }
         return out
+    }
+
+    /// `2 sync followers`, `1 async follower`, or `no followers`.
+    package static func replicationLabel(_ c: BenchConfiguration) -> String {
+        guard let mode = c.replication else { return "no followers" }
+        return "\(c.followers) \(mode.rawValue) follower\(c.followers == 1 ? "" : "s")"
     }
 }

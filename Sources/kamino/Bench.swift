@@ -15,7 +15,10 @@ struct Bench: AsyncParsableCommand {
             TigerBeetle's benchmark shape) and bank (40% balances, 25% statements, 20% \
             dashboards, 10% transfers, 5% registrations over a pool of users). At the end \
             the money invariants are checked through the API; the exit status is 1 when \
-            they fail or a request failed unexpectedly.
+            they fail or a request failed unexpectedly. With --followers N --replication \
+            sync|async the bench also starts N followers (`kamino follow`, temporary dirs), \
+            waits until they are attached, and at the end checks that each one's `wal replay` \
+            digest equals the primary's (exit status 1 when not).
             """)
 
     @Option(help: "Drive a running server at HOST:PORT instead of starting one.")
@@ -26,6 +29,12 @@ struct Bench: AsyncParsableCommand {
 
     @Option(help: "Shards of the server the bench starts (passed to `kamino serve --shards`), at least 1.")
     var shards: Int?
+
+    @Option(help: "Followers (`kamino follow`, temporary dirs) of the server the bench starts, 0...4; needs --replication.")
+    var followers: Int = 0
+
+    @Option(help: "Replication mode of the server the bench starts: sync or async (default: none).")
+    var replication: BenchReplication?
 
     @Option(help: "The load shape.")
     var scenario: BenchScenario = .smoke
@@ -142,6 +151,8 @@ struct Bench: AsyncParsableCommand {
         c.maxP99Millis = maxP99Ms
         c.retries = retries
         c.requestTimeout = requestTimeout
+        c.followers = followers
+        c.replication = replication
         return c
     }
 
@@ -156,6 +167,7 @@ struct Bench: AsyncParsableCommand {
 
 extension BenchScenario: ExpressibleByArgument {}
 extension BenchMix: ExpressibleByArgument {}
+extension BenchReplication: ExpressibleByArgument {}
 
 extension AccountDistribution: ExpressibleByArgument {
     public init?(argument: String) {

@@ -56,6 +56,32 @@ import Testing
         #expect((r["actions"] as? [String: Any])?.count == 5)
     }
 
+    /// A primary and two sync followers: the run succeeds and the followers' digests
+    /// equal the primary's.
+    @Test(.timeLimit(.minutes(2))) func followersRun() throws {
+        let (status, root, out) = try runBench(
+            ["--duration", "2", "--accounts", "1000", "--batch-size", "1000", "--followers", "2", "--replication", "sync",
+             "--seed", "7"], tag: "followers")
+        #expect(status == 0, "\(out)")
+        let r = try #require(root, "\(out)")
+        #expect(r["invariants_ok"] as? Bool == true)
+        let replicas = try #require(r["replicas"] as? [String: Any], "\(out)")
+        #expect(replicas["followers"] as? Int == 2)
+        #expect(replicas["digests_equal"] as? Bool == true)
+        #expect(out.contains("followers: 2, digests equal"))
+        #expect(out.contains("2 sync followers"))
+    }
+
+    @Test func followersWithAddressAreRefused() throws {
+        let kamino = try #require(builtExecutable("kamino"))
+        let log = "/tmp/kamino-bench-test-refused-\(getpid()).txt"
+        defer { unlink(log) }
+        let status = runProcess([kamino, "bench", "--address", "127.0.0.1:1", "--followers", "1", "--replication", "async"],
+                                log: log)
+        #expect(status != 0)
+        #expect(String(decoding: fileBytes(log), as: UTF8.self).contains("not with --address"))
+    }
+
     @Test func badOptionIsRefused() throws {
         let kamino = try #require(builtExecutable("kamino"))
         let status = runProcess([kamino, "bench", "--batch-size", "9000"], log: "/dev/null")
