@@ -104,7 +104,11 @@ package final class ReplicatedNode: Sendable {
             let ledger = try await ledgerOpen(role: .follower(primary: progress.current.primaryClientAddress))
             switch try await election.decide(durableLSN: { ledger.durableLSN }) {
             case .lead(let epoch, let lease):
-                let floor = max(ledger.epoch, progress.current.primaryEpoch)
+                let directory = settings.directory
+                let recorded = try await DedicatedThread.run { () throws(WALError) in
+                    try EpochHistoryFile.read(directory: directory).current
+                }
+                let floor = max(ledger.epoch, progress.current.primaryEpoch, recorded)
                 guard epoch > floor else {
                     // Epochs from before etcd ran this cluster (manual promotions) are higher
                     // than etcd's revisions: give the key back and move the revision past them.
@@ -281,7 +285,10 @@ package final class ReplicatedNode: Sendable {
         do {
             try ledger.promote(to: epoch) { (firstLSN) throws(EngineError) in
                 do throws(WALError) {
-                    try history.appending(epoch: epoch, firstLSN: firstLSN).write(directory: directory)
+                    // A follower keeps its primary's whole history, which may name epochs
+                    // that start after this log's end: those records are not here.
+                    try history.truncated(after: firstLSN - 1).appending(epoch: epoch, firstLSN: firstLSN)
+                        .write(directory: directory)
                 } catch {
                     throw EngineError(.logFailed, "cannot record epoch \(epoch): \(error)", cause: .log(error))
                 }

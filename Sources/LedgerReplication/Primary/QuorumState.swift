@@ -44,10 +44,10 @@ package struct QuorumState: Sendable, Equatable {
         return others.filter { $0.value >= commitLSN }.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key
     }
 
-    /// Moves `node` into the set; it must hold every committed LSN.
+    /// Moves `node` into the set if it holds every committed LSN (a follower that left
+    /// and came back with a cut log may not) and the set is short.
     package mutating func admit(_ node: String) {
-        guard let durable = others[node], members.count < quorum else { return }
-        precondition(durable >= commitLSN, "a member must hold every committed LSN")
+        guard let durable = others[node], members.count < quorum, durable >= commitLSN else { return }
         others[node] = nil
         members[node] = durable
         advance()
