@@ -1,11 +1,16 @@
 package import LedgerStorage
 
 extension EpochHistoryFile {
-    /// The history as it travels in `hello` and `welcome`.
+    /// The history as it travels in `hello` and `welcome`: at most the newest
+    /// `maxHistoryEntries` entries. Dropping older ones is conservative: a peer then sees
+    /// epoch 0 for the oldest LSNs, so the two logs look different there and the follower
+    /// is brought back from further behind (a snapshot), never from a wrong point.
     package var wire: EpochHistory {
         // Both types keep entries strictly increasing in epoch and first LSN.
         do {
-            return try EpochHistory(entries.map { EpochHistory.Entry(epoch: $0.epoch, firstLSN: $0.firstLSN) })
+            return try EpochHistory(entries.suffix(ReplicationWireLimits.maxHistoryEntries).map {
+                EpochHistory.Entry(epoch: $0.epoch, firstLSN: $0.firstLSN)
+            })
         } catch {
             preconditionFailure("a valid epoch history does not fit the wire: \(error)")
         }
