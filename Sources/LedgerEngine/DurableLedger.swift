@@ -240,6 +240,10 @@ package final class DurableLedger: Sendable {
     /// The epoch of the newest record logged (a primary's own epoch once it logs).
     package var epoch: UInt64 { state.withLock { $0.epoch } }
 
+    /// Calls `listener` with each new durable LSN (on the log's writer thread: keep it
+    /// short; nil stops): a follower acknowledges durability without waiting for apply.
+    package func onDurable(_ listener: (@Sendable (UInt64) -> Void)?) { writer.onDurable(listener) }
+
     /// Hands every log write's records to `shipper` before they reach the disk (nil stops).
     package func ship(to shipper: (any WALShipper)?) { writer.ship(to: shipper) }
 

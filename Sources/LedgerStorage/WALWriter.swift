@@ -212,6 +212,12 @@ package final class WALWriter: Sendable {
         shared.observer.withLock { $0 = observer }
     }
 
+    /// Calls `listener` with each new durable LSN from now on (on the writer thread: keep
+    /// it short); nil stops.
+    package func onDurable(_ listener: (@Sendable (UInt64) -> Void)?) {
+        shared.durableListener.withLock { $0 = listener }
+    }
+
     /// Hands every write's records to `shipper` from now on, before they go to the disk
     /// (replication); nil stops. Records already written are read back from the segments.
     package func ship(to shipper: (any WALShipper)?) {

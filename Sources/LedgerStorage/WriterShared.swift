@@ -31,6 +31,8 @@ final class WriterShared: Sendable {
     let observer = Mutex<(any WALObserver)?>(nil)
     /// Takes each write's bytes before they go to the disk (replication); nil: none.
     let shipper = Mutex<(any WALShipper)?>(nil)
+    /// Told each new durable LSN after the waiters (a follower's acks); nil: none.
+    let durableListener = Mutex<(@Sendable (UInt64) -> Void)?>(nil)
     /// The data directory's lock: held until the writer thread has written its last byte
     /// (`finish`), whether the log was closed or its `WALWriter` was dropped.
     let directoryLock: Mutex<DataDirectoryLock?>
@@ -68,6 +70,7 @@ final class WriterShared: Sendable {
             return ready
         }
         for w in ready { w.continuation.resume(returning: .success(())) }
+        if let listener = durableListener.withLock({ $0 }) { listener(durable) }
     }
 
     /// Stops the log after a failed write: every record not yet durable gets `error`.

@@ -169,20 +169,31 @@ package struct FollowerLink: Sendable {
                         _ outbound: NIOAsyncChannelOutboundWriter<ReplicationFrame>) async throws {
         progress.update { $0.state = "streaming" }
         let (applied, feed) = AsyncStream<ShippedBatch>.makeStream()
+        let (durable, durableFeed) = AsyncStream<UInt64>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let progress = self.progress
         let commits = self.commits
+        // Acks follow the log's durability, not the apply: a record is acknowledged as soon
+        // as it is on this node's disk (applying it is deterministic from there), so the
+        // follower's apply is off the primary's answer path.
+        ledger.onDurable { durableFeed.yield($0) }
+        defer { ledger.onDurable(nil) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                // Acks once each batch is durable here.
                 defer { outbound.finish() }
+                for await lsn in durable {
+                    try await outbound.write(ReplicationFrame(epoch: epoch, message: .ack(.init(
+                        durableLSN: lsn, appliedLSN: ledger.loggedLSN))))
+                }
+            }
+            group.addTask {
+                // Surfaces a record that was logged but did not apply (the ledger latches it).
                 for await item in applied {
                     try await ledger.settleShipped(item.batch, item.applying)
-                    try await outbound.write(ReplicationFrame(epoch: epoch, message: .ack(.init(
-                        durableLSN: ledger.durableLSN, appliedLSN: item.batch.lsn))))
                 }
             }
             defer {
                 feed.finish()
+                durableFeed.finish()
                 group.cancelAll()
             }
             while let next = try await frames.next() {
