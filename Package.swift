@@ -134,7 +134,8 @@ let package = Package(
         .testTarget(
             name: "LedgerReplicationTests",
             dependencies: [
-                "LedgerReplication", "LedgerStorage",
+                "LedgerReplication", "LedgerStorage", "KaminoTestSupport", "LedgerClient", "LedgerCore", "LedgerWire",
+                "LedgerWorkload", "kamino",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
@@ -182,8 +183,10 @@ let package = Package(
             dependencies: ["KaminoEtcd", "KaminoTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: strict
         ),
-        // Process helpers shared by the tests that run the real binaries.
-        .target(name: "KaminoTestSupport", swiftSettings: strict),
+        // Process helpers shared by the tests that run the real binaries; the cluster
+        // helpers of the replication tests (nodes, fault proxy, acknowledgement log).
+        .target(
+            name: "KaminoTestSupport", dependencies: ["LedgerClient", "LedgerCore", "LedgerWorkload"], swiftSettings: strict),
         // The REPL's command language, formatting and session (used by `kamino repl`).
         // Line editing for `kamino repl`: Debian's libedit (`apt-get install libedit-dev`)
         // through its readline interface, wrapped by a small C shim that owns the callbacks.
