@@ -3,13 +3,15 @@
 /// directory `DirectoryCheck` accepts: an older state of the same history, then none.
 /// Keeps the lock file and resumable snapshot downloads. The caller holds the lock.
 enum DirectoryWipe {
-    /// Removes the files; returns their names in the order removed.
-    static func removeLedgerFiles(directory: String) throws(WALError) -> [String] {
+    /// Removes the files; returns their names in the order removed. `afterStep` runs after
+    /// each durable removal (tests check every intermediate state with it).
+    static func removeLedgerFiles(directory: String, afterStep: (String) -> Void = { _ in }) throws(WALError) -> [String] {
         var removed: [String] = []
         func remove(_ name: String) throws(WALError) {
             try FileIO.unlink(FileIO.join(directory, name))
             try FileIO.fsyncDirectory(directory)
             removed.append(name)
+            afterStep("removed \(name)")
         }
         let names = try FileIO.list(directory)
         // The promises go first: without a control file nothing below is a refusal.

@@ -29,10 +29,18 @@ package enum LogTruncation {
     /// changing anything when the directory is not fit to start. When `lsn` is at or after
     /// the end of the log only the epoch history is cut (no record removed).
     package static func truncate(directory: String, after lsn: UInt64) throws(WALError) -> TruncationOutcome {
-        try DataDirectoryLock.holding(directory: directory) { () throws(WALError) in try truncateLocked(directory: directory, after: lsn) }
+        try truncate(directory: directory, after: lsn, afterStep: { _ in })
     }
 
-    private static func truncateLocked(directory: String, after lsn: UInt64) throws(WALError) -> TruncationOutcome {
+    /// `truncate`, calling `afterStep` after each durable step (tests check every
+    /// intermediate state with it, as a kill -9 there would leave it).
+    static func truncate(directory: String, after lsn: UInt64, afterStep: (String) -> Void) throws(WALError) -> TruncationOutcome {
+        try DataDirectoryLock.holding(directory: directory) { () throws(WALError) in
+            try truncateLocked(directory: directory, after: lsn, afterStep: afterStep)
+        }
+    }
+
+    private static func truncateLocked(directory: String, after lsn: UInt64, afterStep: (String) -> Void) throws(WALError) -> TruncationOutcome {
         let inventory = try DirectoryCheck.Inventory.read(directory: directory)
         let verdict = DirectoryCheck.evaluate(inventory)
         if !verdict.refusals.isEmpty {
@@ -53,7 +61,7 @@ package enum LogTruncation {
         let needed = (anchor?.lsn ?? 0) + 1
         let rebuildable = anchor?.lsn == lsn || (hasRecords && log.firstLSN <= needed && log.lastLSN >= lsn)
         guard rebuildable else {
-            _ = try DirectoryWipe.removeLedgerFiles(directory: directory)
+            _ = try DirectoryWipe.removeLedgerFiles(directory: directory, afterStep: afterStep)
             return .needsSnapshot
         }
 
@@ -64,22 +72,26 @@ package enum LogTruncation {
         let control = ControlFile(snapshotLSN: anchor?.lsn ?? 0, durableLSN: min(old.durableLSN, lsn), cleanShutdown: false,
                                   lastSegmentLSN: holder?.firstLSN ?? 0)
         try control.write(directory: directory)
+        afterStep("control file written")
         var removed: [String] = []
         // 2. Snapshots above lsn, newest first (valid or not).
         for snapshot in inventory.snapshots where snapshot.lsn > lsn {
             try FileIO.unlink(snapshot.path)
             try FileIO.fsyncDirectory(directory)
             removed.append(SnapshotInfo.fileName(lsn: snapshot.lsn))
+            afterStep("removed \(SnapshotInfo.fileName(lsn: snapshot.lsn))")
         }
         // 3. Segments starting above lsn, newest first: the log stays contiguous.
         for segment in segments.reversed() where segment.firstLSN > lsn {
             try FileIO.unlink(FileIO.join(directory, segment.fileName))
             try FileIO.fsyncDirectory(directory)
             removed.append(segment.fileName)
+            afterStep("removed \(segment.fileName)")
         }
         // 4. The records after lsn in the segment holding it.
         if let holder, hasRecords, log.lastLSN > lsn {
             try zeroTail(directory: directory, segment: holder, after: lsn)
+            afterStep("zeroed the tail of \(holder.fileName)")
         }
         // 5. The epochs of the records that are gone.
         try cutEpochs(epochs, after: lsn, directory: directory)

@@ -151,13 +151,20 @@ package final class SnapshotDownload {
     /// A writer opened afterwards starts with `lastAssignedLSN == lsn`.
     @discardableResult
     package static func install(directory: String, lsn: UInt64, epochs: EpochHistoryFile) throws(WALError) -> [String] {
+        try install(directory: directory, lsn: lsn, epochs: epochs, afterStep: { _ in })
+    }
+
+    /// `install`, calling `afterStep` after each durable step (for the tests).
+    static func install(directory: String, lsn: UInt64, epochs: EpochHistoryFile,
+                        afterStep: (String) -> Void) throws(WALError) -> [String] {
         precondition(epochs.entries.allSatisfy { $0.firstLSN <= lsn }, "the epoch history of a snapshot ends at its LSN")
         return try DataDirectoryLock.holding(directory: directory) { () throws(WALError) in
-            try installLocked(directory: directory, lsn: lsn, epochs: epochs)
+            try installLocked(directory: directory, lsn: lsn, epochs: epochs, afterStep: afterStep)
         }
     }
 
-    private static func installLocked(directory: String, lsn: UInt64, epochs: EpochHistoryFile) throws(WALError) -> [String] {
+    private static func installLocked(directory: String, lsn: UInt64, epochs: EpochHistoryFile,
+                                      afterStep: (String) -> Void) throws(WALError) -> [String] {
         let finalPath = FileIO.join(directory, SnapshotInfo.fileName(lsn: lsn))
         if !FileIO.exists(FileIO.join(directory, partFileName(lsn: lsn))), FileIO.exists(finalPath),
            try SegmentName.list(in: directory).isEmpty, (try? SnapshotStore(directory: directory).verify(path: finalPath))?.lsn == lsn {
@@ -167,11 +174,13 @@ package final class SnapshotDownload {
             return []
         }
         let info = try verifyPart(directory: directory, lsn: lsn)
-        let removed = try DirectoryWipe.removeLedgerFiles(directory: directory)
+        let removed = try DirectoryWipe.removeLedgerFiles(directory: directory, afterStep: afterStep)
         // Only an empty directory (or an older state already gone) sees the new history.
         try epochs.write(directory: directory)
+        afterStep("epoch history written")
         try FileIO.rename(info.path, finalPath)
         try FileIO.fsyncDirectory(directory)
+        afterStep("snapshot renamed")
         try ControlFile(snapshotLSN: lsn, durableLSN: lsn, cleanShutdown: false, lastSegmentLSN: 0).write(directory: directory)
         return removed
     }

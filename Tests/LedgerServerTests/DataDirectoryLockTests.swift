@@ -49,7 +49,7 @@ struct DataDirectoryLockTests {
 
         // The first keeps serving, with everything it acknowledged.
         #expect(allCreated(client.call(.createTransfers([transfer(101, from: 11, to: 10, amount: 2)]))))
-        guard case .reply(_, .lookupTransfers(let found)) = client.call(.lookupTransfers([100, 101])) else {
+        guard case .reply(_, .lookupTransfers(let found), _) = client.call(.lookupTransfers([100, 101])) else {
             Issue.record("no lookup_transfers reply")
             return
         }
@@ -59,7 +59,7 @@ struct DataDirectoryLockTests {
         // And after a restart nothing acknowledged is missing.
         first = try #require(ServerProcess.start(dataDir: dir), "restart failed")
         let again = try #require(WireTestClient(port: first.port))
-        guard case .reply(_, .lookupAccounts(let balances)) = again.call(.lookupAccounts([10, 11])) else {
+        guard case .reply(_, .lookupAccounts(let balances), _) = again.call(.lookupAccounts([10, 11])) else {
             Issue.record("no lookup_accounts reply")
             return
         }
@@ -78,7 +78,7 @@ struct DataDirectoryLockTests {
         let second = try #require(ServerProcess.start(dataDir: dir), "restart after kill -9 was refused")
         defer { second.terminate() }
         let again = try #require(WireTestClient(port: second.port))
-        guard case .reply(_, .lookupAccounts(let found)) = again.call(.lookupAccounts([20, 21])) else {
+        guard case .reply(_, .lookupAccounts(let found), _) = again.call(.lookupAccounts([20, 21])) else {
             Issue.record("no lookup_accounts reply")
             return
         }

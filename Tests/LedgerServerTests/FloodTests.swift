@@ -32,7 +32,7 @@ struct FloodTests {
             print("flood test: \(created.count) created, \(refused.count) refused (busy) of 2000 pipelined")
             #expect(answered.count == 2_000)
             #expect(created.count + refused.count == 2_000)
-            guard case .reply(_, .lookupTransfers(let found)) = client.call(.lookupTransfers(created + refused)) else {
+            guard case .reply(_, .lookupTransfers(let found), _) = client.call(.lookupTransfers(created + refused)) else {
                 Issue.record("no lookup reply")
                 return
             }

@@ -49,7 +49,7 @@ struct MetricsEndpointTests {
         ]))))
         #expect(allCreated(client.call(.createTransfers([transfer(10, from: 1, to: 2, amount: 5)]))))
         // One refused by the balance limit, one lookup.
-        guard case .reply(_, .createTransfers(let refused)) =
+        guard case .reply(_, .createTransfers(let refused), _) =
             client.call(.createTransfers([transfer(11, from: 2, to: 1, amount: 50)])) else {
             Issue.record("no create_transfers reply")
             return

@@ -62,7 +62,7 @@ struct RecoveryLogTests {
 
         // And what was acknowledged before the kill is all there.
         let again = try #require(WireTestClient(port: second.port))
-        guard case .reply(_, .lookupTransfers(let found)) = again.call(.lookupTransfers([10])) else {
+        guard case .reply(_, .lookupTransfers(let found), _) = again.call(.lookupTransfers([10])) else {
             Issue.record("no lookup_transfers reply")
             return
         }

@@ -24,8 +24,8 @@ func transfer(_ id: UInt128, from: UInt128, to: UInt128, amount: UInt128 = 1) ->
 /// True if `message` is a `create_*` reply whose every event was created.
 func allCreated(_ message: Message?) -> Bool {
     switch message {
-    case .reply(_, .createAccounts(let r)): return r.allSatisfy { $0.status == .created }
-    case .reply(_, .createTransfers(let r)): return r.allSatisfy { $0.status == .created }
+    case .reply(_, .createAccounts(let r), _): return r.allSatisfy { $0.status == .created }
+    case .reply(_, .createTransfers(let r), _): return r.allSatisfy { $0.status == .created }
     default: return false
     }
 }
@@ -43,20 +43,20 @@ struct ServerTests {
             let client = try #require(WireTestClient(port: server.port))
             #expect(allCreated(client.call(.createAccounts(accounts(10)))))
             #expect(allCreated(client.call(.createTransfers([transfer(100, from: 10, to: 11, amount: 70)]))))
-            guard case .reply(_, .lookupAccounts(let found)) = client.call(.lookupAccounts([10, 11, 12])) else {
+            guard case .reply(_, .lookupAccounts(let found), _) = client.call(.lookupAccounts([10, 11, 12])) else {
                 Issue.record("no lookup_accounts reply")
                 return
             }
             #expect(found.map(\.id) == [10, 11])
             #expect(found.first?.debitsPosted == 70)
             #expect(found.last?.creditsPosted == 70)
-            guard case .reply(_, .lookupTransfers(let transfers)) = client.call(.lookupTransfers([100])) else {
+            guard case .reply(_, .lookupTransfers(let transfers), _) = client.call(.lookupTransfers([100])) else {
                 Issue.record("no lookup_transfers reply")
                 return
             }
             #expect(transfers.map(\.amount) == [70])
             // An already existing id is reported, not created twice.
-            guard case .reply(_, .createTransfers(let again)) =
+            guard case .reply(_, .createTransfers(let again), _) =
                 client.call(.createTransfers([transfer(100, from: 10, to: 11, amount: 70)])) else {
                 Issue.record("no create_transfers reply")
                 return
@@ -86,7 +86,7 @@ struct ServerTests {
                 answered.insert(reply.requestId)
             }
             #expect(answered == sent)
-            guard case .reply(_, .lookupAccounts(let found)) = client.call(.lookupAccounts([1])) else {
+            guard case .reply(_, .lookupAccounts(let found), _) = client.call(.lookupAccounts([1])) else {
                 Issue.record("no lookup reply")
                 return
             }
@@ -116,7 +116,7 @@ struct ServerTests {
         let again = try #require(ServerProcess.start(dataDir: dir), "the restart failed")
         defer { again.terminate() }
         let client = try #require(WireTestClient(port: again.port))
-        guard case .reply(_, .lookupTransfers(let found)) = client.call(.lookupTransfers(acknowledged)) else {
+        guard case .reply(_, .lookupTransfers(let found), _) = client.call(.lookupTransfers(acknowledged)) else {
             Issue.record("no lookup reply after restart")
             return
         }
@@ -156,11 +156,11 @@ struct ServerTests {
             #expect(first?.requestId == 42)
             let second = recoverable.receive()
             #expect(second?.requestId == 43)
-            if case .reply(_, .lookupAccounts(let found)) = second { #expect(found.count == 2) } else {
+            if case .reply(_, .lookupAccounts(let found), _) = second { #expect(found.count == 2) } else {
                 Issue.record("no reply after the recoverable error: \(String(describing: second))")
             }
             // Nothing rejected was executed.
-            guard case .reply(_, .lookupTransfers(let none)) = good.call(.lookupTransfers([9999])) else {
+            guard case .reply(_, .lookupTransfers(let none), _) = good.call(.lookupTransfers([9999])) else {
                 Issue.record("no lookup reply")
                 return
             }
@@ -212,12 +212,12 @@ struct ServerTests {
             }
             #expect(badFrames >= 10_000)
             #expect(goodTransfers == 10)
-            guard case .reply(_, .lookupAccounts(let found)) = good.call(.lookupAccounts([1])) else {
+            guard case .reply(_, .lookupAccounts(let found), _) = good.call(.lookupAccounts([1])) else {
                 Issue.record("the good client got no answer")
                 return
             }
             #expect(found.first?.debitsPosted == 30)
-            guard case .reply(_, .lookupTransfers(let none)) =
+            guard case .reply(_, .lookupTransfers(let none), _) =
                 good.call(.lookupTransfers((1...20).map { UInt128(1_000_000 + $0) })) else {
                 Issue.record("no lookup reply")
                 return
@@ -249,7 +249,7 @@ struct ServerTests {
                 if let reply = c.receive(), reply.requestId == id, errorCode(reply) == nil { ok += 1 }
             }
             #expect(ok == 1000)
-            guard case .reply(_, .lookupAccounts(let found)) = setup.call(.lookupAccounts([1])) else {
+            guard case .reply(_, .lookupAccounts(let found), _) = setup.call(.lookupAccounts([1])) else {
                 Issue.record("no lookup reply")
                 return
             }

@@ -88,7 +88,7 @@ struct SessionDrainTests {
             print("unread replies: server RSS \(before / 1024) MiB before, peak \(peakKiB / 1024) MiB")
             #expect(peakKiB < 300 * 1024, "server RSS reached \(peakKiB / 1024) MiB")
             let other = try #require(WireTestClient(port: server.port))
-            guard case .reply(_, .lookupAccounts(let found)) = other.call(.lookupAccounts([1_000, 1_001])) else {
+            guard case .reply(_, .lookupAccounts(let found), _) = other.call(.lookupAccounts([1_000, 1_001])) else {
                 Issue.record("another client got no answer")
                 return
             }
@@ -136,7 +136,7 @@ struct ShutdownDrainTests {
         let again = try #require(ServerProcess.start(dataDir: dir), "the restart failed")
         defer { again.terminate() }
         let client = try #require(WireTestClient(port: again.port))
-        guard case .reply(_, .lookupTransfers(let found)) = client.call(.lookupTransfers(Array(transferOf.values)))
+        guard case .reply(_, .lookupTransfers(let found), _) = client.call(.lookupTransfers(Array(transferOf.values)))
         else {
             Issue.record("no lookup reply after restart")
             return

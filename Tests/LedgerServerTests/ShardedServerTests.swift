@@ -33,14 +33,14 @@ struct ShardedServerTests {
                 if allCreated(client.call(.createTransfers(events))) { acknowledged += events.map(\.id) }
             }
             #expect(acknowledged.count == 1000)
-            guard case .reply(_, .lookupAccounts(let found)) = client.call(.lookupAccounts(accountIds)) else {
+            guard case .reply(_, .lookupAccounts(let found), _) = client.call(.lookupAccounts(accountIds)) else {
                 Issue.record("no lookup_accounts reply")
                 return
             }
             balances = found
             #expect(found.reduce(UInt128(0)) { $0 + $1.debitsPosted } == found.reduce(UInt128(0)) { $0 + $1.creditsPosted })
             let filter = AccountFilter(accountId: accountIds[0], limit: 8189)
-            guard case .reply(_, .getAccountTransfers(let history)) = client.call(.getAccountTransfers(filter)) else {
+            guard case .reply(_, .getAccountTransfers(let history), _) = client.call(.getAccountTransfers(filter)) else {
                 Issue.record("no get_account_transfers reply")
                 return
             }
@@ -51,12 +51,12 @@ struct ShardedServerTests {
         let again = try #require(ServerProcess.start(dataDir: dir, extra: ["--shards", "2"]), "the restart failed")
         defer { again.terminate() }
         let client = try #require(WireTestClient(port: again.port))
-        guard case .reply(_, .lookupTransfers(let found)) = client.call(.lookupTransfers(acknowledged)) else {
+        guard case .reply(_, .lookupTransfers(let found), _) = client.call(.lookupTransfers(acknowledged)) else {
             Issue.record("no lookup reply after restart")
             return
         }
         #expect(found.map(\.id) == acknowledged)
-        guard case .reply(_, .lookupAccounts(let after)) = client.call(.lookupAccounts(accountIds)) else {
+        guard case .reply(_, .lookupAccounts(let after), _) = client.call(.lookupAccounts(accountIds)) else {
             Issue.record("no lookup_accounts reply after restart")
             return
         }

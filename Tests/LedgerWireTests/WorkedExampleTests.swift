@@ -80,7 +80,7 @@ struct WorkedExampleTests {
     func reply() throws {
         let bytes = Wire.bytes(hex: Self.replyHex)
         #expect(bytes.count == 64)
-        guard case .reply(let id, .createTransfers(let results)) = try Wire.decodeOne(bytes, role: .replies).get() else {
+        guard case .reply(let id, .createTransfers(let results), _) = try Wire.decodeOne(bytes, role: .replies).get() else {
             Issue.record("not a create_transfers reply")
             return
         }

@@ -1,4 +1,5 @@
 package import Glibc
+import LedgerClient
 
 /// A failure of the cluster test support: a node that did not start, a command that failed.
 package struct ClusterError: Error, Sendable, CustomStringConvertible {
@@ -163,6 +164,55 @@ package final class ClusterNode {
         return false
     }
 
+    /// The node's `status` JSON (docs/protocol.md, "Operations").
+    package func status() async throws(ClusterError) -> String {
+        try await admin { (c) async throws(KaminoClientError) -> String in try await c.status(at: clientAddress) }
+    }
+
+    /// `promote` (as `kamino promote` does): the follower becomes the primary; waits up to
+    /// `timeout` seconds for its `replication on` line and returns the node's answer.
+    @discardableResult
+    package func promote(timeout: Double = 30) async throws(ClusterError) -> String {
+        let seen = fileBytes(stdoutPath).count
+        let answer = try await admin { (c) async throws(KaminoClientError) -> String in
+            try await c.promote(at: clientAddress)
+        }
+        let deadline = monotonicClockSeconds() + timeout
+        while monotonicClockSeconds() < deadline {
+            let lines = String(decoding: fileBytes(stdoutPath).dropFirst(seen), as: UTF8.self).split(separator: "\n")
+            if let port = lines.first(where: { $0.hasPrefix("replication on ") }).flatMap(Self.port) {
+                replicationPort = port
+                role = .primary
+                return answer
+            }
+            usleep(20_000)
+        }
+        throw ClusterError("\(name) was promoted (\(answer)) but announced no replication port within \(timeout) s")
+    }
+
+    private func admin(
+        _ call: (KaminoClient) async throws(KaminoClientError) -> String
+    ) async throws(ClusterError) -> String {
+        let client: KaminoClient
+        do {
+            client = try KaminoClient(
+                addresses: [clientAddress], options: KaminoClientOptions(requestTimeout: .seconds(10), retry: .none))
+        } catch {
+            throw ClusterError("bad address \(clientAddress): \(error)")
+        }
+        let result: Result<String, KaminoClientError>
+        do {
+            result = .success(try await call(client))
+        } catch {
+            result = .failure(error)
+        }
+        await client.close()
+        switch result {
+        case .success(let text): return text
+        case .failure(let error): throw ClusterError("\(name) (\(clientAddress)): \(error)")
+        }
+    }
+
     private func launch(timeout: Double) throws(ClusterError) {
         let listen = "127.0.0.1:\(clientPort)"
         let replicationListen = "127.0.0.1:\(replicationPort ?? 0)"
@@ -248,4 +298,18 @@ package func wallClockSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// The first number after `"key":` in a JSON text (the status object's top-level fields
+/// come before its `followers` array); nil when absent.
+package func jsonNumber(_ key: String, in json: String) -> UInt64? {
+    guard let range = json.firstRange(of: "\"\(key)\":") else { return nil }
+    let digits = json[range.upperBound...].drop { $0 == " " }.prefix { $0.isASCII && $0.isNumber }
+    return UInt64(digits)
+}
+
+/// The string after `"key":` in a JSON text (no escapes); nil when absent.
+package func jsonString(_ key: String, in json: String) -> String? {
+    guard let range = json.firstRange(of: "\"\(key)\":\"") else { return nil }
+    return String(json[range.upperBound...].prefix { $0 != "\"" })
 }

@@ -1,0 +1,106 @@
+import ArgumentParser
+import KaminoREPL
+import LedgerClient
+
+/// `kamino status`: a node's role, epoch, LSNs and followers (the `status` operation).
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a node's replication status: role, epoch, LSNs, and each follower's lag.")
+
+    @Option(help: "The node's client address HOST:PORT.")
+    var address: String = "127.0.0.1:4410"
+
+    @Flag(help: "Print the node's JSON answer as it is.")
+    var json = false
+
+    func run() async throws {
+        let answer = try await AdminCall.run(address: address) { (client) async throws(KaminoClientError) -> String in
+            try await client.status(at: address)
+        }
+        if json {
+            print(answer)
+            return
+        }
+        guard let status = JSONReader.parse(answer) else {
+            throw exitFailure("error: \(address) answered a status that is not JSON: \(answer)")
+        }
+        print(Self.table(status))
+    }
+
+    /// The human view: one `key value` line per field, then one line per follower.
+    static func table(_ status: JSONReader) -> String {
+        var lines: [String] = []
+        for key in ["role", "epoch", "last_lsn", "durable_lsn", "commit_lsn", "primary"] {
+            lines.append(key.padding(12) + (status[key]?.text ?? "-"))
+        }
+        guard case .array(let followers)? = status["followers"], !followers.isEmpty else {
+            lines.append("followers".padding(12) + "none")
+            return lines.joined(separator: "\n")
+        }
+        let columns = ["node", "address", "state", "durable_lsn", "applied_lsn", "lag_lsn", "lag_seconds"]
+        var rows = [columns]
+        for f in followers { rows.append(columns.map { f[$0]?.text ?? "-" }) }
+        let widths = columns.indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
+        lines.append("followers".padding(12) + "\(followers.count)")
+        for row in rows {
+            lines.append("  " + row.enumerated().map { $1.padding(widths[$0] + 2) }.joined())
+        }
+        return lines.joined(separator: "\n").split(separator: "\n").map { $0.trimmingTrailingSpaces }.joined(separator: "\n")
+    }
+}
+
+/// `kamino promote`: makes a follower the primary (the `promote` operation).
+struct Promote: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make the follower at --address the primary; prints its answer.")
+
+    @Option(help: "The follower's client address HOST:PORT.")
+    var address: String
+
+    func run() async throws {
+        print(try await AdminCall.run(address: address) { (client) async throws(KaminoClientError) -> String in
+            try await client.promote(at: address)
+        })
+    }
+}
+
+/// One `status` or `promote` call: a client for the address, errors on stderr with exit 1.
+enum AdminCall {
+    static func run(
+        address: String, _ call: (KaminoClient) async throws(KaminoClientError) -> String
+    ) async throws -> String {
+        let client: KaminoClient
+        do {
+            client = try KaminoClient(
+                addresses: [address], options: KaminoClientOptions(requestTimeout: .seconds(5), retry: .none))
+        } catch {
+            throw exitFailure("error: bad address '\(address)': \(error.message)")
+        }
+        let result: Result<String, KaminoClientError>
+        do {
+            result = .success(try await call(client))
+        } catch {
+            result = .failure(error)
+        }
+        await client.close()
+        switch result {
+        case .success(let answer): return answer
+        case .failure(let error): throw exitFailure(ReplFormatter.clientError(error, address: address))
+        }
+    }
+}
+
+extension String {
+    /// The string padded with spaces to `width` characters (never cut).
+    fileprivate func padding(_ width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+    }
+}
+
+extension Substring {
+    fileprivate var trimmingTrailingSpaces: String {
+        var s = self
+        while s.last == " " { s.removeLast() }
+        return String(s)
+    }
+}
