@@ -178,12 +178,17 @@ final class SessionHandler: ChannelDuplexHandler {
         }
     }
 
+    /// The bytes reserved for a `status` or `promote` reply (a JSON object; a status with
+    /// hundreds of followers stays well under it).
+    static let adminReplyBound = 64 * 1024
+
     /// The largest reply `request` can get, in bytes (records are at most 128 bytes).
     private static func replyBound(_ request: Request) -> Int {
         let records: Int
         switch request {
         case .getAccountTransfers(let f), .getAccountBalances(let f): records = Int(f.limit)
         case .queryAccounts(let f), .queryTransfers(let f): records = Int(f.limit)
+        case .status, .promote: return Self.adminReplyBound
         default: records = request.eventCount
         }
         return min(WireLimits.maxMessageSize, WireLimits.headerSize + WireLimits.maxErrorTextSize + records * 128)

@@ -15,4 +15,10 @@ enum FakeServerBehavior: Sendable, Equatable {
     /// Executes requests but holds every reply until `FakeServerState.releaseHeld()`;
     /// the first one held is replaced by an error reply with `firstErrorCode`, if given.
     case holdUntilReleased(firstErrorCode: UInt16?)
+    /// A follower: creates are answered `not_primary` naming `primary` (empty when nil);
+    /// reads are executed and answered with `state_lsn` = `stateLSN`.
+    case follower(primary: String?, stateLSN: UInt64)
+    /// Executes the next request, then answers it with an error reply of `code` (as a
+    /// primary whose sync quorum timed out); later requests are answered normally.
+    case executeThenError(code: UInt16)
 }

@@ -9,7 +9,7 @@ final class FakeServerState: Sendable {
     private struct Inner {
         var ledger = FakeLedger()
         var behavior: FakeServerBehavior = .normal
-        var requests: [LedgerCore.Operation: Int] = [:]
+        var requests: [UInt8: Int] = [:]
         var children: [any Channel] = []
         /// Replies held by `.holdUntilReleased`, with their connections.
         var held: [(any Channel, Message)] = []
@@ -42,7 +42,7 @@ final class FakeServerState: Sendable {
 
     /// Requests received for `operation`.
     func requests(_ operation: LedgerCore.Operation) -> Int {
-        inner.withLock { $0.requests[operation, default: 0] }
+        inner.withLock { $0.requests[operation.rawValue, default: 0] }
     }
 
     /// Returns once `count` requests for `operation` have been received (a signal, not
@@ -51,7 +51,7 @@ final class FakeServerState: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let now = inner.withLock { s -> Bool in
-                    guard s.requests[operation, default: 0] < count, !Task.isCancelled else { return true }
+                    guard s.requests[operation.rawValue, default: 0] < count, !Task.isCancelled else { return true }
                     s.watchers.append(Watcher(operation: operation, count: count, continuation: continuation))
                     return false
                 }
@@ -98,9 +98,9 @@ final class FakeServerState: Sendable {
     /// Counts and (depending on the behavior) executes one request.
     func handle(_ request: Request, id: UInt64, channel: any Channel) -> Action {
         let (action, woken) = inner.withLock { s -> (Action, [CheckedContinuation<Void, Never>]) in
-            s.requests[request.operation, default: 0] += 1
-            let received = s.requests[request.operation, default: 0]
-            let reached = { (w: Watcher) in w.operation == request.operation && w.count <= received }
+            s.requests[request.code, default: 0] += 1
+            let received = s.requests[request.code, default: 0]
+            let reached = { (w: Watcher) in w.operation.rawValue == request.code && w.count <= received }
             let woken = s.watchers.filter(reached).map(\.continuation)
             s.watchers.removeAll(where: reached)
             return (Self.act(on: request, id: id, channel: channel, &s), woken)
@@ -124,16 +124,30 @@ final class FakeServerState: Sendable {
             var message = s.ledger.execute(request, id: id)
             if let code {
                 message = .errorReply(
-                    ErrorReply(requestId: id, operation: request.operation.rawValue, rawCode: code, message: "late"))
+                    ErrorReply(requestId: id, operation: request.code, rawCode: code, message: "late"))
                 s.behavior = .holdUntilReleased(firstErrorCode: nil)
             }
             s.held.append((channel, message))
             return .nothing
         case .dropAfterExecuting(let count):
             let message = s.ledger.execute(request, id: id)
-            guard request.operation.isMutating, count > 0 else { return .reply(message) }
+            guard request.ledgerOperation?.isMutating == true, count > 0 else { return .reply(message) }
             s.behavior = count > 1 ? .dropAfterExecuting(count: count - 1) : .normal
             return .dropConnection
+        case .executeThenError(let code):
+            _ = s.ledger.execute(request, id: id)
+            s.behavior = .normal
+            return .reply(
+                .errorReply(ErrorReply(requestId: id, operation: request.code, rawCode: code, message: "quorum timed out")))
+        case .follower(let primary, let stateLSN):
+            guard request.ledgerOperation?.isMutating == true else {
+                return .reply(s.ledger.read(request, id: id, stateLSN: stateLSN))
+            }
+            return .reply(
+                .errorReply(
+                    ErrorReply(
+                        requestId: id, operation: request.code, rawCode: WireError.Code.notPrimary.rawValue,
+                        message: "\(primary ?? "")\nthis node is a follower")))
         }
     }
 }

@@ -60,8 +60,8 @@ private struct TestConnection {
     /// Writes `request` through the handler.
     func send(_ request: Request, timeout: TimeAmount) -> Outcome {
         let outcome = Outcome()
-        let promise = loop.makePromise(of: Reply.self)
-        promise.futureResult.whenComplete { outcome.set($0) }
+        let promise = loop.makePromise(of: AnsweredReply.self)
+        promise.futureResult.whenComplete { outcome.set($0.map(\.reply)) }
         channel.writeAndFlush(OutboundRequest(request: request, timeout: timeout, promise: promise), promise: nil)
         return outcome
     }
