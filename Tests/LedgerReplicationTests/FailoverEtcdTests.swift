@@ -112,7 +112,8 @@ struct FailoverTests {
         // The old primary's log end (status answers while it is partitioned, not paused).
         let oldStatus = await cluster.status(old)
         undo(old)
-        let oldLastLSN = oldStatus?.lastLSN ?? (await waitForStatus(cluster, old))?.lastLSN
+        var oldLastLSN = oldStatus?.lastLSN
+        if oldLastLSN == nil { oldLastLSN = await waitForStatus(cluster, old)?.lastLSN }
         let rejoined = await cluster.waitForStreamingFollowers(2, timeout: 30)
         #expect(rejoined, "\(old.name) did not rejoin as a streaming follower within 30 s\n\(cluster.logs())")
         #expect(await cluster.status(old)?.role == "follower", "\(old.name) is not a follower after the fault ended")
@@ -178,7 +179,8 @@ struct FailoverTests {
             + "\(ms(times.max() ?? 0)) ms over \(times.count) failovers\n"
         print(text, terminator: "")
         if let path = ProcessInfo.processInfo.environment["KAMINO_FAILOVER_REPORT"], !path.isEmpty {
-            FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+            let written = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+            #expect(written, "cannot write the failover report to \(path)")
         }
     }
 

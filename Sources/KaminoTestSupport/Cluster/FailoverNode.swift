@@ -92,9 +92,9 @@ package final class FailoverNode {
     /// What the node logged on stderr, all runs.
     package var log: String { String(decoding: fileBytes(stderrPath), as: UTF8.self) }
 
-    /// How many times `text` appears in the log (all runs).
+    /// How many log lines (all runs) contain `text`.
     package func logCount(_ text: String) -> Int {
-        log.components(separatedBy: text).count - 1
+        log.split(separator: "\n").filter { $0.contains(text) }.count
     }
 
     /// SIGKILL, and reap the process.
