@@ -14,6 +14,8 @@ struct FailoverStatus: Sendable {
     var lastLSN: UInt64
     /// On a primary: its followers' node ids with their state (`streaming`, ...).
     var followers: [(node: String, state: String)]
+    /// On a primary: the sync set (node ids).
+    var syncSet: [String]
 }
 
 /// Three `kamino serve` nodes with automatic failover through a real etcd (every node's
@@ -78,7 +80,8 @@ final class FailoverCluster {
         }
         return FailoverStatus(
             role: role, epoch: (object["epoch"] as? NSNumber)?.uint64Value ?? 0,
-            lastLSN: (object["last_lsn"] as? NSNumber)?.uint64Value ?? 0, followers: followers)
+            lastLSN: (object["last_lsn"] as? NSNumber)?.uint64Value ?? 0, followers: followers,
+            syncSet: object["sync_set"] as? [String] ?? [])
     }
 
     /// The running node that says it is the primary, with the highest epoch (a paused or

@@ -36,18 +36,33 @@ struct FailoverTests {
                 Issue.record("round \(round): no acknowledgement within 10 s before the kill (\(load.counters))\n\(cluster.logs())")
                 break
             }
+            let syncSet = await cluster.status(primary)?.syncSet ?? []
+            let others = cluster.nodes.filter { $0 !== primary }
+            let keysBefore = others.map { $0.logCount("replication: took the leader key") }
+            let epochsBefore = others.map { $0.logCount("replication: primary of epoch") }
+            var keyTakenAt: Double?
+            var epochAt: Double?
             let killedAt = wallClockSeconds()
             primary.kill9()
-            guard await waitUntil(timeout: 15, { load.firstAck(after: killedAt, notBy: primary.clientAddress) != nil }),
-                let first = load.firstAck(after: killedAt, notBy: primary.clientAddress)
-            else {
+            let acknowledged = await waitUntil(timeout: 15) {
+                let now = wallClockSeconds()
+                if keyTakenAt == nil, zip(others, keysBefore).contains(where: { $0.logCount("replication: took the leader key") > $1 }) {
+                    keyTakenAt = now
+                }
+                if epochAt == nil, zip(others, epochsBefore).contains(where: { $0.logCount("replication: primary of epoch") > $1 }) {
+                    epochAt = now
+                }
+                return load.firstAck(after: killedAt, notBy: primary.clientAddress) != nil
+            }
+            guard acknowledged, let first = load.firstAck(after: killedAt, notBy: primary.clientAddress) else {
                 Issue.record("round \(round): no acknowledged write within 15 s of killing \(primary.name)\n\(cluster.logs())")
                 break
             }
             times.append(first.at - killedAt)
             print(
-                "failover \(round): killed \(primary.name), \(cluster.node(first.node)?.name ?? first.node) acknowledged after "
-                    + "\(ms(first.at - killedAt)) ms")
+                "failover \(round): killed \(primary.name) (sync set \(syncSet)), \(cluster.node(first.node)?.name ?? first.node) "
+                    + "took the key after ~\(keyTakenAt.map { ms($0 - killedAt) } ?? -1) ms, was primary after "
+                    + "~\(epochAt.map { ms($0 - killedAt) } ?? -1) ms, acknowledged after \(ms(first.at - killedAt)) ms")
             try primary.restart()
             guard await cluster.waitForStreamingFollowers(2, timeout: 30) else {
                 Issue.record("round \(round): \(primary.name) did not rejoin as a streaming follower within 30 s\n\(cluster.logs())")
