@@ -93,10 +93,21 @@ struct FailoverTests {
         try await isolatedPrimary(cluster, sentinel: 9_000_003) { $0.pause() } undo: { $0.resume() }
     }
 
+    @Test(.timeLimit(.minutes(3)))
+    func primaryCutOffFromEtcdOnly() async throws {
+        let cluster = try await FailoverCluster(tag: "etcdcut")
+        defer { cluster.tearDown() }
+        // Its followers still reach it: only its lease deadline stops its acknowledgements.
+        try await isolatedPrimary(cluster, sentinel: 9_000_005) { $0.etcdProxy.blackhole() } undo: { $0.etcdProxy.heal() }
+    }
+
     /// Cuts the primary off with `fault` under load; checks that it stops acknowledging
     /// within the lease, that another node takes over with no overlap, then `undo`es the
     /// fault and checks that the old primary rejoins as a follower (cutting its tail if it
-    /// had one), that nothing acknowledged is lost and that the digests end equal.
+    /// had one), that nothing acknowledged is lost and that the digests end equal. A
+    /// straggler batch sent to the old primary right after the fault, on a connection
+    /// opened before it and with a long timeout, must not be acknowledged after the new
+    /// primary's first acknowledgement.
     private func isolatedPrimary(
         _ cluster: FailoverCluster, sentinel: UInt128, fault: (FailoverNode) -> Void, undo: (FailoverNode) -> Void
     ) async throws {
@@ -106,9 +117,25 @@ struct FailoverTests {
         let old = try #require(await cluster.primary(), "no primary")
         let warm = wallClockSeconds()
         try await Task.sleep(for: .seconds(2))
-        #expect(load.acks(after: warm) > 0, "no acknowledgement before the fault: \(load.counters)")
+        #expect(load.firstAck(after: warm) != nil, "no acknowledgement before the fault: \(load.counters)")
+        let stragglerClient = try KaminoClient(
+            addresses: [old.clientAddress], options: KaminoClientOptions(requestTimeout: .seconds(30), retry: .none))
+        _ = try await stragglerClient.lookupAccounts([ClusterBook.bank])
         let faultAt = wallClockSeconds()
         fault(old)
+        let stragglerBatch = (0..<10).map { i in
+            Transfer(
+                id: sentinel * 100 + UInt128(i), debitAccountId: ClusterBook.customer(1), creditAccountId: ClusterBook.customer(2),
+                amount: 1, ledger: ClusterBook.ledger, code: 5)
+        }
+        let straggler = Task { () -> (Result<[CreateTransferResult], KaminoClientError>, Double) in
+            do throws(KaminoClientError) {
+                let results = try await stragglerClient.createTransfers(stragglerBatch)
+                return (.success(results), wallClockSeconds())
+            } catch {
+                return (.failure(error), wallClockSeconds())
+            }
+        }
         let successor = await cluster.waitForPrimary(excluding: old, timeout: 15)
         let new = try #require(successor, "no other node became the primary within 15 s\n\(cluster.logs())")
         let tookOver = await waitUntil(timeout: 10) { load.firstAck(by: new.clientAddress, after: faultAt) != nil }
@@ -132,6 +159,18 @@ struct FailoverTests {
         let rejoined = await cluster.waitForStreamingFollowers(2, timeout: 30)
         #expect(rejoined, "\(old.name) did not rejoin as a streaming follower within 30 s\n\(cluster.logs())")
         #expect(await cluster.status(old)?.role == "follower", "\(old.name) is not a follower after the fault ended")
+        let (stragglerResult, stragglerAt) = await straggler.value
+        await stragglerClient.close()
+        switch stragglerResult {
+        case .success(let results):
+            let acked = cluster.acks.recordTransfers(stragglerBatch, results: results, node: old.clientAddress)
+            print("straggler batch to \(old.name): \(acked) of 10 acknowledged at +\(ms(stragglerAt - faultAt)) ms")
+            if let newFirst, acked > 0 {
+                #expect(stragglerAt < newFirst, "\(old.name) acknowledged a straggler after \(new.name)'s first acknowledgement")
+            }
+        case .failure(let error):
+            print("straggler batch to \(old.name): \(error) at +\(ms(stragglerAt - faultAt)) ms")
+        }
         let newLogEnd = logEndAtPromotion(new.log)
         let cut = old.log.contains("replication: log cut to rejoin the primary")
         print(

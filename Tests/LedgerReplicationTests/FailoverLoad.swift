@@ -81,11 +81,6 @@ final class FailoverLoad: Sendable {
         }
     }
 
-    /// The number of acknowledgements that arrived after `time` (runs that started after it).
-    func acks(after time: Double) -> Int {
-        state.withLock { s in s.runs.filter { $0.first > time }.reduce(0) { $0 + $1.count } }
-    }
-
     /// The last acknowledgement by `node`, if any.
     func lastAck(by node: String) -> Double? {
         state.withLock { s in s.runs.last { $0.node == node }?.last }
