@@ -180,11 +180,21 @@ final class FailoverCluster {
         nodes.map { "--- \($0.name) (\($0.clientAddress)):\n\($0.logTail(lines))" }.joined(separator: "\n")
     }
 
-    /// Kills every node, stops the proxies and etcd, removes the directories. Idempotent.
+    /// Kills every node, stops the proxies and etcd, removes the directories (with
+    /// `$KAMINO_FAILOVER_KEEP_LOGS` set, the nodes' logs are copied under that directory
+    /// first). Idempotent.
     func tearDown() {
         for n in nodes {
             n.kill9()
             n.stopProxies()
+        }
+        if let keep = ProcessInfo.processInfo.environment["KAMINO_FAILOVER_KEEP_LOGS"], !keep.isEmpty {
+            let target = keep + "/" + name + "-" + String(Int(wallClockSeconds()))
+            let names = nodes.map { "\($0.name)=\($0.clientAddress)" }.joined(separator: " ")
+            _ = runProcess(
+                ["/bin/sh", "-c", "mkdir -p '\(target)' && cp '\(directory.path)'/*.log '\(target)'/ && echo \(names) > '\(target)/nodes'"],
+                log: "/dev/null")
+            print("logs kept in \(target)")
         }
         etcd.stop()
         directory.remove()

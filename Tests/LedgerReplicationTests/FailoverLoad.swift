@@ -39,6 +39,7 @@ final class FailoverLoad: Sendable {
         var nextId: UInt128 = 10_000_000
         var stopped = false
         var runs: [Run] = []
+        var batches: [AckedBatch] = []
         var counters = Counters()
     }
 
@@ -93,24 +94,52 @@ final class FailoverLoad: Sendable {
         }
     }
 
-    /// Where the timeline of acknowledgements shows two nodes acknowledging at once: a
-    /// change of node closer than `minimumGap` seconds to the previous node's last
-    /// acknowledgement (a legitimate failover waits for the old lease to expire in etcd,
-    /// at least 0.2 x TTL after the old primary's deadline), listed with the gap.
-    func overlaps(minimumGap: Double) -> [String] {
-        let runs = self.runs
-        var problems: [String] = []
-        for (a, b) in zip(runs, runs.dropFirst()) where a.node != b.node && b.first - a.last < minimumGap {
-            problems.append(
-                "\(a.node) acknowledged until \(a.last), \(b.node) from \(b.first): gap \(Int((b.first - a.last) * 1000)) ms")
-        }
-        return problems
+    /// One acknowledged batch: its node, when it was sent and answered (wall clock), and
+    /// the lowest and highest ledger timestamps of its acknowledged transfers (their place
+    /// in the replicated log: timestamps grow along the log, across primaries).
+    struct AckedBatch: Sendable {
+        var node: String
+        var sentAt: Double
+        var ackedAt: Double
+        var minTimestamp: UInt64
+        var maxTimestamp: UInt64
     }
 
-    /// The switches of acknowledging node: (from, to, gap in seconds, at).
-    var switches: [(from: String, to: String, gap: Double, at: Double)] {
-        let runs = self.runs
-        return zip(runs, runs.dropFirst()).filter { $0.0.node != $0.1.node }.map { ($0.0.node, $0.1.node, $0.1.first - $0.0.last, $0.1.first) }
+    /// Two nodes that acknowledged at once, from the acknowledgement timelines: the
+    /// acknowledged batches in log order (ledger timestamps) form blocks, one per primary
+    /// term; for consecutive blocks X then Y, X's last batch must have been executed
+    /// before Y's first. It was not, for certain, when X's last batch was *sent* after
+    /// Y's first was *answered*. Returns each such case, and the switches (with the gap
+    /// between X's last answer and Y's first) for the report.
+    func overlaps() -> (problems: [String], switches: [String]) {
+        let batches = state.withLock { $0.batches }.sorted { $0.minTimestamp < $1.minTimestamp }
+        var blocks: [(node: String, lastSent: Double, lastAcked: Double, firstAcked: Double, first: UInt64, last: UInt64)] = []
+        var problems: [String] = []
+        for b in batches {
+            if let last = blocks.last, last.node == b.node {
+                let i = blocks.count - 1
+                blocks[i].lastSent = max(last.lastSent, b.sentAt)
+                blocks[i].lastAcked = max(last.lastAcked, b.ackedAt)
+                blocks[i].firstAcked = min(last.firstAcked, b.ackedAt)
+                blocks[i].last = max(last.last, b.maxTimestamp)
+            } else {
+                if let last = blocks.last, last.last > b.minTimestamp {
+                    problems.append("\(b.node)'s batch at ledger timestamp \(b.minTimestamp) interleaves \(last.node)'s (up to \(last.last))")
+                }
+                blocks.append((b.node, b.sentAt, b.ackedAt, b.ackedAt, b.minTimestamp, b.maxTimestamp))
+            }
+        }
+        var switches: [String] = []
+        for (x, y) in zip(blocks, blocks.dropFirst()) {
+            let gap = Int(((y.firstAcked - x.lastAcked) * 1000).rounded())
+            switches.append("\(x.node) -> \(y.node) (gap \(gap) ms)")
+            if x.lastSent > y.firstAcked {
+                problems.append(
+                    "\(x.node) executed a batch sent at \(x.lastSent), after \(y.node) (next in the log) had answered one at "
+                        + "\(y.firstAcked)")
+            }
+        }
+        return (problems, switches)
     }
 
     private func worker(seed: UInt64) async {
@@ -129,10 +158,17 @@ final class FailoverLoad: Sendable {
                 client = made
             }
             do {
+                let sentAt = wallClockSeconds()
                 let results = try await client.createTransfers(batch)
                 let acked = acks.recordTransfers(batch, results: results, node: addresses[target])
                 let now = wallClockSeconds()
                 noteAcks(acked, node: addresses[target], at: now)
+                let stamps = results.filter { $0.status == .created || $0.status == .exists }.map(\.timestamp)
+                if let low = stamps.min(), let high = stamps.max() {
+                    let entry = AckedBatch(
+                        node: addresses[target], sentAt: sentAt, ackedAt: now, minTimestamp: low, maxTimestamp: high)
+                    state.withLock { $0.batches.append(entry) }
+                }
                 failuresInARow = 0
             } catch {
                 // The client may have been redirected or left its connection: use a new one.
