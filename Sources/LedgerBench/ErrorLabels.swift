@@ -12,6 +12,8 @@ package enum ErrorLabels {
         case .circuitOpen: return "circuit_open"
         case .serverError(.busy): return "busy"
         case .serverError(.shuttingDown): return "shutting_down"
+        case .serverError(.notPrimary): return "not_primary"
+        case .serverError(.replicationTimeout): return "replication_timeout"
         case .serverError(let code): return "server_error_\(code.rawValue)"
         case .invalidReply: return "invalid_reply"
         case .invalidArgument: return "invalid_argument"

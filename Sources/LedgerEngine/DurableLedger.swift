@@ -289,7 +289,7 @@ package final class DurableLedger: Sendable {
         let events = try Self.decodeShipped(lsn: lsn, operation: rawOperation, eventCount: eventCount, body: body)
         try Self.checkSize(events)
         let sequencer = self.sequencer
-        return try enqueue { (s) throws(EngineError) -> Stamped in
+        let (batch, applying, _) = try enqueue { (s) throws(EngineError) -> Stamped in
             guard case .follower = s.role else {
                 throw EngineError(.notPrimary, "this node is \(s.role.name): it takes no shipped records")
             }
@@ -305,11 +305,12 @@ package final class DurableLedger: Sendable {
             }
             return Stamped(batch: LoggedBatch(lsn: lsn, timestamp: timestamp, events: events), body: body, epoch: epoch)
         }
+        return (batch, applying)
     }
 
     /// Waits until a shipped batch has applied and is durable here.
     package func settleShipped(_ batch: LoggedBatch, _ applying: Applying) async throws(EngineError) {
-        _ = try await settle(batch, applying)
+        _ = try await settle(batch, applying, gate: nil)
     }
 
     /// The events of a shipped record's body.
@@ -344,9 +345,16 @@ package final class DurableLedger: Sendable {
 
     /// `read`, with the LSN of the state `body` saw (the state the reply reflects).
     package func readAt<T: Sendable>(_ body: (any LedgerReading) -> T) async throws(EngineError) -> (value: T, lsn: UInt64) {
+        // A fenced primary may hold batches it never acknowledged (and a failover cuts):
+        // it answers no read; the primary or a follower does.
+        let (role, readGate) = state.withLock { ($0.role, gate.withLock { $0 }) }
+        if case .fenced(let reason, let primary) = role {
+            throw EngineError(.notPrimary, "this node is fenced (\(reason)): read from the primary or a follower",
+                              primaryAddress: primary)
+        }
         let (value, lsn) = await sequencer.read(body)
         try await waitDurable(lsn, latch: false)
-        if let gate = gate.withLock({ $0 }) { try await gate.waitReplicated(lsn) }
+        if let readGate { try await readGate.waitReplicated(lsn) }
         return (value, lsn)
     }
 
@@ -412,7 +420,7 @@ package final class DurableLedger: Sendable {
         _ make: (_ lsn: UInt64, _ wallClock: UInt64) throws(EngineError) -> LoggedBatch
     ) async throws(EngineError) -> (batch: LoggedBatch, results: BatchResults) {
         let now = clock.nanosecondsSinceEpoch()
-        let (batch, applying) = try enqueue { (s) throws(EngineError) -> Stamped in
+        let (batch, applying, gate) = try enqueue { (s) throws(EngineError) -> Stamped in
             guard s.role == .primary else {
                 throw EngineError(.notPrimary, "this node is \(s.role.name): it does not accept writes",
                                   primaryAddress: s.role.knownPrimary)
@@ -420,7 +428,7 @@ package final class DurableLedger: Sendable {
             let batch = try make(s.lsn + 1, now)
             return Stamped(batch: batch, body: batch.events.encoded(), epoch: s.epoch)
         }
-        let results = try await settle(batch, applying)
+        let results = try await settle(batch, applying, gate: gate)
         return (batch, results)
     }
 
@@ -428,14 +436,17 @@ package final class DurableLedger: Sendable {
     /// sequencer applies or queues it (a capture for a due snapshot follows). Returns at
     /// once: `settle` waits for the batch's turn and for durability. Any failure after the
     /// append latches: no later write is accepted.
+    /// The gate in force when the batch was logged comes back with it: the batch is
+    /// answered through that gate even if the node changes role meanwhile (a batch logged
+    /// by a primary that fences itself before its answer must not be answered success).
     private func enqueue(
         _ make: (_ state: borrowing State) throws(EngineError) -> Stamped
-    ) throws(EngineError) -> (LoggedBatch, Applying) {
+    ) throws(EngineError) -> (LoggedBatch, Applying, (any ReplicationGate)?) {
         let writer = self.writer
         let sequencer = self.sequencer
         let snapshots = self.snapshots
-        let (batch, applying, capture) = try state.withLock {
-            (s) throws(EngineError) -> (LoggedBatch, Applying, LedgerSnapshot?) in
+        let (batch, applying, capture, gate) = try state.withLock {
+            (s) throws(EngineError) -> (LoggedBatch, Applying, LedgerSnapshot?, (any ReplicationGate)?) in
             if let failure = s.failure { throw failure }
             let stamped = try make(s)
             let batch = stamped.batch
@@ -468,15 +479,18 @@ package final class DurableLedger: Sendable {
                 throw failure
             }
             let due = sequencer.takesSnapshots && snapshots.claim(lsn: lsn)
-            return (batch, applying, due ? sequencer.snapshot() : nil)
+            return (batch, applying, due ? sequencer.snapshot() : nil, self.gate.withLock { $0 })
         }
         if let capture { snapshots.write(capture, lsn: batch.lsn) }
-        return (batch, applying)
+        return (batch, applying, gate)
     }
 
-    /// Waits until an enqueued batch has applied, is durable here, and (sync replication)
-    /// on the quorum; returns its results. A failure to apply or to log latches.
-    private func settle(_ batch: LoggedBatch, _ applying: Applying) async throws(EngineError) -> BatchResults {
+    /// Waits until an enqueued batch has applied, is durable here, and has passed `gate`
+    /// (sync replication: the quorum; a replicated primary: still the primary, lease
+    /// valid); returns its results. A failure to apply or to log latches.
+    private func settle(_ batch: LoggedBatch, _ applying: Applying, gate: (any ReplicationGate)?)
+        async throws(EngineError) -> BatchResults
+    {
         let results: BatchResults
         do throws(LedgerError) {
             results = try await applying.results()
@@ -487,7 +501,7 @@ package final class DurableLedger: Sendable {
             throw failure
         }
         try await waitDurable(batch.lsn, latch: true)
-        if let gate = gate.withLock({ $0 }) { try await gate.waitReplicated(batch.lsn) }
+        if let gate { try await gate.waitReplicated(batch.lsn) }
         return results
     }
 

@@ -67,7 +67,9 @@ struct ReplicatedServe {
                 // before the lease runs out.
                 let client = try EtcdClient(endpoints: r.etcd, eventLoopGroup: group,
                                             requestTimeout: .milliseconds(max(200, r.leaseTtlMs / 4)))
-                election = EtcdElection(client: client, cluster: r.cluster, nodeId: nodeId,
+                let leaseClient = try EtcdClient(endpoints: r.etcd, eventLoopGroup: group,
+                                                 requestTimeout: .milliseconds(r.leaseTtlMs * 6 / 10))
+                election = EtcdElection(client: client, leaseClient: leaseClient, cluster: r.cluster, nodeId: nodeId,
                                         clientAddress: advertise.description, ttlSeconds: r.leaseTtlMs / 1000,
                                         syncMode: r.mode == .sync, logger: logger)
             } catch {

@@ -27,11 +27,19 @@ struct Status: AsyncParsableCommand {
         print(Self.table(status))
     }
 
-    /// The human view: one `key value` line per field, then one line per follower.
+    /// The human view: one `key value` line per field (the common ones first), then one
+    /// line per follower.
     static func table(_ status: JSONReader) -> String {
         var lines: [String] = []
-        for key in ["role", "epoch", "last_lsn", "durable_lsn", "commit_lsn", "primary"] {
+        let first = ["role", "epoch", "last_lsn", "durable_lsn", "commit_lsn", "primary"]
+        for key in first {
             lines.append(key.padding(12) + (status[key]?.text ?? "-"))
+        }
+        // Then whatever else the node reports (mode, link, lag...), in its order.
+        if case .object(let fields) = status {
+            for (key, value) in fields where !first.contains(key) && key != "followers" {
+                lines.append(key.padding(12) + value.text)
+            }
         }
         guard case .array(let followers)? = status["followers"], !followers.isEmpty else {
             lines.append("followers".padding(12) + "none")
@@ -85,8 +93,17 @@ enum AdminCall {
         await client.close()
         switch result {
         case .success(let answer): return answer
-        case .failure(let error): throw exitFailure(ReplFormatter.clientError(error, address: address))
+        case .failure(let error): throw exitFailure(message(error, address: address))
         }
+    }
+
+    /// `error: HOST:PORT answered not_follower: <the node's text>` for an error reply;
+    /// the REPL's wording (`cannot reach HOST:PORT ...`) otherwise.
+    static func message(_ error: KaminoClientError, address: String) -> String {
+        guard case .serverError(let code) = error.code else { return ReplFormatter.clientError(error, address: address) }
+        var text = Substring(error.message)
+        if let end = text.range(of: "(\(code)): ") { text = text[end.upperBound...] }
+        return "error: \(address) answered \(code): \(text)"
     }
 }
 

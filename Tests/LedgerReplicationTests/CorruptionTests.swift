@@ -10,6 +10,17 @@ extension ClusterTests {
     /// applied.
     @Test(.timeLimit(.minutes(3)))
     func corruptByteOnTheWireIsNeverApplied() async throws {
+        try await corruptedRecordIsNeverApplied(fixFrameChecksums: false)
+    }
+
+    /// The same, with the frame's checksums recomputed after the flip: only the record's
+    /// own checksum (verified by the follower for every record) can catch it.
+    @Test(.timeLimit(.minutes(3)))
+    func corruptRecordWithValidFrameChecksumIsNeverApplied() async throws {
+        try await corruptedRecordIsNeverApplied(fixFrameChecksums: true)
+    }
+
+    private func corruptedRecordIsNeverApplied(fixFrameChecksums: Bool) async throws {
         let dir = try ClusterDirectory("corrupt")
         var nodes: [ClusterNode] = []
         var proxy: TCPFaultProxy?
@@ -19,7 +30,7 @@ extension ClusterTests {
         }
         let primary = try ClusterNode(name: "primary", role: .primary, in: dir)
         nodes.append(primary)
-        let corruption = RecordsFrameCorruption(afterRecordsFrames: 20)
+        let corruption = RecordsFrameCorruption(afterRecordsFrames: 20, fixFrameChecksums: fixFrameChecksums)
         let forwarder = try TCPFaultProxy(upstreamPort: try #require(primary.replicationPort),
                                           tamper: { corruption.tamper() })
         proxy = forwarder
@@ -36,7 +47,9 @@ extension ClusterTests {
 
         try await syncPoint(primary: primary, followers: [follower], acks: acks, id: 1 << 50)
         #expect(forwarder.acceptedConnections >= 2, "the follower did not reconnect after the damaged frame")
-        #expect(follower.log.contains("checksum"), "the follower did not report a checksum failure:\n\(tail(follower.log))")
+        let reported = follower.log.split(separator: "\n").first { $0.contains("checksum") }
+        #expect(reported != nil, "the follower did not report a checksum failure:\n\(tail(follower.log))")
+        progressLine("corruption: the follower logged: \(reported ?? "")")
         let fc = try client(follower.clientAddress)
         let problems = await acks.checkEveryAckedTransferPresent(on: fc)
         await fc.close()

@@ -38,6 +38,12 @@ final class WireProbe {
     /// Sends a request and waits for its answer; nil on EOF, timeout, a decode error or
     /// an answer to another id.
     func call(_ request: Request) -> Message? {
+        guard let id = send(request) else { return nil }
+        return receive().flatMap { $0.requestId == id ? $0 : nil }
+    }
+
+    /// Sends a request; returns its id, or nil when it could not be sent.
+    func send(_ request: Request) -> UInt64? {
         let id = nextId
         nextId += 1
         var buffer = ByteBuffer()
@@ -46,12 +52,17 @@ final class WireProbe {
         else { return nil }
         var offset = 0
         while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if n <= 0 { return nil }
             offset += n
         }
+        return id
+    }
+
+    /// The next message; nil on EOF, timeout or a decode error.
+    func receive() -> Message? {
         while true {
-            if let message = try? decoder.decodeNext(&inbound) { return message.requestId == id ? message : nil }
+            if let message = try? decoder.decodeNext(&inbound) { return message }
             if decoder.failure != nil { return nil }
             var chunk = [UInt8](repeating: 0, count: 1 << 16)
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }

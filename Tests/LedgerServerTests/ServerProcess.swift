@@ -11,13 +11,16 @@ final class ServerProcess {
     let metricsPort: UInt16?
     private var exited = false
 
-    /// Starts `kamino serve --data dataDir --listen 127.0.0.1:0 --metrics off` and waits
-    /// for its `listening on` line. Returns nil (after killing it) if it does not come.
-    static func start(dataDir: String, extra: [String] = [], metrics: Bool = false) -> ServerProcess? {
+    /// Starts `kamino serve --data dataDir --listen 127.0.0.1:0 --metrics off` (or another
+    /// `command` taking those flags, such as `follow`) and waits for its `listening on`
+    /// line. Returns nil (after killing it) if it does not come.
+    static func start(
+        dataDir: String, extra: [String] = [], metrics: Bool = false, command: String = "serve"
+    ) -> ServerProcess? {
         guard let kamino = builtExecutable("kamino") else { return nil }
         let out = dataDir + ".out"
         _ = unlink(out)
-        let argv = [kamino, "serve", "--data", dataDir, "--listen", "127.0.0.1:0",
+        let argv = [kamino, command, "--data", dataDir, "--listen", "127.0.0.1:0",
                     "--metrics", metrics ? "127.0.0.1:0" : "off"] + extra
         guard let pid = spawnProcess(argv, stdout: out, stderr: out) else { return nil }
         let deadline = monotonicSeconds() + 30
@@ -37,6 +40,21 @@ final class ServerProcess {
         kill(pid, SIGKILL)
         var status: Int32 = 0
         waitpid(pid, &status, 0)
+        return nil
+    }
+
+    /// The port of a line `<prefix>HOST:PORT` in the process's output, waiting up to
+    /// `timeout` seconds for it; nil if it does not come.
+    func announcedPort(_ prefix: String, timeout: Double = 15) -> UInt16? {
+        let deadline = monotonicSeconds() + timeout
+        repeat {
+            let text = String(decoding: fileBytes(outputPath), as: UTF8.self)
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }),
+               let colon = line.lastIndex(of: ":") {
+                return UInt16(line[line.index(after: colon)...])
+            }
+            usleep(20_000)
+        } while monotonicSeconds() < deadline
         return nil
     }
 

@@ -22,6 +22,9 @@ package final class ClusterNode {
         case primary
         /// `kamino follow --primary ADDRESS` (the primary's replication address).
         case follower(of: String)
+        /// `kamino serve` with etcd flags (in `extra`): etcd decides whether it leads or
+        /// follows, so the start waits only for the client port.
+        case member
     }
 
     /// A short name for messages (`primary`, `follower-1`).
@@ -56,8 +59,9 @@ package final class ClusterNode {
     /// ports within `timeout` seconds (the process is killed then).
     package init(
         name: String, role: Role, in cluster: ClusterDirectory, replication: [String] = ["--replication", "async"],
-        extra: [String] = [], timeout: Double = 30
+        extra: [String] = [], replicationPort: UInt16? = nil, timeout: Double = 30
     ) throws(ClusterError) {
+        self.replicationPort = replicationPort
         guard let kamino = builtExecutable("kamino") else {
             throw ClusterError("the kamino binary is not built next to the tests (swift build --build-tests)")
         }
@@ -169,6 +173,12 @@ package final class ClusterNode {
         try await admin { (c) async throws(KaminoClientError) -> String in try await c.status(at: clientAddress) }
     }
 
+    /// True when the node's `status` says it is the primary (false when it cannot answer).
+    package func isPrimary() async -> Bool {
+        guard let status = try? await status() else { return false }
+        return jsonString("role", in: status) == "primary"
+    }
+
     /// `promote` (as `kamino promote` does): the follower becomes the primary; waits up to
     /// `timeout` seconds for its `replication on` line and returns the node's answer.
     @discardableResult
@@ -218,7 +228,7 @@ package final class ClusterNode {
         let replicationListen = "127.0.0.1:\(replicationPort ?? 0)"
         var argv = [kamino]
         switch role {
-        case .primary: argv += ["serve"]
+        case .primary, .member: argv += ["serve"]
         case .follower(let primary): argv += ["follow", "--primary", primary]
         }
         argv += [
@@ -312,4 +322,22 @@ package func jsonNumber(_ key: String, in json: String) -> UInt64? {
 package func jsonString(_ key: String, in json: String) -> String? {
     guard let range = json.firstRange(of: "\"\(key)\":\"") else { return nil }
     return String(json[range.upperBound...].prefix { $0 != "\"" })
+}
+
+/// A loopback TCP port that was free a moment ago (for a node whose replication port must
+/// be known before it listens: a proxy in front of it).
+package func freeLoopbackTCPPort() -> UInt16? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in
+            bind(fd, p, length) == 0 && getsockname(fd, p, &length) == 0
+        }
+    }
+    return ok ? UInt16(bigEndian: addr.sin_port) : nil
 }

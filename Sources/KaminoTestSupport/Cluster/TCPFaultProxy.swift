@@ -1,4 +1,4 @@
-import Glibc
+package import Glibc
 import Synchronization
 
 /// Changes the bytes flowing from the upstream server to the client on one proxied
@@ -239,8 +239,9 @@ private final class ThreadBody {
     init(_ run: @escaping @Sendable () -> Void) { self.run = run }
 }
 
-/// Starts a joinable thread running `body`; nil when it cannot start.
-private func startThread(_ body: @escaping @Sendable () -> Void) -> pthread_t? {
+/// Starts a joinable thread running `body`; nil when it cannot start (join it with
+/// `pthread_join`). For test loads that block (raw sockets) off the concurrency pool.
+package func startThread(_ body: @escaping @Sendable () -> Void) -> pthread_t? {
     let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
     var thread = pthread_t()
     let rc = pthread_create(&thread, nil, { raw in

@@ -21,6 +21,10 @@ package struct EtcdElection: Sendable {
     }
 
     package let client: EtcdClient
+    /// The client that renews the lease: its requests may take longer than the others'
+    /// (a loaded machine answers slowly), since the lease deadline, not the request,
+    /// decides when this node stops answering (`PrimaryGate`).
+    package let leaseClient: EtcdClient
     package let keys: ClusterKeys
     package let nodeId: String
     package let clientAddress: String
@@ -32,10 +36,11 @@ package struct EtcdElection: Sendable {
     /// How often followers look at the leader key.
     package static let pollInterval: Duration = .milliseconds(100)
 
-    package init(client: EtcdClient, cluster: String, nodeId: String, clientAddress: String, ttlSeconds: Int,
-                 syncMode: Bool, logger: Logger) {
+    package init(client: EtcdClient, leaseClient: EtcdClient, cluster: String, nodeId: String, clientAddress: String,
+                 ttlSeconds: Int, syncMode: Bool, logger: Logger) {
         precondition(ttlSeconds >= 1, "etcd leases last at least a second")
         self.client = client
+        self.leaseClient = leaseClient
         keys = ClusterKeys(cluster: cluster)
         self.nodeId = nodeId
         self.clientAddress = clientAddress
@@ -110,7 +115,7 @@ package struct EtcdElection: Sendable {
         while !Task.isCancelled {
             let sentAt = monotonicNow()
             do throws(EtcdError) {
-                let ttl = try await client.keepAlive(lease: lease)
+                let ttl = try await leaseClient.keepAlive(lease: lease)
                 deadline.renewed(sentAt: sentAt, ttl: Double(ttl))
             } catch {
                 if error.code == .leaseExpired {

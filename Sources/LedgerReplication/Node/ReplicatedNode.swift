@@ -72,8 +72,9 @@ package final class ReplicatedNode: Sendable {
         while !Task.isCancelled {
             switch next {
             case .primary:
-                // No client write until the new epoch is durable (`becomePrimary`).
-                let ledger = try await ledgerOpen(role: .fenced(reason: "becoming the primary", primary: nil))
+                // No client write until the new epoch is durable (`becomePrimary`); reads of
+                // what the log holds are fine meanwhile.
+                let ledger = try await ledgerOpen(role: .follower(primary: nil))
                 try await becomePrimary(ledger, epoch: nil)
                 await runPrimaryTerm(ledger, leadership: nil)
                 // A fenced primary keeps refusing writes until an operator restarts it as a
@@ -389,7 +390,9 @@ package final class ReplicatedNode: Sendable {
         }
         ledger.ship(to: nil)
         ledger.retainLog(nil)
-        quorum?.stop(EngineError(.notPrimary, "this node stopped being the primary"))
+        // Batches still waiting were logged (and maybe replicated): their outcome is unknown.
+        quorum?.stop(EngineError(.replicationTimeout,
+                                 "this node stopped being the primary while the batch was in flight; its outcome is unknown"))
         ledger.setGate(nil)
         tail.finishAll()
         state.withLock { s in
