@@ -14,6 +14,9 @@ import Testing
     "replication: automatic failover with etcd", .serialized,
     .enabled(if: etcdIsInstalled(), "etcd is not installed (PATH, /usr/bin): run `scripts/setup test` to run these tests"))
 struct FailoverTests {
+    /// kill -9 the primary ten times under load; each time, the failover time (kill to the
+    /// first acknowledged write on the new primary) must be under issue 12's 2 s target
+    /// (lease included), and the killed node, restarted, rejoins as a streaming follower.
     @Test(.timeLimit(.minutes(4)))
     func killPrimaryTenTimes() async throws {
         let cluster = try await FailoverCluster(tag: "kill")
