@@ -92,14 +92,17 @@ package struct EtcdElection: Sendable {
 
     /// Whether this node may try to take the free leader key now.
     private func eligible(durableLSN: UInt64, rounds: Int) async throws(EtcdError) -> Bool {
+        var syncSet: Set<String>?
         if syncMode, let held = try await client.get(key: keys.sync), let sync = SyncRecord.fromJSON(held.value),
-           !sync.members.isEmpty, !sync.members.contains(nodeId) {
-            return false
+           !sync.members.isEmpty {
+            guard sync.members.contains(nodeId) else { return false }
+            syncSet = Set(sync.members)
         }
-        // Prefer the most durable live follower; after a few rounds, go anyway (a member
-        // whose key outlived it must not block the cluster).
+        // Prefer the most durable live follower that may take over too (in sync mode a
+        // follower outside the sync set never may); after a few rounds, go anyway (a
+        // member key that outlived its node must not block the cluster).
         let others = try await client.getPrefix(keys.members).compactMap { MemberRecord.fromJSON($0.value) }
-            .filter { $0.node != nodeId && $0.role == "follower" }
+            .filter { $0.node != nodeId && $0.role == "follower" && (syncSet?.contains($0.node) ?? true) }
         let better = others.contains { other in
             guard other.durableLSN >= durableLSN else { return false }
             guard other.durableLSN == durableLSN else { return true }
