@@ -84,7 +84,18 @@ caught_up() { # $1 = primary, $2 = follower: the follower's log is as long as th
     a=$(lsn "$1"); b=$(lsn "$2")
     [[ -n $a && -n $b ]] && (( a > 0 && b >= a ))
 }
-write_once() { # $1 = node, $2 = account id: true when the node acknowledges the write
+is_primary() { # $1 = node: true when its metrics say it is the primary now
+    curl -s --max-time 2 "http://127.0.0.1:${MP[$1]}/metrics" 2>/dev/null \
+        | grep -q '^kamino_replication_role{role="primary"} 1'
+}
+find_primary() { # rest = nodes; sets PRIMARY to the one that is the primary (the client behind
+    # `kamino repl` follows not_primary redirects, so the node a write went to may be a follower)
+    local i
+    for i in "$@"; do if is_primary "$i"; then PRIMARY=$i; return 0; fi; done
+    return 1
+}
+write_once() { # $1 = node, $2 = account id: true when the write is acknowledged (by the node, or by
+    # the primary it redirected to)
     timeout 5 "$KAMINO" repl --address "127.0.0.1:${CP[$1]}" --command "create_accounts id=$2 ledger=1 code=1" \
         2>/dev/null | grep -q '"status": "created"'
 }
@@ -150,7 +161,7 @@ wait_until 30 eval "curl -s --max-time 1 http://127.0.0.1:$ETCD_PORT/health | gr
     || { echo "etcd did not become healthy in 30 s:" >&2; tail -5 "$WORK/etcd.log" >&2; exit 1; }
 for i in "${NODES[@]}"; do start_node "$i"; done
 first_write 0 60 "${NODES[@]}" || { echo "no node acknowledged a write within 60 s" >&2; tail -5 "$WORK"/n*.log >&2; exit 1; }
-PRIMARY=$WINNER
+wait_until 30 find_primary "${NODES[@]}" || { echo "no node says it is the primary" >&2; exit 1; }
 wait_all_caught_up "$PRIMARY" 60
 echo "== 3 nodes up (sync, quorum 1, lease $LEASE_MS ms, etcd 127.0.0.1:$ETCD_PORT); primary node$PRIMARY"
 
@@ -167,9 +178,11 @@ for k in $(seq 1 "$K"); do
         || { echo "failover $k: no surviving node acknowledged a write within 60 s" >&2; exit 1; }
     ms=$(( (WIN_US - t0) / 1000 ))
     TIMES+=("$ms")
-    printf 'failover %2d: killed node%s, node%s acknowledged a write after %5d ms\n' "$k" "$PRIMARY" "$WINNER" "$ms"
-    start_node "$PRIMARY"
-    OLD=$PRIMARY PRIMARY=$WINNER
+    OLD=$PRIMARY
+    wait_until 30 find_primary "${survivors[@]}" || { echo "failover $k: no survivor says it is the primary" >&2; exit 1; }
+    printf 'failover %2d: killed node%s (the primary), node%s took over; first acknowledged write after %5d ms\n' \
+        "$k" "$OLD" "$PRIMARY" "$ms"
+    start_node "$OLD"
     wait_until 60 caught_up "$PRIMARY" "$OLD" \
         || { echo "node$OLD did not rejoin and catch up within 60 s" >&2; tail -5 "$WORK/n$OLD.log" >&2; exit 1; }
 done
@@ -196,7 +209,7 @@ if (( TRANSFERS > 0 )); then
             left=$(( left - ${created:-0} ))
             echo "load interrupted after ${created:-0} transfers: $(grep -E '^errors ' "$log" | head -1)"
             first_write $(( 100 + attempt )) 60 "${NODES[@]}" || { echo "no primary after the interrupted load" >&2; exit 1; }
-            PRIMARY=$WINNER
+            wait_until 30 find_primary "${NODES[@]}" || { echo "no node says it is the primary" >&2; exit 1; }
         fi
         (( left > 0 )) || break
     done
