@@ -162,6 +162,13 @@ public final class KaminoClient: Sendable {
         try await admin(.promote, at: address)
     }
 
+    /// The state digest of the node at `address` now, with the LSN it covers, as the
+    /// node's JSON (`{"lsn":N,"digest":"HEX"}`): replicas at the same LSN have the same
+    /// digest. It reads the whole state. One attempt, on a connection of its own.
+    public func digest(at address: String) async throws(KaminoClientError) -> String {
+        try await admin(.digest, at: address)
+    }
+
     /// Closes the connection. Requests in flight and later calls fail with `closed`
     /// (or `connectionFailed` if the loss was seen first).
     public func close() async {
@@ -179,7 +186,7 @@ public final class KaminoClient: Sendable {
         let result = await executor.execute(request)
         await node.close()
         switch try result.get() {
-        case .status(let json), .promote(let json): return String(decoding: json, as: UTF8.self)
+        case .status(let json), .promote(let json), .digest(let json): return String(decoding: json, as: UTF8.self)
         default: throw mismatch
         }
     }

@@ -188,7 +188,7 @@ final class SessionHandler: ChannelDuplexHandler {
         switch request {
         case .getAccountTransfers(let f), .getAccountBalances(let f): records = Int(f.limit)
         case .queryAccounts(let f), .queryTransfers(let f): records = Int(f.limit)
-        case .status, .promote: return Self.adminReplyBound
+        case .status, .promote, .digest: return Self.adminReplyBound
         default: records = request.eventCount
         }
         return min(WireLimits.maxMessageSize, WireLimits.headerSize + WireLimits.maxErrorTextSize + records * 128)

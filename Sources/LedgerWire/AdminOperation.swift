@@ -8,4 +8,7 @@ package enum AdminOperation: UInt8, Sendable, CaseIterable {
     case status = 200
     /// Makes a follower the primary.
     case promote = 201
+    /// The state digest of the ledger as it is now, with the LSN it covers (compares
+    /// replicas live; it reads the whole state, so it is not for monitoring loops).
+    case digest = 202
 }

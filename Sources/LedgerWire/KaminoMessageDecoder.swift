@@ -115,7 +115,7 @@ package struct KaminoMessageDecoder: NIOSingleStepByteToMessageDecoder {
         return try decoded.get()
     }
 
-    /// A `status` or `promote` message: an empty request, or a reply whose body is the
+    /// A `status`, `promote` or `digest` message: an empty request, or a reply whose body is the
     /// node's UTF-8 JSON answer (never events).
     private static func adminMessage(
         _ admin: AdminOperation, _ header: MessageHeader, body: ByteBuffer, fields: HeaderFields
@@ -127,12 +127,20 @@ package struct KaminoMessageDecoder: NIOSingleStepByteToMessageDecoder {
             guard header.bodySize == 0 else {
                 throw fields.error(.badBodySize, "a \(admin) request has an empty body, got \(header.bodySize) bytes")
             }
-            return .request(id: header.requestId, admin == .status ? .status : .promote)
+            switch admin {
+            case .status: return .request(id: header.requestId, .status)
+            case .promote: return .request(id: header.requestId, .promote)
+            case .digest: return .request(id: header.requestId, .digest)
+            }
         }
         let json = Array(body.readableBytesView)
         guard String(validating: json, as: UTF8.self) != nil else {
             throw fields.error(.invalidBody, "a \(admin) reply body is not UTF-8")
         }
-        return .reply(id: header.requestId, admin == .status ? .status(json) : .promote(json), stateLSN: header.stateLSN)
+        switch admin {
+        case .status: return .reply(id: header.requestId, .status(json), stateLSN: header.stateLSN)
+        case .promote: return .reply(id: header.requestId, .promote(json), stateLSN: header.stateLSN)
+        case .digest: return .reply(id: header.requestId, .digest(json), stateLSN: header.stateLSN)
+        }
     }
 }

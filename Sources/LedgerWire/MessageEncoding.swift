@@ -25,7 +25,7 @@ package enum MessageEncoding {
             case .queryAccounts(let f), .queryTransfers(let f): RecordCodec.encode(f, into: &b)
             case .createAccounts(let a): b.writeAccounts(a)
             case .createTransfers(let t): b.writeTransfers(t)
-            case .status, .promote: break
+            case .status, .promote, .digest: break
             }
         }
     }
@@ -37,6 +37,9 @@ package enum MessageEncoding {
         try checkCount(count, id: id, operation: reply.code)
         if case .status(let json) = reply, json.count > WireLimits.maxBodySize {
             throw WireError(.frameTooLarge, requestId: id, operation: reply.code, "a status of \(json.count) bytes")
+        }
+        if case .digest(let json) = reply, json.count > WireLimits.maxBodySize {
+            throw WireError(.frameTooLarge, requestId: id, operation: reply.code, "a digest answer of \(json.count) bytes")
         }
         if case .promote(let json) = reply, json.count > WireLimits.maxBodySize {
             throw WireError(.frameTooLarge, requestId: id, operation: reply.code, "a promote answer of \(json.count) bytes")
@@ -55,7 +58,7 @@ package enum MessageEncoding {
             case .createTransfers(let results):
                 b.reserveCapacity(minimumWritableBytes: results.count * RecordCodec.createResultSize)
                 for r in results { RecordCodec.encodeResult(timestamp: r.timestamp, status: r.status.rawValue, into: &b) }
-            case .status(let json), .promote(let json):
+            case .status(let json), .promote(let json), .digest(let json):
                 b.writeBytes(json)
             }
         }

@@ -17,12 +17,15 @@ package enum Reply: Sendable, Hashable {
     case status([UInt8])
     /// `AdminOperation.promote`: the outcome, a UTF-8 JSON object.
     case promote([UInt8])
+    /// `AdminOperation.digest`: `{"lsn":N,"digest":"HEX"}`, a UTF-8 JSON object.
+    case digest([UInt8])
 
     /// The operation byte in the header.
     package var code: UInt8 {
         switch self {
         case .status: return AdminOperation.status.rawValue
         case .promote: return AdminOperation.promote.rawValue
+        case .digest: return AdminOperation.digest.rawValue
         default:
             guard let op = ledgerOperation else { preconditionFailure("every other reply is a ledger operation's") }
             return op.rawValue
@@ -32,7 +35,7 @@ package enum Reply: Sendable, Hashable {
     /// The ledger operation, nil for the admin operations.
     package var ledgerOperation: Operation? {
         switch self {
-        case .status, .promote: return nil
+        case .status, .promote, .digest: return nil
         case .lookupAccounts: return .lookupAccounts
         case .lookupTransfers: return .lookupTransfers
         case .getAccountTransfers: return .getAccountTransfers
@@ -52,7 +55,7 @@ package enum Reply: Sendable, Hashable {
         case .getAccountBalances(let b): return b.count
         case .createAccounts(let r): return r.count
         case .createTransfers(let r): return r.count
-        case .status, .promote: return 0
+        case .status, .promote, .digest: return 0
         }
     }
 }

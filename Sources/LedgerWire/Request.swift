@@ -17,12 +17,15 @@ package enum Request: Sendable, Hashable {
     case status
     /// `AdminOperation.promote`: make this follower the primary.
     case promote
+    /// `AdminOperation.digest`: the state digest now.
+    case digest
 
     /// The operation byte in the header.
     package var code: UInt8 {
         switch self {
         case .status: return AdminOperation.status.rawValue
         case .promote: return AdminOperation.promote.rawValue
+        case .digest: return AdminOperation.digest.rawValue
         default:
             guard let op = ledgerOperation else { preconditionFailure("every other request is a ledger operation") }
             return op.rawValue
@@ -32,7 +35,7 @@ package enum Request: Sendable, Hashable {
     /// The ledger operation, nil for the admin operations.
     package var ledgerOperation: Operation? {
         switch self {
-        case .status, .promote: return nil
+        case .status, .promote, .digest: return nil
         case .lookupAccounts: return .lookupAccounts
         case .lookupTransfers: return .lookupTransfers
         case .getAccountTransfers: return .getAccountTransfers
@@ -51,7 +54,7 @@ package enum Request: Sendable, Hashable {
         case .getAccountTransfers, .getAccountBalances, .queryAccounts, .queryTransfers: return 1
         case .createAccounts(let accounts): return accounts.count
         case .createTransfers(let transfers): return transfers.count
-        case .status, .promote: return 0
+        case .status, .promote, .digest: return 0
         }
     }
 }

@@ -13,7 +13,22 @@ struct Status: AsyncParsableCommand {
     @Flag(help: "Print the node's JSON answer as it is.")
     var json = false
 
+    @Flag(help: "Print the state digest of the node's ledger now and the LSN it covers instead (replicas at one LSN have one digest; reads the whole state).")
+    var digest = false
+
     func run() async throws {
+        if digest {
+            let answer = try await AdminCall.run(address: address) { (client) async throws(KaminoClientError) -> String in
+                try await client.digest(at: address)
+            }
+            guard !json, let parsed = JSONReader.parse(answer) else {
+                print(answer)
+                return
+            }
+            print("lsn: \(parsed["lsn"]?.text ?? "-")")
+            print("digest: \(parsed["digest"]?.text ?? "-")")
+            return
+        }
         let answer = try await AdminCall.run(address: address) { (client) async throws(KaminoClientError) -> String in
             try await client.status(at: address)
         }

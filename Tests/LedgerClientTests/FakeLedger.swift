@@ -42,6 +42,7 @@ struct FakeLedger {
         case .queryTransfers(let f): return .queryTransfers(ledger.queryTransfers(f))
         case .status: return .status(Array(#"{"role":"standalone","epoch":0}"#.utf8))
         case .promote: return .promote(Array(#"{"role":"primary","epoch":1}"#.utf8))
+        case .digest: return .digest(Array("{\"lsn\":0,\"digest\":\"\(ledger.digest())\"}".utf8))
         }
     }
 

@@ -47,6 +47,21 @@ extension ClusterTests {
             await fc.close()
             #expect(problems.isEmpty, "\(f.name): \(problems.prefix(10))")
         }
-        expectSameDigests(try stopAndDigest(nodes))
+        // The live state: after the sync point no batch is in flight, so every node is at the
+        // primary's LSN with its digest.
+        let probe = try client(primary.clientAddress)
+        var live: [String: String] = [:]
+        for n in nodes {
+            let answer = try await probe.digest(at: n.clientAddress)
+            live[n.name] = answer
+        }
+        await probe.close()
+        #expect(Set(live.values).count == 1, "live digests differ: \(live)")
+        let offline = try stopAndDigest(nodes)
+        expectSameDigests(offline)
+        // The same digest live and from `kamino wal replay` of the stopped nodes.
+        if let answer = live[primary.name], let hex = offline[primary.name] {
+            #expect(answer.contains(hex), "live \(answer), replayed \(hex)")
+        }
     }
 }

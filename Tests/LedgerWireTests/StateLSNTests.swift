@@ -63,12 +63,12 @@ struct StateLSNTests {
         #expect(Wire.bytes(try Wire.encode(.request(id: 1, .promote)))[6] == 201)
     }
 
-    @Test("status and promote refuse events, a request body, a non-UTF-8 reply; 202 is unknown")
+    @Test("status and promote refuse events, a request body, a non-UTF-8 reply; 203 is unknown")
     func adminErrors() {
         expectError(RawFrame.make(operation: 200, kind: 1, requestId: 1, eventCount: 0, body: [1]), role: .requests, .badBodySize)
         expectError(RawFrame.make(operation: 201, kind: 1, requestId: 1, eventCount: 1, body: []), role: .requests, .badBodySize)
         expectError(RawFrame.make(operation: 200, kind: 2, requestId: 1, eventCount: 0, body: [0xFF, 0xFE]), role: .replies, .invalidBody)
-        expectError(RawFrame.make(operation: 202, kind: 1, requestId: 1, eventCount: 0, body: []), role: .requests, .unknownOperation)
+        expectError(RawFrame.make(operation: 203, kind: 1, requestId: 1, eventCount: 0, body: []), role: .requests, .unknownOperation)
     }
 }
 
