@@ -42,7 +42,8 @@ struct ReplicatedServe {
             settings: NodeSettings(
                 directory: settings.data, nodeId: nodeId, clientAddress: advertise.description,
                 replicationHost: r.listen.host, replicationPort: r.listen.port,
-                replicationAddress: r.advertiseReplication?.description, mode: mode),
+                replicationAddress: r.advertiseReplication?.description, mode: mode,
+                retainRecords: r.retainRecords),
             group: group, logger: logger,
             openLedger: { (role) throws(EngineError) -> DurableLedger in
                 do throws(EngineError) {

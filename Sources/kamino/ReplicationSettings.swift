@@ -6,7 +6,7 @@ struct ReplicationSettings {
     /// The config keys this part owns.
     static let keys: Set<String> = [
         "replication", "replication_listen", "sync_quorum", "sync_timeout_ms", "node_id", "advertise", "primary",
-        "etcd", "cluster", "lease_ttl_ms", "advertise_replication",
+        "etcd", "cluster", "lease_ttl_ms", "advertise_replication", "retain_records",
     ]
     static let defaultReplicationListen = "127.0.0.1:4411"
 
@@ -43,6 +43,9 @@ struct ReplicationSettings {
     var cluster = "kamino"
     /// The leader lease's time to live.
     var leaseTtlMs = 1000
+    /// Log records a primary keeps for lagging followers beyond what snapshots need; a
+    /// follower further behind gets the newest snapshot.
+    var retainRecords: UInt64 = 1_000_000
 
     /// True when this node takes part in replication.
     var enabled: Bool { mode != .off || primary != nil || !etcd.isEmpty }
@@ -101,6 +104,12 @@ struct ReplicationSettings {
                 throw ConfigError(.badValue, "\(label): `\(text)` is not a whole number of seconds in milliseconds, 1000 to 60000 (etcd leases count seconds)")
             }
             r.leaseTtlMs = n
+        }
+        if let (text, label) = try pick("retain_records") {
+            guard let n = UInt64(text) else {
+                throw ConfigError(.badValue, "\(label): `\(text)` is not a record count")
+            }
+            r.retainRecords = n
         }
         if r.mode == .off && (r.primary != nil || !r.etcd.isEmpty) {
             // A follower or an etcd member replicates; async unless sync was asked.

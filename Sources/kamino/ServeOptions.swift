@@ -65,6 +65,9 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "The replication address HOST:PORT published in etcd for followers, when it is not the bound one (a proxy, NAT; default: the bound address).")
     var advertiseReplication: String?
 
+    @Option(help: "Log records a primary keeps for lagging followers beyond what snapshots need (default 1000000); a follower further behind gets the newest snapshot.")
+    var retainRecords: String?
+
     /// The resolved settings; `primary` is `kamino follow`'s.
     func resolve(primary: String? = nil) throws -> ServeSettings {
         do {
@@ -74,7 +77,7 @@ struct ServeOptions: ParsableArguments {
                              replication: replication, replicationListen: replicationListen, syncQuorum: syncQuorum,
                              syncTimeoutMs: syncTimeoutMs, nodeId: nodeId, advertise: advertise, primary: primary,
                              etcd: etcd, cluster: cluster, leaseTtlMs: leaseTtlMs,
-                             advertiseReplication: advertiseReplication),
+                             advertiseReplication: advertiseReplication, retainRecords: retainRecords),
                 configPath: config, environment: processEnvironment())
         } catch {
             throw exitFailure("error: \(error.description)")

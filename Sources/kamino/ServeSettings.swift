@@ -63,6 +63,7 @@ struct ServeSettings {
         var cluster: String? = nil
         var leaseTtlMs: String? = nil
         var advertiseReplication: String? = nil
+        var retainRecords: String? = nil
     }
 
     /// Resolves the settings. `configPath` nil means the default file, used only if present.
@@ -92,6 +93,7 @@ struct ServeSettings {
                 "sync_quorum": flags.syncQuorum, "sync_timeout_ms": flags.syncTimeoutMs, "node_id": flags.nodeId,
                 "advertise": flags.advertise, "primary": flags.primary, "etcd": flags.etcd, "cluster": flags.cluster,
                 "lease_ttl_ms": flags.leaseTtlMs, "advertise_replication": flags.advertiseReplication,
+                "retain_records": flags.retainRecords,
             ].compactMapValues { $0 },
             environment: environment,
             environmentNames: Dictionary(uniqueKeysWithValues: known.map { ($0, "KAMINO_" + $0.uppercased()) }),
