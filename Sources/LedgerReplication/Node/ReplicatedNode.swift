@@ -93,13 +93,32 @@ package final class ReplicatedNode: Sendable {
 
     /// Runs the node with automatic failover through etcd until its task is cancelled.
     package func run(election: EtcdElection) async throws {
-        defer { logger.info("replication: node stopped") }
         state.withLock { $0.automatic = true }
         let progressTask = Task { [self] in
             await election.publishProgress(
                 role: { self.ledger?.role.name ?? "starting" }, durableLSN: { self.ledger?.durableLSN ?? 0 })
         }
-        defer { progressTask.cancel() }
+        do {
+            try await runElected(election)
+        } catch {
+            await stopElected(election, progressTask)
+            throw error
+        }
+        await stopElected(election, progressTask)
+    }
+
+    /// Ends what runs beside an elected node before the event loops go away (a task left
+    /// connecting to etcd would leak its connect promise), then closes the ledger.
+    private func stopElected(_ election: EtcdElection, _ progressTask: Task<Void, Never>) async {
+        progressTask.cancel()
+        await progressTask.value
+        await close()
+        await election.client.shutdown()
+        await election.leaseClient.shutdown()
+        logger.info("replication: node stopped")
+    }
+
+    private func runElected(_ election: EtcdElection) async throws {
         while !Task.isCancelled {
             let ledger = try await ledgerOpen(role: .follower(primary: progress.current.primaryClientAddress))
             switch try await election.decide(durableLSN: { ledger.durableLSN }) {
@@ -137,7 +156,6 @@ package final class ReplicatedNode: Sendable {
                 _ = try await follow(host: host, port: port, leaderKey: (election, createRevision))
             }
         }
-        await close()
     }
 
     /// Why `follow` returned.
@@ -165,6 +183,7 @@ package final class ReplicatedNode: Sendable {
         }
         let outcome = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
         watcher?.cancel()
+        await watcher?.value
         let promoting = state.withLock { s in
             s.following = nil
             return s.promotion != nil
