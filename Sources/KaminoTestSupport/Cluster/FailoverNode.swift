@@ -216,8 +216,16 @@ package final class FailoverNode {
     }
 
     /// The last 20 lines of the log.
+    /// The last `lines` lines of the node's log; when the node crashed, the crash report's
+    /// first lines (the failed check and its frames) come first, since a backtrace is longer
+    /// than any tail.
     package func logTail(_ lines: Int = 20) -> String {
-        log.split(separator: "\n").suffix(lines).joined(separator: "\n")
+        let all = log.split(separator: "\n")
+        var out: [Substring] = []
+        if let crash = all.firstIndex(where: { $0.contains("Fatal error") || $0.contains("💣") || $0.contains("Crash") }) {
+            out += ["(crash report)"] + all[crash..<min(all.count, crash + 40)] + ["(log tail)"]
+        }
+        return (out + all.suffix(lines)).joined(separator: "\n")
     }
 }
 
