@@ -293,7 +293,13 @@ package actor EtcdClient {
             let share = TimeAmount.nanoseconds(left.nanoseconds / Int64(endpoints.count - step))
             let endpoint = endpoints[index]
             do {
-                let channel = try await bootstrap(connectTimeout: share).connect(host: endpoint.host, port: endpoint.port).get()
+                // An IP literal is connected to directly (no resolver, no Happy Eyeballs race).
+                let channel: any Channel
+                if let address = try? SocketAddress(ipAddress: endpoint.host, port: endpoint.port) {
+                    channel = try await bootstrap(connectTimeout: share).connect(to: address).get()
+                } else {
+                    channel = try await bootstrap(connectTimeout: share).connect(host: endpoint.host, port: endpoint.port).get()
+                }
                 guard !isShutDown else {
                     channel.close(promise: nil)
                     return .failure(EtcdError(.closed, "the etcd client was shut down"))

@@ -70,18 +70,24 @@ package struct FollowerLink: Sendable {
         return .cancelled
     }
 
-    /// Opens a connection to the primary's replication port.
+    /// Opens a connection to the primary's replication port (an IP literal directly, a
+    /// name through the resolver).
     package func connect() async throws -> NIOAsyncChannel<ReplicationFrame, ReplicationFrame> {
-        try await ClientBootstrap(group: group)
+        let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(.seconds(2))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connect(host: primaryHost, port: primaryPort) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ReplicationFrameDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(ReplicationFrameEncoder()))
-                    return try NIOAsyncChannel<ReplicationFrame, ReplicationFrame>(wrappingChannelSynchronously: channel)
-                }
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<ReplicationFrame, ReplicationFrame>> = {
+            channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ReplicationFrameDecoder()))
+                try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(ReplicationFrameEncoder()))
+                return try NIOAsyncChannel<ReplicationFrame, ReplicationFrame>(wrappingChannelSynchronously: channel)
             }
+        }
+        if let address = try? SocketAddress(ipAddress: primaryHost, port: primaryPort) {
+            return try await bootstrap.connect(to: address, channelInitializer: initializer)
+        }
+        return try await bootstrap.connect(host: primaryHost, port: primaryPort, channelInitializer: initializer)
     }
 
     /// The `hello` this follower sends: how far its log and snapshots go, and its history.
