@@ -36,9 +36,19 @@ package struct DataDirectoryLock: ~Copyable {
     package static func acquire(directory: String) throws(WALError) -> DataDirectoryLock {
         let path = FileIO.join(directory, fileName)
         let fd = try FileIO.open(path, O_RDWR | O_CREAT, mode: 0o644)
+        // A lock this process just gave up can outlive its close for a moment: a child
+        // being spawned at that instant shares the descriptor until its exec closes it
+        // (O_CLOEXEC). So when the holder is this very process, wait a little (a node that
+        // reopens its directory to cut its log or install a snapshot does exactly that).
+        var ownWaitsLeft = 200
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let e = errno
             if e == EINTR { continue }
+            if e == EWOULDBLOCK, ownWaitsLeft > 0, holderPID(fd) == getpid() {
+                ownWaitsLeft -= 1
+                usleep(5_000)
+                continue
+            }
             let holder = holderDescription(fd)
             FileIO.close(fd)
             if e == EWOULDBLOCK {
@@ -61,14 +71,19 @@ package struct DataDirectoryLock: ~Copyable {
 
     /// Reads the pid that the current holder wrote, for the refusal message.
     private static func holderDescription(_ fd: Int32) -> String {
+        holderPID(fd).map { "pid \($0)" } ?? "pid unknown"
+    }
+
+    /// The pid the current holder wrote in the lock file, if it reads as one.
+    private static func holderPID(_ fd: Int32) -> Int32? {
         var buffer = [UInt8](repeating: 0, count: 32)
         let count = buffer.withUnsafeMutableBytes { raw in
             (try? FileIO.pread(fd, raw, offset: 0, path: "")) ?? 0
         }
         let text = String(decoding: buffer.prefix(count), as: UTF8.self)
             .trimmingCharacters(in: " \n\t")
-        if let pid = Int32(text), pid > 0 { return "pid \(pid)" }
-        return "pid unknown"
+        guard let pid = Int32(text), pid > 0 else { return nil }
+        return pid
     }
 
     /// Gives the directory up (also done when the owner is dropped).
