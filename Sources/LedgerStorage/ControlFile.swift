@@ -92,20 +92,7 @@ package struct ControlFile: Sendable, Equatable {
 
     /// Replaces the directory's control file atomically and durably.
     package func write(directory: String) throws(WALError) {
-        let path = FileIO.join(directory, Self.fileName)
-        let temporary = path + ".tmp"
-        let fd = try FileIO.open(temporary, O_WRONLY | O_CREAT | O_TRUNC)
-        do throws(WALError) {
-            try encode().withBytes { b throws(WALError) in try FileIO.pwrite(fd, b, offset: 0, path: temporary) }
-            try FileIO.fsync(fd, path: temporary)
-        } catch {
-            FileIO.close(fd)
-            try? FileIO.unlink(temporary)
-            throw error
-        }
-        FileIO.close(fd)
-        try FileIO.rename(temporary, path)
-        try FileIO.fsyncDirectory(directory)
+        try FileIO.replaceAtomically(directory: directory, name: Self.fileName, with: encode())
     }
 }
 

@@ -90,6 +90,26 @@ package enum FileIO {
         }
     }
 
+    /// Replaces `<directory>/<name>` with `bytes` atomically and durably: write a
+    /// temporary, fsync it, rename it over the file, fsync the directory. A crash leaves
+    /// the old file or the new one (and perhaps a stale `.tmp`, removed at start-up).
+    static func replaceAtomically(directory: String, name: String, with bytes: [UInt8]) throws(WALError) {
+        let path = join(directory, name)
+        let temporary = path + ".tmp"
+        let fd = try open(temporary, O_WRONLY | O_CREAT | O_TRUNC)
+        do throws(WALError) {
+            try bytes.withBytes { b throws(WALError) in try pwrite(fd, b, offset: 0, path: temporary) }
+            try fsync(fd, path: temporary)
+        } catch {
+            close(fd)
+            try? unlink(temporary)
+            throw error
+        }
+        close(fd)
+        try rename(temporary, path)
+        try fsyncDirectory(directory)
+    }
+
     static func fsyncDirectory(_ dir: String) throws(WALError) {
         let fd = try open(dir, O_RDONLY | O_DIRECTORY)
         defer { close(fd) }
