@@ -107,17 +107,17 @@ package final class ClusterNode {
         guard let pid else { return nil }
         kill(pid, SIGCONT)
         kill(pid, SIGTERM)
-        let deadline = monotonicClockSeconds() + timeout
-        var status: Int32 = 0
-        while monotonicClockSeconds() < deadline {
-            if waitpid(pid, &status, WNOHANG) == pid {
-                self.pid = nil
-                return status & 0x7F == 0 ? (status >> 8) & 0xFF : nil
-            }
-            usleep(10_000)
+        switch waitForExit(pid, timeout: timeout) {
+        case .exited(let code):
+            self.pid = nil
+            return code
+        case .signalled:
+            self.pid = nil
+            return nil
+        case .stillRunning:
+            kill9()
+            return nil
         }
-        kill9()
-        return nil
     }
 
     /// SIGSTOP: the process stops (its sockets stay open).
@@ -340,4 +340,24 @@ package func freeLoopbackTCPPort() -> UInt16? {
         }
     }
     return ok ? UInt16(bigEndian: addr.sin_port) : nil
+}
+
+/// How a child process ended, as `waitForExit` saw it.
+package enum ChildExit: Equatable {
+    case exited(Int32)
+    case signalled
+    case stillRunning
+}
+
+/// Reaps `pid` if it ends within `timeout` seconds (polling every 10 ms).
+package func waitForExit(_ pid: pid_t, timeout: Double) -> ChildExit {
+    let deadline = monotonicClockSeconds() + timeout
+    var status: Int32 = 0
+    while monotonicClockSeconds() < deadline {
+        if waitpid(pid, &status, WNOHANG) == pid {
+            return status & 0x7F == 0 ? .exited((status >> 8) & 0xFF) : .signalled
+        }
+        usleep(10_000)
+    }
+    return .stillRunning
 }

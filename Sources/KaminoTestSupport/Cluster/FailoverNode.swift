@@ -116,17 +116,17 @@ package final class FailoverNode {
         kill(pid, SIGCONT)
         isPaused = false
         kill(pid, SIGTERM)
-        let deadline = monotonicClockSeconds() + timeout
-        var status: Int32 = 0
-        while monotonicClockSeconds() < deadline {
-            if waitpid(pid, &status, WNOHANG) == pid {
-                self.pid = nil
-                return status & 0x7F == 0 ? (status >> 8) & 0xFF : nil
-            }
-            usleep(10_000)
+        switch waitForExit(pid, timeout: timeout) {
+        case .exited(let code):
+            self.pid = nil
+            return code
+        case .signalled:
+            self.pid = nil
+            return nil
+        case .stillRunning:
+            kill9()
+            return nil
         }
-        kill9()
-        return nil
     }
 
     /// SIGSTOP: the process stops (its sockets stay open).
