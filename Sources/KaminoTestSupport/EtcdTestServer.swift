@@ -191,6 +191,7 @@ private func healthAnswers(port: UInt16) -> Bool {
     var chunk = [UInt8](repeating: 0, count: 1024)
     while reply.count < 16_384 {
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n < 0 && errno == EINTR { continue }
         if n <= 0 { break }
         reply.append(contentsOf: chunk[0..<n])
     }

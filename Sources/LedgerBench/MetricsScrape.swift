@@ -29,6 +29,7 @@ enum MetricsScrape {
         var chunk = [UInt8](repeating: 0, count: 65_536)
         while bytes.count < 8 << 20 {
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             bytes.append(contentsOf: chunk[0..<n])
         }

@@ -53,6 +53,7 @@ final class WireProbe {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
             if n <= 0 { return nil }
             offset += n
         }
@@ -66,6 +67,7 @@ final class WireProbe {
             if decoder.failure != nil { return nil }
             var chunk = [UInt8](repeating: 0, count: 1 << 16)
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
             if n <= 0 { return nil }
             inbound.writeBytes(chunk[0..<n])
         }

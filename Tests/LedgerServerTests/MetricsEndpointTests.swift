@@ -23,6 +23,7 @@ private func httpGet(port: UInt16, path: String) -> (status: Int, body: String)?
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
     while true {
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n < 0 && errno == EINTR { continue }
         if n <= 0 { break }
         response += chunk[0..<n]
     }

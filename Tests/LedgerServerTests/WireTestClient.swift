@@ -61,6 +61,7 @@ final class WireTestClient {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
             if n <= 0 { return false }
             offset += n
         }
@@ -71,12 +72,15 @@ final class WireTestClient {
     func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
 
     /// The next message, or nil on EOF, timeout or a decode error.
+    /// A signal (a child process of a parallel test exiting) interrupts a socket call that has
+    /// a timeout even under SA_RESTART (signal(7)): such calls are retried, never taken for EOF.
     func receive() -> Message? {
         while true {
             if let message = try? decoder.decodeNext(&inbound) { return message }
             if decoder.failure != nil { return nil }
             var chunk = [UInt8](repeating: 0, count: 1 << 16)
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
             if n <= 0 { return nil }
             inbound.writeBytes(chunk[0..<n])
             if inbound.readerIndex > 1 << 20 { inbound.discardReadBytes() }
@@ -97,6 +101,7 @@ final class WireTestClient {
         while true {
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n == 0 { return true }
+            if n < 0 && errno == EINTR { continue }
             if n < 0 { return errno == ECONNRESET }
         }
     }

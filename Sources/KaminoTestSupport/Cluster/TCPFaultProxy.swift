@@ -163,6 +163,7 @@ package final class TCPFaultProxy: Sendable {
                 let from = index == 0 ? now.client : now.upstream
                 let to = index == 0 ? now.upstream : now.client
                 let n = chunk.withUnsafeMutableBytes { recv(from, $0.baseAddress, $0.count, 0) }
+                if n < 0 && errno == EINTR { continue }
                 guard n > 0 else { return }
                 var data = Array(chunk[0..<n])
                 if index == 1 { tamper?.process(&data) }
@@ -227,6 +228,7 @@ private func sendAll(_ fd: Int32, _ data: [UInt8]) -> Bool {
     var offset = 0
     while offset < data.count {
         let n = data[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        if n < 0 && errno == EINTR { continue }
         if n <= 0 { return false }
         offset += n
     }
