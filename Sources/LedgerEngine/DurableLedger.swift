@@ -224,8 +224,7 @@ package final class DurableLedger: Sendable {
         try await sequence { (lsn, _) throws(EngineError) -> LoggedBatch in
             let (timestamp, events) = try next(lsn)
             try Self.checkSize(events)
-            let valid = try sequencer.timestamp(count: events.count, wallClock: timestamp)
-            guard valid == timestamp else {
+            guard try Self.stamp(events, wallClock: timestamp, sequencer: sequencer) == timestamp else {
                 throw EngineError(.batchRefused, "timestamp \(timestamp) of LSN \(lsn) does not follow the last batch")
             }
             return LoggedBatch(lsn: lsn, timestamp: timestamp, events: events)
@@ -303,8 +302,7 @@ package final class DurableLedger: Sendable {
             guard epoch >= s.epoch else {
                 throw EngineError(.diverged, "shipped LSN \(lsn) is of epoch \(epoch), below the log's \(s.epoch)")
             }
-            let valid = try sequencer.timestamp(count: events.count, wallClock: timestamp)
-            guard valid == timestamp else {
+            guard try Self.stamp(events, wallClock: timestamp, sequencer: sequencer) == timestamp else {
                 throw EngineError(.batchRefused, "timestamp \(timestamp) of shipped LSN \(lsn) does not follow the last batch")
             }
             return Stamped(batch: LoggedBatch(lsn: lsn, timestamp: timestamp, events: events), body: body, epoch: epoch)
@@ -321,18 +319,14 @@ package final class DurableLedger: Sendable {
     private static func decodeShipped(
         lsn: UInt64, operation rawOperation: UInt8, eventCount: UInt32, body: [UInt8]
     ) throws(EngineError) -> BatchEvents {
-        func decode<T>(_ read: (UnsafeRawBufferPointer) throws(CodecError) -> [T]) -> Result<[T], CodecError> {
-            body.withUnsafeBytes { b in Result { () throws(CodecError) -> [T] in try read(b) } }
-        }
         let events: BatchEvents
         do throws(CodecError) {
-            switch Operation(rawValue: rawOperation) {
-            case .createAccounts: events = .accounts(try decode(RecordCodec.decodeAccounts).get())
-            case .createTransfers: events = .transfers(try decode(RecordCodec.decodeTransfers).get())
-            case .pulse where body.isEmpty: events = .pulse
-            default:
+            guard let operation = Operation(rawValue: rawOperation), operation.isMutating else {
                 throw CodecError(.unknownOperation, "operation \(rawOperation) is not a logged batch")
             }
+            events = try body.withUnsafeBytes { b in
+                Result { () throws(CodecError) -> BatchEvents in try BatchEvents.decode(operation: operation, body: b) }
+            }.get()
         } catch {
             throw EngineError(.batchRefused, "shipped LSN \(lsn) does not decode: \(error)")
         }
@@ -360,6 +354,94 @@ package final class DurableLedger: Sendable {
         try await waitDurable(lsn, latch: false)
         if let readGate { try await readGate.waitReplicated(lsn) }
         return (value, lsn)
+    }
+
+    // MARK: Without a task (the server's event loops)
+
+    /// A client write that is logged and applied (or queued for its turn), not yet settled.
+    package struct EnqueuedWrite: Sendable {
+        package let batch: LoggedBatch
+        fileprivate let applying: Applying
+        fileprivate let gate: (any ReplicationGate)?
+    }
+
+    /// The event loops' write path, first half: stamps `events` (one request, or several
+    /// coalesced into one record) by the clock, logs and applies or queues them. Returns
+    /// at once; `whenSettled` answers. Throws (nothing logged) as `createTransfers` does.
+    package func enqueueWrite(_ events: BatchEvents) throws(EngineError) -> EnqueuedWrite {
+        try Self.checkSize(events)
+        let sequencer = self.sequencer
+        let now = clock.nanosecondsSinceEpoch()
+        let (batch, applying, gate) = try enqueue { (s) throws(EngineError) -> Stamped in
+            guard s.role == .primary else {
+                throw EngineError(.notPrimary, "this node is \(s.role.name): it does not accept writes",
+                                  primaryAddress: s.role.knownPrimary)
+            }
+            let batch = LoggedBatch(lsn: s.lsn + 1, timestamp: try Self.stamp(events, wallClock: now, sequencer: sequencer),
+                                    events: events)
+            return Stamped(batch: batch, body: batch.events.encoded(), epoch: s.epoch)
+        }
+        return EnqueuedWrite(batch: batch, applying: applying, gate: gate)
+    }
+
+    /// The event loops' write path, second half: `done` gets the results once the write
+    /// has applied, is durable and has passed its gate, exactly as `createTransfers`
+    /// would answer. A batch applied on the spot with no gate waits for the log with no
+    /// task (`done` then runs on the log's writer thread, or here if already durable:
+    /// it must only hand over); otherwise one task settles the whole write.
+    package func whenSettled(_ write: EnqueuedWrite, _ done: @escaping @Sendable (Result<BatchResults, EngineError>) -> Void) {
+        if write.gate == nil, case .applied(.success(let results)) = write.applying {
+            writer.whenDurable(write.batch.lsn) { outcome in
+                switch outcome {
+                case .success:
+                    done(.success(results))
+                case .failure(let error):
+                    let failure = EngineError(.logFailed, "\(error)", cause: .log(error))
+                    self.state.withLock { if $0.failure == nil { $0.failure = failure } }
+                    done(.failure(failure))
+                }
+            }
+            return
+        }
+        Task {
+            do throws(EngineError) {
+                done(.success(try await self.settle(write.batch, write.applying, gate: write.gate)))
+            } catch {
+                done(.failure(error))
+            }
+        }
+    }
+
+    /// The event loops' read path, first half: runs `body` on the state now, if the
+    /// layout reads without suspending (the serial one); nil otherwise (use `readAt`).
+    /// `whenReadable` says when the answer may leave.
+    package func readNow<T: Sendable>(_ body: (any LedgerReading) -> T) throws(EngineError) -> (value: T, lsn: UInt64)? {
+        if case .fenced(let reason, let primary) = state.withLock({ $0.role }) {
+            throw EngineError(.notPrimary, "this node is fenced (\(reason)): read from the primary or a follower",
+                              primaryAddress: primary)
+        }
+        return sequencer.readNow(body)
+    }
+
+    /// The event loops' read path, second half: `done` is called once the state at `lsn`
+    /// is durable (and replicated, under sync replication), as `readAt` waits. No task
+    /// without a gate; `done` must only hand over.
+    package func whenReadable(_ lsn: UInt64, _ done: @escaping @Sendable (Result<Void, EngineError>) -> Void) {
+        guard let readGate = gate.withLock({ $0 }) else {
+            writer.whenDurable(lsn) { outcome in
+                done(outcome.mapError { EngineError(.logFailed, "\($0)", cause: .log($0)) })
+            }
+            return
+        }
+        Task {
+            do throws(EngineError) {
+                try await self.waitDurable(lsn, latch: false)
+                try await readGate.waitReplicated(lsn)
+                done(.success(()))
+            } catch {
+                done(.failure(error))
+            }
+        }
     }
 
     /// The LSN of the last applied batch and the state digest (for tests and replicas).
@@ -398,10 +480,33 @@ package final class DurableLedger: Sendable {
         try Self.checkSize(events)
         let sequencer = self.sequencer
         let (batch, results) = try await sequence { (lsn, now) throws(EngineError) -> LoggedBatch in
-            let timestamp = try sequencer.timestamp(count: events.count, wallClock: now)
-            return LoggedBatch(lsn: lsn, timestamp: timestamp, events: events)
+            LoggedBatch(lsn: lsn, timestamp: try Self.stamp(events, wallClock: now, sequencer: sequencer), events: events)
         }
         return (batch.lsn, results)
+    }
+
+    /// The timestamp of a batch logged now: the sequencer's for one request; for a
+    /// coalesced record, the last request's when they are stamped one after the other
+    /// with the same wall clock (the state must take all their events).
+    private static func stamp(_ events: BatchEvents, wallClock: UInt64, sequencer: any Sequencer) throws(EngineError)
+        -> UInt64
+    {
+        switch events {
+        case .accounts, .transfers, .pulse:
+            return try sequencer.timestamp(count: events.count, wallClock: wallClock)
+        case .accountRequests, .transferRequests:
+            let counts = events.requestCounts
+            guard let first = counts.first else { throw EngineError(.batchRefused, "a coalesced record with no request") }
+            _ = try sequencer.timestamp(count: events.count, wallClock: wallClock)
+            var last = try sequencer.timestamp(count: first, wallClock: wallClock)
+            for c in counts.dropFirst() {
+                let (sum, overflow) = last.addingReportingOverflow(UInt64(max(c, 1)))
+                guard !overflow else { throw EngineError(.batchRefused, "timestamp beyond \(UInt64.max)") }
+                last = sum
+            }
+            assert(events.checkedRequestTimestamps(last: last).first == last - UInt64(counts.dropFirst().reduce(0) { $0 + max($1, 1) }))
+            return last
+        }
     }
 
     private static func checkSize(_ events: BatchEvents) throws(EngineError) {

@@ -35,17 +35,8 @@ package final class SerialSequencer: Sequencer {
     package func apply(_ batch: LoggedBatch) -> Applying {
         state.withLock { s in
             precondition(batch.lsn == s.lsn + 1, "LSN \(batch.lsn) handed to the serial sequencer after \(s.lsn)")
-            let result = Result { () throws(LedgerError) -> BatchResults in
-                switch batch.events {
-                case .accounts(let events):
-                    return .accounts(try s.ledger.createAccounts(events, timestamp: batch.timestamp))
-                case .transfers(let events):
-                    return .transfers(try s.ledger.createTransfers(events, timestamp: batch.timestamp))
-                case .pulse:
-                    try s.ledger.pulse(timestamp: batch.timestamp)
-                    return .none
-                }
-            }
+            let ledger = s.ledger
+            let result = Result { () throws(LedgerError) -> BatchResults in try batch.apply(to: ledger) }
             // A batch that failed to apply changed nothing, but it is logged: the durable
             // ledger latches the failure, so no later LSN is ever handed over.
             if case .success = result { s.lsn = batch.lsn }
@@ -54,6 +45,10 @@ package final class SerialSequencer: Sequencer {
     }
 
     package func read<T: Sendable>(_ body: (any LedgerReading) -> T) async -> (value: T, lsn: UInt64) {
+        state.withLock { s in (body(s.ledger), s.lsn) }
+    }
+
+    package func readNow<T: Sendable>(_ body: (any LedgerReading) -> T) -> (value: T, lsn: UInt64)? {
         state.withLock { s in (body(s.ledger), s.lsn) }
     }
 

@@ -114,20 +114,37 @@ package final class ShardedEngine: @unchecked Sendable {
     /// Applies one logged batch from its canonical bytes (replay and recovery).
     @discardableResult
     package func applyLogged(operation: Operation, timestamp: UInt64, body: [UInt8]) async throws -> Int {
-        switch operation {
-        case .createAccounts:
-            let events = try body.withUnsafeBytes { try RecordCodec.decodeAccounts($0) }
-            _ = try createAccounts(events, timestamp: timestamp)
-            return events.count
-        case .createTransfers:
-            let events = try body.withUnsafeBytes { try RecordCodec.decodeTransfers($0) }
-            _ = try await createTransfers(events, timestamp: timestamp)
-            return events.count
+        let events = try body.withUnsafeBytes { (b) throws(CodecError) -> BatchEvents in
+            try BatchEvents.decode(operation: operation, body: b)
+        }
+        _ = try events.requestTimestamps(last: timestamp)
+        _ = try await apply(events, timestamp: timestamp)
+        return events.count
+    }
+
+    /// Applies a batch stamped `timestamp` (a coalesced record: each request in turn, under
+    /// its own timestamp, which the caller checked with `requestTimestamps`).
+    package func apply(_ events: BatchEvents, timestamp: UInt64) async throws(LedgerError) -> BatchResults {
+        switch events {
+        case .accounts(let events):
+            return .accounts(try createAccounts(events, timestamp: timestamp))
+        case .transfers(let events):
+            return .transfers(try await createTransfers(events, timestamp: timestamp))
         case .pulse:
             try pulse(timestamp: timestamp)
-            return 0
-        default:
-            throw CodecError(.unknownOperation, "operation \(operation) is not logged")
+            return .none
+        case .accountRequests(let requests):
+            let stamps = events.checkedRequestTimestamps(last: timestamp)
+            var out: [[CreateAccountResult]] = []
+            out.reserveCapacity(requests.count)
+            for (r, t) in zip(requests, stamps) { out.append(try createAccounts(r, timestamp: t)) }
+            return .accountRequests(out)
+        case .transferRequests(let requests):
+            let stamps = events.checkedRequestTimestamps(last: timestamp)
+            var out: [[CreateTransferResult]] = []
+            out.reserveCapacity(requests.count)
+            for (r, t) in zip(requests, stamps) { out.append(try await createTransfers(r, timestamp: t)) }
+            return .transferRequests(out)
         }
     }
 

@@ -53,15 +53,7 @@ package final class ShardedSequencer: Sequencer {
         let turns = self.turns
         return .queued { () async throws(LedgerError) -> BatchResults in
             try await turns.apply(lsn: batch.lsn) { (engine) async throws(LedgerError) -> BatchResults in
-                switch batch.events {
-                case .accounts(let events):
-                    return .accounts(try engine.createAccounts(events, timestamp: batch.timestamp))
-                case .transfers(let events):
-                    return .transfers(try await engine.createTransfers(events, timestamp: batch.timestamp))
-                case .pulse:
-                    try engine.pulse(timestamp: batch.timestamp)
-                    return .none
-                }
+                try await engine.apply(batch.events, timestamp: batch.timestamp)
             }
         }
     }
@@ -73,6 +65,8 @@ package final class ShardedSequencer: Sequencer {
             return await turns.read { ledger in box.value(ledger) }
         }
     }
+
+    package func readNow<T: Sendable>(_ body: (any LedgerReading) -> T) -> (value: T, lsn: UInt64)? { nil }
 
     package func snapshot() -> LedgerSnapshot {
         preconditionFailure("the sharded layout takes no snapshots (takesSnapshots is false)")

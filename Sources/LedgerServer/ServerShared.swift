@@ -1,4 +1,5 @@
 import LedgerEngine
+import NIOCore
 import Synchronization
 
 /// What every connection of one server shares: the ledger, the node's replication role, the global in-flight bound,
@@ -15,6 +16,8 @@ final class ServerShared: Sendable {
     let maxQueuedReplyBytesPerConnection: Int
     let drainTimeoutSeconds: Int
     private let stoppingFlag = Atomic<Bool>(false)
+    /// Each event loop's write coalescer, made on first use.
+    private let coalescers = Mutex<[ObjectIdentifier: NIOLoopBound<WriteCoalescer>]>([:])
 
     init(ledger: DurableLedger?, node: any NodeControl, configuration: ServerConfiguration, metrics: ServerMetrics) {
         self.slot = Mutex(ledger)
@@ -36,6 +39,18 @@ final class ServerShared: Sendable {
 
     /// Serves `ledger` from now on; requests already running finish on the old one.
     func replaceLedger(_ ledger: DurableLedger?) { slot.withLock { $0 = ledger } }
+
+    /// The write coalescer of `loop` (call on that loop; a connection keeps what it got).
+    func coalescer(on loop: any EventLoop) -> WriteCoalescer {
+        loop.assertInEventLoop()
+        let bound = coalescers.withLock { all in
+            if let existing = all[ObjectIdentifier(loop)] { return existing }
+            let made = NIOLoopBound(WriteCoalescer(eventLoop: loop, shared: self), eventLoop: loop)
+            all[ObjectIdentifier(loop)] = made
+            return made
+        }
+        return bound.value
+    }
 
     func beginStopping() { stoppingFlag.store(true, ordering: .sequentiallyConsistent) }
 }

@@ -1,3 +1,4 @@
+import LedgerEngine
 import LedgerWire
 import NIOCore
 
@@ -39,6 +40,8 @@ final class SessionHandler: ChannelDuplexHandler {
     private var drainDeadline: Scheduled<Void>?
     /// Closes a half-closed connection whose client does not close its side.
     private var lingerDeadline: Scheduled<Void>?
+    /// This connection's loop's write coalescer (taken on the first create request).
+    private var coalescer: WriteCoalescer?
 
     init(shared: ServerShared) {
         self.shared = shared
@@ -227,15 +230,52 @@ final class SessionHandler: ChannelDuplexHandler {
         case .start:
             ServerMetrics.bump(shared.metrics.requestsStarted)
             let ledger = shared.ledger
-            let node = shared.node
             let started = NIODeadline.now()
-            let answer = context.eventLoop.makeFutureWithTask {
-                await RequestExecutor.answer(request, id: id, ledger: ledger, node: node)
-            }
-            answer.assumeIsolated().whenSuccess { reply in
+            let done: (Message) -> Void = { reply in
                 self.shared.metrics.answered(request, reply: reply, nanoseconds: (NIODeadline.now() - started).nanoseconds)
                 self.finished(reply, request: request, bound: bound, context: context)
             }
+            if let ledger, startWithoutTask(request, id: id, ledger: ledger, context: context, done: done) { return }
+            let node = shared.node
+            let answer = context.eventLoop.makeFutureWithTask {
+                await RequestExecutor.answer(request, id: id, ledger: ledger, node: node)
+            }
+            answer.assumeIsolated().whenSuccess(done)
+        }
+    }
+
+    /// Starts a create (coalesced with this loop turn's others) or a read of the serial
+    /// layout right here, with no task; false for what needs one (admin operations, the
+    /// sharded layout's reads).
+    private func startWithoutTask(
+        _ request: Request, id: UInt64, ledger: DurableLedger, context: ChannelHandlerContext,
+        done: @escaping (Message) -> Void
+    ) -> Bool {
+        switch request {
+        case .createAccounts, .createTransfers:
+            if coalescer == nil { coalescer = shared.coalescer(on: context.eventLoop) }
+            coalescer?.submit(request, id: id, answer: done)
+            return true
+        default:
+            let read: (reply: Reply, lsn: UInt64)?
+            do throws(EngineError) {
+                read = try RequestExecutor.readNow(request, ledger: ledger)
+            } catch {
+                done(.errorReply(RequestExecutor.errorReply(error, request: request, id: id)))
+                return true
+            }
+            guard let (reply, lsn) = read else { return false }
+            let loop = context.eventLoop
+            let answer = NIOLoopBound(done, eventLoop: loop)
+            ledger.whenReadable(lsn) { outcome in
+                let message: Message
+                switch outcome {
+                case .success: message = .reply(id: id, reply, stateLSN: lsn)
+                case .failure(let error): message = .errorReply(RequestExecutor.errorReply(error, request: request, id: id))
+                }
+                if loop.inEventLoop { answer.value(message) } else { loop.execute { answer.value(message) } }
+            }
+            return true
         }
     }
 

@@ -178,17 +178,32 @@ package final class WALWriter: Sendable {
     package func waitDurable(_ lsn: UInt64) async throws(WALError) {
         if shared.state.withLock({ $0.durableLSN >= lsn }) { return }
         let result: Result<Void, WALError> = await withCheckedContinuation { continuation in
-            let immediate: Result<Void, WALError>? = shared.state.withLock { s in
-                if s.durableLSN >= lsn { return .success(()) }
-                if let failure = s.failure { return .failure(failure) }
-                if lsn >= s.nextLSN { return .failure(WALError(.invalidArgument, "LSN \(lsn) was never appended")) }
-                if s.finished { return .failure(WALError(.closed, "log is closed")) }
-                s.waiters.append(DurabilityWaiter(lsn: lsn, continuation: continuation))
-                return nil
-            }
-            if let immediate { continuation.resume(returning: immediate) }
+            let waiter = DurabilityWaiter(lsn: lsn, resumption: .task(continuation))
+            if let immediate = enqueue(waiter) { waiter.resume(immediate) }
         }
         try result.get()
+    }
+
+    /// `waitDurable` without a task: `done` is called once `lsn` is durable (or the log
+    /// failed or closed first). It runs on the caller's thread when the answer is already
+    /// known, otherwise on the log's writer thread: it must only hand over (to an event
+    /// loop, say), never block or do long work there.
+    package func whenDurable(_ lsn: UInt64, _ done: @escaping @Sendable (Result<Void, WALError>) -> Void) {
+        let waiter = DurabilityWaiter(lsn: lsn, resumption: .callback(done))
+        if let immediate = enqueue(waiter) { waiter.resume(immediate) }
+    }
+
+    /// Registers `waiter` unless its answer is already known (then returns that answer).
+    private func enqueue(_ waiter: DurabilityWaiter) -> Result<Void, WALError>? {
+        let lsn = waiter.lsn
+        return shared.state.withLock { s in
+            if s.durableLSN >= lsn { return .success(()) }
+            if let failure = s.failure { return .failure(failure) }
+            if lsn >= s.nextLSN { return .failure(WALError(.invalidArgument, "LSN \(lsn) was never appended")) }
+            if s.finished { return .failure(WALError(.closed, "log is closed")) }
+            s.waiters.append(waiter)
+            return nil
+        }
     }
 
     /// Appends and waits until the record is durable; returns its LSN.

@@ -1,9 +1,25 @@
 import Synchronization
 
-/// A task waiting for an LSN to become durable.
+/// Someone waiting for an LSN to become durable: a suspended task, or a callback (the
+/// server's event loops wait this way, with no task per request).
 struct DurabilityWaiter: Sendable {
+    /// How the waiter is told.
+    enum Resumption: Sendable {
+        case task(CheckedContinuation<Result<Void, WALError>, Never>)
+        /// Called on the writer thread: it must be short (hand over to its own thread).
+        case callback(@Sendable (Result<Void, WALError>) -> Void)
+    }
+
     let lsn: UInt64
-    let continuation: CheckedContinuation<Result<Void, WALError>, Never>
+    let resumption: Resumption
+
+    /// Tells the waiter how it ended.
+    func resume(_ result: Result<Void, WALError>) {
+        switch resumption {
+        case .task(let continuation): continuation.resume(returning: result)
+        case .callback(let callback): callback(result)
+        }
+    }
 }
 
 /// Everything the appenders and the writer thread share, guarded by one mutex.
@@ -69,7 +85,7 @@ final class WriterShared: Sendable {
             s.waiters = keep
             return ready
         }
-        for w in ready { w.continuation.resume(returning: .success(())) }
+        for w in ready { w.resume(.success(())) }
         if let listener = durableListener.withLock({ $0 }) { listener(durable) }
     }
 
@@ -82,7 +98,7 @@ final class WriterShared: Sendable {
             s.waiters.removeAll()
             return w
         }
-        for w in waiters { w.continuation.resume(returning: .failure(error)) }
+        for w in waiters { w.resume(.failure(error)) }
     }
 
     /// Called by the writer thread as it exits, after its last write: frees the directory,
@@ -98,7 +114,7 @@ final class WriterShared: Sendable {
             return (c, w)
         }
         let err = WALError(.closed, "log closed before the record became durable")
-        for w in waiters { w.continuation.resume(returning: .failure(err)) }
+        for w in waiters { w.resume(.failure(err)) }
         for c in closers { c.resume() }
     }
 }

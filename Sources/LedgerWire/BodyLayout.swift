@@ -15,7 +15,8 @@ enum BodyLayout {
         case .queryAccounts, .queryTransfers: return .exactlyOne(size: RecordCodec.queryFilterSize)
         case .createAccounts: return .records(size: RecordCodec.accountSize)
         case .createTransfers: return .records(size: RecordCodec.transferSize)
-        case .pulse: return .records(size: 1)  // never reached: pulse is not client-callable
+        case .pulse, .coalescedCreateAccounts, .coalescedCreateTransfers:
+            return .records(size: 1)  // never reached: not client-callable
         }
     }
 
@@ -26,13 +27,14 @@ enum BodyLayout {
         case .lookupTransfers, .getAccountTransfers, .queryTransfers: return .records(size: RecordCodec.transferSize)
         case .getAccountBalances: return .records(size: RecordCodec.accountBalanceSize)
         case .createAccounts, .createTransfers: return .records(size: RecordCodec.createResultSize)
-        case .pulse: return .records(size: 1)  // never reached: pulse is not client-callable
+        case .pulse, .coalescedCreateAccounts, .coalescedCreateTransfers:
+            return .records(size: 1)  // never reached: not client-callable
         }
     }
 
-    /// Operations a client may call (every one but `pulse`).
+    /// Operations a client may call (not `pulse` nor the log's coalesced records).
     static func clientOperation(_ raw: UInt8) -> Operation? {
-        guard let op = Operation(rawValue: raw), op != .pulse else { return nil }
+        guard let op = Operation(rawValue: raw), op.isClientCallable else { return nil }
         return op
     }
 

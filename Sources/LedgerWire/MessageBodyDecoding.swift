@@ -12,7 +12,8 @@ enum MessageBodyDecoding {
         case .queryTransfers: return .queryTransfers(try queryFilter(body, header))
         case .createAccounts: return .createAccounts(try accounts(body, header))
         case .createTransfers: return .createTransfers(try transfers(body, header))
-        case .pulse: throw header.error(.unknownOperation, "pulse is not client-callable")
+        case .pulse, .coalescedCreateAccounts, .coalescedCreateTransfers:
+            throw header.error(.unknownOperation, "operation \(op.rawValue) is not client-callable")
         }
     }
 
@@ -48,7 +49,8 @@ enum MessageBodyDecoding {
                 out.append(CreateTransferResult(timestamp: timestamp, status: status))
             }
             return .createTransfers(out)
-        case .pulse: throw header.error(.unknownOperation, "pulse is not client-callable")
+        case .pulse, .coalescedCreateAccounts, .coalescedCreateTransfers:
+            throw header.error(.unknownOperation, "operation \(op.rawValue) is not client-callable")
         }
     }
 

@@ -76,8 +76,8 @@ enum Samples {
         case .getAccountBalances: return .getAccountBalances(accountFilter(&r))
         case .queryAccounts: return .queryAccounts(queryFilter(&r))
         case .queryTransfers: return .queryTransfers(queryFilter(&r))
-        case .createAccounts, .pulse: return .createAccounts(many(n, &r, account))
-        case .createTransfers: return .createTransfers(many(n, &r, transfer))
+        case .createAccounts, .pulse, .coalescedCreateAccounts: return .createAccounts(many(n, &r, account))
+        case .createTransfers, .coalescedCreateTransfers: return .createTransfers(many(n, &r, transfer))
         }
     }
 
@@ -90,13 +90,13 @@ enum Samples {
         case .getAccountTransfers: return .getAccountTransfers(many(n, &r, transfer))
         case .queryTransfers: return .queryTransfers(many(n, &r, transfer))
         case .getAccountBalances: return .getAccountBalances(many(n, &r, balance))
-        case .createAccounts, .pulse: return .createAccounts(many(n, &r, accountResult))
-        case .createTransfers: return .createTransfers(many(n, &r, transferResult))
+        case .createAccounts, .pulse, .coalescedCreateAccounts: return .createAccounts(many(n, &r, accountResult))
+        case .createTransfers, .coalescedCreateTransfers: return .createTransfers(many(n, &r, transferResult))
         }
     }
 
     /// The operations a client may call.
-    static let clientOperations = Operation.allCases.filter { $0 != .pulse }
+    static let clientOperations = Operation.allCases.filter(\.isClientCallable)
 }
 
 /// Encoding and decoding helpers.

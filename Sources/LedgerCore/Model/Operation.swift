@@ -10,12 +10,25 @@ public enum Operation: UInt8, Sendable, CaseIterable {
     case queryTransfers = 145
     case createAccounts = 146
     case createTransfers = 147
+    /// Log records only, never on the wire: several client `create_accounts` requests in
+    /// one record, each its own batch (`CoalescedRecordCodec`).
+    case coalescedCreateAccounts = 200
+    /// Log records only, never on the wire: several client `create_transfers` requests.
+    case coalescedCreateTransfers = 201
 
     /// True for operations that change state and therefore go through the log.
     public var isMutating: Bool {
         switch self {
-        case .pulse, .createAccounts, .createTransfers: return true
+        case .pulse, .createAccounts, .createTransfers, .coalescedCreateAccounts, .coalescedCreateTransfers: return true
         default: return false
+        }
+    }
+
+    /// True for operations a client may call (the others exist in the log only).
+    public var isClientCallable: Bool {
+        switch self {
+        case .pulse, .coalescedCreateAccounts, .coalescedCreateTransfers: return false
+        default: return true
         }
     }
 }
