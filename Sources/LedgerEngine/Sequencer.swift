@@ -98,6 +98,10 @@ package protocol Sequencer: AnyObject, Sendable {
     /// state `body` saw), for the caller to wait until it is durable.
     func read<T: Sendable>(_ body: (any LedgerReading) -> T) async -> (value: T, lsn: UInt64)
 
+    /// The earliest pending deadline, published after every batch applied (and set from
+    /// the recovered state): what a `PulseScheduler` waits for.
+    var expiries: ExpiryWatch { get }
+
     /// Whether `snapshot()` can capture the state (the serial layout only, for now).
     var takesSnapshots: Bool { get }
 

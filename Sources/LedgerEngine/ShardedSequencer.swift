@@ -17,10 +17,12 @@ package final class ShardedSequencer: Sequencer {
     private let engine: ShardedEngine
     private let turns: LSNTurns
     private let logged: Mutex<Logged>
+    package let expiries: ExpiryWatch
 
     /// Takes over `engine`, whose state covers exactly `lsn`.
     package init(engine: ShardedEngine, lsn: UInt64) {
         self.engine = engine
+        expiries = ExpiryWatch(engine.ledger.nextPendingDeadline())
         turns = LSNTurns(engine: engine, appliedLSN: lsn)
         let ledger = engine.ledger
         logged = Mutex(Logged(lsn: lsn, lastTimestamp: ledger.lastTimestamp, events: ledger.recordCount))
@@ -51,17 +53,22 @@ package final class ShardedSequencer: Sequencer {
             l.events += batch.events.count
         }
         let turns = self.turns
+        let expiries = self.expiries
         return .queued { () async throws(LedgerError) -> BatchResults in
             try await turns.apply(lsn: batch.lsn) { (engine) async throws(LedgerError) -> BatchResults in
+                let results: BatchResults
                 switch batch.events {
                 case .accounts(let events):
-                    return .accounts(try engine.createAccounts(events, timestamp: batch.timestamp))
+                    results = .accounts(try engine.createAccounts(events, timestamp: batch.timestamp))
                 case .transfers(let events):
-                    return .transfers(try await engine.createTransfers(events, timestamp: batch.timestamp))
+                    results = .transfers(try await engine.createTransfers(events, timestamp: batch.timestamp))
                 case .pulse:
                     try engine.pulse(timestamp: batch.timestamp)
-                    return .none
+                    results = .none
                 }
+                // Still this batch's turn: no other batch or read touches the state.
+                expiries.publish(engine.ledger.nextPendingDeadline())
+                return results
             }
         }
     }
