@@ -18,7 +18,8 @@ package final class PulseScheduler: Sendable {
     package enum Outcome: Sendable {
         /// A pulse was logged and settled.
         case pulsed
-        /// Nothing was due by the pulse's timestamp after all (a batch expired it first).
+        /// Nothing was due by the pulse's timestamp after all (a batch expired it first):
+        /// the scheduler looks again after `recheck`, or sooner if an earlier deadline comes.
         case notDue
         /// The write failed (the node stopped being primary, the log failed, ...): the
         /// scheduler tries again after `recheck` if the node is still a primary then.
@@ -101,7 +102,11 @@ package final class PulseScheduler: Sendable {
             }
             let outcome = pulseOnce()
             onOutcome(outcome)
-            if case .failed = outcome { watch.wakeup.wait(seconds: recheck) }
+            // A logged pulse expired everything due by its timestamp (at or after `now`), so
+            // the next deadline is later. Anything else waits before trying again: it must
+            // never spin (a failing log, or a due-ness the ledger no longer sees).
+            if case .pulsed = outcome { continue }
+            watch.wakeup.wait(seconds: recheck)
         }
         let waiters = ended.withLock { e in
             e.done = true
