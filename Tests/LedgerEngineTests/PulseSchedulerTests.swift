@@ -109,6 +109,11 @@ struct PulseSchedulerTests {
                             code: 1, flags: .voidPendingTransfer)
         #expect(try await ledger.createTransfers([void]).map(\.status) == [.created])
         #expect(ledger.expiries.deadline == nil, "the voided transfer's queued expiry is dropped")
+        // A chain left open at the end of the batch fails as a whole: no deadline either.
+        var open = pending(30, timeout: 1)
+        open.flags.insert(.linked)
+        #expect(try await ledger.createTransfers([open]).map(\.status) == [.linkedEventChainOpen])
+        #expect(ledger.expiries.deadline == nil)
 
         let scheduler = try PulseScheduler.start(ledger, recheck: .milliseconds(10))
         let lsn = ledger.loggedLSN
