@@ -102,9 +102,10 @@ package final class PulseScheduler: Sendable {
             }
             let outcome = pulseOnce()
             onOutcome(outcome)
-            // A logged pulse expired everything due by its timestamp (at or after `now`), so
-            // the next deadline is later. Anything else waits before trying again: it must
-            // never spin (a failing log, or a due-ness the ledger no longer sees).
+            // A logged pulse expired at least one transfer (the ledger logs it only when the
+            // earliest pending deadline is due by its timestamp), so looking again at once
+            // cannot spin. Anything else waits before trying again (a failing log, nothing
+            // due any more).
             if case .pulsed = outcome { continue }
             watch.wakeup.wait(seconds: recheck)
         }
