@@ -102,8 +102,9 @@ package final class PulseScheduler: Sendable {
             }
             let outcome = pulseOnce()
             onOutcome(outcome)
-            // A logged pulse expired at least one transfer (the ledger logs it only when the
-            // earliest pending deadline is due by its timestamp), so looking again at once
+            // A pulse is logged only when the earliest pending deadline is due by its
+            // timestamp, and it has applied (expiring all that was due by then), so each
+            // logged pulse covers a transfer no earlier pulse did: looking again at once
             // cannot spin. Anything else waits before trying again (a failing log, nothing
             // due any more).
             if case .pulsed = outcome { continue }
