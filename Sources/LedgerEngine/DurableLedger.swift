@@ -210,6 +210,38 @@ package final class DurableLedger: Sendable {
         _ = try await submit(.pulse)
     }
 
+    // MARK: Pulse scheduling
+
+    /// `pulse`, logged only when a pending transfer is due by the timestamp the pulse
+    /// gets (checked under the log's lock against the state, so no pulse that expires
+    /// nothing is logged over and over); true when one was logged. In the sharded layout
+    /// a batch logged just before but not yet applied may expire that transfer first.
+    /// - Throws: what a write throws (`notPrimary` on a follower, `closed`, ...).
+    package func pulseIfDue() async throws(EngineError) -> Bool {
+        let sequencer = self.sequencer
+        var due = true
+        do throws(EngineError) {
+            _ = try await sequence { (lsn, now) throws(EngineError) -> LoggedBatch in
+                let timestamp = try sequencer.timestamp(count: 0, wallClock: now)
+                guard let deadline = sequencer.expiries.deadline, deadline <= timestamp else {
+                    due = false
+                    throw EngineError(.batchRefused, "no pending transfer is due at \(timestamp)")
+                }
+                return LoggedBatch(lsn: lsn, timestamp: timestamp, events: .pulse)
+            }
+        } catch {
+            if !due { return false }
+            throw error
+        }
+        return true
+    }
+
+    /// The earliest pending deadline of the state, kept current after every batch.
+    package var expiries: ExpiryWatch { sequencer.expiries }
+
+    /// The clock batches are stamped with (deadlines are on it too).
+    package var batchClock: any BatchClock { clock }
+
     /// Logs and applies the batch that `next` makes for the LSN it is about to get, under
     /// the timestamp it carries, and answers once it is durable. For input stamped
     /// upstream: deterministic workloads (the crash driver) and, later, shipped records

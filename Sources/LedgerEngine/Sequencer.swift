@@ -146,6 +146,10 @@ package protocol Sequencer: AnyObject, Sendable {
     /// `read` without suspending, for layouts that can (the serial one); nil otherwise.
     func readNow<T: Sendable>(_ body: (any LedgerReading) -> T) -> (value: T, lsn: UInt64)?
 
+    /// The earliest pending deadline, published after every batch applied (and set from
+    /// the recovered state): what a `PulseScheduler` waits for.
+    var expiries: ExpiryWatch { get }
+
     /// Whether `snapshot()` can capture the state (the serial layout only, for now).
     var takesSnapshots: Bool { get }
 

@@ -14,9 +14,11 @@ package final class SerialSequencer: Sequencer {
     }
 
     private let state: Mutex<State>
+    package let expiries: ExpiryWatch
 
     /// Takes over `ledger`, whose state covers exactly `lsn`.
     package init(ledger: sending Ledger, lsn: UInt64) {
+        expiries = ExpiryWatch(ledger.nextPendingDeadline())
         state = Mutex(State(ledger: ledger, lsn: lsn))
     }
 
@@ -39,7 +41,10 @@ package final class SerialSequencer: Sequencer {
             let result = Result { () throws(LedgerError) -> BatchResults in try batch.apply(to: ledger) }
             // A batch that failed to apply changed nothing, but it is logged: the durable
             // ledger latches the failure, so no later LSN is ever handed over.
-            if case .success = result { s.lsn = batch.lsn }
+            if case .success = result {
+                s.lsn = batch.lsn
+                expiries.publish(s.ledger.nextPendingDeadline())
+            }
             return .applied(result)
         }
     }

@@ -17,10 +17,12 @@ package final class ShardedSequencer: Sequencer {
     private let engine: ShardedEngine
     private let turns: LSNTurns
     private let logged: Mutex<Logged>
+    package let expiries: ExpiryWatch
 
     /// Takes over `engine`, whose state covers exactly `lsn`.
     package init(engine: ShardedEngine, lsn: UInt64) {
         self.engine = engine
+        expiries = ExpiryWatch(engine.ledger.nextPendingDeadline())
         turns = LSNTurns(engine: engine, appliedLSN: lsn)
         let ledger = engine.ledger
         logged = Mutex(Logged(lsn: lsn, lastTimestamp: ledger.lastTimestamp, events: ledger.recordCount))
@@ -51,9 +53,13 @@ package final class ShardedSequencer: Sequencer {
             l.events += batch.events.count
         }
         let turns = self.turns
+        let expiries = self.expiries
         return .queued { () async throws(LedgerError) -> BatchResults in
             try await turns.apply(lsn: batch.lsn) { (engine) async throws(LedgerError) -> BatchResults in
-                try await engine.apply(batch.events, timestamp: batch.timestamp)
+                let results = try await engine.apply(batch.events, timestamp: batch.timestamp)
+                // Still this batch's turn: no other batch or read touches the state.
+                expiries.publish(engine.ledger.nextPendingDeadline())
+                return results
             }
         }
     }

@@ -38,6 +38,7 @@ struct ReplicatedServe {
         let settings = self.settings
         let acceptDataLoss = self.acceptDataLoss
         let logger = self.logger
+        let pulses = PulseSlot(logger: logger)
         let node = ReplicatedNode(
             settings: NodeSettings(
                 directory: settings.data, nodeId: nodeId, clientAddress: advertise.description,
@@ -55,6 +56,8 @@ struct ReplicatedServe {
                 }
             },
             onLedger: { ledger in
+                // Before the ledger closes (nil), its scheduler stops.
+                await pulses.replace(ledger)
                 server.replaceLedger(ledger)
                 if ledger != nil { openedSignal.yield(.success(())) }
             })

@@ -47,13 +47,21 @@ struct Serve: AsyncParsableCommand {
             logger.critical("cannot start", metadata: ["error": "\(text)"])
             throw exitFailure("error: \(text)")
         }
+        let pulses: PulseScheduler
+        do {
+            pulses = try PulseScheduler.start(ledger, onOutcome: pulseOutcomeLogger(logger))
+        } catch {
+            await ledger.close()
+            throw exitFailure("error: pulse scheduler: \(error)")
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let server = LedgerTCPServer(
             configuration: ServerConfiguration(host: settings.listen.host, port: settings.listen.port),
             ledger: ledger, group: group, metrics: metrics, nodeControl: StandaloneNodeControl(ledger: ledger))
         // The group stops its services in reverse order: endpoints, then the server
-        // (draining in-flight batches), then the ledger, which closes its log.
-        var services: [any Service] = [ledger, server]
+        // (draining in-flight batches), then the pulse scheduler, then the ledger, which
+        // closes its log.
+        var services: [any Service] = [ledger, pulses, server]
         do {
             let address = try await server.start()
             if let metricsAddress = settings.metrics {
@@ -68,6 +76,7 @@ struct Serve: AsyncParsableCommand {
             announce("listening on \(Self.describe(address, fallback: settings.listen.description))")
         } catch {
             try? await server.stop()
+            await pulses.stop()
             await ledger.close()
             try? await group.shutdownGracefully()
             throw exitFailure("error: \(error)")
