@@ -214,8 +214,8 @@ let package = Package(
         .testTarget(
             name: "LedgerServerTests",
             dependencies: [
-                "LedgerServer", "LedgerWire", "LedgerCore", "kamino", "LedgerClient", "LedgerWorkload", "KaminoTestSupport",
-                .product(name: "NIOCore", package: "swift-nio"),
+                "LedgerServer", "LedgerWire", "LedgerCore", "LedgerEngine", "LedgerStorage", "kamino", "LedgerClient",
+                "LedgerWorkload", "KaminoTestSupport", .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
