@@ -221,10 +221,12 @@ ENVS="ROUNDS=$ROUNDS DURATION=$DURATION"
     if has batch; then
         k=$(med "${KC_TPS[@]}"); t=$(med "${TC_TPS[@]}")
         echo "| batches of $BATCH, $TRANSFERS transfers | Kamino \`kamino bench --mix transfers --scenario load --transfers $TRANSFERS --batch-size $BATCH\` | $(grouped "$k") transfers/s | $(med "${KC_P99[@]}") ms | $(med "${KC_CC[@]}") / $(med "${KC_SC[@]}") per transfer | Kamino / TigerBeetle = **$(ratio "$k" "$t")** |"
-        echo "| | TigerBeetle \`tigerbeetle benchmark --transfer-count=$TRANSFERS --transfer-batch-count=$BATCH\` | $(grouped "$t") transfers/s | $(med "${TC_P99[@]}") ms (whole ms) | | |"
+        echo "| | TigerBeetle \`tigerbeetle benchmark --transfer-count=$TRANSFERS --transfer-batch-count=$BATCH\` | $(grouped "$t") transfers/s | $(DECIMALS=0 med "${TC_P99[@]}") ms (whole ms) | | |"
     fi
     if has tb64; then
-        echo "| TigerBeetle's benchmark, 64 clients × 1 transfer per request | TigerBeetle \`tigerbeetle benchmark --clients=64 --transfer-batch-count=1 --transfer-count=N\` (N sized to about $DURATION s), against a replica started with \`--experimental --limit-pipeline-requests=56\` (the default replica takes 32 clients; with 64 the benchmark never starts) | $(grouped "$(med "${T64_TPS[@]}")") transfers/s | $(med "${T64_P99[@]}") ms (whole ms) | | |"
+        T64_COUNT="N sized to about $DURATION s"
+        [[ -n $TB64_N ]] && T64_COUNT="N=$TB64_N"
+        echo "| TigerBeetle's benchmark, 64 clients × 1 transfer per request | TigerBeetle \`tigerbeetle benchmark --clients=64 --transfer-batch-count=1 --transfer-count=N\` ($T64_COUNT), against a replica started with \`--experimental --limit-pipeline-requests=56\` (the default replica takes 32 clients; with 64 the benchmark never starts) | $(grouped "$(med "${T64_TPS[@]}")") transfers/s | $(DECIMALS=0 med "${T64_P99[@]}") ms (whole ms) | | |"
     fi
     if has tb64; then
         echo
