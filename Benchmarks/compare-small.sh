@@ -24,7 +24,7 @@
 #        REDIS_N=              fixed request count of each Redis run (default: DURATION × the last
 #                              Redis rate, 45k/s guessed for the first round)
 #        TB64_N=               fixed transfer count of each tb64 run (default: DURATION × the last
-#                              tb64 rate, 5k/s guessed for the first round)
+#                              tb64 rate, 1k/s guessed for the first round)
 #        TB64_PORT=3391        the port of the tb64 part's replica (127.0.0.1)
 #        KAMINO=path           kamino binary (default: release build in .build-compare)
 #        TB_MIRROR, PEERS, PEERS_DIR, QUIET_WAIT    as in compare.sh (peers-lib.sh)
@@ -141,7 +141,7 @@ printf '%-5s %-6s %-12s %10s %-13s %8s %8s %9s %9s   %s\n' round part system rat
     "client" "server" "load during the run (cores)"
 printf '%-5s %-6s %-12s %10s %-13s %8s %8s %10s %10s\n' "" "" "" "" "" "" "" "µs/unit" "µs/unit"
 redis_rate=45000
-tb64_rate=5000
+tb64_rate=1000
 for r in $(seq 1 "$ROUNDS"); do
     if has small; then
         order="kamino redis"
