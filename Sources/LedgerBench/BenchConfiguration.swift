@@ -34,6 +34,9 @@ package struct BenchConfiguration: Sendable {
     package var seed: UInt64 = 1
     /// A running server to drive; nil: start one.
     package var address: String?
+    /// The process id of the server at `address`, to report its CPU per request; nil: not
+    /// reported (the bench knows the pid of a server it starts itself).
+    package var serverPid: Int32?
     /// Breakpoint: the p99 limit in milliseconds. Default: 100 (transfers), 20 (bank).
     package var maxP99Millis: Double?
     /// Retries per request after `busy`, timeouts or lost connections (0: report at once).
@@ -65,6 +68,10 @@ package struct BenchConfiguration: Sendable {
         guard (0...4).contains(followers) else { throw bad("--followers must be 0...4") }
         if address != nil, followers > 0 || replication != nil {
             throw bad("--followers and --replication configure the servers the bench starts; not with --address")
+        }
+        if let pid = serverPid {
+            guard address != nil else { throw bad("--server-pid is for a server given by --address") }
+            guard pid > 0 else { throw bad("--server-pid must be a positive process id") }
         }
         if followers > 0, replication == nil { throw bad("--followers needs --replication sync or async") }
         if replication == .sync, followers == 0 {

@@ -121,6 +121,8 @@ package struct BenchReport: Sendable {
     package var peakInFlight = 0
     /// The followers' digest check (`--followers N`); nil: the bench started none.
     package var replicas: ReplicaOutcome?
+    /// CPU of the bench client and of the server over the measured phase; nil: not measured.
+    package var cpu: CPUCost?
 
     /// The process exit status: 0 when the invariants hold, nothing failed unexpectedly
     /// and every follower's digest equals the primary's.

@@ -81,6 +81,9 @@ package struct BenchRunner: Sendable {
                                     control: control, expectedErrors: expected)
         control.setActiveWorkers(plan.breakpoint != nil ? 1 : (plan.workers(at: 0) ?? 1))
 
+        let cpuWatch = CPUWatch(
+            serverPid: server?.pid ?? config.serverPid,
+            whyNoServer: "external server: pass --server-pid to measure its CPU")
         let start = monotonicNanos()
         let rss: @Sendable () -> Int? = { [server] in server?.residentBytes }
         let showProgress = self.showProgress
@@ -102,6 +105,7 @@ package struct BenchRunner: Sendable {
             return all
         }
         let duration = Double(monotonicNanos() - start) / 1e9
+        let cpuSpent = cpuWatch.finish()
         control.stop()
         let breakpoint = await controller.value
         let series = await ticker.value
@@ -125,6 +129,11 @@ package struct BenchRunner: Sendable {
         for c in clients { await c.close() }
 
         let (totals, transfers) = recorder.totals()
+        let cpu = CPUCost(
+            client: cpuSpent.client, server: cpuSpent.server, serverNote: cpuSpent.note, seconds: duration,
+            requests: BenchOperation.allCases.reduce(0) { $0 + totals[Metric.operation($1).index].count },
+            transfers: transfers,
+            actions: BankAction.allCases.reduce(0) { $0 + totals[Metric.action($1).index].count })
         let operations = BenchOperation.allCases.compactMap { op -> MetricSummary? in
             let t = totals[Metric.operation(op).index]
             return t.count > 0 ? MetricSummary(name: op.name, totals: t, seconds: duration) : nil
@@ -144,6 +153,7 @@ package struct BenchRunner: Sendable {
             unexpectedErrors: outcomes.reduce(0) { $0 + $1.unexpected }, outcomeUnknown: outcomeUnknown,
             server: config.address ?? "own", dataDirectory: keepData)
         report.peakInFlight = series.map(\.workers).max() ?? plan.maxWorkers
+        report.cpu = cpu
         if let followers, let server, let mode = config.replication {
             say("followers: waiting until they hold the whole log, then comparing digests")
             report.replicas = followers.finish(primary: server, mode: mode)

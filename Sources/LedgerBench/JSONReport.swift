@@ -1,7 +1,7 @@
 /// The `--json FILE` document: `scenario`, `mix`, `machine`,
 /// `duration_s`, `operations` with counts, errors, rates and latency percentiles,
 /// `transfers_per_second`, `invariants_ok`, plus the configuration, bank actions,
-/// statuses, breakpoint, memory and the per-second time series.
+/// statuses, breakpoint, CPU per request, memory and the per-second time series.
 package enum JSONReport {
     package static func document(_ r: BenchReport) -> JSONValue {
         let c = r.configuration
@@ -56,6 +56,7 @@ package enum JSONReport {
                 ("last_good", step(b.lastGood)), ("broken", step(b.broken)),
             ])))
         }
+        if let cpu = r.cpu { fields.append(("cpu", Self.cpu(cpu))) }
         if let m = r.memory {
             fields.append(("server_memory", .object([
                 ("start_bytes", .int(m.startBytes)), ("end_bytes", .int(m.endBytes)), ("max_bytes", .int(m.maxBytes)),
@@ -63,6 +64,27 @@ package enum JSONReport {
         }
         fields.append(("series", series(r.series)))
         return .object(fields)
+    }
+
+    /// `cpu`: microseconds of CPU of the client and of the server over the measured phase,
+    /// per request, per transfer and per bank action, and cores busy; null where unknown.
+    static func cpu(_ c: CPUCost) -> JSONValue {
+        func num(_ v: Double?) -> JSONValue { v.map { .double($0) } ?? .null }
+        func time(_ t: CPUTime?) -> JSONValue {
+            guard let t else { return .null }
+            return .object([("user_us", .int(Int(t.userMicros))), ("system_us", .int(Int(t.systemMicros))),
+                            ("total_us", .int(Int(t.totalMicros)))])
+        }
+        return .object([
+            ("seconds", .double(c.seconds)),
+            ("requests", .int(c.requests)), ("transfers", .int(c.transfers)), ("actions", .int(c.actions)),
+            ("client", time(c.client)), ("server", time(c.server)),
+            ("server_note", c.serverNote.map { .string($0) } ?? .null),
+            ("client_us_per_request", num(c.clientPerRequest)), ("server_us_per_request", num(c.serverPerRequest)),
+            ("client_us_per_transfer", num(c.clientPerTransfer)), ("server_us_per_transfer", num(c.serverPerTransfer)),
+            ("client_us_per_action", num(c.clientPerAction)), ("server_us_per_action", num(c.serverPerAction)),
+            ("client_cores", num(c.clientCores)), ("server_cores", num(c.serverCores)),
+        ])
     }
 
     private static func metric(_ m: MetricSummary) -> JSONValue {

@@ -60,6 +60,7 @@ package enum TableReport {
             }
             out += "\n"
         }
+        if let cpu = r.cpu { out += cpuLines(cpu) }
         if let m = r.memory {
             out += "server memory (RSS): start \(Format.bytes(m.startBytes)), end \(Format.bytes(m.endBytes)), max \(Format.bytes(m.maxBytes))\n"
         }
@@ -79,6 +80,27 @@ package enum TableReport {
                 : "followers: \(replicas.followers), digests DIFFER: \(replicas.detail)\n"
         }
         return out
+    }
+
+    /// CPU per request (per transfer, per bank action) of the bench client and of the server,
+    /// and the cores each kept busy: `cpu per request: client 8.12 µs, server 21.4 µs`.
+    package static func cpuLines(_ c: CPUCost) -> String {
+        func us(_ v: Double?) -> String {
+            guard let v else { return "n/a" }
+            return (v < 10 ? Format.fixed(v, 2) : v < 1000 ? Format.fixed(v, 1) : Format.rate(v)) + " µs"
+        }
+        func cores(_ v: Double?) -> String { v.map { Format.fixed($0, 2) } ?? "n/a" }
+        func line(_ unit: String, _ client: Double?, _ server: Double?) -> String {
+            "cpu per \(unit): client \(us(client)), server \(us(server))\n"
+        }
+        var out = line("request", c.clientPerRequest, c.serverPerRequest)
+        if c.transfers > 0, c.transfers != c.requests {
+            out += line("transfer", c.clientPerTransfer, c.serverPerTransfer)
+        }
+        if c.actions > 0 { out += line("bank action", c.clientPerAction, c.serverPerAction) }
+        out += "cpu busy: client \(cores(c.clientCores)) cores, server \(cores(c.serverCores)) cores"
+        if let note = c.serverNote { out += " (server: \(note))" }
+        return out + "\n"
     }
 
     /// `2 sync followers`, `1 async follower`, or `no followers`.

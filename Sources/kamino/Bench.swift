@@ -18,11 +18,16 @@ struct Bench: AsyncParsableCommand {
             they fail or a request failed unexpectedly. With --followers N --replication \
             sync|async the bench also starts N followers (`kamino follow`, temporary dirs), \
             waits until they are attached, and at the end checks that each one's `wal replay` \
-            digest equals the primary's (exit status 1 when not).
+            digest equals the primary's (exit status 1 when not). The report gives the CPU \
+            the bench client and the server spent per request (the server's only for its own \
+            server or with --server-pid).
             """)
 
     @Option(help: "Drive a running server at HOST:PORT instead of starting one.")
     var address: String?
+
+    @Option(help: "The process id of the server at --address, to report its CPU per request (read from /proc).")
+    var serverPid: Int32?
 
     @Option(help: "Data directory for the server the bench starts (kept afterwards).")
     var data: String?
@@ -148,6 +153,7 @@ struct Bench: AsyncParsableCommand {
         c.linked = linked
         c.seed = seed
         c.address = address
+        c.serverPid = serverPid
         c.maxP99Millis = maxP99Ms
         c.retries = retries
         c.requestTimeout = requestTimeout

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import KaminoTestSupport
+import LedgerBench
 import Testing
 
 /// `kamino bench` for real: it starts its own `kamino serve`, runs a few seconds, checks
@@ -40,6 +41,35 @@ import Testing
         #expect(ct["latency_us"] is [String: Any])
         #expect(out.contains("create_transfers"))
         #expect(out.contains("money invariants (1,000 accounts): ok"))
+        // Its own server: the bench knows its pid and reports both sides' CPU.
+        let cpu = try #require(r["cpu"] as? [String: Any])
+        #expect((cpu["client_us_per_request"] as? Double ?? 0) > 0)
+        #expect((cpu["server_us_per_request"] as? Double ?? 0) > 0)
+        #expect((cpu["server_us_per_transfer"] as? Double ?? 0) > 0)
+        #expect(out.contains("cpu per request: client "))
+        #expect(!out.contains("server n/a"))
+    }
+
+    /// A server given by `--address`: its CPU with `--server-pid`, "n/a" without.
+    @Test(.timeLimit(.minutes(1))) func externalServerCPU() throws {
+        let kamino = try #require(builtExecutable("kamino"))
+        let server = try OwnServer.start(executable: kamino, keepData: nil, extra: [])
+        defer { server.stop() }
+        let common = ["--address", server.address, "--duration", "1", "--accounts", "100", "--batch-size", "10"]
+        let (status, root, out) = try runBench(common + ["--server-pid", String(server.pid)], tag: "pid")
+        #expect(status == 0, "\(out)")
+        let r = try #require(root, "\(out)")
+        let cpu = try #require(r["cpu"] as? [String: Any])
+        #expect((cpu["server_us_per_request"] as? Double ?? 0) > 0, "\(cpu)")
+
+        let (status2, root2, out2) = try runBench(common, tag: "nopid")
+        #expect(status2 == 0, "\(out2)")
+        let r2 = try #require(root2, "\(out2)")
+        let cpu2 = try #require(r2["cpu"] as? [String: Any])
+        #expect(cpu2["server_us_per_request"] is NSNull)
+        #expect((cpu2["client_us_per_request"] as? Double ?? 0) > 0)
+        #expect(out2.contains("server n/a"))
+        #expect(out2.contains("pass --server-pid"))
     }
 
     @Test(.timeLimit(.minutes(1))) func bankRun() throws {
@@ -54,6 +84,9 @@ import Testing
             #expect(ops[name] != nil, "\(name) in \(ops.keys)")
         }
         #expect((r["actions"] as? [String: Any])?.count == 5)
+        let cpu = try #require(r["cpu"] as? [String: Any])
+        #expect((cpu["server_us_per_action"] as? Double ?? 0) > 0)
+        #expect((cpu["client_us_per_action"] as? Double ?? 0) > 0)
     }
 
     /// A primary and two sync followers: the run succeeds and the followers' digests
