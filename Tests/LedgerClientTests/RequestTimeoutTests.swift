@@ -2,7 +2,6 @@ import LedgerCore
 import LedgerWire
 import NIOCore
 import NIOEmbedded
-import Synchronization
 import Testing
 
 @testable import LedgerClient
@@ -59,11 +58,9 @@ private struct TestConnection {
 
     /// Writes `request` through the handler.
     func send(_ request: Request, timeout: TimeAmount) -> Outcome {
-        let outcome = Outcome()
-        let promise = loop.makePromise(of: AnsweredReply.self)
-        promise.futureResult.whenComplete { outcome.set($0.map(\.reply)) }
-        channel.writeAndFlush(OutboundRequest(request: request, timeout: timeout, promise: promise), promise: nil)
-        return outcome
+        let waiter = ReplyWaiter()
+        channel.writeAndFlush(OutboundRequest(request: request, timeout: timeout, waiter: waiter), promise: nil)
+        return Outcome(waiter: waiter)
     }
 
     /// Feeds `message`, as the server would send it, into the handler.
@@ -75,23 +72,19 @@ private struct TestConnection {
 }
 
 /// How one request ended, once it has.
-private final class Outcome: Sendable {
-    private let result = Mutex<Result<Reply, any Error>?>(nil)
+private struct Outcome {
+    let waiter: ReplyWaiter
 
-    func set(_ r: Result<Reply, any Error>) {
-        result.withLock { $0 = r }
-    }
-
-    var isPending: Bool { result.withLock { $0 == nil } }
+    var isPending: Bool { waiter.answer == nil }
 
     /// The code of the error it failed with, or nil (pending, or answered).
     var code: KaminoClientError.Code? {
-        guard case .failure(let e) = result.withLock({ $0 }) else { return nil }
-        return (e as? KaminoClientError)?.code
+        guard case .failure(let e) = waiter.answer else { return nil }
+        return e.code
     }
 
     var reply: Reply? {
-        guard case .success(let r) = result.withLock({ $0 }) else { return nil }
-        return r
+        guard case .success(let r) = waiter.answer else { return nil }
+        return r.reply
     }
 }
