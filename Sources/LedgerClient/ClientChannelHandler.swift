@@ -42,6 +42,9 @@ final class ClientChannelHandler: ChannelDuplexHandler {
     private var timer: Scheduled<Void>?
     /// When `timer` fires; nil when it is not armed.
     private var timerDeadline: NIODeadline?
+    /// The bytes of the last drain's requests, kept so that the next drain reuses the
+    /// storage (no allocation) once the socket has taken them.
+    private var outBuffer: ByteBuffer?
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -53,54 +56,72 @@ final class ClientChannelHandler: ChannelDuplexHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        submit(unwrapOutboundIn(data), context: context, promise: promise)
+        let out = unwrapOutboundIn(data)
+        var buffer = context.channel.allocator.buffer(capacity: 48 + out.request.eventCount * 128)
+        if let e = submit(out, into: &buffer, context: context) {
+            promise?.fail(e)
+            return
+        }
+        context.write(wrapOutboundOut(buffer), promise: promise)
     }
 
-    /// Writes `requests` and flushes once: what `Connection` hands over directly, without
-    /// going through the pipeline. Must run on the channel's event loop.
+    /// Writes `requests` in one buffer and flushes once: what `Connection` hands over
+    /// directly, without going through the pipeline. Must run on the channel's event loop.
     func submitAndFlush(_ requests: [OutboundRequest]) {
         guard let context else {
             let e = KaminoClientError(.connectionFailed, "the connection is closed")
             for out in requests { out.waiter.complete(.failure(e)) }
             return
         }
-        for out in requests { submit(out, context: context, promise: nil) }
-        context.flush()
+        // Taken out of `outBuffer`, so that `clear()` finds its storage unique (and reuses
+        // it) when the socket has taken the bytes of the last drain.
+        var buffer = outBuffer.take() ?? context.channel.allocator.buffer(capacity: 4096)
+        buffer.clear()
+        for out in requests { _ = submit(out, into: &buffer, context: context) }
+        if buffer.readableBytes > 0 {
+            context.write(wrapOutboundOut(buffer), promise: nil)
+            context.flush()
+        }
+        if buffer.capacity <= Self.keptBufferCapacity { outBuffer = buffer }
     }
 
-    /// Numbers, encodes and writes (without flushing) one request, and registers it as
-    /// pending; completes its waiter at once when the connection takes no new request.
-    private func submit(_ out: OutboundRequest, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+    /// The largest outbound buffer kept between drains.
+    private static let keptBufferCapacity = 64 * 1024
+
+    /// Numbers and appends one request to `buffer`, and registers it as pending. Returns
+    /// the error it completed the request's waiter with instead (nothing appended) when
+    /// the connection takes no new request or the request cannot be encoded.
+    private func submit(
+        _ out: OutboundRequest, into buffer: inout ByteBuffer, context: ChannelHandlerContext
+    ) -> KaminoClientError? {
         if let failure {
             // Never sent, so safe to retry on a new connection.
             let e = KaminoClientError(.connectionFailed, "the connection is closing: \(failure.message)")
             out.waiter.complete(.failure(e))
-            promise?.fail(e)
-            return
+            return e
         }
         if retiring {
             // Never sent, so safe to retry on a new connection.
             let e = KaminoClientError(.connectionFailed, "the connection is retired (after a timeout or a redirect)")
             out.waiter.complete(.failure(e))
-            promise?.fail(e)
-            return
+            return e
         }
         let id = nextId
         nextId &+= 1
-        var buffer = context.channel.allocator.buffer(capacity: 48 + out.request.eventCount * 128)
+        let mark = buffer.writerIndex
         do {
             try MessageEncoding.encode(out.request, id: id, into: &buffer)
         } catch {
+            buffer.moveWriterIndex(to: mark)
             let e = KaminoClientError(.invalidArgument, error.description)
             out.waiter.complete(.failure(e))
-            promise?.fail(e)
-            return
+            return e
         }
         let deadline = context.eventLoop.now + out.timeout
         pending[id] = Pending(
             operation: out.request.code, eventCount: out.request.eventCount, waiter: out.waiter, deadline: deadline)
         armTimer(for: deadline, context: context)
-        context.write(wrapOutboundOut(buffer), promise: promise)
+        return nil
     }
 
     /// Makes the timer fire no later than `deadline`.
