@@ -13,6 +13,9 @@ protocol BatchKind: SendableMetatype {
     /// Each caller's part of `reply`, in the order of `calls`; nil when the reply does
     /// not answer the merged request.
     static func split(_ reply: Reply, among calls: [[Event]]) -> [[Output]]?
+    /// The answer of `reply` to one call sent alone, as `split` would give it; nil when
+    /// the reply does not answer it. (Kinds answer without copying where they can.)
+    static func answer(_ reply: Reply, to events: [Event]) -> [Output]?
     /// True when a call must be sent in a request of its own (imported events: the
     /// batch's first event decides its mode).
     static func mustGoAlone(_ events: [Event]) -> Bool
@@ -24,6 +27,7 @@ protocol BatchKind: SendableMetatype {
 extension BatchKind {
     static func mustGoAlone(_ events: [Event]) -> Bool { false }
     static func mustEndRequest(_ events: [Event]) -> Bool { false }
+    static func answer(_ reply: Reply, to events: [Event]) -> [Output]? { split(reply, among: [events])?.first }
 
     /// Slices `results` by position: caller `i` gets as many results as it had events.
     static func slice<T>(_ results: [T], among calls: [[Event]]) -> [[T]]? {
@@ -36,6 +40,13 @@ extension BatchKind {
             start += call.count
         }
         return parts
+    }
+
+    /// The records of a lookup sent alone when they are exactly the ids asked, in order
+    /// (the usual answer: each id found once), with no copy; otherwise what `byId` gives.
+    static func exactOrById<T>(_ records: [T], id: (T) -> UInt128, asked ids: [UInt128]) -> [T]? {
+        if records.count == ids.count, zip(records, ids).allSatisfy({ id($0) == $1 }) { return records }
+        return byId(records, id: id, among: [ids])?.first
     }
 
     /// Hands each caller the records of its own ids, in its order: a lookup returns the

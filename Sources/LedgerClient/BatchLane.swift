@@ -1,7 +1,13 @@
+import Synchronization
+
 /// Automatic batching for one operation: while a request of this lane is in flight,
 /// new calls queue; when it completes, the queue leaves as few requests as possible
 /// (each up to `maxBatchSize` events, sent together, pipelined), and each caller gets
 /// exactly its own part of the reply.
+///
+/// A call that finds nothing in flight and nothing queued is sent by the calling task
+/// itself: no task, no actor hop, no continuation but the one awaiting its reply. Only
+/// merged requests (calls that queued) run on a task of their own, one per request.
 ///
 /// A caller's events are never split or reordered: a call that does not fit in the
 /// current request starts the next one.
@@ -9,36 +15,70 @@
 /// A caller whose task is cancelled is resumed at once with `cancelled`: if its call is
 /// still queued it leaves the queue and is never sent; if it is in flight its part of
 /// the reply is dropped.
-actor BatchLane<Kind: BatchKind> {
+final class BatchLane<Kind: BatchKind>: Sendable {
     /// One caller's events, queued or in flight.
-    private struct Call {
+    private struct Call: Sendable {
         var id: UInt64
         var events: [Kind.Event]
     }
 
     private typealias Waiter = CheckedContinuation<Result<[Kind.Output], KaminoClientError>, Never>
 
+    /// Everything the lock guards.
+    private struct State {
+        var queue: [Call] = []
+        /// Every queued caller not yet resumed, queued or in flight, by call id.
+        var waiters: [UInt64: Waiter] = [:]
+        var nextId: UInt64 = 0
+        /// Requests of this lane in flight (a direct call counts as one).
+        var inFlight = 0
+    }
+
     private let executor: RequestExecutor
     private let maxBatchSize: Int
-    private var queue: [Call] = []
-    /// Every caller not yet resumed, queued or in flight, by call id.
-    private var waiters: [UInt64: Waiter] = [:]
-    private var nextId: UInt64 = 0
-    private var inFlight = 0
+    private let state = Mutex(State())
 
     init(executor: RequestExecutor, maxBatchSize: Int) {
         self.executor = executor
         self.maxBatchSize = maxBatchSize
     }
 
-    /// Queues `events` and returns the caller's results.
+    /// Sends `events` (alone, or merged with other callers' calls) and returns the
+    /// caller's results.
     func submit(_ events: [Kind.Event]) async -> Result<[Kind.Output], KaminoClientError> {
         if events.isEmpty { return .success([]) }
         guard events.count <= maxBatchSize else {
             return .failure(KaminoClientError(.invalidArgument, "\(events.count) events; at most \(maxBatchSize) per call"))
         }
-        nextId += 1
-        let id = nextId
+        let direct = state.withLock { s in
+            guard s.inFlight == 0 else { return false }
+            assert(s.queue.isEmpty, "nothing stays queued while nothing is in flight")
+            s.inFlight = 1
+            return true
+        }
+        if direct {
+            let result = await executor.execute(Kind.request(events))
+            finish()
+            switch result {
+            case .success(let reply):
+                guard let part = Kind.answer(reply, to: events) else {
+                    return .failure(KaminoClientError(.invalidReply, "the reply does not answer the request"))
+                }
+                return .success(part)
+            case .failure(let error):
+                return .failure(error)
+            }
+        }
+        return await queued(events)
+    }
+
+    /// Queues `events` behind the request in flight and waits for the caller's part of
+    /// a merged reply.
+    private func queued(_ events: [Kind.Event]) async -> Result<[Kind.Output], KaminoClientError> {
+        let id = state.withLock { s in
+            s.nextId += 1
+            return s.nextId
+        }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: Waiter) in
                 // Cancelled before queuing: the handler below found nothing to cancel.
@@ -46,21 +86,28 @@ actor BatchLane<Kind: BatchKind> {
                     continuation.resume(returning: .failure(Self.cancelled(sent: false)))
                     return
                 }
-                waiters[id] = continuation
-                queue.append(Call(id: id, events: events))
-                flushIfIdle()
+                let batches = state.withLock { s in
+                    s.waiters[id] = continuation
+                    s.queue.append(Call(id: id, events: events))
+                    return takeIfIdle(&s)
+                }
+                for batch in batches { Task { await self.run(batch) } }
             }
         } onCancel: {
-            Task { await self.cancel(id) }
+            cancel(id)
         }
     }
 
     /// Resumes a cancelled caller, and takes its call out of the queue if it is still there.
     private func cancel(_ id: UInt64) {
-        guard let waiter = waiters.removeValue(forKey: id) else { return }
-        let queued = queue.firstIndex { $0.id == id }
-        if let queued { queue.remove(at: queued) }
-        waiter.resume(returning: .failure(Self.cancelled(sent: queued == nil)))
+        let found: (Waiter, Bool)? = state.withLock { s in
+            guard let waiter = s.waiters.removeValue(forKey: id) else { return nil }
+            let queued = s.queue.firstIndex { $0.id == id }
+            if let queued { s.queue.remove(at: queued) }
+            return (waiter, queued != nil)
+        }
+        guard case let (waiter, wasQueued)? = found else { return }
+        waiter.resume(returning: .failure(Self.cancelled(sent: !wasQueued)))
     }
 
     private static func cancelled(sent: Bool) -> KaminoClientError {
@@ -69,18 +116,30 @@ actor BatchLane<Kind: BatchKind> {
             : KaminoClientError(.cancelled, "cancelled before the request was sent")
     }
 
-    /// Sends everything queued when nothing is in flight.
-    private func flushIfIdle() {
-        guard inFlight == 0 else { return }
-        while !queue.isEmpty {
-            let batch = takeBatch()
-            inFlight += 1
-            Task { await self.run(batch) }
+    /// A request of this lane completed: sends what queued meanwhile.
+    private func finish() {
+        let batches = state.withLock { s in
+            s.inFlight -= 1
+            assert(s.inFlight >= 0, "every finished request was counted in flight")
+            return takeIfIdle(&s)
         }
+        for batch in batches { Task { await self.run(batch) } }
+    }
+
+    /// When nothing is in flight: takes everything queued as requests (counted in flight)
+    /// for the caller to start once the lock is released.
+    private func takeIfIdle(_ s: inout State) -> [[Call]] {
+        guard s.inFlight == 0 else { return [] }
+        var batches: [[Call]] = []
+        while !s.queue.isEmpty {
+            batches.append(takeBatch(&s.queue))
+            s.inFlight += 1
+        }
+        return batches
     }
 
     /// Removes and returns the calls of the next request, in queue order.
-    private func takeBatch() -> [Call] {
+    private func takeBatch(_ queue: inout [Call]) -> [Call] {
         var count = 0
         var taken = 0
         for call in queue {
@@ -96,6 +155,7 @@ actor BatchLane<Kind: BatchKind> {
         return batch
     }
 
+    /// Sends one merged request and hands each caller its part.
     private func run(_ batch: [Call]) async {
         let calls = batch.map(\.events)
         let result = await executor.execute(Kind.request(Array(calls.joined())))
@@ -110,12 +170,12 @@ actor BatchLane<Kind: BatchKind> {
         case .failure(let error):
             for call in batch { resume(call.id, .failure(error)) }
         }
-        inFlight -= 1
-        flushIfIdle()
+        finish()
     }
 
     /// Resumes a caller unless it was cancelled (and so resumed) already.
     private func resume(_ id: UInt64, _ result: Result<[Kind.Output], KaminoClientError>) {
-        waiters.removeValue(forKey: id)?.resume(returning: result)
+        let waiter = state.withLock { s in s.waiters.removeValue(forKey: id) }
+        waiter?.resume(returning: result)
     }
 }

@@ -3,7 +3,8 @@ import LedgerWire
 import NIOCore
 
 /// The client end of one connection, on its event loop: numbers and writes requests,
-/// decodes replies, matches them by request id (pipelining), fires per-request timeouts.
+/// decodes replies, matches them by request id (pipelining), times requests out (one
+/// timer for all of them), and completes each request's `ReplyWaiter`.
 ///
 /// Any reply it cannot trust (undecodable, unknown id, wrong operation or count) fails
 /// every request in flight with `invalidReply` and closes the connection; an error
@@ -21,8 +22,9 @@ final class ClientChannelHandler: ChannelDuplexHandler {
     private struct Pending {
         var operation: UInt8
         var eventCount: Int
-        var promise: EventLoopPromise<AnsweredReply>
-        var timer: Scheduled<Void>?
+        var waiter: ReplyWaiter
+        /// When it times out, on the event loop's clock.
+        var deadline: NIODeadline
     }
 
     private var pending: [UInt64: Pending] = [:]
@@ -34,6 +36,15 @@ final class ClientChannelHandler: ChannelDuplexHandler {
     /// connection takes no new request and closes when nothing is pending.
     private var retiring = false
     private var context: ChannelHandlerContext?
+    /// The one timer of the connection, armed for the earliest deadline of a pending
+    /// request (or earlier): a timer per request would cost allocations and a linear
+    /// cancellation in the event loop's timer queue for every reply.
+    private var timer: Scheduled<Void>?
+    /// When `timer` fires; nil when it is not armed.
+    private var timerDeadline: NIODeadline?
+    /// The bytes of the last drain's requests, kept so that the next drain reuses the
+    /// storage (no allocation) once the socket has taken them.
+    private var outBuffer: ByteBuffer?
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -46,38 +57,103 @@ final class ClientChannelHandler: ChannelDuplexHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let out = unwrapOutboundIn(data)
+        var buffer = context.channel.allocator.buffer(capacity: 48 + out.request.eventCount * 128)
+        if let e = submit(out, into: &buffer, context: context) {
+            promise?.fail(e)
+            return
+        }
+        context.write(wrapOutboundOut(buffer), promise: promise)
+    }
+
+    /// Writes `requests` in one buffer and flushes once: what `Connection` hands over
+    /// directly, without going through the pipeline. Must run on the channel's event loop.
+    func submitAndFlush(_ requests: [OutboundRequest]) {
+        guard let context else {
+            let e = KaminoClientError(.connectionFailed, "the connection is closed")
+            for out in requests { out.waiter.complete(.failure(e)) }
+            return
+        }
+        // Taken out of `outBuffer`, so that `clear()` finds its storage unique (and reuses
+        // it) when the socket has taken the bytes of the last drain.
+        var buffer = outBuffer.take() ?? context.channel.allocator.buffer(capacity: 4096)
+        buffer.clear()
+        for out in requests { _ = submit(out, into: &buffer, context: context) }
+        if buffer.readableBytes > 0 {
+            context.write(wrapOutboundOut(buffer), promise: nil)
+            context.flush()
+        }
+        if buffer.capacity <= Self.keptBufferCapacity { outBuffer = buffer }
+    }
+
+    /// The largest outbound buffer kept between drains.
+    private static let keptBufferCapacity = 64 * 1024
+
+    /// Numbers and appends one request to `buffer`, and registers it as pending. Returns
+    /// the error it completed the request's waiter with instead (nothing appended) when
+    /// the connection takes no new request or the request cannot be encoded.
+    private func submit(
+        _ out: OutboundRequest, into buffer: inout ByteBuffer, context: ChannelHandlerContext
+    ) -> KaminoClientError? {
         if let failure {
             // Never sent, so safe to retry on a new connection.
             let e = KaminoClientError(.connectionFailed, "the connection is closing: \(failure.message)")
-            out.promise.fail(e)
-            promise?.fail(e)
-            return
+            out.waiter.complete(.failure(e))
+            return e
         }
         if retiring {
             // Never sent, so safe to retry on a new connection.
             let e = KaminoClientError(.connectionFailed, "the connection is retired (after a timeout or a redirect)")
-            out.promise.fail(e)
-            promise?.fail(e)
-            return
+            out.waiter.complete(.failure(e))
+            return e
         }
         let id = nextId
         nextId &+= 1
-        var buffer = context.channel.allocator.buffer(capacity: 48 + out.request.eventCount * 128)
+        let mark = buffer.writerIndex
         do {
             try MessageEncoding.encode(out.request, id: id, into: &buffer)
         } catch {
+            buffer.moveWriterIndex(to: mark)
             let e = KaminoClientError(.invalidArgument, error.description)
-            out.promise.fail(e)
-            promise?.fail(e)
-            return
+            out.waiter.complete(.failure(e))
+            return e
         }
-        let timer = context.eventLoop.assumeIsolated().scheduleTask(in: out.timeout) { [self] in
-            timedOut(id)
-        }
+        let deadline = context.eventLoop.now + out.timeout
         pending[id] = Pending(
-            operation: out.request.code, eventCount: out.request.eventCount, promise: out.promise,
-            timer: timer)
-        context.write(wrapOutboundOut(buffer), promise: promise)
+            operation: out.request.code, eventCount: out.request.eventCount, waiter: out.waiter, deadline: deadline)
+        armTimer(for: deadline, context: context)
+        return nil
+    }
+
+    /// Makes the timer fire no later than `deadline`.
+    private func armTimer(for deadline: NIODeadline, context: ChannelHandlerContext) {
+        if let timerDeadline, timerDeadline <= deadline { return }
+        timer?.cancel()
+        timerDeadline = deadline
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            timerFired()
+        }
+    }
+
+    /// Times out every request whose deadline has passed, then re-arms the timer for the
+    /// earliest remaining deadline.
+    private func timerFired() {
+        timer = nil
+        timerDeadline = nil
+        guard let context else { return }
+        let now = context.eventLoop.now
+        var expired: [UInt64] = []
+        var earliest: NIODeadline?
+        for (id, p) in pending {
+            if p.deadline <= now {
+                expired.append(id)
+            } else {
+                earliest = min(earliest ?? p.deadline, p.deadline)
+            }
+        }
+        // In the order they were sent, so that callers see them fail in that order.
+        expired.sort()
+        for id in expired { timedOut(id) }
+        if let earliest, failure == nil { armTimer(for: earliest, context: context) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -125,14 +201,13 @@ final class ClientChannelHandler: ChannelDuplexHandler {
                 }
                 return
             }
-            p.timer?.cancel()
             guard ReplyCheck.matches(reply, operation: p.operation, eventCount: p.eventCount) else {
                 let e = KaminoClientError(
                     .invalidReply, "reply to operation \(reply.code) with \(reply.recordCount) records does not answer request \(id)")
-                p.promise.fail(e)
+                p.waiter.complete(.failure(e))
                 throw e
             }
-            p.promise.succeed(AnsweredReply(reply: reply, stateLSN: stateLSN))
+            p.waiter.complete(.success(AnsweredReply(reply: reply, stateLSN: stateLSN)))
             closeIfRetiredAndIdle()
         case .errorReply(let e):
             let code = ServerErrorCode(rawValue: e.rawCode)
@@ -156,8 +231,7 @@ final class ClientChannelHandler: ChannelDuplexHandler {
                 }
                 return
             }
-            p.timer?.cancel()
-            p.promise.fail(error)
+            p.waiter.complete(.failure(error))
             // `busy` and `shutting_down` concern only their own request (retryable); the
             // server closes the connection itself if it must.
             let onlyThisRequest = e.code == .busy || e.code == .shuttingDown
@@ -175,7 +249,7 @@ final class ClientChannelHandler: ChannelDuplexHandler {
         // Retire before waking the caller, so that its retry never writes here.
         retiring = true
         closeIfRetiredAndIdle()
-        p.promise.fail(KaminoClientError(.timeout, "no reply to request \(id) in time").afterSending())
+        p.waiter.complete(.failure(KaminoClientError(.timeout, "no reply to request \(id) in time").afterSending()))
     }
 
     /// Closes a retired connection once no request is pending on it.
@@ -202,6 +276,9 @@ final class ClientChannelHandler: ChannelDuplexHandler {
     /// Marks the connection unusable and removes every pending request.
     private func takeAll(_ error: KaminoClientError) -> [Pending] {
         if failure == nil { failure = error }
+        timer?.cancel()
+        timer = nil
+        timerDeadline = nil
         let all = Array(pending.values)
         pending.removeAll()
         return all
@@ -209,8 +286,7 @@ final class ClientChannelHandler: ChannelDuplexHandler {
 
     private func fail(_ all: [Pending], _ error: KaminoClientError) {
         for p in all {
-            p.timer?.cancel()
-            p.promise.fail(error)
+            p.waiter.complete(.failure(error))
         }
     }
 }

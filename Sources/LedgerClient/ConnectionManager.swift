@@ -1,11 +1,15 @@
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// Owns one connection of a client (the one to the primary, or the one reads use with
 /// `ReadPreference.followers`): opens it on demand, fails over through the address
 /// list, follows `not_primary` redirects, and guards connection attempts with the
 /// circuit breaker.
+///
+/// A request finds the open connection without a hop to the actor (`readyConnection`);
+/// only opening one, and the failure paths, go through it.
 actor ConnectionManager {
     /// The cluster's addresses; a primary named by a redirect is appended when absent.
     private var addresses: [ServerAddress]
@@ -15,7 +19,11 @@ actor ConnectionManager {
     private var breaker: CircuitBreaker
     /// The time the breaker's cool-down is measured in.
     private let clock: ClientClock
-    private var current: Connection?
+    private var current: Connection? {
+        didSet { ready.withLock { $0 = current } }
+    }
+    /// A copy of `current`, read by requests without a hop to the actor.
+    private nonisolated let ready = Mutex<Connection?>(nil)
     /// The connection attempt in progress, shared by every request that needs it.
     private var connecting: Task<Result<Connection, KaminoClientError>, Never>?
     /// Where the next connection attempt starts: the last address that worked, or the
@@ -39,11 +47,19 @@ actor ConnectionManager {
         self.clock = options.clock
     }
 
+    /// The current connection when it is open, read without a hop to the actor; nil
+    /// when `connection()` must be asked (none yet, lost, retired, or closed client).
+    nonisolated func readyConnection() -> Connection? {
+        guard let c = ready.withLock({ $0 }), c.isActive else { return nil }
+        return c
+    }
+
     /// An open connection: the current one, or a new one to the first address that
     /// answers. Throws `circuitOpen` while the breaker is open, `closed` after `close()`.
     func connection() async throws(KaminoClientError) -> Connection {
         guard !isClosed else { throw KaminoClientError(.closed, "the client is closed") }
         if let current, current.isActive { return current }
+        // Cleared (when set) so that the fast path stops handing out a closed connection.
         current = nil
         if let connecting { return try await connecting.value.get() }
         guard breaker.admit(now: clock.now) else {
@@ -63,7 +79,7 @@ actor ConnectionManager {
     /// request opens a new connection, starting with the address after its own. (Its
     /// handler closes it once its requests in flight are answered or time out.)
     func retire(_ connection: Connection) {
-        guard let current, current.channel === connection.channel else { return }
+        guard let current, current === connection else { return }
         self.current = nil
         if let index = addresses.firstIndex(of: connection.address) {
             nextAddress = (index + 1) % addresses.count
@@ -89,7 +105,7 @@ actor ConnectionManager {
 
     /// A node answered `not_primary` without naming the primary: try the next address.
     func skip(_ connection: Connection) {
-        guard let current, current.channel === connection.channel else { return }
+        guard let current, current === connection else { return }
         current.retire()
         self.current = nil
         if let index = addresses.firstIndex(of: connection.address) {
@@ -112,10 +128,15 @@ actor ConnectionManager {
             let address = addresses[index]
             do {
                 let channel = try await bootstrap().connect(host: address.host, port: address.port).get()
+                let connection = try await channel.eventLoop.submit {
+                    Connection(
+                        channel: channel, handler: try channel.pipeline.syncOperations.handler(type: ClientChannelHandler.self),
+                        address: address)
+                }.get()
                 breaker.recordSuccess()
                 nextAddress = index
                 logger.debug("connected", metadata: ["address": "\(address)"])
-                return .success(Connection(channel: channel, address: address))
+                return .success(connection)
             } catch {
                 lastError = "\(address): \(error)"
                 logger.info("connection failed", metadata: ["address": "\(address)", "error": "\(error)"])

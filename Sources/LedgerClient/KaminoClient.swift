@@ -9,7 +9,10 @@ public import NIOPosix
 /// Safe to share between tasks: concurrent `createTransfers`, `createAccounts` and
 /// lookup calls made while a request of the same operation is in flight are merged
 /// into one request (up to `KaminoClientOptions.maxBatchSize` events), and every caller
-/// gets exactly its own results. Requests are pipelined on one connection, time out
+/// gets exactly its own results. A call that finds no request of its operation in flight
+/// is sent by the calling task itself (no task or actor hop of its own: the cost of a
+/// one-event call is one hop to the connection's event loop and one continuation).
+/// Requests are pipelined on one connection, time out
 /// after `requestTimeout`, and are retried with backoff on timeouts and lost
 /// connections, trying the next address when one fails. A connection on which a
 /// request timed out takes no new request: the retry reconnects, starting with the

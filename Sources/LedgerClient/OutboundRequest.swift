@@ -1,12 +1,12 @@
 import LedgerWire
 import NIOCore
 
-/// What `Connection` writes into the channel: a request, its timeout, and the promise
-/// that `ClientChannelHandler` completes with the reply (or an error).
+/// What `Connection` hands to `ClientChannelHandler`: a request, its timeout, and the
+/// waiter that the handler completes with the reply (or an error).
 struct OutboundRequest: Sendable {
     var request: Request
     var timeout: TimeAmount
-    var promise: EventLoopPromise<AnsweredReply>
+    var waiter: ReplyWaiter
 }
 
 /// A reply and the `state_lsn` of its header: the LSN of the ledger state it reflects.

@@ -102,18 +102,21 @@ struct RequestExecutor: Sendable {
     private func attemptOnce(_ request: Request, on connections: ConnectionManager) async -> Result<
         AnsweredReply, KaminoClientError
     > {
-        // A cancelled caller's request is not sent (lanes run on their own tasks and
-        // handle their callers' cancellation themselves).
+        // A cancelled caller's request is not sent (merged batches run on their own tasks,
+        // and their lanes handle their callers' cancellation themselves).
         if Task.isCancelled { return .failure(KaminoClientError(.cancelled, "cancelled before the request was sent")) }
         let connection: Connection
-        do throws(KaminoClientError) {
-            connection = try await connections.connection()
-        } catch {
-            return .failure(error)
+        if let ready = connections.readyConnection() {
+            connection = ready
+        } else {
+            do throws(KaminoClientError) {
+                connection = try await connections.connection()
+            } catch {
+                return .failure(error)
+            }
         }
-        do throws(KaminoClientError) {
-            return .success(try await connection.send(request, timeout: options.requestTimeout))
-        } catch {
+        let result = await connection.send(request, timeout: options.requestTimeout)
+        if case .failure(let error) = result {
             // A server that does not answer in time may be stopped or cut off: stop using
             // this connection so that the next attempt reconnects (to the next address).
             if error.code == .timeout { await connections.retire(connection) }
@@ -124,7 +127,7 @@ struct RequestExecutor: Sendable {
                     await connections.skip(connection)
                 }
             }
-            return .failure(error)
         }
+        return result
     }
 }

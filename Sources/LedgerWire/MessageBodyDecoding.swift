@@ -30,25 +30,15 @@ enum MessageBodyDecoding {
                 throw header.error(.invalidBody, "an account balance has non-zero reserved bytes")
             }
         case .createAccounts:
-            var out: [CreateAccountResult] = []
-            out.reserveCapacity(count)
-            for (timestamp, raw) in try results(body, count, header) {
-                guard let status = CreateAccountStatus(rawValue: raw) else {
-                    throw header.error(.invalidBody, "unknown create_accounts status \(raw)")
-                }
-                out.append(CreateAccountResult(timestamp: timestamp, status: status))
-            }
-            return .createAccounts(out)
+            return .createAccounts(
+                try results(body, count, header, "create_accounts") { timestamp, raw in
+                    CreateAccountStatus(rawValue: raw).map { CreateAccountResult(timestamp: timestamp, status: $0) }
+                })
         case .createTransfers:
-            var out: [CreateTransferResult] = []
-            out.reserveCapacity(count)
-            for (timestamp, raw) in try results(body, count, header) {
-                guard let status = CreateTransferStatus(rawValue: raw) else {
-                    throw header.error(.invalidBody, "unknown create_transfers status \(raw)")
-                }
-                out.append(CreateTransferResult(timestamp: timestamp, status: status))
-            }
-            return .createTransfers(out)
+            return .createTransfers(
+                try results(body, count, header, "create_transfers") { timestamp, raw in
+                    CreateTransferStatus(rawValue: raw).map { CreateTransferResult(timestamp: timestamp, status: $0) }
+                })
         case .pulse, .coalescedCreateAccounts, .coalescedCreateTransfers:
             throw header.error(.unknownOperation, "operation \(op.rawValue) is not client-callable")
         }
@@ -66,13 +56,29 @@ enum MessageBodyDecoding {
         }
     }
 
-    private static func results(
-        _ body: UnsafeRawBufferPointer, _ count: Int, _ header: HeaderFields
-    ) throws(WireError) -> [(timestamp: UInt64, status: UInt32)] {
-        do { return try RecordCodec.decodeResults(body, count: count) } catch {
-            guard error.code == .reservedNotZero else { throw header.error(.badBodySize, error.detail) }
+    /// The create results of `body`, each built by `make` (nil for an unknown status), in
+    /// one pass: no intermediate array. Reserved fields are checked for every record
+    /// before any status, as `RecordCodec.decodeResults` does.
+    private static func results<Result>(
+        _ body: UnsafeRawBufferPointer, _ count: Int, _ header: HeaderFields, _ operation: String,
+        _ make: (UInt64, UInt32) -> Result?
+    ) throws(WireError) -> [Result] {
+        // 16 bytes a record: timestamp, status, reserved.
+        guard body.count >= count * 16 else { throw header.error(.badBodySize, "\(body.count) bytes for \(count) create results") }
+        if (0..<count).contains(where: { body.loadUnaligned(fromByteOffset: $0 * 16 + 12, as: UInt32.self) != 0 }) {
             throw header.error(.invalidBody, "a create result has a non-zero reserved field")
         }
+        var out: [Result] = []
+        out.reserveCapacity(count)
+        for i in 0..<count {
+            let timestamp = UInt64(littleEndian: body.loadUnaligned(fromByteOffset: i * 16, as: UInt64.self))
+            let raw = UInt32(littleEndian: body.loadUnaligned(fromByteOffset: i * 16 + 8, as: UInt32.self))
+            guard let result = make(timestamp, raw) else {
+                throw header.error(.invalidBody, "unknown \(operation) status \(raw)")
+            }
+            out.append(result)
+        }
+        return out
     }
 
     // Sizes were checked by `BodyLayout`, so these throw only if that check and the

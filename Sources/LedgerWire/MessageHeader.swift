@@ -84,22 +84,25 @@ package struct MessageHeader: Sendable, Hashable {
 
     /// Writes the 48 header bytes, header checksum included, at absolute index `index`
     /// (which must already be writable or be the writer index).
+    ///
+    /// Writes in place: a temporary buffer would cost two allocations per message.
     package func write(to buffer: inout ByteBuffer, at index: Int) {
-        var h = ByteBuffer()
-        h.reserveCapacity(Self.size)
-        h.writeInteger(Self.magic, endianness: .little)
-        h.writeInteger(version, endianness: .little)
-        h.writeInteger(operation)
-        h.writeInteger(kind.rawValue)
-        h.writeInteger(requestId, endianness: .little)
-        h.writeInteger(bodySize, endianness: .little)
-        h.writeInteger(eventCount, endianness: .little)
-        h.writeInteger(errorCode, endianness: .little)
-        h.writeRepeatingByte(0, count: Offset.reservedSize)
-        h.writeInteger(stateLSN, endianness: .little)
-        h.writeInteger(bodyChecksum, endianness: .little)
-        let crc = h.withUnsafeReadableBytes { WireChecksum.crc32c($0) }
-        h.writeInteger(crc, endianness: .little)
-        buffer.setBuffer(h, at: index)
+        buffer.setInteger(Self.magic, at: index + Offset.magic, endianness: .little)
+        buffer.setInteger(version, at: index + Offset.version, endianness: .little)
+        buffer.setInteger(operation, at: index + Offset.operation)
+        buffer.setInteger(kind.rawValue, at: index + Offset.kind)
+        buffer.setInteger(requestId, at: index + Offset.requestId, endianness: .little)
+        buffer.setInteger(bodySize, at: index + Offset.bodySize, endianness: .little)
+        buffer.setInteger(eventCount, at: index + Offset.eventCount, endianness: .little)
+        buffer.setInteger(errorCode, at: index + Offset.errorCode, endianness: .little)
+        buffer.setRepeatingByte(0, count: Offset.reservedSize, at: index + Offset.reserved)
+        buffer.setInteger(stateLSN, at: index + Offset.stateLSN, endianness: .little)
+        buffer.setInteger(bodyChecksum, at: index + Offset.bodyChecksum, endianness: .little)
+        // Every byte before the checksum was just set, so reading them is defined.
+        let crc = buffer.withVeryUnsafeBytes { storage in
+            precondition(index >= 0 && index + Offset.headerChecksum <= storage.count, "the header was just written there")
+            return WireChecksum.crc32c(UnsafeRawBufferPointer(rebasing: storage[index..<index + Offset.headerChecksum]))
+        }
+        buffer.setInteger(crc, at: index + Offset.headerChecksum, endianness: .little)
     }
 }

@@ -2,7 +2,6 @@ import LedgerCore
 import LedgerWire
 import NIOCore
 import NIOEmbedded
-import Synchronization
 import Testing
 
 @testable import LedgerClient
@@ -44,26 +43,66 @@ import Testing
         #expect(query.reply?.recordCount == 1)
         #expect(!connection.channel.isActive, "retired and now idle: closed")
     }
+
+    @Test func aShorterTimeoutSentLaterFiresFirst() throws {
+        // One timer serves the connection: a later request with an earlier deadline must
+        // bring it forward.
+        let connection = try TestConnection()
+        let lookup = connection.send(.lookupAccounts([1]), timeout: .milliseconds(600))
+        let query = connection.send(.queryAccounts(QueryFilter(ledger: 700, limit: 10)), timeout: .milliseconds(100))
+        connection.loop.advanceTime(by: .milliseconds(100))
+        #expect(query.code == .timeout)
+        #expect(lookup.isPending, "its own deadline is 500 ms away")
+        connection.loop.advanceTime(by: .milliseconds(499))
+        #expect(lookup.isPending)
+        connection.loop.advanceTime(by: .milliseconds(1))
+        #expect(lookup.code == .timeout)
+        #expect(!connection.channel.isActive)
+    }
+
+    @Test func requestsHandedOverTogetherLeaveInOneWrite() throws {
+        let connection = try TestConnection()
+        let first = ReplyWaiter()
+        let second = ReplyWaiter()
+        connection.handler.submitAndFlush([
+            OutboundRequest(request: .lookupAccounts([1]), timeout: .seconds(5), waiter: first),
+            OutboundRequest(request: .createTransfers([Transfer(id: 9)]), timeout: .seconds(5), waiter: second),
+        ])
+        let written = try #require(try connection.channel.readOutbound(as: ByteBuffer.self))
+        #expect(try connection.channel.readOutbound(as: ByteBuffer.self) == nil, "one buffer, one flush")
+        let processor = NIOSingleStepByteToMessageProcessor(KaminoMessageDecoder(accepting: .requests))
+        var messages: [Message] = []
+        try processor.process(buffer: written) { messages.append($0) }
+        #expect(messages == [.request(id: 1, .lookupAccounts([1])), .request(id: 2, .createTransfers([Transfer(id: 9)]))])
+
+        try connection.receive(.reply(id: 2, .createTransfers([CreateTransferResult(timestamp: 5, status: .created)])))
+        try connection.receive(.reply(id: 1, .lookupAccounts([])))
+        guard case .success(let a)? = first.answer, case .success(let b)? = second.answer else {
+            Issue.record("both requests are answered")
+            return
+        }
+        #expect(a.reply.recordCount == 0)
+        #expect(b.reply.recordCount == 1)
+    }
 }
 
 /// A `ClientChannelHandler` in an `EmbeddedChannel`, connected.
 private struct TestConnection {
     let channel: EmbeddedChannel
     let loop: EmbeddedEventLoop
+    let handler = ClientChannelHandler()
 
     init() throws {
         loop = EmbeddedEventLoop()
-        channel = EmbeddedChannel(handler: ClientChannelHandler(), loop: loop)
+        channel = EmbeddedChannel(handler: handler, loop: loop)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
     }
 
     /// Writes `request` through the handler.
     func send(_ request: Request, timeout: TimeAmount) -> Outcome {
-        let outcome = Outcome()
-        let promise = loop.makePromise(of: AnsweredReply.self)
-        promise.futureResult.whenComplete { outcome.set($0.map(\.reply)) }
-        channel.writeAndFlush(OutboundRequest(request: request, timeout: timeout, promise: promise), promise: nil)
-        return outcome
+        let waiter = ReplyWaiter()
+        channel.writeAndFlush(OutboundRequest(request: request, timeout: timeout, waiter: waiter), promise: nil)
+        return Outcome(waiter: waiter)
     }
 
     /// Feeds `message`, as the server would send it, into the handler.
@@ -75,23 +114,19 @@ private struct TestConnection {
 }
 
 /// How one request ended, once it has.
-private final class Outcome: Sendable {
-    private let result = Mutex<Result<Reply, any Error>?>(nil)
+private struct Outcome {
+    let waiter: ReplyWaiter
 
-    func set(_ r: Result<Reply, any Error>) {
-        result.withLock { $0 = r }
-    }
-
-    var isPending: Bool { result.withLock { $0 == nil } }
+    var isPending: Bool { waiter.answer == nil }
 
     /// The code of the error it failed with, or nil (pending, or answered).
     var code: KaminoClientError.Code? {
-        guard case .failure(let e) = result.withLock({ $0 }) else { return nil }
-        return (e as? KaminoClientError)?.code
+        guard case .failure(let e) = waiter.answer else { return nil }
+        return e.code
     }
 
     var reply: Reply? {
-        guard case .success(let r) = result.withLock({ $0 }) else { return nil }
-        return r
+        guard case .success(let r) = waiter.answer else { return nil }
+        return r.reply
     }
 }
