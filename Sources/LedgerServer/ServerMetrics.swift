@@ -177,7 +177,13 @@ package final class ServerMetrics: Sendable {
     /// Counts `results` by status: one pass over raw status values (no string per event;
     /// a batch is up to 8189 events), then one counter bump per distinct status.
     private func count<R>(_ results: [R], operation: UInt8, status: (R) -> UInt32, name: (UInt32) -> String) {
-        guard !results.isEmpty else { return }
+        guard let first = results.first else { return }
+        // One status for the whole reply (a request of one event, always): no tally.
+        let firstStatus = status(first)
+        if results.allSatisfy({ status($0) == firstStatus }) {
+            resultCounter(operation: operation, status: firstStatus, name: name).increment(by: results.count)
+            return
+        }
         var tally: [UInt32: Int] = [:]
         var single: UInt32? = status(results[0])
         var singleCount = 0
@@ -192,20 +198,24 @@ package final class ServerMetrics: Sendable {
         }
         if let s = single { tally[s, default: 0] += singleCount }
         for (raw, n) in tally {
-            let counter = self.results.withLock { table in
-                let key = ResultKey(operation: operation, status: raw)
-                if let c = table[key] { return c }
-                let opName = Operation(rawValue: operation).map { Self.snakeCase("\($0)") } ?? "op_\(operation)"
-                let status = name(raw)
-                let labels = [("operation", opName), ("status", status)]
-                let c = MetricCounter(label: "kamino_results_total", dimensions: labels,
-                                handler: registry.makeCounter(descriptor: Self.describe("kamino_results_total",
-                                                                                "Events answered, by operation and result status."),
-                                                              labels: labels))
-                table[key] = c
-                return c
-            }
-            counter.increment(by: n)
+            resultCounter(operation: operation, status: raw, name: name).increment(by: n)
+        }
+    }
+
+    /// The counter of events answered `status` for `operation` (made on first use).
+    private func resultCounter(operation: UInt8, status raw: UInt32, name: (UInt32) -> String) -> MetricCounter {
+        self.results.withLock { table in
+            let key = ResultKey(operation: operation, status: raw)
+            if let c = table[key] { return c }
+            let opName = Operation(rawValue: operation).map { Self.snakeCase("\($0)") } ?? "op_\(operation)"
+            let status = name(raw)
+            let labels = [("operation", opName), ("status", status)]
+            let c = MetricCounter(label: "kamino_results_total", dimensions: labels,
+                            handler: registry.makeCounter(descriptor: Self.describe("kamino_results_total",
+                                                                            "Events answered, by operation and result status."),
+                                                          labels: labels))
+            table[key] = c
+            return c
         }
     }
 

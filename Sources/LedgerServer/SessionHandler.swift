@@ -1,3 +1,4 @@
+import LedgerCore
 import LedgerEngine
 import LedgerWire
 import NIOCore
@@ -288,7 +289,7 @@ final class SessionHandler: ChannelDuplexHandler {
             if case .drop(let actions) = disposition { execute(actions, context: context) }
             return
         }
-        var out = context.channel.allocator.buffer(capacity: 64)
+        var out = context.channel.allocator.buffer(capacity: Self.replySizeHint(reply, bound: bound))
         do {
             try MessageEncoding.encode(reply, into: &out)
         } catch {
@@ -306,6 +307,17 @@ final class SessionHandler: ChannelDuplexHandler {
         } else {
             ServerMetrics.bump(shared.metrics.repliesSent)
             write(out, holdsSlot: true, context: context)
+        }
+    }
+
+    /// The bytes to reserve for `reply`'s encoding: exact for create results (one
+    /// allocation, no growth), the request's bound otherwise.
+    private static func replySizeHint(_ reply: Message, bound: Int) -> Int {
+        switch reply {
+        case .reply(_, .createAccounts(let r), _): return WireLimits.headerSize + r.count * RecordCodec.createResultSize
+        case .reply(_, .createTransfers(let r), _): return WireLimits.headerSize + r.count * RecordCodec.createResultSize
+        case .errorReply(let e): return WireLimits.headerSize + e.message.utf8.count
+        default: return min(bound, 64 * 1024)
         }
     }
 

@@ -9,28 +9,55 @@
 /// the requests get when they are stamped one after the other with the same wall clock.
 public enum CoalescedRecordCodec {
     /// Bytes of the fixed head (count and zero word).
-    static let headSize = 8
+    @usableFromInline static let headSize = 8
 
     /// Bytes before the first event for `n` requests.
+    @inlinable
     public static func eventsOffset(requests n: Int) -> Int {
         precondition(n >= 0, "a negative request count is a caller bug")
         return (headSize + 4 * n + 15) / 16 * 16
     }
 
-    /// The body for `requests` (each an array of accounts or transfers).
-    public static func encode<T>(_ requests: [[T]], encodeBatch: ([T]) -> [UInt8]) -> [UInt8] {
+    /// The body for `requests` (each an array of accounts or transfers), in one
+    /// allocation: on little-endian hosts a record's memory is its encoding
+    /// (`RecordCodec.copyOut`), so each request's events are copied straight in;
+    /// elsewhere `encodeBatch` encodes each request.
+    @inlinable
+    public static func encode<T: BitwiseCopyable>(_ requests: [[T]], encodeBatch: ([T]) -> [UInt8]) -> [UInt8] {
         precondition(!requests.isEmpty && requests.count <= LedgerLimits.batchMax, "1...batchMax requests per record")
+        assert(MemoryLayout<T>.size == MemoryLayout<T>.stride, "a record copied as bytes has no padding")
         let offset = eventsOffset(requests: requests.count)
+        var events = 0
+        for r in requests { events += r.count }
+        let total = offset + events * MemoryLayout<T>.stride
+        #if _endian(little)
+        return [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+            let b = UnsafeMutableRawBufferPointer(buffer)
+            b.initializeMemory(as: UInt8.self, repeating: 0)
+            b.storeBytes(of: UInt32(requests.count).littleEndian, toByteOffset: 0, as: UInt32.self)
+            var at = offset
+            for (i, r) in zip(requests.indices, requests) {
+                b.storeBytes(of: UInt32(r.count).littleEndian, toByteOffset: headSize + 4 * i, as: UInt32.self)
+                r.withUnsafeBytes { source in
+                    if !source.isEmpty { UnsafeMutableRawBufferPointer(rebasing: b[at..<at + source.count]).copyMemory(from: source) }
+                    at += source.count
+                }
+            }
+            assert(at == total, "every event byte written")
+            initialized = total
+        }
+        #else
         var out = [UInt8](repeating: 0, count: offset)
         out.withUnsafeMutableBytes { b in
             b.storeBytes(of: UInt32(requests.count).littleEndian, toByteOffset: 0, as: UInt32.self)
-            for (i, r) in requests.enumerated() {
+            for (i, r) in zip(requests.indices, requests) {
                 b.storeBytes(of: UInt32(r.count).littleEndian, toByteOffset: headSize + 4 * i, as: UInt32.self)
             }
         }
-        out.reserveCapacity(offset + requests.reduce(0) { $0 + $1.count } * RecordCodec.transferSize)
+        out.reserveCapacity(total)
         for r in requests { out += encodeBatch(r) }
         return out
+        #endif
     }
 
     /// The requests of a body; `decodeBatch` decodes one request's events.
@@ -79,7 +106,8 @@ public enum CoalescedRecordCodec {
 
     /// The batch timestamps of requests of `counts` events in a record stamped `last`.
     /// - Throws: `CodecError` when they would not all be positive (a corrupt record).
-    public static func timestamps(counts: some BidirectionalCollection<Int>, last: UInt64) throws(CodecError) -> [UInt64] {
+    @inlinable
+    public static func timestamps(counts: [Int], last: UInt64) throws(CodecError) -> [UInt64] {
         var out = [UInt64](repeating: 0, count: counts.count)
         var t = last
         var i = counts.count - 1

@@ -23,13 +23,13 @@ extension Ledger {
         case .coalescedCreateAccounts:
             let requests = try CoalescedRecordCodec.decode(
                 body, recordSize: RecordCodec.accountSize, decodeBatch: RecordCodec.decodeAccounts)
-            let stamps = try CoalescedRecordCodec.timestamps(counts: requests.lazy.map(\.count), last: timestamp)
+            let stamps = try CoalescedRecordCodec.timestamps(counts: requests.map(\.count), last: timestamp)
             for (events, t) in zip(requests, stamps) { _ = try createAccounts(events, timestamp: t) }
             return requests.reduce(0) { $0 + $1.count }
         case .coalescedCreateTransfers:
             let requests = try CoalescedRecordCodec.decode(
                 body, recordSize: RecordCodec.transferSize, decodeBatch: RecordCodec.decodeTransfers)
-            let stamps = try CoalescedRecordCodec.timestamps(counts: requests.lazy.map(\.count), last: timestamp)
+            let stamps = try CoalescedRecordCodec.timestamps(counts: requests.map(\.count), last: timestamp)
             for (events, t) in zip(requests, stamps) { _ = try createTransfers(events, timestamp: t) }
             return requests.reduce(0) { $0 + $1.count }
         default:
