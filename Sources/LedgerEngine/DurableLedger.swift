@@ -468,6 +468,7 @@ package final class DurableLedger: Sendable {
         // Everything the answer shows was applied by batches at or below `durable.lsn`
         // (timestamps order the batches) and nothing it shows changed since: it is the
         // answer at the durable LSN, which the applied state has reached.
+        assert(durable.lsn < read.lsn, "the early answer stands for an older state than the one read")
         return (read.value.value, durable.lsn)
     }
 
