@@ -196,7 +196,15 @@ struct ReadDurabilityCrashTests {
         guard let client = try? KaminoClient(
             addresses: ["127.0.0.1:\(port)"], options: KaminoClientOptions(requestTimeout: .seconds(10)))
         else { return ["no client"] }
-        defer { Task { await client.close() } }
+        let problems = await contradictions(client, observed)
+        await client.close()
+        return problems
+    }
+
+    /// `check` on a connected client.
+    private static func contradictions(
+        _ client: KaminoClient, _ observed: (transfers: Set<UInt128>, accounts: [UInt128: Set<ObservedBalances>], reads: Int)
+    ) async -> [String] {
         var problems: [String] = []
         let ids = Array(observed.transfers)
         var start = 0
