@@ -446,13 +446,30 @@ package final class DurableLedger: Sendable {
 
     /// The event loops' read path, first half: runs `body` on the state now, if the
     /// layout reads without suspending (the serial one); nil otherwise (use `readAt`).
-    /// `whenReadable` says when the answer may leave.
-    package func readNow<T: Sendable>(_ body: (any LedgerReading) -> T) throws(EngineError) -> (value: T, lsn: UInt64)? {
+    /// `body` returns the answer and its freshness (`Ledger.freshness`: the newest change
+    /// timestamp it depends on). The LSN returned is the state the answer stands for:
+    /// the applied one, or the durable one when the answer depends on nothing newer than
+    /// the durable record's timestamp (and no gate asks for replication), so that
+    /// `whenReadable(lsn)` lets it leave at once. A crash never takes back what it shows.
+    package func readNow<T: Sendable>(
+        _ body: (any LedgerReading) -> (value: T, freshness: UInt64)
+    ) throws(EngineError) -> (value: T, lsn: UInt64)? {
         if case .fenced(let reason, let primary) = state.withLock({ $0.role }) {
             throw EngineError(.notPrimary, "this node is fenced (\(reason)): read from the primary or a follower",
                               primaryAddress: primary)
         }
-        return sequencer.readNow(body)
+        guard let read = sequencer.readNow(body) else { return nil }
+        // Read after the state: the durable point only rises, so a record durable now
+        // was durable for the state just read too.
+        let durable = writer.durablePoint
+        if read.lsn <= durable.lsn || read.value.freshness > durable.timestamp || gate.withLock({ $0 }) != nil {
+            return (read.value.value, read.lsn)
+        }
+        // Everything the answer shows was applied by batches at or below `durable.lsn`
+        // (timestamps order the batches) and nothing it shows changed since: it is the
+        // answer at the durable LSN, which the applied state has reached.
+        assert(durable.lsn < read.lsn, "the early answer stands for an older state than the one read")
+        return (read.value.value, durable.lsn)
     }
 
     /// The event loops' read path, second half: `done` is called once the state at `lsn`

@@ -215,6 +215,13 @@ package final class WALWriter: Sendable {
 
     /// Highest LSN known to be durable.
     package var durableLSN: UInt64 { shared.state.withLock { $0.durableLSN } }
+
+    /// The highest durable LSN and the highest record timestamp up to it, read together
+    /// (the timestamp is 0 until the first write after open). Every batch logged with a
+    /// timestamp at or below `timestamp` is durable: batch timestamps rise with the LSN.
+    package var durablePoint: (lsn: UInt64, timestamp: UInt64) {
+        shared.state.withLock { ($0.durableLSN, $0.durableTimestamp) }
+    }
     /// Highest LSN handed out by `append`.
     package var lastAssignedLSN: UInt64 { shared.state.withLock { $0.nextLSN - 1 } }
     /// The failure that stopped the log, if any.

@@ -28,6 +28,10 @@ struct WriterState: ~Copyable {
     var pending: [UInt8] = []
     var nextLSN: UInt64
     var durableLSN: UInt64
+    /// The highest record timestamp up to `durableLSN` (0 until the first write after
+    /// open: a conservative start). Batch timestamps rise with the LSN, so this is the
+    /// timestamp of the record at `durableLSN`.
+    var durableTimestamp: UInt64 = 0
     /// Set once by the writer after a failed write; the log then refuses appends.
     var failure: WALError?
     var closing = false
@@ -68,10 +72,13 @@ final class WriterShared: Sendable {
         }
     }
 
-    /// Marks `durable` as durable and resumes every waiter it satisfies.
-    func publishDurable(_ durable: UInt64, records: Int, bytes: Int) {
+    /// Marks `durable` as durable (its records' highest timestamp `timestamp`) and resumes
+    /// every waiter it satisfies.
+    func publishDurable(_ durable: UInt64, timestamp: UInt64, records: Int, bytes: Int) {
         let ready: [DurabilityWaiter] = state.withLock { s in
+            assert(durable >= s.durableLSN, "the durable LSN only rises")
             s.durableLSN = durable
+            s.durableTimestamp = max(s.durableTimestamp, timestamp)
             s.stats.writes += 1
             s.stats.bytesWritten += UInt64(bytes)
             s.stats.largestGroup = max(s.stats.largestGroup, UInt64(records))

@@ -94,9 +94,10 @@ final class WriterThread: @unchecked Sendable {
         while cursor < total {
             let room = segment.map { config.segmentSize - $0.offset } ?? 0
             // Find the longest run of whole records that fits in the segment.
-            let (end, count, firstLSN, lastLSN) = batch.withUnsafeBytes { buf -> (Int, Int, UInt64, UInt64) in
-                guard let base = buf.baseAddress else { return (cursor, 0, 0, 0) }
-                var end = cursor, count = 0, first: UInt64 = 0, last: UInt64 = 0
+            let (end, count, firstLSN, lastLSN, newest) = batch.withUnsafeBytes {
+                buf -> (Int, Int, UInt64, UInt64, UInt64) in
+                guard let base = buf.baseAddress else { return (cursor, 0, 0, 0, 0) }
+                var end = cursor, count = 0, first: UInt64 = 0, last: UInt64 = 0, newest: UInt64 = 0
                 while end < total {
                     let p = base + end
                     let length = RecordHeader.size + RecordHeader.paddedLength(
@@ -107,8 +108,9 @@ final class WriterThread: @unchecked Sendable {
                     end += length
                     count += 1
                     last = lsn
+                    newest = max(newest, RecordHeader.load(p, RecordHeader.offTimestamp, as: UInt64.self))
                 }
-                return (end, count, first, last)
+                return (end, count, first, last, newest)
             }
             if count == 0 {
                 try rollSegment(firstLSN: firstLSN)
@@ -136,7 +138,7 @@ final class WriterThread: @unchecked Sendable {
             seg.offset += end - cursor
             segment = seg
             durable = lastLSN
-            shared.publishDurable(lastLSN, records: count, bytes: end - cursor)
+            shared.publishDurable(lastLSN, timestamp: newest, records: count, bytes: end - cursor)
             if let observer = shared.observer.withLock({ $0 }) {
                 observer.groupCommitted(records: count, bytes: end - cursor, seconds: Self.monotonicSeconds() - began)
             }

@@ -56,7 +56,7 @@ extension Ledger {
     func beginBatch(count: Int, timestamp: UInt64) throws(LedgerError) -> UInt64 {
         try CreateDriver.checkBatch(count: count, timestamp: timestamp, after: lastTimestamp)
         let first = timestamp - UInt64(count) + 1
-        expirePending(before: first)
+        if expirePending(before: first) { lastExpiryTimestamp = timestamp }
         return first
     }
 
@@ -91,6 +91,8 @@ extension Ledger {
             mine: { prefetch($0); return true }, unlinked: { _ in false },
             openChain: { scopeOpen() }, discardChain: { _ in scopeDiscard() }, persistChain: { scopePersist() },
             create: create, failed: failed)
+        // The driver applies imported events only in a batch whose first event is imported.
+        if events.count > 0 && events[0].isImported { lastImportBatchTimestamp = timestamp }
         lastTimestamp = timestamp
     }
 }

@@ -1,10 +1,13 @@
 extension Ledger {
     /// Expires every pending transfer whose deadline (`timestamp + timeout`) is at or
-    /// before `cutoff`: releases its reserved amounts and reopens accounts it closed.
+    /// before `firstEventTimestamp`: releases its reserved amounts and reopens accounts it
+    /// closed. Returns true if it expired any.
     ///
     /// Runs at the start of each batch with the time just before its first event, so
     /// expiry follows the log's timestamps only and every replica expires identically.
-    func expirePending(before firstEventTimestamp: UInt64) {
+    @discardableResult
+    func expirePending(before firstEventTimestamp: UInt64) -> Bool {
+        var expired = false
         expiry.expireDue(by: firstEventTimestamp - 1, statuses: pendingStatuses, count: transfers.count) { ref in
             let p = transfers.pointer(at: ref)
             guard let drRef = accountRef(p.pointee.debitAccountId), let crRef = accountRef(p.pointee.creditAccountId) else {
@@ -16,7 +19,9 @@ extension Ledger {
             cr.pointee.creditsPending -= p.pointee.amount
             if p.pointee.flags.contains(.closingDebit) { dr.pointee.flags.remove(.closed) }
             if p.pointee.flags.contains(.closingCredit) { cr.pointee.flags.remove(.closed) }
+            expired = true
         }
+        return expired
     }
 
     /// Applies a `pulse`: advances time to `timestamp` and expires what is due by then.

@@ -38,6 +38,12 @@ public final class Ledger {
     // MARK: Time and linked chains
     /// The timestamp of the last event of the last applied batch.
     public internal(set) var lastTimestamp: UInt64 = 0
+    /// The timestamp of the last batch that held imported events (0: none since start or
+    /// restore). Imported objects carry past timestamps, so reads guard on it (`Freshness`).
+    public internal(set) var lastImportBatchTimestamp: UInt64 = 0
+    /// The timestamp of the last batch (or pulse) whose start expired a pending transfer
+    /// (0: none since start or restore). Expiry changes accounts without a transfer.
+    public internal(set) var lastExpiryTimestamp: UInt64 = 0
     let scope: UnsafeMutablePointer<ChainScope>
     /// Reused memory for snapshot captures of accounts, pending statuses and histories.
     let snapshotBuffers = SnapshotBufferPool()

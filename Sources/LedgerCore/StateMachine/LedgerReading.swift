@@ -9,6 +9,12 @@ package protocol LedgerReading {
     func queryAccounts(_ filter: QueryFilter) -> [Account]
     func queryTransfers(_ filter: QueryFilter) -> [Transfer]
     func digest() -> StateDigest
+    /// The newest change timestamp an answer of these transfers depends on (`ReadFreshness`).
+    func freshness(ofTransfers found: [Transfer]) -> UInt64
+    /// The newest change timestamp an answer of these balances depends on.
+    func freshness(ofBalances found: [AccountBalance]) -> UInt64
+    /// The newest change timestamp an answer of these accounts depends on.
+    func freshness(ofAccounts found: [Account]) -> UInt64
 }
 
 extension Ledger: LedgerReading {}
