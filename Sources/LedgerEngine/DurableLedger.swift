@@ -256,7 +256,7 @@ package final class DurableLedger: Sendable {
         try await sequence { (lsn, _) throws(EngineError) -> LoggedBatch in
             let (timestamp, events) = try next(lsn)
             try Self.checkSize(events)
-            guard try Self.stamp(events, wallClock: timestamp, sequencer: sequencer) == timestamp else {
+            guard try Self.follows(events, stampedAt: timestamp, sequencer: sequencer) else {
                 throw EngineError(.batchRefused, "timestamp \(timestamp) of LSN \(lsn) does not follow the last batch")
             }
             return LoggedBatch(lsn: lsn, timestamp: timestamp, events: events)
@@ -334,7 +334,7 @@ package final class DurableLedger: Sendable {
             guard epoch >= s.epoch else {
                 throw EngineError(.diverged, "shipped LSN \(lsn) is of epoch \(epoch), below the log's \(s.epoch)")
             }
-            guard try Self.stamp(events, wallClock: timestamp, sequencer: sequencer) == timestamp else {
+            guard try Self.follows(events, stampedAt: timestamp, sequencer: sequencer) else {
                 throw EngineError(.batchRefused, "timestamp \(timestamp) of shipped LSN \(lsn) does not follow the last batch")
             }
             return Stamped(batch: LoggedBatch(lsn: lsn, timestamp: timestamp, events: events), body: body, epoch: epoch)
@@ -532,6 +532,31 @@ package final class DurableLedger: Sendable {
             LoggedBatch(lsn: lsn, timestamp: try Self.stamp(events, wallClock: now, sequencer: sequencer), events: events)
         }
         return (batch.lsn, results)
+    }
+
+    /// Whether a batch stamped upstream at `timestamp` (a shipped record, a deterministic
+    /// workload) is exactly what stamping would give it now: each of its requests follows
+    /// the one before, the first follows the state's last batch, and the state takes all
+    /// its events. Changes nothing.
+    /// - Throws: `batchRefused` when the state could not take the events, or the requests'
+    ///   timestamps would not be positive.
+    private static func follows(_ events: BatchEvents, stampedAt timestamp: UInt64, sequencer: any Sequencer)
+        throws(EngineError) -> Bool
+    {
+        switch events {
+        case .accounts, .transfers, .pulse:
+            return try sequencer.timestamp(count: events.count, wallClock: timestamp) == timestamp
+        case .accountRequests, .transferRequests:
+            let stamps: [UInt64]
+            do throws(CodecError) {
+                stamps = try events.requestTimestamps(last: timestamp)
+            } catch {
+                throw EngineError(.batchRefused, "timestamp \(timestamp): \(error)")
+            }
+            guard let first = stamps.first, let firstCount = events.requestCounts.first else { return false }
+            _ = try sequencer.timestamp(count: events.count, wallClock: first)
+            return try sequencer.timestamp(count: firstCount, wallClock: first) == first
+        }
     }
 
     /// The timestamp of a batch logged now: the sequencer's for one request; for a

@@ -139,6 +139,25 @@ struct CoalescedWriteTests {
         let reopened = try await open()
         #expect(await reopened.status().digest == expectedState.digest)
         await reopened.close()
+
+        // A follower takes the coalesced records as shipped (their bytes and timestamps as
+        // logged) and reaches the same state.
+        let followerDir = TemporaryDirectory()
+        defer { followerDir.remove() }
+        let follower = try await DurableLedger.open(
+            directory: followerDir.path, segmentSize: 1 << 20, clock: StoppedClock(), role: .follower(primary: nil))
+        var records = try WALReader(directory: together.path).records(from: 1)
+        var shipped = 0
+        while let r = try records.next() {
+            let (batch, applying) = try follower.appendShipped(
+                lsn: r.lsn, epoch: r.epoch, timestamp: r.timestamp, operation: r.operation, eventCount: r.eventCount,
+                body: r.body)
+            try await follower.settleShipped(batch, applying)
+            shipped += 1
+        }
+        #expect(shipped == Int(state.lsn))
+        #expect(await follower.status().digest == expectedState.digest)
+        await follower.close()
     }
 
     @Test("Coalesced record bodies: round trip and refusals")
