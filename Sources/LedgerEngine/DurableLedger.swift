@@ -367,18 +367,24 @@ package final class DurableLedger: Sendable {
             guard epoch >= s.epoch else {
                 throw EngineError(.diverged, "shipped LSN \(lsn) is of epoch \(epoch), below the log's \(s.epoch)")
             }
+            // A coalesced record carries its last request's timestamp: the primary stamped
+            // it from its first request's, which is the wall clock that must give it back.
+            let (firstStamp, early) = timestamp.subtractingReportingOverflow(Self.laterRequestsSpan(events))
+            guard !early else {
+                throw EngineError(.batchRefused, "timestamp \(timestamp) of shipped LSN \(lsn) is below its requests' span")
+            }
             // While batches wait for the applier, the state is behind the log: the stamp
             // follows the last batch logged. (The store's capacity is then not checked
             // here: the primary checked it on the same state.)
             let expected: UInt64
             if let last = s.applier?.pendingTimestamp {
-                expected = try Self.stamp(events, wallClock: timestamp) { (count, wallClock) throws(EngineError) in
+                expected = try Self.stamp(events, wallClock: firstStamp) { (count, wallClock) throws(EngineError) in
                     let (next, overflow) = last.addingReportingOverflow(UInt64(max(count, 1)))
                     guard !overflow else { throw EngineError(.batchRefused, "timestamp beyond \(UInt64.max)") }
                     return max(wallClock, next)
                 }
             } else {
-                expected = try Self.stamp(events, wallClock: timestamp, sequencer: sequencer)
+                expected = try Self.stamp(events, wallClock: firstStamp, sequencer: sequencer)
             }
             guard expected == timestamp else {
                 throw EngineError(.batchRefused, "timestamp \(timestamp) of shipped LSN \(lsn) does not follow the last batch")
@@ -584,6 +590,16 @@ package final class DurableLedger: Sendable {
     {
         try stamp(events, wallClock: wallClock) { (count, wallClock) throws(EngineError) in
             try sequencer.timestamp(count: count, wallClock: wallClock)
+        }
+    }
+
+    /// How far a record's timestamp is above its first request's: the requests after the
+    /// first take one timestamp per event (at least one each); 0 for a single batch.
+    private static func laterRequestsSpan(_ events: BatchEvents) -> UInt64 {
+        switch events {
+        case .accounts, .transfers, .pulse: return 0
+        case .accountRequests, .transferRequests:
+            return events.requestCounts.dropFirst().reduce(0) { $0 + UInt64(max($1, 1)) }
         }
     }
 
