@@ -22,7 +22,13 @@ package final class DurableLedger: Sendable {
         var epoch: UInt64
         /// Whether client writes are accepted (primary) or records come from a primary.
         var role: NodeRole
+        /// A follower's applier of shipped batches (layouts that apply in place; started
+        /// with the first shipped record, ended by a promotion or `close`).
+        var applier: ShippedApplier?
     }
+
+    /// How many shipped batches may wait for the applier before the receive path waits.
+    package static let shippedApplyWindow = 8
 
     package let directory: String
     /// What the open found and did (for the recovery log lines).
@@ -44,7 +50,7 @@ package final class DurableLedger: Sendable {
         self.clock = clock
         self.sequencer = sequencer
         self.snapshots = snapshots
-        state = Mutex(State(lsn: lsn, failure: nil, epoch: epoch, role: role))
+        state = Mutex(State(lsn: lsn, failure: nil, epoch: epoch, role: role, applier: nil))
     }
 
     /// Opens a data directory for a ledger sharded `shards` ways (1...16): recovery copies
@@ -299,10 +305,36 @@ package final class DurableLedger: Sendable {
             guard epoch > s.epoch else {
                 throw EngineError(.batchRefused, "epoch \(epoch) is not above the current epoch \(s.epoch)")
             }
+            // Client writes apply in place: every shipped batch must have applied first
+            // (`drainShippedApplies` before this makes the wait here empty).
+            if let applier = s.applier {
+                applier.waitIdleBlocking()
+                if let error = applier.failure {
+                    let failure = EngineError(.diverged, "a shipped batch was logged but did not apply: \(error)",
+                                              cause: .ledger(error))
+                    s.failure = failure
+                    throw failure
+                }
+            }
             try persist(s.lsn + 1)
             s.epoch = epoch
             s.role = .primary
+            if let applier = s.applier {
+                s.applier = nil
+                Task { await applier.stop() }
+            }
         }
+    }
+
+    /// Returns once every shipped batch logged so far has applied (or failed to).
+    package func drainShippedApplies() async {
+        await state.withLock { $0.applier }?.waitIdle()
+    }
+
+    /// Returns once the follower's applier has room for another shipped batch (at most
+    /// `shippedApplyWindow` wait to be applied): the receive path's flow control.
+    package func waitForShippedRoom() async {
+        await state.withLock { $0.applier }?.waitForRoom(limit: Self.shippedApplyWindow)
     }
 
     /// Stops accepting client writes at once (lost lease, higher epoch seen, follower).
@@ -312,8 +344,9 @@ package final class DurableLedger: Sendable {
     }
 
     /// A follower's write path: logs a record shipped by the primary (its LSN, epoch,
-    /// timestamp and body bytes exactly as received) and applies it. Returns once it is
-    /// logged and applied or queued; `settleShipped` waits for the rest.
+    /// timestamp and body bytes exactly as received) and hands it to the applier thread
+    /// (layouts that apply in place) or queues it. Returns once it is logged, without
+    /// waiting for the apply; `settleShipped` waits for the rest.
     /// - Throws: `notPrimary` on a primary; `diverged` when the LSN does not follow the
     ///   log's or the epoch goes backwards (nothing logged); `batchRefused` when the body
     ///   does not decode or the timestamp does not follow (nothing logged).
@@ -324,7 +357,7 @@ package final class DurableLedger: Sendable {
         let events = try Self.decodeShipped(lsn: lsn, operation: rawOperation, eventCount: eventCount, body: body)
         try Self.checkSize(events)
         let sequencer = self.sequencer
-        let (batch, applying, _) = try enqueue { (s) throws(EngineError) -> Stamped in
+        let (batch, applying, _) = try enqueue(shipped: true) { (s) throws(EngineError) -> Stamped in
             guard case .follower = s.role else {
                 throw EngineError(.notPrimary, "this node is \(s.role.name): it takes no shipped records")
             }
@@ -334,7 +367,26 @@ package final class DurableLedger: Sendable {
             guard epoch >= s.epoch else {
                 throw EngineError(.diverged, "shipped LSN \(lsn) is of epoch \(epoch), below the log's \(s.epoch)")
             }
-            guard try Self.follows(events, stampedAt: timestamp, sequencer: sequencer) else {
+            // A coalesced record carries its last request's timestamp: the primary stamped
+            // it from its first request's, which is the wall clock that must give it back.
+            let (firstStamp, early) = timestamp.subtractingReportingOverflow(Self.laterRequestsSpan(events))
+            guard !early else {
+                throw EngineError(.batchRefused, "timestamp \(timestamp) of shipped LSN \(lsn) is below its requests' span")
+            }
+            // While batches wait for the applier, the state is behind the log: the stamp
+            // follows the last batch logged. (The store's capacity is then not checked
+            // here: the primary checked it on the same state.)
+            let expected: UInt64
+            if let last = s.applier?.pendingTimestamp {
+                expected = try Self.stamp(events, wallClock: firstStamp) { (count, wallClock) throws(EngineError) in
+                    let (next, overflow) = last.addingReportingOverflow(UInt64(max(count, 1)))
+                    guard !overflow else { throw EngineError(.batchRefused, "timestamp beyond \(UInt64.max)") }
+                    return max(wallClock, next)
+                }
+            } else {
+                expected = try Self.stamp(events, wallClock: firstStamp, sequencer: sequencer)
+            }
+            guard expected == timestamp else {
                 throw EngineError(.batchRefused, "timestamp \(timestamp) of shipped LSN \(lsn) does not follow the last batch")
             }
             return Stamped(batch: LoggedBatch(lsn: lsn, timestamp: timestamp, events: events), body: body, epoch: epoch)
@@ -342,7 +394,8 @@ package final class DurableLedger: Sendable {
         return (batch, applying)
     }
 
-    /// Waits until a shipped batch has applied and is durable here.
+    /// Waits until a shipped batch has applied and is durable here (a batch that did not
+    /// apply latches the ledger: diverged).
     package func settleShipped(_ batch: LoggedBatch, _ applying: Applying) async throws(EngineError) {
         _ = try await settle(batch, applying, gate: nil)
     }
@@ -493,6 +546,12 @@ package final class DurableLedger: Sendable {
         }
     }
 
+    /// Highest LSN applied in memory (below `loggedLSN` while a follower's applier has
+    /// batches queued).
+    package var appliedLSN: UInt64 {
+        state.withLock { $0.applier }?.applied ?? writer.lastAssignedLSN
+    }
+
     /// The LSN of the last applied batch and the state digest (for tests and replicas).
     package func status() async -> (lsn: UInt64, digest: StateDigest) {
         let (digest, lsn) = await sequencer.read { $0.digest() }
@@ -519,7 +578,13 @@ package final class DurableLedger: Sendable {
 
     /// Stops accepting writes, lets the log finish what is in flight and closes it.
     package func close() async {
-        state.withLock { if $0.failure == nil { $0.failure = EngineError(.closed, "the ledger is closed") } }
+        let applier = state.withLock { (s) -> ShippedApplier? in
+            if s.failure == nil { s.failure = EngineError(.closed, "the ledger is closed") }
+            defer { s.applier = nil }
+            return s.applier
+        }
+        // Shipped batches already logged apply (a snapshot may be due), then the thread ends.
+        await applier?.stop()
         await snapshots.drain()
         await writer.close()
     }
@@ -565,14 +630,33 @@ package final class DurableLedger: Sendable {
     private static func stamp(_ events: BatchEvents, wallClock: UInt64, sequencer: any Sequencer) throws(EngineError)
         -> UInt64
     {
+        try stamp(events, wallClock: wallClock) { (count, wallClock) throws(EngineError) in
+            try sequencer.timestamp(count: count, wallClock: wallClock)
+        }
+    }
+
+    /// How far a record's timestamp is above its first request's: the requests after the
+    /// first take one timestamp per event (at least one each); 0 for a single batch.
+    private static func laterRequestsSpan(_ events: BatchEvents) -> UInt64 {
+        switch events {
+        case .accounts, .transfers, .pulse: return 0
+        case .accountRequests, .transferRequests:
+            return events.requestCounts.dropFirst().reduce(0) { $0 + UInt64(max($1, 1)) }
+        }
+    }
+
+    /// `stamp` with `next` for the sequencer's `timestamp(count:wallClock:)`.
+    private static func stamp(
+        _ events: BatchEvents, wallClock: UInt64, next: (Int, UInt64) throws(EngineError) -> UInt64
+    ) throws(EngineError) -> UInt64 {
         switch events {
         case .accounts, .transfers, .pulse:
-            return try sequencer.timestamp(count: events.count, wallClock: wallClock)
+            return try next(events.count, wallClock)
         case .accountRequests, .transferRequests:
             let counts = events.requestCounts
             guard let first = counts.first else { throw EngineError(.batchRefused, "a coalesced record with no request") }
-            _ = try sequencer.timestamp(count: events.count, wallClock: wallClock)
-            var last = try sequencer.timestamp(count: first, wallClock: wallClock)
+            _ = try next(events.count, wallClock)
+            var last = try next(first, wallClock)
             for c in counts.dropFirst() {
                 let (sum, overflow) = last.addingReportingOverflow(UInt64(max(c, 1)))
                 guard !overflow else { throw EngineError(.batchRefused, "timestamp beyond \(UInt64.max)") }
@@ -622,8 +706,10 @@ package final class DurableLedger: Sendable {
     /// The gate in force when the batch was logged comes back with it: the batch is
     /// answered through that gate even if the node changes role meanwhile (a batch logged
     /// by a primary that fences itself before its answer must not be answered success).
+    /// A follower's `shipped` batch, in a layout that applies in place, goes to the
+    /// applier thread instead (which also takes the snapshot due after it).
     private func enqueue(
-        _ make: (_ state: borrowing State) throws(EngineError) -> Stamped
+        shipped: Bool = false, _ make: (_ state: borrowing State) throws(EngineError) -> Stamped
     ) throws(EngineError) -> (LoggedBatch, Applying, (any ReplicationGate)?) {
         let writer = self.writer
         let sequencer = self.sequencer
@@ -631,6 +717,12 @@ package final class DurableLedger: Sendable {
         let (batch, applying, capture, gate) = try state.withLock {
             (s) throws(EngineError) -> (LoggedBatch, Applying, LedgerSnapshot?, (any ReplicationGate)?) in
             if let failure = s.failure { throw failure }
+            if shipped, let error = s.applier?.failure {
+                let failure = EngineError(.diverged, "a shipped batch was logged but did not apply: \(error)",
+                                          cause: .ledger(error))
+                s.failure = failure
+                throw failure
+            }
             let stamped = try make(s)
             let batch = stamped.batch
             // The state machine refuses later timestamps: such a batch must not be logged.
@@ -655,6 +747,17 @@ package final class DurableLedger: Sendable {
             }
             s.lsn = lsn
             s.epoch = stamped.epoch
+            if shipped, sequencer.appliesInPlace {
+                if s.applier == nil {
+                    // The state covers `lsn - 1` (everything before was applied in place).
+                    // Without a thread, apply in place as below: slower, as correct.
+                    s.applier = try? ShippedApplier(sequencer: sequencer, lsn: lsn - 1,
+                                                    snapshots: sequencer.takesSnapshots ? snapshots : nil)
+                }
+                if let applier = s.applier {
+                    return (batch, applier.submit(batch), nil, nil)
+                }
+            }
             let applying = sequencer.apply(batch)
             if case .applied(.failure(let error)) = applying {
                 let failure = EngineError(.diverged, "LSN \(lsn) was logged but did not apply: \(error)", cause: .ledger(error))

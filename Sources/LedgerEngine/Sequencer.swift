@@ -136,7 +136,9 @@ package protocol Sequencer: AnyObject, Sendable {
     func timestamp(count: Int, wallClock: UInt64) throws(EngineError) -> UInt64
 
     /// Takes the batch the log has just assigned `batch.lsn`. Called under the durable
-    /// ledger's lock, once per LSN, in LSN order, with a timestamp from `timestamp`.
+    /// ledger's lock, once per LSN, in LSN order, with a timestamp from `timestamp`; for
+    /// a follower's shipped batches in a layout that `appliesInPlace`, from the
+    /// `ShippedApplier` thread instead (still once per LSN, in LSN order, one at a time).
     func apply(_ batch: LoggedBatch) -> Applying
 
     /// Runs `body` on the state between batches; also returns the last LSN applied (the
@@ -152,6 +154,11 @@ package protocol Sequencer: AnyObject, Sendable {
 
     /// Whether `snapshot()` can capture the state (the serial layout only, for now).
     var takesSnapshots: Bool { get }
+
+    /// Whether `apply` does the work on the spot and answers `.applied` (the serial
+    /// layout): a follower then applies shipped batches on its `ShippedApplier` thread,
+    /// off the receive path, instead of inside the durable ledger's lock.
+    var appliesInPlace: Bool { get }
 
     /// Captures the state right after a batch applied on the spot. Called under the
     /// durable ledger's lock, only when `takesSnapshots`.

@@ -24,6 +24,7 @@ package final class SerialSequencer: Sequencer {
 
     package var shardCount: Int { 1 }
     package var takesSnapshots: Bool { true }
+    package var appliesInPlace: Bool { true }
 
     package func timestamp(count: Int, wallClock: UInt64) throws(EngineError) -> UInt64 {
         try state.withLock { (s) throws(EngineError) -> UInt64 in

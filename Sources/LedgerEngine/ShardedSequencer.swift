@@ -30,6 +30,7 @@ package final class ShardedSequencer: Sequencer {
 
     package var shardCount: Int { engine.ledger.shardCount }
     package var takesSnapshots: Bool { false }
+    package var appliesInPlace: Bool { false }
 
     package func timestamp(count: Int, wallClock: UInt64) throws(EngineError) -> UInt64 {
         let shards = shardCount

@@ -76,8 +76,13 @@ private func waitUntilReleased(on address: String, within seconds: Double) async
     var released = false
     let deadline = monotonicClockSeconds() + seconds
     while !released, monotonicClockSeconds() < deadline {
+        // The pending transfer must be there too: before it applied, the accounts show
+        // nothing pending either (a follower's apply may trail its log). Looked up first:
+        // the accounts read after it sees that state or a later one.
+        let pending = (try? await c.lookupTransfers([10])) ?? []
         let found = (try? await c.lookupAccounts([1, 2])) ?? []
-        released = found.count == 2 && found.allSatisfy { $0.debitsPending == 0 && $0.creditsPending == 0 }
+        released = pending.count == 1 && found.count == 2
+            && found.allSatisfy { $0.debitsPending == 0 && $0.creditsPending == 0 }
         if !released { try? await Task.sleep(for: .milliseconds(100)) }
     }
     await c.close()

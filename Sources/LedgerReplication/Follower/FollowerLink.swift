@@ -169,7 +169,8 @@ package struct FollowerLink: Sendable {
         }
     }
 
-    /// Applies records as they come and acknowledges them once durable.
+    /// Logs records as they come and acknowledges them once durable; the ledger applies
+    /// them in LSN order on its own thread (a record that does not apply ends the stream).
     private func stream(ledger: DurableLedger, epoch: UInt64,
                         frames: inout NIOAsyncChannelInboundStream<ReplicationFrame>.AsyncIterator,
                         _ outbound: NIOAsyncChannelOutboundWriter<ReplicationFrame>) async throws {
@@ -188,7 +189,7 @@ package struct FollowerLink: Sendable {
                 defer { outbound.finish() }
                 for await lsn in durable {
                     try await outbound.write(ReplicationFrame(epoch: epoch, message: .ack(.init(
-                        durableLSN: lsn, appliedLSN: ledger.loggedLSN))))
+                        durableLSN: lsn, appliedLSN: ledger.appliedLSN))))
                 }
             }
             group.addTask {
@@ -214,6 +215,10 @@ package struct FollowerLink: Sendable {
                         guard header.epoch <= epoch else {
                             throw ReplicationFailure(.protocolError, "LSN \(header.lsn) is of epoch \(header.epoch), above the primary's \(epoch)")
                         }
+                        // The apply runs on the ledger's applier thread; this path only
+                        // logs, so it never waits behind an apply unless a window's worth
+                        // of batches is queued there.
+                        await ledger.waitForShippedRoom()
                         let (batch, applying) = try ledger.appendShipped(
                             lsn: header.lsn, epoch: header.epoch, timestamp: header.timestamp,
                             operation: header.operation, eventCount: header.eventCount,

@@ -301,6 +301,9 @@ package final class ReplicatedNode: Sendable {
         let directory = settings.directory
         let history = try await DedicatedThread.run { () throws(WALError) in try EpochHistoryFile.read(directory: directory) }
         let epoch = chosen ?? max(history.current, ledger.epoch, progress.current.primaryEpoch) + 1
+        // Shipped batches still queued for the apply finish first (promote waits for them
+        // under the log's lock otherwise).
+        await ledger.drainShippedApplies()
         do {
             try ledger.promote(to: epoch) { (firstLSN) throws(EngineError) in
                 do throws(WALError) {
