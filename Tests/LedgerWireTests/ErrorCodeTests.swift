@@ -119,9 +119,9 @@ struct ErrorCodeTests {
         #expect(!WireError.Code.badBodyChecksum.closesConnection)
     }
 
-    @Test("unknownOperation: pulse and codes outside 140...147")
+    @Test("unknownOperation: pulse, the log's coalesced records and codes outside 140...147")
     func unknownOperation() {
-        for op: UInt8 in [0, 1, 128, 139, 148, 255] {
+        for op: UInt8 in [0, 1, 128, 139, 148, 250, 251, 255] {
             expectError(RawFrame.make(operation: op, kind: 1, requestId: 8, eventCount: 0, body: []), .unknownOperation, requestId: 8)
         }
         #expect(!WireError.Code.unknownOperation.closesConnection)

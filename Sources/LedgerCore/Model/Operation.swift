@@ -11,10 +11,11 @@ public enum Operation: UInt8, Sendable, CaseIterable {
     case createAccounts = 146
     case createTransfers = 147
     /// Log records only, never on the wire: several client `create_accounts` requests in
-    /// one record, each its own batch (`CoalescedRecordCodec`).
-    case coalescedCreateAccounts = 200
+    /// one record, each its own batch (`CoalescedRecordCodec`). Kept apart from the
+    /// wire's admin codes (200-202) and the reference's.
+    case coalescedCreateAccounts = 250
     /// Log records only, never on the wire: several client `create_transfers` requests.
-    case coalescedCreateTransfers = 201
+    case coalescedCreateTransfers = 251
 
     /// True for operations that change state and therefore go through the log.
     public var isMutating: Bool {
