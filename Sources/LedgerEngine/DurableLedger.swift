@@ -367,26 +367,20 @@ package final class DurableLedger: Sendable {
             guard epoch >= s.epoch else {
                 throw EngineError(.diverged, "shipped LSN \(lsn) is of epoch \(epoch), below the log's \(s.epoch)")
             }
-            // A coalesced record carries its last request's timestamp: the primary stamped
-            // it from its first request's, which is the wall clock that must give it back.
-            let (firstStamp, early) = timestamp.subtractingReportingOverflow(Self.laterRequestsSpan(events))
-            guard !early else {
-                throw EngineError(.batchRefused, "timestamp \(timestamp) of shipped LSN \(lsn) is below its requests' span")
-            }
             // While batches wait for the applier, the state is behind the log: the stamp
             // follows the last batch logged. (The store's capacity is then not checked
             // here: the primary checked it on the same state.)
-            let expected: UInt64
+            let follows: Bool
             if let last = s.applier?.pendingTimestamp {
-                expected = try Self.stamp(events, wallClock: firstStamp) { (count, wallClock) throws(EngineError) in
+                follows = try Self.follows(events, stampedAt: timestamp) { (count, wallClock) throws(EngineError) in
                     let (next, overflow) = last.addingReportingOverflow(UInt64(max(count, 1)))
                     guard !overflow else { throw EngineError(.batchRefused, "timestamp beyond \(UInt64.max)") }
                     return max(wallClock, next)
                 }
             } else {
-                expected = try Self.stamp(events, wallClock: firstStamp, sequencer: sequencer)
+                follows = try Self.follows(events, stampedAt: timestamp, sequencer: sequencer)
             }
-            guard expected == timestamp else {
+            guard follows else {
                 throw EngineError(.batchRefused, "timestamp \(timestamp) of shipped LSN \(lsn) does not follow the last batch")
             }
             return Stamped(batch: LoggedBatch(lsn: lsn, timestamp: timestamp, events: events), body: body, epoch: epoch)
@@ -600,28 +594,26 @@ package final class DurableLedger: Sendable {
     }
 
     /// Whether a batch stamped upstream at `timestamp` (a shipped record, a deterministic
-    /// workload) is exactly what stamping would give it now: each of its requests follows
-    /// the one before, the first follows the state's last batch, and the state takes all
-    /// its events. Changes nothing.
+    /// workload) is exactly what stamping would give it now: a coalesced record carries its
+    /// last request's timestamp, stamped from its first request's, which is the wall clock
+    /// that must give it back. Changes nothing.
     /// - Throws: `batchRefused` when the state could not take the events, or the requests'
     ///   timestamps would not be positive.
     private static func follows(_ events: BatchEvents, stampedAt timestamp: UInt64, sequencer: any Sequencer)
         throws(EngineError) -> Bool
     {
-        switch events {
-        case .accounts, .transfers, .pulse:
-            return try sequencer.timestamp(count: events.count, wallClock: timestamp) == timestamp
-        case .accountRequests, .transferRequests:
-            let stamps: [UInt64]
-            do throws(CodecError) {
-                stamps = try events.requestTimestamps(last: timestamp)
-            } catch {
-                throw EngineError(.batchRefused, "timestamp \(timestamp): \(error)")
-            }
-            guard let first = stamps.first, let firstCount = events.requestCounts.first else { return false }
-            _ = try sequencer.timestamp(count: events.count, wallClock: first)
-            return try sequencer.timestamp(count: firstCount, wallClock: first) == first
+        try follows(events, stampedAt: timestamp) { (count, wallClock) throws(EngineError) in
+            try sequencer.timestamp(count: count, wallClock: wallClock)
         }
+    }
+
+    /// `follows` with `next` for the sequencer's `timestamp(count:wallClock:)`.
+    private static func follows(
+        _ events: BatchEvents, stampedAt timestamp: UInt64, next: (Int, UInt64) throws(EngineError) -> UInt64
+    ) throws(EngineError) -> Bool {
+        let (firstStamp, early) = timestamp.subtractingReportingOverflow(laterRequestsSpan(events))
+        guard !early else { throw EngineError(.batchRefused, "timestamp \(timestamp) is below its requests' span") }
+        return try stamp(events, wallClock: firstStamp, next: next) == timestamp
     }
 
     /// The timestamp of a batch logged now: the sequencer's for one request; for a

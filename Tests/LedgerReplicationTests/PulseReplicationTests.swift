@@ -12,20 +12,7 @@ extension ClusterTests {
         let dir = try ClusterDirectory("pulse")
         var nodes: [ClusterNode] = []
         defer { tearDown(nodes, dir) }
-        let primary = try ClusterNode(name: "primary", role: .primary, in: dir, replication: asyncReplication)
-        nodes.append(primary)
-        let replicationAddress = try #require(primary.replicationAddress)
-        let follower = try ClusterNode(name: "follower", role: .follower(of: replicationAddress), in: dir,
-                                       replication: asyncReplication)
-        nodes.append(follower)
-
-        let c = try client(primary.clientAddress)
-        let accounts = [Account(id: 1, ledger: 1, code: 1), Account(id: 2, ledger: 1, code: 1)]
-        #expect(try await c.createAccounts(accounts).allSatisfy { $0.status == .created })
-        let pending = Transfer(id: 10, debitAccountId: 1, creditAccountId: 2, amount: 7, timeout: 1, ledger: 1,
-                               code: 1, flags: .pending)
-        #expect(try await c.createTransfers([pending]).map(\.status) == [.created])
-        await c.close()
+        let (primary, follower) = try await startPairWithPendingTransfer(in: dir, timeout: 1, nodes: &nodes)
 
         let released = try await waitUntilReleased(on: follower.clientAddress, within: 10)
         #expect(released, "the follower did not apply the primary's pulse within 10 s:\n\(tail(follower.log))")
@@ -46,26 +33,34 @@ extension ClusterTests {
         let dir = try ClusterDirectory("pulse-failover")
         var nodes: [ClusterNode] = []
         defer { tearDown(nodes, dir) }
-        let primary = try ClusterNode(name: "primary", role: .primary, in: dir, replication: asyncReplication)
-        nodes.append(primary)
-        let replicationAddress = try #require(primary.replicationAddress)
-        let follower = try ClusterNode(name: "follower", role: .follower(of: replicationAddress), in: dir,
-                                       replication: asyncReplication)
-        nodes.append(follower)
-
-        let c = try client(primary.clientAddress)
-        let accounts = [Account(id: 1, ledger: 1, code: 1), Account(id: 2, ledger: 1, code: 1)]
-        #expect(try await c.createAccounts(accounts).allSatisfy { $0.status == .created })
-        let pending = Transfer(id: 10, debitAccountId: 1, creditAccountId: 2, amount: 7, timeout: 2, ledger: 1,
-                               code: 1, flags: .pending)
-        #expect(try await c.createTransfers([pending]).map(\.status) == [.created])
-        await c.close()
+        let (primary, follower) = try await startPairWithPendingTransfer(in: dir, timeout: 2, nodes: &nodes)
         try #require(try await waitForTransfers([10], on: follower.clientAddress, timeout: 10) != nil)
         // The primary dies before the deadline: only the promoted follower can pulse.
         primary.kill9()
         try await follower.promote()
         let released = try await waitUntilReleased(on: follower.clientAddress, within: 10)
         #expect(released, "the promoted follower did not pulse within 10 s:\n\(tail(follower.log))")
+    }
+
+    /// A primary and its async follower (appended to `nodes` as they start), two accounts
+    /// and one pending transfer (id 10, amount 7) that times out after `timeout` seconds.
+    private func startPairWithPendingTransfer(in dir: ClusterDirectory, timeout: UInt32, nodes: inout [ClusterNode])
+        async throws -> (primary: ClusterNode, follower: ClusterNode)
+    {
+        let primary = try ClusterNode(name: "primary", role: .primary, in: dir, replication: asyncReplication)
+        nodes.append(primary)
+        let replicationAddress = try #require(primary.replicationAddress)
+        let follower = try ClusterNode(name: "follower", role: .follower(of: replicationAddress), in: dir,
+                                       replication: asyncReplication)
+        nodes.append(follower)
+        let c = try client(primary.clientAddress)
+        let accounts = [Account(id: 1, ledger: 1, code: 1), Account(id: 2, ledger: 1, code: 1)]
+        #expect(try await c.createAccounts(accounts).allSatisfy { $0.status == .created })
+        let pending = Transfer(id: 10, debitAccountId: 1, creditAccountId: 2, amount: 7, timeout: timeout, ledger: 1,
+                               code: 1, flags: .pending)
+        #expect(try await c.createTransfers([pending]).map(\.status) == [.created])
+        await c.close()
+        return (primary, follower)
     }
 }
 
