@@ -83,6 +83,10 @@ package final class EtcdTestServer: Sendable {
     package func pause() {
         precondition(!state.withLock { $0.exited }, "pause() after etcd exited")
         kill(pid, SIGSTOP)
+        // kill() returns before the stop takes hold: a thread running on the other core can
+        // still answer a request. Wait (up to 2 s) until every thread shows as stopped.
+        let deadline = monotonicNow() + 2
+        while !allThreadsStopped(pid), monotonicNow() < deadline { usleep(1_000) }
     }
 
     /// Lets a paused etcd run again (SIGCONT).
@@ -219,4 +223,25 @@ private func monotonicNow() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// True when every thread of `pid` is in the stopped state (`T` or `t` in
+/// /proc/<pid>/task/<tid>/stat), false otherwise or when they cannot be read.
+private func allThreadsStopped(_ pid: pid_t) -> Bool {
+    guard let dir = opendir("/proc/\(pid)/task") else { return false }
+    defer { closedir(dir) }
+    var seen = 0
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        guard !name.hasPrefix(".") else { continue }
+        let stat = fileBytes("/proc/\(pid)/task/\(name)/stat")
+        // "tid (comm) S ...": the state is the first field after the last ')'.
+        guard let close = stat.lastIndex(of: UInt8(ascii: ")")), close + 2 < stat.count else { return false }
+        let state = stat[close + 2]
+        guard state == UInt8(ascii: "T") || state == UInt8(ascii: "t") else { return false }
+        seen += 1
+    }
+    return seen > 0
 }
