@@ -15,10 +15,25 @@ import Testing
         }
     }
 
-    @Test func smokeHasFewClients() {
-        let plan = BenchConfiguration().plan()
-        #expect(plan.maxWorkers <= 2)
-        #expect(plan.totalSeconds <= 60)
+    /// k6's meaning: minimal load, a few seconds.
+    @Test func smokeIsAMinimalLoad() {
+        var c = BenchConfiguration()
+        c.scenario = .smoke
+        let plan = c.plan()
+        #expect(plan.totalSeconds <= 10)
+        #expect(plan.arrivals?.peakRate == 10)
+        #expect(c.effectiveBatchSize == 100)
+    }
+
+    /// The default is the old `smoke`: one batch of 8189 in flight for 10 s, as fast as it goes.
+    @Test func throughputIsTheDefault() {
+        let c = BenchConfiguration()
+        #expect(c.scenario == .throughput)
+        let plan = c.plan()
+        #expect(plan.arrivals == nil)
+        #expect(plan.maxWorkers == 1)
+        #expect(plan.totalSeconds == 10)
+        #expect(c.effectiveBatchSize == 8189)
     }
 
     @Test func spikeJumpsAndComesBack() {

@@ -21,6 +21,7 @@ func sampleReport(mix: BenchMix = .transfers) -> BenchReport {
     }
     let (totals, transfers) = recorder.totals()
     var config = BenchConfiguration()
+    config.scenario = .load
     config.mix = mix
     let ops = BenchOperation.allCases.compactMap { op -> MetricSummary? in
         let t = totals[Metric.operation(op).index]
@@ -82,12 +83,15 @@ func sampleReport(mix: BenchMix = .transfers) -> BenchReport {
         #expect(!html.contains("<script src"))
         #expect(!html.contains("<link "))
         #expect(html.contains("Transfers created per second"))
-        #expect(html.contains("Latency by percentile"))
-        #expect(html.contains("latency per second"))
+                #expect(html.contains("latency per second"))
         #expect(html.contains("data-series=\"transfers/s\""))
         #expect(html.contains("data-series=\"create_transfers\""))
         #expect(html.contains("data-series=\"p99\""))
-        #expect(html.contains("data-series=\"balance (action)\""))
+        #expect(html.contains("data-series=\"balance\""))
+        // One percentile chart per kind, one line per metric, each named in a legend.
+        #expect(html.contains("Latency by percentile, per operation"))
+        #expect(html.contains("Latency by percentile, per bank action"))
+        #expect(html.contains("class=\"legend\">create_transfers</text>"))
         #expect(html.contains("Server memory"))
         #expect(html.contains("id=\"kamino-bench-data\""))
         // Each time-series polyline has one point per interval.
