@@ -107,7 +107,24 @@ package enum HTMLReport {
             perOp.append(.init(name: op.name, points: s.map { ($0.t, Double($0.figures[i]?.count ?? 0) / max($0.seconds, 0.001)) }))
         }
         charts.append(SVGChart(title: "Requests per second by operation", xLabel: "seconds", yLabel: "requests/s", series: perOp))
-        var workers = SVGChart(title: "Requests in flight (target concurrency)", xLabel: "seconds", yLabel: "in flight", series: [
+        if s.contains(where: { $0.targetRate != nil }) {
+            // Open model: what was intended against what was done (bank: one action per arrival).
+            let done: (TickPoint) -> Double = { p in
+                let n = p.figures.enumerated().reduce(0) { sum, item in
+                    guard let f = item.element, Metric.at(item.offset).isOperation == (r.mix == .transfers) else { return sum }
+                    return sum + f.count
+                }
+                return Double(n) / max(p.seconds, 0.001)
+            }
+            charts.append(SVGChart(
+                title: "Intended and achieved rate (open model)", xLabel: "seconds",
+                yLabel: r.mix == .transfers ? "requests/s" : "actions/s", series: [
+                    .init(name: "intended", points: s.compactMap { p in p.targetRate.map { (p.t, $0) } }, dashed: true),
+                    .init(name: "done", points: s.map { ($0.t, done($0)) }),
+                ]))
+        }
+        let inFlightTitle = r.openLoop == nil ? "Requests in flight (target concurrency)" : "Requests in flight"
+        var workers = SVGChart(title: inFlightTitle, xLabel: "seconds", yLabel: "in flight", series: [
             .init(name: "in flight", points: s.map { ($0.t, Double($0.workers)) }),
         ])
         workers.height = 240

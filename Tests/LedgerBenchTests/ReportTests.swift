@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import LedgerCore
 import Testing
 @testable import LedgerBench
@@ -98,6 +99,32 @@ func sampleReport(mix: BenchMix = .transfers) -> BenchReport {
         let line = html.split(separator: "\n").first { $0.contains("data-series=\"transfers/s\"") } ?? ""
         let points = line.split(separator: "points=\"").last?.split(separator: "\"").first ?? ""
         #expect(points.split(separator: " ").count == 5)
+    }
+
+    /// The open model's figures: a line in the table, an object in the JSON, a chart of
+    /// intended against achieved rate in the HTML; a run stopped early says so everywhere.
+    @Test func openModelAndEarlyStopAreReported() throws {
+        var r = sampleReport()
+        for i in r.series.indices { r.series[i].targetRate = 100 }
+        r.openLoop = OpenLoopOutcome(targetRate: 100, peakRate: 100, cap: 64, due: 500, sent: 498, sentPerSecond: 99.6,
+                                     late: 7, lateAllBusy: 2, maxLateMicros: 4200, dropped: 2)
+        r.abortReason = "interrupted by SIGINT"
+        r.interruptSignal = SIGINT
+        let table = TableReport.render(r)
+        #expect(table.hasPrefix("\nSTOPPED EARLY: interrupted by SIGINT\n"))
+        #expect(table.contains("open model: 100/s intended, 500 due, 498 sent (99.60/s), 7 late (> 1 ms; worst 4.20 ms; 2 with all 64 in flight), 2 dropped"))
+        #expect(table.contains("the in-flight cap was reached"))
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(JSONReport.document(r).render().utf8)) as? [String: Any])
+        let open = try #require(root["open_model"] as? [String: Any])
+        #expect(open["dropped"] as? Int == 2)
+        #expect(open["late_all_busy"] as? Int == 2)
+        #expect(root["completed"] as? Bool == false)
+        #expect(root["exit_code"] as? Int == 130)
+        #expect(((root["series"] as? [[String: Any]])?.first?["target_rate_per_second"] as? Double) == 100)
+        let html = HTMLReport.render(r)
+        #expect(html.contains("Intended and achieved rate (open model)"))
+        #expect(html.contains("data-series=\"intended\""))
+        #expect(html.contains("Stopped early: interrupted by SIGINT"))
     }
 
     @Test func tableFormatting() {
