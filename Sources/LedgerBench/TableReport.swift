@@ -45,7 +45,7 @@ package enum TableReport {
     package static func render(_ r: BenchReport) -> String {
         var out = "\n"
         if let why = r.abortReason { out += "STOPPED EARLY: \(why)\n" }
-        out += "scenario \(r.configuration.scenarioName), mix \(r.mix.rawValue), \(r.configuration.address == nil ? replicationLabel(r.configuration) + ", " : "")\(Format.fixed(r.durationSeconds, 1)) s measured "
+        out += "scenario \(r.configuration.scenarioName)\(r.openLoop == nil ? "" : " (open model)"), mix \(r.mix.rawValue), \(r.configuration.address == nil ? replicationLabel(r.configuration) + ", " : "")\(Format.fixed(r.durationSeconds, 1)) s measured "
         out += "(setup \(Format.fixed(r.setupSeconds, 1)) s), \(r.machine.cores) cores, \(Format.bytes(r.machine.memoryBytes))\n\n"
         out += table(r.operations, title: "operation")
         if !r.actions.isEmpty {
