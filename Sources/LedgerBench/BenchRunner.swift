@@ -241,7 +241,7 @@ package struct BenchRunner: Sendable {
             while slept < 10 && !control.isStopped {
                 try? await Task.sleep(for: .milliseconds(100))
                 slept += 1
-                if let signal = Interrupt.signal { control.abort("interrupted by \(signal == SIGINT ? "SIGINT" : "signal \(signal)")") }
+                if let signal = Interrupt.signal { control.abort("interrupted by \(Interrupt.name(signal))") }
                 if let gone = watch.serverGone() { control.abort(gone) }
             }
             let now = monotonicNanos()

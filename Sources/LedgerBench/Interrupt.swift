@@ -7,7 +7,7 @@ private let caughtSignal = Atomic<Int32>(0)
 /// forces the bench out before it could stop them itself.
 private let childPids = InlineArray<8, Atomic<Int32>> { _ in Atomic(0) }
 
-/// Ctrl-C (SIGINT) and SIGTERM during a bench: the first one stops the run, which then
+/// Ctrl-C (SIGINT), SIGTERM and SIGHUP during a bench: the first one stops the run, which then
 /// checks the money, prints the table, writes the outputs and exits 128 + the signal
 /// (130 for Ctrl-C); a second one ends the bench at once (killing the servers it started).
 /// The bench's own servers run in their own process group, so Ctrl-C at the terminal
@@ -17,12 +17,24 @@ package enum Interrupt {
     package static func install() {
         Glibc.signal(SIGINT, handle)
         Glibc.signal(SIGTERM, handle)
+        // The terminal closing: the bench is in the foreground group, its servers are not.
+        Glibc.signal(SIGHUP, handle)
     }
 
     /// The signal that arrived, or nil.
     package static var signal: Int32? {
         let s = caughtSignal.load(ordering: .relaxed)
         return s == 0 ? nil : s
+    }
+
+    /// `SIGINT`, `SIGTERM`, `SIGHUP` or `signal N`.
+    package static func name(_ signal: Int32) -> String {
+        switch signal {
+        case SIGINT: return "SIGINT"
+        case SIGTERM: return "SIGTERM"
+        case SIGHUP: return "SIGHUP"
+        default: return "signal \(signal)"
+        }
     }
 
     /// Notes a child process to kill if the bench is forced out; false when all slots are taken.

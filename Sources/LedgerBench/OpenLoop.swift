@@ -30,7 +30,8 @@ package final class OpenLoop: Sendable {
     package func begin(at nanos: UInt64) { origin.store(nanos, ordering: .releasing) }
 
     /// Waits until the next request is due and returns its intended time (monotonic
-    /// nanoseconds); nil once the schedule is over or the run stopped.
+    /// nanoseconds); nil once the schedule is over, the run stopped before the request
+    /// was taken, or the run was aborted.
     package func nextDue(_ control: RunControl) async -> UInt64? {
         guard !control.isStopped else { return nil }
         let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
@@ -51,10 +52,12 @@ package final class OpenLoop: Sendable {
                 _ = maxLateNanos.max(late, ordering: .relaxed)
                 break
             }
-            // Short naps, so that a stop (end, Ctrl-C, dead server) is seen within 100 ms.
-            // No tolerance: the default lets the timer fire milliseconds late.
+            // Short naps, so that an abort (Ctrl-C, dead server) is seen within 100 ms. No
+            // tolerance: the default lets the timer fire milliseconds late.
             try? await Task.sleep(for: .nanoseconds(Int64(min(due - now, 100_000_000))), tolerance: .zero)
-            if control.isStopped { return nil }
+            // A request taken before the schedule's end is still sent after the end stops
+            // the run (a sender woken a little late must not turn it into a drop).
+            if control.isAborted { return nil }
         }
         sentCount.wrappingAdd(1, ordering: .relaxed)
         inFlightCount.wrappingAdd(1, ordering: .relaxed)

@@ -7,6 +7,7 @@ import Synchronization
 package final class RunControl: Sendable {
     private let target = Atomic<Int>(0)
     private let stopped = Atomic<Bool>(false)
+    private let aborted = Atomic<Bool>(false)
     private let issued = Atomic<Int>(0)
     private let failuresInARow = Atomic<Int>(0)
     private let reason = Mutex<String?>(nil)
@@ -34,8 +35,12 @@ package final class RunControl: Sendable {
     /// Stops the run before its end; the first reason given is kept and reported.
     package func abort(_ why: String) {
         reason.withLock { if $0 == nil { $0 = why } }
+        aborted.store(true, ordering: .relaxed)
         stopped.store(true, ordering: .relaxed)
     }
+
+    /// True once `abort` was called.
+    package var isAborted: Bool { aborted.load(ordering: .relaxed) }
 
     /// Why the run was cut short; nil when it ran to its end.
     package var abortReason: String? { reason.withLock { $0 } }
