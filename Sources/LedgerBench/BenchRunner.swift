@@ -136,7 +136,11 @@ package struct BenchRunner: Sendable {
         control.stop()
         let breakpoint = await controller.value
         let series = await ticker.value
-        if let why = control.abortReason { say("stopped early: \(why)") }
+        // Failures in a row may stop the run before the ticker sees the own server gone:
+        // name the cause first.
+        var abortReason = control.abortReason
+        if let why = abortReason, let gone = watch.serverGone(), !why.hasPrefix(gone) { abortReason = "\(gone); \(why)" }
+        if let why = abortReason { say("stopped early: \(why)") }
 
         var registeredIds: [UInt128] = []
         var registeredCreated = 0
@@ -196,7 +200,7 @@ package struct BenchRunner: Sendable {
             server: config.address ?? "own", dataDirectory: keepData)
         report.peakInFlight = series.map(\.workers).max() ?? plan.maxWorkers
         report.cpu = cpu
-        report.abortReason = control.abortReason
+        report.abortReason = abortReason
         report.interruptSignal = Interrupt.signal
         report.openLoop = open?.outcome(seconds: duration)
         if let followers, let server, let mode = config.replication {

@@ -148,6 +148,43 @@ import Testing
         #expect(!fileBytes(dir + "/r.html").isEmpty)
     }
 
+    /// The bench's own server killed mid-run: the bench sees it exit, stops at once, and
+    /// still prints the table and writes the JSON.
+    @Test(.timeLimit(.minutes(1))) func ownServerKilledStillYieldsTheReport() throws {
+        let kamino = try #require(builtExecutable("kamino"))
+        let dir = scratch("own")
+        defer { _ = runProcess(["/bin/rm", "-rf", dir], log: "/dev/null") }
+        let log = dir + "/out.txt"
+        let pid = try #require(spawnProcess(
+            [kamino, "bench", "--scenario", "load", "--duration", "30", "--accounts", "100", "--batch-size", "10",
+             "--json", dir + "/r.json"], stdout: log, stderr: log))
+        #expect(waitFor("setup: ", in: log, seconds: 30), "\(text(log))")
+        usleep(500_000)
+        let server = try #require(childProcesses(of: pid).first, "the bench's server")
+        kill(server, SIGKILL)
+        let status = exitStatus(pid, seconds: 30)
+        let out = text(log)
+        #expect(status == 1, "\(out)")
+        #expect(out.contains("STOPPED EARLY: the server (pid \(server)) exited during the run"), "\(out)")
+        #expect(out.contains("money check ran: the server exited during the run"), "\(out)")
+        #expect(out.split(separator: "\n").contains { $0.hasPrefix("create_transfers ") }, "the table: \(out)")
+        let r = try #require(json(dir + "/r.json"), "\(out)")
+        #expect(r["completed"] as? Bool == false)
+        #expect((r["duration_s"] as? Double ?? 99) < 20)
+    }
+
+    /// The processes whose parent is `pid` (from /proc/N/stat, field 4).
+    private func childProcesses(of pid: pid_t) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { name -> pid_t? in
+            guard let child = pid_t(name) else { return nil }
+            let stat = text("/proc/\(name)/stat")
+            guard let close = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && pid_t(fields[1]) == pid ? child : nil
+        }
+    }
+
     /// Ctrl-C (SIGINT): the run stops, the money is checked on the still-running server,
     /// the table and the JSON are written, and the exit status is 130.
     @Test(.timeLimit(.minutes(1))) func interruptStillYieldsTheReport() throws {
