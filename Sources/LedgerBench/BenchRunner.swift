@@ -115,7 +115,7 @@ package struct BenchRunner: Sendable {
             })
         let showProgress = self.showProgress
         let ticker = Task { await Self.tick(recorder: recorder, control: control, start: start, scenario: config.scenarioName,
-                                            watch: watch, show: showProgress) }
+                                            watch: watch, show: showProgress, requestTimeout: config.requestTimeout) }
         let controller = Task { await Self.control(plan: plan, control: control, recorder: recorder, start: start) }
         let outcomes = await withTaskGroup(of: WorkerOutcome.self) { group in
             for w in 0..<plan.maxWorkers {
@@ -232,13 +232,16 @@ package struct BenchRunner: Sendable {
         if showProgress { SystemProbe.emit(line + "\n") }
     }
 
-    /// Every second: cuts an interval from the recorder, prints the progress line. Every
-    /// 100 ms: stops the run on Ctrl-C or when the bench's own server is gone.
+    /// Every second: cuts an interval from the recorder, prints the progress line, and
+    /// stops a run whose server is stuck (`StallWatch`). Every 100 ms: stops the run on
+    /// Ctrl-C or when the bench's own server is gone.
     private static func tick(
-        recorder: Recorder, control: RunControl, start: UInt64, scenario: String, watch: RunWatch, show: Bool
+        recorder: Recorder, control: RunControl, start: UInt64, scenario: String, watch: RunWatch, show: Bool,
+        requestTimeout: Double
     ) async -> [TickPoint] {
         let terminal = SystemProbe.stdoutIsTerminal
         var series: [TickPoint] = []
+        var stall = StallWatch(requestTimeout: requestTimeout)
         var last = start
         while true {
             var slept = 0
@@ -251,6 +254,13 @@ package struct BenchRunner: Sendable {
             let now = monotonicNanos()
             let (figures, transfers) = recorder.takeInterval()
             let t = Double(now - start) / 1e9
+            var successes = 0
+            var failures = 0
+            for (i, f) in figures.enumerated() where Metric.at(i).isOperation {
+                successes += (f?.count ?? 0) - (f?.errors ?? 0)
+                failures += f?.errors ?? 0
+            }
+            if let why = stall.observe(t: t, successes: successes, failures: failures) { control.abort(why) }
             let load = watch.load(t)
             var point = TickPoint(
                 t: t, seconds: Double(now - last) / 1e9, workers: load.inFlight,

@@ -24,7 +24,8 @@ struct Bench: AsyncParsableCommand {
             they fail, a request failed unexpectedly, a --threshold (e.g. \
             'create_transfers:p99<5ms', 'create_transfers:rate>1000/s', \
             'requests:error_rate<1%') does not hold, or the run stopped early (100 failures \
-            in a row: the server is gone); Ctrl-C stops the run, still prints the table and \
+            in a row, or none succeeded for twice --request-timeout: the server is gone or \
+            stuck); Ctrl-C stops the run, still prints the table and \
             writes the files, and exits 130. With --followers N --replication \
             sync|async the bench also starts N followers (`kamino follow`, temporary dirs), \
             waits until they are attached, and at the end checks that each one's `wal replay` \

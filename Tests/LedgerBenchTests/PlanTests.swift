@@ -95,3 +95,23 @@ import Testing
         #expect(control.isStopped)
     }
 }
+
+/// The rule that stops a run against a stuck server (no sockets).
+@Suite struct StallWatchTests {
+    @Test func stopsOnlyAfterAWindowOfFailuresWithoutSuccess() {
+        var w = StallWatch(requestTimeout: 30)
+        #expect(w.window == 60)
+        #expect(w.observe(t: 1, successes: 10, failures: 0) == nil)
+        // A quiet stretch (low rate, no answers yet) is not a stall.
+        #expect(w.observe(t: 100, successes: 0, failures: 0) == nil)
+        #expect(w.observe(t: 101, successes: 5, failures: 2) == nil)
+        #expect(w.observe(t: 131, successes: 0, failures: 1) == nil)
+        #expect(w.observe(t: 160, successes: 0, failures: 0) == nil)
+        let why = w.observe(t: 161, successes: 0, failures: 0)
+        #expect(why?.hasPrefix("no request succeeded for 60 s") == true, "\(why ?? "nil")")
+        // A success resets it.
+        #expect(w.observe(t: 162, successes: 1, failures: 0) == nil)
+        #expect(w.observe(t: 200, successes: 0, failures: 3) == nil)
+        #expect(StallWatch(requestTimeout: 1).window == 10)
+    }
+}
