@@ -74,15 +74,24 @@ import Testing
         #expect(((run["host"] as? [String: Any])?["nproc"] as? Int ?? 0) >= 1)
         #expect(text(dir + "/a.html").contains(">FAIL</td>"))
 
-        // The same rules made loose pass; --compare prints the differences with the first run.
+        // A loose rule passes; the smoke scenario is a minimal load (10/s, batches of 100, open
+        // model); --compare prints the differences with the first run.
         let status2 = runProcess(
-            [kamino, "bench"] + common + ["--threshold", "create_transfers:p99<60s", "--compare", dir + "/a.json"],
+            [kamino, "bench", "--scenario", "smoke", "--duration", "1", "--accounts", "100",
+             "--threshold", "create_transfers:p99<60s", "--compare", dir + "/a.json", "--json", dir + "/b.json"],
             log: dir + "/b.txt")
         let out2 = text(dir + "/b.txt")
         #expect(status2 == 0, "\(out2)")
         #expect(out2.contains("thresholds: all 1 passed"), "\(out2)")
         #expect(out2.contains("compared with \(dir)/a.json (throughput, "), "\(out2)")
         #expect(out2.contains("create_transfers p99"), "\(out2)")
+        let b = try #require(json(dir + "/b.json"), "\(out2)")
+        #expect(b["scenario"] as? String == "smoke")
+        let config = try #require(b["configuration"] as? [String: Any])
+        #expect(config["batch_size"] as? Int == 100)
+        #expect(config["model"] as? String == "open")
+        #expect((b["open_model"] as? [String: Any])?["target_rate_per_second"] as? Double == 10)
+        #expect((b["comparison"] as? [String: Any])?["rows"] is [Any])
     }
 
     @Test(.timeLimit(.minutes(1))) func rateHoldsWithinFivePercent() throws {
