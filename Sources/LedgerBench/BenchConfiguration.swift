@@ -10,7 +10,7 @@ package enum BenchReplication: String, Sendable, CaseIterable {
 /// `kamino` (Sources/kamino/Bench.swift); `resolved()` fills the defaults that depend
 /// on the mix and the scenario.
 package struct BenchConfiguration: Sendable {
-    package var scenario: BenchScenario = .smoke
+    package var scenario: BenchScenario = .throughput
     package var mix: BenchMix = .transfers
     /// Pool accounts (users in the bank mix). Default 10,000.
     package var accounts: Int = 10_000
@@ -18,14 +18,23 @@ package struct BenchConfiguration: Sendable {
     package var transfers: Int?
     /// Scenario length in seconds (scales its stages); nil: the scenario's default.
     package var duration: Double?
-    /// Transfers per `create_transfers` request (transfers mix). Default 8189.
-    package var batchSize: Int = 8189
+    /// Transfers per `create_transfers` request (transfers mix); nil: 8189, or 100 in the
+    /// smoke scenario.
+    package var batchSize: Int?
     /// Client connections. Default: 1 (transfers, as TigerBeetle's benchmark), 16 (bank).
     package var connections: Int?
     /// Concurrent requests in flight at the scenario's base level. Default: 1 (transfers:
     /// one 8189-event batch at a time, TigerBeetle's benchmark shape, measured faster here
-    /// than 2 or 4 in flight), 64 (bank).
+    /// than 2 or 4 in flight), 64 (bank). In the open model: the most requests in flight
+    /// (default 64); a request due while all are busy is sent late.
     package var inFlight: Int?
+    /// Open model: requests per second (`--rate N/s`), sent at fixed intended times; with
+    /// custom stages, the rate they start from. Nil: closed model, or 10/s in smoke.
+    package var rate: Double?
+    /// Custom stages (`--stages`), replacing the scenario's shape.
+    package var stages: StageSpec?
+    /// Rules that decide the exit status (`--threshold`).
+    package var thresholds: [Threshold] = []
     package var distribution: AccountDistribution = .uniform
     /// Share of two-phase transfers (pending + post/void).
     package var twoPhase: Double = 0
@@ -54,7 +63,21 @@ package struct BenchConfiguration: Sendable {
     package func validate() throws(BenchError) {
         func bad(_ m: String) -> BenchError { BenchError(.invalidOption, m) }
         guard accounts >= 2, accounts <= 50_000_000 else { throw bad("--accounts must be 2...50000000") }
-        guard (1...8189).contains(batchSize) else { throw bad("--batch-size must be 1...8189") }
+        if let b = batchSize, !(1...8189).contains(b) { throw bad("--batch-size must be 1...8189") }
+        if let r = rate, !(r > 0 && r <= 10_000_000) { throw bad("--rate must be in (0, 10000000] requests per second") }
+        if isOpenModel, scenario == .breakpoint, stages == nil {
+            throw bad("--rate: the breakpoint scenario ramps concurrency (closed model); use --stages with N/s targets")
+        }
+        if let stages {
+            if duration != nil { throw bad("--stages give the run's length; not with --duration") }
+            if stages.rates || rate != nil {
+                guard (rate ?? 0) > 0 || stages.steps.contains(where: { $0.target > 0 }) else {
+                    throw bad("--stages: every rate is 0, nothing would be sent")
+                }
+            } else if !stages.steps.contains(where: { $0.target >= 1 }) {
+                throw bad("--stages: every target is 0 workers, nothing would be sent")
+            }
+        }
         if let t = transfers, t < 1 { throw bad("--transfers must be positive") }
         if let d = duration, !(d > 0 && d <= 86_400) { throw bad("--duration must be in (0, 86400] seconds") }
         if let c = connections, !(1...4096).contains(c) { throw bad("--connections must be 1...4096") }
@@ -79,10 +102,21 @@ package struct BenchConfiguration: Sendable {
         }
     }
 
+    /// The batch size in effect.
+    package var effectiveBatchSize: Int { batchSize ?? (scenario == .smoke && stages == nil ? 100 : 8189) }
+    /// True for the open model (arrival rate): `--rate`, rate stages, or the smoke scenario.
+    package var isOpenModel: Bool {
+        if let stages { return stages.rates || rate != nil }
+        return rate != nil || scenario == .smoke
+    }
+    /// The scenario's name in reports: `custom` for `--stages`.
+    package var scenarioName: String { stages == nil ? scenario.rawValue : "custom" }
+
     /// The connection count in effect.
     package var effectiveConnections: Int { connections ?? (mix == .transfers ? 1 : 16) }
-    /// The base concurrency in effect.
-    package var effectiveInFlight: Int { inFlight ?? (mix == .transfers ? 1 : 64) }
+    /// The base concurrency in effect (closed model), or the cap on requests in flight
+    /// (open model, default 64).
+    package var effectiveInFlight: Int { inFlight ?? (isOpenModel || mix == .bank ? 64 : 1) }
     /// The breakpoint p99 limit in effect, microseconds.
     package var effectiveMaxP99Micros: UInt64 {
         UInt64((maxP99Millis ?? (mix == .transfers ? 100 : 20)) * 1000)
@@ -91,15 +125,42 @@ package struct BenchConfiguration: Sendable {
     /// The plan this configuration runs. With `--transfers` and no `--duration`, a
     /// steady scenario runs until the count is reached (at most an hour).
     package func plan() -> ScenarioPlan {
+        if let stages { return customPlan(stages) }
         var duration = self.duration
-        if transfers != nil, duration == nil, scenario == .smoke || scenario == .load || scenario == .soak {
+        if transfers != nil, duration == nil, [.throughput, .load, .soak].contains(scenario) {
             duration = 3600
         }
-        var base = effectiveInFlight
-        if scenario == .smoke, inFlight == nil { base = min(2, base) }
+        let base = isOpenModel ? 1 : effectiveInFlight
         var plan = ScenarioPlan.make(scenario, workers: base, duration: duration, maxP99Micros: effectiveMaxP99Micros)
-        if scenario == .smoke, inFlight != nil { plan.stages = plan.stages.map { Stage(seconds: $0.seconds, workers: base) } }
-        plan.maxWorkers = max(plan.maxWorkers, plan.stages.map(\.workers).max() ?? 1)
+        guard isOpenModel else { return plan }
+        // The scenario's levels are multiples of its base: in the open model, of the rate.
+        let r = rate ?? 10
+        var previous = r
+        plan.arrivals = ArrivalSchedule(segments: plan.stages.map { stage in
+            let level = r * Double(stage.workers) / Double(base)
+            defer { previous = level }
+            return .init(seconds: stage.seconds, from: stage.ramp ? previous : level, to: level)
+        })
+        plan.maxWorkers = effectiveInFlight
         return plan
+    }
+
+    /// The plan of `--stages`: workers ramped from `--in-flight` (default 1) in the closed
+    /// model, or a rate ramped from `--rate` (default 0) in the open one.
+    private func customPlan(_ spec: StageSpec) -> ScenarioPlan {
+        if isOpenModel {
+            var previous = rate ?? 0
+            let schedule = ArrivalSchedule(segments: spec.steps.map { step in
+                defer { previous = step.target }
+                return .init(seconds: step.seconds, from: previous, to: step.target)
+            })
+            return ScenarioPlan(scenario: scenario, stages: [], breakpoint: nil, maxWorkers: effectiveInFlight,
+                                arrivals: schedule)
+        }
+        let start = inFlight ?? 1
+        let stages = spec.steps.map { Stage(seconds: $0.seconds, workers: Int($0.target), ramp: true) }
+        let peak = max(start, stages.map(\.workers).max() ?? 1)
+        return ScenarioPlan(scenario: scenario, stages: stages, breakpoint: nil, maxWorkers: max(1, peak),
+                            startWorkers: start)
     }
 }

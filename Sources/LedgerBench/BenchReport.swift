@@ -1,4 +1,4 @@
-import Histogram
+package import Histogram
 
 /// The final figures of one metric.
 package struct MetricSummary: Sendable {
@@ -8,6 +8,10 @@ package struct MetricSummary: Sendable {
     package var perSecond: Double
     /// Latency percentiles and maximum, microseconds.
     package var p50: UInt64, p90: UInt64, p95: UInt64, p99: UInt64, p999: UInt64, max: UInt64
+    /// Mean latency, microseconds (0 without samples).
+    package var mean: Double
+    /// Every latency sample (microseconds), for thresholds on any percentile.
+    package var histogram: Histogram<UInt64>
     package var errorsByLabel: [String: Int]
     package var statuses: [String: Int]
     /// The latency distribution: (percentile, microseconds) points for the plot.
@@ -26,6 +30,8 @@ package struct MetricSummary: Sendable {
         p99 = empty ? 0 : h.valueAtPercentile(99)
         p999 = empty ? 0 : h.valueAtPercentile(99.9)
         max = empty ? 0 : h.max
+        mean = empty ? 0 : h.mean
+        histogram = h
         errorsByLabel = totals.errorsByLabel
         statuses = totals.statuses
         var points: [(Double, UInt64)] = []
@@ -123,8 +129,29 @@ package struct BenchReport: Sendable {
     package var replicas: ReplicaOutcome?
     /// CPU of the bench client and of the server over the measured phase; nil: not measured.
     package var cpu: CPUCost?
+    /// Why the run stopped before its end (Ctrl-C, the server gone); nil: it ran to the end.
+    package var abortReason: String?
+    /// The signal (SIGINT, SIGTERM) that interrupted the run, if one did.
+    package var interruptSignal: Int32?
+    /// The open model's figures (`--rate`, rate stages, smoke); nil: closed model.
+    package var openLoop: OpenLoopOutcome?
+    /// When, with what and where the run ran.
+    package var metadata: RunMetadata?
+    /// Each `--threshold` and whether it held.
+    package var thresholds: [ThresholdResult] = []
+    /// The `--compare` baseline's differences, when one was given.
+    package var comparison: BaselineComparison?
 
-    /// The process exit status: 0 when the invariants hold, nothing failed unexpectedly
-    /// and every follower's digest equals the primary's.
-    package var exitCode: Int32 { invariants.ok && unexpectedErrors == 0 && replicas?.digestsEqual != false ? 0 : 1 }
+    /// True when every threshold held.
+    package var thresholdsOK: Bool { thresholds.allSatisfy(\.ok) }
+
+    /// The process exit status: 128 + the signal when interrupted (130 for Ctrl-C); else 0
+    /// when the run ended as planned, the invariants hold, nothing failed unexpectedly,
+    /// every threshold held and every follower's digest equals the primary's; else 1.
+    package var exitCode: Int32 {
+        if let interruptSignal { return 128 + interruptSignal }
+        let ok = invariants.ok && unexpectedErrors == 0 && replicas?.digestsEqual != false && thresholdsOK
+            && abortReason == nil
+        return ok ? 0 : 1
+    }
 }

@@ -1,5 +1,14 @@
+import Glibc
 import LedgerClient
 import LedgerCore
+
+/// What the ticker reads each interval: the server's memory, whether it is gone, and the
+/// load now (requests in flight, and the intended rate in the open model).
+struct RunWatch: Sendable {
+    var rss: @Sendable () -> Int?
+    var serverGone: @Sendable () -> String?
+    var load: @Sendable (Double) -> (inFlight: Int, rate: Double?)
+}
 
 /// Runs one benchmark: starts a server when none is given, creates the accounts, runs
 /// the scenario's workers while printing progress, checks the money invariants, stops the
@@ -14,6 +23,11 @@ package struct BenchRunner: Sendable {
     package var serverArguments: [String] = []
     /// Print the progress line.
     package var showProgress = true
+    /// The `kamino` version and git commit, for the run's metadata.
+    package var version = "unknown"
+    package var commit = "unknown"
+    /// The command line as typed, for the run's metadata.
+    package var commandLine: [String] = []
 
     package init(configuration: BenchConfiguration, executable: String) {
         self.configuration = configuration
@@ -23,6 +37,7 @@ package struct BenchRunner: Sendable {
     package func run() async throws(BenchError) -> BenchReport {
         let config = configuration
         try config.validate()
+        let startedAt = WallClock.now()
         var server: OwnServer?
         var followers: OwnFollowers?
         let address: String
@@ -63,9 +78,9 @@ package struct BenchRunner: Sendable {
         }
         let identity = RunIdentity(seed: config.seed)
         let plan = config.plan()
-        say("bench: scenario \(config.scenario.rawValue), mix \(config.mix.rawValue), \(Format.grouped(config.accounts)) accounts, "
-            + (config.mix == .transfers ? "batch \(config.batchSize), " : "")
-            + "\(clients.count) connections, up to \(plan.maxWorkers) in flight, \(config.distribution.name), "
+        say("bench: scenario \(config.scenarioName), mix \(config.mix.rawValue), \(Format.grouped(config.accounts)) accounts, "
+            + (config.mix == .transfers ? "batch \(config.effectiveBatchSize), " : "")
+            + "\(clients.count) connections, " + Self.loadLabel(plan) + ", \(config.distribution.name), "
             + "seed \(config.seed), ledger \(identity.ledger)")
 
         let setupStart = monotonicNanos()
@@ -76,19 +91,31 @@ package struct BenchRunner: Sendable {
         let recorder = Recorder(stripes: min(16, max(1, plan.maxWorkers)))
         let control = RunControl(transferLimit: config.mix == .transfers ? config.transfers : nil)
         let picker = AccountPicker(count: config.accounts, distribution: config.distribution)
-        let expected: Set<String> = [.stress, .spike, .breakpoint].contains(config.scenario) ? ["busy"] : []
+        let expected: Set<String> = [.stress, .spike, .breakpoint].contains(config.scenario) && config.stages == nil
+            ? ["busy"] : []
+        let open = plan.arrivals.map { OpenLoop(schedule: $0, cap: plan.maxWorkers) }
         let context = WorkerContext(configuration: config, identity: identity, picker: picker, recorder: recorder,
-                                    control: control, expectedErrors: expected)
-        control.setActiveWorkers(plan.breakpoint != nil ? 1 : (plan.workers(at: 0) ?? 1))
+                                    control: control, expectedErrors: expected, open: open)
+        if open == nil { control.setActiveWorkers(plan.breakpoint != nil ? 1 : (plan.workers(at: 0) ?? 1)) }
 
         let cpuWatch = CPUWatch(
             serverPid: server?.pid ?? config.serverPid,
             whyNoServer: "external server: pass --server-pid to measure its CPU")
+        let measuredAt = WallClock.now()
         let start = monotonicNanos()
-        let rss: @Sendable () -> Int? = { [server] in server?.residentBytes }
+        open?.begin(at: start)
+        let watch = RunWatch(
+            rss: { [server] in server?.residentBytes },
+            serverGone: { [server] in
+                guard let server, server.hasExited else { return nil }
+                return "the server (pid \(server.pid)) exited during the run"
+            },
+            load: { [open, control] t in
+                (open?.inFlight ?? control.activeWorkers, plan.arrivals?.rate(at: t))
+            })
         let showProgress = self.showProgress
-        let ticker = Task { await Self.tick(recorder: recorder, control: control, start: start, scenario: config.scenario,
-                                            rss: rss, show: showProgress) }
+        let ticker = Task { await Self.tick(recorder: recorder, control: control, start: start, scenario: config.scenarioName,
+                                            watch: watch, show: showProgress, requestTimeout: config.requestTimeout) }
         let controller = Task { await Self.control(plan: plan, control: control, recorder: recorder, start: start) }
         let outcomes = await withTaskGroup(of: WorkerOutcome.self) { group in
             for w in 0..<plan.maxWorkers {
@@ -109,6 +136,11 @@ package struct BenchRunner: Sendable {
         control.stop()
         let breakpoint = await controller.value
         let series = await ticker.value
+        // Failures in a row may stop the run before the ticker sees the own server gone:
+        // name the cause first.
+        var abortReason = control.abortReason
+        if let why = abortReason, let gone = watch.serverGone(), !why.hasPrefix(gone) { abortReason = "\(gone); \(why)" }
+        if let why = abortReason { say("stopped early: \(why)") }
 
         var registeredIds: [UInt128] = []
         var registeredCreated = 0
@@ -123,9 +155,23 @@ package struct BenchRunner: Sendable {
         ids += registeredIds
         let posted = setupPosted + outcomes.reduce(0) { $0 + $1.posted }
         let pending = outcomes.reduce(0) { $0 + $1.pending }
-        let invariants = try await InvariantCheck.run(
-            client: clients[0], ids: ids, expectedCount: required, ledger: identity.ledger,
-            expectedPosted: outcomeUnknown ? nil : posted, expectedPending: outcomeUnknown ? nil : pending)
+        let invariants: InvariantOutcome
+        if server?.hasExited == true {
+            invariants = InvariantOutcome(ok: false, accounts: 0, checks: [
+                (name: "money check ran", ok: false, detail: "the server exited during the run"),
+            ])
+        } else {
+            do {
+                invariants = try await InvariantCheck.run(
+                    client: clients[0], ids: ids, expectedCount: required, ledger: identity.ledger,
+                    expectedPosted: outcomeUnknown ? nil : posted, expectedPending: outcomeUnknown ? nil : pending)
+            } catch {
+                // A server gone mid-run: the figures are still reported, the check says why it could not run.
+                invariants = InvariantOutcome(ok: false, accounts: 0, checks: [
+                    (name: "money check ran", ok: false, detail: error.message),
+                ])
+            }
+        }
         for c in clients { await c.close() }
 
         let (totals, transfers) = recorder.totals()
@@ -154,36 +200,72 @@ package struct BenchRunner: Sendable {
             server: config.address ?? "own", dataDirectory: keepData)
         report.peakInFlight = series.map(\.workers).max() ?? plan.maxWorkers
         report.cpu = cpu
+        report.abortReason = abortReason
+        report.interruptSignal = Interrupt.signal
+        report.openLoop = open?.outcome(seconds: duration)
         if let followers, let server, let mode = config.replication {
-            say("followers: waiting until they hold the whole log, then comparing digests")
-            report.replicas = followers.finish(primary: server, mode: mode)
+            if server.hasExited {
+                report.replicas = ReplicaOutcome(followers: followers.nodes.count, mode: mode, digestsEqual: false,
+                                                 detail: "not compared: the primary exited during the run")
+            } else {
+                say("followers: waiting until they hold the whole log, then comparing digests")
+                report.replicas = followers.finish(primary: server, mode: mode)
+            }
         }
+        report.metadata = RunMetadata(
+            startedAt: startedAt, measuredAt: measuredAt, endedAt: WallClock.now(), version: version, commit: commit,
+            commandLine: commandLine, host: HostInfo.current())
+        report.thresholds = ThresholdCheck.evaluate(config.thresholds, report: report)
         return report
+    }
+
+    /// `up to 8 in flight` (closed model) or `10/s open model, at most 64 in flight`.
+    static func loadLabel(_ plan: ScenarioPlan) -> String {
+        guard let arrivals = plan.arrivals else { return "up to \(plan.maxWorkers) in flight" }
+        let segments = arrivals.segments
+        let rate = segments.count == 1 && segments[0].from == segments[0].to
+            ? Threshold.format(segments[0].from, .rate) : "up to " + Threshold.format(arrivals.peakRate, .rate)
+        return "open model \(rate), at most \(plan.maxWorkers) in flight"
     }
 
     private func say(_ line: String) {
         if showProgress { SystemProbe.emit(line + "\n") }
     }
 
-    /// Every second: cuts an interval from the recorder, prints the progress line.
+    /// Every second: cuts an interval from the recorder, prints the progress line, and
+    /// stops a run whose server is stuck (`StallWatch`). Every 100 ms: stops the run on
+    /// Ctrl-C or when the bench's own server is gone.
     private static func tick(
-        recorder: Recorder, control: RunControl, start: UInt64, scenario: BenchScenario,
-        rss: @Sendable () -> Int?, show: Bool
+        recorder: Recorder, control: RunControl, start: UInt64, scenario: String, watch: RunWatch, show: Bool,
+        requestTimeout: Double
     ) async -> [TickPoint] {
         let terminal = SystemProbe.stdoutIsTerminal
         var series: [TickPoint] = []
+        var stall = StallWatch(requestTimeout: requestTimeout)
         var last = start
         while true {
             var slept = 0
             while slept < 10 && !control.isStopped {
                 try? await Task.sleep(for: .milliseconds(100))
                 slept += 1
+                if let signal = Interrupt.signal { control.abort("interrupted by \(Interrupt.name(signal))") }
+                if let gone = watch.serverGone() { control.abort(gone) }
             }
             let now = monotonicNanos()
             let (figures, transfers) = recorder.takeInterval()
-            let point = TickPoint(
-                t: Double(now - start) / 1e9, seconds: Double(now - last) / 1e9, workers: control.activeWorkers,
-                transfers: transfers, figures: figures, serverRSSBytes: rss())
+            let t = Double(now - start) / 1e9
+            var successes = 0
+            var failures = 0
+            for (i, f) in figures.enumerated() where Metric.at(i).isOperation {
+                successes += (f?.count ?? 0) - (f?.errors ?? 0)
+                failures += f?.errors ?? 0
+            }
+            if let why = stall.observe(t: t, successes: successes, failures: failures) { control.abort(why) }
+            let load = watch.load(t)
+            var point = TickPoint(
+                t: t, seconds: Double(now - last) / 1e9, workers: load.inFlight,
+                transfers: transfers, figures: figures, serverRSSBytes: watch.rss())
+            point.targetRate = load.rate
             last = now
             if point.seconds > 0.05 || figures.contains(where: { $0 != nil }) { series.append(point) }
             if show {
@@ -204,6 +286,14 @@ package struct BenchRunner: Sendable {
     /// breakpoint plan, once a step crosses a limit.
     private static func control(plan: ScenarioPlan, control: RunControl, recorder: Recorder, start: UInt64) async
         -> BreakpointOutcome? {
+        if plan.arrivals != nil {
+            // Open model: the senders follow the schedule; stop at its end.
+            while !control.isStopped, Double(monotonicNanos() - start) / 1e9 < plan.totalSeconds {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            control.stop()
+            return nil
+        }
         guard let rule = plan.breakpoint else {
             while !control.isStopped {
                 let t = Double(monotonicNanos() - start) / 1e9

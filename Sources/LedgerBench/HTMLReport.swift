@@ -9,7 +9,7 @@ package enum HTMLReport {
         var html = """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8">
-            <title>kamino bench: \(r.scenario.rawValue) / \(r.mix.rawValue)</title>
+            <title>kamino bench: \(r.configuration.scenarioName) / \(r.mix.rawValue)</title>
             <style>
             body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 24px; color: #222; }
             h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; }
@@ -28,10 +28,16 @@ package enum HTMLReport {
 
             """
         let c = r.configuration
-        html += "<h1>kamino bench — scenario <code>\(r.scenario.rawValue)</code>, mix <code>\(r.mix.rawValue)</code></h1>\n"
+        html += "<h1>kamino bench — scenario <code>\(c.scenarioName)</code>, mix <code>\(r.mix.rawValue)</code></h1>\n"
+        if let why = r.abortReason { html += "<p class=\"bad\">Stopped early: \(escape(why)).</p>\n" }
+        if let m = r.metadata {
+            html += "<p>Run \(m.startedAt.iso8601) to \(m.endedAt.iso8601) (UTC); kamino \(escape(m.version)), commit "
+            html += "<code>\(escape(m.commit))</code>; host \(escape(m.host.hostname)) (\(escape(m.host.kernel)), nproc \(m.host.nproc)); "
+            html += "<code>\(escape(m.commandLine.joined(separator: " ")))</code>.</p>\n"
+        }
         html += "<p>\(Format.fixed(r.durationSeconds, 1)) s measured (setup \(Format.fixed(r.setupSeconds, 1)) s); "
         html += "\(Format.grouped(c.accounts)) accounts, \(c.distribution.name) distribution, "
-        if r.mix == .transfers { html += "batches of \(c.batchSize), " }
+        if r.mix == .transfers { html += "batches of \(c.effectiveBatchSize), " }
         html += "\(c.effectiveConnections) connections, up to \(r.peakInFlight) requests in flight; "
         html += "two-phase \(Format.fixed(c.twoPhase, 2)), linked \(Format.fixed(c.linked, 2)); seed \(c.seed); "
         html += "server \(escape(r.server)); machine: \(r.machine.cores) cores, \(Format.bytes(r.machine.memoryBytes)).</p>\n"
@@ -39,6 +45,9 @@ package enum HTMLReport {
         html += "Money invariants: " + (r.invariants.ok ? "<span class=\"ok\">ok</span>" : "<span class=\"bad\">FAILED</span>")
         html += ". Unexpected errors: \(r.unexpectedErrors).</p>\n"
         if let b = r.breakpoint { html += "<p>Breakpoint: \(escape(b.reason)).</p>\n" }
+        if let o = r.openLoop { html += "<p>\(escape(TableReport.openLine(o)))</p>\n" }
+        if !r.thresholds.isEmpty { html += thresholdTable(r.thresholds) }
+        if let comparison = r.comparison { html += "<h2>Compared with a baseline</h2>\n<pre>\(escape(comparison.render()))</pre>\n" }
 
         html += "<h2>Operations</h2>\n" + table(r.operations)
         if !r.actions.isEmpty { html += "<h2>Bank actions</h2>\n" + table(r.actions) }
@@ -50,7 +59,10 @@ package enum HTMLReport {
         html += "<h2>Latency percentiles over time</h2>\n"
         for chart in latencyCharts(r) { html += chart.render() }
         html += "<h2>Latency distribution</h2>\n"
-        html += distributionChart(r).render()
+        html += distributionChart(r.operations, title: "Latency by percentile, per operation").render()
+        if !r.actions.isEmpty {
+            html += distributionChart(r.actions, title: "Latency by percentile, per bank action").render()
+        }
         if r.series.contains(where: { $0.serverRSSBytes != nil }) {
             var mem = SVGChart(title: "Server memory (RSS)", xLabel: "seconds", yLabel: "MiB", series: [
                 .init(name: "server RSS", points: r.series.compactMap { p in p.serverRSSBytes.map { (p.t, Double($0) / 1_048_576) } }),
@@ -95,7 +107,24 @@ package enum HTMLReport {
             perOp.append(.init(name: op.name, points: s.map { ($0.t, Double($0.figures[i]?.count ?? 0) / max($0.seconds, 0.001)) }))
         }
         charts.append(SVGChart(title: "Requests per second by operation", xLabel: "seconds", yLabel: "requests/s", series: perOp))
-        var workers = SVGChart(title: "Requests in flight (target concurrency)", xLabel: "seconds", yLabel: "in flight", series: [
+        if s.contains(where: { $0.targetRate != nil }) {
+            // Open model: what was intended against what was done (bank: one action per arrival).
+            let done: (TickPoint) -> Double = { p in
+                let n = p.figures.enumerated().reduce(0) { sum, item in
+                    guard let f = item.element, Metric.at(item.offset).isOperation == (r.mix == .transfers) else { return sum }
+                    return sum + f.count
+                }
+                return Double(n) / max(p.seconds, 0.001)
+            }
+            charts.append(SVGChart(
+                title: "Intended and achieved rate (open model)", xLabel: "seconds",
+                yLabel: r.mix == .transfers ? "requests/s" : "actions/s", series: [
+                    .init(name: "intended", points: s.compactMap { p in p.targetRate.map { (p.t, $0) } }, dashed: true),
+                    .init(name: "done", points: s.map { ($0.t, done($0)) }),
+                ]))
+        }
+        let inFlightTitle = r.openLoop == nil ? "Requests in flight (target concurrency)" : "Requests in flight"
+        var workers = SVGChart(title: inFlightTitle, xLabel: "seconds", yLabel: "in flight", series: [
             .init(name: "in flight", points: s.map { ($0.t, Double($0.workers)) }),
         ])
         workers.height = 240
@@ -135,16 +164,25 @@ package enum HTMLReport {
         return charts
     }
 
-    /// Latency by percentile (HdrHistogram's percentile spectrum), every operation.
-    static func distributionChart(_ r: BenchReport) -> SVGChart {
+    /// The thresholds with pass/fail.
+    static func thresholdTable(_ results: [ThresholdResult]) -> String {
+        var out = "<h2>Thresholds</h2>\n<table><tr><th>threshold</th><th>measured</th><th>result</th></tr>\n"
+        for t in results {
+            let measured = t.actual.map { Threshold.format($0, t.threshold.statistic) } ?? "no samples"
+            out += "<tr><td><code>\(escape(t.threshold.text))</code></td><td>\(escape(measured))</td>"
+            out += "<td class=\"\(t.ok ? "ok" : "bad")\">\(t.ok ? "pass" : "FAIL")</td></tr>\n"
+        }
+        return out + "</table>\n"
+    }
+
+    /// Latency by percentile (HdrHistogram's percentile spectrum): one line per metric,
+    /// named in the legend.
+    static func distributionChart(_ metrics: [MetricSummary], title: String) -> SVGChart {
         let x: (Double) -> Double = { p in min(5, -log10(max(1e-5, 1 - p / 100))) }
-        var series: [SVGChart.Series] = r.operations.map { m in
+        let series: [SVGChart.Series] = metrics.map { m in
             .init(name: m.name, points: m.distribution.map { (x($0.percentile), Double($0.micros) / 1000) })
         }
-        series += r.actions.map { m in
-            .init(name: "\(m.name) (action)", points: m.distribution.map { (x($0.percentile), Double($0.micros) / 1000) }, dashed: true)
-        }
-        var chart = SVGChart(title: "Latency by percentile", xLabel: "percentile", yLabel: "ms", series: series)
+        var chart = SVGChart(title: title, xLabel: "percentile", yLabel: "ms", series: series)
         chart.logY = true
         chart.xTicks = [(0, "0%"), (1, "90%"), (2, "99%"), (3, "99.9%"), (4, "99.99%"), (5, "99.999%")]
         return chart

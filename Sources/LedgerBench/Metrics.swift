@@ -70,7 +70,8 @@ package struct TickPoint: Sendable {
     package var t: Double
     /// Length of the interval in seconds.
     package var seconds: Double
-    /// The target concurrency at the end of the interval.
+    /// The target concurrency at the end of the interval (closed model), or the requests
+    /// in flight then (open model).
     package var workers: Int
     /// Transfers created in the interval.
     package var transfers: Int
@@ -78,4 +79,15 @@ package struct TickPoint: Sendable {
     package var figures: [IntervalFigures?]
     /// Resident memory of the server the bench started, if known.
     package var serverRSSBytes: Int?
+    /// Open model: the intended rate (requests per second) at the end of the interval.
+    package var targetRate: Double?
+
+    package init(t: Double, seconds: Double, workers: Int, transfers: Int, figures: [IntervalFigures?], serverRSSBytes: Int?) {
+        self.t = t
+        self.seconds = seconds
+        self.workers = workers
+        self.transfers = transfers
+        self.figures = figures
+        self.serverRSSBytes = serverRSSBytes
+    }
 }

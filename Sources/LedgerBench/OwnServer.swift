@@ -59,6 +59,7 @@ package final class OwnServer: @unchecked Sendable {
             }
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid {
+                Interrupt.unregister(child: pid)
                 throw BenchError(.serverStart, "the server exited at start: \(text.suffix(2000))")
             }
             usleep(20_000)
@@ -66,7 +67,17 @@ package final class OwnServer: @unchecked Sendable {
         kill(pid, SIGKILL)
         var status: Int32 = 0
         waitpid(pid, &status, 0)
+        Interrupt.unregister(child: pid)
         throw BenchError(.serverStart, "the server did not print `listening on` within 60 s")
+    }
+
+    /// True when the process has exited (a zombie not yet reaped counts as exited);
+    /// reads /proc and reaps nothing, so `halt()` still collects its status.
+    package var hasExited: Bool {
+        let stat = SystemProbe.readSmallFile("/proc/\(pid)/stat")
+        guard let close = stat.lastIndex(of: ")") else { return true }
+        let state = stat[stat.index(after: close)...].drop { $0 == " " }.first
+        return state == "Z" || state == "X"
     }
 
     /// Resident memory of the server now.
@@ -130,6 +141,7 @@ package final class OwnServer: @unchecked Sendable {
             kill(pid, SIGKILL)
             waitpid(pid, &status, 0)
         }
+        Interrupt.unregister(child: pid)
         return result
     }
 
@@ -138,6 +150,7 @@ package final class OwnServer: @unchecked Sendable {
             kill(pid, SIGKILL)
             var status: Int32 = 0
             waitpid(pid, &status, 0)
+            Interrupt.unregister(child: pid)
         }
         if !removed, let scratch { removeTree(scratch) }
     }
@@ -148,6 +161,7 @@ package final class OwnServer: @unchecked Sendable {
         guard let pid = spawn(argv, output: output) else { return (nil, "cannot start \(argv[0]): errno \(errno)") }
         let deadline = monotonicNanos() + UInt64(seconds * 1e9)
         var status: Int32 = 0
+        defer { Interrupt.unregister(child: pid) }
         while waitpid(pid, &status, WNOHANG) != pid {
             if monotonicNanos() > deadline {
                 kill(pid, SIGKILL)
@@ -166,10 +180,19 @@ package final class OwnServer: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // A process group of its own: Ctrl-C at the terminal stops the bench's run, not
+        // the server that the bench still needs for the money check (see `Interrupt`).
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
         var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for a in cArgs { free(a) } }
         var pid = pid_t()
-        return posix_spawn(&pid, argv[0], &actions, nil, &cArgs, environ) == 0 ? pid : nil
+        guard posix_spawn(&pid, argv[0], &actions, &attributes, &cArgs, environ) == 0 else { return nil }
+        Interrupt.register(child: pid)
+        return pid
     }
 }
 

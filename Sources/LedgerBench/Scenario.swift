@@ -1,6 +1,11 @@
 /// The load shapes, after the k6 model banking teams use.
 package enum BenchScenario: String, Sendable, CaseIterable {
-    /// A few clients, briefly: does it work at all.
+    /// The default: the base concurrency for 10 s, as fast as the server answers (one
+    /// batch of 8189 in flight in the transfers mix: TigerBeetle's benchmark shape). Was
+    /// called `smoke` before k6's meaning was adopted.
+    case throughput
+    /// Minimal load, briefly (k6's smoke test): 10 requests per second for 5 s in the open
+    /// model, batches of 100 in the transfers mix. Does it work at all.
     case smoke
     /// Steady load at the configured concurrency.
     case load
@@ -15,7 +20,8 @@ package enum BenchScenario: String, Sendable, CaseIterable {
 }
 
 /// One stage of a plan: for `seconds`, hold `workers` concurrent requests (or ramp
-/// linearly to it from the previous stage's level when `ramp`).
+/// linearly to it from the previous stage's level when `ramp`). Only custom stages
+/// (`--stages ...:0`) target 0 workers.
 package struct Stage: Sendable, Equatable {
     package var seconds: Double
     package var workers: Int
@@ -23,7 +29,7 @@ package struct Stage: Sendable, Equatable {
 
     package init(seconds: Double, workers: Int, ramp: Bool = false) {
         self.seconds = seconds
-        self.workers = max(1, workers)
+        self.workers = max(0, workers)
         self.ramp = ramp
     }
 }
@@ -41,7 +47,8 @@ package struct BreakpointRule: Sendable, Equatable {
 }
 
 /// A scenario turned into numbers: stages (or a breakpoint ramp), how many workers to
-/// start, and the longest it may run.
+/// start, and the longest it may run. In the open model, `arrivals` gives when requests
+/// are due and `maxWorkers` caps the requests in flight.
 package struct ScenarioPlan: Sendable, Equatable {
     package var scenario: BenchScenario
     package var stages: [Stage]
@@ -50,9 +57,11 @@ package struct ScenarioPlan: Sendable, Equatable {
     package var maxWorkers: Int
     /// The level a first ramping stage starts from.
     package var startWorkers = 1
+    /// Open model: the arrival schedule; nil: closed model (the stages set the workers).
+    package var arrivals: ArrivalSchedule?
 
     /// Total planned seconds.
-    package var totalSeconds: Double { stages.reduce(0) { $0 + $1.seconds } }
+    package var totalSeconds: Double { arrivals?.totalSeconds ?? stages.reduce(0) { $0 + $1.seconds } }
 
     /// The plan of `scenario` for a base concurrency of `workers`, scaled so that it lasts
     /// `duration` seconds when given (the defaults all finish in under 2 minutes).
@@ -65,8 +74,10 @@ package struct ScenarioPlan: Sendable, Equatable {
         var rule: BreakpointRule?
         var maxWorkers: Int
         switch scenario {
+        case .throughput:
+            stages = [Stage(seconds: 10, workers: w)]
         case .smoke:
-            stages = [Stage(seconds: 10, workers: min(w, 2))]
+            stages = [Stage(seconds: 5, workers: w)]
         case .load:
             stages = [Stage(seconds: 60, workers: w)]
         case .stress:
@@ -101,7 +112,7 @@ package struct ScenarioPlan: Sendable, Equatable {
             if t < start + stage.seconds {
                 guard stage.ramp, stage.seconds > 0 else { return stage.workers }
                 let f = (t - start) / stage.seconds
-                return max(1, Int((Double(previous) + (Double(stage.workers - previous)) * f).rounded()))
+                return max(0, Int((Double(previous) + (Double(stage.workers - previous)) * f).rounded()))
             }
             start += stage.seconds
             previous = stage.workers

@@ -38,10 +38,52 @@ package enum SystemProbe {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// A whole file's text, up to `maxBytes`; throws when it cannot be read or is larger.
+    package static func readFile(_ path: String, maxBytes: Int = 256 << 20) throws(BenchError) -> String {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw BenchError(.invalidOption, "cannot open \(path): \(errorText(errno))") }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n == 0 { break }
+            guard n > 0 else { throw BenchError(.invalidOption, "cannot read \(path): \(errorText(errno))") }
+            out.append(contentsOf: chunk[0..<n])
+            guard out.count <= maxBytes else { throw BenchError(.invalidOption, "\(path) is larger than \(maxBytes) bytes") }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Checks, before a run, that `path` can be written: creates it (and removes it again)
+    /// when it does not exist, opens it for writing without truncating when it does.
+    package static func checkWritable(_ path: String, option: String) throws(BenchError) {
+        func fail(_ e: Int32) -> BenchError {
+            BenchError(.writeFailed, "\(option) \(path) cannot be written: \(errorText(e))")
+        }
+        let created = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        if created >= 0 {
+            close(created)
+            unlink(path)
+            return
+        }
+        let e = errno
+        guard e == EEXIST else { throw fail(e) }
+        let existing = open(path, O_WRONLY)
+        guard existing >= 0 else { throw fail(errno) }
+        close(existing)
+    }
+
+    /// `strerror` text of an errno value: `No such file or directory (errno 2)`.
+    package static func errorText(_ e: Int32) -> String {
+        guard let text = strerror(e) else { return "errno \(e)" }
+        return String(cString: text) + " (errno \(e))"
+    }
+
     /// Writes `text` to `path` (created or truncated).
     package static func writeFile(_ path: String, _ text: String) throws(BenchError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw BenchError(.writeFailed, "cannot open \(path): errno \(errno)") }
+        guard fd >= 0 else { throw BenchError(.writeFailed, "cannot open \(path): \(errorText(errno))") }
         defer { close(fd) }
         let bytes = Array(text.utf8)
         var offset = 0

@@ -44,7 +44,8 @@ package enum TableReport {
     /// The whole report.
     package static func render(_ r: BenchReport) -> String {
         var out = "\n"
-        out += "scenario \(r.scenario.rawValue), mix \(r.mix.rawValue), \(r.configuration.address == nil ? replicationLabel(r.configuration) + ", " : "")\(Format.fixed(r.durationSeconds, 1)) s measured "
+        if let why = r.abortReason { out += "STOPPED EARLY: \(why)\n" }
+        out += "scenario \(r.configuration.scenarioName)\(r.openLoop == nil ? "" : " (open model)"), mix \(r.mix.rawValue), \(r.configuration.address == nil ? replicationLabel(r.configuration) + ", " : "")\(Format.fixed(r.durationSeconds, 1)) s measured "
         out += "(setup \(Format.fixed(r.setupSeconds, 1)) s), \(r.machine.cores) cores, \(Format.bytes(r.machine.memoryBytes))\n\n"
         out += table(r.operations, title: "operation")
         if !r.actions.isEmpty {
@@ -53,6 +54,7 @@ package enum TableReport {
         let statuses = statusLines(r.operations)
         if !statuses.isEmpty { out += "\n" + statuses }
         out += "\ntransfers created: \(Format.grouped(r.transfersCreated)), \(Format.rate(r.transfersPerSecond)) per second\n"
+        if let o = r.openLoop { out += openLine(o) }
         if let b = r.breakpoint {
             out += "breakpoint: \(b.reason)"
             if let g = b.lastGood {
@@ -78,6 +80,25 @@ package enum TableReport {
             out += replicas.digestsEqual
                 ? "followers: \(replicas.followers), digests equal\n"
                 : "followers: \(replicas.followers), digests DIFFER: \(replicas.detail)\n"
+        }
+        if !r.thresholds.isEmpty {
+            let failed = r.thresholds.filter { !$0.ok }.count
+            out += "thresholds: " + (failed == 0 ? "all \(r.thresholds.count) passed" : "\(failed) of \(r.thresholds.count) FAILED") + "\n"
+            for t in r.thresholds { out += "  " + t.summary + "\n" }
+        }
+        return out
+    }
+
+    /// The open model's line: `open model: 200/s intended, 600 due, 600 sent (199.8/s), 0 late, 0 dropped`.
+    package static func openLine(_ o: OpenLoopOutcome) -> String {
+        let intended = o.targetRate.map { Threshold.format($0, .rate) } ?? "up to " + Threshold.format(o.peakRate, .rate)
+        var out = "open model: \(intended) intended, \(Format.grouped(o.due)) due, \(Format.grouped(o.sent)) sent "
+        out += "(\(Threshold.format(o.sentPerSecond, .rate))), \(Format.grouped(o.late)) late (> 1 ms; worst "
+        out += "\(Format.micros(o.maxLateMicros)); \(Format.grouped(o.lateAllBusy)) with all \(o.cap) in flight), "
+        out += "\(Format.grouped(o.dropped)) dropped\n"
+        if o.lateAllBusy > 0 || o.dropped > 0 {
+            out += "  (the in-flight cap was reached: raise --in-flight, or the server cannot keep up; latencies count "
+            out += "from the intended send times, dropped requests were due but not sent by the end)\n"
         }
         return out
     }

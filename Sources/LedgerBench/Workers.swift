@@ -10,12 +10,25 @@ package struct WorkerContext: Sendable {
     package var control: RunControl
     /// Failure labels that are expected in this scenario (e.g. `busy` above capacity).
     package var expectedErrors: Set<String>
+    /// The open model's schedule and counters; nil: closed model.
+    package var open: OpenLoop?
 
     var shape: TransferShape {
         TransferShape(
             identity: identity, picker: picker, twoPhase: configuration.twoPhase, linked: configuration.linked,
             maxAmount: configuration.mix == .bank ? 10_000 : 1000)
     }
+}
+
+/// A worker's permission to send one request (or bank action).
+struct Turn {
+    /// Open model: the intended send time (monotonic nanoseconds), which latencies count
+    /// from; nil in the closed model, where they count from the actual send.
+    var due: UInt64?
+
+    /// The time a request sent now counts from.
+    @inline(__always)
+    func origin() -> UInt64 { due ?? monotonicNanos() }
 }
 
 /// Waits while this worker is above the active level; false once the run stops.
@@ -27,11 +40,31 @@ private func awaitTurn(_ worker: Int, _ control: RunControl) async -> Bool {
     return false
 }
 
+extension WorkerContext {
+    /// The worker's next turn: in the closed model when the active level includes it, in
+    /// the open model when the next request is due; nil once the run stops.
+    func nextTurn(_ worker: Int) async -> Turn? {
+        if let open {
+            guard let due = await open.nextDue(control) else { return nil }
+            return Turn(due: due)
+        }
+        return await awaitTurn(worker, control) ? Turn(due: nil) : nil
+    }
+
+    /// The turn's request is answered (or failed).
+    func finish(_ turn: Turn) {
+        if turn.due != nil { open?.done() }
+    }
+}
+
 /// Notes a failed request in the outcome (unknown outcome, unexpected) and returns its label.
 private func noteFailure(_ error: KaminoClientError, _ context: WorkerContext, _ outcome: inout WorkerOutcome) -> String {
     let label = ErrorLabels.label(error)
     if ErrorLabels.mayHaveApplied(error) { outcome.outcomeUnknown = true }
-    if !context.expectedErrors.contains(label) { outcome.unexpected += 1 }
+    if !context.expectedErrors.contains(label) {
+        outcome.unexpected += 1
+        context.control.noteFailure(label)
+    }
     return label
 }
 
@@ -40,15 +73,17 @@ package func runTransferWorker(_ worker: Int, client: KaminoClient, context: Wor
     var outcome = WorkerOutcome(worker: worker)
     var generator = TransferGenerator(shape: context.shape, seed: context.configuration.seed, worker: worker)
     let accounting = TransferAccounting(mix: context.configuration.mix)
-    let batchSize = context.configuration.batchSize
-    while await awaitTurn(worker, context.control) {
+    let batchSize = context.configuration.effectiveBatchSize
+    while let turn = await context.nextTurn(worker) {
+        defer { context.finish(turn) }
         let size = context.control.reserveTransfers(batchSize)
         guard size > 0 else { break }
         let batch = generator.nextBatch(size: size)
-        let start = monotonicNanos()
+        let start = turn.origin()
         do {
             let results = try await client.createTransfers(batch)
             let micros = (monotonicNanos() - start) / 1000
+            context.control.noteSuccess()
             let (created, statuses, unexpected) = accounting.account(batch, results, into: &outcome)
             context.recorder.record(
                 .operation(.createTransfers), worker: worker, micros: micros,
@@ -76,6 +111,7 @@ package func runBankWorker(_ worker: Int, client: KaminoClient, context: WorkerC
     func settle<T>(_ op: BenchOperation, _ m: Measured<T>, check: (T) -> String? = { _ in nil }) -> T? {
         switch m.result {
         case .success(let value):
+            context.control.noteSuccess()
             let bad = check(value)
             if bad != nil { outcome.unexpected += 1 }
             recorder.record(.operation(op), worker: worker, micros: m.micros, error: bad)
@@ -88,24 +124,27 @@ package func runBankWorker(_ worker: Int, client: KaminoClient, context: WorkerC
     }
     let one: @Sendable ([Account]) -> String? = { $0.count == 1 ? nil : "not_found" }
 
-    while await awaitTurn(worker, context.control) {
+    while let turn = await context.nextTurn(worker) {
+        defer { context.finish(turn) }
         let action = BankAction.next(&rng)
         let user = identity.accountId(context.picker.pick(&rng))
-        let start = monotonicNanos()
+        let start = turn.origin()
+        // The action's first requests count from its start (its intended time in the open model).
+        let first = turn.due
         var ok = true
         var created = 0
         switch action {
         case .balance:
-            ok = settle(.lookupAccounts, await measure { () throws(KaminoClientError) in try await client.lookupAccounts([user]) },
+            ok = settle(.lookupAccounts, await measure(from: first) { () throws(KaminoClientError) in try await client.lookupAccounts([user]) },
                         check: one) != nil
         case .statement:
-            let first = AccountFilter(accountId: user, limit: 20, flags: [.debits, .credits, .reversed])
-            let page = settle(.getAccountTransfers, await measure { () throws(KaminoClientError) in
-                try await client.getAccountTransfers(first)
+            let firstPage = AccountFilter(accountId: user, limit: 20, flags: [.debits, .credits, .reversed])
+            let page = settle(.getAccountTransfers, await measure(from: first) { () throws(KaminoClientError) in
+                try await client.getAccountTransfers(firstPage)
             })
             ok = page != nil
             if let page, page.count == 20, let last = page.last, last.timestamp > 1 {
-                var following = first
+                var following = firstPage
                 following.timestampMax = last.timestamp - 1
                 let next = following
                 ok = settle(.getAccountTransfers, await measure { () throws(KaminoClientError) in
@@ -114,16 +153,17 @@ package func runBankWorker(_ worker: Int, client: KaminoClient, context: WorkerC
             }
         case .dashboard:
             let filter = AccountFilter(accountId: user, limit: 10, flags: [.debits, .credits, .reversed])
-            async let account = measure { () throws(KaminoClientError) in try await client.lookupAccounts([user]) }
-            async let latest = measure { () throws(KaminoClientError) in try await client.getAccountTransfers(filter) }
+            async let account = measure(from: first) { () throws(KaminoClientError) in try await client.lookupAccounts([user]) }
+            async let latest = measure(from: first) { () throws(KaminoClientError) in try await client.getAccountTransfers(filter) }
             let a = settle(.lookupAccounts, await account, check: one)
             let l = settle(.getAccountTransfers, await latest)
             ok = a != nil && l != nil
         case .transfer:
             let batch = generator.nextBatch(size: 1)
-            let tStart = monotonicNanos()
+            let tStart = turn.origin()
             do {
                 let results = try await client.createTransfers(batch)
+                context.control.noteSuccess()
                 let r = accounting.account(batch, results, into: &outcome)
                 created = r.created
                 ok = r.unexpected == 0
@@ -138,7 +178,7 @@ package func runBankWorker(_ worker: Int, client: KaminoClient, context: WorkerC
             let id = identity.registeredAccountId(worker: worker, sequence: outcome.registered)
             outcome.registered += 1
             let account = Account(id: id, ledger: identity.ledger, code: 10, flags: .debitsMustNotExceedCredits)
-            ok = settle(.createAccounts, await measure { () throws(KaminoClientError) in try await client.createAccounts([account]) },
+            ok = settle(.createAccounts, await measure(from: first) { () throws(KaminoClientError) in try await client.createAccounts([account]) },
                         check: { $0.first?.status == .created ? nil : ErrorLabels.snakeCase($0.first?.status ?? .created) }) != nil
             if ok { outcome.registeredCreated += 1 }
         }
@@ -154,9 +194,12 @@ struct Measured<T: Sendable>: Sendable {
     var micros: UInt64
 }
 
-/// Runs one request and times it.
-func measure<T: Sendable>(_ body: @Sendable () async throws(KaminoClientError) -> T) async -> Measured<T> {
-    let start = monotonicNanos()
+/// Runs one request and times it, from `origin` when given (the intended send time in the
+/// open model), else from now.
+func measure<T: Sendable>(
+    from origin: UInt64? = nil, _ body: @Sendable () async throws(KaminoClientError) -> T
+) async -> Measured<T> {
+    let start = origin ?? monotonicNanos()
     do {
         let value = try await body()
         return Measured(result: .success(value), micros: (monotonicNanos() - start) / 1000)

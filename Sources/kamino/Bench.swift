@@ -8,19 +8,31 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure a Kamino server: scenarios, mixes, latency percentiles, money check.",
         discussion: """
-            Scenarios (k6 model): smoke (default, ~10 s), load (steady, 60 s), stress (4x the \
-            concurrency, 60 s), spike (8x jump and back, 45 s), soak (110 s, server memory \
-            watched), breakpoint (ramps until p99 or errors cross a limit; reports where). \
-            --duration scales any of them. Mixes: transfers (create_transfers batches, \
+            Scenarios (k6 model): throughput (default: the base concurrency as fast as the \
+            server answers, 10 s; one batch of 8189 in flight in the transfers mix), smoke \
+            (minimal load: 10 requests/s for 5 s, batches of 100), load (steady, 60 s), stress \
+            (4x the concurrency, 60 s), spike (8x jump and back, 45 s), soak (110 s, server \
+            memory watched), breakpoint (ramps until p99 or errors cross a limit; reports \
+            where). --duration scales any of them; --stages 10s:100,30s:1000,10s:0 replaces \
+            them with custom stages ramped linearly (workers, or N/s rates). --rate N/s runs \
+            the open model: requests at fixed intended times, latency counted from those \
+            times (no coordinated omission), at most --in-flight (default 64) at once; late \
+            and dropped sends are reported. Mixes: transfers (create_transfers batches, \
             TigerBeetle's benchmark shape) and bank (40% balances, 25% statements, 20% \
             dashboards, 10% transfers, 5% registrations over a pool of users). At the end \
             the money invariants are checked through the API; the exit status is 1 when \
-            they fail or a request failed unexpectedly. With --followers N --replication \
+            they fail, a request failed unexpectedly, a --threshold (e.g. \
+            'create_transfers:p99<5ms', 'create_transfers:rate>1000/s', \
+            'requests:error_rate<1%') does not hold, or the run stopped early (100 failures \
+            in a row, or none succeeded for twice --request-timeout: the server is gone or \
+            stuck); Ctrl-C stops the run, still prints the table and \
+            writes the files, and exits 130. With --followers N --replication \
             sync|async the bench also starts N followers (`kamino follow`, temporary dirs), \
             waits until they are attached, and at the end checks that each one's `wal replay` \
             digest equals the primary's (exit status 1 when not). The report gives the CPU \
             the bench client and the server spent per request (the server's only for its own \
-            server or with --server-pid).
+            server or with --server-pid). --compare BASELINE.json prints the differences \
+            with an earlier run's --json.
             """)
 
     @Option(help: "Drive a running server at HOST:PORT instead of starting one.")
@@ -41,8 +53,8 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Replication mode of the server the bench starts: sync or async (default: none).")
     var replication: BenchReplication?
 
-    @Option(help: "The load shape.")
-    var scenario: BenchScenario = .smoke
+    @Option(help: "The load shape (default: throughput).")
+    var scenario: BenchScenario?
 
     @Option(help: "The requests sent.")
     var mix: BenchMix = .transfers
@@ -56,13 +68,39 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Scenario length in seconds (scales its stages), up to 86400.")
     var duration: Double?
 
-    @Option(help: "Transfers per create_transfers request (transfers mix), 1...8189.")
-    var batchSize: Int = 8189
+    @Option(help: ArgumentHelp(
+        "Custom stages instead of a scenario: DURATION:TARGET,..., each ramped linearly from the previous target.",
+        discussion: "Targets are workers (closed model, starting from --in-flight or 1) or N/s rates (open model, "
+            + "starting from --rate or 0/s), e.g. 10s:100,30s:1000,10s:0 or 10s:500/s,30s:500/s.",
+        valueName: "stages"))
+    var stages: String?
+
+    @Option(help: ArgumentHelp(
+        "Open model: send N requests per second at fixed intended times (N/s or N).",
+        discussion: "Latency counts from the intended send time, so a slow server cannot hide its queue "
+            + "(coordinated omission). --in-flight caps the requests in flight (default 64).",
+        valueName: "N/s"))
+    var rate: String?
+
+    @Option(help: ArgumentHelp(
+        "A rule that must hold, else the exit status is 1; repeatable.",
+        discussion: "METRIC:STATISTIC<VALUE with <, <=, >, >=: METRIC is an operation (create_transfers, ...), a bank "
+            + "action, requests or transfers; STATISTIC is p50, p90, p95, p99, p99.9, p(N), min, max, mean, rate, "
+            + "count, errors or error_rate. E.g. 'create_transfers:p99<5ms', 'create_transfers:rate>1000/s', "
+            + "'requests:error_rate<1%'.",
+        valueName: "rule"))
+    var threshold: [String] = []
+
+    @Option(help: ArgumentHelp("Print the differences with an earlier run's --json file.", valueName: "baseline.json"))
+    var compare: String?
+
+    @Option(help: "Transfers per create_transfers request (transfers mix), 1...8189 (default 8189; 100 in smoke).")
+    var batchSize: Int?
 
     @Option(help: "Client connections, 1...4096 (default 1 for transfers, 16 for bank).")
     var connections: Int?
 
-    @Option(help: "Concurrent requests in flight at the scenario's base level, 1...4096 (default 1 for transfers, 64 for bank).")
+    @Option(help: "Concurrent requests in flight at the scenario's base level, 1...4096 (default 1 for transfers, 64 for bank); with --rate or smoke, the most in flight (default 64).")
     var inFlight: Int?
 
     @Option(help: "Account distribution: uniform, zipf (theta 0.99), zipf:THETA (0 < THETA < 1), hot.")
@@ -89,7 +127,8 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Write the figures as JSON to this file.")
     var json: String?
 
-    @Option(help: "Write an HTML report with plots (self-contained, works offline) to this file.")
+    @Option(name: [.customLong("report"), .customLong("html")],
+            help: "Write an HTML report with plots (self-contained, works offline) to this file.")
     var report: String?
 
     @Flag(help: "No progress output (the final table is still printed).")
@@ -101,6 +140,9 @@ struct Bench: AsyncParsableCommand {
         if address != nil && (data != nil || shards != nil) {
             throw ValidationError("--data and --shards configure the server the bench starts; not with --address")
         }
+        if stages != nil, scenario != nil {
+            throw ValidationError("--stages replace the scenario's shape; not with --scenario")
+        }
         do {
             try configuration(seed: 0).validate()
         } catch {
@@ -109,38 +151,82 @@ struct Bench: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let c = configuration(seed: seed ?? (monotonicNanos() ^ UInt64(UInt32(bitPattern: getpid())) << 32))
+        let c: BenchConfiguration
+        let baseline: BaselineComparison.Figures?
+        do {
+            c = try configuration(seed: seed ?? (monotonicNanos() ^ UInt64(UInt32(bitPattern: getpid())) << 32))
+            // Output files and the baseline are checked before the run, not found wanting after it.
+            if let json { try SystemProbe.checkWritable(json, option: "--json") }
+            if let report { try SystemProbe.checkWritable(report, option: "--report") }
+            baseline = try compare.map { path throws(BenchError) in
+                guard let document = JSONValue.parse(try SystemProbe.readFile(path)) else {
+                    throw BenchError(.invalidOption, "--compare \(path): not JSON")
+                }
+                do throws(BenchError) {
+                    return try BaselineComparison.Figures.read(document)
+                } catch {
+                    throw BenchError(.invalidOption, "--compare \(path): \(error.message)")
+                }
+            }
+        } catch {
+            throw exitFailure("error: \(error.message)")
+        }
         raiseFileLimit()
+        Interrupt.install()
         var runner = BenchRunner(configuration: c, executable: Self.ownExecutable())
         runner.keepData = data
         if let shards { runner.serverArguments = ["--shards", String(shards)] }
         runner.showProgress = !quiet
-        let result: BenchReport
+        runner.version = KaminoVersion.version
+        runner.commit = KaminoVersion.commit
+        runner.commandLine = CommandLine.arguments
+        var result: BenchReport
         do {
             result = try await runner.run()
         } catch {
             throw exitFailure("error: \(error.message)")
         }
+        if let baseline, let compare {
+            result.comparison = BaselineComparison.make(
+                baseline: baseline, current: .of(result), baselinePath: compare)
+        }
         print(TableReport.render(result), terminator: "")
-        do {
-            if let json {
+        if let comparison = result.comparison { print("\n" + comparison.render(), terminator: "") }
+        var failures: [String] = []
+        if let json {
+            do {
                 try SystemProbe.writeFile(json, JSONReport.document(result).render() + "\n")
                 print("json: \(json)")
+            } catch {
+                failures.append(error.message)
             }
-            if let report {
+        }
+        if let report {
+            do {
                 try SystemProbe.writeFile(report, HTMLReport.render(result))
                 print("report: \(report)")
+            } catch {
+                failures.append(error.message)
             }
-        } catch {
-            throw exitFailure("error: \(error.message)")
         }
+        if !failures.isEmpty { throw exitFailure("error: " + failures.joined(separator: "; ")) }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
 
-    /// The runner's configuration from the options.
-    private func configuration(seed: UInt64) -> BenchConfiguration {
+    /// The runner's configuration from the options; throws when a rule, the stages or the
+    /// rate cannot be read.
+    private func configuration(seed: UInt64) throws(BenchError) -> BenchConfiguration {
         var c = BenchConfiguration()
-        c.scenario = scenario
+        c.scenario = scenario ?? .throughput
+        c.stages = try stages.map { text throws(BenchError) in try StageSpec.parse(text) }
+        c.thresholds = try threshold.map { text throws(BenchError) in try Threshold.parse(text) }
+        if let rate {
+            let number = rate.hasSuffix("/s") ? String(rate.dropLast(2)) : rate
+            guard let value = Double(number), value.isFinite else {
+                throw BenchError(.invalidOption, "--rate '\(rate)': expected requests per second, e.g. 500/s")
+            }
+            c.rate = value
+        }
         c.mix = mix
         c.distribution = distribution
         c.accounts = accounts

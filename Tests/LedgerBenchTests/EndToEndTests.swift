@@ -28,7 +28,7 @@ import Testing
              "--seed", "5"], tag: "transfers")
         #expect(status == 0, "\(out)")
         let r = try #require(root, "\(out)")
-        #expect(r["scenario"] as? String == "smoke")
+        #expect(r["scenario"] as? String == "throughput")
         #expect(r["mix"] as? String == "transfers")
         #expect(r["invariants_ok"] as? Bool == true)
         #expect((r["transfers_per_second"] as? Double ?? 0) > 0)

@@ -15,10 +15,25 @@ import Testing
         }
     }
 
-    @Test func smokeHasFewClients() {
-        let plan = BenchConfiguration().plan()
-        #expect(plan.maxWorkers <= 2)
-        #expect(plan.totalSeconds <= 60)
+    /// k6's meaning: minimal load, a few seconds.
+    @Test func smokeIsAMinimalLoad() {
+        var c = BenchConfiguration()
+        c.scenario = .smoke
+        let plan = c.plan()
+        #expect(plan.totalSeconds <= 10)
+        #expect(plan.arrivals?.peakRate == 10)
+        #expect(c.effectiveBatchSize == 100)
+    }
+
+    /// The default is the old `smoke`: one batch of 8189 in flight for 10 s, as fast as it goes.
+    @Test func throughputIsTheDefault() {
+        let c = BenchConfiguration()
+        #expect(c.scenario == .throughput)
+        let plan = c.plan()
+        #expect(plan.arrivals == nil)
+        #expect(plan.maxWorkers == 1)
+        #expect(plan.totalSeconds == 10)
+        #expect(c.effectiveBatchSize == 8189)
     }
 
     @Test func spikeJumpsAndComesBack() {
@@ -78,5 +93,25 @@ import Testing
         #expect(control.reserveTransfers(8189) == 1811)
         #expect(control.reserveTransfers(8189) == 0)
         #expect(control.isStopped)
+    }
+}
+
+/// The rule that stops a run against a stuck server (no sockets).
+@Suite struct StallWatchTests {
+    @Test func stopsOnlyAfterAWindowOfFailuresWithoutSuccess() {
+        var w = StallWatch(requestTimeout: 30)
+        #expect(w.window == 60)
+        #expect(w.observe(t: 1, successes: 10, failures: 0) == nil)
+        // A quiet stretch (low rate, no answers yet) is not a stall.
+        #expect(w.observe(t: 100, successes: 0, failures: 0) == nil)
+        #expect(w.observe(t: 101, successes: 5, failures: 2) == nil)
+        #expect(w.observe(t: 131, successes: 0, failures: 1) == nil)
+        #expect(w.observe(t: 160, successes: 0, failures: 0) == nil)
+        let why = w.observe(t: 161, successes: 0, failures: 0)
+        #expect(why?.hasPrefix("no request succeeded for 60 s") == true, "\(why ?? "nil")")
+        // A success resets it.
+        #expect(w.observe(t: 162, successes: 1, failures: 0) == nil)
+        #expect(w.observe(t: 200, successes: 0, failures: 3) == nil)
+        #expect(StallWatch(requestTimeout: 1).window == 10)
     }
 }

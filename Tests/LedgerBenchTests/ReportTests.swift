@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import LedgerCore
 import Testing
 @testable import LedgerBench
@@ -21,6 +22,7 @@ func sampleReport(mix: BenchMix = .transfers) -> BenchReport {
     }
     let (totals, transfers) = recorder.totals()
     var config = BenchConfiguration()
+    config.scenario = .load
     config.mix = mix
     let ops = BenchOperation.allCases.compactMap { op -> MetricSummary? in
         let t = totals[Metric.operation(op).index]
@@ -82,18 +84,47 @@ func sampleReport(mix: BenchMix = .transfers) -> BenchReport {
         #expect(!html.contains("<script src"))
         #expect(!html.contains("<link "))
         #expect(html.contains("Transfers created per second"))
-        #expect(html.contains("Latency by percentile"))
-        #expect(html.contains("latency per second"))
+                #expect(html.contains("latency per second"))
         #expect(html.contains("data-series=\"transfers/s\""))
         #expect(html.contains("data-series=\"create_transfers\""))
         #expect(html.contains("data-series=\"p99\""))
-        #expect(html.contains("data-series=\"balance (action)\""))
+        #expect(html.contains("data-series=\"balance\""))
+        // One percentile chart per kind, one line per metric, each named in a legend.
+        #expect(html.contains("Latency by percentile, per operation"))
+        #expect(html.contains("Latency by percentile, per bank action"))
+        #expect(html.contains("class=\"legend\">create_transfers</text>"))
         #expect(html.contains("Server memory"))
         #expect(html.contains("id=\"kamino-bench-data\""))
         // Each time-series polyline has one point per interval.
         let line = html.split(separator: "\n").first { $0.contains("data-series=\"transfers/s\"") } ?? ""
         let points = line.split(separator: "points=\"").last?.split(separator: "\"").first ?? ""
         #expect(points.split(separator: " ").count == 5)
+    }
+
+    /// The open model's figures: a line in the table, an object in the JSON, a chart of
+    /// intended against achieved rate in the HTML; a run stopped early says so everywhere.
+    @Test func openModelAndEarlyStopAreReported() throws {
+        var r = sampleReport()
+        for i in r.series.indices { r.series[i].targetRate = 100 }
+        r.openLoop = OpenLoopOutcome(targetRate: 100, peakRate: 100, cap: 64, due: 500, sent: 498, sentPerSecond: 99.6,
+                                     late: 7, lateAllBusy: 2, maxLateMicros: 4200, dropped: 2)
+        r.abortReason = "interrupted by SIGINT"
+        r.interruptSignal = SIGINT
+        let table = TableReport.render(r)
+        #expect(table.hasPrefix("\nSTOPPED EARLY: interrupted by SIGINT\n"))
+        #expect(table.contains("open model: 100/s intended, 500 due, 498 sent (99.60/s), 7 late (> 1 ms; worst 4.20 ms; 2 with all 64 in flight), 2 dropped"))
+        #expect(table.contains("the in-flight cap was reached"))
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(JSONReport.document(r).render().utf8)) as? [String: Any])
+        let open = try #require(root["open_model"] as? [String: Any])
+        #expect(open["dropped"] as? Int == 2)
+        #expect(open["late_all_busy"] as? Int == 2)
+        #expect(root["completed"] as? Bool == false)
+        #expect(root["exit_code"] as? Int == 130)
+        #expect(((root["series"] as? [[String: Any]])?.first?["target_rate_per_second"] as? Double) == 100)
+        let html = HTMLReport.render(r)
+        #expect(html.contains("Intended and achieved rate (open model)"))
+        #expect(html.contains("data-series=\"intended\""))
+        #expect(html.contains("Stopped early: interrupted by SIGINT"))
     }
 
     @Test func tableFormatting() {
