@@ -40,6 +40,9 @@ class Connection(asyncio.Protocol):
         self._writable.set()
         #: The most requests this connection had in flight at once (for tests and stats).
         self.max_in_flight = 0
+        #: Requests written on this connection, and the events they carried.
+        self.requests_sent = 0
+        self.events_sent = 0
 
     # asyncio.Protocol
 
@@ -95,6 +98,8 @@ class Connection(asyncio.Protocol):
         self.next_id += 1
         future = asyncio.get_running_loop().create_future()
         self.pending[rid] = _Pending(operation, future)
+        self.requests_sent += 1
+        self.events_sent += event_count
         if len(self.pending) > self.max_in_flight:
             self.max_in_flight = len(self.pending)
         self.transport.write(encode_request(operation, rid, body, event_count))
