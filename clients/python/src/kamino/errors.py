@@ -203,9 +203,10 @@ class OutcomeUnknown(KaminoError):
     so it was not resent: it may or may not have been applied. A resent chain that was
     applied would answer `exists` for its first event and `linked_event_failed` for the
     others, so look the ids up (`lookup_accounts` / `lookup_transfers`) and resend only
-    the chains that are absent, under the same ids. `cause` is the last failure."""
+    the chains that are absent, under the same ids. `__cause__` is the last failure."""
 
-    may_have_executed = True
+    def __init__(self, message: str) -> None:
+        super().__init__(message, may_have_executed=True)
 
 
 class ClientClosed(KaminoError):
