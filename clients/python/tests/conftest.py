@@ -21,7 +21,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(REPO / "clients" / "python" / "src"))  # the checkout, when not pip-installed
+try:
+    import kamino  # noqa: F401 (the installed package, as scripts/test-python runs it)
+except ImportError:  # run from the checkout without installing: use its sources
+    sys.path.insert(0, str(REPO / "clients" / "python" / "src"))
 
 _LISTENING = re.compile(r"^listening on (\S+):(\d+)$", re.M)
 
