@@ -87,6 +87,18 @@ class Server:
         self.kill()
         raise RuntimeError(f"kamino did not announce its port within {timeout} s:\n{self.output()}")
 
+    def wait_for(self, pattern: str, timeout: float = 20) -> re.Match:
+        """The first match of `pattern` (multi-line) in the server's output, waiting for it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(self.log_path, errors="replace") as f:
+                m = re.search(pattern, f.read(), re.M)
+            if m:
+                return m
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {pattern!r} in the server's output:\n{self.output()}")
+            time.sleep(0.02)
+
     def output(self) -> str:
         with open(self.log_path, errors="replace") as f:
             return f.read()[-4000:]
