@@ -122,14 +122,30 @@ class Server:
             p.kill()
             p.wait()
 
-    def pause(self) -> None:
-        """SIGSTOP: the server stops answering (its socket still accepts bytes)."""
+    def pause(self, timeout: float = 10) -> None:
+        """SIGSTOP, and waits until every thread of the server is stopped (kill returns
+        before the stop takes hold): the server then answers nothing, while its sockets
+        still accept bytes."""
         assert self.process is not None
-        os.kill(self.process.pid, signal.SIGSTOP)
+        pid = self.process.pid
+        os.kill(pid, signal.SIGSTOP)
+        deadline = time.monotonic() + timeout
+        while not all(_thread_state(pid, t) in ("T", "t", "X", "Z", None) for t in os.listdir(f"/proc/{pid}/task")):
+            assert time.monotonic() < deadline, "the server did not stop"
+            time.sleep(0.005)
 
     def resume(self) -> None:
         assert self.process is not None
         os.kill(self.process.pid, signal.SIGCONT)
+
+
+def _thread_state(pid: int, tid: str) -> str | None:
+    """The state letter of one thread (`T` when stopped), None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/task/{tid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
 
 
 @pytest.fixture(scope="session")
