@@ -10,7 +10,9 @@ pairs of them, split into calls of `--batch` transfers, `--concurrency` calls at
 (asyncio tasks, or threads with `--api sync`); concurrent calls are batched by the
 client. The Transfer objects are built before the clock starts; ids come from
 kamino.id(). Prints one JSON object: transfers/s, calls/s, requests sent, the call
-latency percentiles (ms) and the check that every transfer was created.
+latency percentiles (ms), the client process's CPU time in the timed part (transfers per
+client CPU second: the client's own ceiling, meaningful on a shared machine), the load
+average, and the check that every transfer was created.
 """
 
 from __future__ import annotations
@@ -65,8 +67,10 @@ async def run_async(args, calls):
                 latencies.append(time.perf_counter() - t0)
                 failed += sum(r.status != CreateTransferStatus.CREATED for r in results)
         start = time.perf_counter()
+        cpu = time.process_time()
         await asyncio.gather(*(worker() for _ in range(args.concurrency)))
         elapsed = time.perf_counter() - start
+        args.cpu = time.process_time() - cpu
         conn = client.connection
         return elapsed, latencies, failed, conn.requests_sent - 1 if conn else 0
 
@@ -95,11 +99,13 @@ def run_sync(args, calls):
                     failed += bad
         threads = [threading.Thread(target=worker) for _ in range(args.concurrency)]
         start = time.perf_counter()
+        cpu = time.process_time()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - start
+        args.cpu = time.process_time() - cpu
         conn = client.async_client.connection
         return elapsed, latencies, failed, conn.requests_sent - 1 if conn else 0
 
@@ -136,7 +142,9 @@ def main() -> None:
         "events_per_request": round(args.transfers / max(1, requests), 1),
         "latency_ms": {q: round(percentile(latencies, v) * 1000, 2)
                        for q, v in (("p50", 50), ("p99", 99), ("max", 100))},
-        "not_created": failed, "python": sys.version.split()[0],
+        "client_cpu_seconds": round(args.cpu, 3),
+        "transfers_per_client_cpu_second": round(args.transfers / max(args.cpu, 1e-9)),
+        "load_average": round(os.getloadavg()[0], 1), "not_created": failed, "python": sys.version.split()[0],
     }))
     if failed:
         sys.exit(1)
