@@ -222,3 +222,37 @@ def test_unreadable_reply_is_invalid_body():
         finally:
             srv.close()
     asyncio.run(main())
+
+
+def test_busy_beyond_the_in_flight_limit_executes_nothing(raw, server):
+    """3000 creates pipelined in one write exceed the server's in-flight limit (256 per
+    connection): the excess is answered `busy` (same request id, connection kept) and
+    not executed."""
+    ids = [kamino.id() for _ in range(3000)]
+    raw.send(b"".join(encode_request(Operation.CREATE_ACCOUNTS, i + 1,
+                                     types.encode_accounts([kamino.Account(id=a, ledger=9, code=1)]), 1)
+                      for i, a in enumerate(ids)))
+    frames = [raw.frame() for _ in ids]
+    busy = {f.request_id for f in frames if f.kind == Kind.ERROR}
+    assert busy and all(error_of(f)[0] == E.BUSY for f in frames if f.kind == Kind.ERROR)
+    assert sorted(f.request_id for f in frames) == list(range(1, 3001))
+    raw.still_open()
+    with kamino.Client(server.address) as c:
+        found = {a.id for a in c.lookup_accounts(ids[:8189])}
+    assert found == {a for i, a in enumerate(ids) if i + 1 not in busy}
+
+
+def test_the_client_retries_busy(server):
+    """Requests refused `busy` were not executed: the client resends them (with backoff)
+    and every one succeeds; without retries the caller gets `kamino.Busy`."""
+    async def flood(retry):
+        async with kamino.AsyncClient(server.address, retry=retry) as c:
+            bodies = [types.encode_accounts([kamino.Account(id=kamino.id(), ledger=9, code=1)]) for _ in range(1500)]
+            return await asyncio.gather(*(c._execute(Operation.CREATE_ACCOUNTS, b, 1) for b in bodies),
+                                        return_exceptions=True)
+    refused = [r for r in asyncio.run(flood(kamino.NO_RETRY)) if isinstance(r, Exception)]
+    assert refused and all(isinstance(e, kamino.Busy) and not e.may_have_executed for e in refused)
+    patient = kamino.RetryPolicy(max_attempts=50, initial_backoff=0.01, max_backoff=0.1)
+    results = asyncio.run(flood(patient))
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert all(types.decode_account_results(f.body)[0].status == kamino.CreateAccountStatus.CREATED for f in results)
