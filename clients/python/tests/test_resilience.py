@@ -136,3 +136,27 @@ def test_a_linked_chain_is_resent_when_the_connect_failed(new_server):
         server.start()
         caller.join(30)
         assert outcome and [r.status for r in outcome[0]] == [TS.CREATED, TS.CREATED]
+
+
+def test_closing_the_blocking_client_ends_calls_in_other_threads(new_server):
+    server = new_server()
+    c = kamino.Client(server.address, retry=PATIENT)
+    c.status()
+    server.kill()
+    outcome: list = []
+
+    def call():
+        try:
+            c.status()
+        except kamino.KaminoError as e:
+            outcome.append(e)
+    caller = threading.Thread(target=call)
+    caller.start()
+    time.sleep(0.5)
+    assert caller.is_alive(), "the call is retrying"
+    c.close()
+    caller.join(5)
+    assert not caller.is_alive() and len(outcome) == 1
+    assert isinstance(outcome[0], (kamino.ClientClosed, kamino.ConnectionFailed))
+    with pytest.raises(kamino.ClientClosed):
+        c.status()

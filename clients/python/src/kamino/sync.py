@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from typing import Any, Coroutine, Sequence, TypeVar
 
@@ -54,7 +55,10 @@ class Client:
         if self._closed:
             coro.close()
             raise errors.ClientClosed("the client is closed")
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+        try:
+            return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+        except (concurrent.futures.CancelledError, asyncio.CancelledError):
+            raise errors.ClientClosed("the client was closed during the call") from None
 
     def __enter__(self) -> "Client":
         return self
@@ -63,14 +67,23 @@ class Client:
         self.close()
 
     def close(self) -> None:
-        """Closes the connection and stops the client's thread."""
+        """Closes the connection and stops the client's thread; calls still running in
+        other threads (waiting for a reply or to retry) raise `ClientClosed`."""
         if self._closed:
             return
         try:
-            self._run(self._client.close())
+            self._run(self._shutdown())
         finally:
             self._closed = True
             self._stop_loop()
+
+    async def _shutdown(self) -> None:
+        await self._client.close()
+        me = asyncio.current_task()
+        others = [t for t in asyncio.all_tasks() if t is not me]
+        for t in others:
+            t.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
 
     def _stop_loop(self) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
