@@ -1,21 +1,65 @@
 import LedgerWire
 
-/// A server's `host:port` (IPv6 hosts in brackets: `[::1]:4410`).
-struct ServerAddress: Sendable, Hashable, CustomStringConvertible {
+/// The address of a Kamino server: a host and a TCP port.
+///
+/// Parse one from the `HOST:PORT` form people write (an IPv6 host in brackets:
+/// `[::1]:4410`), or build it from its parts:
+///
+/// ```swift
+/// let primary = try ServerAddress("10.0.0.5:4410")
+/// let local = try ServerAddress(host: "127.0.0.1", port: 4410)
+/// ```
+///
+/// Both throw ``KaminoClientError`` with code `invalidArgument` and a message that says
+/// what is wrong with the text.
+public struct ServerAddress: Sendable, Hashable, CustomStringConvertible {
     /// Host name or IP address, without brackets.
-    var host: String
-    /// TCP port.
-    var port: Int
+    public let host: String
+    /// TCP port, 1...65535.
+    public let port: Int
 
-    /// Parses `host:port` (the package's one parser, `HostPort`); throws `invalidArgument`
-    /// when malformed or when the port is 0.
-    init(parsing text: String) throws(KaminoClientError) {
-        guard let parsed = HostPort(parsing: text), parsed.port != 0 else {
-            throw KaminoClientError(.invalidArgument, "address '\(text)' is not host:port")
+    /// An address from its parts; throws `invalidArgument` for an empty host, a host
+    /// with blanks, or a port outside 1...65535.
+    public init(host: String, port: Int) throws(KaminoClientError) {
+        guard !host.isEmpty else { throw Self.invalid("the host is empty", in: "\(host):\(port)") }
+        guard !host.contains(where: \.isWhitespace) else {
+            throw Self.invalid("the host '\(host)' contains a blank", in: "\(host):\(port)")
         }
-        self.host = parsed.host
-        self.port = parsed.port
+        guard (1...65535).contains(port) else {
+            throw Self.invalid("the port \(port) is not in 1...65535", in: "\(host):\(port)")
+        }
+        self.host = host
+        self.port = port
     }
 
-    var description: String { HostPort(host: host, port: port).description }
+    /// Parses `HOST:PORT`. The port is what follows the last colon, so an IPv6 host
+    /// needs brackets (`[::1]:4410`). Throws `invalidArgument` naming the problem: no
+    /// port, a port that is not a number or not in 1...65535, an empty host.
+    public init(_ text: String) throws(KaminoClientError) {
+        guard let colon = text.lastIndex(of: ":") else {
+            throw Self.invalid("no port (write HOST:PORT, for example 127.0.0.1:4410)", in: text)
+        }
+        var host = text[..<colon]
+        let portText = text[text.index(after: colon)...]
+        if host.hasPrefix("[") != host.hasSuffix("]") {
+            throw Self.invalid("unbalanced brackets around the host", in: text)
+        }
+        if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+        guard let port = Int(portText) else {
+            let what = portText.isEmpty ? "no port after the colon" : "the port '\(portText)' is not a number"
+            throw Self.invalid(what, in: text)
+        }
+        guard !host.isEmpty else { throw Self.invalid("the host is empty", in: text) }
+        guard !host.contains(where: \.isWhitespace) else { throw Self.invalid("the host contains a blank", in: text) }
+        guard (1...65535).contains(port) else { throw Self.invalid("the port \(port) is not in 1...65535", in: text) }
+        self.host = String(host)
+        self.port = port
+    }
+
+    /// `HOST:PORT`, with brackets around an IPv6 host: what ``init(_:)`` parses back.
+    public var description: String { HostPort(host: host, port: port).description }
+
+    private static func invalid(_ problem: String, in text: String) -> KaminoClientError {
+        KaminoClientError(.invalidArgument, "bad server address '\(text)': \(problem)")
+    }
 }
