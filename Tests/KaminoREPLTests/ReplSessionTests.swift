@@ -69,6 +69,8 @@ struct ReplSessionTests {
     func formatter() {
         #expect(ReplFormatter.clientError(KaminoClientError(.serverError(.busy), "queues full"), address: "h:1")
             == "error: the server answered busy: queues full")
+        #expect(ReplFormatter.clientError(KaminoClientError(.serverError(.busy), "server error 12 (busy): queues full"), address: "h:1")
+            == "error: the server answered busy: queues full")
         #expect(ReplFormatter.clientError(KaminoClientError(.timeout, "t"), address: "h:1").contains("no reply from h:1"))
         #expect(ReplFormatter.clientError(KaminoClientError(.circuitOpen, "open"), address: "h:1") == "error: cannot reach h:1 (open)")
         let refused = "could not connect: h:1: Connection errors: SingleConnectionFailure(target: [IPv4]h/1.2.3.4:1, "
