@@ -32,28 +32,20 @@ public struct ServerAddress: Sendable, Hashable, CustomStringConvertible {
         self.port = port
     }
 
-    /// Parses `HOST:PORT`. The port is what follows the last colon, so an IPv6 host
-    /// needs brackets (`[::1]:4410`). Throws `invalidArgument` naming the problem: no
-    /// port, a port that is not a number or not in 1...65535, an empty host.
+    /// Parses `HOST:PORT` (the package's one parser). The port is what follows the
+    /// last colon, so an IPv6 host needs brackets (`[::1]:4410`). Throws
+    /// `invalidArgument` naming the problem: no port, a port that is not a number or not
+    /// in 1...65535, an empty host, a blank in the host, unbalanced brackets.
     public init(_ text: String) throws(KaminoClientError) {
-        guard let colon = text.lastIndex(of: ":") else {
-            throw Self.invalid("no port (write HOST:PORT, for example 127.0.0.1:4410)", in: text)
+        let parsed: HostPort
+        do {
+            parsed = try HostPort(validating: text)
+        } catch {
+            throw Self.invalid(error.code == .portOutOfRange ? "the port \(error.part) is not in 1...65535" : "\(error)", in: text)
         }
-        var host = text[..<colon]
-        let portText = text[text.index(after: colon)...]
-        if host.hasPrefix("[") != host.hasSuffix("]") {
-            throw Self.invalid("unbalanced brackets around the host", in: text)
-        }
-        if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
-        guard let port = Int(portText) else {
-            let what = portText.isEmpty ? "no port after the colon" : "the port '\(portText)' is not a number"
-            throw Self.invalid(what, in: text)
-        }
-        guard !host.isEmpty else { throw Self.invalid("the host is empty", in: text) }
-        guard !host.contains(where: \.isWhitespace) else { throw Self.invalid("the host contains a blank", in: text) }
-        guard (1...65535).contains(port) else { throw Self.invalid("the port \(port) is not in 1...65535", in: text) }
-        self.host = String(host)
-        self.port = port
+        guard parsed.port != 0 else { throw Self.invalid("the port 0 is not in 1...65535", in: text) }
+        self.host = parsed.host
+        self.port = parsed.port
     }
 
     /// `HOST:PORT`, with brackets around an IPv6 host: what ``init(_:)`` parses back.

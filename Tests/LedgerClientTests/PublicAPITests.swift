@@ -44,7 +44,7 @@ import Testing
 
     @Test(arguments: [
         ("localhost", "no port (write HOST:PORT"),
-        ("localhost:", "no port after the colon"),
+        ("localhost:", "no port (write HOST:PORT"),
         ("localhost:http", "the port 'http' is not a number"),
         (":4410", "the host is empty"),
         ("[::1:4410", "unbalanced brackets"),
