@@ -8,12 +8,12 @@ public import NIOPosix
 ///
 /// Safe to share between tasks: concurrent `createTransfers`, `createAccounts` and
 /// lookup calls made while a request of the same operation is in flight are merged
-/// into one request (up to `KaminoClientOptions.maxBatchSize` events), and every caller
+/// into one request (up to ``KaminoClientOptions/maxBatchSize`` events), and every caller
 /// gets exactly its own results. A call that finds no request of its operation in flight
 /// is sent by the calling task itself (no task or actor hop of its own: the cost of a
 /// one-event call is one hop to the connection's event loop and one continuation).
 /// Requests are pipelined on one connection, time out
-/// after `requestTimeout`, and are retried with backoff on timeouts and lost
+/// after ``KaminoClientOptions/requestTimeout``, and are retried with backoff on timeouts and lost
 /// connections, trying the next address when one fails. A connection on which a
 /// request timed out takes no new request: the retry reconnects, starting with the
 /// next address.
@@ -42,9 +42,9 @@ public import NIOPosix
 /// the client resends there (nothing was executed), and when the primary cannot be
 /// reached the other addresses are tried, each pointing to the current primary. So a
 /// failover is followed without the caller doing anything, within the retry policy.
-/// With `KaminoClientOptions.readPreference` `.followers(maxLagLSN:)`, reads go to a
+/// With ``KaminoClientOptions/readPreference`` ``ReadPreference/followers(maxLagLSN:)``, reads go to a
 /// follower and are resent to the primary when its answer is staler than the bound
-/// (measured against `highestSeenLSN`).
+/// (measured against ``highestSeenLSN``).
 ///
 /// ```swift
 /// let client = try KaminoClient(addresses: ["127.0.0.1:4410"])

@@ -17,7 +17,7 @@
 public struct KaminoClientError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What went wrong.
     public enum Code: Sendable, Hashable {
-        /// No reply arrived within `KaminoClientOptions.requestTimeout` (after every retry).
+        /// No reply arrived within ``KaminoClientOptions/requestTimeout`` (after every retry).
         case timeout
         /// No server could be reached, or the connection was lost (after every retry).
         case connectionFailed
@@ -29,7 +29,7 @@ public struct KaminoClientError: Error, Sendable, Hashable, CustomStringConverti
         /// and resend only the chains that are absent, under the same ids.
         case outcomeUnknown
         /// The circuit breaker is open: recent connection attempts failed, so the request
-        /// failed fast without trying. Retry after `CircuitBreakerPolicy.coolDown`.
+        /// failed fast without trying. Retry after ``CircuitBreakerPolicy/coolDown``.
         case circuitOpen
         /// The server answered with an error reply; the value is its `error_code`
         /// (docs/protocol.md, "Error replies"), for example ``ServerErrorCode/busy``.
