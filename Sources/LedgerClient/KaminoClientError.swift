@@ -72,8 +72,11 @@ public struct KaminoClientError: Error, Sendable, Hashable, CustomStringConverti
         self.mayHaveExecuted = code == .outcomeUnknown
     }
 
-    /// `"KaminoClientError(code): message"`.
-    public var description: String { "KaminoClientError(\(code)): \(message)" }
+    /// `"KaminoClientError(code): message"`, with `, may have executed` after the code
+    /// when ``mayHaveExecuted``.
+    public var description: String {
+        "KaminoClientError(\(code)\(mayHaveExecuted ? ", may have executed" : "")): \(message)"
+    }
 
     /// True when resending may succeed: timeouts, lost connections, the server errors
     /// `busy`, `shutting_down` and `not_primary`, which guarantee nothing was executed,

@@ -113,6 +113,7 @@ import Testing
             try await client.createAccounts([Fixtures.account(2, flags: .linked), Fixtures.account(3)])
         }
         #expect(linked?.code == .outcomeUnknown && linked?.mayHaveExecuted == true)
+        #expect(linked?.description.hasPrefix("KaminoClientError(outcomeUnknown, may have executed): ") == true)
         await client.close()
     }
 
