@@ -163,6 +163,13 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The README's client example, compiled with nothing but `import LedgerClient`
+        // (member import visibility on: what LedgerClient does not re-export fails the build).
+        .testTarget(
+            name: "LedgerClientReadmeTests",
+            dependencies: ["LedgerClient", "KaminoTestSupport", "kamino"],
+            swiftSettings: strict + [.enableUpcomingFeature("MemberImportVisibility")]
+        ),
         .testTarget(
             name: "LedgerStorageTests",
             dependencies: ["LedgerStorage", "LedgerCore", "CKaminoCRC", "kamino-walstress"],

@@ -46,7 +46,10 @@ package enum ReplFormatter {
         case .connectionFailed, .circuitOpen:
             return "error: cannot reach \(address) (\(plainReason(error.message)))"
         case .serverError(let code):
-            return "error: the server answered \(code): \(error.message)"
+            // The client's message repeats the code ("server error 12 (busy): TEXT").
+            var text = Substring(error.message)
+            if let end = text.firstRange(of: "(\(code)): ") { text = text[end.upperBound...] }
+            return "error: the server answered \(code): \(text)"
         case .timeout:
             return "error: no reply from \(address) in time; a create may have been applied (look it up)"
         case .outcomeUnknown, .invalidReply, .invalidArgument, .closed, .cancelled:

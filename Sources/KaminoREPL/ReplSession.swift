@@ -22,6 +22,27 @@ package struct ReplSession: Sendable {
         return options
     }
 
+    /// The line an interactive session starts with, once the server answered a `status`
+    /// request: `connected to HOST:PORT (ROLE)`; or, when it could not be reached, the
+    /// error (`ok` false). Commands connect on their own either way.
+    package func greeting() async -> (output: String, ok: Bool) {
+        do {
+            let status = try await client.status(at: ServerAddress(address))
+            return ("connected to \(address)" + (Self.role(inStatus: status).map { " (\($0))" } ?? ""), true)
+        } catch {
+            return (ReplFormatter.clientError(error, address: address) + "; each command tries again", false)
+        }
+    }
+
+    /// The `role` string of a `status` answer (docs/protocol.md, "Operations"), if any.
+    static func role(inStatus json: String) -> String? {
+        guard let key = json.firstRange(of: "\"role\"") else { return nil }
+        let rest = json[key.upperBound...].drop { $0 == " " || $0 == ":" }
+        guard rest.first == "\"" else { return nil }
+        let value = rest.dropFirst().prefix { $0 != "\"" }
+        return value.isEmpty ? nil : String(value)
+    }
+
     /// Runs one line; returns what to print (on standard output when `ok`, on standard
     /// error otherwise), or nil for `exit`.
     package func run(line: String) async -> (output: String, ok: Bool)? {

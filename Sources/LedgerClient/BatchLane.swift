@@ -112,7 +112,7 @@ final class BatchLane<Kind: BatchKind>: Sendable {
 
     private static func cancelled(sent: Bool) -> KaminoClientError {
         sent
-            ? KaminoClientError(.cancelled, "cancelled after the request was sent: it may have been applied")
+            ? KaminoClientError(.cancelled, "cancelled after the request was sent: it may have been applied").afterSending()
             : KaminoClientError(.cancelled, "cancelled before the request was sent")
     }
 

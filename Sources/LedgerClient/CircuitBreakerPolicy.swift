@@ -1,4 +1,4 @@
-/// When `KaminoClient` stops trying to connect: after `failureThreshold` consecutive
+/// When ``KaminoClient`` stops trying to connect: after `failureThreshold` consecutive
 /// failed connection attempts the circuit opens and requests fail fast with
 /// `circuitOpen` for `coolDown`; then one probe connection is tried (half-open), which
 /// closes the circuit if it succeeds and opens it again if it fails.

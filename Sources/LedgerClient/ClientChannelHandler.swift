@@ -217,7 +217,8 @@ final class ClientChannelHandler: ChannelDuplexHandler {
                 let first = e.message.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
                 error.primaryAddress = first.isEmpty ? nil : String(first)
             }
-            if code == .replicationTimeout { error.mayHaveExecuted = true }
+            // The protocol's two codes whose request's outcome is unknown.
+            if code == .replicationTimeout || code == .internalError { error.mayHaveExecuted = true }
             guard e.requestId != 0 else {
                 // About the stream as a whole: framing is lost. The other requests were
                 // sent but not answered, so they may be retried elsewhere.

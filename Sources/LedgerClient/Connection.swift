@@ -50,7 +50,9 @@ final class Connection: Sendable {
             await waiter.wait()
         } onCancel: {
             waiter.complete(
-                .failure(KaminoClientError(.cancelled, "cancelled after the request was sent: it may have been applied")))
+                .failure(
+                    KaminoClientError(.cancelled, "cancelled after the request was sent: it may have been applied")
+                        .afterSending()))
         }
     }
 

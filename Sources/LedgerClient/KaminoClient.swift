@@ -8,12 +8,12 @@ public import NIOPosix
 ///
 /// Safe to share between tasks: concurrent `createTransfers`, `createAccounts` and
 /// lookup calls made while a request of the same operation is in flight are merged
-/// into one request (up to `KaminoClientOptions.maxBatchSize` events), and every caller
+/// into one request (up to ``KaminoClientOptions/maxBatchSize`` events), and every caller
 /// gets exactly its own results. A call that finds no request of its operation in flight
 /// is sent by the calling task itself (no task or actor hop of its own: the cost of a
 /// one-event call is one hop to the connection's event loop and one continuation).
 /// Requests are pipelined on one connection, time out
-/// after `requestTimeout`, and are retried with backoff on timeouts and lost
+/// after ``KaminoClientOptions/requestTimeout``, and are retried with backoff on timeouts and lost
 /// connections, trying the next address when one fails. A connection on which a
 /// request timed out takes no new request: the retry reconnects, starting with the
 /// next address.
@@ -42,9 +42,9 @@ public import NIOPosix
 /// the client resends there (nothing was executed), and when the primary cannot be
 /// reached the other addresses are tried, each pointing to the current primary. So a
 /// failover is followed without the caller doing anything, within the retry policy.
-/// With `KaminoClientOptions.readPreference` `.followers(maxLagLSN:)`, reads go to a
+/// With ``KaminoClientOptions/readPreference`` ``ReadPreference/followers(maxLagLSN:)``, reads go to a
 /// follower and are resent to the primary when its answer is staler than the bound
-/// (measured against `highestSeenLSN`).
+/// (measured against ``highestSeenLSN``).
 ///
 /// ```swift
 /// let client = try KaminoClient(addresses: ["127.0.0.1:4410"])
@@ -64,25 +64,25 @@ public final class KaminoClient: Sendable {
     private let lookupAccountsLane: BatchLane<LookupAccountsKind>
     private let lookupTransfersLane: BatchLane<LookupTransfersKind>
 
-    /// Creates a client for the servers at `addresses` (`host:port`, tried in order on
-    /// connection failure). Connects lazily, on the first request.
+    /// Creates a client for the servers at `addresses`, tried in order on connection
+    /// failure (give every node of a cluster). Connects lazily, on the first request.
     /// - Parameters:
-    ///   - eventLoopGroup: where the connection runs (default: NIO's shared singleton
+    ///   - addresses: the servers; at least one.
+    ///   - options: timeouts, retries, batching, circuit breaker, read preference.
+    ///   - eventLoopGroup: where the connections run (default: NIO's shared singleton
     ///     group). The client never shuts it down.
     ///   - logger: told about connections, failovers and retries (default: discards).
-    /// - Throws: `invalidArgument` when the list is empty or an address is malformed.
+    /// - Throws: `invalidArgument` when `addresses` is empty.
     public init(
-        addresses: [String], options: KaminoClientOptions = KaminoClientOptions(),
+        addresses: [ServerAddress], options: KaminoClientOptions = KaminoClientOptions(),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "kamino.client", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws(KaminoClientError) {
         guard !addresses.isEmpty else { throw KaminoClientError(.invalidArgument, "no server address") }
-        var parsed: [ServerAddress] = []
-        for a in addresses { parsed.append(try ServerAddress(parsing: a)) }
-        connections = ConnectionManager(addresses: parsed, options: options, group: eventLoopGroup, logger: logger)
+        connections = ConnectionManager(addresses: addresses, options: options, group: eventLoopGroup, logger: logger)
         if case .followers = options.readPreference {
             readConnections = ConnectionManager(
-                addresses: parsed, options: options, group: eventLoopGroup, logger: logger, startIndex: 1)
+                addresses: addresses, options: options, group: eventLoopGroup, logger: logger, startIndex: 1)
         } else {
             readConnections = nil
         }
@@ -95,6 +95,21 @@ public final class KaminoClient: Sendable {
         createTransfersLane = BatchLane(executor: executor, maxBatchSize: options.maxBatchSize)
         lookupAccountsLane = BatchLane(executor: executor, maxBatchSize: options.maxBatchSize)
         lookupTransfersLane = BatchLane(executor: executor, maxBatchSize: options.maxBatchSize)
+    }
+
+    /// Creates a client for the servers at `addresses` written as `HOST:PORT`, parsed
+    /// as ``ServerAddress/init(_:)`` parses them; otherwise the same as the initialiser
+    /// that takes ``ServerAddress`` values.
+    /// - Throws: `invalidArgument` when the list is empty or an address is malformed
+    ///   (the message says what is wrong, as ``ServerAddress/init(_:)`` does).
+    public convenience init(
+        addresses: [String], options: KaminoClientOptions = KaminoClientOptions(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "kamino.client", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) throws(KaminoClientError) {
+        var parsed: [ServerAddress] = []
+        for a in addresses { parsed.append(try ServerAddress(a)) }
+        try self.init(addresses: parsed, options: options, eventLoopGroup: eventLoopGroup, logger: logger)
     }
 
     /// Creates accounts; returns one result per account, in order. A retried create may
@@ -151,24 +166,24 @@ public final class KaminoClient: Sendable {
     /// newest ledger state it has seen (its own writes included). 0 before any reply.
     public var highestSeenLSN: UInt64 { lsn.value }
 
-    /// The status of the node at `address` (`host:port`), whatever its role: the JSON
+    /// The status of the node at `address`, whatever its role: the JSON
     /// object of docs/protocol.md ("Operations", `status`). One attempt, on a connection
     /// of its own.
-    public func status(at address: String) async throws(KaminoClientError) -> String {
+    public func status(at address: ServerAddress) async throws(KaminoClientError) -> String {
         try await admin(.status, at: address)
     }
 
     /// Makes the follower at `address` the primary; returns the node's JSON answer
     /// (`{"role":"primary","epoch":N,…}`). Throws `serverError(.notFollower)` when the
     /// node is not a follower. One attempt, on a connection of its own.
-    public func promote(at address: String) async throws(KaminoClientError) -> String {
+    public func promote(at address: ServerAddress) async throws(KaminoClientError) -> String {
         try await admin(.promote, at: address)
     }
 
     /// The state digest of the node at `address` now, with the LSN it covers, as the
     /// node's JSON (`{"lsn":N,"digest":"HEX"}`): replicas at the same LSN have the same
     /// digest. It reads the whole state. One attempt, on a connection of its own.
-    public func digest(at address: String) async throws(KaminoClientError) -> String {
+    public func digest(at address: ServerAddress) async throws(KaminoClientError) -> String {
         try await admin(.digest, at: address)
     }
 
@@ -179,11 +194,11 @@ public final class KaminoClient: Sendable {
         await readConnections?.close()
     }
 
-    private func admin(_ request: Request, at address: String) async throws(KaminoClientError) -> String {
+    private func admin(_ request: Request, at address: ServerAddress) async throws(KaminoClientError) -> String {
         var once = options
         once.retry = .none
         let node = ConnectionManager(
-            addresses: [try ServerAddress(parsing: address)], options: once, group: group, logger: logger)
+            addresses: [address], options: once, group: group, logger: logger)
         let executor = RequestExecutor(
             connections: node, readConnections: nil, options: once, logger: logger, lsn: LSNTracker())
         let result = await executor.execute(request)

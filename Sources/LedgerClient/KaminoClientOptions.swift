@@ -1,4 +1,4 @@
-/// Settings of a `KaminoClient`.
+/// Settings of a ``KaminoClient``.
 public struct KaminoClientOptions: Sendable, Hashable {
     /// How long one attempt of a request waits for its reply.
     public var requestTimeout: Duration

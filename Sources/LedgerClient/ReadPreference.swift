@@ -1,4 +1,4 @@
-/// Where `KaminoClient` sends lookups and queries.
+/// Where ``KaminoClient`` sends lookups and queries.
 public enum ReadPreference: Sendable, Hashable {
     /// Every request goes to the primary (reads see every write this client made).
     case primary

@@ -55,10 +55,15 @@ struct RequestExecutor: Sendable {
     private func executeOnPrimary(_ request: Request) async -> Result<AnsweredReply, KaminoClientError> {
         let linked = Self.hasLinkedEvent(request)
         var attempt = 1
+        // Whether an earlier attempt may have been executed: the caller's error says so
+        // whatever the last attempt's failure was.
+        var sentBefore = false
         while true {
-            let result = await attemptOnce(request, on: connections)
+            var result = await attemptOnce(request, on: connections)
             if case .success(let answer) = result { lsn.observe(answer.stateLSN) }
+            if sentBefore { result = result.mapError { $0.afterSending() } }
             guard case .failure(let error) = result, error.isRetryable else { return result }
+            sentBefore = error.mayHaveExecuted
             if linked && error.mayHaveExecuted {
                 return .failure(
                     KaminoClientError(
@@ -74,7 +79,8 @@ struct RequestExecutor: Sendable {
             do {
                 try await options.clock.sleep(for: options.retry.delay(beforeRetry: attempt - 1))
             } catch {
-                return .failure(KaminoClientError(.cancelled, "cancelled while waiting to retry after: \(error)"))
+                let cancelled = KaminoClientError(.cancelled, "cancelled while waiting to retry after: \(error)")
+                return .failure(sentBefore ? cancelled.afterSending() : cancelled)
             }
         }
     }
@@ -121,7 +127,7 @@ struct RequestExecutor: Sendable {
             // this connection so that the next attempt reconnects (to the next address).
             if error.code == .timeout { await connections.retire(connection) }
             if error.code == .serverError(.notPrimary) {
-                if let named = error.primaryAddress, let primary = try? ServerAddress(parsing: named) {
+                if let named = error.primaryAddress, let primary = try? ServerAddress(named) {
                     await connections.redirect(to: primary)
                 } else {
                     await connections.skip(connection)

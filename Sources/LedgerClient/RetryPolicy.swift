@@ -1,4 +1,4 @@
-/// How `KaminoClient` resends a request after a timeout, a lost connection, or a
+/// How ``KaminoClient`` resends a request after a timeout, a lost connection, or a
 /// `busy` reply: exponential backoff with jitter.
 ///
 /// The delay before retry `n` (1-based) is drawn uniformly from `[d/2, d]` where

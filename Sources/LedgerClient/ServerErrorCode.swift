@@ -1,13 +1,18 @@
 import LedgerWire
 
-/// The `error_code` of a server's error reply (docs/protocol.md, "Error replies").
+/// The `error_code` of a server's error reply: every code of docs/protocol.md ("Error
+/// replies"), with its protocol ``name``.
 ///
 /// A struct rather than an enum, so that a code this client does not know yet still
-/// arrives intact (as `rawValue`); compare with the static members:
+/// arrives intact (as ``rawValue``, with a nil ``name``); compare with the static members:
 ///
 /// ```swift
 /// if case .serverError(let code) = error.code, code == .busy { … }
 /// ```
+///
+/// Whether a failed request may have been executed is
+/// ``KaminoClientError/mayHaveExecuted``; ``isRetryable`` tells the codes that
+/// guarantee it was not.
 public struct ServerErrorCode: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
     /// The code as it travels on the wire.
     public let rawValue: UInt16
@@ -41,7 +46,8 @@ public struct ServerErrorCode: RawRepresentable, Sendable, Hashable, CustomStrin
     public static let busy = ServerErrorCode(WireError.Code.busy)
     /// The server is stopping: nothing was executed; retry (elsewhere).
     public static let shuttingDown = ServerErrorCode(WireError.Code.shuttingDown)
-    /// The server failed to execute the request (for example its log could not be written).
+    /// The server could not execute the request (for example its log failed); the
+    /// request's outcome is unknown.
     public static let internalError = ServerErrorCode(WireError.Code.internalError)
     /// The ledger refused the batch as a whole (for example it is full); nothing changed.
     public static let batchRefused = ServerErrorCode(WireError.Code.batchRefused)
@@ -55,13 +61,17 @@ public struct ServerErrorCode: RawRepresentable, Sendable, Hashable, CustomStrin
     /// `promote` was sent to a node that is not a follower; nothing changed.
     public static let notFollower = ServerErrorCode(WireError.Code.notFollower)
 
-    /// True for the codes that guarantee the request was not executed and may succeed
-    /// if resent: `busy`, `shuttingDown` and `notPrimary` (resent to the primary).
-    public var isRetryable: Bool { self == .busy || self == .shuttingDown || self == .notPrimary }
+    /// Every code of the protocol, in numeric order.
+    public static let allKnown: [ServerErrorCode] = [
+        .badMagic, .unsupportedVersion, .badHeaderChecksum, .frameTooLarge, .truncatedFrame, .invalidHeader,
+        .badBodyChecksum, .unknownOperation, .badBodySize, .tooManyEvents, .invalidBody, .busy, .shuttingDown,
+        .internalError, .batchRefused, .notPrimary, .replicationTimeout, .notFollower,
+    ]
 
-    /// The protocol's name of the code (`busy`, `shutting_down`, …), or its number.
-    public var description: String {
-        guard let known = WireError.Code(rawValue: rawValue) else { return "\(rawValue)" }
+    /// The protocol's name of the code (`busy`, `shutting_down`, …), or nil for a code
+    /// this client does not know.
+    public var name: String? {
+        guard let known = WireError.Code(rawValue: rawValue) else { return nil }
         // The wire's names are the snake_case of the codes' Swift names.
         var name = ""
         for ch in "\(known)" {
@@ -69,6 +79,13 @@ public struct ServerErrorCode: RawRepresentable, Sendable, Hashable, CustomStrin
         }
         return name
     }
+
+    /// True for the codes that guarantee the request was not executed and may succeed
+    /// if resent: `busy`, `shuttingDown` and `notPrimary` (resent to the primary).
+    public var isRetryable: Bool { self == .busy || self == .shuttingDown || self == .notPrimary }
+
+    /// The protocol's name of the code (`busy`, `shutting_down`, …), or its number.
+    public var description: String { name ?? "\(rawValue)" }
 
     private init(_ code: WireError.Code) { rawValue = code.rawValue }
 }

@@ -12,18 +12,57 @@ package struct HostPort: Sendable, Hashable, CustomStringConvertible {
         self.port = port
     }
 
-    /// Parses `text`; nil unless it is a non-empty host without spaces, a colon and a port
+    /// Parses `text`; nil unless it is a non-empty host without blanks, a colon and a port
     /// in 0...65535. The port is the part after the last colon, so `::1:80` is host `::1`.
     package init?(parsing text: String) {
-        guard let colon = text.lastIndex(of: ":") else { return nil }
+        guard let parsed = try? HostPort(validating: text) else { return nil }
+        self = parsed
+    }
+
+    /// Parses `text` as `init?(parsing:)` does, or throws what is wrong with it.
+    package init(validating text: String) throws(HostPortError) {
+        guard let colon = text.lastIndex(of: ":") else { throw HostPortError(.noPort) }
         var host = Substring(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
-        guard !host.isEmpty, !host.contains(" "), let port = Int(text[text.index(after: colon)...]),
-              (0...65535).contains(port)
-        else { return nil }
+        let portText = text[text.index(after: colon)...]
+        guard host.hasPrefix("[") == host.hasSuffix("]") else { throw HostPortError(.unbalancedBrackets) }
+        if host.hasPrefix("[") { host = host.dropFirst().dropLast() }
+        guard !portText.isEmpty else { throw HostPortError(.noPort) }
+        guard let port = Int(portText) else { throw HostPortError(.portNotANumber, "'\(portText)'") }
+        guard (0...65535).contains(port) else { throw HostPortError(.portOutOfRange, "\(port)") }
+        guard !host.isEmpty else { throw HostPortError(.emptyHost) }
+        guard !host.contains(where: \.isWhitespace) else { throw HostPortError(.blankInHost) }
         self.init(host: String(host), port: port)
     }
 
     /// `host:port`, with brackets around an IPv6 host.
     package var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// Why a `host:port` text does not parse.
+package struct HostPortError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What is wrong.
+    package enum Code: Sendable, Hashable {
+        case noPort, unbalancedBrackets, portNotANumber, portOutOfRange, emptyHost, blankInHost
+    }
+
+    package var code: Code
+    /// The offending part, quoted as the user wrote it ("" when there is none).
+    package var part: String
+
+    package init(_ code: Code, _ part: String = "") {
+        self.code = code
+        self.part = part
+    }
+
+    /// The problem in words, for messages.
+    package var description: String {
+        switch code {
+        case .noPort: return "no port (write HOST:PORT, for example 127.0.0.1:4410)"
+        case .unbalancedBrackets: return "unbalanced brackets around the host (write [IPv6]:PORT)"
+        case .portNotANumber: return "the port \(part) is not a number"
+        case .portOutOfRange: return "the port \(part) is not in 0...65535"
+        case .emptyHost: return "the host is empty"
+        case .blankInHost: return "the host contains a blank"
+        }
+    }
 }

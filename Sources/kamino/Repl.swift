@@ -43,6 +43,8 @@ struct Repl: AsyncParsableCommand {
             }
         } else if interactive {
             print("kamino repl for \(target): type help; Tab completes, arrows recall history")
+            let (greeting, reached) = await session.greeting()
+            Self.emit(greeting, ok: reached)
             LineEditor.open(historyPath: LineEditor.defaultHistoryPath)
             while let line = LineEditor.read(prompt: "> ") {
                 if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }

@@ -6,10 +6,11 @@ import Logging
 extension HostPort {
     /// Parses a setting's `text`; `key` names the setting in the error.
     init(parsing text: String, key: String) throws(ConfigError) {
-        guard let parsed = HostPort(parsing: text) else {
-            throw ConfigError(.badValue, "\(key): `\(text)` is not HOST:PORT (for example 127.0.0.1:4410)")
+        do {
+            self = try HostPort(validating: text)
+        } catch {
+            throw ConfigError(.badValue, "\(key): `\(text)` is not HOST:PORT (for example 127.0.0.1:4410): \(error)")
         }
-        self = parsed
     }
 }
 

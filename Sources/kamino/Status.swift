@@ -19,7 +19,7 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         if digest {
             let answer = try await AdminCall.run(address: address) { (client) async throws(KaminoClientError) -> String in
-                try await client.digest(at: address)
+                try await client.digest(at: ServerAddress(address))
             }
             guard !json, let parsed = JSONReader.parse(answer) else {
                 print(answer)
@@ -30,7 +30,7 @@ struct Status: AsyncParsableCommand {
             return
         }
         let answer = try await AdminCall.run(address: address) { (client) async throws(KaminoClientError) -> String in
-            try await client.status(at: address)
+            try await client.status(at: ServerAddress(address))
         }
         if json {
             print(answer)
@@ -82,7 +82,7 @@ struct Promote: AsyncParsableCommand {
 
     func run() async throws {
         print(try await AdminCall.run(address: address) { (client) async throws(KaminoClientError) -> String in
-            try await client.promote(at: address)
+            try await client.promote(at: ServerAddress(address))
         })
     }
 }

@@ -1,6 +1,7 @@
 import Testing
 
 import KaminoREPL
+import KaminoTestSupport
 import LedgerClient
 
 /// The session against an address where nothing listens: what a user sees when the
@@ -38,6 +39,22 @@ struct ReplSessionTests {
         await repl.client.close()
     }
 
+    @Test("The greeting says connected only once the server answered")
+    func greeting() async throws {
+        let dead = try session(interactive: true)
+        let refused = await dead.greeting()
+        #expect(!refused.ok && refused.output.hasPrefix("error: cannot reach 127.0.0.1:1 ("), "\(refused.output)")
+        await dead.client.close()
+
+        let server = try #require(KaminoServe.start(), "kamino serve did not start")
+        defer { server.stop() }
+        let live = ReplSession(client: try KaminoClient(addresses: [server.address]), address: server.address)
+        let answered = await live.greeting()
+        #expect(answered.ok && answered.output == "connected to \(server.address) (standalone)", "\(answered.output)")
+        #expect(await live.run(line: "lookup_accounts id=0x1_0")?.output == "0 results")
+        await live.client.close()
+    }
+
     @Test("Parse errors come back as failures before anything is sent; exit ends the session")
     func parseErrorsAndExit() async throws {
         let repl = try session(interactive: true)
@@ -51,6 +68,8 @@ struct ReplSessionTests {
     @Test("Client errors in plain words")
     func formatter() {
         #expect(ReplFormatter.clientError(KaminoClientError(.serverError(.busy), "queues full"), address: "h:1")
+            == "error: the server answered busy: queues full")
+        #expect(ReplFormatter.clientError(KaminoClientError(.serverError(.busy), "server error 12 (busy): queues full"), address: "h:1")
             == "error: the server answered busy: queues full")
         #expect(ReplFormatter.clientError(KaminoClientError(.timeout, "t"), address: "h:1").contains("no reply from h:1"))
         #expect(ReplFormatter.clientError(KaminoClientError(.circuitOpen, "open"), address: "h:1") == "error: cannot reach h:1 (open)")

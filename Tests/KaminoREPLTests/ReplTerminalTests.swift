@@ -30,6 +30,26 @@ struct ReplTerminalTests {
         #expect(out.hasPrefix("Commands") && !out.contains("error"))
         #expect(err.contains("error: account 0: field colour: unknown field"))
         #expect(err.contains("error: cannot reach 127.0.0.1:1"))
+
+        // --command: the same split and exit status; every command runs.
+        let oneShot = sh("""
+            '\(kamino)' repl --address \(Self.dead) --command 'lookup_accounts id=1' --command help \
+            > '\(dir)/out2' 2> '\(dir)/err2'
+            """, log: dir + "/log2")
+        #expect(oneShot == 1)
+        #expect(text(dir + "/out2").hasPrefix("Commands") && !text(dir + "/out2").contains("error"))
+        #expect(text(dir + "/err2").hasPrefix("error: cannot reach 127.0.0.1:1 ("))
+    }
+
+    @Test("The demo prints statuses with the reference's names")
+    func demo() throws {
+        let kamino = try #require(builtExecutable("kamino"))
+        let dir = try #require(makeTemporaryDirectory())
+        defer { _ = sh("rm -rf '\(dir)'", log: "/dev/null") }
+        #expect(sh("'\(kamino)' demo > '\(dir)/out'", log: dir + "/log") == 0)
+        let out = text(dir + "/out")
+        #expect(out.contains("create_transfers: [\"created\", \"created\", \"exceeds_credits\", \"created\"]"), "\(out)")
+        #expect(!out.contains("exceedsCredits"))
     }
 
     /// A tmux server of its own (its own socket), with one window running the REPL.
@@ -94,7 +114,10 @@ struct ReplTerminalTests {
         let command = "env HOME='\(dir)' TERM=xterm '\(kamino)' repl --address \(Self.dead)"
 
         term.start(command)
-        #expect(term.wait(Self.prompted).contains("type help"))
+        let first = term.wait(Self.prompted)
+        #expect(first.contains("type help"))
+        // It says whether the server answered, never "connected" to a dead one.
+        #expect(first.contains("error: cannot reach 127.0.0.1:1 (") && !first.contains("connected"), "\(first)")
         // Tab: the operation (via its common prefix), a field with its `=`, a flag.
         term.keys("cre", "Tab")
         #expect(term.wait { $0.contains("> create_") }.contains("> create_"))
@@ -116,9 +139,9 @@ struct ReplTerminalTests {
         // Left moves the cursor: `id=2` becomes `id=12`. A dead server answers plainly,
         // and keeps answering (no circuit breaker in interactive mode).
         term.keys("lookup_accounts id=2", "Left", "1", "Enter")
-        let reached = term.wait { $0.contains("cannot reach") }
+        let reached = term.wait { $0.components("cannot reach") == 2 }
         #expect(reached.contains("> lookup_accounts id=12"), "\(reached)")
-        #expect(reached.contains("error: cannot reach 127.0.0.1:1"))
+        #expect(reached.components("error: cannot reach 127.0.0.1:1") == 2, "\(reached)")
         term.keys("exit", "Enter")
         #expect(term.waitForExit())
         #expect(text(dir + "/.kamino_history").contains("lookup_accounts"))

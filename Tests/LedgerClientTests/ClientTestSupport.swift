@@ -28,4 +28,14 @@ enum Fixtures {
             return (error as? KaminoClientError)?.code
         }
     }
+
+    /// The error `body` throws, or nil when it does not throw.
+    static func failure<T>(_ body: () async throws(KaminoClientError) -> T) async -> KaminoClientError? {
+        do {
+            _ = try await body()
+            return nil
+        } catch {
+            return error
+        }
+    }
 }

@@ -93,4 +93,26 @@ import Testing
         #expect(try await client.createAccounts([Fixtures.account(1)]).map(\.status) == [.created])
         await client.close()
     }
+
+    @Test func aLaterAttemptThatWasNotExecutedKeepsTheEarlierUnknownOutcome() async throws {
+        let server = try await FakeServer.start()
+        defer { Task { await server.stop() } }
+        let client = try KaminoClient(
+            addresses: [server.address],
+            options: Fixtures.options(
+                timeout: .seconds(1), retry: RetryPolicy(maxAttempts: 2, initialBackoff: .milliseconds(20))))
+        // (In FailureTests, which run alone: the retry must be answered within its 1 s.)
+        // The first attempt reaches the server and times out: it may have been applied.
+        // The retry is answered `busy` (not executed), but the call's outcome stays unknown.
+        server.state.setBehavior(.silent)
+        let call = Task { await Fixtures.failure { () async throws(KaminoClientError) in try await client.createAccounts([Fixtures.account(1)]) } }
+        await server.state.waitForRequests(.createAccounts, count: 1)
+        server.state.setBehavior(.holdUntilReleased(firstErrorCode: ServerErrorCode.busy.rawValue))
+        await server.state.waitForRequests(.createAccounts, count: 2)
+        server.state.releaseHeld()
+        let error = await call.value
+        #expect(error?.code == .serverError(.busy))
+        #expect(error?.mayHaveExecuted == true, "\(String(describing: error))")
+        await client.close()
+    }
 }

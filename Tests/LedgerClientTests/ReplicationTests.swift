@@ -94,10 +94,10 @@ import Testing
         let server = try await FakeServer.start()
         defer { Task { await server.stop() } }
         let client = try KaminoClient(addresses: [server.address], options: Fixtures.options())
-        #expect(try await client.status(at: server.address) == #"{"role":"standalone","epoch":0}"#)
-        #expect(try await client.promote(at: server.address) == #"{"role":"primary","epoch":1}"#)
+        #expect(try await client.status(at: ServerAddress(server.address)) == #"{"role":"standalone","epoch":0}"#)
+        #expect(try await client.promote(at: ServerAddress(server.address)) == #"{"role":"primary","epoch":1}"#)
         let dead = try await FakeServer.deadPort()
-        #expect(await Fixtures.errorCode { try await client.status(at: "127.0.0.1:\(dead)") } == .connectionFailed)
+        #expect(await Fixtures.errorCode { try await client.status(at: ServerAddress(host: "127.0.0.1", port: dead)) } == .connectionFailed)
         await client.close()
     }
 }

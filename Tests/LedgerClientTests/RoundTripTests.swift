@@ -40,7 +40,7 @@ import Testing
     }
 
     @Test func badAddressesAreRejected() {
-        #expect(throws: KaminoClientError.self) { try KaminoClient(addresses: []) }
+        #expect(throws: KaminoClientError.self) { try KaminoClient(addresses: [] as [ServerAddress]) }
         #expect(throws: KaminoClientError.self) { try KaminoClient(addresses: ["localhost"]) }
         #expect(throws: KaminoClientError.self) { try KaminoClient(addresses: ["127.0.0.1:notaport"]) }
     }

@@ -52,7 +52,7 @@ extension ClusterTests {
         let probe = try client(primary.clientAddress)
         var live: [String: String] = [:]
         for n in nodes {
-            let answer = try await probe.digest(at: n.clientAddress)
+            let answer = try await probe.digest(at: ServerAddress(n.clientAddress))
             live[n.name] = answer
         }
         await probe.close()

@@ -69,7 +69,7 @@ final class FailoverCluster {
     func status(_ node: FailoverNode) async -> FailoverStatus? {
         guard node.isRunning, !node.isPaused else { return nil }
         guard let admin = try? KaminoClient(addresses: [node.clientAddress], options: Self.adminOptions),
-            let json = try? await admin.status(at: node.clientAddress)
+            let json = try? await admin.status(at: ServerAddress(node.clientAddress))
         else { return nil }
         await admin.close()
         guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],

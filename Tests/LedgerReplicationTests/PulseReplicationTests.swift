@@ -19,7 +19,7 @@ extension ClusterTests {
 
         let probe = try client(primary.clientAddress)
         var live: [String: String] = [:]
-        for n in nodes { live[n.name] = try await probe.digest(at: n.clientAddress) }
+        for n in nodes { live[n.name] = try await probe.digest(at: ServerAddress(n.clientAddress)) }
         await probe.close()
         #expect(Set(live.values).count == 1, "live digests differ: \(live)")
         #expect(live["primary"].flatMap { jsonNumber("lsn", in: $0) } == 3, "accounts, transfer, pulse: \(live)")

@@ -35,9 +35,9 @@ struct ClusterClientTests {
         let accounts = (1...2).map { Account(id: UInt128($0), ledger: 700, code: 10) }
         #expect(try await writer.createAccounts(accounts).map(\.status) == [.created, .created])
         #expect(writer.highestSeenLSN == 1)
-        let primaryStatus = try await writer.status(at: primaryAddress)
+        let primaryStatus = try await writer.status(at: ServerAddress(primaryAddress))
         #expect(primaryStatus.contains(#""role":"primary""#) && primaryStatus.contains(#""last_lsn":1"#), "\(primaryStatus)")
-        let followerStatus = try await writer.status(at: followerAddress)
+        let followerStatus = try await writer.status(at: ServerAddress(followerAddress))
         #expect(followerStatus.contains(#""role":"follower""#), "\(followerStatus)")
         await writer.close()
 

@@ -15,8 +15,20 @@ struct HostPortTests {
     }
 
     @Test("refused: no colon, no host, spaces, bad or out-of-range port",
-          arguments: ["127.0.0.1", ":4410", "[]:4410", "a b:1", "host:", "host:x", "host:-1", "host:65536", ""])
+          arguments: ["127.0.0.1", ":4410", "[]:4410", "a b:1", "a\tb:1", "[::1:4410", "::1]:4410", "host:", "host:x", "host:-1",
+                     "host:65536", ""])
     func invalid(text: String) {
         #expect(HostPort(parsing: text) == nil)
+    }
+
+    @Test("each refusal says why", arguments: [
+        ("127.0.0.1", HostPortError.Code.noPort), ("host:", .noPort), ("[::1:1", .unbalancedBrackets),
+        ("host:x", .portNotANumber), ("host:65536", .portOutOfRange), (":1", .emptyHost), ("[]:1", .emptyHost),
+        ("a b:1", .blankInHost),
+    ])
+    func reasons(text: String, code: HostPortError.Code) {
+        #expect(throws: HostPortError(code, code == .portNotANumber ? "'x'" : code == .portOutOfRange ? "65536" : "")) {
+            try HostPort(validating: text)
+        }
     }
 }

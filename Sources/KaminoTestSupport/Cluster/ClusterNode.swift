@@ -170,7 +170,7 @@ package final class ClusterNode {
 
     /// The node's `status` JSON (docs/protocol.md, "Operations").
     package func status() async throws(ClusterError) -> String {
-        try await admin { (c) async throws(KaminoClientError) -> String in try await c.status(at: clientAddress) }
+        try await admin { (c) async throws(KaminoClientError) -> String in try await c.status(at: ServerAddress(clientAddress)) }
     }
 
     /// True when the node's `status` says it is the primary (false when it cannot answer).
@@ -185,7 +185,7 @@ package final class ClusterNode {
     package func promote(timeout: Double = 30) async throws(ClusterError) -> String {
         let seen = fileBytes(stdoutPath).count
         let answer = try await admin { (c) async throws(KaminoClientError) -> String in
-            try await c.promote(at: clientAddress)
+            try await c.promote(at: ServerAddress(clientAddress))
         }
         let deadline = monotonicClockSeconds() + timeout
         while monotonicClockSeconds() < deadline {
