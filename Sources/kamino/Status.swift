@@ -1,5 +1,6 @@
 import ArgumentParser
 import KaminoREPL
+import LedgerBench
 import LedgerClient
 
 /// `kamino status`: a node's role, epoch, LSNs and followers (the `status` operation).
@@ -21,12 +22,12 @@ struct Status: AsyncParsableCommand {
             let answer = try await AdminCall.run(address: address) { (client) async throws(KaminoClientError) -> String in
                 try await client.digest(at: ServerAddress(address))
             }
-            guard !json, let parsed = JSONReader.parse(answer) else {
+            guard !json, let parsed = JSONValue.parse(answer) else {
                 print(answer)
                 return
             }
-            print("lsn: \(parsed["lsn"]?.text ?? "-")")
-            print("digest: \(parsed["digest"]?.text ?? "-")")
+            print("lsn: \(parsed["lsn"]?.shown ?? "-")")
+            print("digest: \(parsed["digest"]?.shown ?? "-")")
             return
         }
         let answer = try await AdminCall.run(address: address) { (client) async throws(KaminoClientError) -> String in
@@ -36,7 +37,7 @@ struct Status: AsyncParsableCommand {
             print(answer)
             return
         }
-        guard let status = JSONReader.parse(answer) else {
+        guard let status = JSONValue.parse(answer) else {
             throw exitFailure("error: \(address) answered a status that is not JSON: \(answer)")
         }
         print(Self.table(status))
@@ -44,16 +45,16 @@ struct Status: AsyncParsableCommand {
 
     /// The human view: one `key value` line per field (the common ones first), then one
     /// line per follower.
-    static func table(_ status: JSONReader) -> String {
+    static func table(_ status: JSONValue) -> String {
         var lines: [String] = []
         let first = ["role", "epoch", "last_lsn", "durable_lsn", "commit_lsn", "primary"]
         for key in first {
-            lines.append(key.padding(12) + (status[key]?.text ?? "-"))
+            lines.append(key.padding(12) + (status[key]?.shown ?? "-"))
         }
         // Then whatever else the node reports (mode, link, lag...), in its order.
         if case .object(let fields) = status {
             for (key, value) in fields where !first.contains(key) && key != "followers" {
-                lines.append(key.padding(12) + value.text)
+                lines.append(key.padding(12) + value.shown)
             }
         }
         guard case .array(let followers)? = status["followers"], !followers.isEmpty else {
@@ -62,7 +63,7 @@ struct Status: AsyncParsableCommand {
         }
         let columns = ["node", "address", "state", "durable_lsn", "applied_lsn", "lag_lsn", "lag_seconds"]
         var rows = [columns]
-        for f in followers { rows.append(columns.map { f[$0]?.text ?? "-" }) }
+        for f in followers { rows.append(columns.map { f[$0]?.shown ?? "-" }) }
         let widths = columns.indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
         lines.append("followers".padding(12) + "\(followers.count)")
         for row in rows {
@@ -134,5 +135,17 @@ extension Substring {
         var s = self
         while s.last == " " { s.removeLast() }
         return String(s)
+    }
+}
+
+extension JSONValue {
+    /// A value as one table cell: strings unquoted, `null` as `-`, the rest as JSON text.
+    fileprivate var shown: String {
+        switch self {
+        case .string(let s): return s
+        case .null: return "-"
+        case .object, .array: return render().split(separator: "\n").map { $0.drop { $0 == " " } }.joined()
+        default: return render()
+        }
     }
 }
