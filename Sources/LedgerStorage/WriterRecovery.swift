@@ -78,6 +78,12 @@ extension WriterThread {
             try FileIO.fsync(seg.fd, path: seg.path)
             return
         }
+        try removeFailedSegment()
+    }
+
+    /// Removes the file a failed roll left for the next segment (it holds no record), so
+    /// that the next roll can create it.
+    private func removeFailedSegment() throws(WALError) {
         let path = FileIO.join(config.directory, SegmentName(firstLSN: durable + 1).fileName)
         if FileIO.exists(path) {
             try FileIO.unlink(path)
@@ -90,6 +96,7 @@ extension WriterThread {
     /// of zeros (no preallocation; cut again afterwards).
     private func probe() throws(WALError) {
         guard let seg = segment, seg.offset + RecordHeader.size < config.segmentSize else {
+            if segment == nil { try removeFailedSegment() }
             try rollSegment(firstLSN: durable + 1)
             return
         }
