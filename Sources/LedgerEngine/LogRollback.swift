@@ -45,9 +45,6 @@ extension DurableLedger {
         conditionListener.withLock { $0 = listener }
     }
 
-    /// True while a failed log keeps writes refused (whether or not the state is rolled back yet).
-    package var logUnavailable: Bool { state.withLock { $0.rollback != .none } }
-
     /// The log's health listener (on its writer thread: only hands over).
     func logHealth(_ health: WALHealth) {
         switch health {

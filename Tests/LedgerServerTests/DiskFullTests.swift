@@ -62,9 +62,11 @@ struct DiskFullTests {
         }
     }
 
-    @Test("tmpfs: ENOSPC when the next segment cannot be created", .enabled(if: mayMountTmpfs(), "needs mount -t tmpfs (root)"),
-          arguments: layouts)
-    func smallTmpfs(layout: [String]) throws {
+    /// The serial layout only: filling a 64 MiB segment and rebuilding ~500k transfers
+    /// takes long in a debug build; the RLIMIT_FSIZE variant runs both layouts.
+    @Test("tmpfs: ENOSPC when the next segment cannot be created", .enabled(if: mayMountTmpfs(), "needs mount -t tmpfs (root)"))
+    func smallTmpfs() throws {
+        let layout: [String] = []
         var template = Array("/tmp/kamino-enospc-XXXXXX".utf8CString)
         let mountPoint = try #require(template.withUnsafeMutableBufferPointer { $0.baseAddress.flatMap { mkdtemp($0) } }
             .map { String(cString: $0) })
@@ -185,7 +187,11 @@ struct DiskFullTests {
         }
         #expect(accounts.first?.debitsPosted == UInt128(episode.acknowledged.count))
         #expect(accounts.last?.creditsPosted == UInt128(episode.acknowledged.count))
-        for (ids, present) in [(episode.acknowledged, true), (episode.refused, false)] {
+        // Every refused transfer, and a sample of the acknowledged ones (the balances count them all).
+        let sample = episode.acknowledged.count <= 20_000 ? episode.acknowledged
+            : stride(from: 0, to: episode.acknowledged.count, by: 61).map { episode.acknowledged[$0] }
+                + episode.acknowledged.suffix(2_000)
+        for (ids, present) in [(sample, true), (episode.refused, false)] {
             var at = 0
             while at < ids.count {
                 let chunk = Array(ids[at..<min(at + 8189, ids.count)])
