@@ -1,4 +1,5 @@
 import Glibc
+import KaminoTestSupport
 import Testing
 
 import LedgerCore
@@ -87,6 +88,13 @@ struct LogRollbackTests {
         #expect(rebuilt.lsn == lsn && rebuilt.ledger.digest() == digest)
         // Still full: writes are refused.
         #expect(throws: EngineError.self) { try ledger.enqueueWrite(.transfers(batch())) }
+        // The dir, as a kill now would leave it (the failed tail cut), verifies clean.
+        let kamino = try #require(builtExecutable("kamino"))
+        let logDir = TemporaryDirectory()
+        defer { logDir.remove() }
+        let verifyLog = logDir.path + "/verify.out"
+        #expect(runProcess([kamino, "wal", "verify", dir], log: verifyLog) == 0,
+                "\(String(decoding: fileBytes(verifyLog), as: UTF8.self))")
 
         // Space is back: writes resume by themselves.
         #expect(mount("tmpfs", mountPoint.path, "tmpfs", UInt(MS_REMOUNT), "size=4m") == 0)
