@@ -44,8 +44,9 @@ package final class DurableLedger: Sendable {
     let sequencer: any Sequencer
     /// Sync replication's hold on answers (nil: answer after the local fsync).
     let gate = Mutex<(any ReplicationGate)?>(nil)
-    /// Told when the log fails, the state is rolled back, and writes resume (logs, metrics).
-    let conditionListener = Mutex<(@Sendable (LogCondition) -> Void)?>(nil)
+    /// Told when the log fails, the state is rolled back, and writes resume (logs,
+    /// metrics, a replicated node's step-down).
+    let conditionListeners = Mutex<[@Sendable (LogCondition) -> Void]>([])
 
     private init(directory: String, startup: StartupSummary, sequencer: any Sequencer, lsn: UInt64, writer: WALWriter,
                  clock: any BatchClock, snapshots: SnapshotScheduler, epoch: UInt64, role: NodeRole) {
@@ -346,8 +347,11 @@ package final class DurableLedger: Sendable {
 
     /// Stops accepting client writes at once (lost lease, higher epoch seen, follower).
     /// Batches already logged still settle; new ones are refused with `notPrimary`.
+    /// A node fenced by a failed log write stays fenced (until restarted).
     package func setRole(_ role: NodeRole) {
-        state.withLock { $0.role = role }
+        state.withLock { s in
+            if s.rollback != .fenced { s.role = role }
+        }
     }
 
     /// A follower's write path: logs a record shipped by the primary (its LSN, epoch,

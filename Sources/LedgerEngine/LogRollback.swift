@@ -39,10 +39,15 @@ package enum LogCondition: Sendable {
 }
 
 extension DurableLedger {
-    /// Tells `listener` about log failures, rollbacks and resumptions from now on (on the
-    /// log's writer thread or a task: keep it short); nil stops.
-    package func onLogCondition(_ listener: (@Sendable (LogCondition) -> Void)?) {
-        conditionListener.withLock { $0 = listener }
+    /// Tells `listener` (too) about log failures, rollbacks and resumptions from now on
+    /// (on the log's writer thread or a task: keep it short).
+    package func onLogCondition(_ listener: @escaping @Sendable (LogCondition) -> Void) {
+        conditionListeners.withLock { $0.append(listener) }
+    }
+
+    /// Tells every condition listener.
+    private func tell(_ condition: LogCondition) {
+        for listener in conditionListeners.withLock({ $0 }) { listener(condition) }
     }
 
     /// The log's health listener (on its writer thread: only hands over).
@@ -62,7 +67,7 @@ extension DurableLedger {
                 s.rollback = .awaitingCut
                 return false
             }
-            conditionListener.withLock { $0 }?(.failed(error, durableLSN: writer.durableLSN, fenced: fenced))
+            tell(.failed(error, durableLSN: writer.durableLSN, fenced: fenced))
         case .cut(let durableLSN, let timeline):
             let rebuild = state.withLock { s -> Bool in
                 guard s.rollback == .awaitingCut else { return false }
@@ -78,7 +83,7 @@ extension DurableLedger {
                 s.rollback = .none
                 return true
             }
-            if resumed { conditionListener.withLock { $0 }?(.resumed(durableLSN: durableLSN)) }
+            if resumed { tell(.resumed(durableLSN: durableLSN)) }
         }
     }
 
@@ -97,7 +102,7 @@ extension DurableLedger {
                 return s.rollbackWaiters
             }
             for w in waiters { w.resume() }
-            conditionListener.withLock { $0 }?(.rollbackFailed(error))
+            tell(.rollbackFailed(error))
             return
         }
         let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
@@ -108,12 +113,12 @@ extension DurableLedger {
             return s.rollbackWaiters
         }
         for w in waiters { w.resume() }
-        conditionListener.withLock { $0 }?(.rolledBack(lsn: lsn, seconds: monotonicNow() - began))
+        tell(.rolledBack(lsn: lsn, seconds: monotonicNow() - began))
         writer.permitResume()
     }
 
-    /// Returns once no rollback is pending (at once when none is). Throws the failure that
-    /// ended a rollback that could not rebuild the state.
+    /// Returns once no rollback is pending (at once when none is). Throws the failure when
+    /// there is no rollback to wait for: the rebuild failed, or the node fenced itself.
     func rollbackSettled() async throws(EngineError) {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let waiting = state.withLock { s -> Bool in
@@ -128,7 +133,14 @@ extension DurableLedger {
             if !waiting { c.resume() }
         }
         let (phase, failure) = state.withLock { ($0.rollback, $0.failure) }
-        if phase == .failed, let failure { throw failure }
-        if phase == .none { await Task.yield() }
+        switch phase {
+        case .failed, .fenced:
+            throw failure ?? EngineError(.logUnavailable, "the log cannot be written")
+        case .none:
+            // The log failed but its listener has not run yet: let it.
+            await Task.yield()
+        case .awaitingCut, .rebuilding, .rebuilt:
+            break
+        }
     }
 }
