@@ -22,15 +22,16 @@ private func mayMountTmpfs() -> Bool {
 /// the acknowledged batches.
 @Suite("DurableLedger: a failed log write rolls the state back", .serialized)
 struct LogRollbackTests {
-    @Test(.enabled(if: mayMountTmpfs(), "needs mount -t tmpfs (root)"), arguments: [1, 2])
-    func fullDiskRollsBackAndResumes(shards: Int) async throws {
+    /// Serial with and without snapshots (the rebuild starts from the newest one), and sharded.
+    @Test(.enabled(if: mayMountTmpfs(), "needs mount -t tmpfs (root)"), arguments: [(1, 0), (1, 7), (2, 0)] as [(Int, UInt64)])
+    func fullDiskRollsBackAndResumes(shards: Int, snapshotEvery: UInt64) async throws {
         let mountPoint = TemporaryDirectory()
         defer { mountPoint.remove() }
-        try #require(mount("tmpfs", mountPoint.path, "tmpfs", 0, "size=320k") == 0)
+        try #require(mount("tmpfs", mountPoint.path, "tmpfs", 0, snapshotEvery > 0 ? "size=640k" : "size=320k") == 0)
         defer { umount2(mountPoint.path, Int32(MNT_DETACH)) }
         let dir = mountPoint.path + "/data"
         func open() async throws -> DurableLedger {
-            shards == 1 ? try await DurableLedger.open(directory: dir, segmentSize: 128 << 10)
+            shards == 1 ? try await DurableLedger.open(directory: dir, segmentSize: 128 << 10, snapshotEvery: snapshotEvery)
                 : try await DurableLedger.openSharded(directory: dir, shards: shards, segmentSize: 128 << 10)
         }
         let ledger = try await open()
@@ -86,6 +87,7 @@ struct LogRollbackTests {
         #expect(lsn == ledger.durableLSN)
         let rebuilt = try LedgerRecovery.recover(directory: dir, repair: false)
         #expect(rebuilt.lsn == lsn && rebuilt.ledger.digest() == digest)
+        #expect((rebuilt.snapshot != nil) == (snapshotEvery > 0), "the rebuild starts from a snapshot when there is one")
         // Still full: writes are refused.
         #expect(throws: EngineError.self) { try ledger.enqueueWrite(.transfers(batch())) }
         // The dir, as a kill now would leave it (the failed tail cut), verifies clean.
