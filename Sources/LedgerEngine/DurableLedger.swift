@@ -11,7 +11,9 @@ import Synchronization
 /// layout, whose rounds suspend). The caller is answered only once the batch is applied
 /// and durable; waiting happens outside the lock, so batches from many callers share one
 /// log write (group commit). A read waits until the state it saw is durable, so no
-/// answer ever shows a change that a crash could take back.
+/// answer ever shows a change that a crash could take back. A failed log write refuses
+/// writes with `logUnavailable` until the state is rolled back to the durable LSN and
+/// the log writes again (`LogRollback.swift`).
 package final class DurableLedger: Sendable {
     struct State {
         /// The last LSN logged.
