@@ -14,6 +14,7 @@ package enum ErrorLabels {
         case .serverError(.shuttingDown): return "shutting_down"
         case .serverError(.notPrimary): return "not_primary"
         case .serverError(.replicationTimeout): return "replication_timeout"
+        case .serverError(.logUnavailable): return "log_unavailable"
         case .serverError(let code): return "server_error_\(code.rawValue)"
         case .invalidReply: return "invalid_reply"
         case .invalidArgument: return "invalid_argument"

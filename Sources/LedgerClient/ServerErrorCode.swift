@@ -60,6 +60,11 @@ public struct ServerErrorCode: RawRepresentable, Sendable, Hashable, CustomStrin
     public static let replicationTimeout = ServerErrorCode(WireError.Code.replicationTimeout)
     /// `promote` was sent to a node that is not a follower; nothing changed.
     public static let notFollower = ServerErrorCode(WireError.Code.notFollower)
+    /// The server's log cannot be written (disk full, I/O error): the write was not
+    /// applied (on a replicated node it may have been applied by the next primary);
+    /// reads still answer. Writes resume by themselves once the log can be written:
+    /// resend later, with backoff (same ids: creates are idempotent).
+    public static let logUnavailable = ServerErrorCode(WireError.Code.logUnavailable)
 
     /// Every code of the protocol, in numeric order.
     public static let allKnown: [ServerErrorCode] = [

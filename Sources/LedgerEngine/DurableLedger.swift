@@ -11,9 +11,11 @@ import Synchronization
 /// layout, whose rounds suspend). The caller is answered only once the batch is applied
 /// and durable; waiting happens outside the lock, so batches from many callers share one
 /// log write (group commit). A read waits until the state it saw is durable, so no
-/// answer ever shows a change that a crash could take back.
+/// answer ever shows a change that a crash could take back. A failed log write refuses
+/// writes with `logUnavailable` until the state is rolled back to the durable LSN and
+/// the log writes again (`LogRollback.swift`).
 package final class DurableLedger: Sendable {
-    private struct State {
+    struct State {
         /// The last LSN logged.
         var lsn: UInt64
         /// Set once the log failed or a logged batch did not apply: refuse all writes.
@@ -25,6 +27,10 @@ package final class DurableLedger: Sendable {
         /// A follower's applier of shipped batches (layouts that apply in place; started
         /// with the first shipped record, ended by a promotion or `close`).
         var applier: ShippedApplier?
+        /// Where the state is in its rollback after a log failure (`LogRollback`).
+        var rollback: LogRollback = .none
+        /// Reads waiting for the rollback to finish (they saw state it takes back).
+        var rollbackWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     /// How many shipped batches may wait for the applier before the receive path waits.
@@ -33,13 +39,16 @@ package final class DurableLedger: Sendable {
     package let directory: String
     /// What the open found and did (for the recovery log lines).
     package let startup: StartupSummary
-    private let writer: WALWriter
+    let writer: WALWriter
     private let clock: any BatchClock
-    private let state: Mutex<State>
+    let state: Mutex<State>
     private let snapshots: SnapshotScheduler
-    private let sequencer: any Sequencer
+    let sequencer: any Sequencer
     /// Sync replication's hold on answers (nil: answer after the local fsync).
-    private let gate = Mutex<(any ReplicationGate)?>(nil)
+    let gate = Mutex<(any ReplicationGate)?>(nil)
+    /// Told when the log fails, the state is rolled back, and writes resume (logs,
+    /// metrics, a replicated node's step-down).
+    let conditionListeners = Mutex<[@Sendable (LogCondition) -> Void]>([])
 
     private init(directory: String, startup: StartupSummary, sequencer: any Sequencer, lsn: UInt64, writer: WALWriter,
                  clock: any BatchClock, snapshots: SnapshotScheduler, epoch: UInt64, role: NodeRole) {
@@ -51,6 +60,7 @@ package final class DurableLedger: Sendable {
         self.sequencer = sequencer
         self.snapshots = snapshots
         state = Mutex(State(lsn: lsn, failure: nil, epoch: epoch, role: role, applier: nil))
+        writer.onHealth { [weak self] health in self?.logHealth(health) }
     }
 
     /// Opens a data directory for a ledger sharded `shards` ways (1...16): recovery copies
@@ -178,7 +188,7 @@ package final class DurableLedger: Sendable {
 
     /// Moves a freshly recovered ledger from the recovery thread to its owner. Unchecked:
     /// the recovery thread drops every reference before the hand-off, so nothing is shared.
-    private struct Handoff: @unchecked Sendable {
+    struct Handoff: @unchecked Sendable {
         let outcome: LedgerRecovery.Outcome
         init(_ outcome: LedgerRecovery.Outcome) { self.outcome = outcome }
     }
@@ -339,8 +349,11 @@ package final class DurableLedger: Sendable {
 
     /// Stops accepting client writes at once (lost lease, higher epoch seen, follower).
     /// Batches already logged still settle; new ones are refused with `notPrimary`.
+    /// A node fenced by a failed log write stays fenced (until restarted).
     package func setRole(_ role: NodeRole) {
-        state.withLock { $0.role = role }
+        state.withLock { s in
+            if s.rollback != .fenced { s.role = role }
+        }
     }
 
     /// A follower's write path: logs a record shipped by the primary (its LSN, epoch,
@@ -357,7 +370,7 @@ package final class DurableLedger: Sendable {
         let events = try Self.decodeShipped(lsn: lsn, operation: rawOperation, eventCount: eventCount, body: body)
         try Self.checkSize(events)
         let sequencer = self.sequencer
-        let (batch, applying, _) = try enqueue(shipped: true) { (s) throws(EngineError) -> Stamped in
+        let (batch, applying, _, _) = try enqueue(shipped: true) { (s) throws(EngineError) -> Stamped in
             guard case .follower = s.role else {
                 throw EngineError(.notPrimary, "this node is \(s.role.name): it takes no shipped records")
             }
@@ -391,7 +404,9 @@ package final class DurableLedger: Sendable {
     /// Waits until a shipped batch has applied and is durable here (a batch that did not
     /// apply latches the ledger: diverged).
     package func settleShipped(_ batch: LoggedBatch, _ applying: Applying) async throws(EngineError) {
-        _ = try await settle(batch, applying, gate: nil)
+        // A follower whose log fails fences itself and never resumes: no LSN is handed
+        // out twice, so no timeline is needed here.
+        _ = try await settle(batch, applying, gate: nil, timeline: nil)
     }
 
     /// The events of a shipped record's body.
@@ -424,15 +439,25 @@ package final class DurableLedger: Sendable {
     package func readAt<T: Sendable>(_ body: (any LedgerReading) -> T) async throws(EngineError) -> (value: T, lsn: UInt64) {
         // A fenced primary may hold batches it never acknowledged (and a failover cuts):
         // it answers no read; the primary or a follower does.
-        let (role, readGate) = state.withLock { ($0.role, gate.withLock { $0 }) }
-        if case .fenced(let reason, let primary) = role {
-            throw EngineError(.notPrimary, "this node is fenced (\(reason)): read from the primary or a follower",
-                              primaryAddress: primary)
+        while true {
+            let (role, readGate) = state.withLock { ($0.role, gate.withLock { $0 }) }
+            if case .fenced(let reason, let primary) = role {
+                throw EngineError(.notPrimary, "this node is fenced (\(reason)): read from the primary or a follower",
+                                  primaryAddress: primary)
+            }
+            let (value, lsn, timeline) = await sequencer.read(body)
+            do throws(EngineError) {
+                try await waitDurable(lsn, timeline: timeline)
+            } catch {
+                guard error.code == .logUnavailable else { throw error }
+                // The state read holds batches the log failed to write: read again once
+                // the state is rolled back to the durable point.
+                try await rollbackSettled()
+                continue
+            }
+            if let readGate { try await readGate.waitReplicated(lsn) }
+            return (value, lsn)
         }
-        let (value, lsn) = await sequencer.read(body)
-        try await waitDurable(lsn, latch: false)
-        if let readGate { try await readGate.waitReplicated(lsn) }
-        return (value, lsn)
     }
 
     // MARK: Without a task (the server's event loops)
@@ -442,6 +467,8 @@ package final class DurableLedger: Sendable {
         package let batch: LoggedBatch
         fileprivate let applying: Applying
         fileprivate let gate: (any ReplicationGate)?
+        /// The log's timeline the batch was appended in.
+        fileprivate let timeline: UInt64
     }
 
     /// The event loops' write path, first half: stamps `events` (one request, or several
@@ -451,7 +478,7 @@ package final class DurableLedger: Sendable {
         try Self.checkSize(events)
         let sequencer = self.sequencer
         let now = clock.nanosecondsSinceEpoch()
-        let (batch, applying, gate) = try enqueue { (s) throws(EngineError) -> Stamped in
+        let (batch, applying, gate, timeline) = try enqueue { (s) throws(EngineError) -> Stamped in
             guard s.role == .primary else {
                 throw EngineError(.notPrimary, "this node is \(s.role.name): it does not accept writes",
                                   primaryAddress: s.role.knownPrimary)
@@ -460,7 +487,7 @@ package final class DurableLedger: Sendable {
                                     events: events)
             return Stamped(batch: batch, body: batch.events.encoded(), epoch: s.epoch)
         }
-        return EnqueuedWrite(batch: batch, applying: applying, gate: gate)
+        return EnqueuedWrite(batch: batch, applying: applying, gate: gate, timeline: timeline)
     }
 
     /// The event loops' write path, second half: `done` gets the results once the write
@@ -470,21 +497,16 @@ package final class DurableLedger: Sendable {
     /// it must only hand over); otherwise one task settles the whole write.
     package func whenSettled(_ write: EnqueuedWrite, _ done: @escaping @Sendable (Result<BatchResults, EngineError>) -> Void) {
         if write.gate == nil, case .applied(.success(let results)) = write.applying {
-            writer.whenDurable(write.batch.lsn) { outcome in
-                switch outcome {
-                case .success:
-                    done(.success(results))
-                case .failure(let error):
-                    let failure = EngineError(.logFailed, "\(error)", cause: .log(error))
-                    self.state.withLock { if $0.failure == nil { $0.failure = failure } }
-                    done(.failure(failure))
-                }
+            writer.whenDurable(write.batch.lsn, timeline: write.timeline) { outcome in
+                // A failed log latches through its health listener (`logHealth`).
+                done(outcome.map { results }.mapError { Self.logError($0) })
             }
             return
         }
         Task {
             do throws(EngineError) {
-                done(.success(try await self.settle(write.batch, write.applying, gate: write.gate)))
+                done(.success(try await self.settle(write.batch, write.applying, gate: write.gate,
+                                                    timeline: write.timeline)))
             } catch {
                 done(.failure(error))
             }
@@ -500,7 +522,7 @@ package final class DurableLedger: Sendable {
     /// `whenReadable(lsn)` lets it leave at once. A crash never takes back what it shows.
     package func readNow<T: Sendable>(
         _ body: (any LedgerReading) -> (value: T, freshness: UInt64)
-    ) throws(EngineError) -> (value: T, lsn: UInt64)? {
+    ) throws(EngineError) -> (value: T, lsn: UInt64, timeline: UInt64)? {
         if case .fenced(let reason, let primary) = state.withLock({ $0.role }) {
             throw EngineError(.notPrimary, "this node is fenced (\(reason)): read from the primary or a follower",
                               primaryAddress: primary)
@@ -508,30 +530,43 @@ package final class DurableLedger: Sendable {
         guard let read = sequencer.readNow(body) else { return nil }
         // Read after the state: the durable point only rises, so a record durable now
         // was durable for the state just read too.
-        let durable = writer.durablePoint
-        if read.lsn <= durable.lsn || read.value.freshness > durable.timestamp || gate.withLock({ $0 }) != nil {
-            return (read.value.value, read.lsn)
+        let durable = writer.durableState
+        let current = read.timeline == durable.timeline
+        // The log failed after the state was written and has not resumed: the state is
+        // that timeline's durable prefix plus batches the rollback takes back.
+        let endedJustNow = read.timeline + 1 == durable.timeline && durable.failed
+        guard current || endedJustNow else { return nil }
+        if current && (read.lsn <= durable.lsn || read.value.freshness > durable.timestamp || gate.withLock({ $0 }) != nil) {
+            return (read.value.value, read.lsn, read.timeline)
         }
         // Everything the answer shows was applied by batches at or below `durable.lsn`
         // (timestamps order the batches) and nothing it shows changed since: it is the
         // answer at the durable LSN, which the applied state has reached.
-        assert(durable.lsn < read.lsn, "the early answer stands for an older state than the one read")
-        return (read.value.value, durable.lsn)
+        if read.value.freshness <= durable.timestamp {
+            assert(durable.lsn <= read.lsn, "the early answer stands for an older state than the one read")
+            return (read.value.value, durable.lsn, durable.timeline)
+        }
+        // It shows a batch the rollback takes back: `readAt` waits for the rollback.
+        return nil
     }
 
     /// The event loops' read path, second half: `done` is called once the state at `lsn`
     /// is durable (and replicated, under sync replication), as `readAt` waits. No task
     /// without a gate; `done` must only hand over.
-    package func whenReadable(_ lsn: UInt64, _ done: @escaping @Sendable (Result<Void, EngineError>) -> Void) {
+    /// `timeline` is the one `readNow` returned. It fails with `logUnavailable` when the
+    /// state read is rolled back: `readAt` reads again once the rollback is done.
+    package func whenReadable(
+        _ lsn: UInt64, timeline: UInt64, _ done: @escaping @Sendable (Result<Void, EngineError>) -> Void
+    ) {
         guard let readGate = gate.withLock({ $0 }) else {
-            writer.whenDurable(lsn) { outcome in
-                done(outcome.mapError { EngineError(.logFailed, "\($0)", cause: .log($0)) })
+            writer.whenDurable(lsn, timeline: timeline) { outcome in
+                done(outcome.mapError { Self.logError($0) })
             }
             return
         }
         Task {
             do throws(EngineError) {
-                try await self.waitDurable(lsn, latch: false)
+                try await self.waitDurable(lsn, timeline: timeline)
                 try await readGate.waitReplicated(lsn)
                 done(.success(()))
             } catch {
@@ -548,8 +583,16 @@ package final class DurableLedger: Sendable {
 
     /// The LSN of the last applied batch and the state digest (for tests and replicas).
     package func status() async -> (lsn: UInt64, digest: StateDigest) {
-        let (digest, lsn) = await sequencer.read { $0.digest() }
-        return (lsn, digest)
+        while true {
+            let (digest, lsn, timeline) = await sequencer.read { $0.digest() }
+            // A state a rollback is about to take back is not shown.
+            if timeline == writer.timeline { return (lsn, digest) }
+            try? await rollbackSettled()
+            switch state.withLock({ $0.rollback }) {
+            case .failed, .fenced: return (lsn, digest)
+            case .none, .awaitingCut, .rebuilding, .rebuilt: await Task.yield()
+            }
+        }
     }
 
     /// How many shards the ledger has (1: the serial ledger).
@@ -679,7 +722,7 @@ package final class DurableLedger: Sendable {
         _ make: (_ lsn: UInt64, _ wallClock: UInt64) throws(EngineError) -> LoggedBatch
     ) async throws(EngineError) -> (batch: LoggedBatch, results: BatchResults) {
         let now = clock.nanosecondsSinceEpoch()
-        let (batch, applying, gate) = try enqueue { (s) throws(EngineError) -> Stamped in
+        let (batch, applying, gate, timeline) = try enqueue { (s) throws(EngineError) -> Stamped in
             guard s.role == .primary else {
                 throw EngineError(.notPrimary, "this node is \(s.role.name): it does not accept writes",
                                   primaryAddress: s.role.knownPrimary)
@@ -687,7 +730,7 @@ package final class DurableLedger: Sendable {
             let batch = try make(s.lsn + 1, now)
             return Stamped(batch: batch, body: batch.events.encoded(), epoch: s.epoch)
         }
-        let results = try await settle(batch, applying, gate: gate)
+        let results = try await settle(batch, applying, gate: gate, timeline: timeline)
         return (batch, results)
     }
 
@@ -702,10 +745,11 @@ package final class DurableLedger: Sendable {
     /// applier thread instead (which also takes the snapshot due after it).
     private func enqueue(
         shipped: Bool = false, _ make: (_ state: borrowing State) throws(EngineError) -> Stamped
-    ) throws(EngineError) -> (LoggedBatch, Applying, (any ReplicationGate)?) {
+    ) throws(EngineError) -> (LoggedBatch, Applying, (any ReplicationGate)?, timeline: UInt64) {
         let writer = self.writer
         let sequencer = self.sequencer
         let snapshots = self.snapshots
+        var timeline: UInt64 = 0
         let (batch, applying, capture, gate) = try state.withLock {
             (s) throws(EngineError) -> (LoggedBatch, Applying, LedgerSnapshot?, (any ReplicationGate)?) in
             if let failure = s.failure { throw failure }
@@ -724,13 +768,23 @@ package final class DurableLedger: Sendable {
             assert(stamped.epoch >= s.epoch, "records are logged in non-decreasing epochs")
             let lsn: UInt64
             do throws(WALError) {
-                lsn = try writer.append(operation: batch.events.operation.rawValue, timestamp: batch.timestamp,
-                                        eventCount: UInt32(batch.events.count), body: stamped.body,
-                                        epoch: stamped.epoch)
+                (lsn, timeline) = try stamped.body.withBytes { b throws(WALError) in
+                    try writer.appendTracked(operation: batch.events.operation.rawValue, timestamp: batch.timestamp,
+                                             eventCount: UInt32(batch.events.count), body: b, epoch: stamped.epoch)
+                }
             } catch {
-                let failure = EngineError(.logFailed, "\(error)", cause: .log(error))
-                s.failure = failure
-                throw failure
+                switch error.code {
+                case .stopped, .noSpace, .io:
+                    // The log failed (its health listener latches and rolls back): nothing
+                    // was logged or applied.
+                    throw EngineError.logUnavailable(error)
+                case .closed:
+                    throw EngineError(.closed, "the ledger is closed")
+                default:
+                    let failure = EngineError(.logFailed, "\(error)", cause: .log(error))
+                    s.failure = failure
+                    throw failure
+                }
             }
             guard lsn == batch.lsn else {
                 let failure = EngineError(.diverged, "the log assigned LSN \(lsn) after \(s.lsn)")
@@ -759,14 +813,14 @@ package final class DurableLedger: Sendable {
             let due = sequencer.takesSnapshots && snapshots.claim(lsn: lsn)
             return (batch, applying, due ? sequencer.snapshot() : nil, self.gate.withLock { $0 })
         }
-        if let capture { snapshots.write(capture, lsn: batch.lsn) }
-        return (batch, applying, gate)
+        if let capture { snapshots.write(capture, lsn: batch.lsn, timeline: timeline) }
+        return (batch, applying, gate, timeline)
     }
 
     /// Waits until an enqueued batch has applied, is durable here, and has passed `gate`
     /// (sync replication: the quorum; a replicated primary: still the primary, lease
     /// valid); returns its results. A failure to apply or to log latches.
-    private func settle(_ batch: LoggedBatch, _ applying: Applying, gate: (any ReplicationGate)?)
+    private func settle(_ batch: LoggedBatch, _ applying: Applying, gate: (any ReplicationGate)?, timeline: UInt64?)
         async throws(EngineError) -> BatchResults
     {
         let results: BatchResults
@@ -778,19 +832,28 @@ package final class DurableLedger: Sendable {
             state.withLock { if $0.failure == nil { $0.failure = failure } }
             throw failure
         }
-        try await waitDurable(batch.lsn, latch: true)
+        try await waitDurable(batch.lsn, timeline: timeline)
         if let gate { try await gate.waitReplicated(batch.lsn) }
         return results
     }
 
-    /// Waits until `lsn` is durable in the local log; a log failure latches when `latch`.
-    private func waitDurable(_ lsn: UInt64, latch: Bool) async throws(EngineError) {
+    /// Waits until `lsn` (appended in `timeline`) is durable in the local log. A failed
+    /// log latches through its health listener (`logHealth`), not here: a late waiter of
+    /// an ended timeline must not latch a log that has resumed since.
+    private func waitDurable(_ lsn: UInt64, timeline: UInt64?) async throws(EngineError) {
         do throws(WALError) {
-            try await writer.waitDurable(lsn)
+            try await writer.waitDurable(lsn, timeline: timeline)
         } catch {
-            let failure = EngineError(.logFailed, "\(error)", cause: .log(error))
-            if latch { state.withLock { if $0.failure == nil { $0.failure = failure } } }
-            throw failure
+            throw Self.logError(error)
+        }
+    }
+
+    /// The engine error for a record the log did not make durable.
+    private static func logError(_ error: WALError) -> EngineError {
+        switch error.code {
+        case .noSpace, .io, .stopped: return .logUnavailable(error)
+        case .closed: return EngineError(.closed, "the ledger closed before the batch was durable", cause: .log(error))
+        default: return EngineError(.logFailed, "\(error)", cause: .log(error))
         }
     }
 }

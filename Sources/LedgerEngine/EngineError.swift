@@ -27,6 +27,13 @@ package struct EngineError: Error, Sendable, CustomStringConvertible {
         /// `promote` was asked of a node that is not a follower (a standalone node or a
         /// primary); nothing changed.
         case notFollower = 8
+        /// The log cannot be written (disk full, file size limit, I/O error): the batch
+        /// is not applied (a batch already applied in memory is rolled back to the
+        /// durable state), and writes are refused until the log writes again, which it
+        /// does by itself once it can. On a replicated node, whose records may have
+        /// reached followers, the node fences itself instead: the batch may have been
+        /// applied by the next primary.
+        case logUnavailable = 9
     }
 
     /// The error a lower layer threw, kept typed (nil when the engine itself refused).
@@ -53,4 +60,12 @@ package struct EngineError: Error, Sendable, CustomStringConvertible {
     }
 
     package var description: String { "EngineError(\(code)): \(message)" }
+
+    /// `logUnavailable` for a log failure, in words a client may read: the reason
+    /// (errno) without the file's path, which goes to the server's log instead.
+    package static func logUnavailable(_ error: WALError) -> EngineError {
+        let reason = error.errno.map { "\(describeErrno($0)) (errno \($0))" } ?? error.code.rawValue
+        return EngineError(.logUnavailable, "the log cannot be written: \(reason); writes are refused until it can "
+            + "(they resume by themselves), reads answer from the durable state", cause: .log(error))
+    }
 }

@@ -66,13 +66,16 @@ package enum LedgerRecovery {
     ///   - repair: cut a torn tail off the log (start-up). Without it nothing is changed
     ///     on disk (inspection, `kamino wal replay`).
     ///   - allowDamaged: accept (and cut) corruption before valid records.
+    ///   - through: replay no further than this LSN (a live log's durable point, when a
+    ///     failed write rolls the state back: `DurableLedger`).
     package static func recover(
         directory: String, repair: Bool, allowDamaged: Bool = false,
-        segmentSize: Int = 64 << 20
+        segmentSize: Int = 64 << 20, through: UInt64 = .max
     ) throws(Failure) -> Outcome {
-        let base = try prepare(directory: directory, repair: repair, allowDamaged: allowDamaged, segmentSize: segmentSize)
+        let base = try prepare(directory: directory, repair: repair, allowDamaged: allowDamaged, segmentSize: segmentSize,
+                               through: through)
         let ledger = base.ledger
-        var replay = try Replay(directory: directory, from: base.start, through: base.report.lastLSN)
+        var replay = try Replay(directory: directory, from: base.start, through: min(base.report.lastLSN, through))
         var events = 0
         while let (record, operation) = try replay.next() {
             do {
@@ -100,11 +103,12 @@ package enum LedgerRecovery {
 
     /// Recovers the state in `directory` into a ledger sharded `shardCount` ways: the
     /// snapshot (serial layout) is copied into shards, then the log after it is replayed
-    /// through the shard actors. Changes nothing on disk.
-    package static func recoverSharded(directory: String, shardCount: Int, allowDamaged: Bool = false) async throws(Failure)
-        -> ShardedOutcome
-    {
-        let base = try prepare(directory: directory, repair: false, allowDamaged: allowDamaged, segmentSize: 64 << 20)
+    /// through the shard actors, no further than `through`. Changes nothing on disk.
+    package static func recoverSharded(
+        directory: String, shardCount: Int, allowDamaged: Bool = false, through: UInt64 = .max
+    ) async throws(Failure) -> ShardedOutcome {
+        let base = try prepare(directory: directory, repair: false, allowDamaged: allowDamaged, segmentSize: 64 << 20,
+                               through: through)
         let sharded: ShardedLedger
         do throws(LedgerError) {
             sharded = try ShardedLedger(copying: base.ledger, shardCount: shardCount)
@@ -112,7 +116,7 @@ package enum LedgerRecovery {
             throw Failure(code: .snapshot, message: "the state does not fit \(shardCount) shards: \(error)", cause: .ledger(error))
         }
         let engine = ShardedEngine(ledger: sharded)
-        var replay = try Replay(directory: directory, from: base.start, through: base.report.lastLSN)
+        var replay = try Replay(directory: directory, from: base.start, through: min(base.report.lastLSN, through))
         var events = 0
         while let (record, operation) = try replay.next() {
             do {
@@ -166,7 +170,8 @@ package enum LedgerRecovery {
 
     /// The log's report, the newest valid snapshot loaded into a ledger, and the first
     /// LSN to replay after it.
-    private static func prepare(directory: String, repair: Bool, allowDamaged: Bool, segmentSize: Int) throws(Failure)
+    private static func prepare(directory: String, repair: Bool, allowDamaged: Bool, segmentSize: Int, through: UInt64)
+        throws(Failure)
         -> (report: RecoveryReport, ledger: Ledger, snapshot: SnapshotInfo?, invalid: [String], start: UInt64)
     {
         let report: RecoveryReport
@@ -209,6 +214,10 @@ package enum LedgerRecovery {
         }
 
         let start = (info?.lsn ?? 0) + 1
+        // Snapshots are written only once their LSN is durable, so none is beyond it.
+        guard start - 1 <= through else {
+            throw Failure(code: .snapshot, message: "the newest snapshot covers LSN \(start - 1), beyond LSN \(through)")
+        }
         guard report.lastLSN < start || report.firstLSN <= start else {
             throw Failure(code: .log, message: "the log starts at LSN \(report.firstLSN) but the newest snapshot covers only up to \(start - 1)")
         }

@@ -54,11 +54,20 @@ package protocol Sequencer: AnyObject, Sendable {
     func apply(_ batch: LoggedBatch) -> Applying
 
     /// Runs `body` on the state between batches; also returns the last LSN applied (the
-    /// state `body` saw), for the caller to wait until it is durable.
-    func read<T: Sendable>(_ body: (any LedgerReading) -> T) async -> (value: T, lsn: UInt64)
+    /// state `body` saw), for the caller to wait until it is durable, and the log's
+    /// timeline that state belongs to (`rollBack`).
+    func read<T: Sendable>(_ body: (any LedgerReading) -> T) async -> (value: T, lsn: UInt64, timeline: UInt64)
 
     /// `read` without suspending, for layouts that can (the serial one); nil otherwise.
-    func readNow<T: Sendable>(_ body: (any LedgerReading) -> T) -> (value: T, lsn: UInt64)?
+    func readNow<T: Sendable>(_ body: (any LedgerReading) -> T) -> (value: T, lsn: UInt64, timeline: UInt64)?
+
+    /// Replaces the state with the one the data directory holds up to `lsn` (the log's
+    /// durable point after a failed write: the batches after it were applied but are not
+    /// in the log), rebuilt by the recovery code a restart runs, off the caller's thread;
+    /// reads then see it in `timeline`. Called by `DurableLedger` once no batch is being
+    /// logged; waits first for batches already queued (they apply to the old state).
+    /// - Throws: `diverged` when the directory does not rebuild to exactly `lsn`.
+    func rollBack(directory: String, allowDamaged: Bool, to lsn: UInt64, timeline: UInt64) async throws(EngineError)
 
     /// The earliest pending deadline, published after every batch applied (and set from
     /// the recovered state): what a `PulseScheduler` waits for.

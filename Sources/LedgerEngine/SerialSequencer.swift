@@ -1,4 +1,5 @@
 package import LedgerCore
+import LedgerStorage
 import Synchronization
 
 /// The serial layout: one `Ledger`, applied in place as each batch is logged.
@@ -8,9 +9,11 @@ import Synchronization
 /// sequencer's own lock and see the state between two batches.
 package final class SerialSequencer: Sequencer {
     private struct State {
-        let ledger: Ledger
+        var ledger: Ledger
         /// The LSN the state covers.
         var lsn: UInt64
+        /// The log's timeline the state belongs to (`rollBack`).
+        var timeline: UInt64 = 0
     }
 
     private let state: Mutex<State>
@@ -50,15 +53,53 @@ package final class SerialSequencer: Sequencer {
         }
     }
 
-    package func read<T: Sendable>(_ body: (any LedgerReading) -> T) async -> (value: T, lsn: UInt64) {
-        state.withLock { s in (body(s.ledger), s.lsn) }
+    package func read<T: Sendable>(_ body: (any LedgerReading) -> T) async -> (value: T, lsn: UInt64, timeline: UInt64) {
+        state.withLock { s in (body(s.ledger), s.lsn, s.timeline) }
     }
 
-    package func readNow<T: Sendable>(_ body: (any LedgerReading) -> T) -> (value: T, lsn: UInt64)? {
-        state.withLock { s in (body(s.ledger), s.lsn) }
+    package func readNow<T: Sendable>(_ body: (any LedgerReading) -> T) -> (value: T, lsn: UInt64, timeline: UInt64)? {
+        state.withLock { s in (body(s.ledger), s.lsn, s.timeline) }
+    }
+
+    package func rollBack(directory: String, allowDamaged: Bool, to lsn: UInt64, timeline: UInt64) async throws(EngineError) {
+        let recovered: LedgerRecovery.Outcome
+        do throws(LedgerRecovery.Failure) {
+            recovered = try await DedicatedThread.run { () throws(LedgerRecovery.Failure) -> DurableLedger.Handoff in
+                let outcome = try LedgerRecovery.recover(directory: directory, repair: false, allowDamaged: allowDamaged,
+                                                         through: lsn)
+                outcome.ledger.prepareSnapshotMemory()
+                return DurableLedger.Handoff(outcome)
+            }.outcome
+        } catch {
+            throw EngineError(.diverged, "the state could not be rebuilt up to LSN \(lsn): \(error)", cause: .recovery(error))
+        }
+        guard recovered.lsn == lsn else {
+            throw EngineError(.diverged, "the state was rebuilt up to LSN \(recovered.lsn), not the durable LSN \(lsn)")
+        }
+        install(recovered.ledger, lsn: lsn, timeline: timeline)
+    }
+
+    /// Swaps in a rebuilt state (`rollBack`).
+    private func install(_ ledger: sending Ledger, lsn: UInt64, timeline: UInt64) {
+        let deadline = ledger.nextPendingDeadline()
+        let replacement = Swap(ledger)
+        state.withLock { s in
+            assert(s.lsn >= lsn, "a rollback never moves the state forward")
+            s.ledger = replacement.ledger
+            s.lsn = lsn
+            s.timeline = timeline
+        }
+        expiries.publish(deadline)
     }
 
     package func snapshot() -> LedgerSnapshot {
         state.withLock { $0.ledger.snapshot() }
     }
+}
+
+/// A rebuilt ledger on its way into the sequencer's lock. Unchecked: the caller sent it
+/// (`sending`) and keeps no reference.
+private struct Swap: @unchecked Sendable {
+    let ledger: Ledger
+    init(_ ledger: sending Ledger) { self.ledger = ledger }
 }

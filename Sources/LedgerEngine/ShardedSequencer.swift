@@ -14,21 +14,21 @@ package final class ShardedSequencer: Sequencer {
         var events: Int
     }
 
-    private let engine: ShardedEngine
+    private let shards: Int
     private let turns: LSNTurns
     private let logged: Mutex<Logged>
     package let expiries: ExpiryWatch
 
     /// Takes over `engine`, whose state covers exactly `lsn`.
     package init(engine: ShardedEngine, lsn: UInt64) {
-        self.engine = engine
+        shards = engine.ledger.shardCount
         expiries = ExpiryWatch(engine.ledger.nextPendingDeadline())
         turns = LSNTurns(engine: engine, appliedLSN: lsn)
         let ledger = engine.ledger
         logged = Mutex(Logged(lsn: lsn, lastTimestamp: ledger.lastTimestamp, events: ledger.recordCount))
     }
 
-    package var shardCount: Int { engine.ledger.shardCount }
+    package var shardCount: Int { shards }
     package var takesSnapshots: Bool { false }
     package var appliesInPlace: Bool { false }
 
@@ -65,7 +65,7 @@ package final class ShardedSequencer: Sequencer {
         }
     }
 
-    package func read<T: Sendable>(_ body: (any LedgerReading) -> T) async -> (value: T, lsn: UInt64) {
+    package func read<T: Sendable>(_ body: (any LedgerReading) -> T) async -> (value: T, lsn: UInt64, timeline: UInt64) {
         // The caller waits while the body runs on the actor, so handing it over is safe.
         await withoutActuallyEscaping(body) { body in
             let box = CallerBound(body)
@@ -73,7 +73,32 @@ package final class ShardedSequencer: Sequencer {
         }
     }
 
-    package func readNow<T: Sendable>(_ body: (any LedgerReading) -> T) -> (value: T, lsn: UInt64)? { nil }
+    package func readNow<T: Sendable>(_ body: (any LedgerReading) -> T) -> (value: T, lsn: UInt64, timeline: UInt64)? {
+        nil
+    }
+
+    package func rollBack(directory: String, allowDamaged: Bool, to lsn: UInt64, timeline: UInt64) async throws(EngineError) {
+        // Batches logged before the failure still take their turns (on the old state).
+        await turns.waitApplied(through: logged.withLock { $0.lsn })
+        let recovered: LedgerRecovery.ShardedOutcome
+        do throws(LedgerRecovery.Failure) {
+            recovered = try await LedgerRecovery.recoverSharded(
+                directory: directory, shardCount: shards, allowDamaged: allowDamaged, through: lsn)
+        } catch {
+            throw EngineError(.diverged, "the state could not be rebuilt up to LSN \(lsn): \(error)", cause: .recovery(error))
+        }
+        guard recovered.lsn == lsn else {
+            throw EngineError(.diverged, "the state was rebuilt up to LSN \(recovered.lsn), not the durable LSN \(lsn)")
+        }
+        let engine = recovered.engine
+        let ledger = engine.ledger
+        logged.withLock { l in
+            assert(l.lsn >= lsn, "a rollback never moves the state forward")
+            l = Logged(lsn: lsn, lastTimestamp: ledger.lastTimestamp, events: ledger.recordCount)
+        }
+        expiries.publish(ledger.nextPendingDeadline())
+        await turns.replace(engine: engine, appliedLSN: lsn, timeline: timeline)
+    }
 
     package func snapshot() -> LedgerSnapshot {
         preconditionFailure("the sharded layout takes no snapshots (takesSnapshots is false)")
@@ -87,9 +112,13 @@ package final class ShardedSequencer: Sequencer {
 /// the order: callers wait here for their LSN's turn; reads wait while a batch is being
 /// applied and then run synchronously, seeing every batch applied so far.
 actor LSNTurns {
-    let engine: ShardedEngine
+    private(set) var engine: ShardedEngine
     private var applied: UInt64
+    /// The log's timeline the state belongs to (`replace`).
+    private var timeline: UInt64 = 0
     private var running = false
+    /// `waitApplied` callers: the LSN each waits for.
+    private var drainWaiters: [(lsn: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
     private var batchWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     private var readWaiters: [CheckedContinuation<Void, Never>] = []
 
@@ -115,17 +144,36 @@ actor LSNTurns {
     }
 
     /// Runs `body` on the state between batches; also returns the last LSN applied.
-    func read<T: Sendable>(_ body: @Sendable (ShardedLedger) -> T) async -> (value: T, lsn: UInt64) {
+    func read<T: Sendable>(_ body: @Sendable (ShardedLedger) -> T) async -> (value: T, lsn: UInt64, timeline: UInt64) {
         while running {
             await withCheckedContinuation { readWaiters.append($0) }
         }
-        return (body(engine.ledger), applied)
+        return (body(engine.ledger), applied, timeline)
+    }
+
+    /// Returns once every batch up to `lsn` has taken its turn.
+    func waitApplied(through lsn: UInt64) async {
+        while applied < lsn || running {
+            await withCheckedContinuation { drainWaiters.append((lsn, $0)) }
+        }
+    }
+
+    /// Swaps in a rebuilt state covering `appliedLSN` (a rollback): no turn is running or
+    /// waiting (`waitApplied` first, and no batch is logged meanwhile).
+    func replace(engine: ShardedEngine, appliedLSN: UInt64, timeline: UInt64) {
+        precondition(!running && batchWaiters.isEmpty, "a rollback swaps the state only between batches")
+        self.engine = engine
+        applied = appliedLSN
+        self.timeline = timeline
     }
 
     private func wake() {
         let readers = readWaiters
         readWaiters.removeAll()
         for r in readers { r.resume() }
+        let drained = drainWaiters.filter { $0.lsn <= applied }
+        drainWaiters.removeAll { $0.lsn <= applied }
+        for d in drained { d.continuation.resume() }
         if let next = batchWaiters.removeValue(forKey: applied + 1) { next.resume() }
     }
 }

@@ -42,8 +42,10 @@ package final class SnapshotScheduler: Sendable {
         return busy.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
     }
 
-    /// Writes a captured snapshot in the background and releases the slot.
-    package func write(_ image: LedgerSnapshot, lsn: UInt64) {
+    /// Writes a captured snapshot in the background and releases the slot. `timeline`
+    /// is the log's timeline `lsn` was appended in: a capture of a state that a failed
+    /// log write took back is never written.
+    package func write(_ image: LedgerSnapshot, lsn: UInt64, timeline: UInt64? = nil) {
         let store = self.store
         let writer = self.writer
         let onOutcome = self.onOutcome
@@ -51,7 +53,7 @@ package final class SnapshotScheduler: Sendable {
         let task = Task {
             defer { busy.store(false, ordering: .releasing) }
             do throws(WALError) {
-                try await writer.waitDurable(lsn)
+                try await writer.waitDurable(lsn, timeline: timeline)
                 let began = monotonicNow()
                 let (removed, bytes) = try await DedicatedThread.run { () throws(WALError) -> SnapshotWriteResult in
                     let info = try store.write(image, lsn: lsn)

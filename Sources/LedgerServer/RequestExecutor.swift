@@ -73,16 +73,23 @@ enum RequestExecutor {
     /// Maps an engine failure to the wire's error codes.
     static func errorReply(_ error: EngineError, request: Request, id: UInt64) -> ErrorReply {
         let code: WireError.Code
+        var message = error.message
         switch error.code {
         case .batchRefused: code = .batchRefused
         case .closed: code = .shuttingDown
-        case .logFailed, .diverged, .recoveryFailed: code = .internalError
-        case .notPrimary: code = .notPrimary
+        case .logFailed, .diverged, .recoveryFailed:
+            code = .internalError
+            // Their text may name files: those go to the server's log (`LogCondition`),
+            // never to a client.
+            message = "the server could not execute the request (\(error.code)); its log says why"
+        case .notPrimary:
+            code = .notPrimary
+            // The body's first line is the primary's address (empty if unknown).
+            message = "\(error.primaryAddress ?? "")\n\(error.message)"
         case .replicationTimeout: code = .replicationTimeout
         case .notFollower: code = .notFollower
+        case .logUnavailable: code = .logUnavailable
         }
-        // `not_primary`: the body's first line is the primary's address (empty if unknown).
-        let message = error.code == .notPrimary ? "\(error.primaryAddress ?? "")\n\(error.message)" : error.message
         return ErrorReply(
             requestId: id, operation: request.code, rawCode: code.rawValue, message: message)
     }

@@ -41,6 +41,8 @@ package final class ServerMetrics: Sendable {
     private let durableLSN: MetricMeter
     private let appliedLSN: MetricMeter
     private let logAvailable: MetricMeter
+    /// Log write failures (each starts an episode of `log_unavailable` writes).
+    private let logFailures: MetricCounter
     private let snapshotDuration: MetricTimer
     private let snapshotBytes: MetricMeter
     private let snapshotAge: MetricMeter
@@ -98,7 +100,8 @@ package final class ServerMetrics: Sendable {
                           .milliseconds(50), .milliseconds(250), .seconds(1)]))
         durableLSN = meter("kamino_log_durable_lsn", "Highest LSN durable in the log.")
         appliedLSN = meter("kamino_log_logged_lsn", "Highest LSN logged and applied (or being applied) in memory.")
-        logAvailable = meter("kamino_log_writable", "1 while the log accepts writes, 0 after a log failure.")
+        logAvailable = meter("kamino_log_writable", "1 while the log accepts writes; 0 from a log failure (disk full, I/O error) until writes resume by themselves.")
+        logFailures = counter("kamino_log_failures_total", "Log write failures (disk full, file size limit, I/O error); writes answer log_unavailable until the log writes again.")
         snapshotDuration = MetricTimer(
             label: "kamino_snapshot_write_seconds", dimensions: [],
             handler: r.makeDurationHistogram(descriptor: Self.describe("kamino_snapshot_write_seconds", "Time to write one snapshot file once its LSN was durable."), buckets: [.milliseconds(10), .milliseconds(50), .milliseconds(250), .seconds(1), .seconds(5),
@@ -230,6 +233,11 @@ package final class ServerMetrics: Sendable {
         case .failed:
             snapshotsFailed.increment()
         }
+    }
+
+    /// Counts a log failure (`DurableLedger.onLogCondition`).
+    package func logCondition(_ condition: LogCondition) {
+        if case .failed = condition { logFailures.increment() }
     }
 
     /// Records how long recovery took.

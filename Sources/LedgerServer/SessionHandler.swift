@@ -258,23 +258,35 @@ final class SessionHandler: ChannelDuplexHandler {
             coalescer?.submit(request, id: id, answer: done)
             return true
         default:
-            let read: (reply: Reply, lsn: UInt64)?
+            let read: (reply: Reply, lsn: UInt64, timeline: UInt64)?
             do throws(EngineError) {
                 read = try RequestExecutor.readNow(request, ledger: ledger)
             } catch {
                 done(.errorReply(RequestExecutor.errorReply(error, request: request, id: id)))
                 return true
             }
-            guard let (reply, lsn) = read else { return false }
+            guard let (reply, lsn, timeline) = read else { return false }
             let loop = context.eventLoop
             let answer = NIOLoopBound(done, eventLoop: loop)
-            ledger.whenReadable(lsn) { outcome in
-                let message: Message
+            let node = shared.node
+            ledger.whenReadable(lsn, timeline: timeline) { outcome in
                 switch outcome {
-                case .success: message = .reply(id: id, reply, stateLSN: lsn)
-                case .failure(let error): message = .errorReply(RequestExecutor.errorReply(error, request: request, id: id))
+                case .success:
+                    let message = Message.reply(id: id, reply, stateLSN: lsn)
+                    if loop.inEventLoop { answer.value(message) } else { loop.execute { answer.value(message) } }
+                case .failure(let error) where error.code == .logUnavailable:
+                    // The state read is being rolled back (a failed log write): read
+                    // again from the rolled-back state (`readAt` waits for it).
+                    loop.execute {
+                        let retried = loop.makeFutureWithTask {
+                            await RequestExecutor.answer(request, id: id, ledger: ledger, node: node)
+                        }
+                        retried.whenSuccess { answer.value($0) }
+                    }
+                case .failure(let error):
+                    let message = Message.errorReply(RequestExecutor.errorReply(error, request: request, id: id))
+                    if loop.inEventLoop { answer.value(message) } else { loop.execute { answer.value(message) } }
                 }
-                if loop.inEventLoop { answer.value(message) } else { loop.execute { answer.value(message) } }
             }
             return true
         }

@@ -5,7 +5,7 @@ import Musl
 #endif
 
 /// Text of an errno value (strerror).
-func describeErrno(_ e: Int32) -> String {
+package func describeErrno(_ e: Int32) -> String {
     guard let p = strerror(e) else { return "errno \(e)" }
     return String(cString: p)
 }

@@ -130,15 +130,26 @@ package final class WALWriter: Sendable {
 
     /// Assigns the next LSN to a record and queues it for the next group
     /// commit. Returns at once; the record is durable once `waitDurable(lsn)`
-    /// returns. Throws `.stopped` after a failed write, `.closed` after close.
+    /// returns. Throws `.stopped` after a failed write (until the log resumes), `.closed`
+    /// after close.
     package func append(operation: UInt8, timestamp: UInt64, eventCount: UInt32,
                         body: UnsafeRawBufferPointer, epoch: UInt64 = 0) throws(WALError) -> UInt64 {
+        try appendTracked(operation: operation, timestamp: timestamp, eventCount: eventCount, body: body, epoch: epoch).lsn
+    }
+
+    /// `append`, with the timeline the LSN belongs to: pass it to `waitDurable` or
+    /// `whenDurable` so that a record cut by a failure is never reported durable because
+    /// a later record took its LSN after the log resumed.
+    package func appendTracked(operation: UInt8, timestamp: UInt64, eventCount: UInt32,
+                               body: UnsafeRawBufferPointer, epoch: UInt64 = 0) throws(WALError)
+        -> (lsn: UInt64, timeline: UInt64)
+    {
         guard body.count <= configuration.maxBodyLength else {
             throw WALError(.recordTooLarge, "body of \(body.count) bytes exceeds \(configuration.maxBodyLength)")
         }
         let bodyCRC = RecordHeader.bodyChecksum(body)
         let pad = RecordHeader.paddedLength(body.count) - body.count
-        let (lsn, wake) = try shared.state.withLock { s throws(WALError) -> (UInt64, Bool) in
+        let (lsn, timeline, wake) = try shared.state.withLock { s throws(WALError) -> (UInt64, UInt64, Bool) in
             if let failure = s.failure {
                 throw WALError(.stopped, "log stopped after an earlier failure: \(failure.code.rawValue)",
                                errno: failure.errno, file: failure.file, offset: failure.offset)
@@ -158,10 +169,10 @@ package final class WALWriter: Sendable {
             if pad > 0 { s.pending.append(contentsOf: repeatElement(0, count: pad)) }
             let wake = s.writerIdle
             s.writerIdle = false
-            return (lsn, wake)
+            return (lsn, s.timeline, wake)
         }
         if wake { shared.wakeup.post() }
-        return lsn
+        return (lsn, timeline)
     }
 
     /// `append` for a byte array.
@@ -173,12 +184,13 @@ package final class WALWriter: Sendable {
     }
 
     /// Suspends until every record up to `lsn` is on stable storage. Throws
-    /// the write error (`.noSpace`, `.io`) if the log failed first, or
-    /// `.closed`. Never reports success for a record that is not durable.
-    package func waitDurable(_ lsn: UInt64) async throws(WALError) {
-        if shared.state.withLock({ $0.durableLSN >= lsn }) { return }
+    /// the write error (`.noSpace`, `.io`) if the log failed first, `.stopped` when
+    /// `timeline` ended with the record cut, or `.closed`. Never reports success for a
+    /// record that is not durable.
+    package func waitDurable(_ lsn: UInt64, timeline: UInt64? = nil) async throws(WALError) {
+        if case .success = shared.state.withLock({ WriterShared.settled(lsn, timeline: timeline, in: $0) }) { return }
         let result: Result<Void, WALError> = await withCheckedContinuation { continuation in
-            let waiter = DurabilityWaiter(lsn: lsn, resumption: .task(continuation))
+            let waiter = DurabilityWaiter(lsn: lsn, timeline: timeline, resumption: .task(continuation))
             if let immediate = enqueue(waiter) { waiter.resume(immediate) }
         }
         try result.get()
@@ -188,8 +200,9 @@ package final class WALWriter: Sendable {
     /// failed or closed first). It runs on the caller's thread when the answer is already
     /// known, otherwise on the log's writer thread: it must only hand over (to an event
     /// loop, say), never block or do long work there.
-    package func whenDurable(_ lsn: UInt64, _ done: @escaping @Sendable (Result<Void, WALError>) -> Void) {
-        let waiter = DurabilityWaiter(lsn: lsn, resumption: .callback(done))
+    package func whenDurable(_ lsn: UInt64, timeline: UInt64? = nil,
+                             _ done: @escaping @Sendable (Result<Void, WALError>) -> Void) {
+        let waiter = DurabilityWaiter(lsn: lsn, timeline: timeline, resumption: .callback(done))
         if let immediate = enqueue(waiter) { waiter.resume(immediate) }
     }
 
@@ -197,8 +210,7 @@ package final class WALWriter: Sendable {
     private func enqueue(_ waiter: DurabilityWaiter) -> Result<Void, WALError>? {
         let lsn = waiter.lsn
         return shared.state.withLock { s in
-            if s.durableLSN >= lsn { return .success(()) }
-            if let failure = s.failure { return .failure(failure) }
+            if let known = WriterShared.settled(lsn, timeline: waiter.timeline, in: s) { return known }
             if lsn >= s.nextLSN { return .failure(WALError(.invalidArgument, "LSN \(lsn) was never appended")) }
             if s.finished { return .failure(WALError(.closed, "log is closed")) }
             s.waiters.append(waiter)
@@ -222,12 +234,38 @@ package final class WALWriter: Sendable {
     package var durablePoint: (lsn: UInt64, timestamp: UInt64) {
         shared.state.withLock { ($0.durableLSN, $0.durableTimestamp) }
     }
+    /// `durablePoint` with the timeline it belongs to, read together.
+    /// `failed`: the log failed and has not resumed yet.
+    package var durableState: (lsn: UInt64, timestamp: UInt64, timeline: UInt64, failed: Bool) {
+        shared.state.withLock { ($0.durableLSN, $0.durableTimestamp, $0.timeline, $0.failure != nil) }
+    }
+    /// The log's timeline: bumped by every failure (`appendTracked`).
+    package var timeline: UInt64 { shared.state.withLock { $0.timeline } }
     /// Highest LSN handed out by `append`.
     package var lastAssignedLSN: UInt64 { shared.state.withLock { $0.nextLSN - 1 } }
     /// The failure that stopped the log, if any.
     package var failure: WALError? { shared.state.withLock { $0.failure } }
     /// Counters (appends, writes, bytes, ...).
     package var stats: WALStats { shared.state.withLock { $0.stats } }
+
+    /// Tells `listener` when the log fails, has cut its failed tail, and writes again
+    /// (`WALHealth`; on the writer thread: keep it short); nil stops. Without a listener
+    /// that calls `permitResume`, a failed log stays failed until it is closed.
+    package func onHealth(_ listener: (@Sendable (WALHealth) -> Void)?) {
+        shared.healthListener.withLock { $0 = listener }
+    }
+
+    /// Lets a failed log whose tail is cut (`WALHealth.cut`) probe and resume: its owner
+    /// has rolled back every effect of the records above the durable point. Ignored
+    /// unless the log is waiting for it.
+    package func permitResume() {
+        let permitted = shared.state.withLock { s -> Bool in
+            guard s.recovery == .cut else { return false }
+            s.recovery = .probing
+            return true
+        }
+        if permitted { shared.wakeup.post() }
+    }
 
     /// Tells `observer` about every group commit from now on (metrics).
     package func observe(_ observer: any WALObserver) {

@@ -26,4 +26,14 @@ final class Wakeup: @unchecked Sendable {
     func wait() {
         while sem_wait(sem) != 0 && errno == EINTR {}
     }
+
+    /// Blocks the calling (dedicated) thread until posted or `seconds` have passed.
+    func wait(seconds: Double) {
+        var deadline = timespec()
+        clock_gettime(CLOCK_REALTIME, &deadline)
+        let nanos = Int(deadline.tv_nsec) + Int(seconds * 1e9)
+        deadline.tv_sec += nanos / 1_000_000_000
+        deadline.tv_nsec = nanos % 1_000_000_000
+        while sem_timedwait(sem, &deadline) != 0 && errno == EINTR {}
+    }
 }

@@ -11,6 +11,9 @@ struct DurabilityWaiter: Sendable {
     }
 
     let lsn: UInt64
+    /// The log's timeline the record was appended in (`WALWriter.timeline`); nil: any.
+    /// A record of an ended timeline was cut unless it is at or below that timeline's end.
+    let timeline: UInt64?
     let resumption: Resumption
 
     /// Tells the waiter how it ended.
@@ -32,8 +35,16 @@ struct WriterState: ~Copyable {
     /// open: a conservative start). Batch timestamps rise with the LSN, so this is the
     /// timestamp of the record at `durableLSN`.
     var durableTimestamp: UInt64 = 0
-    /// Set once by the writer after a failed write; the log then refuses appends.
+    /// Set by the writer after a failed write; the log then refuses appends until the
+    /// writer has cut the failed tail and a probe shows it can write again (`recovery`).
     var failure: WALError?
+    /// Bumped at every failure: LSNs above the durable point of an ended timeline were
+    /// cut and are handed out again, so a waiter names the timeline it appended in.
+    var timeline: UInt64 = 0
+    /// The durable LSN each ended timeline was cut back to (index: the timeline).
+    var timelineEnds: [UInt64] = []
+    /// Where the writer is in its way back from a failure (`.none` while writable).
+    var recovery: WALRecoveryPhase = .none
     var closing = false
     /// True while the writer thread sleeps on the wakeup semaphore.
     var writerIdle = false
@@ -51,6 +62,8 @@ final class WriterShared: Sendable {
     let observer = Mutex<(any WALObserver)?>(nil)
     /// Takes each write's bytes before they go to the disk (replication); nil: none.
     let shipper = Mutex<(any WALShipper)?>(nil)
+    /// Told when the log fails, has cut its failed tail, and can write again; nil: none.
+    let healthListener = Mutex<(@Sendable (WALHealth) -> Void)?>(nil)
     /// Told each new durable LSN after the waiters (a follower's acks); nil: none.
     let durableListener = Mutex<(@Sendable (UInt64) -> Void)?>(nil)
     /// The data directory's lock: held until the writer thread has written its last byte
@@ -96,16 +109,45 @@ final class WriterShared: Sendable {
         if let listener = durableListener.withLock({ $0 }) { listener(durable) }
     }
 
-    /// Stops the log after a failed write: every record not yet durable gets `error`.
+    /// Stops the log after a failed write: every record not yet durable gets `error`,
+    /// and the LSNs above the durable point are handed out again once the log resumes
+    /// (a new timeline). The health listener hears of it before any waiter does, so
+    /// whoever a failure wakes can already see the log is failing.
     func fail(_ error: WALError) {
-        let waiters: [DurabilityWaiter] = state.withLock { s in
-            if s.failure == nil { s.failure = error }
+        let (waiters, fresh): ([DurabilityWaiter], Bool) = state.withLock { s in
+            var fresh = false
+            if s.failure == nil {
+                fresh = true
+                s.failure = error
+                s.timelineEnds.append(s.durableLSN)
+                s.timeline += 1
+                s.nextLSN = s.durableLSN + 1
+                s.recovery = .cutting
+            }
+            assert(s.timelineEnds.count == Int(s.timeline), "one end per ended timeline")
             s.pending.removeAll()
             let w = s.waiters
             s.waiters.removeAll()
-            return w
+            return (w, fresh)
         }
+        if fresh, let listener = healthListener.withLock({ $0 }) { listener(.failed(error)) }
         for w in waiters { w.resume(.failure(error)) }
+    }
+
+    /// The answer for a waiter when it is already known (nil: it must wait). Call under
+    /// the state's lock.
+    static func settled(_ lsn: UInt64, timeline: UInt64?, in s: borrowing WriterState) -> Result<Void, WALError>? {
+        if let timeline, timeline != s.timeline {
+            assert(timeline < s.timeline, "a waiter's timeline was handed out by the log")
+            let end = s.timelineEnds[Int(timeline)]
+            if lsn <= end { return .success(()) }
+            return .failure(WALError(
+                .stopped, "the record was not written: the log failed and was cut back to LSN \(end)",
+                errno: s.failure?.errno))
+        }
+        if s.durableLSN >= lsn { return .success(()) }
+        if let failure = s.failure { return .failure(failure) }
+        return nil
     }
 
     /// Called by the writer thread as it exits, after its last write: frees the directory,

@@ -18,12 +18,12 @@ struct OpenSegment {
 /// publishes the new durable LSN.
 final class WriterThread: @unchecked Sendable {
     // @unchecked: after `start()` the instance is used only by its own thread.
-    private let shared: WriterShared
-    private let config: WALConfiguration
-    private let ring: IOUring
+    let shared: WriterShared
+    let config: WALConfiguration
+    let ring: IOUring
     private let directoryFD: Int32
-    private var segment: OpenSegment?
-    private var durable: UInt64
+    var segment: OpenSegment?
+    private(set) var durable: UInt64
     private var spare: [UInt8] = []
     private let control: ControlFileKeeper
 
@@ -49,13 +49,13 @@ final class WriterThread: @unchecked Sendable {
     }
 
     /// What the writer loop does next.
-    private enum Step { case work, sleep, exit }
+    private enum Step { case work, sleep, recover, exit }
 
     private func run() {
         while true {
             var batch = spare
             let step: Step = shared.state.withLock { s in
-                if s.failure != nil { return .exit }
+                if s.failure != nil { return s.closing ? .exit : .recover }
                 if s.pending.isEmpty {
                     if s.closing { return .exit }
                     s.writerIdle = true
@@ -74,6 +74,9 @@ final class WriterThread: @unchecked Sendable {
                 return
             case .sleep:
                 shared.wakeup.wait()
+                continue
+            case .recover:
+                recoverFromFailure()
                 continue
             case .work:
                 do throws(WALError) {
@@ -176,7 +179,7 @@ final class WriterThread: @unchecked Sendable {
     }
 
     /// Closes the full segment and creates, preallocates and syncs the next one.
-    private func rollSegment(firstLSN: UInt64) throws(WALError) {
+    func rollSegment(firstLSN: UInt64) throws(WALError) {
         if let old = segment {
             // Its records are durable already (each group is fdatasynced); this also covers
             // a tail inherited from before a restart that was never synced.

@@ -47,6 +47,12 @@ package struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
         /// `promote` was sent to a node that is not a follower (a standalone node or a
         /// primary); nothing changed.
         case notFollower = 18
+        /// The server's log cannot be written (disk full, file size limit, I/O error):
+        /// the write was not applied on a standalone server; reads still answer from the
+        /// durable state, and writes resume by themselves once the log can be written.
+        /// A replicated node fences itself instead: the write may have been applied by
+        /// the next primary (resending under the same ids is safe).
+        case logUnavailable = 19
 
         /// True when framing is lost or the server is going away: the connection is
         /// closed after the error reply.
@@ -57,7 +63,7 @@ package struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
                 return true
             case .invalidHeader, .badBodyChecksum, .unknownOperation, .badBodySize,
                 .tooManyEvents, .invalidBody, .busy, .internalError, .batchRefused, .notPrimary,
-                .replicationTimeout, .notFollower:
+                .replicationTimeout, .notFollower, .logUnavailable:
                 return false
             }
         }

@@ -30,6 +30,10 @@ enum LedgerOpening {
                 }
             }
         }
+        ledger.onLogCondition { condition in
+            metrics.logCondition(condition)
+            logLogCondition(condition, to: logger)
+        }
         logStartup(ledger.startup, to: logger)
         metrics.recovered(seconds: ledger.startup.seconds)
         metrics.observe(ledger)

@@ -45,6 +45,8 @@ final class RecordingLogHandler: LogHandler, Sendable {
         ]
         #expect((1...15).map { ServerErrorCode(rawValue: UInt16($0)).description } == names)
         #expect(ServerErrorCode.batchRefused.rawValue == 15 && ServerErrorCode.badMagic.rawValue == 1)
+        #expect(ServerErrorCode.logUnavailable.rawValue == 19 && "\(ServerErrorCode.logUnavailable)" == "log_unavailable")
+        #expect(!ServerErrorCode.logUnavailable.isRetryable)
     }
 
     @Test func anErrorReplyArrivesAsANamedCode() async throws {

@@ -5,7 +5,7 @@ import LedgerWire
 import Testing
 
 /// One HTTP/1.1 GET on 127.0.0.1:`port`: the status code and the body.
-private func httpGet(port: UInt16, path: String) -> (status: Int, body: String)? {
+func httpGet(port: UInt16, path: String) -> (status: Int, body: String)? {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { return nil }
     defer { close(fd) }

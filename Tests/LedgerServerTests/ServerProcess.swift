@@ -13,14 +13,16 @@ final class ServerProcess {
 
     /// Starts `kamino serve --data dataDir --listen 127.0.0.1:0 --metrics off` (or another
     /// `command` taking those flags, such as `follow`) and waits for its `listening on`
-    /// line. Returns nil (after killing it) if it does not come.
+    /// line. Returns nil (after killing it) if it does not come. `launcher` runs first and
+    /// execs the server (`/bin/sh -c '…; exec "$0" "$@"'`, to set limits before the exec).
     static func start(
-        dataDir: String, extra: [String] = [], metrics: Bool = false, command: String = "serve"
+        dataDir: String, extra: [String] = [], metrics: Bool = false, command: String = "serve",
+        launcher: [String] = []
     ) -> ServerProcess? {
         guard let kamino = builtExecutable("kamino") else { return nil }
         let out = dataDir + ".out"
         _ = unlink(out)
-        let argv = [kamino, command, "--data", dataDir, "--listen", "127.0.0.1:0",
+        let argv = launcher + [kamino, command, "--data", dataDir, "--listen", "127.0.0.1:0",
                     "--metrics", metrics ? "127.0.0.1:0" : "off"] + extra
         guard let pid = spawnProcess(argv, stdout: out, stderr: out) else { return nil }
         let deadline = monotonicSeconds() + 30

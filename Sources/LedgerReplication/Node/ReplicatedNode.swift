@@ -459,6 +459,11 @@ package final class ReplicatedNode: Sendable {
             return open
         }
         let ledger = try await openLedger(role)
+        // A failed log write fences the ledger (records may be on followers): the term
+        // ends too, so that the cluster elects another primary (docs/replication.md).
+        ledger.onLogCondition { [weak self] condition in
+            if case .failed = condition { self?.fence("its log cannot be written") }
+        }
         state.withLock { $0.ledger = ledger }
         await onLedger(ledger)
         return ledger
