@@ -70,7 +70,7 @@ public struct ServerErrorCode: RawRepresentable, Sendable, Hashable, CustomStrin
     public static let allKnown: [ServerErrorCode] = [
         .badMagic, .unsupportedVersion, .badHeaderChecksum, .frameTooLarge, .truncatedFrame, .invalidHeader,
         .badBodyChecksum, .unknownOperation, .badBodySize, .tooManyEvents, .invalidBody, .busy, .shuttingDown,
-        .internalError, .batchRefused, .notPrimary, .replicationTimeout, .notFollower,
+        .internalError, .batchRefused, .notPrimary, .replicationTimeout, .notFollower, .logUnavailable,
     ]
 
     /// The protocol's name of the code (`busy`, `shutting_down`, …), or nil for a code
