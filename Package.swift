@@ -196,11 +196,16 @@ let package = Package(
         .testTarget(
             name: "KaminoREPLTests",
             dependencies: ["KaminoREPL", "LedgerCore", "LedgerClient", "kamino", "KaminoTestSupport"], swiftSettings: strict),
+        // Authentication (issue 16): OpenSSL's libcrypto (`apt-get install libssl-dev`) for JWT
+        // signatures through a small C shim; KaminoAuth parses and verifies tokens into rights.
+        .target(name: "CKaminoCrypto", linkerSettings: [.linkedLibrary("crypto")]),
+        .target(name: "KaminoAuth", dependencies: ["CKaminoCrypto"], swiftSettings: strict),
+        .testTarget(name: "KaminoAuthTests", dependencies: ["KaminoAuth"], swiftSettings: strict),
         // TCP server: sessions, pipelining, backpressure, metrics endpoint.
         .target(
             name: "LedgerServer",
             dependencies: [
-                "LedgerWire", "LedgerEngine", "LedgerCore",
+                "LedgerWire", "LedgerEngine", "LedgerCore", "KaminoAuth",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
