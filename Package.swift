@@ -47,6 +47,7 @@ let package = Package(
                 "LedgerWire",
                 "LedgerReplication",
                 "KaminoEtcd",
+                "KaminoAuth",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),

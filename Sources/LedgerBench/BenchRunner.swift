@@ -1,4 +1,4 @@
-import LedgerClient
+package import LedgerClient
 import LedgerCore
 
 /// Runs one benchmark: starts a server when none is given, creates the accounts, runs
@@ -14,6 +14,8 @@ package struct BenchRunner: Sendable {
     package var serverArguments: [String] = []
     /// Print the progress line.
     package var showProgress = true
+    /// The token each client presents (`kamino bench --token`/`--token-file`); nil: none.
+    package var token: KaminoToken?
 
     package init(configuration: BenchConfiguration, executable: String) {
         self.configuration = configuration
@@ -50,9 +52,10 @@ package struct BenchRunner: Sendable {
             server?.stop()
         }
 
-        let options = KaminoClientOptions(
+        var options = KaminoClientOptions(
             requestTimeout: .milliseconds(Int64(config.requestTimeout * 1000)),
             retry: RetryPolicy(maxAttempts: config.retries + 1), maxBatchSize: 8189)
+        options.token = token
         var clients: [KaminoClient] = []
         for _ in 0..<config.effectiveConnections {
             do {

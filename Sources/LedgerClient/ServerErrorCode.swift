@@ -54,6 +54,18 @@ public struct ServerErrorCode: RawRepresentable, Sendable, Hashable, CustomStrin
     public static let replicationTimeout = ServerErrorCode(WireError.Code.replicationTimeout)
     /// `promote` was sent to a node that is not a follower; nothing changed.
     public static let notFollower = ServerErrorCode(WireError.Code.notFollower)
+    /// Authentication is on and the token was refused, missing or expired; the server
+    /// closed the connection (docs/security.md).
+    public static let unauthenticated = ServerErrorCode(WireError.Code.unauthenticated)
+    /// The token lacks the right the request needs, or the request touches a ledger
+    /// outside the token's; nothing was executed.
+    public static let forbidden = ServerErrorCode(WireError.Code.forbidden)
+    /// The token's request or event rate is exhausted; nothing was executed; retry later.
+    public static let rateLimited = ServerErrorCode(WireError.Code.rateLimited)
+    /// The server (or this client address) has the most connections it allows.
+    public static let tooManyConnections = ServerErrorCode(WireError.Code.tooManyConnections)
+    /// The server closed a connection that sent no complete message in time, or stayed idle.
+    public static let timedOut = ServerErrorCode(WireError.Code.timedOut)
 
     /// True for the codes that guarantee the request was not executed and may succeed
     /// if resent: `busy`, `shuttingDown` and `notPrimary` (resent to the primary).

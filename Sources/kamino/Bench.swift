@@ -92,6 +92,8 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Write an HTML report with plots (self-contained, works offline) to this file.")
     var report: String?
 
+    @OptionGroup var authentication: TokenOptions
+
     @Flag(help: "No progress output (the final table is still printed).")
     var quiet = false
 
@@ -112,6 +114,7 @@ struct Bench: AsyncParsableCommand {
         let c = configuration(seed: seed ?? (monotonicNanos() ^ UInt64(UInt32(bitPattern: getpid())) << 32))
         raiseFileLimit()
         var runner = BenchRunner(configuration: c, executable: Self.ownExecutable())
+        runner.token = try authentication.clientToken()
         runner.keepData = data
         if let shards { runner.serverArguments = ["--shards", String(shards)] }
         runner.showProgress = !quiet
