@@ -221,7 +221,7 @@ let package = Package(
             name: "LedgerServerTests",
             dependencies: [
                 "LedgerServer", "LedgerWire", "LedgerCore", "LedgerEngine", "LedgerStorage", "kamino", "LedgerClient",
-                "LedgerWorkload", "KaminoTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                "LedgerWorkload", "KaminoTestSupport", "KaminoAuth", .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
