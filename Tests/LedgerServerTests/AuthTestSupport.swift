@@ -118,6 +118,24 @@ final class RawConnection {
         return true
     }
 
+    /// The first 48 bytes the server sends (a message header), or what came before it
+    /// closed; nil when nothing came within `timeoutMillis`.
+    func readHeader(timeoutMillis: Int32) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 48)
+        while bytes.count < 48 {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&p, 1, timeoutMillis)
+            if ready < 0 && errno == EINTR { continue }
+            if ready <= 0 { return bytes.isEmpty ? nil : bytes }
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 48 - bytes.count, 0) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return bytes
+    }
+
     /// Everything the server sends until it closes (or the receive timeout): the error
     /// code of the first message and whether the connection was closed.
     func readUntilClose() -> (code: UInt16?, closed: Bool) {
