@@ -8,7 +8,7 @@ import Synchronization
 /// Each bucket refills at its rate per second and holds at most one second of it (the
 /// events bucket at least one full batch, 8189 events, so that any request can pass).
 /// A request takes one request token and its events' tokens together, or nothing.
-final class RateLimiter: Sendable {
+package final class RateLimiter: Sendable {
     private let requestsPerSecond: Int
     private let eventsPerSecond: Int
     private let buckets = Mutex<[String: Buckets]>([:])
@@ -16,7 +16,7 @@ final class RateLimiter: Sendable {
     private static let maxKeys = 10_000
 
     /// One key's two buckets.
-    final class Buckets: Sendable {
+    package final class Buckets: Sendable {
         private let state: Mutex<State>
         private let requestRate: Double
         private let eventRate: Double
@@ -39,7 +39,7 @@ final class RateLimiter: Sendable {
 
         /// Takes one request and `events` events; on refusal, the limit that refused and
         /// the milliseconds until it would pass.
-        func take(events: Int, now: UInt64) -> (SecurityMetrics.Limit, Int)? {
+        package func take(events: Int, now: UInt64) -> (SecurityMetrics.Limit, Int)? {
             state.withLock { s in
                 let elapsed = Double(now &- s.lastNanos) / 1e9
                 s.lastNanos = now
@@ -68,14 +68,14 @@ final class RateLimiter: Sendable {
     }
 
     /// nil when neither rate is limited.
-    init?(requestsPerSecond: Int, eventsPerSecond: Int) {
+    package init?(requestsPerSecond: Int, eventsPerSecond: Int) {
         guard requestsPerSecond > 0 || eventsPerSecond > 0 else { return nil }
         self.requestsPerSecond = max(0, requestsPerSecond)
         self.eventsPerSecond = max(0, eventsPerSecond)
     }
 
     /// The buckets of `key`, made on first use.
-    func buckets(for key: String) -> Buckets {
+    package func buckets(for key: String) -> Buckets {
         let now = NIODeadline.now().uptimeNanoseconds
         return buckets.withLock { table in
             if let b = table[key] { return b }

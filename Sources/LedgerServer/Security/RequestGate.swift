@@ -1,12 +1,12 @@
-import KaminoAuth
+package import KaminoAuth
 import LedgerCore
-import LedgerWire
+package import LedgerWire
 
 /// Which right a request needs, and whether a ledger-limited token may send it
 /// (docs/security.md, "Rights"). Pure: no state, no I/O.
-enum RequestGate {
+package enum RequestGate {
     /// The verdict on one request.
-    enum Verdict: Equatable {
+    package enum Verdict: Equatable {
         case allow
         /// Refused `forbidden`: `right` names what was missing (`read`, `write`,
         /// `import`, `admin`, or `ledger`), `detail` says why.
@@ -18,7 +18,7 @@ enum RequestGate {
     /// must name an allowed ledger in every event (0, which a post or void may leave to
     /// the pending transfer, is refused too), else the whole request is refused and
     /// nothing of it applied.
-    static func check(_ request: Request, principal: Principal) -> Verdict {
+    package static func check(_ request: Request, principal: Principal) -> Verdict {
         switch request {
         case .lookupAccounts, .lookupTransfers, .getAccountTransfers, .getAccountBalances, .queryAccounts, .queryTransfers:
             return principal.rights.contains(.read) ? .allow : .forbid(right: "read", detail: "the token has no read right")
