@@ -55,6 +55,29 @@ struct SecurityConfigTests {
         #expect(ok.body.contains("kamino_auth_success_total"))
     }
 
+    @Test("the security keys come from the config file too")
+    func securityFromConfigFile() throws {
+        let dir = temporaryDataDir("auth-config")
+        defer { removeDataDir(dir) }
+        let parent = String(dir.dropLast("/data".count))
+        try writeFile(parent + "/secret", AuthServer.secret)
+        try writeFile(
+            parent + "/kamino.toml",
+            Array("auth = \"jwt\"\nauth_hs256_secret_file = \"\(parent)/secret\"\nmax_connections = 2\n".utf8))
+        let server = try #require(ServerProcess.start(dataDir: dir, extra: ["--config", parent + "/kamino.toml"]), "did not start")
+        defer { server.terminate() }
+        let first = try #require(AuthServer(server: server).connect(AuthServer.token(rights: ["read"], audience: nil)))
+        let second = try #require(WireTestClient(port: server.port, timeoutSeconds: 5))
+        let third = try #require(RawConnection(port: server.port, timeoutSeconds: 5))
+        #expect(third.readUntilClose().code == WireError.Code.tooManyConnections.rawValue, "max_connections = 2 from the file")
+        // Authentication is on (auth = "jwt" from the file): a request before authenticate is refused.
+        #expect(errorCode(second.call(.lookupAccounts([1]))) == .unauthenticated)
+        guard case .reply(_, .lookupAccounts, _)? = first.call(.lookupAccounts([1])) else {
+            Issue.record("the authenticated connection was not served")
+            return
+        }
+    }
+
     /// One HTTP/1.1 GET with an optional bearer token: the status code and the body.
     static func get(port: UInt16, path: String, bearer: String?) -> (status: Int, body: String)? {
         guard let c = RawConnection(port: port, timeoutSeconds: 5) else { return nil }
