@@ -27,7 +27,7 @@ package struct TokenVerifier: Sendable {
         keys: TokenKeys, audience: String? = nil, issuer: String? = nil, leewaySeconds: Int64 = Self.defaultLeewaySeconds,
         rightsClaim: String = Self.defaultRightsClaim, ledgersClaim: String = Self.defaultLedgersClaim
     ) {
-        precondition(leewaySeconds >= 0, "the leeway is a duration")
+        precondition(leewaySeconds >= 0 && leewaySeconds <= 86_400, "the leeway is a duration of at most a day")
         self.keys = keys
         self.audience = audience
         self.issuer = issuer
@@ -43,13 +43,14 @@ package struct TokenVerifier: Sendable {
         let claims = jwt.claims
         guard let expiry = claims["exp"] else { throw AuthError(.expired, "the token has no exp") }
         guard let exp = expiry.seconds else { throw AuthError(.malformed, "exp is not a NumericDate") }
-        guard now <= exp.addingReportingOverflow(leewaySeconds).partialValue else {
-            throw AuthError(.expired, "expired \(now - exp) s ago")
+        // Shift `now` (a sane wall clock), never the claims (input; `exp + leeway` could overflow).
+        guard now - leewaySeconds <= exp else {
+            throw AuthError(.expired, "expired \(now.subtractingReportingOverflow(exp).partialValue) s ago")
         }
         if let notBefore = claims["nbf"] {
             guard let nbf = notBefore.seconds else { throw AuthError(.malformed, "nbf is not a NumericDate") }
-            guard now >= nbf.subtractingReportingOverflow(leewaySeconds).partialValue else {
-                throw AuthError(.notYetValid, "valid in \(nbf - now) s")
+            guard now + leewaySeconds >= nbf else {
+                throw AuthError(.notYetValid, "valid in \(nbf.subtractingReportingOverflow(now).partialValue) s")
             }
         }
         let iss = claims["iss"]?.string

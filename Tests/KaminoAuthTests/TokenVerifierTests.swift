@@ -176,3 +176,26 @@ import Testing
         }
     }
 }
+
+/// Extreme NumericDates must not trap (they are input, even when signed).
+@Suite struct TokenVerifierExtremeTests {
+    @Test func extremeTimesAreCheckedWithoutOverflow() throws {
+        let secret = Array("0123456789abcdef0123456789abcdef-secret".utf8)
+        let verifier = TokenVerifier(keys: TokenKeys(secret: secret))
+        let signer = TokenSigner(secret: secret)
+        let now: Int64 = 1_800_000_000
+        let far = try signer.sign(claimsJSON: "{\"exp\":9223372036854775807,\"nbf\":-9223372036854775808}")
+        #expect(try verifier.verify(Array(far.utf8), now: now).expiresAt == Int64.max)
+        let ancient = try signer.sign(claimsJSON: "{\"exp\":-9223372036854775808}")
+        do {
+            _ = try verifier.verify(Array(ancient.utf8), now: now)
+            Issue.record("an exp of -2^63 was accepted")
+        } catch {
+            #expect(error.code == .expired)
+        }
+        let future = try signer.sign(claimsJSON: "{\"exp\":9223372036854775807,\"nbf\":9223372036854775807}")
+        #expect(throws: AuthError.self) { try verifier.verify(Array(future.utf8), now: now) }
+        let huge = try signer.sign(claimsJSON: "{\"exp\":1e300}")
+        #expect(throws: AuthError.self) { try verifier.verify(Array(huge.utf8), now: now) }
+    }
+}

@@ -104,7 +104,8 @@ final class SessionSecurity {
             shared.audit.record("auth_failed", peer: peer, subject: nil, detail: "a request before authenticate")
             return .refuse(error(.unauthenticated, id, request, "authenticate first (operation 203, docs/protocol.md)"))
         }
-        if let expiry = principal.expiresAt, let leeway = settings.verifier?.leewaySeconds, Self.now() > expiry + leeway {
+        // `now - leeway` cannot overflow (both small); `expiry + leeway` could (a token's exp is input).
+        if let expiry = principal.expiresAt, let leeway = settings.verifier?.leewaySeconds, Self.now() - leeway > expiry {
             self.principal = nil
             shared.metrics.authenticationFailed(reason: "expired")
             shared.audit.record("auth_failed", peer: peer, subject: principal.subject, detail: "the token expired during the connection")
