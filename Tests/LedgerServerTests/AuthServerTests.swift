@@ -1,4 +1,5 @@
 import KaminoAuth
+import KaminoTestSupport
 import LedgerCore
 import LedgerWire
 import Testing
@@ -154,5 +155,38 @@ struct AuthServerTests {
             }
             #expect(Set(found.map(\.id)) == created)
         }
+    }
+}
+
+/// `--auth-public-key-file`: ES256 tokens verified with a P-256 key made by the `openssl`
+/// command line at test time; a token signed by another key is refused.
+@Suite("kamino serve --auth jwt with a public key file", .serialized)
+struct PublicKeyServerTests {
+    @Test("an ES256 token signed by the configured key is accepted; one from another key is refused")
+    func es256WithPublicKeyFile() throws {
+        let dir = temporaryDataDir("auth-pem")
+        defer { removeDataDir(dir) }
+        let parent = String(dir.dropLast("/data".count))
+        for step in [
+            "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out \(parent)/ec.pem",
+            "openssl pkey -in \(parent)/ec.pem -pubout -out \(parent)/ec.pub.pem",
+            "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out \(parent)/other.pem",
+        ] {
+            #expect(runProcess(["/bin/sh", "-c", step], log: "/dev/null") == 0, "\(step)")
+        }
+        let server = try #require(ServerProcess.start(
+            dataDir: dir, extra: ["--auth", "jwt", "--auth-public-key-file", "\(parent)/ec.pub.pem", "--auth-issuer", AuthServer.issuer]))
+        defer { server.terminate() }
+        let claims = TokenSigner.claims(subject: "svc", rights: ["read"], issuer: AuthServer.issuer, now: wallSeconds())
+        let good = try TokenSigner(privateKeyPEM: String(decoding: fileBytes("\(parent)/ec.pem"), as: UTF8.self)).sign(claimsJSON: claims)
+        let other = try TokenSigner(privateKeyPEM: String(decoding: fileBytes("\(parent)/other.pem"), as: UTF8.self)).sign(claimsJSON: claims)
+        let client = try #require(AuthServer(server: server).connect(Array(good.utf8)), "the ES256 token was refused")
+        guard case .reply(_, .lookupAccounts, _)? = client.call(.lookupAccounts([1])) else {
+            Issue.record("not served")
+            return
+        }
+        let refused = try #require(WireTestClient(port: server.port, timeoutSeconds: 5))
+        #expect(errorCode(refused.call(.authenticate(Array(other.utf8)))) == .unauthenticated)
+        #expect(server.output.contains("bad_signature"))
     }
 }
