@@ -47,6 +47,7 @@ let package = Package(
                 "LedgerWire",
                 "LedgerReplication",
                 "KaminoEtcd",
+                "KaminoAuth",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -203,11 +204,16 @@ let package = Package(
         .testTarget(
             name: "KaminoREPLTests",
             dependencies: ["KaminoREPL", "LedgerCore", "LedgerClient", "kamino", "KaminoTestSupport"], swiftSettings: strict),
+        // Authentication (issue 16): OpenSSL's libcrypto (`apt-get install libssl-dev`) for JWT
+        // signatures through a small C shim; KaminoAuth parses and verifies tokens into rights.
+        .target(name: "CKaminoCrypto", linkerSettings: [.linkedLibrary("crypto")]),
+        .target(name: "KaminoAuth", dependencies: ["CKaminoCrypto"], swiftSettings: strict),
+        .testTarget(name: "KaminoAuthTests", dependencies: ["KaminoAuth"], swiftSettings: strict),
         // TCP server: sessions, pipelining, backpressure, metrics endpoint.
         .target(
             name: "LedgerServer",
             dependencies: [
-                "LedgerWire", "LedgerEngine", "LedgerCore",
+                "LedgerWire", "LedgerEngine", "LedgerCore", "KaminoAuth",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -222,7 +228,7 @@ let package = Package(
             name: "LedgerServerTests",
             dependencies: [
                 "LedgerServer", "LedgerWire", "LedgerCore", "LedgerEngine", "LedgerStorage", "kamino", "LedgerClient",
-                "LedgerWorkload", "KaminoTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                "LedgerWorkload", "KaminoTestSupport", "KaminoAuth", .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

@@ -1,5 +1,5 @@
 import Glibc
-import LedgerClient
+package import LedgerClient
 import LedgerCore
 
 /// What the ticker reads each interval: the server's memory, whether it is gone, and the
@@ -28,6 +28,8 @@ package struct BenchRunner: Sendable {
     package var commit = "unknown"
     /// The command line as typed, for the run's metadata.
     package var commandLine: [String] = []
+    /// The token each client presents (`kamino bench --token`/`--token-file`); nil: none.
+    package var token: KaminoToken?
 
     package init(configuration: BenchConfiguration, executable: String) {
         self.configuration = configuration
@@ -65,9 +67,10 @@ package struct BenchRunner: Sendable {
             server?.stop()
         }
 
-        let options = KaminoClientOptions(
+        var options = KaminoClientOptions(
             requestTimeout: .milliseconds(Int64(config.requestTimeout * 1000)),
             retry: RetryPolicy(maxAttempts: config.retries + 1), maxBatchSize: 8189)
+        options.token = token
         var clients: [KaminoClient] = []
         for _ in 0..<config.effectiveConnections {
             do {

@@ -14,6 +14,9 @@ actor ConnectionManager {
     /// The cluster's addresses; a primary named by a redirect is appended when absent.
     private var addresses: [ServerAddress]
     private let connectTimeout: Duration
+    /// Presented on every connection opened (`KaminoClientOptions.token`).
+    private let token: KaminoToken?
+    private let requestTimeout: Duration
     private let group: any EventLoopGroup
     private let logger: Logger
     private var breaker: CircuitBreaker
@@ -41,6 +44,8 @@ actor ConnectionManager {
         self.addresses = addresses
         self.nextAddress = startIndex % addresses.count
         self.connectTimeout = options.connectTimeout
+        self.token = options.token
+        self.requestTimeout = options.requestTimeout
         self.group = group
         self.logger = logger
         self.breaker = CircuitBreaker(policy: options.circuitBreaker)
@@ -133,6 +138,13 @@ actor ConnectionManager {
                         channel: channel, handler: try channel.pipeline.syncOperations.handler(type: ClientChannelHandler.self),
                         address: address)
                 }.get()
+                if let token {
+                    if let refused = await Self.authenticate(connection, token: token, timeout: requestTimeout) {
+                        connection.close()
+                        logger.info("authentication failed", metadata: ["address": "\(address)", "error": "\(refused)"])
+                        return .failure(refused)
+                    }
+                }
                 breaker.recordSuccess()
                 nextAddress = index
                 logger.debug("connected", metadata: ["address": "\(address)"])
@@ -145,6 +157,21 @@ actor ConnectionManager {
             }
         }
         return .failure(KaminoClientError(.connectionFailed, "could not connect: \(lastError)"))
+    }
+
+    /// Presents `token` on `connection`; nil when the server accepted it.
+    private static func authenticate(_ connection: Connection, token: KaminoToken, timeout: Duration) async -> KaminoClientError? {
+        let text: String
+        do { text = try await token.current() } catch {
+            return KaminoClientError(.invalidArgument, "the token provider failed: \(error)")
+        }
+        switch await connection.send(.authenticate(Array(text.utf8)), timeout: timeout) {
+        case .success(let answered):
+            guard case .authenticate = answered.reply else { return KaminoClientError(.invalidReply, "not an authenticate reply") }
+            return nil
+        case .failure(let error):
+            return error
+        }
     }
 
     private func bootstrap() -> ClientBootstrap {

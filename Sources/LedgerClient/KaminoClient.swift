@@ -204,7 +204,7 @@ public final class KaminoClient: Sendable {
         let result = await executor.execute(request)
         await node.close()
         switch try result.get() {
-        case .status(let json), .promote(let json), .digest(let json): return String(decoding: json, as: UTF8.self)
+        case .status(let json), .promote(let json), .digest(let json), .authenticate(let json): return String(decoding: json, as: UTF8.self)
         default: throw mismatch
         }
     }

@@ -12,6 +12,9 @@ public struct KaminoClientOptions: Sendable, Hashable {
     public var circuitBreaker: CircuitBreakerPolicy
     /// Where lookups and queries go (default: the primary).
     public var readPreference: ReadPreference
+    /// The token presented (`authenticate`) on every connection the client opens, before
+    /// any request; nil: none, for a server with authentication off (docs/security.md).
+    public var token: KaminoToken? = nil
     /// The time of the circuit breaker's cool-down and of retry backoff (tests inject a
     /// manual clock).
     package var clock: ClientClock = .continuous

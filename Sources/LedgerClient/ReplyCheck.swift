@@ -10,7 +10,8 @@ enum ReplyCheck {
         switch reply {
         case .createAccounts, .createTransfers: return reply.recordCount == eventCount
         case .lookupAccounts, .lookupTransfers: return reply.recordCount <= eventCount
-        case .getAccountTransfers, .getAccountBalances, .queryAccounts, .queryTransfers, .status, .promote, .digest:
+        case .getAccountTransfers, .getAccountBalances, .queryAccounts, .queryTransfers, .status, .promote, .digest,
+            .authenticate:
             return true
         }
     }

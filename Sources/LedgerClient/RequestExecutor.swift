@@ -100,7 +100,7 @@ struct RequestExecutor: Sendable {
         case .lookupAccounts, .lookupTransfers, .getAccountTransfers, .getAccountBalances, .queryAccounts,
             .queryTransfers:
             return true
-        case .createAccounts, .createTransfers, .status, .promote, .digest:
+        case .createAccounts, .createTransfers, .status, .promote, .digest, .authenticate:
             return false
         }
     }

@@ -65,12 +65,25 @@ public struct ServerErrorCode: RawRepresentable, Sendable, Hashable, CustomStrin
     /// reads still answer. Writes resume by themselves once the log can be written:
     /// resend later, with backoff (same ids: creates are idempotent).
     public static let logUnavailable = ServerErrorCode(WireError.Code.logUnavailable)
+    /// Authentication is on and the token was refused, missing or expired; the server
+    /// closed the connection (docs/security.md).
+    public static let unauthenticated = ServerErrorCode(WireError.Code.unauthenticated)
+    /// The token lacks the right the request needs, or the request touches a ledger
+    /// outside the token's; nothing was executed.
+    public static let forbidden = ServerErrorCode(WireError.Code.forbidden)
+    /// The token's request or event rate is exhausted; nothing was executed; retry later.
+    public static let rateLimited = ServerErrorCode(WireError.Code.rateLimited)
+    /// The server (or this client address) has the most connections it allows.
+    public static let tooManyConnections = ServerErrorCode(WireError.Code.tooManyConnections)
+    /// The server closed a connection that sent no complete message in time, or stayed idle.
+    public static let timedOut = ServerErrorCode(WireError.Code.timedOut)
 
     /// Every code of the protocol, in numeric order.
     public static let allKnown: [ServerErrorCode] = [
         .badMagic, .unsupportedVersion, .badHeaderChecksum, .frameTooLarge, .truncatedFrame, .invalidHeader,
         .badBodyChecksum, .unknownOperation, .badBodySize, .tooManyEvents, .invalidBody, .busy, .shuttingDown,
         .internalError, .batchRefused, .notPrimary, .replicationTimeout, .notFollower, .logUnavailable,
+        .unauthenticated, .forbidden, .rateLimited, .tooManyConnections, .timedOut,
     ]
 
     /// The protocol's name of the code (`busy`, `shutting_down`, …), or nil for a code

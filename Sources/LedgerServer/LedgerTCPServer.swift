@@ -57,6 +57,7 @@ package final class LedgerTCPServer: Service, Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     guard channels.add(channel) else { throw ChannelError.ioOnClosedChannel }
                     channel.closeFuture.whenComplete { _ in channels.remove(channel) }
+                    guard try shared.security.admit(channel) else { return }  // refused: too_many_connections
                     try channel.pipeline.syncOperations.addHandler(SessionHandler(shared: shared))
                 }
             }

@@ -13,9 +13,12 @@ package final class MetricsHTTPServer: Service, Sendable {
     private let render: @Sendable () -> String
     private let ready: @Sendable () -> Bool
     private let listener = ListenerBox()
+    /// When set, `/metrics` needs `Authorization: Bearer <token>` (docs/security.md).
+    private let bearerToken: String?
 
-    package init(host: String, port: Int, group: any EventLoopGroup,
+    package init(host: String, port: Int, group: any EventLoopGroup, bearerToken: String? = nil,
                  ready: @escaping @Sendable () -> Bool = { true }, render: @escaping @Sendable () -> String) {
+        self.bearerToken = bearerToken
         self.host = host
         self.port = port
         self.group = group
@@ -27,12 +30,13 @@ package final class MetricsHTTPServer: Service, Sendable {
     package func start() async throws(ServerError) -> SocketAddress {
         let render = self.render
         let ready = self.ready
+        let bearerToken = self.bearerToken
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(OperatorHTTPHandler(render: render, ready: ready))
+                    try channel.pipeline.syncOperations.addHandler(OperatorHTTPHandler(render: render, ready: ready, bearerToken: bearerToken))
                 }
             }
         return try await listener.bind(bootstrap, host: host, port: port, purpose: "serve metrics")
@@ -53,8 +57,10 @@ final class OperatorHTTPHandler: ChannelInboundHandler {
     private let render: @Sendable () -> String
     private let ready: @Sendable () -> Bool
     private var head: HTTPRequestHead?
+    private let bearerToken: String?
 
-    init(render: @escaping @Sendable () -> String, ready: @escaping @Sendable () -> Bool) {
+    init(render: @escaping @Sendable () -> String, ready: @escaping @Sendable () -> Bool, bearerToken: String? = nil) {
+        self.bearerToken = bearerToken
         self.render = render
         self.ready = ready
     }
@@ -81,6 +87,8 @@ final class OperatorHTTPHandler: ChannelInboundHandler {
             (status, body) = (.methodNotAllowed, "only GET\n")
         } else {
             switch path {
+            case "/metrics" where !MetricsBearer.authorized(head.headers["Authorization"].first, token: bearerToken):
+                (status, body) = (.unauthorized, "a bearer token is required (Authorization: Bearer ...)\n")
             case "/metrics":
                 (status, body) = (.ok, render())
                 contentType = "text/plain; version=0.0.4; charset=utf-8"

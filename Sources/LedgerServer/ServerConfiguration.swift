@@ -20,6 +20,8 @@ package struct ServerConfiguration: Sendable {
     package var drainTimeoutSeconds: Int
     /// Event loop threads (0: one per core).
     package var threads: Int
+    /// Authentication and limits (docs/security.md); the default: authentication off.
+    package var security = ServerSecurity()
 
     package init(
         host: String = "127.0.0.1", port: Int = 4410,

@@ -15,6 +15,8 @@ final class ServerShared: Sendable {
     let maxInFlightPerConnection: Int
     let maxQueuedReplyBytesPerConnection: Int
     let drainTimeoutSeconds: Int
+    /// Authentication, rights and limits.
+    let security: SecurityShared
     private let stoppingFlag = Atomic<Bool>(false)
     /// Each event loop's write coalescer, made on first use.
     private let coalescers = Mutex<[ObjectIdentifier: NIOLoopBound<WriteCoalescer>]>([:])
@@ -27,6 +29,7 @@ final class ServerShared: Sendable {
         self.maxInFlightPerConnection = max(1, configuration.maxInFlightPerConnection)
         self.maxQueuedReplyBytesPerConnection = max(1, configuration.maxQueuedReplyBytesPerConnection)
         self.drainTimeoutSeconds = max(0, configuration.drainTimeoutSeconds)
+        self.security = SecurityShared(settings: configuration.security, registry: metrics.registry)
     }
 
     /// True once shutdown began: new requests are answered `shutting_down`.

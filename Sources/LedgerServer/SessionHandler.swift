@@ -1,3 +1,4 @@
+import KaminoAuth
 import LedgerCore
 import LedgerEngine
 import LedgerWire
@@ -43,6 +44,8 @@ final class SessionHandler: ChannelDuplexHandler {
     private var lingerDeadline: Scheduled<Void>?
     /// This connection's loop's write coalescer (taken on the first create request).
     private var coalescer: WriteCoalescer?
+    /// Authentication and limits of this connection (made when it becomes active).
+    private var security: SessionSecurity?
 
     init(shared: ServerShared) {
         self.shared = shared
@@ -54,6 +57,12 @@ final class SessionHandler: ChannelDuplexHandler {
         state.channelActive()
         ServerMetrics.bump(shared.metrics.connectionsAccepted)
         ServerMetrics.bump(shared.metrics.connectionsOpen)
+        let security = SessionSecurity(shared: shared.security, peer: SecurityShared.peerAddress(context.channel))
+        self.security = security
+        security.opened(context: context) { [unowned self] reply in
+            self.sendError(reply, context: context)
+            self.execute(self.state.stopInput(), context: context)
+        }
         context.fireChannelActive()
     }
 
@@ -63,6 +72,7 @@ final class SessionHandler: ChannelDuplexHandler {
         }
         drainDeadline?.cancel()
         drainDeadline = nil
+        security?.closed()
         lingerDeadline?.cancel()
         lingerDeadline = nil
         context.fireChannelInactive()
@@ -73,6 +83,7 @@ final class SessionHandler: ChannelDuplexHandler {
         let input = unwrapInboundIn(data)
         shared.metrics.received(input.readableBytes)
         decode(context: context, input: input, seenEOF: nil)
+        security?.afterRead(partial: processor.unprocessedBytes > 0, context: context)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -165,7 +176,7 @@ final class SessionHandler: ChannelDuplexHandler {
             } catch let error as WireError {
                 ServerMetrics.bump(shared.metrics.badFrames)
                 sendError(ErrorReply(error), context: context)
-                if error.code.closesConnection {
+                if error.code.closesConnection || security?.decodeFailed() == true {
                     execute(state.stopInput(), context: context)
                     return
                 }
@@ -192,7 +203,7 @@ final class SessionHandler: ChannelDuplexHandler {
         switch request {
         case .getAccountTransfers(let f), .getAccountBalances(let f): records = Int(f.limit)
         case .queryAccounts(let f), .queryTransfers(let f): records = Int(f.limit)
-        case .status, .promote, .digest: return Self.adminReplyBound
+        case .status, .promote, .digest, .authenticate: return Self.adminReplyBound
         default: records = request.eventCount
         }
         return min(WireLimits.maxMessageSize, WireLimits.headerSize + WireLimits.maxErrorTextSize + records * 128)
@@ -209,6 +220,17 @@ final class SessionHandler: ChannelDuplexHandler {
             return
         }
         let op = request.code
+        var scope: Principal?
+        switch security?.gate(request, id: id) ?? .proceed(scope: nil) {
+        case .proceed(let s): scope = s
+        case .refuse(let e):
+            sendError(e, context: context)
+            if e.code?.closesConnection == true { execute(state.stopInput(), context: context) }
+            return
+        case .answer(let reply):
+            sendReply(reply, context: context)
+            return
+        }
         let bound = Self.replyBound(request)
         let shared = self.shared
         let admission = state.requestDecoded(
@@ -230,11 +252,19 @@ final class SessionHandler: ChannelDuplexHandler {
             execute(state.stopInput(), context: context)
         case .start:
             ServerMetrics.bump(shared.metrics.requestsStarted)
+            security?.started(request)
             let ledger = shared.ledger
             let started = NIODeadline.now()
             let done: (Message) -> Void = { reply in
                 self.shared.metrics.answered(request, reply: reply, nanoseconds: (NIODeadline.now() - started).nanoseconds)
                 self.finished(reply, request: request, bound: bound, context: context)
+            }
+            if let ledger, let scope, request.isRead {
+                let answer = context.eventLoop.makeFutureWithTask {
+                    await ScopedReads.answer(request, id: id, ledger: ledger, principal: scope)
+                }
+                answer.assumeIsolated().whenSuccess(done)
+                return
             }
             if let ledger, startWithoutTask(request, id: id, ledger: ledger, context: context, done: done) { return }
             let node = shared.node
@@ -294,6 +324,7 @@ final class SessionHandler: ChannelDuplexHandler {
 
     private func finished(_ reply: Message, request: Request, bound: Int, context: ChannelHandlerContext) {
         let disposition = state.requestFinished(replyBound: bound)
+        security?.finished(request)
         if case .reply = reply, request.ledgerOperation == .createAccounts || request.ledgerOperation == .createTransfers {
             ServerMetrics.bump(shared.metrics.eventsCreated, by: request.eventCount)
         }
@@ -331,6 +362,20 @@ final class SessionHandler: ChannelDuplexHandler {
         case .errorReply(let e): return WireLimits.headerSize + e.message.utf8.count
         default: return min(bound, 64 * 1024)
         }
+    }
+
+    /// Writes a reply that holds no request slot (`authenticate`'s).
+    private func sendReply(_ reply: Message, context: ChannelHandlerContext) {
+        guard state.canWrite else { return }
+        var out = context.channel.allocator.buffer(capacity: 256)
+        do {
+            try MessageEncoding.encode(reply, into: &out)
+        } catch {
+            out.clear()
+            MessageEncoding.encode(ErrorReply(error), into: &out)
+        }
+        ServerMetrics.bump(shared.metrics.repliesSent)
+        write(out, holdsSlot: false, context: context)
     }
 
     private func sendError(_ error: ErrorReply, context: ChannelHandlerContext) {

@@ -11,4 +11,7 @@ package enum AdminOperation: UInt8, Sendable, CaseIterable {
     /// The state digest of the ledger as it is now, with the LSN it covers (compares
     /// replicas live; it reads the whole state, so it is not for monitoring loops).
     case digest = 202
+    /// Presents a token (a JWT) for this connection; with authentication on, nothing else
+    /// is accepted before it. Unlike the others its request carries a body: the token.
+    case authenticate = 203
 }

@@ -123,6 +123,12 @@ package struct KaminoMessageDecoder: NIOSingleStepByteToMessageDecoder {
         guard header.eventCount == 0 else {
             throw fields.error(.badBodySize, "\(admin) carries no events; event_count is \(header.eventCount)")
         }
+        if header.kind == .request, admin == .authenticate {
+            guard header.bodySize <= WireLimits.maxTokenSize else {
+                throw fields.error(.badBodySize, "a token of \(header.bodySize) bytes; at most \(WireLimits.maxTokenSize)")
+            }
+            return .request(id: header.requestId, .authenticate(Array(body.readableBytesView)))
+        }
         if header.kind == .request {
             guard header.bodySize == 0 else {
                 throw fields.error(.badBodySize, "a \(admin) request has an empty body, got \(header.bodySize) bytes")
@@ -131,6 +137,7 @@ package struct KaminoMessageDecoder: NIOSingleStepByteToMessageDecoder {
             case .status: return .request(id: header.requestId, .status)
             case .promote: return .request(id: header.requestId, .promote)
             case .digest: return .request(id: header.requestId, .digest)
+            case .authenticate: return .request(id: header.requestId, .authenticate([]))  // not reached: handled above
             }
         }
         let json = Array(body.readableBytesView)
@@ -141,6 +148,7 @@ package struct KaminoMessageDecoder: NIOSingleStepByteToMessageDecoder {
         case .status: return .reply(id: header.requestId, .status(json), stateLSN: header.stateLSN)
         case .promote: return .reply(id: header.requestId, .promote(json), stateLSN: header.stateLSN)
         case .digest: return .reply(id: header.requestId, .digest(json), stateLSN: header.stateLSN)
+        case .authenticate: return .reply(id: header.requestId, .authenticate(json), stateLSN: header.stateLSN)
         }
     }
 }

@@ -26,6 +26,7 @@ package enum MessageEncoding {
             case .createAccounts(let a): b.writeAccounts(a)
             case .createTransfers(let t): b.writeTransfers(t)
             case .status, .promote, .digest: break
+            case .authenticate(let token): b.writeBytes(token)
             }
         }
     }
@@ -40,6 +41,9 @@ package enum MessageEncoding {
         }
         if case .digest(let json) = reply, json.count > WireLimits.maxBodySize {
             throw WireError(.frameTooLarge, requestId: id, operation: reply.code, "a digest answer of \(json.count) bytes")
+        }
+        if case .authenticate(let json) = reply, json.count > WireLimits.maxBodySize {
+            throw WireError(.frameTooLarge, requestId: id, operation: reply.code, "an authenticate answer of \(json.count) bytes")
         }
         if case .promote(let json) = reply, json.count > WireLimits.maxBodySize {
             throw WireError(.frameTooLarge, requestId: id, operation: reply.code, "a promote answer of \(json.count) bytes")
@@ -58,7 +62,7 @@ package enum MessageEncoding {
             case .createTransfers(let results):
                 b.reserveCapacity(minimumWritableBytes: results.count * RecordCodec.createResultSize)
                 for r in results { RecordCodec.encodeResult(timestamp: r.timestamp, status: r.status.rawValue, into: &b) }
-            case .status(let json), .promote(let json), .digest(let json):
+            case .status(let json), .promote(let json), .digest(let json), .authenticate(let json):
                 b.writeBytes(json)
             }
         }

@@ -19,6 +19,9 @@ package enum Reply: Sendable, Hashable {
     case promote([UInt8])
     /// `AdminOperation.digest`: `{"lsn":N,"digest":"HEX"}`, a UTF-8 JSON object.
     case digest([UInt8])
+    /// `AdminOperation.authenticate`: the accepted token's subject, rights, ledgers and
+    /// expiry, a UTF-8 JSON object.
+    case authenticate([UInt8])
 
     /// The operation byte in the header.
     package var code: UInt8 {
@@ -26,6 +29,7 @@ package enum Reply: Sendable, Hashable {
         case .status: return AdminOperation.status.rawValue
         case .promote: return AdminOperation.promote.rawValue
         case .digest: return AdminOperation.digest.rawValue
+        case .authenticate: return AdminOperation.authenticate.rawValue
         default:
             guard let op = ledgerOperation else { preconditionFailure("every other reply is a ledger operation's") }
             return op.rawValue
@@ -35,7 +39,7 @@ package enum Reply: Sendable, Hashable {
     /// The ledger operation, nil for the admin operations.
     package var ledgerOperation: Operation? {
         switch self {
-        case .status, .promote, .digest: return nil
+        case .status, .promote, .digest, .authenticate: return nil
         case .lookupAccounts: return .lookupAccounts
         case .lookupTransfers: return .lookupTransfers
         case .getAccountTransfers: return .getAccountTransfers
@@ -55,7 +59,7 @@ package enum Reply: Sendable, Hashable {
         case .getAccountBalances(let b): return b.count
         case .createAccounts(let r): return r.count
         case .createTransfers(let r): return r.count
-        case .status, .promote, .digest: return 0
+        case .status, .promote, .digest, .authenticate: return 0
         }
     }
 }

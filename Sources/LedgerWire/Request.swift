@@ -19,6 +19,8 @@ package enum Request: Sendable, Hashable {
     case promote
     /// `AdminOperation.digest`: the state digest now.
     case digest
+    /// `AdminOperation.authenticate`: the token's bytes (a JWT in compact form).
+    case authenticate([UInt8])
 
     /// The operation byte in the header.
     package var code: UInt8 {
@@ -26,6 +28,7 @@ package enum Request: Sendable, Hashable {
         case .status: return AdminOperation.status.rawValue
         case .promote: return AdminOperation.promote.rawValue
         case .digest: return AdminOperation.digest.rawValue
+        case .authenticate: return AdminOperation.authenticate.rawValue
         default:
             guard let op = ledgerOperation else { preconditionFailure("every other request is a ledger operation") }
             return op.rawValue
@@ -35,7 +38,7 @@ package enum Request: Sendable, Hashable {
     /// The ledger operation, nil for the admin operations.
     package var ledgerOperation: Operation? {
         switch self {
-        case .status, .promote, .digest: return nil
+        case .status, .promote, .digest, .authenticate: return nil
         case .lookupAccounts: return .lookupAccounts
         case .lookupTransfers: return .lookupTransfers
         case .getAccountTransfers: return .getAccountTransfers
@@ -54,7 +57,7 @@ package enum Request: Sendable, Hashable {
         case .getAccountTransfers, .getAccountBalances, .queryAccounts, .queryTransfers: return 1
         case .createAccounts(let accounts): return accounts.count
         case .createTransfers(let transfers): return transfers.count
-        case .status, .promote, .digest: return 0
+        case .status, .promote, .digest, .authenticate: return 0
         }
     }
 }

@@ -53,17 +53,31 @@ package struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
         /// A replicated node fences itself instead: the write may have been applied by
         /// the next primary (resending under the same ids is safe).
         case logUnavailable = 19
+        /// Authentication is on and the connection has not presented a valid token (a
+        /// request before `authenticate`, or a refused token); the connection is closed.
+        case unauthenticated = 20
+        /// The token lacks the right the request needs, or the request touches a ledger
+        /// the token is not limited to; nothing was executed.
+        case forbidden = 21
+        /// The token's (or, with authentication off, the address's) request or event rate
+        /// is exhausted; nothing was executed; retry after the time the body names.
+        case rateLimited = 22
+        /// The server, or this client address, has the most connections allowed; the
+        /// connection is closed.
+        case tooManyConnections = 23
+        /// No complete first message in time, or an idle connection; it is closed.
+        case timedOut = 24
 
         /// True when framing is lost or the server is going away: the connection is
         /// closed after the error reply.
         package var closesConnection: Bool {
             switch self {
             case .badMagic, .unsupportedVersion, .badHeaderChecksum, .frameTooLarge,
-                .truncatedFrame, .shuttingDown:
+                .truncatedFrame, .shuttingDown, .unauthenticated, .tooManyConnections, .timedOut:
                 return true
             case .invalidHeader, .badBodyChecksum, .unknownOperation, .badBodySize,
                 .tooManyEvents, .invalidBody, .busy, .internalError, .batchRefused, .notPrimary,
-                .replicationTimeout, .notFollower, .logUnavailable:
+                .replicationTimeout, .notFollower, .logUnavailable, .forbidden, .rateLimited:
                 return false
             }
         }

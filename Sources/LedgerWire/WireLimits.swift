@@ -12,4 +12,6 @@ package enum WireLimits {
     package static let batchMax = LedgerLimits.batchMax
     /// Largest diagnostic text carried by an error reply, in UTF-8 bytes.
     package static let maxErrorTextSize = 1024
+    /// Largest token an `authenticate` request carries, in bytes.
+    package static let maxTokenSize = 16 * 1024
 }

@@ -131,6 +131,8 @@ struct Bench: AsyncParsableCommand {
             help: "Write an HTML report with plots (self-contained, works offline) to this file.")
     var report: String?
 
+    @OptionGroup var authentication: TokenOptions
+
     @Flag(help: "No progress output (the final table is still printed).")
     var quiet = false
 
@@ -174,6 +176,7 @@ struct Bench: AsyncParsableCommand {
         raiseFileLimit()
         Interrupt.install()
         var runner = BenchRunner(configuration: c, executable: Self.ownExecutable())
+        runner.token = try authentication.clientToken()
         runner.keepData = data
         if let shards { runner.serverArguments = ["--shards", String(shards)] }
         runner.showProgress = !quiet

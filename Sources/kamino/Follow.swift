@@ -24,6 +24,7 @@ struct Follow: AsyncParsableCommand {
         bootstrapLogging(level: settings.logLevel, format: settings.logFormat)
         let logger = Logger(label: "kamino.follow")
         logSettings(settings, to: logger)
+        settings.security.log(to: logger)
         guard let primary = settings.replication.primary else {
             throw exitFailure("error: --primary is required")
         }

@@ -23,7 +23,7 @@ struct ReplicatedServe {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let control = ReplicatedNodeControl()
         let server = LedgerTCPServer(
-            configuration: ServerConfiguration(host: settings.listen.host, port: settings.listen.port),
+            configuration: settings.serverConfiguration,
             ledger: nil, group: group, metrics: metrics, nodeControl: control)
         let r = settings.replication
         let mode: ReplicationMode = r.mode == .sync
@@ -86,6 +86,7 @@ struct ReplicatedServe {
             if let metricsAddress = settings.metrics {
                 let endpoint = MetricsHTTPServer(
                     host: metricsAddress.host, port: metricsAddress.port, group: group,
+                    bearerToken: settings.security.metricsToken,
                     ready: { node.ledger?.acceptsWrites ?? false },
                     render: {
                         replicationMetrics.update(node.status())

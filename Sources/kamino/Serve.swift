@@ -29,6 +29,7 @@ struct Serve: AsyncParsableCommand {
         bootstrapLogging(level: settings.logLevel, format: settings.logFormat)
         let logger = Logger(label: "kamino.serve")
         logSettings(settings, to: logger)
+        settings.security.log(to: logger)
         if settings.replication.enabled {
             let start: ReplicatedNode.Start = settings.replication.primary.map { .follower(host: $0.host, port: $0.port) } ?? .primary
             try await ReplicatedServe(settings: settings, acceptDataLoss: options.acceptDataLoss, logger: logger)
@@ -56,7 +57,7 @@ struct Serve: AsyncParsableCommand {
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let server = LedgerTCPServer(
-            configuration: ServerConfiguration(host: settings.listen.host, port: settings.listen.port),
+            configuration: settings.serverConfiguration,
             ledger: ledger, group: group, metrics: metrics, nodeControl: StandaloneNodeControl(ledger: ledger))
         // The group stops its services in reverse order: endpoints, then the server
         // (draining in-flight batches), then the pulse scheduler, then the ledger, which
@@ -67,6 +68,7 @@ struct Serve: AsyncParsableCommand {
             if let metricsAddress = settings.metrics {
                 let endpoint = MetricsHTTPServer(
                     host: metricsAddress.host, port: metricsAddress.port, group: group,
+                    bearerToken: settings.security.metricsToken,
                     ready: { ledger.acceptsWrites },
                     render: { server.metrics.render(ledger: ledger, inFlight: server.inFlight) })
                 let bound = try await endpoint.start()

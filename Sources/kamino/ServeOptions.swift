@@ -68,6 +68,9 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Log records a primary keeps for lagging followers beyond what snapshots need (default 1000000); a follower further behind gets the newest snapshot.")
     var retainRecords: String?
 
+    @OptionGroup(title: "Authentication and limits (docs/security.md)")
+    var security: SecurityOptions
+
     /// The resolved settings; `primary` is `kamino follow`'s.
     func resolve(primary: String? = nil) throws -> ServeSettings {
         do {
@@ -77,7 +80,8 @@ struct ServeOptions: ParsableArguments {
                              replication: replication, replicationListen: replicationListen, syncQuorum: syncQuorum,
                              syncTimeoutMs: syncTimeoutMs, nodeId: nodeId, advertise: advertise, primary: primary,
                              etcd: etcd, cluster: cluster, leaseTtlMs: leaseTtlMs,
-                             advertiseReplication: advertiseReplication, retainRecords: retainRecords),
+                             advertiseReplication: advertiseReplication, retainRecords: retainRecords,
+                             security: security.flags),
                 configPath: config, environment: processEnvironment())
         } catch {
             throw exitFailure("error: \(error.description)")

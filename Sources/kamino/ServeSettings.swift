@@ -42,6 +42,8 @@ struct ServeSettings {
     var configFile: String?
     /// Replication (`replication`, `replication_listen`, `sync_quorum`, ...).
     var replication = ReplicationSettings()
+    /// Authentication and limits (`auth`, `max_connections`, ...).
+    var security = SecuritySettings()
 
     /// Raw values by key, as the command line gave them (nil: not given).
     struct Overrides {
@@ -65,6 +67,8 @@ struct ServeSettings {
         var leaseTtlMs: String? = nil
         var advertiseReplication: String? = nil
         var retainRecords: String? = nil
+        /// `SecurityOptions.flags`: the authentication and limit flags given, by key.
+        var security: [String: String] = [:]
     }
 
     /// Resolves the settings. `configPath` nil means the default file, used only if present.
@@ -80,7 +84,7 @@ struct ServeSettings {
             file = try load(defaultConfigPath)
         }
         let known = Set(["data", "listen", "metrics", "snapshot_every", "shards", "expected_transfers",
-                         "log_level", "log_format"]).union(ReplicationSettings.keys)
+                         "log_level", "log_format"]).union(ReplicationSettings.keys).union(SecuritySettings.keys)
         if let unknown = file.keys.sorted().first(where: { !known.contains($0) }) {
             let line = file[unknown]?.line ?? 0
             throw ConfigError(.unknownKey, "\(filePath):\(line): unknown key `\(unknown)` (known: \(known.sorted().joined(separator: ", ")))")
@@ -95,7 +99,7 @@ struct ServeSettings {
                 "advertise": flags.advertise, "primary": flags.primary, "etcd": flags.etcd, "cluster": flags.cluster,
                 "lease_ttl_ms": flags.leaseTtlMs, "advertise_replication": flags.advertiseReplication,
                 "retain_records": flags.retainRecords,
-            ].compactMapValues { $0 },
+            ].compactMapValues { $0 }.merging(flags.security) { plain, _ in plain },
             environment: environment,
             environmentNames: Dictionary(uniqueKeysWithValues: known.map { ($0, "KAMINO_" + $0.uppercased()) }),
             file: file, filePath: filePath)
@@ -154,6 +158,11 @@ struct ServeSettings {
         if replication.enabled && shards > 1 {
             throw ConfigError(.badValue, "replication: not supported with shards > 1 yet (\(shardsValue.1) is \(shards))")
         }
+        let metricsAddress = metrics.0 == "off" ? nil : try HostPort(parsing: metrics.0, key: metrics.1)
+        let listeners = [listenAddress] + (metricsAddress.map { [$0] } ?? []) + (replication.enabled ? [replication.listen] : [])
+        let security = try SecuritySettings.resolve(listeners: listeners) { (key) throws(ConfigError) in
+            try pick(key, flag: nil, env: "")
+        }
         var settings = ServeSettings(
             data: data.0,
             listen: listenAddress,
@@ -162,6 +171,7 @@ struct ServeSettings {
             logLevel: logLevel, logFormat: logFormat,
             origins: origins.mapValues(Self.describe), configFile: file.isEmpty && configPath == nil ? nil : filePath)
         settings.replication = replication
+        settings.security = security
         return settings
     }
 

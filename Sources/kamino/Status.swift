@@ -17,9 +17,12 @@ struct Status: AsyncParsableCommand {
     @Flag(help: "Print the state digest of the node's ledger now and the LSN it covers instead (replicas at one LSN have one digest; reads the whole state).")
     var digest = false
 
+    @OptionGroup var authentication: TokenOptions
+
     func run() async throws {
+        let token = try authentication.clientToken()
         if digest {
-            let answer = try await AdminCall.run(address: address) { (client) async throws(KaminoClientError) -> String in
+            let answer = try await AdminCall.run(address: address, token: token) { (client) async throws(KaminoClientError) -> String in
                 try await client.digest(at: ServerAddress(address))
             }
             guard !json, let parsed = JSONValue.parse(answer) else {
@@ -30,7 +33,7 @@ struct Status: AsyncParsableCommand {
             print("digest: \(parsed["digest"]?.shown ?? "-")")
             return
         }
-        let answer = try await AdminCall.run(address: address) { (client) async throws(KaminoClientError) -> String in
+        let answer = try await AdminCall.run(address: address, token: token) { (client) async throws(KaminoClientError) -> String in
             try await client.status(at: ServerAddress(address))
         }
         if json {
@@ -81,8 +84,10 @@ struct Promote: AsyncParsableCommand {
     @Option(help: "The follower's client address HOST:PORT.")
     var address: String
 
+    @OptionGroup var authentication: TokenOptions
+
     func run() async throws {
-        print(try await AdminCall.run(address: address) { (client) async throws(KaminoClientError) -> String in
+        print(try await AdminCall.run(address: address, token: try authentication.clientToken()) { (client) async throws(KaminoClientError) -> String in
             try await client.promote(at: ServerAddress(address))
         })
     }
@@ -91,12 +96,13 @@ struct Promote: AsyncParsableCommand {
 /// One `status` or `promote` call: a client for the address, errors on stderr with exit 1.
 enum AdminCall {
     static func run(
-        address: String, _ call: (KaminoClient) async throws(KaminoClientError) -> String
+        address: String, token: KaminoToken? = nil, _ call: (KaminoClient) async throws(KaminoClientError) -> String
     ) async throws -> String {
         let client: KaminoClient
         do {
-            client = try KaminoClient(
-                addresses: [address], options: KaminoClientOptions(requestTimeout: .seconds(5), retry: .none))
+            var options = KaminoClientOptions(requestTimeout: .seconds(5), retry: .none)
+            options.token = token
+            client = try KaminoClient(addresses: [address], options: options)
         } catch {
             throw exitFailure("error: bad address '\(address)': \(error.message)")
         }

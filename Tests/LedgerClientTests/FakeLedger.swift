@@ -43,6 +43,7 @@ struct FakeLedger {
         case .status: return .status(Array(#"{"role":"standalone","epoch":0}"#.utf8))
         case .promote: return .promote(Array(#"{"role":"primary","epoch":1}"#.utf8))
         case .digest: return .digest(Array("{\"lsn\":0,\"digest\":\"\(ledger.digest())\"}".utf8))
+        case .authenticate: return .authenticate(Array(#"{"auth":"off","subject":"-"}"#.utf8))
         }
     }
 

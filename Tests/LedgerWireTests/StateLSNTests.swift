@@ -63,12 +63,30 @@ struct StateLSNTests {
         #expect(Wire.bytes(try Wire.encode(.request(id: 1, .promote)))[6] == 201)
     }
 
-    @Test("status and promote refuse events, a request body, a non-UTF-8 reply; 203 is unknown")
+    @Test("status and promote refuse events, a request body, a non-UTF-8 reply; authenticate (203) carries its token; 204 is unknown")
     func adminErrors() {
         expectError(RawFrame.make(operation: 200, kind: 1, requestId: 1, eventCount: 0, body: [1]), role: .requests, .badBodySize)
         expectError(RawFrame.make(operation: 201, kind: 1, requestId: 1, eventCount: 1, body: []), role: .requests, .badBodySize)
         expectError(RawFrame.make(operation: 200, kind: 2, requestId: 1, eventCount: 0, body: [0xFF, 0xFE]), role: .replies, .invalidBody)
-        expectError(RawFrame.make(operation: 203, kind: 1, requestId: 1, eventCount: 0, body: []), role: .requests, .unknownOperation)
+        expectError(RawFrame.make(operation: 204, kind: 1, requestId: 1, eventCount: 0, body: []), role: .requests, .unknownOperation)
+        expectError(RawFrame.make(operation: 203, kind: 1, requestId: 1, eventCount: 1, body: [1]), role: .requests, .badBodySize)
+        expectError(
+            RawFrame.make(operation: 203, kind: 1, requestId: 1, eventCount: 0, body: [UInt8](repeating: 65, count: 16 * 1024 + 1)),
+            role: .requests, .badBodySize)
+    }
+
+    @Test("authenticate: the token as the request body, a JSON reply; both round trip")
+    func authenticateRoundTrip() throws {
+        let token = Array("eyJhbGciOiJIUzI1NiJ9.e30.c2ln".utf8)
+        for message in [
+            Message.request(id: 5, .authenticate(token)), .request(id: 6, .authenticate([])),
+            .reply(id: 5, .authenticate(Array(#"{"auth":"jwt","subject":"a"}"#.utf8))),
+        ] {
+            let bytes = Wire.bytes(try Wire.encode(message))
+            #expect(bytes[6] == 203)
+            #expect(try Wire.decodeOne(bytes, role: message.isRequest ? .requests : .replies).get() == message)
+        }
+        #expect(Wire.bytes(try Wire.encode(.request(id: 5, .authenticate(token)))).count == 48 + token.count)
     }
 }
 
