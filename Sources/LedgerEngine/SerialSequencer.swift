@@ -58,7 +58,7 @@ package final class SerialSequencer: Sequencer {
         state.withLock { s in (body(s.ledger), s.lsn) }
     }
 
-    package func snapshot() -> LedgerSnapshot {
-        state.withLock { $0.ledger.snapshot() }
+    package func snapshot() -> SnapshotCapture {
+        .ready(state.withLock { $0.ledger.snapshot() })
     }
 }
