@@ -297,6 +297,10 @@ package final class DurableLedger: Sendable {
     /// ones (replicas catching up from the log); nil: no such need.
     package func retainLog(_ oldestNeeded: (@Sendable () -> UInt64)?) { snapshots.retainLog(oldestNeeded) }
 
+    /// Returns once no snapshot is claimed or being written (tests, benchmarks: a snapshot
+    /// due at a busy moment is skipped until the next trigger).
+    package func snapshotsSettled() async { await snapshots.drain() }
+
     /// True when this ledger takes snapshots (a layout that can, and a trigger set).
     package var takesSnapshots: Bool { sequencer.takesSnapshots && snapshots.enabled }
 

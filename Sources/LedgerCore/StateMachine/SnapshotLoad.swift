@@ -32,7 +32,8 @@ private final class SectionBytes {
     }
 }
 
-/// What the loader's second thread found about the transfers (lists, statuses, balances).
+/// What the loader's checking thread found about the transfers: the first failure, or the
+/// expiries of the pending transfers with a timeout, in ref order.
 private struct LinkOutcome {
     var failure: LedgerError?
     var expiries: [ExpiryQueue.Entry] = []
@@ -45,8 +46,8 @@ extension Ledger {
     ///
     /// Built for speed (a restart loads it): each section is read once, in place when the
     /// reader maps the file; the transfers are copied into their store on two threads, then
-    /// one thread builds the id index (prefetching slots ahead) while the other links the
-    /// transfers to their accounts and sums the balances.
+    /// one thread builds the id index (prefetching slots ahead) and checks statuses and
+    /// balances while the other links the transfers to their accounts' lists.
     /// - Parameter memoryProvisioner: as for `init(expectedAccounts:expectedTransfers:hashSeed:memoryProvisioner:)`.
     public convenience init<Source: SnapshotReader>(
         snapshot source: inout Source, hashSeed: UInt64 = 0x4B41_4D49_4E4F,
@@ -152,50 +153,28 @@ extension Ledger {
         assert(statusRange == 0..<n, "statuses load into an empty store")
         pendingStatuses.fill(at: 0, from: statuses.bytes)
 
-        var indexFailure: LedgerError?
-        var linked = LinkOutcome()
-        ParallelPair.run({ indexFailure = self.indexLoadedTransfers(count: n) }, { linked = self.linkLoadedTransfers(count: n) })
-        if let indexFailure { throw indexFailure }
-        if let failure = linked.failure { throw failure }
-        for entry in linked.expiries { expiry.push(entry) }
+        var checked = LinkOutcome()
+        var listFailure: LedgerError?
+        ParallelPair.run({ checked = self.indexLoadedTransfers(count: n) }, { listFailure = self.listLoadedTransfers(count: n) })
+        if let failure = checked.failure { throw failure }
+        if let listFailure { throw listFailure }
+        for entry in checked.expiries { expiry.push(entry) }
     }
 
-    /// Checks the transfers' ids and timestamps and builds their id index (one probe per
-    /// id, its home slot prefetched a few transfers ahead). Touches only the transfer index.
-    private func indexLoadedTransfers(count n: Int) -> LedgerError? {
-        func fail(_ why: String) -> LedgerError { LedgerError(.snapshotInvalid, why) }
+    /// Checks the transfers (ids, timestamps, pending statuses against flags) and builds
+    /// their id index (one probe per id, its home slot prefetched a few transfers ahead),
+    /// collects expiries, and requires every account's balances to equal what the
+    /// transfers add up to (with overflow checks; pending + posted must fit in u128): a
+    /// checksum only proves the file is what was written, this proves the state is one
+    /// that transfers can produce, so no later post, void or expiry can overflow. Touches
+    /// only the transfer index; reads the account index.
+    private func indexLoadedTransfers(count n: Int) -> LinkOutcome {
+        func fail(_ why: String) -> LinkOutcome { LinkOutcome(failure: LedgerError(.snapshotInvalid, why)) }
         let index = transferIndex
         let store = transfers
+        let statuses = pendingStatuses
         let ids = transferIds
         index.ensureCapacity(n)
-        let ahead = 16
-        var lastTimestamp: UInt64 = 0
-        for ref in 0..<min(ahead, n) { index.prefetch(tag: index.tag(store[ref].id)) }
-        for ref in 0..<n {
-            if ref + ahead < n { index.prefetch(tag: index.tag(store[ref + ahead].id)) }
-            let transfer = store.pointer(at: ref)
-            let id = transfer.pointee.id
-            guard id != 0, id != .max else { return fail("transfer id 0 or max") }
-            guard transfer.pointee.timestamp > lastTimestamp else { return fail("transfer timestamps not increasing") }
-            lastTimestamp = transfer.pointee.timestamp
-            let probe = index.find(id, in: ids)
-            guard probe.ref == nil else { return fail("duplicate transfer id \(id)") }
-            index.insert(ref: UInt32(ref), at: probe)
-        }
-        return nil
-    }
-
-    /// Links each transfer to its two accounts' lists, checks its pending status against
-    /// its flags, collects expiries, and requires every account's balances to equal what
-    /// the transfers add up to (with overflow checks; pending + posted must fit in u128):
-    /// a checksum only proves the file is what was written, this proves the state is one
-    /// that transfers can produce, so no later post, void or expiry can overflow. Touches
-    /// the lists and reads the account index, never the transfer index.
-    private func linkLoadedTransfers(count n: Int) -> LinkOutcome {
-        func fail(_ why: String) -> LinkOutcome { LinkOutcome(failure: LedgerError(.snapshotInvalid, why)) }
-        let store = transfers
-        let lists = transferLists
-        let statuses = pendingStatuses
         var outcome = LinkOutcome()
         var sums = [UInt128](repeating: 0, count: accounts.count * 4)  // dp, dP, cp, cP
         var overflowed: Int?
@@ -204,34 +183,42 @@ extension Ledger {
             if overflow { overflowed = account }
             sums[account * 4 + field] = sum
         }
+        let ahead = 16
+        var lastTimestamp: UInt64 = 0
+        for ref in 0..<min(ahead, n) { index.prefetch(tag: index.tag(store[ref].id)) }
         for ref in 0..<n {
+            if ref + ahead < n { index.prefetch(tag: index.tag(store[ref + ahead].id)) }
             let t = store.pointer(at: ref)
-            guard let dr = accountRef(t.pointee.debitAccountId), let cr = accountRef(t.pointee.creditAccountId) else {
-                return fail("transfer \(t.pointee.id) names a missing account")
-            }
-            lists.pointer(at: dr).pointee.append(UInt32(ref))
-            lists.pointer(at: cr).pointee.append(UInt32(ref))
+            let id = t.pointee.id
+            guard id != 0, id != .max else { return fail("transfer id 0 or max") }
+            guard t.pointee.timestamp > lastTimestamp else { return fail("transfer timestamps not increasing") }
+            lastTimestamp = t.pointee.timestamp
+            let probe = index.find(id, in: ids)
+            guard probe.ref == nil else { return fail("duplicate transfer id \(id)") }
+            index.insert(ref: UInt32(ref), at: probe)
+
             let raw = statuses[ref]
             guard let status = PendingStatus(rawValue: raw) else { return fail("bad pending status \(raw)") }
             let flags = t.pointee.flags
             guard (status == .none) == !flags.contains(.pending) else {
-                return fail("pending status of \(t.pointee.id) does not match its flags")
+                return fail("pending status of \(id) does not match its flags")
             }
-            if flags.contains(.pending) {
-                if status == .pending {
-                    add(dr, 0, t.pointee.amount)
-                    add(cr, 2, t.pointee.amount)
-                    if t.pointee.timeout > 0 {
-                        let (expiresAt, overflow) = t.pointee.timestamp.addingReportingOverflow(t.pointee.timeoutNanoseconds)
-                        guard !overflow, expiresAt <= LedgerLimits.timestampMax else {
-                            return fail("timeout of \(t.pointee.id) overflows")
-                        }
-                        outcome.expiries.append(ExpiryQueue.Entry(expiresAt: expiresAt, ref: UInt32(ref)))
-                    }
-                }
-            } else if !flags.contains(.voidPendingTransfer) {
+            let posts = !flags.contains(.pending) && !flags.contains(.voidPendingTransfer)
+            guard status == .pending || posts else { continue }
+            guard let dr = accountRef(t.pointee.debitAccountId), let cr = accountRef(t.pointee.creditAccountId) else {
+                return fail("transfer \(id) names a missing account")
+            }
+            if posts {
                 add(dr, 1, t.pointee.amount)
                 add(cr, 3, t.pointee.amount)
+            } else {
+                add(dr, 0, t.pointee.amount)
+                add(cr, 2, t.pointee.amount)
+                if t.pointee.timeout > 0 {
+                    let (expiresAt, overflow) = t.pointee.timestamp.addingReportingOverflow(t.pointee.timeoutNanoseconds)
+                    guard !overflow, expiresAt <= LedgerLimits.timestampMax else { return fail("timeout of \(id) overflows") }
+                    outcome.expiries.append(ExpiryQueue.Entry(expiresAt: expiresAt, ref: UInt32(ref)))
+                }
             }
             if let account = overflowed { return fail("balances of account \(accounts[account].id) overflow") }
         }
@@ -244,5 +231,21 @@ extension Ledger {
             else { return fail("balances of account \(a.id) do not match its transfers") }
         }
         return outcome
+    }
+
+    /// Links each transfer to its two accounts' lists (both must exist). Touches only the
+    /// lists; reads the account index.
+    private func listLoadedTransfers(count n: Int) -> LedgerError? {
+        let store = transfers
+        let lists = transferLists
+        for ref in 0..<n {
+            let t = store.pointer(at: ref)
+            guard let dr = accountRef(t.pointee.debitAccountId), let cr = accountRef(t.pointee.creditAccountId) else {
+                return LedgerError(.snapshotInvalid, "transfer \(t.pointee.id) names a missing account")
+            }
+            lists.pointer(at: dr).pointee.append(UInt32(ref))
+            lists.pointer(at: cr).pointee.append(UInt32(ref))
+        }
+        return nil
     }
 }
