@@ -68,12 +68,14 @@ package enum LedgerRecovery {
     ///   - allowDamaged: accept (and cut) corruption before valid records.
     ///   - through: replay no further than this LSN (a live log's durable point, when a
     ///     failed write rolls the state back: `DurableLedger`).
+    ///   - checked: what the directory check of the log's open found (start-up): its usable
+    ///     snapshot is loaded without verifying its checksum again. nil: find and verify it.
     package static func recover(
         directory: String, repair: Bool, allowDamaged: Bool = false,
-        segmentSize: Int = 64 << 20, through: UInt64 = .max
+        segmentSize: Int = 64 << 20, through: UInt64 = .max, checked: DirectoryCheck.Verdict? = nil
     ) throws(Failure) -> Outcome {
         let base = try prepare(directory: directory, repair: repair, allowDamaged: allowDamaged, segmentSize: segmentSize,
-                               through: through)
+                               through: through, checked: checked)
         let ledger = base.ledger
         var replay = try Replay(directory: directory, from: base.start, through: min(base.report.lastLSN, through))
         var events = 0
@@ -105,10 +107,11 @@ package enum LedgerRecovery {
     /// snapshot (serial layout) is copied into shards, then the log after it is replayed
     /// through the shard actors, no further than `through`. Changes nothing on disk.
     package static func recoverSharded(
-        directory: String, shardCount: Int, allowDamaged: Bool = false, through: UInt64 = .max
+        directory: String, shardCount: Int, allowDamaged: Bool = false, through: UInt64 = .max,
+        checked: DirectoryCheck.Verdict? = nil
     ) async throws(Failure) -> ShardedOutcome {
         let base = try prepare(directory: directory, repair: false, allowDamaged: allowDamaged, segmentSize: 64 << 20,
-                               through: through)
+                               through: through, checked: checked)
         let sharded: ShardedLedger
         do throws(LedgerError) {
             sharded = try ShardedLedger(copying: base.ledger, shardCount: shardCount)
@@ -170,8 +173,10 @@ package enum LedgerRecovery {
 
     /// The log's report, the newest valid snapshot loaded into a ledger, and the first
     /// LSN to replay after it.
-    private static func prepare(directory: String, repair: Bool, allowDamaged: Bool, segmentSize: Int, through: UInt64)
-        throws(Failure)
+    private static func prepare(
+        directory: String, repair: Bool, allowDamaged: Bool, segmentSize: Int, through: UInt64,
+        checked: DirectoryCheck.Verdict?
+    ) throws(Failure)
         -> (report: RecoveryReport, ledger: Ledger, snapshot: SnapshotInfo?, invalid: [String], start: UInt64)
     {
         let report: RecoveryReport
@@ -186,19 +191,34 @@ package enum LedgerRecovery {
 
         var invalid: [String] = []
         let store = SnapshotStore(directory: directory)
-        let info = store.newestValid { path, error in invalid.append("\(path): \(error)") }
+        let info: SnapshotInfo?
+        if let checked {
+            invalid = checked.skippedSnapshots.map { "\($0.path): \($0.problem ?? "")" }
+            if let usable = checked.snapshot {
+                do throws(WALError) {
+                    info = try store.header(path: usable.path)
+                } catch {
+                    throw Failure(code: .snapshot, message: "snapshot \(usable.path) changed after its check: \(error)",
+                                  cause: .snapshotFile(path: usable.path, reason: error.message))
+                }
+            } else {
+                info = nil
+            }
+        } else {
+            info = store.newestValid { path, error in invalid.append("\(path): \(error)") }
+        }
         let ledger: Ledger
         if let info {
-            var reader: SnapshotFileReader
+            let reader: SnapshotFileReader
             do throws(SnapshotFileReader.Failure) {
                 reader = try SnapshotFileReader(info: info)
             } catch {
                 throw Failure(code: .snapshot, message: "\(error)",
                               cause: .snapshotFile(path: error.path, reason: error.reason))
             }
-            defer { reader.close() }
             do {
-                ledger = try Ledger(snapshot: &reader, memoryProvisioner: MemoryProvisioner.shared)
+                var source = reader
+                ledger = try Ledger(snapshot: &source, memoryProvisioner: MemoryProvisioner.shared)
             } catch {
                 let cause: Failure.Cause? = switch error {
                 case let e as SnapshotFileReader.Failure: .snapshotFile(path: e.path, reason: e.reason)

@@ -1,4 +1,5 @@
 package import LedgerCore
+import Synchronization
 
 /// A batch once the log has taken it: its LSN, its timestamp and its events.
 package struct LoggedBatch: Sendable {
@@ -73,7 +74,7 @@ package protocol Sequencer: AnyObject, Sendable {
     /// the recovered state): what a `PulseScheduler` waits for.
     var expiries: ExpiryWatch { get }
 
-    /// Whether `snapshot()` can capture the state (the serial layout only, for now).
+    /// Whether `snapshot()` can capture the state.
     var takesSnapshots: Bool { get }
 
     /// Whether `apply` does the work on the spot and answers `.applied` (the serial
@@ -81,9 +82,63 @@ package protocol Sequencer: AnyObject, Sendable {
     /// off the receive path, instead of inside the durable ledger's lock.
     var appliesInPlace: Bool { get }
 
-    /// Captures the state right after a batch applied on the spot. Called under the
-    /// durable ledger's lock, only when `takesSnapshots`.
-    func snapshot() -> LedgerSnapshot
+    /// Captures the state right after the batch last handed to `apply`: at once when it
+    /// applied on the spot, or in that batch's turn when it was queued. Called under the
+    /// durable ledger's lock (or by the follower's applier right after `apply`), only when
+    /// `takesSnapshots`.
+    func snapshot() -> SnapshotCapture
+}
+
+/// A snapshot's captured state, or the promise of it for a batch still queued.
+package enum SnapshotCapture: Sendable {
+    case ready(any SnapshotImage)
+    /// Fulfilled in the batch's turn; nil when the batch failed to apply (no snapshot).
+    case pending(SnapshotPromise)
+
+    /// The captured state once it exists (nil: none will).
+    package func image() async -> (any SnapshotImage)? {
+        switch self {
+        case .ready(let image): return image
+        case .pending(let promise): return await promise.value()
+        }
+    }
+}
+
+/// A captured state that one party fulfils once (in a batch's turn) and another awaits.
+package final class SnapshotPromise: Sendable {
+    private struct State {
+        var fulfilled = false
+        var image: (any SnapshotImage)?
+        var waiters: [CheckedContinuation<(any SnapshotImage)?, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    package init() {}
+
+    /// Sets the outcome (nil: no snapshot) and wakes the waiters; only the first call counts.
+    package func fulfil(_ image: (any SnapshotImage)?) {
+        let waiters = state.withLock { s -> [CheckedContinuation<(any SnapshotImage)?, Never>] in
+            guard !s.fulfilled else { return [] }
+            s.fulfilled = true
+            s.image = image
+            defer { s.waiters = [] }
+            return s.waiters
+        }
+        for w in waiters { w.resume(returning: image) }
+    }
+
+    /// The outcome, once fulfilled.
+    package func value() async -> (any SnapshotImage)? {
+        await withCheckedContinuation { continuation in
+            let ready: (any SnapshotImage)?? = state.withLock { s in
+                if s.fulfilled { return .some(s.image) }
+                s.waiters.append(continuation)
+                return .none
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
 }
 
 extension LoggedBatch {

@@ -92,8 +92,8 @@ package final class SerialSequencer: Sequencer {
         expiries.publish(deadline)
     }
 
-    package func snapshot() -> LedgerSnapshot {
-        state.withLock { $0.ledger.snapshot() }
+    package func snapshot() -> SnapshotCapture {
+        .ready(state.withLock { $0.ledger.snapshot() })
     }
 }
 

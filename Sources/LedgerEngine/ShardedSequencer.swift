@@ -17,6 +17,8 @@ package final class ShardedSequencer: Sequencer {
     private let shards: Int
     private let turns: LSNTurns
     private let logged: Mutex<Logged>
+    /// Snapshots due after a batch still queued, by that batch's LSN: taken in its turn.
+    private let captures = Mutex<[UInt64: SnapshotPromise]>([:])
     package let expiries: ExpiryWatch
 
     /// Takes over `engine`, whose state covers exactly `lsn`.
@@ -29,7 +31,7 @@ package final class ShardedSequencer: Sequencer {
     }
 
     package var shardCount: Int { shards }
-    package var takesSnapshots: Bool { false }
+    package var takesSnapshots: Bool { true }
     package var appliesInPlace: Bool { false }
 
     package func timestamp(count: Int, wallClock: UInt64) throws(EngineError) -> UInt64 {
@@ -57,9 +59,18 @@ package final class ShardedSequencer: Sequencer {
         let expiries = self.expiries
         return .queued { () async throws(LedgerError) -> BatchResults in
             try await turns.apply(lsn: batch.lsn) { (engine) async throws(LedgerError) -> BatchResults in
-                let results = try await engine.apply(batch.events, timestamp: batch.timestamp)
+                let results: BatchResults
+                do throws(LedgerError) {
+                    results = try await engine.apply(batch.events, timestamp: batch.timestamp)
+                } catch {
+                    self.takeCapture(batch.lsn)?.fulfil(nil)
+                    throw error
+                }
                 // Still this batch's turn: no other batch or read touches the state.
                 expiries.publish(engine.ledger.nextPendingDeadline())
+                if let promise = self.takeCapture(batch.lsn) {
+                    promise.fulfil(engine.ledger.snapshot())
+                }
                 return results
             }
         }
@@ -80,6 +91,12 @@ package final class ShardedSequencer: Sequencer {
     package func rollBack(directory: String, allowDamaged: Bool, to lsn: UInt64, timeline: UInt64) async throws(EngineError) {
         // Batches logged before the failure still take their turns (on the old state).
         await turns.waitApplied(through: logged.withLock { $0.lsn })
+        // A capture still registered would be for an LSN the rollback takes back: cancel it.
+        let stale = captures.withLock { pending in
+            defer { pending.removeAll() }
+            return Array(pending.values)
+        }
+        for promise in stale { promise.fulfil(nil) }
         let recovered: LedgerRecovery.ShardedOutcome
         do throws(LedgerRecovery.Failure) {
             recovered = try await LedgerRecovery.recoverSharded(
@@ -100,8 +117,21 @@ package final class ShardedSequencer: Sequencer {
         await turns.replace(engine: engine, appliedLSN: lsn, timeline: timeline)
     }
 
-    package func snapshot() -> LedgerSnapshot {
-        preconditionFailure("the sharded layout takes no snapshots (takesSnapshots is false)")
+    /// The capture registered for the batch at `lsn`, removed.
+    private func takeCapture(_ lsn: UInt64) -> SnapshotPromise? {
+        captures.withLock { $0.removeValue(forKey: lsn) }
+    }
+
+    /// Registers a capture for the batch last handed to `apply`, taken in its turn (which
+    /// runs only once its caller awaits the results, after this returns).
+    package func snapshot() -> SnapshotCapture {
+        let promise = SnapshotPromise()
+        let lsn = logged.withLock { $0.lsn }
+        captures.withLock { pending in
+            assert(pending[lsn] == nil, "one capture per LSN")
+            pending[lsn] = promise
+        }
+        return .pending(promise)
     }
 }
 

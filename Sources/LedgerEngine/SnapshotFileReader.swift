@@ -6,9 +6,12 @@ import Musl
 import LedgerCore
 import LedgerStorage
 
-/// Reads the content of a snapshot file (after its 64-byte header) sequentially, for
-/// `Ledger(snapshot:)`. The caller verifies the file's checksums first (`SnapshotStore.verify`).
-struct SnapshotFileReader: SnapshotReader {
+/// Reads the content of a snapshot file (after its 64-byte header) for `Ledger(snapshot:)`,
+/// from a read-only mapping of the whole file: sections are handed out in place, so the
+/// file is read once (no copy through a buffer). The caller verifies the file's checksums
+/// first (`SnapshotStore.verify`); the file must not change while it is mapped (snapshot
+/// files are written under a temporary name and never modified after the rename).
+final class SnapshotFileReader: SnapshotReader {
     /// Why reading a snapshot file failed.
     struct Failure: Error, Sendable, CustomStringConvertible {
         let path: String
@@ -16,47 +19,45 @@ struct SnapshotFileReader: SnapshotReader {
         var description: String { "snapshot \(path): \(reason)" }
     }
 
-    private let fd: Int32
     private let path: String
+    private let base: UnsafeMutableRawPointer?
+    private let mappedBytes: Int
     private var offset: Int
     private let end: Int
-    private var buffer: [UInt8]
-    private var bufferStart = 0
-    private var bufferEnd = 0
 
     init(info: SnapshotInfo) throws(Failure) {
-        fd = open(info.path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw Failure(path: info.path, reason: "cannot open (errno \(errno))") }
         path = info.path
+        let fd = open(info.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure(path: info.path, reason: "cannot open (errno \(errno))") }
+        defer { _ = Glibc.close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { throw Failure(path: info.path, reason: "cannot stat (errno \(errno))") }
+        let size = Int(status.st_size)
         offset = 64
         end = 64 + Int(info.contentLength)
-        buffer = [UInt8](repeating: 0, count: 4 << 20)
-    }
-
-    func close() { _ = Glibc.close(fd) }
-
-    mutating func read(into target: UnsafeMutableRawBufferPointer) throws {
-        var filled = 0
-        while filled < target.count {
-            if bufferStart == bufferEnd { try refill() }
-            let n = min(target.count - filled, bufferEnd - bufferStart)
-            buffer.withUnsafeBytes { source in
-                (target.baseAddress! + filled).copyMemory(from: source.baseAddress! + bufferStart, byteCount: n)
-            }
-            bufferStart += n
-            filled += n
+        guard size >= end else { throw Failure(path: info.path, reason: "the file is shorter than its header says") }
+        mappedBytes = size
+        let p = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0)
+        guard let p, p != UnsafeMutableRawPointer(bitPattern: -1) else {
+            throw Failure(path: info.path, reason: "cannot map (errno \(errno))")
         }
+        base = p
     }
 
-    private mutating func refill() throws {
-        let want = min(buffer.count, end - offset)
-        guard want > 0 else { throw Failure(path: path, reason: "content ends early") }
-        let fd = self.fd
-        let at = offset
-        let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(at)) }
-        guard got > 0 else { throw Failure(path: path, reason: "read failed at offset \(at) (errno \(errno))") }
-        offset += got
-        bufferStart = 0
-        bufferEnd = got
+    deinit {
+        if let base { munmap(base, mappedBytes) }
+    }
+
+    func read(into target: UnsafeMutableRawBufferPointer) throws {
+        guard let view = try next(inPlace: target.count), let source = view.baseAddress else { return }
+        target.baseAddress?.copyMemory(from: source, byteCount: target.count)
+    }
+
+    func next(inPlace count: Int) throws -> UnsafeRawBufferPointer? {
+        precondition(count >= 0, "negative read")
+        guard count <= end - offset else { throw Failure(path: path, reason: "content ends early") }
+        guard let base else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        defer { offset += count }
+        return UnsafeRawBufferPointer(start: UnsafeRawPointer(base) + offset, count: count)
     }
 }

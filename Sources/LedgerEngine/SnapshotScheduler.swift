@@ -1,11 +1,18 @@
-package import LedgerCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import LedgerCore
 package import LedgerStorage
 import Synchronization
 
-/// Takes a snapshot every `every` LSNs, one at a time. The capture happens under the
-/// sequencer's lock (that is the pause); the file is written on a dedicated thread once
-/// the LSN it covers is durable (a snapshot must never cover a record the log could
-/// still lose); then older snapshots and the segments they cover are removed.
+/// Takes a snapshot every `every` LSNs, or once `logBytes` bytes of log were written since
+/// the last one (whichever comes first; 0 turns a trigger off), one at a time. The capture
+/// happens under the sequencer's lock (that is the pause); the file is written on a
+/// dedicated, lower-priority thread once the LSN it covers is durable (a snapshot must
+/// never cover a record the log could still lose); then older snapshots and the segments
+/// they cover are removed.
 package final class SnapshotScheduler: Sendable {
     /// What happened to one snapshot, for logs and benchmarks.
     package enum Outcome: Sendable {
@@ -14,11 +21,18 @@ package final class SnapshotScheduler: Sendable {
         case failed(lsn: UInt64, error: WALError)
     }
 
+    /// How much lower than the rest of the process the thread writing a file runs.
+    static let niceness: Int32 = 10
+
     let every: UInt64
+    /// Log bytes (record bodies) written since the last claim that make a snapshot due (0: never).
+    let logBytes: UInt64
     let store: SnapshotStore
     let writer: WALWriter
     private let onOutcome: @Sendable (Outcome) -> Void
     private let busy = Atomic<Bool>(false)
+    /// Record body bytes logged since the last snapshot was claimed.
+    private let bytesSince = Atomic<UInt64>(0)
     private let inFlight = Mutex<Task<Void, Never>?>(nil)
     /// The oldest LSN whose segment must stay (replicas still need it); nil: none.
     private let retention = Mutex<(@Sendable () -> UInt64)?>(nil)
@@ -28,24 +42,42 @@ package final class SnapshotScheduler: Sendable {
         retention.withLock { $0 = oldestNeeded }
     }
 
-    package init(every: UInt64, directory: String, writer: WALWriter,
+    package init(every: UInt64, logBytes: UInt64 = 0, directory: String, writer: WALWriter,
                  onOutcome: @escaping @Sendable (Outcome) -> Void = { _ in }) {
         self.every = every
+        self.logBytes = logBytes
         store = SnapshotStore(directory: directory)
         self.writer = writer
         self.onOutcome = onOutcome
     }
 
+    /// True when either trigger is on.
+    package var enabled: Bool { every > 0 || logBytes > 0 }
+
+    /// Counts a logged record's body toward the byte trigger (called as each record is logged).
+    package func noteLogged(bytes: Int) {
+        guard logBytes > 0 else { return }
+        bytesSince.add(UInt64(max(bytes, 0)), ordering: .relaxed)
+    }
+
     /// True when a snapshot should be captured right after `lsn` (claims the single slot).
+    /// The byte count restarts when a snapshot is claimed; a snapshot due while another is
+    /// still being written waits for a later LSN.
     package func claim(lsn: UInt64) -> Bool {
-        guard every > 0, lsn % every == 0 else { return false }
-        return busy.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        let byLSN = every > 0 && lsn % every == 0
+        let byBytes = logBytes > 0 && bytesSince.load(ordering: .relaxed) >= logBytes
+        guard byLSN || byBytes else { return false }
+        guard busy.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
+            return false
+        }
+        bytesSince.store(0, ordering: .relaxed)
+        return true
     }
 
     /// Writes a captured snapshot in the background and releases the slot. `timeline`
     /// is the log's timeline `lsn` was appended in: a capture of a state that a failed
     /// log write took back is never written.
-    package func write(_ image: LedgerSnapshot, lsn: UInt64, timeline: UInt64? = nil) {
+    package func write(_ capture: SnapshotCapture, lsn: UInt64, timeline: UInt64? = nil) {
         let store = self.store
         let writer = self.writer
         let onOutcome = self.onOutcome
@@ -53,9 +85,15 @@ package final class SnapshotScheduler: Sendable {
         let task = Task {
             defer { busy.store(false, ordering: .releasing) }
             do throws(WALError) {
+                guard let image = await capture.image() else {
+                    throw WALError(.stopped, "the batch at LSN \(lsn) did not apply: no snapshot")
+                }
                 try await writer.waitDurable(lsn, timeline: timeline)
                 let began = monotonicNow()
                 let (removed, bytes) = try await DedicatedThread.run { () throws(WALError) -> SnapshotWriteResult in
+                    // Best effort, per thread on Linux: on a busy core the log writer and
+                    // the request path go first; the snapshot only has to finish eventually.
+                    _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
                     let info = try store.write(image, lsn: lsn)
                     // The directory must hold this snapshot (or an older one and the log
                     // from there) before older files go.

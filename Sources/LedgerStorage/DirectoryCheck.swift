@@ -23,8 +23,11 @@ package enum DirectoryCheck {
     package struct SnapshotFile: Sendable, Equatable {
         package let lsn: UInt64
         package let path: String
-        /// Why it cannot be used (nil: it verified).
+        /// Why it cannot be used (nil: it verified, or was not read: see `verified`).
         package let problem: String?
+        /// False for a snapshot older than the newest usable one that a start did not read
+        /// (`Inventory.read(directory:allSnapshots: false)`): nothing is known against it.
+        package var verified = true
     }
 
     /// Everything the rules look at, read without changing the directory.
@@ -47,8 +50,10 @@ package enum DirectoryCheck {
         package var usableSnapshot: SnapshotFile? { snapshots.first { $0.problem == nil } }
 
         /// Reads the directory: control file, every segment checksum (read-only, damage
-        /// reported rather than thrown) and every snapshot checksum.
-        package static func read(directory: String) throws(WALError) -> Inventory {
+        /// reported rather than thrown) and every snapshot checksum, or with `allSnapshots`
+        /// false (a start) those down to the newest usable one: a start uses that one, and
+        /// reading the older ones (gigabytes each) would only slow it down.
+        package static func read(directory: String, allSnapshots: Bool = true) throws(WALError) -> Inventory {
             var control: ControlFile?
             var controlProblem: String?
             do throws(WALError) {
@@ -60,6 +65,12 @@ package enum DirectoryCheck {
             let store = SnapshotStore(directory: directory)
             var snapshots: [SnapshotFile] = []
             for candidate in try store.list() {
+                if !allSnapshots, snapshots.contains(where: { $0.problem == nil }) {
+                    var file = SnapshotFile(lsn: candidate.lsn, path: candidate.path, problem: nil)
+                    file.verified = false
+                    snapshots.append(file)
+                    continue
+                }
                 do throws(WALError) {
                     let info = try store.verify(path: candidate.path)
                     if info.lsn == candidate.lsn {

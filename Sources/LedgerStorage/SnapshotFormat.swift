@@ -51,6 +51,12 @@ package struct SnapshotInfo: Sendable, Equatable {
     /// Number of content bytes.
     package let contentLength: UInt64
 
+    package init(lsn: UInt64, path: String, contentLength: UInt64) {
+        self.lsn = lsn
+        self.path = path
+        self.contentLength = contentLength
+    }
+
     /// File name for a snapshot at `lsn`: `snapshot-<LSN, 20 digits>.snap`.
     package static func fileName(lsn: UInt64) -> String { "snapshot-" + padded(lsn) + ".snap" }
 

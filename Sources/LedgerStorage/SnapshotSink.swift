@@ -3,15 +3,27 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CKaminoSys
 
 /// Where a state serializer writes snapshot content: buffered, checksummed
 /// and written to the temporary snapshot file.
+///
+/// The file goes to the disk in windows of `writebackWindow` bytes as it is written
+/// (start the writeback of one window, wait for the one before), not all at the final
+/// fsync: on ext4 a log fdatasync commits the journal, which waits for every dirty block
+/// allocated in it, so a gigabyte of dirty snapshot pages would stall the log's fsyncs for
+/// as long as it takes to write them. Waiting also paces the serializer to the disk.
 package final class SnapshotSink {
+    /// Bytes per writeback window.
+    static let writebackWindow = 4 << 20
     private let fd: Int32
     private let path: String
     private var buffer: [UInt8] = []
     private let bufferSize = 1 << 20
     private var fileOffset = SnapshotHeader.size
+    /// Where the window whose writeback was started last begins (and the one before it).
+    private var windowStart = 0
+    private var previousWindowStart: Int?
     private(set) var checksum: UInt32 = 0
     /// Content bytes written so far.
     package private(set) var length: UInt64 = 0
@@ -30,6 +42,7 @@ package final class SnapshotSink {
         if bytes.count >= bufferSize {
             try FileIO.pwrite(fd, bytes, offset: fileOffset, path: path)
             fileOffset += bytes.count
+            try writeBack()
         } else {
             buffer.append(contentsOf: bytes)
         }
@@ -45,6 +58,22 @@ package final class SnapshotSink {
         try buffer.withBytes { b throws(WALError) in try FileIO.pwrite(fd, b, offset: fileOffset, path: path) }
         fileOffset += buffer.count
         buffer.removeAll(keepingCapacity: true)
+        try writeBack()
+    }
+
+    /// Starts the writeback of the bytes written since the last window once they fill one,
+    /// and waits for the window before it. Best effort where the call is not supported.
+    private func writeBack() throws(WALError) {
+        guard fileOffset - windowStart >= Self.writebackWindow else { return }
+        if let previous = previousWindowStart {
+            let r = kamino_write_back(fd, Int64(previous), Int64(windowStart - previous), 1)
+            guard r == 0 || r == ENOSYS || r == EINVAL || r == ESPIPE else {
+                throw WALError.fromWrite(errno: r, file: path, offset: UInt64(previous), "writeback of the snapshot failed")
+            }
+        }
+        _ = kamino_write_back(fd, Int64(windowStart), Int64(fileOffset - windowStart), 0)
+        previousWindowStart = windowStart
+        windowStart = fileOffset
     }
 }
 

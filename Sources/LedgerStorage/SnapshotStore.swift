@@ -64,6 +64,24 @@ package struct SnapshotStore: Sendable {
         return info
     }
 
+    /// Reads one snapshot file's header and checks it against the file's size, without
+    /// reading the content (for a file whose content checksum was verified already, or to
+    /// list files cheaply).
+    package func header(path: String) throws(WALError) -> SnapshotInfo {
+        let fd = try FileIO.open(path, O_RDONLY)
+        defer { FileIO.close(fd) }
+        let size = try FileIO.fileSize(fd, path: path)
+        var headerBytes = [UInt8](repeating: 0, count: SnapshotHeader.size)
+        let n = try headerBytes.withMutableBytes { b throws(WALError) in try FileIO.pread(fd, b, offset: 0, path: path) }
+        guard n == SnapshotHeader.size,
+              let header = headerBytes.withUnsafeBytes({ b in b.baseAddress.flatMap { SnapshotHeader.decode($0) } })
+        else { throw WALError(.snapshotInvalid, "bad snapshot header", file: path, offset: 0) }
+        guard UInt64(size - SnapshotHeader.size) == header.contentLength else {
+            throw WALError(.snapshotInvalid, "snapshot is \(size) bytes, header says \(header.contentLength) + 64", file: path)
+        }
+        return SnapshotInfo(lsn: header.lsn, path: path, contentLength: header.contentLength)
+    }
+
     /// The newest snapshot whose checksums are all correct (older or corrupt
     /// ones are skipped), or nil.
     package func newestValid(invalid: ((String, WALError) -> Void)? = nil) -> SnapshotInfo? {
@@ -119,8 +137,10 @@ package struct SnapshotStore: Sendable {
         gotHeader(SnapshotInfo(lsn: header.lsn, path: path, contentLength: header.contentLength))
     }
 
-    /// Keeps the newest `keep` valid snapshots (default 2, so a corrupt newest
-    /// one can fall back to the previous), deletes older snapshot files and
+    /// Keeps the newest `keep` snapshots whose headers are valid (default 2, so a corrupt
+    /// newest one can fall back to the previous; only headers are read: the caller has
+    /// just written and verified the newest, and re-reading gigabytes of older ones after
+    /// every snapshot would compete with the log for the disk), deletes older snapshot files and
     /// leftover temporaries, and deletes log segments whose records are all
     /// covered by the oldest kept snapshot, except those holding `keepLogFrom` or later
     /// (records that replicas still need). Never deletes the last segment.
@@ -135,7 +155,7 @@ package struct SnapshotStore: Sendable {
         }
         var kept: [SnapshotInfo] = []
         for candidate in try list() {
-            if kept.count < max(keep, 1), let info = try? verify(path: candidate.path) {
+            if kept.count < max(keep, 1), let info = try? header(path: candidate.path), info.lsn == candidate.lsn {
                 kept.append(info)
             } else if kept.count >= max(keep, 1) {
                 try FileIO.unlink(candidate.path)

@@ -53,7 +53,7 @@ package final class WALWriter: Sendable {
         try FileIO.makeDirectory(configuration.directory)
         // Before anything in the directory is read or written.
         let lock = try DataDirectoryLock.acquire(directory: configuration.directory)
-        let inventory = try DirectoryCheck.Inventory.read(directory: configuration.directory)
+        let inventory = try DirectoryCheck.Inventory.read(directory: configuration.directory, allSnapshots: false)
         let verdict = DirectoryCheck.evaluate(inventory)
         if !verdict.unrecoverable.isEmpty {
             throw WALError(.missingRecords, "refusing to start: the data directory holds less than it must, "

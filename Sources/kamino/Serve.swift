@@ -17,7 +17,8 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Settings come from, in increasing precedence: defaults, the config file \
             (config/kamino.toml if present, or --config), KAMINO_DATA / KAMINO_LISTEN / \
-            KAMINO_METRICS / KAMINO_SNAPSHOT_EVERY / KAMINO_SHARDS, and these flags. Once ready it prints \
+            KAMINO_METRICS / KAMINO_SNAPSHOT_EVERY / \
+            KAMINO_SNAPSHOT_LOG_BYTES / KAMINO_SHARDS, and these flags. Once ready it prints \
             `listening on HOST:PORT` (the real port, also with port 0).
             """)
 

@@ -12,10 +12,13 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Metrics address HOST:PORT for GET /metrics, or `off` (default 127.0.0.1:4480).")
     var metrics: String?
 
-    @Option(help: "Take a snapshot every N log records (0: never; default 0).")
+    @Option(help: "Take a snapshot every N log records (0: never; default 0). With --snapshot-log-bytes, whichever comes first.")
     var snapshotEvery: String?
 
-    @Option(help: "Shards of the ledger: 1 (default) runs the serial ledger; 2-16 shard accounts across that many shard actors (no snapshots yet).")
+    @Option(help: "Take a snapshot once this many bytes of log were written since the last one (0: never; default 268435456, 256 MiB); older segments the newest snapshots cover are then removed.")
+    var snapshotLogBytes: String?
+
+    @Option(help: "Shards of the ledger: 1 (default) runs the serial ledger; 2-16 shard accounts across that many shard actors.")
     var shards: String?
 
     @Option(help: "Size the transfer id index for this many transfers at start-up, so it never grows below that (about 13 bytes each; default 0: grow as needed).")
@@ -75,7 +78,8 @@ struct ServeOptions: ParsableArguments {
     func resolve(primary: String? = nil) throws -> ServeSettings {
         do {
             return try ServeSettings.resolve(
-                flags: .init(data: data, listen: listen, metrics: metrics, snapshotEvery: snapshotEvery, shards: shards,
+                flags: .init(data: data, listen: listen, metrics: metrics, snapshotEvery: snapshotEvery,
+                             snapshotLogBytes: snapshotLogBytes, shards: shards,
                              expectedTransfers: expectedTransfers, logLevel: logLevel, logFormat: logFormat,
                              replication: replication, replicationListen: replicationListen, syncQuorum: syncQuorum,
                              syncTimeoutMs: syncTimeoutMs, nodeId: nodeId, advertise: advertise, primary: primary,

@@ -22,12 +22,17 @@ struct ServeSettings {
     static let defaultListen = "127.0.0.1:4410"
     static let defaultMetrics = "127.0.0.1:4480"
     static let defaultConfigPath = "config/kamino.toml"
+    /// 256 MiB: a restart replays at most about that much log (under a second at 2 M
+    /// transfers/s) after loading the newest snapshot.
+    static let defaultSnapshotLogBytes: UInt64 = 256 << 20
 
     var data: String
     var listen: HostPort
     /// nil: metrics disabled (`off`).
     var metrics: HostPort?
     var snapshotEvery: UInt64
+    /// Snapshot once this many bytes of log were written since the last one (0: never).
+    var snapshotLogBytes: UInt64 = ServeSettings.defaultSnapshotLogBytes
     /// 1: the serial ledger; 2...16: a ledger sharded across that many shard actors.
     var shards: Int
     /// Transfers the id index is sized for at start-up (0: grow as needed).
@@ -51,6 +56,7 @@ struct ServeSettings {
         var listen: String?
         var metrics: String?
         var snapshotEvery: String?
+        var snapshotLogBytes: String? = nil
         var shards: String? = nil
         var expectedTransfers: String? = nil
         var logLevel: String? = nil
@@ -83,7 +89,7 @@ struct ServeSettings {
         } else if access(defaultConfigPath, R_OK) == 0 {
             file = try load(defaultConfigPath)
         }
-        let known = Set(["data", "listen", "metrics", "snapshot_every", "shards", "expected_transfers",
+        let known = Set(["data", "listen", "metrics", "snapshot_every", "snapshot_log_bytes", "shards", "expected_transfers",
                          "log_level", "log_format"]).union(ReplicationSettings.keys).union(SecuritySettings.keys)
         if let unknown = file.keys.sorted().first(where: { !known.contains($0) }) {
             let line = file[unknown]?.line ?? 0
@@ -92,7 +98,7 @@ struct ServeSettings {
         let sources = SettingSources(
             flags: [
                 "data": flags.data, "listen": flags.listen, "metrics": flags.metrics,
-                "snapshot_every": flags.snapshotEvery, "shards": flags.shards,
+                "snapshot_every": flags.snapshotEvery, "snapshot_log_bytes": flags.snapshotLogBytes, "shards": flags.shards,
                 "expected_transfers": flags.expectedTransfers, "log_level": flags.logLevel, "log_format": flags.logFormat,
                 "replication": flags.replication, "replication_listen": flags.replicationListen,
                 "sync_quorum": flags.syncQuorum, "sync_timeout_ms": flags.syncTimeoutMs, "node_id": flags.nodeId,
@@ -127,12 +133,14 @@ struct ServeSettings {
         guard let snapshotEvery = UInt64(every.0) else {
             throw ConfigError(.badValue, "\(every.1): `\(every.0)` is not a non-negative integer")
         }
+        let logBytesValue = try pick("snapshot_log_bytes", flag: flags.snapshotLogBytes, env: "KAMINO_SNAPSHOT_LOG_BYTES")
+            ?? ("\(defaultSnapshotLogBytes)", "snapshot_log_bytes")
+        guard let snapshotLogBytes = UInt64(logBytesValue.0), snapshotLogBytes <= 1 << 50 else {
+            throw ConfigError(.badValue, "\(logBytesValue.1): `\(logBytesValue.0)` is not a byte count from 0 to \(UInt64(1) << 50)")
+        }
         let shardsValue = try pick("shards", flag: flags.shards, env: "KAMINO_SHARDS") ?? ("1", "shards")
         guard let shards = Int(shardsValue.0), shards >= 1, shards <= ShardRouting.maxShards else {
             throw ConfigError(.badValue, "\(shardsValue.1): `\(shardsValue.0)` is not a shard count from 1 to \(ShardRouting.maxShards)")
-        }
-        if shards > 1 && snapshotEvery > 0 {
-            throw ConfigError(.badValue, "\(every.1): snapshots are not supported with shards > 1 yet (\(shardsValue.1) is \(shards)); set snapshot_every to 0")
         }
         let expected = try pick("expected_transfers", flag: flags.expectedTransfers, env: "KAMINO_EXPECTED_TRANSFERS")
             ?? ("0", "expected_transfers")
@@ -167,7 +175,8 @@ struct ServeSettings {
             data: data.0,
             listen: listenAddress,
             metrics: metrics.0 == "off" ? nil : try HostPort(parsing: metrics.0, key: metrics.1),
-            snapshotEvery: snapshotEvery, shards: shards, expectedTransfers: expectedTransfers,
+            snapshotEvery: snapshotEvery, snapshotLogBytes: snapshotLogBytes, shards: shards,
+            expectedTransfers: expectedTransfers,
             logLevel: logLevel, logFormat: logFormat,
             origins: origins.mapValues(Self.describe), configFile: file.isEmpty && configPath == nil ? nil : filePath)
         settings.replication = replication

@@ -16,6 +16,7 @@ func logSettings(_ settings: ServeSettings, to logger: Logger) {
         ("listen", settings.listen.description),
         ("metrics", settings.metrics?.description ?? "off"),
         ("snapshot_every", "\(settings.snapshotEvery)"),
+        ("snapshot_log_bytes", "\(settings.snapshotLogBytes)"),
         ("shards", "\(settings.shards)"),
         ("expected_transfers", "\(settings.expectedTransfers)"),
         ("log_level", settings.logLevel.rawValue),

@@ -48,10 +48,12 @@ struct ConfigFileTests {
         #expect(output.contains("key=data source=file etc/kamino.toml:1 value=\(base)/etc/ledger"), "\(output)")
         #expect(output.contains("key=shards source=flag value=1"), "\(output)")
         #expect(output.contains("key=snapshot_every source=default"), "\(output)")
+        #expect(output.contains("key=snapshot_log_bytes source=default value=268435456"), "\(output)")
     }
 
     @Test(arguments: [
         ("snapshot_every = -5\n", "kamino.toml:1: snapshot_every: `-5` is not a non-negative integer"),
+        ("snapshot_log_bytes = -1\n", "kamino.toml:1: snapshot_log_bytes: `-1` is not a byte count from 0 to"),
         ("shards = 99\n", "kamino.toml:1: shards: `99` is not a shard count from 1 to"),
         ("bogus = 1\n", "kamino.toml:1: unknown key `bogus`"),
         ("data = [1]\n", "kamino.toml:1: `data`: expected a \"quoted string\" or an integer"),

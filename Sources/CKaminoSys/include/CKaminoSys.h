@@ -54,6 +54,10 @@ int kamino_uring_wait_one(struct io_uring *ring, int32_t *result, uint64_t *user
 /// provisioner stay off in a process confined to one CPU.
 int kamino_usable_cpus(void);
 
+// Writes back the file range [offset, offset + length) (sync_file_range), waiting for it
+// when `wait` is non-zero. Returns 0 or an errno value; a no-op off Linux.
+int kamino_write_back(int fd, int64_t offset, int64_t length, int wait);
+
 #ifdef __cplusplus
 }
 #endif

@@ -28,6 +28,12 @@ final class ShardStore {
     /// any shard, and of failed ids (orphan bit) stored here.
     var directory: IdIndex { ownedDirectory.index }
     var expiry = ExpiryQueue()
+    /// Blocks kept between snapshots for the copies of accounts, statuses and histories
+    /// (see `SnapshotBufferPool`).
+    let snapshotBuffers = SnapshotBufferPool()
+    let statusBuffers = SnapshotBufferPool()
+    let historyBuffers = SnapshotBufferPool()
+
     init(hashSeed: UInt64, expectedAccounts: Int, expectedTransfers: Int) {
         ownedAccountIndex = OwnedIdIndex(seed: hashSeed, minimumCapacity: expectedAccounts)
         ownedDirectory = OwnedIdIndex(seed: hashSeed ^ 0x9E37_79B9_7F4A_7C15, minimumCapacity: expectedTransfers)

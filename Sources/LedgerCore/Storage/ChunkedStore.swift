@@ -105,6 +105,34 @@ struct ChunkedStore<Element: BitwiseCopyable> {
         return place
     }
 
+    /// Adds `n` records whose bytes the caller fills next (`fill`), before anything reads
+    /// them: a bulk load (a snapshot) can then copy records in on several threads.
+    /// Returns the range of the new records.
+    func appendUninitialized(_ n: Int) -> Range<Int> {
+        precondition(n >= 0, "negative record count")
+        let start = header.pointee.count
+        let end = start + n
+        while header.pointee.chunkCount << Self.chunkShift < end { addChunk() }
+        header.pointee.count = end
+        return start..<end
+    }
+
+    /// Copies records from `raw` (any alignment; `count * stride` bytes) into the records
+    /// starting at `index`, which must exist (from `appendUninitialized`).
+    func fill(at index: Int, from raw: UnsafeRawBufferPointer) {
+        let stride = MemoryLayout<Element>.stride
+        precondition(raw.count % stride == 0, "a partial record")
+        let n = raw.count / stride
+        guard n > 0, let source = raw.baseAddress else { return }
+        precondition(index >= 0 && index + n <= count, "fill beyond the store")
+        var done = 0
+        forEachRun(in: index..<index + n) { run in
+            guard let target = run.baseAddress else { return }
+            UnsafeMutableRawPointer(mutating: target).copyMemory(from: source + done * stride, byteCount: run.count * stride)
+            done += run.count
+        }
+    }
+
     /// Drops the last record (undo of a failed linked chain). Keeps the chunk allocated.
     @inline(__always)
     func removeLast() {
