@@ -196,6 +196,22 @@ let package = Package(
         .testTarget(
             name: "KaminoREPLTests",
             dependencies: ["KaminoREPL", "LedgerCore", "LedgerClient", "kamino", "KaminoTestSupport"], swiftSettings: strict),
+        // TLS over the system's OpenSSL (`apt-get install libssl-dev`): a C shim that keeps
+        // OpenSSL's headers to itself, and the NIO handler over memory BIOs.
+        .target(name: "CKaminoTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+        .target(
+            name: "KaminoTLS",
+            dependencies: ["CKaminoTLS", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "KaminoTLSTests",
+            dependencies: [
+                "KaminoTLS", "CKaminoTLS", "KaminoTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         // TCP server: sessions, pipelining, backpressure, metrics endpoint.
         .target(
             name: "LedgerServer",
