@@ -50,9 +50,10 @@ package struct BenchRunner: Sendable {
             server?.stop()
         }
 
-        let options = KaminoClientOptions(
+        var options = KaminoClientOptions(
             requestTimeout: .milliseconds(Int64(config.requestTimeout * 1000)),
             retry: RetryPolicy(maxAttempts: config.retries + 1), maxBatchSize: 8189)
+        options.tls = config.tls
         var clients: [KaminoClient] = []
         for _ in 0..<config.effectiveConnections {
             do {

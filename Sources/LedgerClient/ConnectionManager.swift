@@ -1,3 +1,4 @@
+import KaminoTLS
 import Logging
 import NIOCore
 import NIOPosix
@@ -30,6 +31,8 @@ actor ConnectionManager {
     /// one after it once a request on it timed out.
     private var nextAddress = 0
     private(set) var isClosed = false
+    /// The TLS context of every connection (nil: plaintext), or why it could not be made.
+    private let tls: Result<TLSContext, TLSError>?
 
     /// - Parameter startIndex: the address tried first (reads on followers start after
     ///   the first address).
@@ -45,6 +48,9 @@ actor ConnectionManager {
         self.logger = logger
         self.breaker = CircuitBreaker(policy: options.circuitBreaker)
         self.clock = options.clock
+        self.tls = options.tls.map { tls in
+            Result { () throws(TLSError) in try TLSContext(role: .client, configuration: tls.configuration) }
+        }
     }
 
     /// The current connection when it is open, read without a hop to the actor; nil
@@ -127,7 +133,24 @@ actor ConnectionManager {
             let index = (nextAddress + step) % addresses.count
             let address = addresses[index]
             do {
-                let channel = try await bootstrap().connect(host: address.host, port: address.port).get()
+                let context = try tls?.get()
+                let channel = try await bootstrap(tls: context, host: address.host).connect(host: address.host, port: address.port).get()
+                if context != nil {
+                    // A failed handshake fails the connection, with OpenSSL's reason.
+                    do {
+                        _ = try await channel.eventLoop.flatSubmit {
+                            do {
+                                return try channel.pipeline.syncOperations.handler(type: TLSHandler.self)
+                                    .handshakeResult(on: channel.eventLoop)
+                            } catch {
+                                return channel.eventLoop.makeFailedFuture(error)
+                            }
+                        }.get()
+                    } catch {
+                        channel.close(promise: nil)
+                        throw error
+                    }
+                }
                 let connection = try await channel.eventLoop.submit {
                     Connection(
                         channel: channel, handler: try channel.pipeline.syncOperations.handler(type: ClientChannelHandler.self),
@@ -147,12 +170,15 @@ actor ConnectionManager {
         return .failure(KaminoClientError(.connectionFailed, "could not connect: \(lastError)"))
     }
 
-    private func bootstrap() -> ClientBootstrap {
+    private func bootstrap(tls: TLSContext?, host: String) -> ClientBootstrap {
         ClientBootstrap(group: group)
             .connectTimeout(.nanoseconds(connectTimeout.nanoseconds))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(try tls.makeHandler(serverName: tls.configuration.serverName ?? host))
+                    }
                     try channel.pipeline.syncOperations.addHandler(ClientChannelHandler())
                 }
             }

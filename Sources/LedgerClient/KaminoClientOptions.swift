@@ -12,6 +12,10 @@ public struct KaminoClientOptions: Sendable, Hashable {
     public var circuitBreaker: CircuitBreakerPolicy
     /// Where lookups and queries go (default: the primary).
     public var readPreference: ReadPreference
+    /// TLS to the servers (nil: plaintext). Connections fail with `connectionFailed`
+    /// naming the reason when the handshake fails (unknown CA, wrong name, no client
+    /// certificate where the server requires one).
+    public var tls: KaminoTLSOptions? = nil
     /// The time of the circuit breaker's cool-down and of retry backoff (tests inject a
     /// manual clock).
     package var clock: ClientClock = .continuous

@@ -1,3 +1,5 @@
+package import KaminoTLS
+
 /// How a `LedgerTCPServer` listens and how much work it accepts at once.
 package struct ServerConfiguration: Sendable {
     /// Address to bind the client port to (an IP literal or a host name).
@@ -20,6 +22,9 @@ package struct ServerConfiguration: Sendable {
     package var drainTimeoutSeconds: Int
     /// Event loop threads (0: one per core).
     package var threads: Int
+    /// TLS on the client port (nil: plaintext); reloading the context changes the
+    /// certificates of new connections.
+    package var tls: TLSContext? = nil
 
     package init(
         host: String = "127.0.0.1", port: Int = 4410,

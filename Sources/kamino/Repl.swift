@@ -24,12 +24,16 @@ struct Repl: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Run this command and exit (repeatable); without it, read commands from standard input.")
     var command: [String] = []
 
+    @OptionGroup var tls: ClientTLSOptions
+
     func run() async throws {
         let target = address ?? getenv("KAMINO_ADDRESS").map { String(cString: $0) } ?? "127.0.0.1:4410"
         let interactive = command.isEmpty && isatty(0) != 0
         let client: KaminoClient
         do {
-            client = try KaminoClient(addresses: [target], options: ReplSession.clientOptions(interactive: interactive))
+            var options = ReplSession.clientOptions(interactive: interactive)
+            options.tls = tls.options
+            client = try KaminoClient(addresses: [target], options: options)
         } catch {
             throw ValidationError("bad address '\(target)': \(error.message)")
         }

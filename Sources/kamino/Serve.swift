@@ -29,9 +29,15 @@ struct Serve: AsyncParsableCommand {
         bootstrapLogging(level: settings.logLevel, format: settings.logFormat)
         let logger = Logger(label: "kamino.serve")
         logSettings(settings, to: logger)
+        let tls: NodeTLS?
+        do { tls = try settings.tls.map { (t) throws(StartupError) in try NodeTLS(t, replication: settings.replication.enabled) } } catch {
+            throw exitFailure("error: \(error)")
+        }
+        let hangup = tls.map { tls in onHangup { tls.reload(logger: logger) } }
+        defer { hangup?.cancel() }
         if settings.replication.enabled {
             let start: ReplicatedNode.Start = settings.replication.primary.map { .follower(host: $0.host, port: $0.port) } ?? .primary
-            try await ReplicatedServe(settings: settings, acceptDataLoss: options.acceptDataLoss, logger: logger)
+            try await ReplicatedServe(settings: settings, acceptDataLoss: options.acceptDataLoss, logger: logger, tls: tls)
                 .run(start: start)
             return
         }
@@ -55,8 +61,10 @@ struct Serve: AsyncParsableCommand {
             throw exitFailure("error: pulse scheduler: \(error)")
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        var configuration = ServerConfiguration(host: settings.listen.host, port: settings.listen.port)
+        configuration.tls = tls?.clientPort
         let server = LedgerTCPServer(
-            configuration: ServerConfiguration(host: settings.listen.host, port: settings.listen.port),
+            configuration: configuration,
             ledger: ledger, group: group, metrics: metrics, nodeControl: StandaloneNodeControl(ledger: ledger))
         // The group stops its services in reverse order: endpoints, then the server
         // (draining in-flight batches), then the pulse scheduler, then the ledger, which
@@ -66,7 +74,7 @@ struct Serve: AsyncParsableCommand {
             let address = try await server.start()
             if let metricsAddress = settings.metrics {
                 let endpoint = MetricsHTTPServer(
-                    host: metricsAddress.host, port: metricsAddress.port, group: group,
+                    host: metricsAddress.host, port: metricsAddress.port, group: group, tls: tls?.clientPort,
                     ready: { ledger.acceptsWrites },
                     render: { server.metrics.render(ledger: ledger, inFlight: server.inFlight) })
                 let bound = try await endpoint.start()

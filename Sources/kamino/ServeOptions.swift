@@ -68,6 +68,18 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Log records a primary keeps for lagging followers beyond what snapshots need (default 1000000); a follower further behind gets the newest snapshot.")
     var retainRecords: String?
 
+    @Option(help: "TLS: PEM file of this node's certificate chain; with --tls-key, the client, metrics and replication ports speak TLS only (SIGHUP reloads it).")
+    var tlsCert: String?
+
+    @Option(help: "TLS: PEM file of the certificate's private key.")
+    var tlsKey: String?
+
+    @Option(help: "TLS: PEM file of the CAs that verify client certificates and, on a follower, the primary's (needed with replication).")
+    var tlsCa: String?
+
+    @Option(help: "TLS: client certificates on the client and metrics ports: none (default), optional or required (mutual TLS). Followers always need one.")
+    var tlsClientAuth: String?
+
     /// The resolved settings; `primary` is `kamino follow`'s.
     func resolve(primary: String? = nil) throws -> ServeSettings {
         do {
@@ -77,7 +89,8 @@ struct ServeOptions: ParsableArguments {
                              replication: replication, replicationListen: replicationListen, syncQuorum: syncQuorum,
                              syncTimeoutMs: syncTimeoutMs, nodeId: nodeId, advertise: advertise, primary: primary,
                              etcd: etcd, cluster: cluster, leaseTtlMs: leaseTtlMs,
-                             advertiseReplication: advertiseReplication, retainRecords: retainRecords),
+                             advertiseReplication: advertiseReplication, retainRecords: retainRecords,
+                             tlsCert: tlsCert, tlsKey: tlsKey, tlsCa: tlsCa, tlsClientAuth: tlsClientAuth),
                 configPath: config, environment: processEnvironment())
         } catch {
             throw exitFailure("error: \(error.description)")

@@ -41,6 +41,8 @@ struct ServeSettings {
     var configFile: String?
     /// Replication (`replication`, `replication_listen`, `sync_quorum`, ...).
     var replication = ReplicationSettings()
+    /// TLS on every port (nil: plaintext).
+    var tls: TLSSettings?
 
     /// Raw values by key, as the command line gave them (nil: not given).
     struct Overrides {
@@ -64,6 +66,10 @@ struct ServeSettings {
         var leaseTtlMs: String? = nil
         var advertiseReplication: String? = nil
         var retainRecords: String? = nil
+        var tlsCert: String? = nil
+        var tlsKey: String? = nil
+        var tlsCa: String? = nil
+        var tlsClientAuth: String? = nil
     }
 
     /// Resolves the settings. `configPath` nil means the default file, used only if present.
@@ -79,7 +85,7 @@ struct ServeSettings {
             file = try load(defaultConfigPath)
         }
         let known = Set(["data", "listen", "metrics", "snapshot_every", "shards", "expected_transfers",
-                         "log_level", "log_format"]).union(ReplicationSettings.keys)
+                         "log_level", "log_format"]).union(ReplicationSettings.keys).union(TLSSettings.keys)
         if let unknown = file.keys.sorted().first(where: { !known.contains($0) }) {
             let line = file[unknown]?.line ?? 0
             throw ConfigError(.unknownKey, "\(filePath):\(line): unknown key `\(unknown)` (known: \(known.sorted().joined(separator: ", ")))")
@@ -94,6 +100,8 @@ struct ServeSettings {
                 "advertise": flags.advertise, "primary": flags.primary, "etcd": flags.etcd, "cluster": flags.cluster,
                 "lease_ttl_ms": flags.leaseTtlMs, "advertise_replication": flags.advertiseReplication,
                 "retain_records": flags.retainRecords,
+                "tls_cert": flags.tlsCert, "tls_key": flags.tlsKey, "tls_ca": flags.tlsCa,
+                "tls_client_auth": flags.tlsClientAuth,
             ].compactMapValues { $0 },
             environment: environment,
             environmentNames: Dictionary(uniqueKeysWithValues: known.map { ($0, "KAMINO_" + $0.uppercased()) }),
@@ -161,6 +169,9 @@ struct ServeSettings {
             logLevel: logLevel, logFormat: logFormat,
             origins: origins.mapValues(Self.describe), configFile: file.isEmpty && configPath == nil ? nil : filePath)
         settings.replication = replication
+        settings.tls = try TLSSettings.resolve(replicationEnabled: replication.enabled) { (key) throws(ConfigError) in
+            try pick(key, flag: nil, env: "")
+        }
         return settings
     }
 
