@@ -232,7 +232,7 @@ let package = Package(
             name: "LedgerServerTests",
             dependencies: [
                 "LedgerServer", "LedgerWire", "LedgerCore", "LedgerEngine", "LedgerStorage", "kamino", "LedgerClient",
-                "LedgerWorkload", "KaminoTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                "LedgerWorkload", "KaminoTestSupport", "CKaminoTLS", .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
