@@ -13,12 +13,14 @@ struct Status: AsyncParsableCommand {
     @Flag(help: "Print the node's JSON answer as it is.")
     var json = false
 
+    @OptionGroup var tls: ClientTLSOptions
+
     @Flag(help: "Print the state digest of the node's ledger now and the LSN it covers instead (replicas at one LSN have one digest; reads the whole state).")
     var digest = false
 
     func run() async throws {
         if digest {
-            let answer = try await AdminCall.run(address: address) { (client) async throws(KaminoClientError) -> String in
+            let answer = try await AdminCall.run(address: address, tls: tls.options) { (client) async throws(KaminoClientError) -> String in
                 try await client.digest(at: address)
             }
             guard !json, let parsed = JSONReader.parse(answer) else {
@@ -29,7 +31,7 @@ struct Status: AsyncParsableCommand {
             print("digest: \(parsed["digest"]?.text ?? "-")")
             return
         }
-        let answer = try await AdminCall.run(address: address) { (client) async throws(KaminoClientError) -> String in
+        let answer = try await AdminCall.run(address: address, tls: tls.options) { (client) async throws(KaminoClientError) -> String in
             try await client.status(at: address)
         }
         if json {
@@ -80,8 +82,10 @@ struct Promote: AsyncParsableCommand {
     @Option(help: "The follower's client address HOST:PORT.")
     var address: String
 
+    @OptionGroup var tls: ClientTLSOptions
+
     func run() async throws {
-        print(try await AdminCall.run(address: address) { (client) async throws(KaminoClientError) -> String in
+        print(try await AdminCall.run(address: address, tls: tls.options) { (client) async throws(KaminoClientError) -> String in
             try await client.promote(at: address)
         })
     }
@@ -90,12 +94,13 @@ struct Promote: AsyncParsableCommand {
 /// One `status` or `promote` call: a client for the address, errors on stderr with exit 1.
 enum AdminCall {
     static func run(
-        address: String, _ call: (KaminoClient) async throws(KaminoClientError) -> String
+        address: String, tls: KaminoTLSOptions?, _ call: (KaminoClient) async throws(KaminoClientError) -> String
     ) async throws -> String {
         let client: KaminoClient
         do {
-            client = try KaminoClient(
-                addresses: [address], options: KaminoClientOptions(requestTimeout: .seconds(5), retry: .none))
+            var options = KaminoClientOptions(requestTimeout: .seconds(5), retry: .none)
+            options.tls = tls
+            client = try KaminoClient(addresses: [address], options: options)
         } catch {
             throw exitFailure("error: bad address '\(address)': \(error.message)")
         }
