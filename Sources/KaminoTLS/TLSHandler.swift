@@ -47,6 +47,8 @@ package final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The handshake's outcome, for tests and callers that wait for it.
     private var handshakeWaiters: [EventLoopPromise<TLSHandshakeCompleted>] = []
     package private(set) var completed: TLSHandshakeCompleted?
+    /// The first failure, for `handshakeResult` calls that come after it.
+    private var failure: TLSError?
 
     /// Plaintext bytes delivered per read buffer.
     private static let readChunk = 16 * 1024
@@ -64,7 +66,8 @@ package final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     package func handshakeResult(on eventLoop: any EventLoop) -> EventLoopFuture<TLSHandshakeCompleted> {
         if let completed { return eventLoop.makeSucceededFuture(completed) }
         if state != .handshaking {
-            return eventLoop.makeFailedFuture(TLSError(.handshakeFailed, "the connection closed before the handshake completed"))
+            return eventLoop.makeFailedFuture(
+                failure ?? TLSError(.handshakeFailed, "the connection closed before the handshake completed"))
         }
         let promise = eventLoop.makePromise(of: TLSHandshakeCompleted.self)
         handshakeWaiters.append(promise)
@@ -324,6 +327,7 @@ package final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func fail(context: ChannelHandlerContext, _ error: TLSError) {
         guard state != .closing, state != .closed else { return }
         state = .closing
+        failure = error
         sendPending(context: context)
         failWaiting(error)
         context.fireErrorCaught(error)
