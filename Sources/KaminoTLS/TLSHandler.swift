@@ -112,7 +112,7 @@ package final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             advanceHandshake(context: context)
         }
         if state == .active {
-            deliver(context: context)
+            deliver(context: context, received: bytes.readableBytes)
         }
     }
 
@@ -185,16 +185,18 @@ package final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Decrypts what was received and passes it on; answers close_notify.
-    private func deliver(context: ChannelHandlerContext) {
-        var buffer = context.channel.allocator.buffer(capacity: Self.readChunk)
+    private func deliver(context: ChannelHandlerContext, received: Int) {
+        // Plaintext is never longer than the ciphertext it came in (plus a partial record
+        // held from before): small reads get small buffers.
+        var buffer = context.channel.allocator.buffer(capacity: min(Self.readChunk, received + 64))
         var outcome = Int32(KAMINO_TLS_WANT_READ)
         while true {
-            if buffer.writableBytes < 1024 {
+            if buffer.writableBytes == 0 {
                 context.fireChannelRead(wrapInboundOut(buffer))
                 buffer = context.channel.allocator.buffer(capacity: Self.readChunk)
             }
             var status = Int32(KAMINO_TLS_OK)
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1) { raw in
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 0) { raw in
                 var read = 0
                 status = kamino_tls_conn_read(connection, raw.baseAddress, raw.count, &read)
                 return status == Int32(KAMINO_TLS_OK) ? read : 0
