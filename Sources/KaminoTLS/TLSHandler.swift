@@ -274,9 +274,12 @@ package final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         _ = kamino_tls_conn_shutdown(connection)
         let sent = context.eventLoop.makePromise(of: Void.self)
         sendPending(context: context, extra: sent)
-        // Close once close_notify is written, or after a grace period if the peer does not read.
-        let grace = context.eventLoop.scheduleTask(in: Self.closeGrace) { sent.succeed(()) }
-        sent.futureResult.hop(to: context.eventLoop).assumeIsolated().whenComplete { _ in
+        // Close once close_notify is written, or after a grace period if the peer does not
+        // read: whichever comes first completes `closeOnce` (NIO keeps a promise's first result).
+        let closeOnce = context.eventLoop.makePromise(of: Void.self)
+        let grace = context.eventLoop.scheduleTask(in: Self.closeGrace) { closeOnce.succeed(()) }
+        sent.futureResult.whenComplete { _ in closeOnce.succeed(()) }
+        closeOnce.futureResult.assumeIsolated().whenComplete { _ in
             grace.cancel()
             context.close(mode: mode, promise: promise)
         }
