@@ -78,6 +78,12 @@ package final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if context.channel.isActive { start(context: context) }
     }
 
+    /// A channel that never became active (connection refused) or a handler taken out:
+    /// nothing waits forever (NIO's debug builds trap on an unfulfilled promise).
+    package func handlerRemoved(context: ChannelHandlerContext) {
+        failWaiting(failure ?? TLSError(.handshakeFailed, "the connection closed before the handshake completed"))
+    }
+
     package func channelActive(context: ChannelHandlerContext) {
         start(context: context)
         context.fireChannelActive()

@@ -134,18 +134,21 @@ actor ConnectionManager {
             let address = addresses[index]
             do {
                 let context = try tls?.get()
-                let channel = try await bootstrap(tls: context, host: address.host).connect(host: address.host, port: address.port).get()
-                if context != nil {
+                // The handshake's outcome is taken when the handler is added: a handshake that
+                // fails at once closes the channel, which removes the handler.
+                let handshake = context.map { _ in group.next().makePromise(of: TLSHandshakeCompleted.self) }
+                let channel: any Channel
+                do {
+                    channel = try await bootstrap(tls: context, host: address.host, handshake: handshake)
+                        .connect(host: address.host, port: address.port).get()
+                } catch {
+                    handshake?.fail(error)
+                    throw error
+                }
+                if let handshake {
                     // A failed handshake fails the connection, with OpenSSL's reason.
                     do {
-                        _ = try await channel.eventLoop.flatSubmit {
-                            do {
-                                return try channel.pipeline.syncOperations.handler(type: TLSHandler.self)
-                                    .handshakeResult(on: channel.eventLoop)
-                            } catch {
-                                return channel.eventLoop.makeFailedFuture(error)
-                            }
-                        }.get()
+                        _ = try await handshake.futureResult.get()
                     } catch {
                         channel.close(promise: nil)
                         throw error
@@ -170,14 +173,18 @@ actor ConnectionManager {
         return .failure(KaminoClientError(.connectionFailed, "could not connect: \(lastError)"))
     }
 
-    private func bootstrap(tls: TLSContext?, host: String) -> ClientBootstrap {
+    private func bootstrap(
+        tls: TLSContext?, host: String, handshake: EventLoopPromise<TLSHandshakeCompleted>?
+    ) -> ClientBootstrap {
         ClientBootstrap(group: group)
             .connectTimeout(.nanoseconds(connectTimeout.nanoseconds))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tls {
-                        try channel.pipeline.syncOperations.addHandler(try tls.makeHandler(serverName: tls.configuration.serverName ?? host))
+                        let handler = try tls.makeHandler(serverName: tls.configuration.serverName ?? host)
+                        if let handshake { handler.handshakeResult(on: channel.eventLoop).cascade(to: handshake) }
+                        try channel.pipeline.syncOperations.addHandler(handler)
                     }
                     try channel.pipeline.syncOperations.addHandler(ClientChannelHandler())
                 }

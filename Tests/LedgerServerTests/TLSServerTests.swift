@@ -48,6 +48,12 @@ struct TLSServerTests {
         await #expect(throws: KaminoClientError.self) { _ = try await wrongName.lookupAccounts([1]) }
         await wrongName.close()
 
+        // Nothing listening: the connection is refused before any handshake.
+        let closedPort = try #require(freeLoopbackTCPPort())
+        let nobody = try client(closedPort, tls: KaminoTLSOptions(caFile: certificates.caCertificate))
+        await #expect(throws: KaminoClientError.self) { _ = try await nobody.lookupAccounts([1]) }
+        await nobody.close()
+
         // The server kept serving the good client throughout.
         #expect(try await good.lookupAccounts([1, 2]).count == 2)
         await good.close()
