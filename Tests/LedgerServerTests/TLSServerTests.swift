@@ -60,6 +60,39 @@ struct TLSServerTests {
         #expect(server.terminate() == 0)
     }
 
+    @Test func sighupReloadsTheCertificates() async throws {
+        defer { certificates.remove() }
+        let live = certificates.directory + "/live"
+        #expect(mkdir(live, 0o755) == 0)
+        #expect(runProcess(["/bin/cp", certificates.serverCertificate, live + "/node.pem"], log: "/dev/null") == 0)
+        #expect(runProcess(["/bin/cp", certificates.serverKey, live + "/node.key"], log: "/dev/null") == 0)
+        let server = try #require(ServerProcess.start(
+            dataDir: temporaryDataDir("tlsreload"), extra: ["--tls-cert", live + "/node.pem", "--tls-key", live + "/node.key"]))
+        defer { server.terminate() }
+        let before = try client(server.port, tls: KaminoTLSOptions(caFile: certificates.caCertificate))
+        #expect(try await before.createAccounts([Account(id: 1, ledger: 700, code: 10)]).map(\.status) == [.created])
+
+        #expect(runProcess(["/bin/cp", certificates.otherServerCertificate, live + "/node.pem"], log: "/dev/null") == 0)
+        #expect(runProcess(["/bin/cp", certificates.otherServerKey, live + "/node.key"], log: "/dev/null") == 0)
+        kill(server.pid, SIGHUP)
+        var reloaded = false
+        for _ in 0..<200 where !reloaded {
+            reloaded = server.output.contains("certificates reloaded")
+            if !reloaded { usleep(20_000) }
+        }
+        #expect(reloaded, "no reload logged after SIGHUP")
+        let fresh = try client(server.port, tls: KaminoTLSOptions(caFile: certificates.otherCACertificate))
+        #expect(try await fresh.lookupAccounts([1]).count == 1)
+        let stale = try client(server.port, tls: KaminoTLSOptions(caFile: certificates.caCertificate))
+        await #expect(throws: KaminoClientError.self) { _ = try await stale.lookupAccounts([1]) }
+        // The connection made before the reload keeps its certificate and keeps working.
+        #expect(try await before.lookupAccounts([1]).count == 1)
+        await before.close()
+        await fresh.close()
+        await stale.close()
+        #expect(server.terminate() == 0)
+    }
+
     @Test func mutualTLSRefusesAClientWithoutACertificate() async throws {
         defer { certificates.remove() }
         let server = try #require(ServerProcess.start(
