@@ -48,6 +48,7 @@ let package = Package(
                 "LedgerReplication",
                 "KaminoEtcd",
                 "KaminoAuth",
+                "KaminoTLS",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -125,7 +126,7 @@ let package = Package(
         .target(
             name: "LedgerReplication",
             dependencies: [
-                "LedgerStorage", "LedgerEngine", "LedgerCore", "CKaminoCRC", "KaminoEtcd",
+                "LedgerStorage", "LedgerEngine", "LedgerCore", "CKaminoCRC", "KaminoEtcd", "KaminoTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -146,7 +147,7 @@ let package = Package(
         .target(
             name: "LedgerClient",
             dependencies: [
-                "LedgerWire", "LedgerCore",
+                "LedgerWire", "LedgerCore", "KaminoTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -209,11 +210,27 @@ let package = Package(
         .target(name: "CKaminoCrypto", linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "KaminoAuth", dependencies: ["CKaminoCrypto"], swiftSettings: strict),
         .testTarget(name: "KaminoAuthTests", dependencies: ["KaminoAuth"], swiftSettings: strict),
+        // TLS over the system's OpenSSL (`apt-get install libssl-dev`): a C shim that keeps
+        // OpenSSL's headers to itself, and the NIO handler over memory BIOs.
+        .target(name: "CKaminoTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+        .target(
+            name: "KaminoTLS",
+            dependencies: ["CKaminoTLS", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "KaminoTLSTests",
+            dependencies: [
+                "KaminoTLS", "CKaminoTLS", "KaminoTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         // TCP server: sessions, pipelining, backpressure, metrics endpoint.
         .target(
             name: "LedgerServer",
             dependencies: [
-                "LedgerWire", "LedgerEngine", "LedgerCore", "KaminoAuth",
+                "LedgerWire", "LedgerEngine", "LedgerCore", "KaminoAuth", "KaminoTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -228,7 +245,7 @@ let package = Package(
             name: "LedgerServerTests",
             dependencies: [
                 "LedgerServer", "LedgerWire", "LedgerCore", "LedgerEngine", "LedgerStorage", "kamino", "LedgerClient",
-                "LedgerWorkload", "KaminoTestSupport", "KaminoAuth", .product(name: "NIOCore", package: "swift-nio"),
+                "LedgerWorkload", "KaminoTestSupport", "KaminoAuth", "CKaminoTLS", .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

@@ -1,3 +1,5 @@
+package import LedgerClient
+
 /// How the server the bench starts replicates to its followers (`kamino serve --replication`).
 package enum BenchReplication: String, Sendable, CaseIterable {
     /// Acknowledge after the primary's own fsync.
@@ -43,6 +45,8 @@ package struct BenchConfiguration: Sendable {
     package var seed: UInt64 = 1
     /// A running server to drive; nil: start one.
     package var address: String?
+    /// TLS to the server at `address` (nil: plaintext).
+    package var tls: KaminoTLSOptions?
     /// The process id of the server at `address`, to report its CPU per request; nil: not
     /// reported (the bench knows the pid of a server it starts itself).
     package var serverPid: Int32?

@@ -71,6 +71,7 @@ package struct BenchRunner: Sendable {
             requestTimeout: .milliseconds(Int64(config.requestTimeout * 1000)),
             retry: RetryPolicy(maxAttempts: config.retries + 1), maxBatchSize: 8189)
         options.token = token
+        options.tls = config.tls
         var clients: [KaminoClient] = []
         for _ in 0..<config.effectiveConnections {
             do {

@@ -1,3 +1,4 @@
+import KaminoTLS
 import Logging
 import NIOCore
 import NIOPosix
@@ -33,6 +34,8 @@ actor ConnectionManager {
     /// one after it once a request on it timed out.
     private var nextAddress = 0
     private(set) var isClosed = false
+    /// The TLS context of every connection (nil: plaintext), or why it could not be made.
+    private let tls: Result<TLSContext, TLSError>?
 
     /// - Parameter startIndex: the address tried first (reads on followers start after
     ///   the first address).
@@ -50,6 +53,9 @@ actor ConnectionManager {
         self.logger = logger
         self.breaker = CircuitBreaker(policy: options.circuitBreaker)
         self.clock = options.clock
+        self.tls = options.tls.map { tls in
+            Result { () throws(TLSError) in try TLSContext(role: .client, configuration: tls.configuration) }
+        }
     }
 
     /// The current connection when it is open, read without a hop to the actor; nil
@@ -132,7 +138,27 @@ actor ConnectionManager {
             let index = (nextAddress + step) % addresses.count
             let address = addresses[index]
             do {
-                let channel = try await bootstrap().connect(host: address.host, port: address.port).get()
+                let context = try tls?.get()
+                // The handshake's outcome is taken when the handler is added: a handshake that
+                // fails at once closes the channel, which removes the handler.
+                let handshake = context.map { _ in group.next().makePromise(of: TLSHandshakeCompleted.self) }
+                let channel: any Channel
+                do {
+                    channel = try await bootstrap(tls: context, host: address.host, handshake: handshake)
+                        .connect(host: address.host, port: address.port).get()
+                } catch {
+                    handshake?.fail(error)
+                    throw error
+                }
+                if let handshake {
+                    // A failed handshake fails the connection, with OpenSSL's reason.
+                    do {
+                        _ = try await handshake.futureResult.get()
+                    } catch {
+                        channel.close(promise: nil)
+                        throw error
+                    }
+                }
                 let connection = try await channel.eventLoop.submit {
                     Connection(
                         channel: channel, handler: try channel.pipeline.syncOperations.handler(type: ClientChannelHandler.self),
@@ -174,12 +200,19 @@ actor ConnectionManager {
         }
     }
 
-    private func bootstrap() -> ClientBootstrap {
+    private func bootstrap(
+        tls: TLSContext?, host: String, handshake: EventLoopPromise<TLSHandshakeCompleted>?
+    ) -> ClientBootstrap {
         ClientBootstrap(group: group)
             .connectTimeout(.nanoseconds(connectTimeout.nanoseconds))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        let handler = try tls.makeHandler(serverName: tls.configuration.serverName ?? host)
+                        if let handshake { handler.handshakeResult(on: channel.eventLoop).cascade(to: handshake) }
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                    }
                     try channel.pipeline.syncOperations.addHandler(ClientChannelHandler())
                 }
             }

@@ -15,6 +15,10 @@ public struct KaminoClientOptions: Sendable, Hashable {
     /// The token presented (`authenticate`) on every connection the client opens, before
     /// any request; nil: none, for a server with authentication off (docs/security.md).
     public var token: KaminoToken? = nil
+    /// TLS to the servers (nil: plaintext). Connections fail with `connectionFailed`
+    /// naming the reason when the handshake fails (unknown CA, wrong name, no client
+    /// certificate where the server requires one).
+    public var tls: KaminoTLSOptions? = nil
     /// The time of the circuit breaker's cool-down and of retry backoff (tests inject a
     /// manual clock).
     package var clock: ClientClock = .continuous

@@ -45,6 +45,7 @@ package final class LedgerTCPServer: Service, Sendable {
     package func start() async throws(ServerError) -> SocketAddress {
         let shared = self.shared
         let channels = self.channels
+        let tls = configuration.tls
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -58,6 +59,7 @@ package final class LedgerTCPServer: Service, Sendable {
                     guard channels.add(channel) else { throw ChannelError.ioOnClosedChannel }
                     channel.closeFuture.whenComplete { _ in channels.remove(channel) }
                     guard try shared.security.admit(channel) else { return }  // refused: too_many_connections
+                    if let tls { try channel.pipeline.syncOperations.addHandler(try tls.makeHandler()) }
                     try channel.pipeline.syncOperations.addHandler(SessionHandler(shared: shared))
                 }
             }

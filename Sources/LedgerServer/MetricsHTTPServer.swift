@@ -1,3 +1,4 @@
+package import KaminoTLS
 package import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -6,6 +7,7 @@ import ServiceLifecycle
 /// The operator's HTTP endpoint (NIOHTTP1): `GET /metrics` (Prometheus text format),
 /// `GET /healthz` (200 while the process serves) and `GET /readyz` (200 once recovered and
 /// while the log accepts writes, 503 otherwise). Anything else: 404; other methods: 405.
+/// With `tls`, HTTPS only (the client port's TLS context).
 package final class MetricsHTTPServer: Service, Sendable {
     private let host: String
     private let port: Int
@@ -15,10 +17,12 @@ package final class MetricsHTTPServer: Service, Sendable {
     private let listener = ListenerBox()
     /// When set, `/metrics` needs `Authorization: Bearer <token>` (docs/security.md).
     private let bearerToken: String?
+    private let tls: TLSContext?
 
-    package init(host: String, port: Int, group: any EventLoopGroup, bearerToken: String? = nil,
+    package init(host: String, port: Int, group: any EventLoopGroup, bearerToken: String? = nil, tls: TLSContext? = nil,
                  ready: @escaping @Sendable () -> Bool = { true }, render: @escaping @Sendable () -> String) {
         self.bearerToken = bearerToken
+        self.tls = tls
         self.host = host
         self.port = port
         self.group = group
@@ -31,10 +35,12 @@ package final class MetricsHTTPServer: Service, Sendable {
         let render = self.render
         let ready = self.ready
         let bearerToken = self.bearerToken
+        let tls = self.tls
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(try tls.makeHandler()) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(OperatorHTTPHandler(render: render, ready: ready, bearerToken: bearerToken))
                 }

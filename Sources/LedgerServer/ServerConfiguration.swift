@@ -1,3 +1,5 @@
+package import KaminoTLS
+
 /// How a `LedgerTCPServer` listens and how much work it accepts at once.
 package struct ServerConfiguration: Sendable {
     /// Address to bind the client port to (an IP literal or a host name).
@@ -22,6 +24,9 @@ package struct ServerConfiguration: Sendable {
     package var threads: Int
     /// Authentication and limits (docs/security.md); the default: authentication off.
     package var security = ServerSecurity()
+    /// TLS on the client port (nil: plaintext); reloading the context changes the
+    /// certificates of new connections.
+    package var tls: TLSContext? = nil
 
     package init(
         host: String = "127.0.0.1", port: Int = 4410,

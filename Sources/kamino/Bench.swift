@@ -124,6 +124,8 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Request timeout in seconds (positive).")
     var requestTimeout: Double = 30
 
+    @OptionGroup var tls: ClientTLSOptions
+
     @Option(help: "Write the figures as JSON to this file.")
     var json: String?
 
@@ -242,6 +244,7 @@ struct Bench: AsyncParsableCommand {
         c.linked = linked
         c.seed = seed
         c.address = address
+        c.tls = tls.options
         c.serverPid = serverPid
         c.maxP99Millis = maxP99Ms
         c.retries = retries

@@ -28,7 +28,13 @@ struct Follow: AsyncParsableCommand {
         guard let primary = settings.replication.primary else {
             throw exitFailure("error: --primary is required")
         }
-        try await ReplicatedServe(settings: settings, acceptDataLoss: options.acceptDataLoss, logger: logger)
+        let tls: NodeTLS?
+        do { tls = try settings.tls.map { (t) throws(StartupError) in try NodeTLS(t, replication: true) } } catch {
+            throw exitFailure("error: \(error)")
+        }
+        let hangup = tls.map { tls in onHangup { tls.reload(logger: logger) } }
+        defer { hangup?.cancel() }
+        try await ReplicatedServe(settings: settings, acceptDataLoss: options.acceptDataLoss, logger: logger, tls: tls)
             .run(start: .follower(host: primary.host, port: primary.port))
     }
 }

@@ -25,6 +25,7 @@ struct Repl: AsyncParsableCommand {
     var command: [String] = []
 
     @OptionGroup var authentication: TokenOptions
+    @OptionGroup var tls: ClientTLSOptions
 
     func run() async throws {
         let target = address ?? getenv("KAMINO_ADDRESS").map { String(cString: $0) } ?? "127.0.0.1:4410"
@@ -33,6 +34,7 @@ struct Repl: AsyncParsableCommand {
         options.token = try authentication.clientToken()
         let client: KaminoClient
         do {
+            options.tls = tls.options
             client = try KaminoClient(addresses: [target], options: options)
         } catch {
             throw ValidationError("bad address '\(target)': \(error.message)")

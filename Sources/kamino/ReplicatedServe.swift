@@ -16,14 +16,18 @@ struct ReplicatedServe {
     let settings: ServeSettings
     let acceptDataLoss: Bool
     let logger: Logger
+    /// TLS on the client, metrics and replication ports (nil: plaintext).
+    var tls: NodeTLS? = nil
 
     func run(start: ReplicatedNode.Start) async throws {
         let metrics = ServerMetrics(version: KaminoVersion.version, commit: KaminoVersion.commit)
         do { try makeDirectories(settings.data) } catch { throw exitFailure("error: \(error)") }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let control = ReplicatedNodeControl()
+        var configuration = settings.serverConfiguration
+        configuration.tls = tls?.clientPort
         let server = LedgerTCPServer(
-            configuration: settings.serverConfiguration,
+            configuration: configuration,
             ledger: nil, group: group, metrics: metrics, nodeControl: control)
         let r = settings.replication
         let mode: ReplicationMode = r.mode == .sync
@@ -39,12 +43,14 @@ struct ReplicatedServe {
         let acceptDataLoss = self.acceptDataLoss
         let logger = self.logger
         let pulses = PulseSlot(logger: logger)
+        var nodeSettings = NodeSettings(
+            directory: settings.data, nodeId: nodeId, clientAddress: advertise.description,
+            replicationHost: r.listen.host, replicationPort: r.listen.port,
+            replicationAddress: r.advertiseReplication?.description, mode: mode,
+            retainRecords: r.retainRecords)
+        nodeSettings.tls = tls?.replication
         let node = ReplicatedNode(
-            settings: NodeSettings(
-                directory: settings.data, nodeId: nodeId, clientAddress: advertise.description,
-                replicationHost: r.listen.host, replicationPort: r.listen.port,
-                replicationAddress: r.advertiseReplication?.description, mode: mode,
-                retainRecords: r.retainRecords),
+            settings: nodeSettings,
             group: group, logger: logger,
             openLedger: { (role) throws(EngineError) -> DurableLedger in
                 do throws(EngineError) {
@@ -86,7 +92,7 @@ struct ReplicatedServe {
             if let metricsAddress = settings.metrics {
                 let endpoint = MetricsHTTPServer(
                     host: metricsAddress.host, port: metricsAddress.port, group: group,
-                    bearerToken: settings.security.metricsToken,
+                    bearerToken: settings.security.metricsToken, tls: tls?.clientPort,
                     ready: { node.ledger?.acceptsWrites ?? false },
                     render: {
                         replicationMetrics.update(node.status())

@@ -31,9 +31,15 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "kamino.serve")
         logSettings(settings, to: logger)
         settings.security.log(to: logger)
+        let tls: NodeTLS?
+        do { tls = try settings.tls.map { (t) throws(StartupError) in try NodeTLS(t, replication: settings.replication.enabled) } } catch {
+            throw exitFailure("error: \(error)")
+        }
+        let hangup = tls.map { tls in onHangup { tls.reload(logger: logger) } }
+        defer { hangup?.cancel() }
         if settings.replication.enabled {
             let start: ReplicatedNode.Start = settings.replication.primary.map { .follower(host: $0.host, port: $0.port) } ?? .primary
-            try await ReplicatedServe(settings: settings, acceptDataLoss: options.acceptDataLoss, logger: logger)
+            try await ReplicatedServe(settings: settings, acceptDataLoss: options.acceptDataLoss, logger: logger, tls: tls)
                 .run(start: start)
             return
         }
@@ -57,8 +63,10 @@ struct Serve: AsyncParsableCommand {
             throw exitFailure("error: pulse scheduler: \(error)")
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        var configuration = settings.serverConfiguration
+        configuration.tls = tls?.clientPort
         let server = LedgerTCPServer(
-            configuration: settings.serverConfiguration,
+            configuration: configuration,
             ledger: ledger, group: group, metrics: metrics, nodeControl: StandaloneNodeControl(ledger: ledger))
         // The group stops its services in reverse order: endpoints, then the server
         // (draining in-flight batches), then the pulse scheduler, then the ledger, which
@@ -69,7 +77,7 @@ struct Serve: AsyncParsableCommand {
             if let metricsAddress = settings.metrics {
                 let endpoint = MetricsHTTPServer(
                     host: metricsAddress.host, port: metricsAddress.port, group: group,
-                    bearerToken: settings.security.metricsToken,
+                    bearerToken: settings.security.metricsToken, tls: tls?.clientPort,
                     ready: { ledger.acceptsWrites },
                     render: { server.metrics.render(ledger: ledger, inFlight: server.inFlight) })
                 let bound = try await endpoint.start()

@@ -73,6 +73,17 @@ struct ServeOptions: ParsableArguments {
 
     @OptionGroup(title: "Authentication and limits (docs/security.md)")
     var security: SecurityOptions
+    @Option(help: "TLS: PEM file of this node's certificate chain; with --tls-key, the client, metrics and replication ports speak TLS only (SIGHUP reloads it).")
+    var tlsCert: String?
+
+    @Option(help: "TLS: PEM file of the certificate's private key.")
+    var tlsKey: String?
+
+    @Option(help: "TLS: PEM file of the CAs that verify client certificates and, on a follower, the primary's (needed with replication).")
+    var tlsCa: String?
+
+    @Option(help: "TLS: client certificates on the client and metrics ports: none (default), optional or required (mutual TLS). Followers always need one.")
+    var tlsClientAuth: String?
 
     /// The resolved settings; `primary` is `kamino follow`'s.
     func resolve(primary: String? = nil) throws -> ServeSettings {
@@ -85,7 +96,8 @@ struct ServeOptions: ParsableArguments {
                              syncTimeoutMs: syncTimeoutMs, nodeId: nodeId, advertise: advertise, primary: primary,
                              etcd: etcd, cluster: cluster, leaseTtlMs: leaseTtlMs,
                              advertiseReplication: advertiseReplication, retainRecords: retainRecords,
-                             security: security.flags),
+                             security: security.flags,
+                             tlsCert: tlsCert, tlsKey: tlsKey, tlsCa: tlsCa, tlsClientAuth: tlsClientAuth),
                 configPath: config, environment: processEnvironment())
         } catch {
             throw exitFailure("error: \(error.description)")

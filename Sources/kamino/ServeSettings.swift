@@ -49,6 +49,8 @@ struct ServeSettings {
     var replication = ReplicationSettings()
     /// Authentication and limits (`auth`, `max_connections`, ...).
     var security = SecuritySettings()
+    /// TLS on every port (nil: plaintext).
+    var tls: TLSSettings?
 
     /// Raw values by key, as the command line gave them (nil: not given).
     struct Overrides {
@@ -75,6 +77,10 @@ struct ServeSettings {
         var retainRecords: String? = nil
         /// `SecurityOptions.flags`: the authentication and limit flags given, by key.
         var security: [String: String] = [:]
+        var tlsCert: String? = nil
+        var tlsKey: String? = nil
+        var tlsCa: String? = nil
+        var tlsClientAuth: String? = nil
     }
 
     /// Resolves the settings. `configPath` nil means the default file, used only if present.
@@ -90,7 +96,7 @@ struct ServeSettings {
             file = try load(defaultConfigPath)
         }
         let known = Set(["data", "listen", "metrics", "snapshot_every", "snapshot_log_bytes", "shards", "expected_transfers",
-                         "log_level", "log_format"]).union(ReplicationSettings.keys).union(SecuritySettings.keys)
+                         "log_level", "log_format"]).union(ReplicationSettings.keys).union(SecuritySettings.keys).union(TLSSettings.keys)
         if let unknown = file.keys.sorted().first(where: { !known.contains($0) }) {
             let line = file[unknown]?.line ?? 0
             throw ConfigError(.unknownKey, "\(filePath):\(line): unknown key `\(unknown)` (known: \(known.sorted().joined(separator: ", ")))")
@@ -105,6 +111,8 @@ struct ServeSettings {
                 "advertise": flags.advertise, "primary": flags.primary, "etcd": flags.etcd, "cluster": flags.cluster,
                 "lease_ttl_ms": flags.leaseTtlMs, "advertise_replication": flags.advertiseReplication,
                 "retain_records": flags.retainRecords,
+                "tls_cert": flags.tlsCert, "tls_key": flags.tlsKey, "tls_ca": flags.tlsCa,
+                "tls_client_auth": flags.tlsClientAuth,
             ].compactMapValues { $0 }.merging(flags.security) { plain, _ in plain },
             environment: environment,
             environmentNames: Dictionary(uniqueKeysWithValues: known.map { ($0, "KAMINO_" + $0.uppercased()) }),
@@ -181,6 +189,9 @@ struct ServeSettings {
             origins: origins.mapValues(Self.describe), configFile: file.isEmpty && configPath == nil ? nil : filePath)
         settings.replication = replication
         settings.security = security
+        settings.tls = try TLSSettings.resolve(replicationEnabled: replication.enabled) { (key) throws(ConfigError) in
+            try pick(key, flag: nil, env: "")
+        }
         return settings
     }
 

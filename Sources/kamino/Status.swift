@@ -14,6 +14,8 @@ struct Status: AsyncParsableCommand {
     @Flag(help: "Print the node's JSON answer as it is.")
     var json = false
 
+    @OptionGroup var tls: ClientTLSOptions
+
     @Flag(help: "Print the state digest of the node's ledger now and the LSN it covers instead (replicas at one LSN have one digest; reads the whole state).")
     var digest = false
 
@@ -22,7 +24,7 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         let token = try authentication.clientToken()
         if digest {
-            let answer = try await AdminCall.run(address: address, token: token) { (client) async throws(KaminoClientError) -> String in
+            let answer = try await AdminCall.run(address: address, token: token, tls: tls.options) { (client) async throws(KaminoClientError) -> String in
                 try await client.digest(at: ServerAddress(address))
             }
             guard !json, let parsed = JSONValue.parse(answer) else {
@@ -33,7 +35,7 @@ struct Status: AsyncParsableCommand {
             print("digest: \(parsed["digest"]?.shown ?? "-")")
             return
         }
-        let answer = try await AdminCall.run(address: address, token: token) { (client) async throws(KaminoClientError) -> String in
+        let answer = try await AdminCall.run(address: address, token: token, tls: tls.options) { (client) async throws(KaminoClientError) -> String in
             try await client.status(at: ServerAddress(address))
         }
         if json {
@@ -85,9 +87,10 @@ struct Promote: AsyncParsableCommand {
     var address: String
 
     @OptionGroup var authentication: TokenOptions
+    @OptionGroup var tls: ClientTLSOptions
 
     func run() async throws {
-        print(try await AdminCall.run(address: address, token: try authentication.clientToken()) { (client) async throws(KaminoClientError) -> String in
+        print(try await AdminCall.run(address: address, token: try authentication.clientToken(), tls: tls.options) { (client) async throws(KaminoClientError) -> String in
             try await client.promote(at: ServerAddress(address))
         })
     }
@@ -96,12 +99,13 @@ struct Promote: AsyncParsableCommand {
 /// One `status` or `promote` call: a client for the address, errors on stderr with exit 1.
 enum AdminCall {
     static func run(
-        address: String, token: KaminoToken? = nil, _ call: (KaminoClient) async throws(KaminoClientError) -> String
+        address: String, token: KaminoToken? = nil, tls: KaminoTLSOptions? = nil, _ call: (KaminoClient) async throws(KaminoClientError) -> String
     ) async throws -> String {
         let client: KaminoClient
         do {
             var options = KaminoClientOptions(requestTimeout: .seconds(5), retry: .none)
             options.token = token
+            options.tls = tls
             client = try KaminoClient(addresses: [address], options: options)
         } catch {
             throw exitFailure("error: bad address '\(address)': \(error.message)")

@@ -1,6 +1,7 @@
 package import LedgerEngine
 package import LedgerStorage
 package import Logging
+package import KaminoTLS
 package import NIOCore
 import NIOPosix
 
@@ -34,6 +35,9 @@ package struct FollowerLink: Sendable {
     package let progress: FollowerProgress
     /// Told the primary's commit LSN from each heartbeat (follower reads wait on it).
     package let commits: CommitWatch
+    /// TLS to the primary's replication port (nil: plaintext); the primary's certificate
+    /// must carry `primaryHost`.
+    package var tls: TLSContext? = nil
 
     package init(primaryHost: String, primaryPort: Int, nodeId: String, clientAddress: String, directory: String,
                  group: any EventLoopGroup, logger: Logger, progress: FollowerProgress, commits: CommitWatch) {
@@ -76,9 +80,12 @@ package struct FollowerLink: Sendable {
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(.seconds(2))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+        let tls = self.tls
+        let host = primaryHost
         let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<ReplicationFrame, ReplicationFrame>> = {
             channel in
             channel.eventLoop.makeCompletedFuture {
+                if let tls { try channel.pipeline.syncOperations.addHandler(try tls.makeHandler(serverName: host)) }
                 try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ReplicationFrameDecoder()))
                 try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(ReplicationFrameEncoder()))
                 return try NIOAsyncChannel<ReplicationFrame, ReplicationFrame>(wrappingChannelSynchronously: channel)

@@ -33,6 +33,8 @@ package struct NodeSettings: Sendable {
     /// Log records kept for followers beyond what snapshots need (a follower further
     /// behind gets the snapshot instead).
     package var retainRecords: UInt64
+    /// Mutual TLS between followers and primary (nil: plaintext).
+    package var tls: ReplicationTLS? = nil
 
     package init(directory: String, nodeId: String, clientAddress: String, replicationHost: String,
                  replicationPort: Int, replicationAddress: String?, mode: ReplicationMode,

@@ -166,10 +166,11 @@ package final class ReplicatedNode: Sendable {
     private func follow(host: String, port: Int, leaderKey: (EtcdElection, Int64)?) async throws -> FollowEnd {
         let ledger = try await ledgerOpen(role: .follower(primary: progress.current.primaryClientAddress))
         let commits = CommitWatch()
-        let link = FollowerLink(
+        var link = FollowerLink(
             primaryHost: host, primaryPort: port, nodeId: settings.nodeId,
             clientAddress: settings.clientAddress, directory: settings.directory, group: group,
             logger: logger, progress: progress, commits: commits)
+        link.tls = settings.tls?.client
         // Reads answer only what the primary confirmed committed.
         ledger.setGate(commits)
         defer { ledger.setGate(nil) }
@@ -372,7 +373,7 @@ package final class ReplicatedNode: Sendable {
         let listener: ReplicationListener
         do {
             listener = try await ReplicationListener.bind(
-                host: settings.replicationHost, port: settings.replicationPort, group: group)
+                host: settings.replicationHost, port: settings.replicationPort, group: group, tls: settings.tls?.server)
         } catch {
             logger.critical("replication: cannot listen for followers", metadata: [
                 "address": "\(settings.replicationHost):\(settings.replicationPort)", "error": "\(error)",

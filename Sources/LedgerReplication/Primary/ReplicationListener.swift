@@ -1,3 +1,4 @@
+package import KaminoTLS
 package import NIOCore
 import NIOPosix
 
@@ -13,14 +14,17 @@ package final class ReplicationListener: Sendable {
         localAddress = server.channel.localAddress
     }
 
-    /// Binds `host:port` (port 0 picks one).
+    /// Binds `host:port` (port 0 picks one); with `tls`, followers connect over mutual TLS.
     /// - Throws: `ReplicationFailure(.storage…)` never; NIO's bind errors (address in use).
-    package static func bind(host: String, port: Int, group: any EventLoopGroup) async throws -> ReplicationListener {
+    package static func bind(
+        host: String, port: Int, group: any EventLoopGroup, tls: TLSContext? = nil
+    ) async throws -> ReplicationListener {
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(try tls.makeHandler()) }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ReplicationFrameDecoder()))
                     try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(ReplicationFrameEncoder()))
                     return try NIOAsyncChannel<ReplicationFrame, ReplicationFrame>(wrappingChannelSynchronously: channel)

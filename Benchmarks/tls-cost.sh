@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The cost of TLS (docs/benchmarks.md, "Cost of TLS"): kamino bench against a release
+# server with and without TLS, alternating, for batches of 8189 (1 connection) and
+# 256 connections x 1 transfer. Certificates are made with the openssl command line.
+# Usage: KAMINO=.build/release/kamino ROUNDS=2 DURATION=20 Benchmarks/tls-cost.sh
+set -u
+K=${KAMINO:-.build/release/kamino}
+ROUNDS=${ROUNDS:-2}
+DURATION=${DURATION:-20}
+work=$(mktemp -d /tmp/kamino-tls-cost-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=IP:127.0.0.1\n' > leaf.cnf
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=bench CA" \
+    -keyout ca.key -out ca.pem 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=bench" -keyout server.key -out server.csr 2>/dev/null
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile leaf.cnf \
+    -out server.pem 2>/dev/null
+
+run() { # round shape tls bench-args...
+    local round=$1 shape=$2 tls=$3; shift 3
+    rm -rf data
+    local sflags=() cflags=()
+    if [ "$tls" = yes ]; then sflags=(--tls-cert server.pem --tls-key server.key); cflags=(--tls-ca ca.pem); fi
+    "$K" serve --data data --listen 127.0.0.1:4510 --metrics off "${sflags[@]}" > server.log 2>&1 &
+    local pid=$!
+    for _ in $(seq 100); do grep -q "listening on" server.log && break; sleep 0.1; done
+    "$K" bench --address 127.0.0.1:4510 --server-pid $pid "${cflags[@]}" --scenario load --mix transfers \
+        --duration "$DURATION" "$@" > bench.txt 2>&1
+    local rate p50 p99 cpu
+    rate=$(grep 'transfers created' bench.txt | sed 's/.*, \(.*\) per second/\1/')
+    p50=$(grep '^create_transfers' bench.txt | awk '{print $5 " " $6}')
+    p99=$(grep '^create_transfers' bench.txt | awk '{print $11 " " $12}')
+    cpu=$(grep -E "cpu per (request|transfer):" bench.txt | tail -1 | sed 's/cpu per //')
+    echo "| $round | $shape | $tls | $rate | $p50 | $p99 | $cpu |"
+    kill $pid
+    wait $pid 2>/dev/null
+}
+
+echo "| round | shape | TLS | transfers/s | p50 | p99 | CPU |"
+echo "|---:|---|---|---:|---:|---:|---|"
+for round in $(seq "$ROUNDS"); do
+    run "$round" 8189 no --batch-size 8189
+    run "$round" 8189 yes --batch-size 8189
+    run "$round" "256 x 1" no --batch-size 1 --connections 256 --in-flight 256
+    run "$round" "256 x 1" yes --batch-size 1 --connections 256 --in-flight 256
+done

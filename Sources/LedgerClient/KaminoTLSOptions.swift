@@ -1,0 +1,31 @@
+package import KaminoTLS
+
+/// TLS for a `KaminoClient` (`KaminoClientOptions.tls`): the server's certificate is
+/// verified against `caFile` (or the system's trust store) and must name the host
+/// connected to (or `serverName`). TLS 1.2 and 1.3 only, with forward-secret AEAD suites.
+/// `certificateChain` and `privateKey` present a client certificate, for servers that
+/// ask for one (mutual TLS, `--tls-client-auth required`).
+public struct KaminoTLSOptions: Sendable, Hashable {
+    /// PEM file of the CAs that sign the server's certificate; nil: the system's.
+    public var caFile: String?
+    /// PEM file: the client certificate, then its intermediates (mutual TLS).
+    public var certificateChain: String?
+    /// PEM file: the client certificate's private key.
+    public var privateKey: String?
+    /// The name (or IP address) the server's certificate must carry, when it is not the
+    /// host of the address connected to (for example behind a proxy).
+    public var serverName: String?
+
+    public init(caFile: String? = nil, certificateChain: String? = nil, privateKey: String? = nil,
+                serverName: String? = nil) {
+        self.caFile = caFile
+        self.certificateChain = certificateChain
+        self.privateKey = privateKey
+        self.serverName = serverName
+    }
+
+    /// The KaminoTLS configuration of a client with these options.
+    package var configuration: TLSConfiguration {
+        TLSConfiguration(certificateChain: certificateChain, privateKey: privateKey, caFile: caFile, serverName: serverName)
+    }
+}
