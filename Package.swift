@@ -125,7 +125,7 @@ let package = Package(
         .target(
             name: "LedgerReplication",
             dependencies: [
-                "LedgerStorage", "LedgerEngine", "LedgerCore", "CKaminoCRC", "KaminoEtcd",
+                "LedgerStorage", "LedgerEngine", "LedgerCore", "CKaminoCRC", "KaminoEtcd", "KaminoAuth",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -135,7 +135,7 @@ let package = Package(
         .testTarget(
             name: "LedgerReplicationTests",
             dependencies: [
-                "LedgerReplication", "LedgerStorage", "KaminoTestSupport", "LedgerClient", "LedgerCore", "LedgerWire",
+                "LedgerReplication", "LedgerStorage", "KaminoTestSupport", "LedgerClient", "LedgerCore", "LedgerWire", "KaminoAuth",
                 "LedgerWorkload", "kamino",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

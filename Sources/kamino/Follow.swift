@@ -18,6 +18,9 @@ struct Follow: AsyncParsableCommand {
 
     @OptionGroup var options: ServeOptions
 
+    /// The token this follower presents to a primary with `--auth jwt` (it needs `replicate`).
+    @OptionGroup var authentication: TokenOptions
+
     func run() async throws {
         let settings = try options.resolve(primary: primary)
         raiseFileLimit()
@@ -28,7 +31,9 @@ struct Follow: AsyncParsableCommand {
         guard let primary = settings.replication.primary else {
             throw exitFailure("error: --primary is required")
         }
-        try await ReplicatedServe(settings: settings, acceptDataLoss: options.acceptDataLoss, logger: logger)
+        let token = try authentication.replicationToken()
+        try await ReplicatedServe(settings: settings, acceptDataLoss: options.acceptDataLoss, logger: logger,
+                                  replicationToken: token)
             .run(start: .follower(host: primary.host, port: primary.port))
     }
 }

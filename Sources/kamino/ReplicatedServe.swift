@@ -16,6 +16,8 @@ struct ReplicatedServe {
     let settings: ServeSettings
     let acceptDataLoss: Bool
     let logger: Logger
+    /// The token a follower's `hello` carries (`kamino follow --token-file`); nil: none.
+    var replicationToken: (@Sendable () throws -> [UInt8])? = nil
 
     func run(start: ReplicatedNode.Start) async throws {
         let metrics = ServerMetrics(version: KaminoVersion.version, commit: KaminoVersion.commit)
@@ -39,12 +41,20 @@ struct ReplicatedServe {
         let acceptDataLoss = self.acceptDataLoss
         let logger = self.logger
         let pulses = PulseSlot(logger: logger)
+        var nodeSettings = NodeSettings(
+            directory: settings.data, nodeId: nodeId, clientAddress: advertise.description,
+            replicationHost: r.listen.host, replicationPort: r.listen.port,
+            replicationAddress: r.advertiseReplication?.description, mode: mode,
+            retainRecords: r.retainRecords)
+        // With --auth jwt a follower must present a token with `replicate` (docs/security.md).
+        if let verifier = settings.security.server.verifier {
+            nodeSettings.followerAuthentication = FollowerAuthentication(verifier: verifier) { peer, subject, reason, detail in
+                server.followerRefused(peer: peer, subject: subject, reason: reason, detail: detail)
+            }
+        }
+        nodeSettings.replicationToken = replicationToken
         let node = ReplicatedNode(
-            settings: NodeSettings(
-                directory: settings.data, nodeId: nodeId, clientAddress: advertise.description,
-                replicationHost: r.listen.host, replicationPort: r.listen.port,
-                replicationAddress: r.advertiseReplication?.description, mode: mode,
-                retainRecords: r.retainRecords),
+            settings: nodeSettings,
             group: group, logger: logger,
             openLedger: { (role) throws(EngineError) -> DurableLedger in
                 do throws(EngineError) {
