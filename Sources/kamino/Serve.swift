@@ -24,6 +24,9 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var options: ServeOptions
 
+    /// The token this node presents when it follows (with etcd it may become a follower).
+    @OptionGroup(title: "Replication token (when this node follows)") var authentication: TokenOptions
+
     func run() async throws {
         let settings = try options.resolve()
         raiseFileLimit()
@@ -33,7 +36,8 @@ struct Serve: AsyncParsableCommand {
         settings.security.log(to: logger)
         if settings.replication.enabled {
             let start: ReplicatedNode.Start = settings.replication.primary.map { .follower(host: $0.host, port: $0.port) } ?? .primary
-            try await ReplicatedServe(settings: settings, acceptDataLoss: options.acceptDataLoss, logger: logger)
+            try await ReplicatedServe(settings: settings, acceptDataLoss: options.acceptDataLoss, logger: logger,
+                                      replicationToken: try authentication.replicationToken())
                 .run(start: start)
             return
         }
