@@ -41,7 +41,8 @@ extension ClusterTests {
         let secretPath = dir.path + "/secret"
         try ReplicationAuth.writeFile(secretPath, ReplicationAuth.secret)
         let auth = ["--auth", "jwt", "--auth-hs256-secret-file", secretPath]
-        let primary = try ClusterNode(name: "primary", role: .primary, in: dir, extra: auth)
+        // Metrics on (the last --metrics wins over the harness's `off`), to read the refusals' counter.
+        let primary = try ClusterNode(name: "primary", role: .primary, in: dir, extra: auth + ["--metrics", "127.0.0.1:0"])
         nodes.append(primary)
         let replicationAddress = try #require(primary.replicationAddress)
 
@@ -70,6 +71,17 @@ extension ClusterTests {
         #expect(primary.waitForLog("replication_auth_failed: missing_token", timeout: 20), "\(tail(primary.log))")
         #expect(primary.waitForLog("replication_auth_failed: forbidden", timeout: 20), "\(tail(primary.log))")
         #expect(reader.log.contains("lacks the replicate right"), "\(tail(reader.log))")
+        let metricsLine = primary.announcements.split(separator: "\n").first { $0.hasPrefix("metrics on ") }
+        let metricsPort = try #require(metricsLine.flatMap { $0.split(separator: ":").last.flatMap { UInt16($0) } },
+                                       "no metrics port in:\n\(primary.announcements)")
+        let metrics = try #require(loopbackHTTPGet(port: metricsPort, path: "/metrics"))
+        for reason in ["missing_token", "forbidden"] {
+            let line = metrics.body.split(separator: "\n").first {
+                $0.hasPrefix("kamino_replication_auth_failures_total{reason=\"\(reason)\"}")
+            }
+            #expect(line.flatMap { $0.split(separator: " ").last.flatMap { Double($0) } }.map { $0 >= 1 } == true,
+                    "no \(reason) refusal counted: \(String(describing: line))")
+        }
         // Nothing reached them: their client ports answer no funding transfer.
         for n in refused {
             let rc = try client(n.clientAddress, timeout: .seconds(5))
