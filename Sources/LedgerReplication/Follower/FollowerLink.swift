@@ -111,6 +111,17 @@ package struct FollowerLink: Sendable {
         return (ReplicationFrame(epoch: found.history.current, message: .hello(hello)), found.history)
     }
 
+    /// The token for the next `hello` (read again now), empty for none. A token that
+    /// cannot be read (a missing file) is logged as an error, not only as a broken link.
+    func presentedToken() throws -> [UInt8] {
+        do {
+            return try token?() ?? []
+        } catch {
+            logger.error("replication: cannot read this follower's token", metadata: ["error": "\(error)"])
+            throw error
+        }
+    }
+
     /// One connection: hello, welcome, then records until it breaks. Returns an outcome
     /// when the node must act on the directory, nil to reconnect.
     private func session(_ channel: NIOAsyncChannel<ReplicationFrame, ReplicationFrame>,
@@ -118,7 +129,7 @@ package struct FollowerLink: Sendable {
         try await channel.executeThenClose { inbound, outbound in
             let (hello, history) = try await Self.hello(
                 nodeId: nodeId, clientAddress: clientAddress, directory: directory, lastLSN: ledger.loggedLSN,
-                durableLSN: ledger.durableLSN, token: try token?() ?? [])
+                durableLSN: ledger.durableLSN, token: try presentedToken())
             try await outbound.write(hello)
             var frames = inbound.makeAsyncIterator()
             guard let answer = try await frames.next() else {
