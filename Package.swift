@@ -126,7 +126,7 @@ let package = Package(
         .target(
             name: "LedgerReplication",
             dependencies: [
-                "LedgerStorage", "LedgerEngine", "LedgerCore", "CKaminoCRC", "KaminoEtcd", "KaminoTLS",
+                "LedgerStorage", "LedgerEngine", "LedgerCore", "CKaminoCRC", "KaminoEtcd", "KaminoTLS", "KaminoAuth",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -136,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "LedgerReplicationTests",
             dependencies: [
-                "LedgerReplication", "LedgerStorage", "KaminoTestSupport", "LedgerClient", "LedgerCore", "LedgerWire",
+                "LedgerReplication", "LedgerStorage", "KaminoTestSupport", "LedgerClient", "LedgerCore", "LedgerWire", "KaminoAuth",
                 "LedgerWorkload", "kamino",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

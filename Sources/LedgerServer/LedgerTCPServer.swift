@@ -13,7 +13,7 @@ import ServiceLifecycle
 package final class LedgerTCPServer: Service, Sendable {
     private let configuration: ServerConfiguration
     private let group: any EventLoopGroup
-    private let shared: ServerShared
+    let shared: ServerShared
     private let channels = ChannelRegistry()
     private let listener = ListenerBox()
 

@@ -18,6 +18,9 @@ struct Follow: AsyncParsableCommand {
 
     @OptionGroup var options: ServeOptions
 
+    /// The token this follower presents to a primary with `--auth jwt` (it needs `replicate`).
+    @OptionGroup var authentication: TokenOptions
+
     func run() async throws {
         let settings = try options.resolve(primary: primary)
         raiseFileLimit()
@@ -34,7 +37,8 @@ struct Follow: AsyncParsableCommand {
         }
         let hangup = tls.map { tls in onHangup { tls.reload(logger: logger) } }
         defer { hangup?.cancel() }
-        try await ReplicatedServe(settings: settings, acceptDataLoss: options.acceptDataLoss, logger: logger, tls: tls)
+        try await ReplicatedServe(settings: settings, acceptDataLoss: options.acceptDataLoss, logger: logger, tls: tls,
+                                  replicationToken: try authentication.replicationToken())
             .run(start: .follower(host: primary.host, port: primary.port))
     }
 }

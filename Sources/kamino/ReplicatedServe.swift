@@ -18,6 +18,8 @@ struct ReplicatedServe {
     let logger: Logger
     /// TLS on the client, metrics and replication ports (nil: plaintext).
     var tls: NodeTLS? = nil
+    /// The token a follower's `hello` carries (`kamino follow --token-file`); nil: none.
+    var replicationToken: (@Sendable () throws -> [UInt8])? = nil
 
     func run(start: ReplicatedNode.Start) async throws {
         let metrics = ServerMetrics(version: KaminoVersion.version, commit: KaminoVersion.commit)
@@ -49,6 +51,13 @@ struct ReplicatedServe {
             replicationAddress: r.advertiseReplication?.description, mode: mode,
             retainRecords: r.retainRecords)
         nodeSettings.tls = tls?.replication
+        // With --auth jwt a follower must present a token with `replicate` (docs/security.md).
+        if let verifier = settings.security.server.verifier {
+            nodeSettings.followerAuthentication = FollowerAuthentication(verifier: verifier) { peer, subject, reason, detail in
+                server.followerRefused(peer: peer, subject: subject, reason: reason, detail: detail)
+            }
+        }
+        nodeSettings.replicationToken = replicationToken
         let node = ReplicatedNode(
             settings: nodeSettings,
             group: group, logger: logger,

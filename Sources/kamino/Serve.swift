@@ -24,6 +24,9 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var options: ServeOptions
 
+    /// The token this node presents when it follows (with etcd it may become a follower).
+    @OptionGroup(title: "Replication token (when this node follows)") var authentication: TokenOptions
+
     func run() async throws {
         let settings = try options.resolve()
         raiseFileLimit()
@@ -39,7 +42,8 @@ struct Serve: AsyncParsableCommand {
         defer { hangup?.cancel() }
         if settings.replication.enabled {
             let start: ReplicatedNode.Start = settings.replication.primary.map { .follower(host: $0.host, port: $0.port) } ?? .primary
-            try await ReplicatedServe(settings: settings, acceptDataLoss: options.acceptDataLoss, logger: logger, tls: tls)
+            try await ReplicatedServe(settings: settings, acceptDataLoss: options.acceptDataLoss, logger: logger, tls: tls,
+                                      replicationToken: try authentication.replicationToken())
                 .run(start: start)
             return
         }

@@ -27,6 +27,18 @@ struct TokenOptions: ParsableArguments {
         return nil
     }
 
+    /// The token a follower's `hello` carries: the flag, the file (re-read on every
+    /// connection to the primary), or `KAMINO_TOKEN`; nil when none is given.
+    func replicationToken() throws -> (@Sendable () throws -> [UInt8])? {
+        if let token { return { Array(token.utf8) } }
+        if let path = tokenFile {
+            _ = try Self.read(path)  // fail at start, not on the first connect
+            return { Array(try Self.read(path).utf8) }
+        }
+        if let env = processEnvironment()["KAMINO_TOKEN"], !env.isEmpty { return { Array(env.utf8) } }
+        return nil
+    }
+
     /// The token in `path`, without surrounding whitespace.
     static func read(_ path: String) throws -> String {
         let bytes: [UInt8]

@@ -78,19 +78,26 @@ extension ClusterTests {
     /// Async, primary with `--snapshot-every 50`: enough log (about 70 MB in batches of 8189)
     /// that the primary's first segment is removed behind its snapshots while the follower
     /// is down; the wiped follower then catches up from a snapshot (its log says
-    /// `snapshot installed`) and the log after it.
+    /// `snapshot installed`) and the log after it. The primary runs with `--auth jwt`, so
+    /// the snapshot download's `hello` must carry the follower's `replicate` token too.
     @Test(.timeLimit(.minutes(6)))
     func wipedFollowerCatchesUpFromSnapshot() async throws {
         let dir = try ClusterDirectory("wipe-snap")
         var nodes: [ClusterNode] = []
         defer { tearDown(nodes, dir) }
-        let primary = try ClusterNode(name: "primary", role: .primary, in: dir, extra: ["--snapshot-every", "50"])
+        let secretPath = dir.path + "/secret"
+        try ReplicationAuth.writeFile(secretPath, ReplicationAuth.secret)
+        let primary = try ClusterNode(name: "primary", role: .primary, in: dir, extra: [
+            "--snapshot-every", "50", "--auth", "jwt", "--auth-hs256-secret-file", secretPath,
+        ])
         nodes.append(primary)
         let replicationAddress = try #require(primary.replicationAddress)
-        let follower = try ClusterNode(name: "follower-1", role: .follower(of: replicationAddress), in: dir)
+        let follower = try ClusterNode(name: "follower-1", role: .follower(of: replicationAddress), in: dir,
+                                       extra: ["--token", try ReplicationAuth.token(["replicate"], subject: "follower-1")])
         nodes.append(follower)
         let acks = AckLog()
-        let c = try client(primary.clientAddress, timeout: .seconds(30))
+        let writer = KaminoToken.fixed(try ReplicationAuth.token(["read", "write"], subject: "writer"))
+        let c = try client(primary.clientAddress, timeout: .seconds(30), token: writer)
         try await ClusterBook.setUp(c, acks: acks, node: primary.clientAddress)
         var load = MixedLoad(client: c, acks: acks, node: primary.clientAddress, idBase: 1 << 40, seed: 13)
         for _ in 0..<5 { await load.round() }
@@ -121,7 +128,7 @@ extension ClusterTests {
         try follower.restart(as: .follower(of: replicationAddress), timeout: 120)
         for _ in 0..<5 { await load.round() }
         await c.close()
-        try await syncPoint(primary: primary, followers: [follower], acks: acks, id: 1 << 50)
+        try await syncPoint(primary: primary, followers: [follower], acks: acks, id: 1 << 50, token: writer)
         #expect(follower.log.contains("snapshot installed"), "no snapshot installed:\n\(tail(follower.log))")
         let fc = try client(follower.clientAddress, timeout: .seconds(30))
         let problems = await acks.checkEveryAckedTransferPresent(on: fc)

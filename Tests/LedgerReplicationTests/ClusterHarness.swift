@@ -14,8 +14,10 @@ let syncReplication = ["--replication", "sync", "--sync-quorum", "1", "--sync-ti
 let asyncReplication = ["--replication", "async"]
 
 /// A client of one node that fails fast (tests bound their own waits).
-func client(_ address: String, timeout: Duration = .seconds(10)) throws -> KaminoClient {
-    try KaminoClient(addresses: [address], options: KaminoClientOptions(requestTimeout: timeout))
+func client(_ address: String, timeout: Duration = .seconds(10), token: KaminoToken? = nil) throws -> KaminoClient {
+    var options = KaminoClientOptions(requestTimeout: timeout)
+    options.token = token
+    return try KaminoClient(addresses: [address], options: options)
 }
 
 /// Waits (up to `timeout` s) until `address` answers a lookup of every id; returns the
@@ -37,8 +39,9 @@ func waitForTransfers(_ ids: [UInt128], on address: String, timeout: Double = 30
 /// Creates one more transfer on the primary (after everything else) and waits until
 /// every follower answers it: the followers then hold every record the primary logged
 /// before it (records apply in order). `id` must be fresh.
-func syncPoint(primary: ClusterNode, followers: [ClusterNode], acks: AckLog, id: UInt128) async throws {
-    let c = try client(primary.clientAddress)
+func syncPoint(primary: ClusterNode, followers: [ClusterNode], acks: AckLog, id: UInt128,
+               token: KaminoToken? = nil) async throws {
+    let c = try client(primary.clientAddress, token: token)
     let sentinel = Transfer(id: id, debitAccountId: ClusterBook.bank, creditAccountId: ClusterBook.customer(0), amount: 1,
                             ledger: ClusterBook.ledger, code: 99)
     let results = try await c.createTransfers([sentinel])

@@ -50,6 +50,16 @@ struct WireTests {
                 Wire.string("b") + Wire.string("h:2") + [10, 9, 8, 7, 6].flatMap { Wire.le(UInt64($0)) } + historyBytes
             ),
             (
+                // A token is an optional trailing field: u32 length, then its bytes.
+                .hello(
+                    .init(
+                        nodeId: "b", clientAddress: "", lastLSN: 1, durableLSN: 1, snapshotLSN: 0, history: h,
+                        token: Array("a.b.c".utf8))),
+                1,
+                Wire.string("b") + Wire.string("") + [1, 1, 0, 0, 0].flatMap { Wire.le(UInt64($0)) } + historyBytes
+                    + Wire.le(UInt32(5)) + Array("a.b.c".utf8)
+            ),
+            (
                 .welcome(
                     .init(
                         nodeId: "a", clientAddress: "", action: .snapshot, startLSN: 1, truncateTo: 2, snapshotLSN: 3,
@@ -143,6 +153,12 @@ struct WireTests {
             (
                 .hello(
                     .init(nodeId: "b", clientAddress: "", lastLSN: 0, durableLSN: 0, snapshotLSN: 0, partialSnapshotOffset: 3, history: .init())),
+                .badBody
+            ),
+            (
+                .hello(
+                    .init(nodeId: "b", clientAddress: "", lastLSN: 0, durableLSN: 0, snapshotLSN: 0, history: .init(),
+                          token: [UInt8](repeating: 0x61, count: (16 << 10) + 1))),
                 .badBody
             ),
             (.refuse(.init(code: .diverged, primaryAddress: long, message: "")), .badBody),

@@ -38,10 +38,14 @@ package struct FollowerLink: Sendable {
     /// TLS to the primary's replication port (nil: plaintext); the primary's certificate
     /// must carry `primaryHost`.
     package var tls: TLSContext? = nil
+    /// The token each `hello` carries (asked again on every connection); nil: none.
+    package let token: (@Sendable () throws -> [UInt8])?
 
     package init(primaryHost: String, primaryPort: Int, nodeId: String, clientAddress: String, directory: String,
-                 group: any EventLoopGroup, logger: Logger, progress: FollowerProgress, commits: CommitWatch) {
+                 group: any EventLoopGroup, logger: Logger, progress: FollowerProgress, commits: CommitWatch,
+                 token: (@Sendable () throws -> [UInt8])? = nil) {
         self.commits = commits
+        self.token = token
         self.primaryHost = primaryHost
         self.primaryPort = primaryPort
         self.nodeId = nodeId
@@ -99,7 +103,8 @@ package struct FollowerLink: Sendable {
 
     /// The `hello` this follower sends: how far its log and snapshots go, and its history.
     package static func hello(
-        nodeId: String, clientAddress: String, directory: String, lastLSN: UInt64, durableLSN: UInt64
+        nodeId: String, clientAddress: String, directory: String, lastLSN: UInt64, durableLSN: UInt64,
+        token: [UInt8] = []
     ) async throws -> (ReplicationFrame, EpochHistoryFile) {
         let found = try await DedicatedThread.run { () throws(WALError) -> DirectoryFacts in
             DirectoryFacts(history: try EpochHistoryFile.read(directory: directory),
@@ -109,8 +114,19 @@ package struct FollowerLink: Sendable {
         let hello = ReplicationMessage.Hello(
             nodeId: nodeId, clientAddress: clientAddress, lastLSN: lastLSN, durableLSN: durableLSN,
             snapshotLSN: found.snapshotLSN, partialSnapshotLSN: found.partial?.lsn ?? 0,
-            partialSnapshotOffset: found.partial?.offset ?? 0, history: found.history.wire)
+            partialSnapshotOffset: found.partial?.offset ?? 0, history: found.history.wire, token: token)
         return (ReplicationFrame(epoch: found.history.current, message: .hello(hello)), found.history)
+    }
+
+    /// The token for the next `hello` (read again now), empty for none. A token that
+    /// cannot be read (a missing file) is logged as an error, not only as a broken link.
+    func presentedToken() throws -> [UInt8] {
+        do {
+            return try token?() ?? []
+        } catch {
+            logger.error("replication: cannot read this follower's token", metadata: ["error": "\(error)"])
+            throw error
+        }
     }
 
     /// One connection: hello, welcome, then records until it breaks. Returns an outcome
@@ -120,7 +136,7 @@ package struct FollowerLink: Sendable {
         try await channel.executeThenClose { inbound, outbound in
             let (hello, history) = try await Self.hello(
                 nodeId: nodeId, clientAddress: clientAddress, directory: directory, lastLSN: ledger.loggedLSN,
-                durableLSN: ledger.durableLSN)
+                durableLSN: ledger.durableLSN, token: try presentedToken())
             try await outbound.write(hello)
             var frames = inbound.makeAsyncIterator()
             guard let answer = try await frames.next() else {
@@ -133,6 +149,12 @@ package struct FollowerLink: Sendable {
             case .refuse(let refusal):
                 if !refusal.primaryAddress.isEmpty {
                     progress.update { $0.primaryClientAddress = refusal.primaryAddress }
+                }
+                if refusal.code == .unauthorized {
+                    // Not a network blip: say so at every attempt (the token file may be fixed meanwhile).
+                    logger.error("replication: the primary refused this follower's token", metadata: [
+                        "primary": "\(primaryHost):\(primaryPort)", "reason": "\(refusal.message)",
+                    ])
                 }
                 throw ReplicationFailure(.refused, "the primary refused: \(refusal.code) \(refusal.message)")
             default:

@@ -13,7 +13,7 @@ extension FollowerLink {
         return try await channel.executeThenClose { inbound, outbound in
             let (hello, _) = try await Self.hello(
                 nodeId: nodeId, clientAddress: clientAddress, directory: directory, lastLSN: lastLSN,
-                durableLSN: durableLSN)
+                durableLSN: durableLSN, token: try presentedToken())
             try await outbound.write(hello)
             var frames = inbound.makeAsyncIterator()
             guard let answer = try await frames.next() else {

@@ -35,6 +35,12 @@ package struct NodeSettings: Sendable {
     package var retainRecords: UInt64
     /// Mutual TLS between followers and primary (nil: plaintext).
     package var tls: ReplicationTLS? = nil
+    /// As the primary: the check of followers' tokens (`--auth jwt`); nil: followers are
+    /// not asked for one.
+    package var followerAuthentication: FollowerAuthentication?
+    /// As a follower: the token its `hello` carries (asked again on every connection, so
+    /// a refreshed token file is used); nil: none.
+    package var replicationToken: (@Sendable () throws -> [UInt8])?
 
     package init(directory: String, nodeId: String, clientAddress: String, replicationHost: String,
                  replicationPort: Int, replicationAddress: String?, mode: ReplicationMode,

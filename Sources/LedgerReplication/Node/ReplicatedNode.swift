@@ -169,7 +169,7 @@ package final class ReplicatedNode: Sendable {
         var link = FollowerLink(
             primaryHost: host, primaryPort: port, nodeId: settings.nodeId,
             clientAddress: settings.clientAddress, directory: settings.directory, group: group,
-            logger: logger, progress: progress, commits: commits)
+            logger: logger, progress: progress, commits: commits, token: settings.replicationToken)
         link.tls = settings.tls?.client
         // Reads answer only what the primary confirmed committed.
         ledger.setGate(commits)
@@ -355,10 +355,12 @@ package final class ReplicatedNode: Sendable {
             quorum = SyncQuorum(quorum: count, commitLSN: ledger.loggedLSN, timeout: timeout, publish: publish)
         }
         let (fenceSignal, fenceWake) = AsyncStream<Void>.makeStream()
-        let context = PrimaryContext(
+        var draft = PrimaryContext(
             ledger: ledger, directory: directory, nodeId: settings.nodeId, clientAddress: settings.clientAddress,
             epoch: ledger.epoch, history: history, tail: tail, quorum: quorum, registry: registry, logger: logger,
             onHigherEpoch: { [weak self] epoch in self?.fence("a peer is at epoch \(epoch), above this primary's") })
+        draft.authentication = settings.followerAuthentication
+        let context = draft
         state.withLock { s in
             s.term = context
             s.fence = (reason: "", wake: fenceWake)

@@ -38,6 +38,15 @@ struct FollowerSession {
                     try await refuse(outbound, .notPrimary, "this node is no longer the primary")
                     return
                 }
+                if let authentication = context.authentication,
+                    let why = authentication.check(hello.token, peer: Self.host(of: peer))
+                {
+                    context.logger.warning("replication: follower refused", metadata: [
+                        "node": "\(hello.nodeId)", "peer": "\(peer)", "reason": "\(why)",
+                    ])
+                    try await refuse(outbound, .unauthorized, why)
+                    return
+                }
                 let plan = try await plan(for: hello)
                 context.logger.info("replication: follower connected", metadata: [
                     "node": "\(hello.nodeId)", "peer": "\(peer)", "last_lsn": "\(hello.lastLSN)", "plan": "\(plan)",
@@ -59,6 +68,15 @@ struct FollowerSession {
                 "peer": "\(peer)", "error": "\(error)",
             ])
         }
+    }
+
+    /// The IP address of a `[IPv4]1.2.3.4/1.2.3.4:5` style peer description (the audit
+    /// log names addresses, not ports).
+    static func host(of peer: String) -> String {
+        guard let slash = peer.lastIndex(of: "/") else { return peer }
+        let rest = peer[peer.index(after: slash)...]
+        guard let colon = rest.lastIndex(of: ":") else { return String(rest) }
+        return String(rest[..<colon])
     }
 
     /// Decides from the follower's `hello`, reading what the primary's directory holds.

@@ -21,6 +21,8 @@ package struct PrimaryContext: Sendable {
     package let logger: Logger
     /// Told when a peer shows a higher epoch: this primary must stop accepting writes.
     package let onHigherEpoch: @Sendable (_ epoch: UInt64) -> Void
+    /// The check of followers' tokens; nil: none is asked for.
+    package var authentication: FollowerAuthentication?
 
     package init(ledger: DurableLedger, directory: String, nodeId: String, clientAddress: String, epoch: UInt64,
                  history: EpochHistoryFile, tail: RecordTail, quorum: SyncQuorum?, registry: FollowerRegistry,

@@ -49,6 +49,16 @@ package struct BodyReader {
         return text
     }
 
+    /// A u32 byte length (at most `limit`) then that many bytes.
+    package mutating func bytes(_ field: String, limit: Int) throws(ReplicationWireError) -> [UInt8] {
+        let length = Int(try integer("\(field) length", as: UInt32.self))
+        guard length <= limit else { throw error("\(field) is \(length) bytes; at most \(limit)") }
+        guard let bytes = buffer.readBytes(length: length) else {
+            throw error("too short for the \(length) bytes of \(field) (\(buffer.readableBytes) left)")
+        }
+        return bytes
+    }
+
     /// A u32 count then that many (epoch, first_lsn) pairs, validated by `EpochHistory`.
     package mutating func history(_ field: String) throws(ReplicationWireError) -> EpochHistory {
         let count = Int(try integer("\(field) count", as: UInt32.self))

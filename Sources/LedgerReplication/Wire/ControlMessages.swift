@@ -71,6 +71,9 @@ extension ReplicationMessage {
             case protocolError = 4
             /// The sender cannot serve the request, e.g. a snapshot it no longer has.
             case cannotServe = 5
+            /// The primary checks tokens and the follower's `hello` had none, a refused
+            /// one, or one without the `replicate` right.
+            case unauthorized = 6
         }
 
         package var code: Code

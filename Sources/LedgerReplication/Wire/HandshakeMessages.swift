@@ -17,11 +17,17 @@ extension ReplicationMessage {
         package var partialSnapshotOffset: UInt64
         /// The follower's epoch history.
         package var history: EpochHistory
+        /// The follower's token (a JWT with the `replicate` right), empty for none. An
+        /// optional trailing field: sent only when non-empty, so a hello without a token
+        /// is byte for byte the original layout (docs/replication.md, `hello`).
+        package var token: [UInt8]
 
         package init(
             nodeId: String, clientAddress: String, lastLSN: UInt64, durableLSN: UInt64, snapshotLSN: UInt64,
-            partialSnapshotLSN: UInt64 = 0, partialSnapshotOffset: UInt64 = 0, history: EpochHistory
+            partialSnapshotLSN: UInt64 = 0, partialSnapshotOffset: UInt64 = 0, history: EpochHistory,
+            token: [UInt8] = []
         ) {
+            self.token = token
             self.nodeId = nodeId
             self.clientAddress = clientAddress
             self.lastLSN = lastLSN
@@ -44,10 +50,20 @@ extension ReplicationMessage {
                 throw body.error("partial_snapshot_offset \(partialSnapshotOffset) without a partial_snapshot_lsn")
             }
             history = try body.history("history")
+            if body.remaining > 0 {
+                token = try body.bytes("token", limit: ReplicationWireLimits.maxTokenBytes)
+                guard !token.isEmpty else { throw body.error("an empty token is sent as no token field") }
+            } else {
+                token = []
+            }
             try body.finish()
         }
 
         func encode(into out: inout ByteBuffer) throws(ReplicationWireError) {
+            guard token.count <= ReplicationWireLimits.maxTokenBytes else {
+                throw ReplicationWireError(
+                    .badBody, "hello: the token is \(token.count) bytes; at most \(ReplicationWireLimits.maxTokenBytes)")
+            }
             guard partialSnapshotLSN != 0 || partialSnapshotOffset == 0 else {
                 throw ReplicationWireError(
                     .badBody, "hello: partial_snapshot_offset \(partialSnapshotOffset) without a partial_snapshot_lsn")
@@ -60,6 +76,10 @@ extension ReplicationMessage {
             out.writeLE(partialSnapshotLSN)
             out.writeLE(partialSnapshotOffset)
             out.writeReplicationHistory(history)
+            if !token.isEmpty {
+                out.writeLE(UInt32(token.count))
+                out.writeBytes(token)
+            }
         }
     }
 

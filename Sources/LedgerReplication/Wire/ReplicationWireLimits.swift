@@ -8,6 +8,8 @@ package enum ReplicationWireLimits {
     package static let maxStringBytes = 1024
     /// Most entries in an epoch history.
     package static let maxHistoryEntries = 4096
+    /// Largest token in a `hello` (the client port's `authenticate` limit too).
+    package static let maxTokenBytes = 16 << 10
     /// Most snapshot bytes in one `snapshot_chunk`.
     package static let maxSnapshotChunkBytes = 4 << 20
 }

@@ -38,6 +38,13 @@ package final class SecurityMetrics: Sendable {
         counter("kamino_auth_failures_total", "Authentication failures, by reason.", ("reason", reason)).increment()
     }
 
+    /// A follower refused on the replication port, by reason (an authentication failure's,
+    /// or `forbidden` for a token without `replicate`).
+    func replicationAuthFailed(reason: String) {
+        counter("kamino_replication_auth_failures_total", "Followers refused on the replication port, by reason.", ("reason", reason))
+            .increment()
+    }
+
     /// A request refused `forbidden`, by the right it lacked (`ledger` for a ledger outside the token's).
     func forbidden(right: String) {
         counter("kamino_forbidden_total", "Requests refused for a missing right or ledger, by right.", ("right", right)).increment()

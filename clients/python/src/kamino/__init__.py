@@ -5,12 +5,13 @@ concurrent calls, pipeline requests on one connection, time out, retry when it i
 and reconnect. ``id()`` makes time-ordered u128 ids.
 """
 
-from .aio import NO_RETRY, AsyncClient, RetryPolicy
+from .aio import NO_RETRY, AsyncClient, RetryPolicy, Token
 from .errors import (BadBodyChecksum, BadBodySize, BadHeaderChecksum, BadMagic, BatchRefused, Busy,
-                     ClientClosed, ConnectionFailed, ErrorCode, FrameTooLarge, InternalError, InvalidArgument,
-                     InvalidBody, InvalidHeader, KaminoError, NotFollower, NotPrimary, OutcomeUnknown,
-                     ProtocolError, ReplicationTimeout, RequestTimeout, ShuttingDown, TooManyEvents,
-                     TruncatedFrame, UnknownOperation, UnsupportedVersion)
+                     ClientClosed, ConnectionFailed, ErrorCode, Forbidden, FrameTooLarge, InternalError,
+                     InvalidArgument, InvalidBody, InvalidHeader, KaminoError, LogUnavailable, NotFollower,
+                     NotPrimary, OutcomeUnknown, ProtocolError, RateLimited, ReplicationTimeout, RequestTimeout,
+                     ShuttingDown, TimedOut, TooManyConnections, TooManyEvents, TruncatedFrame, Unauthenticated,
+                     UnknownOperation, UnsupportedVersion)
 from .ids import IdGenerator, id
 from .sync import Client
 from .types import (Account, AccountBalance, AccountFilter, AccountFilterFlags, AccountFlags,
@@ -23,7 +24,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Account", "AccountBalance", "AccountFilter", "AccountFilterFlags", "AccountFlags", "AsyncClient",
     "BadBodyChecksum", "BadBodySize", "BadHeaderChecksum", "BadMagic", "BatchRefused", "Busy", "Client",
-    "ClientClosed", "ConnectionFailed", "CreateAccountResult", "CreateAccountStatus", "CreateTransferResult",
+    "ClientClosed", "ConnectionFailed", "Forbidden", "LogUnavailable", "RateLimited", "TimedOut", "Token",
+    "TooManyConnections", "Unauthenticated", "CreateAccountResult", "CreateAccountStatus", "CreateTransferResult",
     "CreateTransferStatus", "ErrorCode", "FrameTooLarge", "IdGenerator", "InternalError", "InvalidArgument",
     "InvalidBody", "InvalidHeader", "KaminoError", "MAX_EVENTS", "NO_RETRY", "NotFollower", "NotPrimary",
     "Operation", "OutcomeUnknown", "ProtocolError", "QueryFilter", "QueryFilterFlags", "ReplicationTimeout",

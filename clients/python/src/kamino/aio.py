@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import random
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Awaitable, Callable, Sequence, Union
 
 from . import errors, types
 from ._connection import Connection
 from .types import (Account, AccountBalance, AccountFilter, AccountFlags, CreateAccountResult,
                     CreateTransferResult, QueryFilter, Transfer, TransferFlags)
-from .wire import MAX_EVENTS, Frame, Operation
+from .wire import MAX_EVENTS, MAX_TOKEN_BYTES, Frame, Operation
+
+#: A token: the JWT itself, or a callable returning one (or an awaitable of one), asked
+#: again on every connect so that a refreshed token is used.
+Token = Union[str, Callable[[], Union[str, Awaitable[str]]]]
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,17 @@ NO_RETRY = RetryPolicy(max_attempts=1)
 
 _RETRYABLE = (errors.RequestTimeout, errors.ConnectionFailed, errors.Busy, errors.ShuttingDown,
               errors.NotPrimary, errors.ReplicationTimeout)
+
+
+def _token_bytes(token: str) -> bytes:
+    """The token as the body of `authenticate`: ASCII, at most 16,384 bytes."""
+    try:
+        body = token.encode("ascii")
+    except UnicodeEncodeError:
+        raise errors.InvalidArgument("the token is not ASCII (a JWT in compact form)") from None
+    if len(body) > MAX_TOKEN_BYTES:
+        raise errors.InvalidArgument(f"the token has {len(body)} bytes; at most {MAX_TOKEN_BYTES}")
+    return body
 
 
 def _parse_address(address: str) -> tuple[str, int]:
@@ -228,11 +244,21 @@ class AsyncClient:
 
     With several `addresses` (a replicated cluster), a failed connect tries the next
     one, and `not_primary` redirects writes to the primary the error names.
+
+    **Authentication.** With `token` (a JWT string, or a callable returning one, called
+    again on every connect), every connection's first request is `authenticate`; its
+    answer is kept in `authentication`. A refused token raises `Unauthenticated` (its
+    `reason`: `expired`, `bad_signature`, ...) and is not retried. A request answered
+    `unauthenticated` on an authenticated connection (the token expired meanwhile) was
+    not executed: it is resent on a new connection with the token asked again. Without
+    a token, a server with authentication on answers `Unauthenticated`. `forbidden`,
+    `rate_limited` (see `RateLimited.retry_after`) and `log_unavailable` are not
+    retried.
     """
 
     def __init__(self, addresses: str | Sequence[str] = "127.0.0.1:4410", *, request_timeout: float = 5.0,
                  connect_timeout: float = 2.0, retry: RetryPolicy = RetryPolicy(),
-                 max_batch_events: int = MAX_EVENTS) -> None:
+                 max_batch_events: int = MAX_EVENTS, token: Token | None = None) -> None:
         if isinstance(addresses, str):
             addresses = [addresses]
         if not addresses:
@@ -241,6 +267,12 @@ class AsyncClient:
             _parse_address(a)
         if not 1 <= max_batch_events <= MAX_EVENTS:
             raise errors.InvalidArgument(f"max_batch_events must be 1 to {MAX_EVENTS}")
+        if token is not None and not isinstance(token, str) and not callable(token):
+            raise errors.InvalidArgument("token must be a string or a callable returning one")
+        if isinstance(token, str):
+            _token_bytes(token)
+        self.token = token
+        self._authentication: dict[str, Any] | None = None
         self.addresses = list(addresses)
         self.request_timeout = request_timeout
         self.connect_timeout = connect_timeout
@@ -281,6 +313,12 @@ class AsyncClient:
         """The highest `state_lsn` of every reply received: the newest ledger state this
         client has seen (its own writes included); 0 before any reply."""
         return self._highest_lsn
+
+    @property
+    def authentication(self) -> dict[str, Any] | None:
+        """The server's answer to the last `authenticate` (`auth`, `subject`, `rights`,
+        `ledgers`, `expires_at`), None before the first connect or without a token."""
+        return self._authentication
 
     @property
     def connection(self) -> Connection | None:
@@ -419,7 +457,9 @@ class AsyncClient:
                 if frame.state_lsn > self._highest_lsn:
                     self._highest_lsn = frame.state_lsn
                 return frame
-            except _RETRYABLE as e:
+            except (*_RETRYABLE, errors.Unauthenticated) as e:
+                if isinstance(e, errors.Unauthenticated) and (e.request_id == 0 or self.token is None):
+                    raise  # the token itself was refused (or none given): resending cannot help
                 if e.may_have_executed and (linked or operation == Operation.PROMOTE):
                     what = "a create with linked events" if linked else "promote"
                     raise errors.OutcomeUnknown(
@@ -500,5 +540,42 @@ class AsyncClient:
         if self._closed:
             conn.close()
             raise errors.ClientClosed("the client is closed")
+        if self.token is not None:
+            try:
+                await self._authenticate(conn)
+            except BaseException:
+                conn.close()
+                raise
         self._conn = conn
         return conn
+
+    async def _authenticate(self, conn: Connection) -> None:
+        """Sends `authenticate` with the token (asked again now) as the connection's first
+        request. A refusal raises `Unauthenticated` with `request_id` 0 (so that it is not
+        mistaken for an expiry during a request, and not retried)."""
+        token = self.token
+        assert token is not None
+        if callable(token):
+            value = token()
+            if inspect.isawaitable(value):
+                value = await value
+            if not isinstance(value, str):
+                raise errors.InvalidArgument(f"the token callable returned {type(value).__name__}, not str")
+            token = value
+        body = _token_bytes(token)
+        rid, future = conn.send(Operation.AUTHENTICATE, body, 0)
+        try:
+            frame = await asyncio.wait_for(future, self.request_timeout)
+        except asyncio.TimeoutError:
+            conn.timed_out(rid)
+            raise errors.RequestTimeout(f"no reply from {conn.address} to authenticate within "
+                                        f"{self.request_timeout} s") from None
+        except errors.Unauthenticated as e:
+            raise errors.Unauthenticated(e.code, f"{e.text} (at {conn.address})") from None
+        try:
+            value = json.loads(frame.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as e:
+            raise _invalid(f"authenticate reply is not UTF-8 JSON: {e}") from None
+        if not isinstance(value, dict):
+            raise _invalid("authenticate reply is not a JSON object")
+        self._authentication = value

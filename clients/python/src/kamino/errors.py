@@ -1,7 +1,8 @@
 """The client's exceptions.
 
 `ProtocolError` and its subclasses carry the codes of docs/protocol.md ("Error
-replies"): one subclass per code (`Busy`, `BadBodyChecksum`, `NotPrimary`, ...), raised
+replies"): one subclass per code (`Busy`, `BadBodyChecksum`, `NotPrimary`,
+`Unauthenticated`, `Forbidden`, ...), raised
 for the server's error replies and, for `InvalidBody`, for a reply this client cannot
 read. The other exceptions are the client's own: `RequestTimeout`, `ConnectionFailed`,
 `OutcomeUnknown`, `ClientClosed` and `InvalidArgument`.
@@ -14,6 +15,7 @@ server when it failed (a timeout, a connection lost while awaiting the reply,
 from __future__ import annotations
 
 import enum
+import re
 
 
 class ErrorCode(enum.IntEnum):
@@ -37,6 +39,12 @@ class ErrorCode(enum.IntEnum):
     NOT_PRIMARY = 16
     REPLICATION_TIMEOUT = 17
     NOT_FOLLOWER = 18
+    LOG_UNAVAILABLE = 19
+    UNAUTHENTICATED = 20
+    FORBIDDEN = 21
+    RATE_LIMITED = 22
+    TOO_MANY_CONNECTIONS = 23
+    TIMED_OUT = 24
 
     def __str__(self) -> str:
         return self.name.lower()
@@ -44,12 +52,13 @@ class ErrorCode(enum.IntEnum):
     @property
     def closes_connection(self) -> bool:
         """True for the codes after which the server closes the connection (framing lost,
-        or the server stopping)."""
+        the server stopping, authentication refused, a connection cap or a timeout)."""
         return self in _CLOSING
 
 
 _CLOSING = frozenset({ErrorCode.BAD_MAGIC, ErrorCode.UNSUPPORTED_VERSION, ErrorCode.BAD_HEADER_CHECKSUM,
-                      ErrorCode.FRAME_TOO_LARGE, ErrorCode.TRUNCATED_FRAME, ErrorCode.SHUTTING_DOWN})
+                      ErrorCode.FRAME_TOO_LARGE, ErrorCode.TRUNCATED_FRAME, ErrorCode.SHUTTING_DOWN,
+                      ErrorCode.UNAUTHENTICATED, ErrorCode.TOO_MANY_CONNECTIONS, ErrorCode.TIMED_OUT})
 
 
 class KaminoError(Exception):
@@ -163,6 +172,53 @@ class NotFollower(ProtocolError):
     """18 `not_follower`: `promote` sent to a node that is not a follower."""
 
 
+class LogUnavailable(ProtocolError):
+    """19 `log_unavailable`: the server's log cannot be written (disk full, I/O error).
+    Not retried by the client: a standalone server did not apply the write and takes
+    writes again once the log can be written, but a replicated node fences itself and
+    the write may have reached the next primary (`may_have_executed` is True). Resend
+    later, with backoff, under the same ids (`exists` for what was applied)."""
+
+
+class Unauthenticated(ProtocolError):
+    """20 `unauthenticated`: authentication is on and the connection has no valid token
+    (none was given, the server refused it: the text is `token refused: REASON`, or it
+    expired during the connection). Nothing was executed; the connection was closed."""
+
+    @property
+    def reason(self) -> str | None:
+        """The server's reason (`expired`, `bad_signature`, ...), or None."""
+        m = re.match(r"token refused: (\w+)", self.text)
+        return m.group(1) if m else None
+
+
+class Forbidden(ProtocolError):
+    """21 `forbidden`: the token lacks the right the operation needs, or the request
+    touches a ledger outside the token's ledgers; nothing of it was applied (not
+    retried)."""
+
+
+class RateLimited(ProtocolError):
+    """22 `rate_limited`: the token's request or event rate is exhausted; nothing was
+    executed. Not retried by the client: `retry_after` is the wait the server named."""
+
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds to wait before resending (from the text `retry in N ms`), or None."""
+        m = re.search(r"retry in (\d+) ms", self.text)
+        return int(m.group(1)) / 1000 if m else None
+
+
+class TooManyConnections(ProtocolError):
+    """23 `too_many_connections`: the server's or this address's connection cap is
+    reached; the connection was closed."""
+
+
+class TimedOut(ProtocolError):
+    """24 `timed_out`: the connection sent no complete message within the server's
+    frame timeout or stayed idle beyond its idle timeout; it was closed."""
+
+
 _BY_CODE: dict[int, type[ProtocolError]] = {
     ErrorCode.BAD_MAGIC: BadMagic, ErrorCode.UNSUPPORTED_VERSION: UnsupportedVersion,
     ErrorCode.BAD_HEADER_CHECKSUM: BadHeaderChecksum, ErrorCode.FRAME_TOO_LARGE: FrameTooLarge,
@@ -172,20 +228,23 @@ _BY_CODE: dict[int, type[ProtocolError]] = {
     ErrorCode.INVALID_BODY: InvalidBody, ErrorCode.BUSY: Busy, ErrorCode.SHUTTING_DOWN: ShuttingDown,
     ErrorCode.INTERNAL_ERROR: InternalError, ErrorCode.BATCH_REFUSED: BatchRefused,
     ErrorCode.NOT_PRIMARY: NotPrimary, ErrorCode.REPLICATION_TIMEOUT: ReplicationTimeout,
-    ErrorCode.NOT_FOLLOWER: NotFollower,
+    ErrorCode.NOT_FOLLOWER: NotFollower, ErrorCode.LOG_UNAVAILABLE: LogUnavailable,
+    ErrorCode.UNAUTHENTICATED: Unauthenticated, ErrorCode.FORBIDDEN: Forbidden, ErrorCode.RATE_LIMITED: RateLimited,
+    ErrorCode.TOO_MANY_CONNECTIONS: TooManyConnections, ErrorCode.TIMED_OUT: TimedOut,
 }
 
 
 def protocol_error(raw_code: int, text: str, request_id: int = 0) -> ProtocolError:
     """The exception for an error reply with `raw_code` (a plain `ProtocolError` for a code
-    this client does not know). `replication_timeout` and `internal_error` leave the
-    outcome unknown, so they are marked `may_have_executed`."""
+    this client does not know). `replication_timeout`, `internal_error` and
+    `log_unavailable` (on a replicated node) leave the outcome unknown, so they are
+    marked `may_have_executed`."""
     try:
         code: ErrorCode | int = ErrorCode(raw_code)
     except ValueError:
         code = raw_code
     cls = _BY_CODE.get(raw_code, ProtocolError)
-    unknown = code in (ErrorCode.REPLICATION_TIMEOUT, ErrorCode.INTERNAL_ERROR)
+    unknown = code in (ErrorCode.REPLICATION_TIMEOUT, ErrorCode.INTERNAL_ERROR, ErrorCode.LOG_UNAVAILABLE)
     return cls(code, text, request_id=request_id, may_have_executed=unknown)
 
 

@@ -8,7 +8,7 @@ import threading
 from typing import Any, Coroutine, Sequence, TypeVar
 
 from . import errors
-from .aio import AsyncClient, RetryPolicy
+from .aio import AsyncClient, RetryPolicy, Token
 from .types import (Account, AccountBalance, AccountFilter, CreateAccountResult, CreateTransferResult,
                     QueryFilter, Transfer)
 from .wire import MAX_EVENTS
@@ -28,12 +28,14 @@ class Client:
     `AsyncClient` docstring says holds here too: calls made concurrently from several
     threads are batched into shared requests (up to 8189 events) and pipelined on one
     connection; timeouts, retries (safe under the idempotency rules: linked chains
-    are not resent once they may have been applied, `OutcomeUnknown`), reconnects.
+    are not resent once they may have been applied, `OutcomeUnknown`), reconnects, and
+    `token` (a JWT, or a callable returning one, called again on every connect, from
+    the client's thread): `authenticate` first on every connection.
     """
 
     def __init__(self, addresses: str | Sequence[str] = "127.0.0.1:4410", *, request_timeout: float = 5.0,
                  connect_timeout: float = 2.0, retry: RetryPolicy = RetryPolicy(),
-                 max_batch_events: int = MAX_EVENTS) -> None:
+                 max_batch_events: int = MAX_EVENTS, token: Token | None = None) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="kamino-client", daemon=True)
         self._thread.start()
@@ -41,7 +43,7 @@ class Client:
 
         async def make() -> AsyncClient:
             return AsyncClient(addresses, request_timeout=request_timeout, connect_timeout=connect_timeout,
-                               retry=retry, max_batch_events=max_batch_events)
+                               retry=retry, max_batch_events=max_batch_events, token=token)
         try:
             self._client: AsyncClient = self._run(make())
         except BaseException:
@@ -94,6 +96,11 @@ class Client:
     def highest_seen_lsn(self) -> int:
         """The highest `state_lsn` of every reply received (see `AsyncClient`)."""
         return self._client.highest_seen_lsn
+
+    @property
+    def authentication(self) -> dict[str, Any] | None:
+        """The server's answer to the last `authenticate` (see `AsyncClient`)."""
+        return self._client.authentication
 
     @property
     def async_client(self) -> AsyncClient:

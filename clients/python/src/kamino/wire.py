@@ -25,6 +25,8 @@ MAX_MESSAGE = 1 << 20
 MAX_BODY = MAX_MESSAGE - HEADER_SIZE  # 1,048,528
 MAX_EVENTS = 8189
 MAX_ERROR_TEXT = 1024
+#: The longest token an `authenticate` request may carry (bytes).
+MAX_TOKEN_BYTES = 16384
 
 HEADER = struct.Struct("<4sHBBQIIH6sQII")
 assert HEADER.size == HEADER_SIZE
@@ -52,6 +54,7 @@ class Operation(enum.IntEnum):
     STATUS = 200
     PROMOTE = 201
     DIGEST = 202
+    AUTHENTICATE = 203
 
     def __str__(self) -> str:
         return self.name.lower()
@@ -75,13 +78,13 @@ _REQUEST_RECORD = {
     Operation.LOOKUP_ACCOUNTS: 16, Operation.LOOKUP_TRANSFERS: 16, Operation.GET_ACCOUNT_TRANSFERS: 128,
     Operation.GET_ACCOUNT_BALANCES: 128, Operation.QUERY_ACCOUNTS: 64, Operation.QUERY_TRANSFERS: 64,
     Operation.CREATE_ACCOUNTS: 128, Operation.CREATE_TRANSFERS: 128,
-    Operation.STATUS: 0, Operation.PROMOTE: 0, Operation.DIGEST: 0,
+    Operation.STATUS: 0, Operation.PROMOTE: 0, Operation.DIGEST: 0, Operation.AUTHENTICATE: 0,
 }
 _REPLY_RECORD = {
     Operation.LOOKUP_ACCOUNTS: 128, Operation.LOOKUP_TRANSFERS: 128, Operation.GET_ACCOUNT_TRANSFERS: 128,
     Operation.GET_ACCOUNT_BALANCES: 128, Operation.QUERY_ACCOUNTS: 128, Operation.QUERY_TRANSFERS: 128,
     Operation.CREATE_ACCOUNTS: 16, Operation.CREATE_TRANSFERS: 16,
-    Operation.STATUS: 0, Operation.PROMOTE: 0, Operation.DIGEST: 0,
+    Operation.STATUS: 0, Operation.PROMOTE: 0, Operation.DIGEST: 0, Operation.AUTHENTICATE: 0,
 }
 
 _ZERO6 = bytes(6)
