@@ -159,11 +159,21 @@ actor ConnectionManager {
                         throw error
                     }
                 }
-                let connection = try await channel.eventLoop.submit {
-                    Connection(
-                        channel: channel, handler: try channel.pipeline.syncOperations.handler(type: ClientChannelHandler.self),
-                        address: address)
-                }.get()
+                let connection: Connection
+                do {
+                    connection = try await channel.eventLoop.submit {
+                        Connection(
+                            channel: channel, handler: try channel.pipeline.syncOperations.handler(type: ClientChannelHandler.self),
+                            address: address)
+                    }.get()
+                } catch ChannelPipelineError.notFound {
+                    // The channel closed (its handlers went) between connecting and now: with
+                    // TLS 1.3 a server that refuses the client's certificate says so only after
+                    // the client's side of the handshake completed.
+                    throw KaminoClientError(
+                        .connectionFailed,
+                        "the server closed the connection at once (after the TLS handshake: a client certificate it refused, or a connection limit)")
+                }
                 if let token {
                     if let refused = await Self.authenticate(connection, token: token, timeout: requestTimeout) {
                         connection.close()

@@ -141,8 +141,9 @@ struct ErrorTests {
         let refuse = { (code: UInt16, reserved: [UInt8]) in Wire.le(code) + reserved + Wire.string("") + Wire.string("m") }
         let zeros6 = [UInt8](repeating: 0, count: 6)
         #expect(Self.bodyError(8, refuse(5, zeros6)) == nil)
+        #expect(Self.bodyError(8, refuse(6, zeros6)) == nil)  // unauthorized, the newest code
         #expect(Self.bodyError(8, refuse(0, zeros6)) == .badBody)
-        #expect(Self.bodyError(8, refuse(6, zeros6)) == .badBody)
+        #expect(Self.bodyError(8, refuse(7, zeros6)) == .badBody)
         #expect(Self.bodyError(8, refuse(1, [0, 0, 0, 0, 0, 9])) == .badBody)
 
         let chunk = { (offset: UInt64, total: UInt64, n: Int) in u64(1) + u64(offset) + u64(total) + [UInt8](repeating: 7, count: n) }

@@ -30,12 +30,15 @@ struct ClientTokenTests {
         let client = try KaminoClient(addresses: ["127.0.0.1:\(server.port)"], options: options)
         let created = try await client.createAccounts([Account(id: 1, ledger: 1, code: 1), Account(id: 2, ledger: 1, code: 1)])
         #expect(created.allSatisfy { $0.status == .created })
-        #expect(asked.load(ordering: .relaxed) == 1)
+        // At least once (a loaded machine can stall a connection past the 1 s idle timeout
+        // before its first request, and then it reconnects and asks again).
+        let beforeIdle = asked.load(ordering: .relaxed)
+        #expect(beforeIdle >= 1)
         // Silent for longer than the idle timeout: the server closes; the next call reconnects and authenticates again.
         try await Task.sleep(for: .milliseconds(2500))
         let found = try await client.lookupAccounts([1, 2])
         #expect(found.count == 2)
-        #expect(asked.load(ordering: .relaxed) == 2)
+        #expect(asked.load(ordering: .relaxed) > beforeIdle)
         #expect(server.output.contains("idle_timeout"))
         await client.close()
 
