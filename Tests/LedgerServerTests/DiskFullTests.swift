@@ -130,10 +130,10 @@ struct DiskFullTests {
         #expect(error.rawCode == logUnavailable)
         episode.refused += (episode.nextId - 10..<episode.nextId).map { $0 }
         try expectState(client, episode)
-        let metrics = httpGet(port: metricsPort, path: "/metrics")?.body ?? ""
+        let metrics = loopbackHTTPGet(port: metricsPort, path: "/metrics")?.body ?? ""
         #expect(metrics.contains("kamino_log_writable 0"), "\(metrics)")
         #expect(metrics.contains("kamino_log_failures_total 1"))
-        #expect(httpGet(port: metricsPort, path: "/readyz")?.status == 503)
+        #expect(loopbackHTTPGet(port: metricsPort, path: "/readyz")?.status == 503)
 
         // Space is back: writes resume by themselves (the log probes with backoff).
         makeRoom()
@@ -161,9 +161,9 @@ struct DiskFullTests {
             episode.acknowledged += events.map(\.id)
         }
         try expectState(client, episode)
-        let after = httpGet(port: metricsPort, path: "/metrics")?.body ?? ""
+        let after = loopbackHTTPGet(port: metricsPort, path: "/metrics")?.body ?? ""
         #expect(after.contains("kamino_log_writable 1"))
-        #expect(httpGet(port: metricsPort, path: "/readyz")?.status == 200)
+        #expect(loopbackHTTPGet(port: metricsPort, path: "/readyz")?.status == 200)
         let failureLines = server.output.split(separator: "\n").filter { $0.contains("log write failed: writes answer") }
         #expect(failureLines.count == 1, "logged once:\n\(server.output)")
         #expect(server.output.contains("writes resume"))

@@ -52,11 +52,17 @@ final class SessionSecurity {
     /// True once the connection may send requests.
     var isAuthenticated: Bool { principal != nil }
 
-    /// The connection is active: arm the first-frame and idle deadlines.
+    /// The connection is active: arm the idle deadline, and with authentication on the
+    /// first-frame deadline (`authenticate` must come at once). With authentication off a
+    /// connection that has sent nothing yet is idle, not slow: a client may open its
+    /// connections before it has requests (the idle timeout and the connection caps bound
+    /// them); a started message still has `frameTimeoutSeconds` to complete.
     func opened(context: ChannelHandlerContext, onTimeout: @escaping (ErrorReply) -> Void) {
         self.onTimeout = onTimeout
         lastActivity = .now()
-        armFrameDeadline(context: context, seenFrames: framesDecoded)
+        if shared.settings.authenticationRequired {
+            armFrameDeadline(context: context, seenFrames: framesDecoded)
+        }
         armIdleDeadline(context: context, at: lastActivity + .seconds(Int64(shared.settings.idleTimeoutSeconds)))
     }
 
