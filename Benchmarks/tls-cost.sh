@@ -4,7 +4,7 @@
 # 256 connections x 1 transfer. Certificates are made with the openssl command line.
 # Usage: KAMINO=.build/release/kamino ROUNDS=2 DURATION=20 Benchmarks/tls-cost.sh
 set -u
-K=${KAMINO:-.build/release/kamino}
+K=$(realpath "${KAMINO:-.build/release/kamino}")  # absolute: the runs cd into a temporary dir
 ROUNDS=${ROUNDS:-2}
 DURATION=${DURATION:-20}
 work=$(mktemp -d /tmp/kamino-tls-cost-XXXXXX)
