@@ -70,15 +70,7 @@ package struct SnapshotStore: Sendable {
     package func header(path: String) throws(WALError) -> SnapshotInfo {
         let fd = try FileIO.open(path, O_RDONLY)
         defer { FileIO.close(fd) }
-        let size = try FileIO.fileSize(fd, path: path)
-        var headerBytes = [UInt8](repeating: 0, count: SnapshotHeader.size)
-        let n = try headerBytes.withMutableBytes { b throws(WALError) in try FileIO.pread(fd, b, offset: 0, path: path) }
-        guard n == SnapshotHeader.size,
-              let header = headerBytes.withUnsafeBytes({ b in b.baseAddress.flatMap { SnapshotHeader.decode($0) } })
-        else { throw WALError(.snapshotInvalid, "bad snapshot header", file: path, offset: 0) }
-        guard UInt64(size - SnapshotHeader.size) == header.contentLength else {
-            throw WALError(.snapshotInvalid, "snapshot is \(size) bytes, header says \(header.contentLength) + 64", file: path)
-        }
+        let (header, _) = try Self.readHeader(fd, path: path)
         return SnapshotInfo(lsn: header.lsn, path: path, contentLength: header.contentLength)
     }
 
@@ -103,10 +95,8 @@ package struct SnapshotStore: Sendable {
         try load(path: info.path, consume) { _ in }
     }
 
-    private func load(path: String, _ consume: (UnsafeRawBufferPointer) throws(WALError) -> Void,
-                      header gotHeader: (SnapshotInfo) -> Void) throws(WALError) {
-        let fd = try FileIO.open(path, O_RDONLY)
-        defer { FileIO.close(fd) }
+    /// The header of the open snapshot file `fd`, checked against the file's size.
+    private static func readHeader(_ fd: Int32, path: String) throws(WALError) -> (SnapshotHeader, Int) {
         let size = try FileIO.fileSize(fd, path: path)
         var headerBytes = [UInt8](repeating: 0, count: SnapshotHeader.size)
         let n = try headerBytes.withMutableBytes { b throws(WALError) in try FileIO.pread(fd, b, offset: 0, path: path) }
@@ -116,6 +106,14 @@ package struct SnapshotStore: Sendable {
         guard UInt64(size - SnapshotHeader.size) == header.contentLength else {
             throw WALError(.snapshotInvalid, "snapshot is \(size) bytes, header says \(header.contentLength) + 64", file: path)
         }
+        return (header, size)
+    }
+
+    private func load(path: String, _ consume: (UnsafeRawBufferPointer) throws(WALError) -> Void,
+                      header gotHeader: (SnapshotInfo) -> Void) throws(WALError) {
+        let fd = try FileIO.open(path, O_RDONLY)
+        defer { FileIO.close(fd) }
+        let (header, size) = try Self.readHeader(fd, path: path)
         var crc: UInt32 = 0
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         var offset = SnapshotHeader.size
