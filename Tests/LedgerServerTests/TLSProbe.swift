@@ -23,17 +23,6 @@ func connectLoopback(_ port: UInt16) -> Int32? {
     return fd
 }
 
-/// Writes all of `bytes`; false when the peer closed or reset the connection.
-func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-    var offset = 0
-    while offset < bytes.count {
-        let n = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        if n <= 0 { return false }
-        offset += n
-    }
-    return true
-}
-
 /// Writes as much of `bytes` as the peer takes; returns how many were written.
 func sendCounting(_ fd: Int32, _ bytes: [UInt8]) -> Int {
     var offset = 0

@@ -58,14 +58,7 @@ final class WireTestClient {
     /// Sends raw bytes; false if the socket refused them.
     @discardableResult
     func sendRaw(_ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return false }
-            offset += n
-        }
-        return true
+        sendAll(fd, bytes)
     }
 
     /// Shuts down the sending side (the server sees end of input).
@@ -105,4 +98,17 @@ final class WireTestClient {
             if n < 0 { return errno == ECONNRESET }
         }
     }
+}
+
+/// Sends all of `bytes` on the socket `fd` (retrying a call a signal interrupted); false
+/// if the socket refused them.
+func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return false }
+            offset += n
+        }
+        return true
 }
