@@ -52,7 +52,9 @@ final class RecordingLogHandler: LogHandler, Sendable {
     @Test func anErrorReplyArrivesAsANamedCode() async throws {
         let server = try await FakeServer.start()
         defer { Task { await server.stop() } }
-        let client = try KaminoClient(addresses: [server.address], options: Fixtures.options(retry: .none))
+        // A long timeout: a loaded test machine must not turn the held reply into a timeout.
+        let client = try KaminoClient(
+            addresses: [server.address], options: Fixtures.options(timeout: .seconds(120), retry: .none))
         server.state.setBehavior(.holdUntilReleased(firstErrorCode: 14))
         let call = Task { await Fixtures.errorCode { try await client.lookupAccounts([1]) } }
         await server.state.waitForRequests(.lookupAccounts, count: 1)

@@ -75,27 +75,35 @@ import Testing
 
         let server = try await FakeServer.start()
         defer { Task { await server.stop() } }
-        let client = try KaminoClient(addresses: [server.address], options: Fixtures.options(retry: .none))
+        // A long timeout: the held reply must arrive as the server's error, not as a timeout of a
+        // loaded test machine.
+        let client = try KaminoClient(
+            addresses: [server.address], options: Fixtures.options(timeout: .seconds(120), retry: .none))
         server.state.setBehavior(.holdUntilReleased(firstErrorCode: ServerErrorCode.busy.rawValue))
         let call = Task { await Fixtures.failure { () async throws(KaminoClientError) in try await client.createAccounts([Fixtures.account(1)]) } }
         await server.state.waitForRequests(.createAccounts, count: 1)
         server.state.releaseHeld()
         let busy = await call.value
-        #expect(busy?.code == .serverError(.busy) && busy?.mayHaveExecuted == false)
+        #expect(busy?.code == .serverError(.busy) && busy?.mayHaveExecuted == false, "\(String(describing: busy))")
         await client.close()
     }
 
     @Test func mayHaveExecutedIsTrueWhenTheOutcomeIsUnknown() async throws {
         let server = try await FakeServer.start()
         defer { Task { await server.stop() } }
-        let client = try KaminoClient(addresses: [server.address], options: Fixtures.options(retry: .none))
+        // A long timeout: the held reply must arrive as the server's error, not as a timeout of a
+        // loaded test machine.
+        let client = try KaminoClient(
+            addresses: [server.address], options: Fixtures.options(timeout: .seconds(120), retry: .none))
         // internal_error: the protocol says the outcome is unknown.
         server.state.setBehavior(.holdUntilReleased(firstErrorCode: ServerErrorCode.internalError.rawValue))
         let call = Task { await Fixtures.failure { () async throws(KaminoClientError) in try await client.createAccounts([Fixtures.account(1)]) } }
         await server.state.waitForRequests(.createAccounts, count: 1)
         server.state.releaseHeld()
         let internalError = await call.value
-        #expect(internalError?.code == .serverError(.internalError) && internalError?.mayHaveExecuted == true)
+        #expect(
+            internalError?.code == .serverError(.internalError) && internalError?.mayHaveExecuted == true,
+            "\(String(describing: internalError))")
 
         // A linked create whose connection dropped after it was executed: outcomeUnknown.
         server.state.setBehavior(.dropAfterExecuting(count: 1))
