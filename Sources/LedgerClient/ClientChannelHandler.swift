@@ -217,8 +217,12 @@ final class ClientChannelHandler: ChannelDuplexHandler {
                 let first = e.message.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
                 error.primaryAddress = first.isEmpty ? nil : String(first)
             }
-            // The protocol's two codes whose request's outcome is unknown.
-            if code == .replicationTimeout || code == .internalError { error.mayHaveExecuted = true }
+            // The protocol's codes whose request's outcome is unknown. `log_unavailable` is
+            // unknown only on a replicated node, which the client cannot tell apart: it
+            // says "may have executed" for both (as the Python client does).
+            if code == .replicationTimeout || code == .internalError || code == .logUnavailable {
+                error.mayHaveExecuted = true
+            }
             guard e.requestId != 0 else {
                 // About the stream as a whole: framing is lost. The other requests were
                 // sent but not answered, so they may be retried elsewhere.

@@ -95,15 +95,21 @@ import Testing
         // loaded test machine.
         let client = try KaminoClient(
             addresses: [server.address], options: Fixtures.options(timeout: .seconds(120), retry: .none))
-        // internal_error: the protocol says the outcome is unknown.
-        server.state.setBehavior(.holdUntilReleased(firstErrorCode: ServerErrorCode.internalError.rawValue))
-        let call = Task { await Fixtures.failure { () async throws(KaminoClientError) in try await client.createAccounts([Fixtures.account(1)]) } }
-        await server.state.waitForRequests(.createAccounts, count: 1)
-        server.state.releaseHeld()
-        let internalError = await call.value
-        #expect(
-            internalError?.code == .serverError(.internalError) && internalError?.mayHaveExecuted == true,
-            "\(String(describing: internalError))")
+        // internal_error and replication_timeout: the protocol says the outcome is unknown;
+        // log_unavailable: unknown on a replicated node, which the client cannot tell apart.
+        for (index, code) in [ServerErrorCode.internalError, .replicationTimeout, .logUnavailable].enumerated() {
+            server.state.setBehavior(.holdUntilReleased(firstErrorCode: code.rawValue))
+            let call = Task {
+                await Fixtures.failure { () async throws(KaminoClientError) in
+                    try await client.createAccounts([Fixtures.account(UInt128(10 + index))])
+                }
+            }
+            await server.state.waitForRequests(.createAccounts, count: index + 1)
+            server.state.releaseHeld()
+            let failure = await call.value
+            #expect(failure?.code == .serverError(code) && failure?.mayHaveExecuted == true, "\(String(describing: failure))")
+        }
+        server.state.setBehavior(.normal)
 
         // A linked create whose connection dropped after it was executed: outcomeUnknown.
         server.state.setBehavior(.dropAfterExecuting(count: 1))
