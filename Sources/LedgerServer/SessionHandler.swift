@@ -1,4 +1,5 @@
 import KaminoAuth
+import KaminoTLS
 import LedgerCore
 import LedgerEngine
 import LedgerWire
@@ -119,6 +120,7 @@ final class SessionHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // An I/O error: the connection is unusable, close it now.
+        if let tls = error as? TLSError { security?.tlsFailed(tls) }
         execute(state.errorCaught(), context: context)
     }
 

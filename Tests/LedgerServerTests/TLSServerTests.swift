@@ -26,7 +26,7 @@ struct TLSServerTests {
 
     @Test func tlsServesAndRefusesPlaintextAndAWrongCA() async throws {
         defer { certificates.remove() }
-        let server = try #require(ServerProcess.start(dataDir: temporaryDataDir("tls"), extra: serverFlags))
+        let server = try #require(ServerProcess.start(dataDir: temporaryDataDir("tls"), extra: serverFlags, metrics: true))
         defer { server.terminate() }
         let good = try client(server.port, tls: KaminoTLSOptions(caFile: certificates.caCertificate))
         let accounts = (1...2).map { Account(id: UInt128($0), ledger: 700, code: 10) }
@@ -57,6 +57,17 @@ struct TLSServerTests {
         // The server kept serving the good client throughout.
         #expect(try await good.lookupAccounts([1, 2]).count == 2)
         await good.close()
+
+        // The failures are counted by reason and audited with the peer's address.
+        let metricsPort = try #require(server.metricsPort)
+        let metrics = try #require(TLSProbe.exchange(
+            port: metricsPort, caFile: certificates.caCertificate,
+            request: Array("GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8)))
+        let text = String(decoding: metrics, as: UTF8.self)
+        #expect(text.contains("kamino_tls_failures_total{reason=\"plaintext_peer\"} 1"), "\(text)")
+        #expect(text.contains("kamino_tls_failures_total{reason=\"handshake_failed\"}"), "\(text)")
+        #expect(server.output.contains("event=tls_failed"), "\(server.output)")
+        #expect(server.output.contains("127.0.0.1"))
         #expect(server.terminate() == 0)
     }
 

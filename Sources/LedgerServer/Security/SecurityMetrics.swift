@@ -56,6 +56,12 @@ package final class SecurityMetrics: Sendable {
             .increment()
     }
 
+    /// A TLS connection failed (handshake, plaintext peer, bad record, truncation), by
+    /// `TLSError.Code`.
+    func tlsFailed(reason: String) {
+        counter("kamino_tls_failures_total", "TLS connections that failed, by reason.", ("reason", reason)).increment()
+    }
+
     private func counter(_ name: String, _ help: String, _ label: (String, String)) -> MetricCounter {
         counters.withLock { table in
             let key = name + "|" + label.1

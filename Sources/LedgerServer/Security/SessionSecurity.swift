@@ -1,4 +1,5 @@
 import KaminoAuth
+import KaminoTLS
 import LedgerCore
 import LedgerWire
 import NIOCore
@@ -98,6 +99,15 @@ final class SessionSecurity {
         requestBytesInFlight -= Self.frameSize(request)
         assert(requestsInFlight >= 0 && requestBytesInFlight >= 0, "finished more requests than started")
         lastActivity = .now()
+    }
+
+    /// The TLS handler failed the connection: counted by reason, and audited unless the
+    /// peer merely closed without close_notify after it had authenticated (a client that
+    /// exits does that; it is no attack).
+    func tlsFailed(_ error: TLSError) {
+        shared.metrics.tlsFailed(reason: error.code.metricLabel)
+        if error.code == .truncated && principal != nil && framesDecoded > 0 { return }
+        shared.audit.record("tls_failed", peer: peer, subject: principal?.subject, detail: error.description)
     }
 
     /// Decides on a decoded request (authenticate, rights, rate, bytes in flight).
@@ -244,6 +254,19 @@ final class SessionSecurity {
             self.shared.audit.record("limit", peer: self.peer, subject: self.principal?.subject, detail: "idle_timeout: silent for \(seconds) s")
             self.onTimeout?(ErrorReply(
                 requestId: 0, operation: 0, rawCode: WireError.Code.timedOut.rawValue, message: "idle for \(seconds) s"))
+        }
+    }
+}
+
+extension TLSError.Code {
+    /// The `reason` label of `kamino_tls_failures_total`.
+    var metricLabel: String {
+        switch self {
+        case .configuration: "configuration"
+        case .handshakeFailed: "handshake_failed"
+        case .plaintextPeer: "plaintext_peer"
+        case .protocolError: "protocol_error"
+        case .truncated: "truncated"
         }
     }
 }
