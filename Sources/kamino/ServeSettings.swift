@@ -120,8 +120,13 @@ struct ServeSettings {
         var origins: [String: SettingSources.Origin] = [:]
         /// The value of `key` and a label naming its source (for error messages).
         func pick(_ key: String, flag: String?, env: String) throws(ConfigError) -> (String, String)? {
-            guard let (text, origin) = sources.value(key) else { return nil }
+            guard let (value, origin) = sources.value(key) else { return nil }
+            var text = value
             origins[key] = origin
+            if Self.fileKeys.contains(key), case .file(let path, _) = origin, !text.isEmpty, !text.hasPrefix("/") {
+                // A path in the file is relative to the file, not to the working directory.
+                text = Self.directoryOf(path) + "/" + text
+            }
             switch origin {
             case .flag: return (text, "--\(key.replacing("_", with: "-"))")
             case .environment(let name): return (text, name)
@@ -204,6 +209,13 @@ struct ServeSettings {
         case .builtIn: return "default"
         }
     }
+
+    /// The keys that name files other than the data directory: relative paths in the
+    /// config file are relative to the file (as `data` is).
+    static let fileKeys: Set<String> = [
+        "tls_cert", "tls_key", "tls_ca", "auth_hs256_secret_file", "auth_jwks_file", "auth_public_key_file",
+        "metrics_token_file",
+    ]
 
     /// The directory part of `path` ("." for a bare file name).
     private static func directoryOf(_ path: String) -> String {

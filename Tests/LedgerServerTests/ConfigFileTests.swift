@@ -51,6 +51,23 @@ struct ConfigFileTests {
         #expect(output.contains("key=snapshot_log_bytes source=default value=268435456"), "\(output)")
     }
 
+    @Test func relativeTLSPathsInTheFileAreRelativeToTheFile() throws {
+        let certificates = try #require(TestCertificates.make(), "openssl could not make the test certificates")
+        defer { certificates.remove() }
+        let root = temporaryDataDir("config-tls")
+        let base = String(root.dropLast("/data".count))
+        defer { removeDataDir(root) }
+        mkdir(base + "/etc", 0o755)
+        writeText(base + "/etc/server.pem", String(decoding: fileBytes(certificates.serverCertificate), as: UTF8.self))
+        writeText(base + "/etc/server.key", String(decoding: fileBytes(certificates.serverKey), as: UTF8.self))
+        writeText(
+            base + "/etc/kamino.toml",
+            "data = \"ledger\"\nlisten = \"127.0.0.1:0\"\nmetrics = \"off\"\ntls_cert = \"server.pem\"\ntls_key = \"server.key\"\n")
+        let (status, output) = try serve(["--config", "etc/kamino.toml"], in: base)
+        #expect(status == nil, "the certificate was looked up beside the working directory: \(output)")
+        #expect(output.contains("etc/server.pem"), "\(output)")
+    }
+
     @Test(arguments: [
         ("snapshot_every = -5\n", "kamino.toml:1: snapshot_every: `-5` is not a non-negative integer"),
         ("snapshot_log_bytes = -1\n", "kamino.toml:1: snapshot_log_bytes: `-1` is not a byte count from 0 to"),
