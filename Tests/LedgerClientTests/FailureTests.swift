@@ -22,7 +22,8 @@ import Testing
     }
 
     @Test func circuitBreakerOpensAndRecoversHalfOpen() async throws {
-        let port = try await FakeServer.deadPort()
+        let reserved = try FakeServer.deadPort()
+        let port = reserved.port
         // Both clients measure their cool-down on a manual clock: no wall time passes.
         let time = ManualClock()
         func options(coolDown: Duration) -> KaminoClientOptions {
@@ -41,7 +42,7 @@ import Testing
         let recovering = try KaminoClient(addresses: ["127.0.0.1:\(port)"], options: options(coolDown: .milliseconds(300)))
         #expect(await Fixtures.errorCode { try await recovering.lookupAccounts([1]) } == .connectionFailed)
         #expect(await Fixtures.errorCode { try await recovering.lookupAccounts([1]) } == .connectionFailed)
-        let server = try await FakeServer.start(port: port)
+        let server = try await FakeServer.start(on: reserved)
         defer { Task { await server.stop() } }
         time.advance(by: .milliseconds(299))
         #expect(await Fixtures.errorCode { try await recovering.lookupAccounts([1]) } == .circuitOpen)  // not yet
@@ -54,7 +55,8 @@ import Testing
     }
 
     @Test func retryBackoffWaitsOnTheInjectedClock() async throws {
-        let port = try await FakeServer.deadPort()
+        let reserved = try FakeServer.deadPort()
+        let port = reserved.port
         let time = ManualClock()
         var options = Fixtures.options(
             retry: RetryPolicy(maxAttempts: 2, initialBackoff: .seconds(60), maxBackoff: .seconds(60)))
@@ -64,7 +66,7 @@ import Testing
         // The first attempt fails to connect; the retry waits 30-60 s of the manual clock
         // (if it slept on another clock, this would wait until the time limit fails it).
         await time.waitForSleepers(1)
-        let server = try await FakeServer.start(port: port)
+        let server = try await FakeServer.start(on: reserved)
         defer { Task { await server.stop() } }
         time.advance(by: .seconds(60))
         #expect(await request.value == nil, "the retry after the backoff reaches the server")
@@ -73,10 +75,10 @@ import Testing
     }
 
     @Test func failsOverToTheNextAddress() async throws {
-        let dead = try await FakeServer.deadPort()
+        let dead = try FakeServer.deadPort()
         let server = try await FakeServer.start()
         defer { Task { await server.stop() } }
-        let client = try KaminoClient(addresses: ["127.0.0.1:\(dead)", server.address], options: Fixtures.options())
+        let client = try KaminoClient(addresses: ["127.0.0.1:\(dead.port)", server.address], options: Fixtures.options())
         #expect(try await client.createAccounts([Fixtures.account(1)]).map(\.status) == [.created])
         #expect(server.state.requests(.createAccounts) == 1)
         await client.close()

@@ -36,14 +36,14 @@ import Testing
     }
 
     @Test func unreachablePrimaryFailsOverThroughAFollower() async throws {
-        let dead = try await FakeServer.deadPort()
+        let dead = try FakeServer.deadPort()
         let newPrimary = try await FakeServer.start()
         let follower = try await FakeServer.start()
         defer { Task { await newPrimary.stop(); await follower.stop() } }
         follower.state.setBehavior(.follower(primary: newPrimary.address, stateLSN: 0))
         // The old primary is gone; the follower (next address) names the new primary,
         // which is not in the client's list.
-        let client = try KaminoClient(addresses: ["127.0.0.1:\(dead)", follower.address], options: Fixtures.options())
+        let client = try KaminoClient(addresses: ["127.0.0.1:\(dead.port)", follower.address], options: Fixtures.options())
         #expect(try await client.createAccounts([Fixtures.account(1)]).map(\.status) == [.created])
         #expect(newPrimary.state.requests(.createAccounts) == 1)
         #expect(try await client.lookupAccounts([1]).count == 1)
@@ -96,8 +96,8 @@ import Testing
         let client = try KaminoClient(addresses: [server.address], options: Fixtures.options())
         #expect(try await client.status(at: ServerAddress(server.address)) == #"{"role":"standalone","epoch":0}"#)
         #expect(try await client.promote(at: ServerAddress(server.address)) == #"{"role":"primary","epoch":1}"#)
-        let dead = try await FakeServer.deadPort()
-        #expect(await Fixtures.errorCode { try await client.status(at: ServerAddress(host: "127.0.0.1", port: dead)) } == .connectionFailed)
+        let dead = try FakeServer.deadPort()
+        #expect(await Fixtures.errorCode { try await client.status(at: ServerAddress(host: "127.0.0.1", port: dead.port)) } == .connectionFailed)
         await client.close()
     }
 }
