@@ -157,7 +157,7 @@ final class BatchLane<Kind: BatchKind>: Sendable {
 
     /// Sends one merged request and hands each caller its part.
     private func run(_ batch: [Call]) async {
-        let calls = batch.map(\.events)
+        let calls = batch.map { $0.events }
         let result = await executor.execute(Kind.request(Array(calls.joined())))
         switch result {
         case .success(let reply):

@@ -29,7 +29,7 @@ struct RequestExecutor: Sendable {
 
     /// The reply to `request`, or the error of its last attempt.
     func execute(_ request: Request) async -> Result<Reply, KaminoClientError> {
-        await executeAnswered(request).map(\.reply)
+        await executeAnswered(request).map { $0.reply }
     }
 
     /// The reply to `request` with its `state_lsn`, or the error of its last attempt.

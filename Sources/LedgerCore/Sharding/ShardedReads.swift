@@ -31,14 +31,14 @@ extension ShardedLedger {
         var h = DigestHasher()
         let run = 1 << ChunkedStore<Account>.chunkShift
         h.combine(UInt64(accountCount))
-        mergeByTimestamp(stores.map(\.accounts), timestamp: \.timestamp, run: run) { buffer, _ in
+        mergeByTimestamp(stores.map { $0.accounts }, timestamp: { $0.timestamp }, run: run) { buffer, _ in
             h.combine(bytes: UnsafeRawBufferPointer(buffer))
         }
         h.combine(UInt64(transferCount))
         var statuses: [UInt8] = []
         statuses.reserveCapacity(run)
         var statusRuns: [[UInt8]] = []
-        mergeByTimestamp(stores.map(\.transfers), timestamp: \.timestamp, run: run) { buffer, origins in
+        mergeByTimestamp(stores.map { $0.transfers }, timestamp: { $0.timestamp }, run: run) { buffer, origins in
             h.combine(bytes: UnsafeRawBufferPointer(buffer))
             for (shard, local) in origins {
                 statuses.append(shards[shard].pendingStatuses[local])
@@ -139,7 +139,7 @@ extension ShardedLedger {
     /// `query_accounts`: the shards' timestamp windows merged in timestamp order.
     public func queryAccounts(_ filter: QueryFilter) -> [Account] {
         guard filter.isValid else { return [] }
-        return mergedQuery(filter, stores: stores.map(\.accounts), timestamp: \.timestamp) { a in
+        return mergedQuery(filter, stores: stores.map { $0.accounts }, timestamp: { $0.timestamp }) { a in
             filter.matches(userData128: a.userData128, userData64: a.userData64, userData32: a.userData32, ledger: a.ledger, code: a.code)
         }
     }
@@ -147,7 +147,7 @@ extension ShardedLedger {
     /// `query_transfers`: the shards' timestamp windows merged in timestamp order.
     public func queryTransfers(_ filter: QueryFilter) -> [Transfer] {
         guard filter.isValid else { return [] }
-        return mergedQuery(filter, stores: stores.map(\.transfers), timestamp: \.timestamp) { t in
+        return mergedQuery(filter, stores: stores.map { $0.transfers }, timestamp: { $0.timestamp }) { t in
             filter.matches(userData128: t.userData128, userData64: t.userData64, userData32: t.userData32, ledger: t.ledger, code: t.code)
         }
     }

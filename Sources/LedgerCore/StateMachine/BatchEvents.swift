@@ -35,8 +35,8 @@ package enum BatchEvents: Sendable {
     /// The event counts of the requests a coalesced record holds (one entry otherwise).
     package var requestCounts: [Int] {
         switch self {
-        case .accountRequests(let r): return r.map(\.count)
-        case .transferRequests(let r): return r.map(\.count)
+        case .accountRequests(let r): return r.map { $0.count }
+        case .transferRequests(let r): return r.map { $0.count }
         default: return [count]
         }
     }
