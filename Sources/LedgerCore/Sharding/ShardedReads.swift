@@ -139,17 +139,21 @@ extension ShardedLedger {
     /// `query_accounts`: the shards' timestamp windows merged in timestamp order.
     public func queryAccounts(_ filter: QueryFilter) -> [Account] {
         guard filter.isValid else { return [] }
-        return mergedQuery(filter, stores: stores.map { $0.accounts }, timestamp: { $0.timestamp }) { a in
-            filter.matches(userData128: a.userData128, userData64: a.userData64, userData32: a.userData32, ledger: a.ledger, code: a.code)
-        }
+        return mergedQuery(
+            filter, stores: stores.map { $0.accounts }, timestamp: { $0.timestamp },
+            matches: { a in
+                filter.matches(userData128: a.userData128, userData64: a.userData64, userData32: a.userData32, ledger: a.ledger, code: a.code)
+            })
     }
 
     /// `query_transfers`: the shards' timestamp windows merged in timestamp order.
     public func queryTransfers(_ filter: QueryFilter) -> [Transfer] {
         guard filter.isValid else { return [] }
-        return mergedQuery(filter, stores: stores.map { $0.transfers }, timestamp: { $0.timestamp }) { t in
-            filter.matches(userData128: t.userData128, userData64: t.userData64, userData32: t.userData32, ledger: t.ledger, code: t.code)
-        }
+        return mergedQuery(
+            filter, stores: stores.map { $0.transfers }, timestamp: { $0.timestamp },
+            matches: { t in
+                filter.matches(userData128: t.userData128, userData64: t.userData64, userData32: t.userData32, ledger: t.ledger, code: t.code)
+            })
     }
 
     private func mergedQuery<Element: BitwiseCopyable>(
