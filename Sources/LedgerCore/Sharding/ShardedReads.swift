@@ -31,14 +31,14 @@ extension ShardedLedger {
         var h = DigestHasher()
         let run = 1 << ChunkedStore<Account>.chunkShift
         h.combine(UInt64(accountCount))
-        mergeByTimestamp(stores.map { $0.accounts }, timestamp: { $0.timestamp }, run: run) { buffer, _ in
+        mergeByTimestamp(stores.map { $0.accounts }, timestamp: \.timestamp, run: run) { buffer, _ in
             h.combine(bytes: UnsafeRawBufferPointer(buffer))
         }
         h.combine(UInt64(transferCount))
         var statuses: [UInt8] = []
         statuses.reserveCapacity(run)
         var statusRuns: [[UInt8]] = []
-        mergeByTimestamp(stores.map { $0.transfers }, timestamp: { $0.timestamp }, run: run) { buffer, origins in
+        mergeByTimestamp(stores.map { $0.transfers }, timestamp: \.timestamp, run: run) { buffer, origins in
             h.combine(bytes: UnsafeRawBufferPointer(buffer))
             for (shard, local) in origins {
                 statuses.append(shards[shard].pendingStatuses[local])
