@@ -19,6 +19,7 @@ struct MetricCell {
 struct StripeData {
     var cells: [MetricCell] = (0..<Metric.count).map { _ in MetricCell() }
     var window = Recorder.makeIntervalHistogram()
+    var windowCount = 0
     var windowErrors = 0
     var transfers = 0
     var intervalTransfers = 0
@@ -30,6 +31,8 @@ final class RecorderStripe: Sendable {
 }
 
 /// Collects every sample of a run: HdrHistograms of latency (microseconds) per metric,
+/// of successful requests only (a failure's latency, often a refusal in microseconds or a
+/// timeout, would hide the latency of the work done; failures are counted instead),
 /// error counts by label, result statuses, transfers created; cut into intervals for the
 /// progress line and the time series, and into windows for the breakpoint rule.
 ///
@@ -63,11 +66,14 @@ package final class Recorder: Sendable {
         let value = min(max(micros, 1), Self.highest)
         let i = metric.index
         stripe(worker).data.withLock { d in
-            d.cells[i].total.record(value)
-            d.cells[i].interval.record(value)
+            if error == nil {
+                d.cells[i].total.record(value)
+                d.cells[i].interval.record(value)
+                if metric.isOperation { d.window.record(value) }
+            }
             d.cells[i].count += 1
             d.cells[i].intervalCount += 1
-            if metric.isOperation { d.window.record(value) }
+            if metric.isOperation { d.windowCount += 1 }
             if let error {
                 d.cells[i].errors += 1
                 d.cells[i].intervalErrors += 1
@@ -110,20 +116,24 @@ package final class Recorder: Sendable {
         return (figures, transfers)
     }
 
-    /// Requests, errors and p99 of all protocol operations since the previous call (the
+    /// Requests, errors and p99 (of the successful ones) of all protocol operations since the previous call (the
     /// breakpoint rule's window), and resets the window.
     package func takeWindow() -> (requests: Int, errors: Int, p99: UInt64) {
         var merged = Self.makeIntervalHistogram()
+        var requests = 0
         var errors = 0
         for s in stripes {
             s.data.withLock { d in
                 merged.add(d.window)
                 d.window.reset()
+                requests += d.windowCount
                 errors += d.windowErrors
+                d.windowCount = 0
                 d.windowErrors = 0
             }
         }
-        return (Int(merged.totalCount), errors, merged.totalCount > 0 ? merged.valueAtPercentile(99) : 0)
+        assert(requests >= Int(merged.totalCount), "every latency sample is a request")
+        return (requests, errors, merged.totalCount > 0 ? merged.valueAtPercentile(99) : 0)
     }
 
     /// Everything recorded, merged over stripes, per metric slot.

@@ -45,6 +45,22 @@ func sampleReport(mix: BenchMix = .transfers) -> BenchReport {
 }
 
 @Suite struct ReportTests {
+    @Test func failuresAreCountedButNotInTheLatencyPercentiles() {
+        let recorder = Recorder(stripes: 2)
+        for i in 0..<100 {
+            recorder.record(.operation(.createTransfers), worker: i, micros: 5_000)
+            // Refused at once: without the rule these 100 samples would make p50 3 µs.
+            recorder.record(.operation(.createTransfers), worker: i, micros: 3, error: "busy")
+        }
+        let window = recorder.takeWindow()
+        #expect(window.requests == 200 && window.errors == 100)
+        #expect(window.p99 >= 4_900)
+        let total = recorder.totals().cells[Metric.operation(.createTransfers).index]
+        let summary = MetricSummary(name: "create_transfers", totals: total, seconds: 1)
+        #expect(summary.count == 200 && summary.errors == 100 && summary.perSecond == 200)
+        #expect(summary.p50 >= 4_900 && summary.histogram.totalCount == 100)
+    }
+
     @Test func jsonHasTheIssueFields() throws {
         let text = JSONReport.document(sampleReport()).render()
         let root = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
