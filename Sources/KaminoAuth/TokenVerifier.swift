@@ -5,7 +5,11 @@
 /// (libcrypto), then `exp` (required), `nbf`, `iss` and `aud` with `leewaySeconds` of
 /// clock skew, then the rights and ledgers claims.
 package struct TokenVerifier: Sendable {
-    package var keys: TokenKeys
+    /// The verification keys; shared by every copy of this verifier and replaceable while
+    /// the server runs (`TokenKeyRing.reload`).
+    package let keyRing: TokenKeyRing
+    /// The keys in use now.
+    package var keys: TokenKeys { keyRing.keys }
     /// The required `aud` (a string, or one element of an array); nil: not checked.
     package var audience: String?
     /// The required `iss`; nil: not checked.
@@ -23,12 +27,23 @@ package struct TokenVerifier: Sendable {
     package static let defaultLedgersClaim = "kamino_ledgers"
     package static let defaultLeewaySeconds: Int64 = 60
 
+    /// A verifier of fixed `keys` (not reloadable).
     package init(
         keys: TokenKeys, audience: String? = nil, issuer: String? = nil, leewaySeconds: Int64 = Self.defaultLeewaySeconds,
         rightsClaim: String = Self.defaultRightsClaim, ledgersClaim: String = Self.defaultLedgersClaim
     ) {
+        self.init(
+            keyRing: TokenKeyRing(keys), audience: audience, issuer: issuer, leewaySeconds: leewaySeconds,
+            rightsClaim: rightsClaim, ledgersClaim: ledgersClaim)
+    }
+
+    /// A verifier of the keys `keyRing` holds at each `verify`.
+    package init(
+        keyRing: TokenKeyRing, audience: String? = nil, issuer: String? = nil, leewaySeconds: Int64 = Self.defaultLeewaySeconds,
+        rightsClaim: String = Self.defaultRightsClaim, ledgersClaim: String = Self.defaultLedgersClaim
+    ) {
         precondition(leewaySeconds >= 0 && leewaySeconds <= 86_400, "the leeway is a duration of at most a day")
-        self.keys = keys
+        self.keyRing = keyRing
         self.audience = audience
         self.issuer = issuer
         self.leewaySeconds = leewaySeconds
@@ -84,6 +99,7 @@ package struct TokenVerifier: Sendable {
     }
 
     private func checkSignature(_ jwt: CompactJWT) throws(AuthError) {
+        let keys = keyRing.keys  // one consistent set for this token, even during a reload
         switch jwt.algorithm {
         case .hs256:
             guard let secret = keys.secret else {

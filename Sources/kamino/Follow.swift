@@ -35,7 +35,7 @@ struct Follow: AsyncParsableCommand {
         do { tls = try settings.tls.map { (t) throws(StartupError) in try NodeTLS(t, replication: true) } } catch {
             throw exitFailure("error: \(error)")
         }
-        let hangup = tls.map { tls in onHangup { tls.reload(logger: logger) } }
+        let hangup = reloadOnHangup(tls: tls, keys: settings.security.server.verifier?.keyRing, logger: logger)
         defer { hangup?.cancel() }
         try await ReplicatedServe(settings: settings, acceptDataLoss: options.acceptDataLoss, logger: logger, tls: tls,
                                   replicationToken: try authentication.replicationToken())

@@ -98,17 +98,21 @@ struct SecuritySettings {
         integer: (String, Int, ClosedRange<Int>) throws(ConfigError) -> Int
     ) throws(ConfigError) -> TokenVerifier {
         var keys = TokenKeys()
+        var sources = TokenKeySources()
         func load<T>(_ label: String, _ body: () throws(AuthError) -> T) throws(ConfigError) -> T {
             do { return try body() } catch { throw ConfigError(.badValue, "\(label): \(error.detail)") }
         }
         if let (path, label) = try pick("auth_hs256_secret_file") {
             keys.secret = try load(label) { () throws(AuthError) in try TokenKeys.secret(file: path) }
+            sources.secretFile = path
         }
         if let (path, label) = try pick("auth_jwks_file") {
             keys.publicKeys += try load(label) { () throws(AuthError) in try TokenKeys.publicKeys(jwksFile: path) }
+            sources.jwksFile = path
         }
         if let (path, label) = try pick("auth_public_key_file") {
             keys.publicKeys.append(try load(label) { () throws(AuthError) in try TokenKeys.publicKey(pemFile: path) })
+            sources.publicKeyFile = path
         }
         guard keys.secret != nil || !keys.publicKeys.isEmpty else {
             throw ConfigError(.badValue, "auth: jwt needs a key: auth_hs256_secret_file, auth_jwks_file or auth_public_key_file")
@@ -118,8 +122,9 @@ struct SecuritySettings {
         let leeway = try integer("auth_leeway_seconds", Int(TokenVerifier.defaultLeewaySeconds), 0...3600)
         let rightsClaim = try pick("auth_rights_claim")?.0 ?? TokenVerifier.defaultRightsClaim
         let ledgersClaim = try pick("auth_ledgers_claim")?.0 ?? TokenVerifier.defaultLedgersClaim
+        // The files are read again on SIGHUP (key rotation), like the TLS certificates.
         return TokenVerifier(
-            keys: keys, audience: audience, issuer: issuer, leewaySeconds: Int64(leeway), rightsClaim: rightsClaim,
+            keyRing: TokenKeyRing(keys, sources: sources), audience: audience, issuer: issuer, leewaySeconds: Int64(leeway), rightsClaim: rightsClaim,
             ledgersClaim: ledgersClaim)
     }
 

@@ -38,7 +38,7 @@ struct Serve: AsyncParsableCommand {
         do { tls = try settings.tls.map { (t) throws(StartupError) in try NodeTLS(t, replication: settings.replication.enabled) } } catch {
             throw exitFailure("error: \(error)")
         }
-        let hangup = tls.map { tls in onHangup { tls.reload(logger: logger) } }
+        let hangup = reloadOnHangup(tls: tls, keys: settings.security.server.verifier?.keyRing, logger: logger)
         defer { hangup?.cancel() }
         if settings.replication.enabled {
             let start: ReplicatedNode.Start = settings.replication.primary.map { .follower(host: $0.host, port: $0.port) } ?? .primary

@@ -1,3 +1,4 @@
+import Glibc
 import KaminoAuth
 import KaminoTestSupport
 import LedgerCore
@@ -40,6 +41,36 @@ struct AuthServerTests {
             #expect(found.isEmpty)
             #expect(allCreated(good.call(.createAccounts(accounts(1)))))
             #expect(server.server.output.contains("event=auth_failed"), "the audit log records refusals")
+        }
+    }
+
+    @Test("SIGHUP re-reads the key files: a rotated secret verifies new tokens, the old one no longer does, and a bad file keeps the keys")
+    func sighupRotatesTheVerificationKeys() throws {
+        try AuthServer.with("auth-rotate") { server in
+            let rotated = Array("kamino-rotated-secret-0123456789abcdef-99".utf8)
+            let before = try #require(server.connect(AuthServer.token(rights: ["read", "write"])))
+            #expect(allCreated(before.call(.createAccounts(accounts(1)))))
+
+            func hangUpAndWait(for line: String, count: Int) -> Bool {
+                kill(server.server.pid, SIGHUP)
+                for _ in 0..<250 {
+                    if server.server.output.components(separatedBy: line).count - 1 >= count { return true }
+                    usleep(20_000)
+                }
+                return false
+            }
+            try writeFile(server.secretPath, rotated)
+            #expect(hangUpAndWait(for: "verification keys reloaded", count: 1), "\(server.server.output)")
+            #expect(server.connect(AuthServer.token(rights: ["read", "write"], secret: rotated)) != nil)
+            let (code, closed) = refusal(server, AuthServer.token(rights: ["read", "write"]))
+            #expect(code == .unauthenticated && closed, "a token of the old secret still verifies")
+            // The connection authenticated before the rotation keeps its rights until exp.
+            #expect(allCreated(before.call(.createAccounts(accounts(5)))))
+
+            // A file that cannot be used (a secret shorter than 32 bytes): the keys stay.
+            try writeFile(server.secretPath, Array("short".utf8))
+            #expect(hangUpAndWait(for: "key reload failed", count: 1), "\(server.server.output)")
+            #expect(server.connect(AuthServer.token(rights: ["read"], secret: rotated)) != nil)
         }
     }
 

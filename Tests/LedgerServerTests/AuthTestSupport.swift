@@ -13,6 +13,9 @@ struct AuthServer {
     static let issuer = "kamino-tests"
 
     let server: ServerProcess
+    /// The HS256 secret file the server reads (at start and on SIGHUP); empty when the
+    /// server was started otherwise.
+    var secretPath = ""
 
     /// Starts one for a test and always stops it by pid.
     static func with(_ tag: String, extra: [String] = [], _ body: (AuthServer) throws -> Void) throws {
@@ -27,7 +30,7 @@ struct AuthServer {
                         "--auth-issuer", issuer] + extra),
             "kamino serve --auth jwt did not start")
         defer { server.terminate() }
-        try body(AuthServer(server: server))
+        try body(AuthServer(server: server, secretPath: secretPath))
     }
 
     var port: UInt16 { server.port }
