@@ -157,7 +157,7 @@ let package = Package(
         .testTarget(
             name: "LedgerClientTests",
             dependencies: [
-                "LedgerClient", "LedgerWire", "LedgerCore",
+                "LedgerClient", "LedgerWire", "LedgerCore", "KaminoTLS", "KaminoTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

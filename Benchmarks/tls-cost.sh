@@ -19,12 +19,14 @@ openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 
 
 run() { # round shape tls bench-args...
     local round=$1 shape=$2 tls=$3; shift 3
-    rm -rf data
+    # Removed here, not truncated by the server's redirection: that happens in the
+    # background child, so the wait below could still read the last run's "listening on".
+    rm -rf data server.log
     local sflags=() cflags=()
     if [ "$tls" = yes ]; then sflags=(--tls-cert server.pem --tls-key server.key); cflags=(--tls-ca ca.pem); fi
     "$K" serve --data data --listen 127.0.0.1:4510 --metrics off "${sflags[@]}" > server.log 2>&1 &
     local pid=$!
-    for _ in $(seq 100); do grep -q "listening on" server.log && break; sleep 0.1; done
+    for _ in $(seq 100); do grep -q "listening on" server.log 2>/dev/null && break; sleep 0.1; done
     "$K" bench --address 127.0.0.1:4510 --server-pid $pid "${cflags[@]}" --scenario load --mix transfers \
         --duration "$DURATION" "$@" > bench.txt 2>&1
     local rate p50 p99 cpu

@@ -200,6 +200,14 @@ size_t kamino_tls_conn_unprocessed(const kamino_tls_conn *conn) {
     return BIO_ctrl_pending(conn->in) + (SSL_has_pending(conn->ssl) ? 1 : 0);
 }
 
+/// Empties this thread's OpenSSL error queue before an SSL call, so that SSL_get_error
+/// judges a failure by that call's errors alone. The queue is nearly always empty already
+/// (failures drain it in describe_errors): peeking is cheaper than ERR_clear_error, which
+/// resets all sixteen slots and took about 0.1 µs per record in a profile.
+static inline void clear_errors(void) {
+    if (ERR_peek_error() != 0) ERR_clear_error();
+}
+
 /// Maps an SSL call's failure to a status, recording the error text.
 static int failure(kamino_tls_conn *conn, int result, const char *what) {
     int code = SSL_get_error(conn->ssl, result);
@@ -231,7 +239,7 @@ int kamino_tls_conn_handshake(kamino_tls_conn *conn) {
 int kamino_tls_conn_established(const kamino_tls_conn *conn) { return SSL_is_init_finished(conn->ssl) ? 1 : 0; }
 
 int kamino_tls_conn_read(kamino_tls_conn *conn, void *out, size_t cap, size_t *got) {
-    ERR_clear_error();
+    clear_errors();
     *got = 0;
     int r = SSL_read_ex(conn->ssl, out, cap, got);
     return r == 1 ? KAMINO_TLS_OK : failure(conn, r, "TLS read failed");
@@ -240,7 +248,7 @@ int kamino_tls_conn_read(kamino_tls_conn *conn, void *out, size_t cap, size_t *g
 int kamino_tls_conn_write(kamino_tls_conn *conn, const void *bytes, size_t len) {
     const unsigned char *cursor = bytes;
     while (len > 0) {
-        ERR_clear_error();
+        clear_errors();
         size_t written = 0;
         int r = SSL_write_ex(conn->ssl, cursor, len, &written);
         if (r != 1) {

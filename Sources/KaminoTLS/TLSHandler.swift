@@ -11,8 +11,13 @@ package struct TLSHandshakeCompleted: Sendable, Equatable {
 }
 
 /// TLS over a NIO channel with OpenSSL and memory BIOs: ciphertext from the socket is fed
-/// to OpenSSL and the plaintext (`SSL_read`) passed on; plaintext written is encrypted
-/// (`SSL_write`) and sent on flush. Writes before the handshake completes wait for it.
+/// to OpenSSL and the plaintext (`SSL_read`) passed on; plaintext written is gathered and
+/// encrypted on flush, all of it in one `SSL_write` (one record per 16 KiB), and sent in
+/// one socket write. Writes before the handshake completes wait for it.
+///
+/// The per-record path is kept short, as a small request and its reply cost a record
+/// each way: reads stop once OpenSSL holds no unprocessed bytes (no second `SSL_read`
+/// only to hear "want read"), and a flush's buffer is reused once the socket wrote it.
 ///
 /// Failures close the connection after firing a `TLSError` inbound: a failed handshake
 /// (`.handshakeFailed`, with OpenSSL's reason), first bytes that are not a TLS record
@@ -39,11 +44,15 @@ package final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var state = State.handshaking
     private var started = false
     private var sawFirstByte = false
-    /// Writes made before the handshake completed, with whether a flush followed.
-    private var waitingWrites: [(ByteBuffer, EventLoopPromise<Void>?)] = []
+    /// Plaintext written since the last flush (or before the handshake completed), in order.
+    private var unflushed: ByteBuffer?
+    /// The promise of those writes: the first one given; later ones are cascaded from it.
+    private var unflushedPromise: EventLoopPromise<Void>?
+    /// A flush came during the handshake: the writes before it go out once it completes.
     private var flushWaiting = false
-    /// Promises of writes encrypted since the last flush.
-    private var unflushedPromises: [EventLoopPromise<Void>] = []
+    /// The last flush's ciphertext buffer, reused (no allocation) once the socket wrote it.
+    /// (Read buffers are not: the next handler's decoder keeps the last one it was given.)
+    private var spareWriteBuffer: ByteBuffer?
     /// The handshake's outcome, for tests and callers that wait for it.
     private var handshakeWaiters: [EventLoopPromise<TLSHandshakeCompleted>] = []
     package private(set) var completed: TLSHandshakeCompleted?
@@ -52,6 +61,8 @@ package final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Plaintext bytes delivered per read buffer.
     private static let readChunk = 16 * 1024
+    /// The largest write buffer kept for reuse.
+    private static let spareCapacity = 4 * 1024
     /// Longest wait for close_notify to be written before the socket closes anyway.
     private static let closeGrace = TimeAmount.seconds(1)
 
@@ -170,21 +181,18 @@ package final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 cipher: String(cString: kamino_tls_conn_cipher(connection)),
                 peerSubject: hasPeer ? Self.text(subject) : nil)
             completed = done
-            sendPending(context: context)
+            sendPending(context: context, promise: nil)
             let waiters = handshakeWaiters
             handshakeWaiters = []
             for waiter in waiters { waiter.succeed(done) }
             context.fireUserInboundEventTriggered(done)
-            // Writes made during the handshake go out now, in order.
-            let writes = waitingWrites
-            waitingWrites = []
-            for (buffer, promise) in writes { encrypt(buffer, promise: promise, context: context) }
-            if flushWaiting || !unflushedPromises.isEmpty {
+            // Writes flushed during the handshake go out now (later ones wait for a flush).
+            if flushWaiting, state == .active {
                 flushWaiting = false
-                sendPending(context: context)
+                encryptAndSend(context: context)
             }
         case Int32(KAMINO_TLS_WANT_READ):
-            sendPending(context: context)
+            sendPending(context: context, promise: nil)
         default:
             fail(context: context, TLSError(.handshakeFailed, Self.text(kamino_tls_conn_error(connection))))
         }
@@ -211,11 +219,14 @@ package final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 outcome = status
                 break
             }
+            // Every received byte was processed and no decrypted byte is left: another
+            // `SSL_read` could only answer "want read".
+            if kamino_tls_conn_unprocessed(connection) == 0 { break }
         }
         if buffer.readableBytes > 0 {
             context.fireChannelRead(wrapInboundOut(buffer))
         }
-        sendPending(context: context)
+        sendPending(context: context, promise: nil)
         switch outcome {
         case Int32(KAMINO_TLS_CLOSED):
             context.fireChannelReadComplete()
@@ -244,16 +255,25 @@ package final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             promise?.fail(TLSError(.protocolError, Self.text(kamino_tls_conn_error(connection))))
             return
         }
-        sendPending(context: context, extra: promise)
+        sendPending(context: context, promise: promise)
     }
 
     package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let buffer = unwrapOutboundIn(data)
+        var buffer = unwrapOutboundIn(data)
         switch state {
-        case .handshaking:
-            waitingWrites.append((buffer, promise))
-        case .active:
-            encrypt(buffer, promise: promise, context: context)
+        case .handshaking, .active:
+            if unflushed == nil {
+                unflushed = buffer
+            } else {
+                unflushed?.writeBuffer(&buffer)
+            }
+            if let promise {
+                if let held = unflushedPromise {
+                    held.futureResult.cascade(to: promise)
+                } else {
+                    unflushedPromise = promise
+                }
+            }
         case .closing, .closed:
             promise?.fail(ChannelError.ioOnClosedChannel)
         }
@@ -262,7 +282,7 @@ package final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     package func flush(context: ChannelHandlerContext) {
         switch state {
         case .handshaking: flushWaiting = true
-        case .active: sendPending(context: context)
+        case .active: encryptAndSend(context: context)
         case .closing, .closed: break
         }
     }
@@ -276,10 +296,17 @@ package final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.close(mode: mode, promise: promise)
             return
         }
+        // Writes made before the close go out before close_notify (an encryption failure
+        // has closed the connection already).
+        if unflushed != nil { encryptAndSend(context: context) }
+        guard state == .active else {
+            context.close(mode: mode, promise: promise)
+            return
+        }
         state = .closing
         _ = kamino_tls_conn_shutdown(connection)
         let sent = context.eventLoop.makePromise(of: Void.self)
-        sendPending(context: context, extra: sent)
+        sendPending(context: context, promise: sent)
         // Close once close_notify is written, or after a grace period if the peer does not
         // read: whichever comes first completes `closeOnce` (NIO keeps a promise's first result).
         let closeOnce = context.eventLoop.makePromise(of: Void.self)
@@ -291,47 +318,43 @@ package final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Encrypts `buffer` into the outgoing bytes; sent on the next flush.
-    private func encrypt(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
-        let status = buffer.withUnsafeReadableBytes { kamino_tls_conn_write(connection, $0.baseAddress, $0.count) }
+    /// Encrypts the plaintext written since the last flush in one `SSL_write` and sends
+    /// it; the writes' promises complete when the socket took it.
+    private func encryptAndSend(context: ChannelHandlerContext) {
+        assert(state == .active, "plaintext is encrypted only once the handshake completed")
+        let promise = unflushedPromise
+        unflushedPromise = nil
+        guard let plaintext = unflushed.take() else {
+            sendPending(context: context, promise: promise)
+            return
+        }
+        let status = plaintext.withUnsafeReadableBytes { kamino_tls_conn_write(connection, $0.baseAddress, $0.count) }
         guard status == Int32(KAMINO_TLS_OK) else {
             let error = TLSError(.protocolError, Self.text(kamino_tls_conn_error(connection)))
             promise?.fail(error)
             fail(context: context, error)
             return
         }
-        if let promise { unflushedPromises.append(promise) }
+        sendPending(context: context, promise: promise)
     }
 
-    /// Writes and flushes what OpenSSL produced; completes the promises of the writes it
-    /// carries (and `extra`) when it is written.
-    private func sendPending(context: ChannelHandlerContext, extra: EventLoopPromise<Void>? = nil) {
+    /// Writes and flushes what OpenSSL produced (handshake messages, records, alerts);
+    /// `promise` completes when it is written, at once when there is nothing to write.
+    private func sendPending(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
         let count = kamino_tls_conn_pending(connection)
-        var promises = unflushedPromises
-        unflushedPromises = []
-        if let extra { promises.append(extra) }
         guard count > 0 else {
-            for promise in promises { promise.succeed(()) }
+            promise?.succeed(())
             return
         }
-        var out = context.channel.allocator.buffer(capacity: count)
+        var out = spareWriteBuffer.take() ?? context.channel.allocator.buffer(capacity: count)
+        // Reuses the storage when the socket let go of the last flush's bytes.
+        out.clear(minimumCapacity: count)
         out.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw in
             kamino_tls_conn_take(connection, raw.baseAddress, count)
         }
         assert(out.readableBytes == count, "the memory BIO held fewer bytes than it reported")
-        let promise: EventLoopPromise<Void>?
-        switch promises.count {
-        case 0: promise = nil
-        case 1: promise = promises[0]
-        default:
-            let combined = context.eventLoop.makePromise(of: Void.self)
-            let carried = promises
-            combined.futureResult.whenComplete { result in
-                for p in carried { p.completeWith(result) }
-            }
-            promise = combined
-        }
         context.writeAndFlush(wrapOutboundOut(out), promise: promise)
+        if out.capacity <= Self.spareCapacity { spareWriteBuffer = out }
     }
 
     /// Sends any alert OpenSSL queued, reports `error` and closes the connection.
@@ -339,7 +362,7 @@ package final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard state != .closing, state != .closed else { return }
         state = .closing
         failure = error
-        sendPending(context: context)
+        sendPending(context: context, promise: nil)
         failWaiting(error)
         context.fireErrorCaught(error)
         context.close(promise: nil)
@@ -347,15 +370,18 @@ package final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Fails writes not yet sent and handshake waiters.
     private func failWaiting(_ error: any Error) {
-        let writes = waitingWrites
-        waitingWrites = []
-        for (_, promise) in writes { promise?.fail(error) }
-        let promises = unflushedPromises
-        unflushedPromises = []
-        for promise in promises { promise.fail(error) }
+        failUnflushed(error)
         let waiters = handshakeWaiters
         handshakeWaiters = []
         for waiter in waiters { waiter.fail(error) }
+    }
+
+    /// Drops the plaintext not yet flushed and fails its writes.
+    private func failUnflushed(_ error: any Error) {
+        unflushed = nil
+        let promise = unflushedPromise
+        unflushedPromise = nil
+        promise?.fail(error)
     }
 
     private static func text(_ pointer: UnsafePointer<CChar>) -> String { String(cString: pointer) }

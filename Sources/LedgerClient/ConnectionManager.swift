@@ -139,12 +139,16 @@ actor ConnectionManager {
             let address = addresses[index]
             do {
                 let context = try tls?.get()
+                // One `next()` per connection: the channel and its handshake promise share the
+                // loop. (Two calls, one for each, made every connection of a two-loop group
+                // land on the same loop, which then carried all of a TLS client's work.)
+                let loop = group.next()
                 // The handshake's outcome is taken when the handler is added: a handshake that
                 // fails at once closes the channel, which removes the handler.
-                let handshake = context.map { _ in group.next().makePromise(of: TLSHandshakeCompleted.self) }
+                let handshake = context.map { _ in loop.makePromise(of: TLSHandshakeCompleted.self) }
                 let channel: any Channel
                 do {
-                    channel = try await bootstrap(tls: context, host: address.host, handshake: handshake)
+                    channel = try await bootstrap(on: loop, tls: context, host: address.host, handshake: handshake)
                         .connect(host: address.host, port: address.port).get()
                 } catch {
                     handshake?.fail(error)
@@ -210,10 +214,11 @@ actor ConnectionManager {
         }
     }
 
+    /// Connects on `loop` (the loop the caller took from the group for this connection).
     private func bootstrap(
-        tls: TLSContext?, host: String, handshake: EventLoopPromise<TLSHandshakeCompleted>?
+        on loop: any EventLoop, tls: TLSContext?, host: String, handshake: EventLoopPromise<TLSHandshakeCompleted>?
     ) -> ClientBootstrap {
-        ClientBootstrap(group: group)
+        ClientBootstrap(group: loop)
             .connectTimeout(.nanoseconds(connectTimeout.nanoseconds))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in

@@ -13,6 +13,8 @@ final class Observed: Sendable {
         var otherErrors: [String] = []
         var inactive = false
         var handshake: TLSHandshakeCompleted?
+        /// The buffers the TLS handler wrote to the socket (clients), in order.
+        var sent: [[UInt8]] = []
     }
     let state = Mutex(State())
 
@@ -109,6 +111,75 @@ final class Saboteur: ChannelOutboundHandler {
     }
 }
 
+/// Sits under a client's TLS handler: records what it writes to the socket and can change
+/// how the next ciphertext reaches the wire, so that the server reads one record in two
+/// parts, or two records in one read.
+final class WireShaper: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    /// Outbound events understood.
+    enum Command: Sendable {
+        /// The next buffer goes out in two writes, the second one 100 ms after the first.
+        case splitNextWrite
+        /// The next buffer is held and goes out with the one after it, in one write.
+        case joinNextTwoWrites
+    }
+    private let observed: Observed
+    private var command: Command?
+    private var held: (ByteBuffer, EventLoopPromise<Void>?)?
+
+    init(_ observed: Observed) { self.observed = observed }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        var buffer = unwrapOutboundIn(data)
+        observed.state.withLock { $0.sent.append(Array(buffer.readableBytesView)) }
+        switch command {
+        case nil:
+            context.write(data, promise: promise)
+        case .splitNextWrite?:
+            command = nil
+            let first = buffer.readSlice(length: buffer.readableBytes / 2) ?? buffer
+            context.writeAndFlush(wrapOutboundOut(first), promise: nil)
+            let rest = buffer
+            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(100)) {
+                context.writeAndFlush(self.wrapOutboundOut(rest), promise: promise)
+            }
+        case .joinNextTwoWrites?:
+            guard let (heldBuffer, firstPromise) = held else {
+                held = (buffer, promise)
+                return
+            }
+            command = nil
+            held = nil
+            var first = heldBuffer
+            first.writeBuffer(&buffer)
+            if let firstPromise, let promise { firstPromise.futureResult.cascade(to: promise) }
+            context.write(wrapOutboundOut(first), promise: firstPromise ?? promise)
+        }
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard let command = event as? Command else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        self.command = command
+        promise?.succeed(())
+    }
+}
+
+/// The TLS records in `bytes` (which hold whole records): content type and length.
+func tlsRecords(_ bytes: [UInt8]) -> [(type: UInt8, length: Int)] {
+    var records: [(type: UInt8, length: Int)] = []
+    var at = 0
+    while at + 5 <= bytes.count {
+        let length = Int(bytes[at + 3]) << 8 | Int(bytes[at + 4])
+        records.append((bytes[at], length))
+        at += 5 + length
+    }
+    return records
+}
+
 /// A TLS echo server on 127.0.0.1 and clients for it, over real sockets.
 final class TLSPeers: Sendable {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -146,7 +217,7 @@ final class TLSPeers: Sendable {
         return nil
     }
 
-    /// Connects a TLS client (a `Saboteur` under its TLS handler).
+    /// Connects a TLS client (a `Saboteur` and a `WireShaper` under its TLS handler).
     func connect(_ configuration: TLSConfiguration) throws -> (any Channel, Observed) {
         let context = try TLSContext(role: .client, configuration: configuration)
         let observed = Observed()
@@ -154,6 +225,7 @@ final class TLSPeers: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(Saboteur())
+                    try channel.pipeline.syncOperations.addHandler(WireShaper(observed))
                     try channel.pipeline.syncOperations.addHandler(try context.makeHandler())
                     try channel.pipeline.syncOperations.addHandler(Recorder(observed, echo: false))
                 }
