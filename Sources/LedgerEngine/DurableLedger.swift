@@ -887,4 +887,3 @@ package final class DurableLedger: Sendable {
         }
     }
 }
-
