@@ -490,6 +490,9 @@ package final class DurableLedger: Sendable {
     package func enqueueWrite(_ events: BatchEvents) throws(EngineError) -> EnqueuedWrite {
         try Self.checkSize(events)
         let sequencer = self.sequencer
+        // The body does not depend on the LSN or the timestamp: made (and checksummed)
+        // before the lock, and for a plain batch taken from the events as received.
+        let body = RecordBody(events)
         let now = clock.nanosecondsSinceEpoch()
         let (batch, applying, gate, timeline) = try enqueue { (s) throws(EngineError) -> Stamped in
             guard s.role == .primary else {
@@ -498,7 +501,7 @@ package final class DurableLedger: Sendable {
             }
             let batch = LoggedBatch(lsn: s.lsn + 1, timestamp: try Self.stamp(events, wallClock: now, sequencer: sequencer),
                                     events: events)
-            return Stamped(batch: batch, body: batch.events.encoded(), epoch: s.epoch)
+            return Stamped(batch: batch, body: body, epoch: s.epoch)
         }
         return EnqueuedWrite(batch: batch, applying: applying, gate: gate, timeline: timeline)
     }
@@ -724,10 +727,22 @@ package final class DurableLedger: Sendable {
     /// A batch stamped for the log: what `enqueue` appends and applies.
     private struct Stamped {
         let batch: LoggedBatch
-        /// The body as logged: the batch's encoding, or a shipped record's bytes as received.
-        let body: [UInt8]
+        /// The body as logged: the batch's encoding (made before the lock), or a shipped
+        /// record's bytes as received.
+        let body: RecordBody
         /// The epoch the record is written in.
         let epoch: UInt64
+
+        init(batch: LoggedBatch, body: RecordBody, epoch: UInt64) {
+            self.batch = batch
+            self.body = body
+            self.epoch = epoch
+        }
+
+        /// A shipped record's bytes as received.
+        init(batch: LoggedBatch, body: [UInt8], epoch: UInt64) {
+            self.init(batch: batch, body: RecordBody(bytes: body), epoch: epoch)
+        }
     }
 
     /// The client write path: `enqueue` on a primary, then `settle`.
@@ -741,7 +756,7 @@ package final class DurableLedger: Sendable {
                                   primaryAddress: s.role.knownPrimary)
             }
             let batch = try make(s.lsn + 1, now)
-            return Stamped(batch: batch, body: batch.events.encoded(), epoch: s.epoch)
+            return Stamped(batch: batch, body: RecordBody(batch.events), epoch: s.epoch)
         }
         let results = try await settle(batch, applying, gate: gate, timeline: timeline)
         return (batch, results)
@@ -783,7 +798,8 @@ package final class DurableLedger: Sendable {
             do throws(WALError) {
                 (lsn, timeline) = try stamped.body.withBytes { b throws(WALError) in
                     try writer.appendTracked(operation: batch.events.operation.rawValue, timestamp: batch.timestamp,
-                                             eventCount: UInt32(batch.events.count), body: b, epoch: stamped.epoch)
+                                             eventCount: UInt32(batch.events.count), body: b,
+                                             bodyChecksum: stamped.body.checksum, epoch: stamped.epoch)
                 }
             } catch {
                 switch error.code {

@@ -8,7 +8,10 @@ package import LedgerStorage
 import Synchronization
 
 /// Takes a snapshot every `every` LSNs, or once `logBytes` bytes of log were written since
-/// the last one (whichever comes first; 0 turns a trigger off), one at a time. The capture
+/// the last one (whichever comes first; 0 turns a trigger off), one at a time. The byte
+/// trigger scales with the state: it also waits for as many bytes of log as the last
+/// snapshot held, so writing snapshots never takes more of the disk than the log does
+/// (and a restart replays at most about one snapshot's worth of log). The capture
 /// happens under the sequencer's lock (that is the pause); the file is written on a
 /// dedicated, lower-priority thread once the LSN it covers is durable (a snapshot must
 /// never cover a record the log could still lose); then older snapshots and the segments
@@ -33,6 +36,9 @@ package final class SnapshotScheduler: Sendable {
     private let busy = Atomic<Bool>(false)
     /// Record body bytes logged since the last snapshot was claimed.
     private let bytesSince = Atomic<UInt64>(0)
+    /// The size of the last snapshot written (0: none yet): the byte trigger waits for at
+    /// least this many bytes of log.
+    private let lastSnapshotBytes = Atomic<UInt64>(0)
     private let inFlight = Mutex<Task<Void, Never>?>(nil)
     /// The oldest LSN whose segment must stay (replicas still need it); nil: none.
     private let retention = Mutex<(@Sendable () -> UInt64)?>(nil)
@@ -60,12 +66,16 @@ package final class SnapshotScheduler: Sendable {
         bytesSince.add(UInt64(max(bytes, 0)), ordering: .relaxed)
     }
 
+    /// The log bytes that make the next snapshot due: `logBytes`, or the last snapshot's
+    /// size when that is larger.
+    package var byteThreshold: UInt64 { max(logBytes, lastSnapshotBytes.load(ordering: .relaxed)) }
+
     /// True when a snapshot should be captured right after `lsn` (claims the single slot).
     /// The byte count restarts when a snapshot is claimed; a snapshot due while another is
     /// still being written waits for a later LSN.
     package func claim(lsn: UInt64) -> Bool {
         let byLSN = every > 0 && lsn % every == 0
-        let byBytes = logBytes > 0 && bytesSince.load(ordering: .relaxed) >= logBytes
+        let byBytes = logBytes > 0 && bytesSince.load(ordering: .relaxed) >= byteThreshold
         guard byLSN || byBytes else { return false }
         guard busy.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
             return false
@@ -102,6 +112,7 @@ package final class SnapshotScheduler: Sendable {
                     return SnapshotWriteResult(removed: try store.removeObsolete(keep: 2, keepLogFrom: keepLogFrom).count,
                                                bytes: info.contentLength)
                 }.pair
+                lastSnapshotBytes.store(bytes, ordering: .relaxed)
                 onOutcome(.written(lsn: lsn, removedFiles: removed, seconds: monotonicNow() - began, bytes: bytes))
             } catch {
                 // A failed snapshot loses nothing: the log still holds every batch.

@@ -15,7 +15,7 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Take a snapshot every N log records (0: never; default 0). With --snapshot-log-bytes, whichever comes first.")
     var snapshotEvery: String?
 
-    @Option(help: "Take a snapshot once this many bytes of log were written since the last one (0: never; default 268435456, 256 MiB); older segments the newest snapshots cover are then removed.")
+    @Option(help: "Take a snapshot once this many bytes of log were written since the last one, and at least as many as the last snapshot held (0: never; default 268435456, 256 MiB); older segments the newest snapshots cover are then removed.")
     var snapshotLogBytes: String?
 
     @Option(help: "Shards of the ledger: 1 (default) runs the serial ledger; 2-16 shard accounts across that many shard actors.")

@@ -125,6 +125,46 @@ struct SnapshotTriggerTests {
         #expect(try checkSnapshotsMatchTheLog(dir.path) > 0)
     }
 
+    @Test("The byte trigger waits for as many log bytes as the last snapshot held")
+    func byteTriggerScalesWithTheState() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let sizes = Mutex<[UInt64: UInt64]>([:])
+        let threshold: UInt64 = 2_000
+        let ledger = try await DurableLedger.open(
+            directory: dir.path, segmentSize: 8 << 20, snapshotLogBytes: threshold,
+            onSnapshot: { outcome in
+                if case .written(let lsn, _, _, let bytes) = outcome { sizes.withLock { $0[lsn] = bytes } }
+            })
+        _ = try await ledger.createAccounts(accounts())
+        for round in 0..<40 {
+            try await write(ledger, writers: 1, rounds: 1, size: 10, idBase: round * 100_000_000)
+            // Each snapshot due is written before the next batch (none skipped as busy).
+            await ledger.snapshotsSettled()
+        }
+        await ledger.close()
+        let written = sizes.withLock { $0 }.sorted { $0.key < $1.key }
+        #expect(written.count >= 2)
+        // The state (60 accounts, 7.7 KiB and more) is far above the 2,000-byte threshold:
+        // after the first snapshot, each one waits for the last one's size in log bytes.
+        var logged: [UInt64: UInt64] = [:]
+        var total: UInt64 = 0
+        var records = try WALReader(directory: dir.path).records(from: 1)
+        while let record = try records.next() {
+            total += UInt64(record.body.count)
+            logged[record.lsn] = total
+        }
+        for (previous, next) in zip(written, written.dropFirst()) {
+            let between = try #require(logged[next.key]) - (try #require(logged[previous.key]))
+            #expect(previous.value > threshold)
+            #expect(between >= previous.value, "snapshot at LSN \(next.key) after \(between) log bytes")
+            // ...and fires at the first LSN where enough was logged.
+            let before = try #require(logged[next.key - 1]) - (try #require(logged[previous.key]))
+            #expect(before < previous.value)
+        }
+        #expect(try checkSnapshotsMatchTheLog(dir.path) >= 2)
+    }
+
     @Test("Snapshots captured while 16 writers go on each equal the state at their LSN")
     func captureUnderLoad() async throws {
         let dir = TemporaryDirectory()

@@ -1,0 +1,43 @@
+import Testing
+
+@testable import LedgerCore
+
+/// The snapshot copy buffers: a block given back is grown off the capture when the state
+/// outgrows it, so the next capture finds one already mapped.
+@Suite("Snapshot buffer pool")
+struct SnapshotBufferPoolTests {
+    @Test("A large block given back is replaced by one with room to grow, which the next take reuses")
+    func growsOffTheCapture() {
+        let pool = SnapshotBufferPool()
+        let first = 3 << 20
+        let block = pool.take(bytes: first)
+        #expect(block.bytes >= first)
+        pool.give(block)
+        // 1.25x of the request is below its eighth plus 4 MiB: replaced on the way back.
+        #expect(pool.spareBytes == SnapshotBufferPool.headroom(for: first))
+        #expect(pool.spareBytes >= first + SnapshotBufferPool.minimumGrowth)
+        // A state grown by several MiB still fits the spare: the capture maps nothing.
+        let grown = first + (6 << 20)
+        let spare = pool.spareBytes
+        let again = pool.take(bytes: grown)
+        #expect(again.bytes == spare)
+        #expect(pool.spareBytes == 0)
+        pool.give(again)
+        #expect(pool.spareBytes >= grown + grown / 8)
+    }
+
+    @Test("Small requests keep a quarter of headroom and are never grown")
+    func smallRequestsStaySmall() {
+        let pool = SnapshotBufferPool()
+        let block = pool.take(bytes: 100_000)
+        #expect(block.bytes == 125_000)
+        pool.give(block)
+        #expect(pool.spareBytes == 125_000)
+        // The larger block is kept, the smaller freed.
+        let other = pool.take(bytes: 200_000)
+        let kept = pool.take(bytes: 1)
+        pool.give(other)
+        pool.give(kept)
+        #expect(pool.spareBytes == 250_000)
+    }
+}
