@@ -23,7 +23,12 @@ package final class DurableLedger: Sendable {
         /// The replication epoch records are written in (the newest one logged, on a follower).
         var epoch: UInt64
         /// Whether client writes are accepted (primary) or records come from a primary.
-        var role: NodeRole
+        /// Every change is copied to `roleNow` (read without this lock).
+        var role: NodeRole {
+            didSet { roleNow.set(role) }
+        }
+        /// `role`, for readers that must not wait for this lock.
+        let roleNow: RoleMirror
         /// A follower's applier of shipped batches (layouts that apply in place; started
         /// with the first shipped record, ended by a promotion or `close`).
         var applier: ShippedApplier?
@@ -42,6 +47,8 @@ package final class DurableLedger: Sendable {
     let writer: WALWriter
     private let clock: any BatchClock
     let state: Mutex<State>
+    /// `State.role` as of its last change (the object the state updates).
+    private let roleNow: RoleMirror
     private let snapshots: SnapshotScheduler
     let sequencer: any Sequencer
     /// Sync replication's hold on answers (nil: answer after the local fsync).
@@ -59,7 +66,8 @@ package final class DurableLedger: Sendable {
         self.clock = clock
         self.sequencer = sequencer
         self.snapshots = snapshots
-        state = Mutex(State(lsn: lsn, failure: nil, epoch: epoch, role: role, applier: nil))
+        roleNow = RoleMirror(role)
+        state = Mutex(State(lsn: lsn, failure: nil, epoch: epoch, role: role, roleNow: roleNow, applier: nil))
         writer.onHealth { [weak self] health in self?.logHealth(health) }
     }
 
@@ -290,8 +298,10 @@ package final class DurableLedger: Sendable {
 
     // MARK: Replication
 
-    /// The node's role now.
-    package var role: NodeRole { state.withLock { $0.role } }
+    /// The node's role now. Read without the ledger's lock, which a primary holds while it
+    /// applies a batch (milliseconds): the shipping path and the sync gate check the role
+    /// for every batch and must not wait behind the apply of the next one.
+    package var role: NodeRole { roleNow.value }
 
     /// The epoch of the newest record logged (a primary's own epoch once it logs).
     package var epoch: UInt64 { state.withLock { $0.epoch } }
