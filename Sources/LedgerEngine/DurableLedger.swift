@@ -390,6 +390,22 @@ package final class DurableLedger: Sendable {
         lsn: UInt64, epoch: UInt64, timestamp: UInt64, operation rawOperation: UInt8, eventCount: UInt32,
         body: [UInt8]
     ) throws(EngineError) -> (LoggedBatch, Applying) {
+        try body.withUnsafeBytes { b in
+            Result { () throws(EngineError) in
+                try appendShipped(lsn: lsn, epoch: epoch, timestamp: timestamp, operation: rawOperation,
+                                  eventCount: eventCount, body: b, bodyChecksum: RecordHeader.bodyChecksum(b))
+            }
+        }.get()
+    }
+
+    /// `appendShipped` for a body read in place from the received frame, whose record
+    /// checksum `bodyChecksum` the receive path has verified against `body`
+    /// (`ReplicationMessage.Records` checks every record): the log takes the bytes with
+    /// that checksum instead of computing it again (one copy, no second pass).
+    package func appendShipped(
+        lsn: UInt64, epoch: UInt64, timestamp: UInt64, operation rawOperation: UInt8, eventCount: UInt32,
+        body: UnsafeRawBufferPointer, bodyChecksum: UInt32
+    ) throws(EngineError) -> (LoggedBatch, Applying) {
         let events = try Self.decodeShipped(lsn: lsn, operation: rawOperation, eventCount: eventCount, body: body)
         try Self.checkSize(events)
         let sequencer = self.sequencer
@@ -419,7 +435,8 @@ package final class DurableLedger: Sendable {
             guard follows else {
                 throw EngineError(.batchRefused, "timestamp \(timestamp) of shipped LSN \(lsn) does not follow the last batch")
             }
-            return Stamped(batch: LoggedBatch(lsn: lsn, timestamp: timestamp, events: events), body: body, epoch: epoch)
+            return Stamped(batch: LoggedBatch(lsn: lsn, timestamp: timestamp, events: events),
+                           body: .received(body, checksum: bodyChecksum), epoch: epoch)
         }
         return (batch, applying)
     }
@@ -434,16 +451,14 @@ package final class DurableLedger: Sendable {
 
     /// The events of a shipped record's body.
     private static func decodeShipped(
-        lsn: UInt64, operation rawOperation: UInt8, eventCount: UInt32, body: [UInt8]
+        lsn: UInt64, operation rawOperation: UInt8, eventCount: UInt32, body: UnsafeRawBufferPointer
     ) throws(EngineError) -> BatchEvents {
         let events: BatchEvents
         do throws(CodecError) {
             guard let operation = Operation(rawValue: rawOperation), operation.isMutating else {
                 throw CodecError(.unknownOperation, "operation \(rawOperation) is not a logged batch")
             }
-            events = try body.withUnsafeBytes { b in
-                Result { () throws(CodecError) -> BatchEvents in try BatchEvents.decode(operation: operation, body: b) }
-            }.get()
+            events = try BatchEvents.decode(operation: operation, body: body)
         } catch {
             throw EngineError(.batchRefused, "shipped LSN \(lsn) does not decode: \(error)")
         }
@@ -508,7 +523,7 @@ package final class DurableLedger: Sendable {
             }
             let batch = LoggedBatch(lsn: s.lsn + 1, timestamp: try Self.stamp(events, wallClock: now, sequencer: sequencer),
                                     events: events)
-            return Stamped(batch: batch, body: batch.events.encoded(), epoch: s.epoch)
+            return Stamped(batch: batch, body: .encoded(batch.events.encoded()), epoch: s.epoch)
         }
         return EnqueuedWrite(batch: batch, applying: applying, gate: gate, timeline: timeline)
     }
@@ -735,9 +750,41 @@ package final class DurableLedger: Sendable {
     private struct Stamped {
         let batch: LoggedBatch
         /// The body as logged: the batch's encoding, or a shipped record's bytes as received.
-        let body: [UInt8]
+        let body: LogBody
         /// The epoch the record is written in.
         let epoch: UInt64
+    }
+
+    /// The bytes a record is logged with.
+    private enum LogBody {
+        /// Encoded here: the log computes its checksum.
+        case encoded([UInt8])
+        /// A shipped record's body in the received frame (valid while `enqueue` runs), with
+        /// the record checksum the receive path verified against it.
+        case received(UnsafeRawBufferPointer, checksum: UInt32)
+
+        var count: Int {
+            switch self {
+            case .encoded(let bytes): bytes.count
+            case .received(let bytes, _): bytes.count
+            }
+        }
+
+        /// Appends the body to `writer` as one record.
+        func append(to writer: WALWriter, operation: UInt8, timestamp: UInt64, eventCount: UInt32, epoch: UInt64)
+            throws(WALError) -> (lsn: UInt64, timeline: UInt64)
+        {
+            switch self {
+            case .encoded(let bytes):
+                return try bytes.withBytes { b throws(WALError) in
+                    try writer.appendTracked(operation: operation, timestamp: timestamp, eventCount: eventCount,
+                                             body: b, epoch: epoch)
+                }
+            case .received(let bytes, let checksum):
+                return try writer.appendTracked(operation: operation, timestamp: timestamp, eventCount: eventCount,
+                                                body: bytes, epoch: epoch, bodyChecksum: checksum)
+            }
+        }
     }
 
     /// The client write path: `enqueue` on a primary, then `settle`.
@@ -751,7 +798,7 @@ package final class DurableLedger: Sendable {
                                   primaryAddress: s.role.knownPrimary)
             }
             let batch = try make(s.lsn + 1, now)
-            return Stamped(batch: batch, body: batch.events.encoded(), epoch: s.epoch)
+            return Stamped(batch: batch, body: .encoded(batch.events.encoded()), epoch: s.epoch)
         }
         let results = try await settle(batch, applying, gate: gate, timeline: timeline)
         return (batch, results)
@@ -791,10 +838,9 @@ package final class DurableLedger: Sendable {
             assert(stamped.epoch >= s.epoch, "records are logged in non-decreasing epochs")
             let lsn: UInt64
             do throws(WALError) {
-                (lsn, timeline) = try stamped.body.withBytes { b throws(WALError) in
-                    try writer.appendTracked(operation: batch.events.operation.rawValue, timestamp: batch.timestamp,
-                                             eventCount: UInt32(batch.events.count), body: b, epoch: stamped.epoch)
-                }
+                (lsn, timeline) = try stamped.body.append(
+                    to: writer, operation: batch.events.operation.rawValue, timestamp: batch.timestamp,
+                    eventCount: UInt32(batch.events.count), epoch: stamped.epoch)
             } catch {
                 switch error.code {
                 case .stopped, .noSpace, .io:

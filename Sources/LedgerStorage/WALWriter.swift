@@ -140,14 +140,19 @@ package final class WALWriter: Sendable {
     /// `append`, with the timeline the LSN belongs to: pass it to `waitDurable` or
     /// `whenDurable` so that a record cut by a failure is never reported durable because
     /// a later record took its LSN after the log resumed.
+    /// `bodyChecksum`: the body's checksum (`RecordHeader.bodyChecksum`) when the caller
+    /// has already verified it against these bytes (a shipped record whose checksum the
+    /// receive path checked); nil: computed here.
     package func appendTracked(operation: UInt8, timestamp: UInt64, eventCount: UInt32,
-                               body: UnsafeRawBufferPointer, epoch: UInt64 = 0) throws(WALError)
+                               body: UnsafeRawBufferPointer, epoch: UInt64 = 0,
+                               bodyChecksum: UInt32? = nil) throws(WALError)
         -> (lsn: UInt64, timeline: UInt64)
     {
         guard body.count <= configuration.maxBodyLength else {
             throw WALError(.recordTooLarge, "body of \(body.count) bytes exceeds \(configuration.maxBodyLength)")
         }
-        let bodyCRC = RecordHeader.bodyChecksum(body)
+        let bodyCRC = bodyChecksum ?? RecordHeader.bodyChecksum(body)
+        assert(bodyCRC == RecordHeader.bodyChecksum(body), "a given body checksum is the checksum of these bytes")
         let pad = RecordHeader.paddedLength(body.count) - body.count
         let (lsn, timeline, wake) = try shared.state.withLock { s throws(WALError) -> (UInt64, UInt64, Bool) in
             if let failure = s.failure {

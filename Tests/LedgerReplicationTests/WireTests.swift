@@ -130,6 +130,34 @@ struct WireTests {
         }
     }
 
+    /// A record whose padding is not zero is refused even when its body checksum covers
+    /// that padding: a follower logs the body with the received checksum and pads it with
+    /// zeros itself, so such a record would be logged damaged.
+    @Test func recordsWithNonZeroPaddingAreRefused() throws {
+        var raw = Wire.records(first: 5, lengths: [3])
+        let paddingStart = RecordHeader.size + 3
+        #expect(raw.count == RecordHeader.size + 8)
+        raw[paddingStart] = 0x55
+        // Seal the body checksum over the non-zero padding, then the header checksum.
+        let crc = CRC32C.checksum(Array(raw[RecordHeader.size...]))
+        raw.replaceSubrange(40..<44, with: Wire.le(crc))
+        raw.replaceSubrange(60..<64, with: Wire.le(CRC32C.checksum(Array(raw[0..<60]))))
+        do {
+            _ = try ReplicationMessage.Records(validating: ByteBuffer(bytes: raw), firstLSN: 5, lastLSN: 5, count: 1)
+            Issue.record("a record with non-zero padding was accepted")
+        } catch {
+            #expect(error.code == .badRecord)
+            #expect(error.message.contains("padding"))
+        }
+        // The same record with zero padding passes (the test changed only the padding).
+        raw[paddingStart] = 0
+        let sealed = CRC32C.checksum(Array(raw[RecordHeader.size...]))
+        raw.replaceSubrange(40..<44, with: Wire.le(sealed))
+        raw.replaceSubrange(60..<64, with: Wire.le(CRC32C.checksum(Array(raw[0..<60]))))
+        #expect(raw == Wire.records(first: 5, lengths: [3]))
+        _ = try ReplicationMessage.Records(validating: ByteBuffer(bytes: raw), firstLSN: 5, lastLSN: 5, count: 1)
+    }
+
     @Test func epochHistoryValidates() {
         #expect(EpochHistory().entries.isEmpty)
         #expect((try? EpochHistory([.init(epoch: 1, firstLSN: 1), .init(epoch: 2, firstLSN: 2)]))?.last?.epoch == 2)

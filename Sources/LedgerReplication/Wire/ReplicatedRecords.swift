@@ -7,8 +7,9 @@ extension ReplicationMessage {
     /// `RecordHeader`, the body, zero padding to 8 bytes).
     ///
     /// A value always holds checked records: both ways of making one (decoding a frame,
-    /// `init(validating:firstLSN:lastLSN:count:)`) check every header, body checksum and
-    /// LSN. The records stay one `ByteBuffer` (no per-record copy); iterate to get each
+    /// `init(validating:firstLSN:lastLSN:count:)`) check every header, body checksum,
+    /// zero padding and LSN, so a record's `bodyChecksum` is the checksum of its body
+    /// followed by zeros (`RecordHeader.bodyChecksum`). The records stay one `ByteBuffer` (no per-record copy); iterate to get each
     /// header and body slice.
     package struct Records: Sendable, Hashable, Sequence {
         /// Bytes of the body before the records: first_lsn u64, last_lsn u64, count u32, reserved u32.
@@ -24,9 +25,9 @@ extension ReplicationMessage {
 
         /// Checks raw log records (consecutive records as read from a log) and wraps them
         /// without copying, for a `records` frame. Throws `badRecord` when a header does not
-        /// decode, a body checksum does not match, the LSNs are not `firstLSN...lastLSN`, the
-        /// count is not `count`, or the records do not exactly fill `bytes`; throws
-        /// `frameTooLarge` when they do not fit one frame.
+        /// decode, a body checksum does not match, a body's padding is not zero, the LSNs
+        /// are not `firstLSN...lastLSN`, the count is not `count`, or the records do not
+        /// exactly fill `bytes`; throws `frameTooLarge` when they do not fit one frame.
         package init(validating bytes: ByteBuffer, firstLSN: UInt64, lastLSN: UInt64, count: Int)
             throws(ReplicationWireError)
         {
@@ -89,6 +90,12 @@ extension ReplicationMessage {
                         rebasing: all[(offset + RecordHeader.size)..<(offset + length)])
                     guard CRC32C.checksum(padded) == header.bodyChecksum else {
                         return bad("record \(seen) (LSN \(header.lsn)): body checksum mismatch")
+                    }
+                    // The checksum covers the padding as zeros: a follower logs the body
+                    // with that checksum and pads it with zeros itself.
+                    let bodyEnd = offset + RecordHeader.size + Int(header.bodyLength)
+                    guard all[bodyEnd..<(offset + length)].allSatisfy({ $0 == 0 }) else {
+                        return bad("record \(seen) (LSN \(header.lsn)): padding after the body is not zero")
                     }
                     offset += length
                     expected &+= 1
