@@ -158,6 +158,28 @@ struct WireTests {
         _ = try ReplicationMessage.Records(validating: ByteBuffer(bytes: raw), firstLSN: 5, lastLSN: 5, count: 1)
     }
 
+    /// The primary frames its own in-memory records without checking their bodies again;
+    /// the follower's decoder still checks every body, so a damaged one is refused there.
+    @Test func ownLogRecordsSkipOnlyTheBodyCheck() throws {
+        let raw = Wire.records(first: 5, lengths: [3, 20])
+        let own = try ReplicationMessage.Records(ownLog: ByteBuffer(bytes: raw), firstLSN: 5, lastLSN: 6, count: 2)
+        #expect(own == (try ReplicationMessage.Records(validating: ByteBuffer(bytes: raw), firstLSN: 5, lastLSN: 6, count: 2)))
+        // Headers, LSNs and lengths are still checked.
+        #expect(throws: ReplicationWireError.self) {
+            _ = try ReplicationMessage.Records(ownLog: ByteBuffer(bytes: raw), firstLSN: 6, lastLSN: 7, count: 2)
+        }
+        #expect(throws: ReplicationWireError.self) {
+            _ = try ReplicationMessage.Records(ownLog: ByteBuffer(bytes: Array(raw.dropLast(8))), firstLSN: 5, lastLSN: 6, count: 2)
+        }
+        // A damaged body passes here, and the follower's decoder refuses the frame.
+        var damaged = raw
+        damaged[RecordHeader.size + 1] ^= 0x01
+        let wrapped = try ReplicationMessage.Records(ownLog: ByteBuffer(bytes: damaged), firstLSN: 5, lastLSN: 6, count: 2)
+        let decoded = Wire.decode(try Wire.encode(ReplicationFrame(epoch: 2, message: .records(wrapped))))
+        #expect(decoded.frames.isEmpty)
+        #expect(decoded.error?.code == .badRecord)
+    }
+
     @Test func epochHistoryValidates() {
         #expect(EpochHistory().entries.isEmpty)
         #expect((try? EpochHistory([.init(epoch: 1, firstLSN: 1), .init(epoch: 2, firstLSN: 2)]))?.last?.epoch == 2)
