@@ -23,7 +23,12 @@ package final class DurableLedger: Sendable {
         /// The replication epoch records are written in (the newest one logged, on a follower).
         var epoch: UInt64
         /// Whether client writes are accepted (primary) or records come from a primary.
-        var role: NodeRole
+        /// Every change is copied to `roleNow` (read without this lock).
+        var role: NodeRole {
+            didSet { roleNow.set(role) }
+        }
+        /// `role`, for readers that must not wait for this lock.
+        let roleNow: RoleMirror
         /// A follower's applier of shipped batches (layouts that apply in place; started
         /// with the first shipped record, ended by a promotion or `close`).
         var applier: ShippedApplier?
@@ -42,6 +47,8 @@ package final class DurableLedger: Sendable {
     let writer: WALWriter
     private let clock: any BatchClock
     let state: Mutex<State>
+    /// `State.role` as of its last change (the object the state updates).
+    private let roleNow: RoleMirror
     private let snapshots: SnapshotScheduler
     let sequencer: any Sequencer
     /// Sync replication's hold on answers (nil: answer after the local fsync).
@@ -59,7 +66,8 @@ package final class DurableLedger: Sendable {
         self.clock = clock
         self.sequencer = sequencer
         self.snapshots = snapshots
-        state = Mutex(State(lsn: lsn, failure: nil, epoch: epoch, role: role, applier: nil))
+        roleNow = RoleMirror(role)
+        state = Mutex(State(lsn: lsn, failure: nil, epoch: epoch, role: role, roleNow: roleNow, applier: nil))
         writer.onHealth { [weak self] health in self?.logHealth(health) }
     }
 
@@ -290,8 +298,10 @@ package final class DurableLedger: Sendable {
 
     // MARK: Replication
 
-    /// The node's role now.
-    package var role: NodeRole { state.withLock { $0.role } }
+    /// The node's role now. Read without the ledger's lock, which a primary holds while it
+    /// applies a batch (milliseconds): the shipping path and the sync gate check the role
+    /// for every batch and must not wait behind the apply of the next one.
+    package var role: NodeRole { roleNow.value }
 
     /// The epoch of the newest record logged (a primary's own epoch once it logs).
     package var epoch: UInt64 { state.withLock { $0.epoch } }
@@ -380,6 +390,22 @@ package final class DurableLedger: Sendable {
         lsn: UInt64, epoch: UInt64, timestamp: UInt64, operation rawOperation: UInt8, eventCount: UInt32,
         body: [UInt8]
     ) throws(EngineError) -> (LoggedBatch, Applying) {
+        try body.withUnsafeBytes { b in
+            Result { () throws(EngineError) in
+                try appendShipped(lsn: lsn, epoch: epoch, timestamp: timestamp, operation: rawOperation,
+                                  eventCount: eventCount, body: b, bodyChecksum: RecordHeader.bodyChecksum(b))
+            }
+        }.get()
+    }
+
+    /// `appendShipped` for a body read in place from the received frame, whose record
+    /// checksum `bodyChecksum` the receive path has verified against `body`
+    /// (`ReplicationMessage.Records` checks every record): the log takes the bytes with
+    /// that checksum instead of computing it again (one copy, no second pass).
+    package func appendShipped(
+        lsn: UInt64, epoch: UInt64, timestamp: UInt64, operation rawOperation: UInt8, eventCount: UInt32,
+        body: UnsafeRawBufferPointer, bodyChecksum: UInt32
+    ) throws(EngineError) -> (LoggedBatch, Applying) {
         let events = try Self.decodeShipped(lsn: lsn, operation: rawOperation, eventCount: eventCount, body: body)
         try Self.checkSize(events)
         let sequencer = self.sequencer
@@ -409,7 +435,8 @@ package final class DurableLedger: Sendable {
             guard follows else {
                 throw EngineError(.batchRefused, "timestamp \(timestamp) of shipped LSN \(lsn) does not follow the last batch")
             }
-            return Stamped(batch: LoggedBatch(lsn: lsn, timestamp: timestamp, events: events), body: body, epoch: epoch)
+            return Stamped(batch: LoggedBatch(lsn: lsn, timestamp: timestamp, events: events),
+                           body: RecordBody(received: body, checksum: bodyChecksum), epoch: epoch)
         }
         return (batch, applying)
     }
@@ -424,16 +451,14 @@ package final class DurableLedger: Sendable {
 
     /// The events of a shipped record's body.
     private static func decodeShipped(
-        lsn: UInt64, operation rawOperation: UInt8, eventCount: UInt32, body: [UInt8]
+        lsn: UInt64, operation rawOperation: UInt8, eventCount: UInt32, body: UnsafeRawBufferPointer
     ) throws(EngineError) -> BatchEvents {
         let events: BatchEvents
         do throws(CodecError) {
             guard let operation = Operation(rawValue: rawOperation), operation.isMutating else {
                 throw CodecError(.unknownOperation, "operation \(rawOperation) is not a logged batch")
             }
-            events = try body.withUnsafeBytes { b in
-                Result { () throws(CodecError) -> BatchEvents in try BatchEvents.decode(operation: operation, body: b) }
-            }.get()
+            events = try BatchEvents.decode(operation: operation, body: body)
         } catch {
             throw EngineError(.batchRefused, "shipped LSN \(lsn) does not decode: \(error)")
         }

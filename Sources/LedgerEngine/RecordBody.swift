@@ -10,11 +10,16 @@ import LedgerStorage
 /// the log takes the bytes from there. A coalesced record is assembled once (its head and
 /// each request's events back to back); a shipped record keeps the bytes it arrived with.
 /// Either way the bytes are the record format of `docs/wal.md`, unchanged.
-struct RecordBody: Sendable {
-    private enum Storage: Sendable {
+///
+/// Not `Sendable`: a shipped body may point into the received frame, valid only while
+/// the follower's receive path appends it (`DurableLedger.appendShipped`).
+struct RecordBody {
+    private enum Storage {
         /// A plain batch whose events' memory is its encoding.
         case events(BatchEvents)
         case bytes([UInt8])
+        /// A shipped record's body in the received frame.
+        case received(UnsafeRawBufferPointer)
     }
 
     private let storage: Storage
@@ -45,6 +50,15 @@ struct RecordBody: Sendable {
         (count, checksum) = Self.measure(storage)
     }
 
+    /// A shipped record's body in the received frame (valid while it is appended), with the
+    /// record checksum its receive path verified against these bytes: not computed again.
+    init(received bytes: UnsafeRawBufferPointer, checksum: UInt32) {
+        storage = .received(bytes)
+        count = bytes.count
+        self.checksum = checksum
+        assert(RecordHeader.bodyChecksum(bytes) == checksum, "a received body's checksum was verified against it")
+    }
+
     private static func measure(_ storage: Storage) -> (Int, UInt32) {
         withRaw(storage) { b in (b.count, RecordHeader.bodyChecksum(b)) }
     }
@@ -59,6 +73,8 @@ struct RecordBody: Sendable {
         switch storage {
         case .bytes(let bytes):
             return bytes.withUnsafeBytes(body)
+        case .received(let bytes):
+            return body(bytes)
         case .events(.accounts(let a)):
             assert(MemoryLayout<Account>.size == RecordCodec.accountSize, "an account's memory is its 128-byte encoding")
             return a.withUnsafeBytes(body)

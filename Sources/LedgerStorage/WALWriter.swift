@@ -140,8 +140,9 @@ package final class WALWriter: Sendable {
     /// `append`, with the timeline the LSN belongs to: pass it to `waitDurable` or
     /// `whenDurable` so that a record cut by a failure is never reported durable because
     /// a later record took its LSN after the log resumed.
-    /// - Parameter bodyChecksum: `RecordHeader.bodyChecksum(body)` when the caller computed
-    ///   it already (outside its own locks); nil: computed here.
+    /// - Parameter bodyChecksum: `RecordHeader.bodyChecksum(body)` when the caller has it
+    ///   already (computed outside its own locks, or verified on a shipped record's
+    ///   receive path); nil: computed here.
     package func appendTracked(operation: UInt8, timestamp: UInt64, eventCount: UInt32,
                                body: UnsafeRawBufferPointer, bodyChecksum: UInt32? = nil,
                                epoch: UInt64 = 0) throws(WALError)

@@ -25,6 +25,14 @@ struct ReplicatedServe {
         let metrics = ServerMetrics(version: KaminoVersion.version, commit: KaminoVersion.commit)
         do { try makeDirectories(settings.data) } catch { throw exitFailure("error: \(error)") }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        // Node-to-node connections get a loop of their own: a client loop applies write
+        // batches in place (milliseconds each), and records shipped or acks received on
+        // that loop would wait for the apply (the sync answer's path would be serial).
+        let replicationGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let shutdownLoops: @Sendable () async -> Void = {
+            try? await group.shutdownGracefully()
+            try? await replicationGroup.shutdownGracefully()
+        }
         let control = ReplicatedNodeControl()
         var configuration = settings.serverConfiguration
         configuration.tls = tls?.clientPort
@@ -60,7 +68,7 @@ struct ReplicatedServe {
         nodeSettings.replicationToken = replicationToken
         let node = ReplicatedNode(
             settings: nodeSettings,
-            group: group, logger: logger,
+            group: replicationGroup, logger: logger,
             openLedger: { (role) throws(EngineError) -> DurableLedger in
                 do throws(EngineError) {
                     return try await LedgerOpening.open(settings, role: role, acceptDataLoss: acceptDataLoss,
@@ -124,7 +132,7 @@ struct ReplicatedServe {
                 logger.critical("cannot start", metadata: ["error": "\(error.message)"])
                 running.cancel()
                 _ = try? await running.value
-                try? await group.shutdownGracefully()
+                await shutdownLoops()
                 throw exitFailure("error: \(error.message)")
             case .success?, nil:
                 announce("listening on \(Serve.describe(address, fallback: settings.listen.description))")
@@ -132,17 +140,17 @@ struct ReplicatedServe {
             do {
                 try await running.value
             } catch {
-                try? await group.shutdownGracefully()
+                await shutdownLoops()
                 throw exitFailure("error: \(error)")
             }
         } catch let exit as ExitCode {
             throw exit
         } catch {
             try? await server.stop()
-            try? await group.shutdownGracefully()
+            await shutdownLoops()
             throw exitFailure("error: \(error)")
         }
-        try? await group.shutdownGracefully()
+        await shutdownLoops()
         announce("stopped")
     }
 }

@@ -39,6 +39,34 @@ import Testing
         if case .upToDate = tail.read(from: 10, limit: 1 << 20) {} else { Issue.record("nothing after 9") }
     }
 
+    /// A follower at the start of a write that fills a frame alone gets that write's own
+    /// bytes (no copy); consecutive writes that fit one frame together are still merged.
+    @Test func aWholeWriteIsHandedOutWithoutACopy() {
+        let tail = RecordTail(lastLSN: 0)
+        ship(tail, 1, 3)
+        ship(tail, 4, 6)
+        let write = records(4, 6).count
+        func base(_ read: RecordTail.Read) -> UnsafeRawPointer? {
+            guard case .records(let bytes, _, _, _) = read else { return nil }
+            return bytes.withUnsafeReadableBytes { $0.baseAddress }
+        }
+        guard case .records(let bytes, let first, let last, let count) = tail.read(from: 4, limit: write) else {
+            Issue.record("records 4...6 are in memory")
+            return
+        }
+        #expect((first, last, count) == (4, 6, 3))
+        #expect(Array(bytes.readableBytesView) == records(4, 6))
+        // Two reads share the chunk's storage.
+        #expect(base(tail.read(from: 4, limit: write)) != nil)
+        #expect(base(tail.read(from: 4, limit: write)) == base(tail.read(from: 4, limit: write)))
+        // The first write, with room for the second too: both in one frame.
+        guard case .records(let both, 1, 6, 6) = tail.read(from: 1, limit: 1 << 20) else {
+            Issue.record("records 1...6 fit one frame")
+            return
+        }
+        #expect(Array(both.readableBytesView) == records(1, 6))
+    }
+
     @Test func aLimitSplitsAtRecordBoundaries() {
         let tail = RecordTail(lastLSN: 0)
         ship(tail, 1, 10)

@@ -130,6 +130,56 @@ struct WireTests {
         }
     }
 
+    /// A record whose padding is not zero is refused even when its body checksum covers
+    /// that padding: a follower logs the body with the received checksum and pads it with
+    /// zeros itself, so such a record would be logged damaged.
+    @Test func recordsWithNonZeroPaddingAreRefused() throws {
+        var raw = Wire.records(first: 5, lengths: [3])
+        let paddingStart = RecordHeader.size + 3
+        #expect(raw.count == RecordHeader.size + 8)
+        raw[paddingStart] = 0x55
+        // Seal the body checksum over the non-zero padding, then the header checksum.
+        let crc = CRC32C.checksum(Array(raw[RecordHeader.size...]))
+        raw.replaceSubrange(40..<44, with: Wire.le(crc))
+        raw.replaceSubrange(60..<64, with: Wire.le(CRC32C.checksum(Array(raw[0..<60]))))
+        do {
+            _ = try ReplicationMessage.Records(validating: ByteBuffer(bytes: raw), firstLSN: 5, lastLSN: 5, count: 1)
+            Issue.record("a record with non-zero padding was accepted")
+        } catch {
+            #expect(error.code == .badRecord)
+            #expect(error.message.contains("padding"))
+        }
+        // The same record with zero padding passes (the test changed only the padding).
+        raw[paddingStart] = 0
+        let sealed = CRC32C.checksum(Array(raw[RecordHeader.size...]))
+        raw.replaceSubrange(40..<44, with: Wire.le(sealed))
+        raw.replaceSubrange(60..<64, with: Wire.le(CRC32C.checksum(Array(raw[0..<60]))))
+        #expect(raw == Wire.records(first: 5, lengths: [3]))
+        _ = try ReplicationMessage.Records(validating: ByteBuffer(bytes: raw), firstLSN: 5, lastLSN: 5, count: 1)
+    }
+
+    /// The primary frames its own in-memory records without checking their bodies again;
+    /// the follower's decoder still checks every body, so a damaged one is refused there.
+    @Test func ownLogRecordsSkipOnlyTheBodyCheck() throws {
+        let raw = Wire.records(first: 5, lengths: [3, 20])
+        let own = try ReplicationMessage.Records(ownLog: ByteBuffer(bytes: raw), firstLSN: 5, lastLSN: 6, count: 2)
+        #expect(own == (try ReplicationMessage.Records(validating: ByteBuffer(bytes: raw), firstLSN: 5, lastLSN: 6, count: 2)))
+        // Headers, LSNs and lengths are still checked.
+        #expect(throws: ReplicationWireError.self) {
+            _ = try ReplicationMessage.Records(ownLog: ByteBuffer(bytes: raw), firstLSN: 6, lastLSN: 7, count: 2)
+        }
+        #expect(throws: ReplicationWireError.self) {
+            _ = try ReplicationMessage.Records(ownLog: ByteBuffer(bytes: Array(raw.dropLast(8))), firstLSN: 5, lastLSN: 6, count: 2)
+        }
+        // A damaged body passes here, and the follower's decoder refuses the frame.
+        var damaged = raw
+        damaged[RecordHeader.size + 1] ^= 0x01
+        let wrapped = try ReplicationMessage.Records(ownLog: ByteBuffer(bytes: damaged), firstLSN: 5, lastLSN: 6, count: 2)
+        let decoded = Wire.decode(try Wire.encode(ReplicationFrame(epoch: 2, message: .records(wrapped))))
+        #expect(decoded.frames.isEmpty)
+        #expect(decoded.error?.code == .badRecord)
+    }
+
     @Test func epochHistoryValidates() {
         #expect(EpochHistory().entries.isEmpty)
         #expect((try? EpochHistory([.init(epoch: 1, firstLSN: 1), .init(epoch: 2, firstLSN: 2)]))?.last?.epoch == 2)

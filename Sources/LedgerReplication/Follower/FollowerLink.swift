@@ -248,10 +248,16 @@ package struct FollowerLink: Sendable {
                         // logs, so it never waits behind an apply unless a window's worth
                         // of batches is queued there.
                         await ledger.waitForShippedRoom()
-                        let (batch, applying) = try ledger.appendShipped(
-                            lsn: header.lsn, epoch: header.epoch, timestamp: header.timestamp,
-                            operation: header.operation, eventCount: header.eventCount,
-                            body: Array(body.readableBytesView))
+                        // The body is logged from the received frame with the checksum the
+                        // frame decoder verified (`Records` checks every record's body).
+                        let (batch, applying) = try body.withUnsafeReadableBytes { bytes in
+                            Result { () throws(EngineError) in
+                                try ledger.appendShipped(
+                                    lsn: header.lsn, epoch: header.epoch, timestamp: header.timestamp,
+                                    operation: header.operation, eventCount: header.eventCount,
+                                    body: bytes, bodyChecksum: header.bodyChecksum)
+                            }
+                        }.get()
                         feed.yield(ShippedBatch(batch: batch, applying: applying))
                     }
                     progress.update { p in

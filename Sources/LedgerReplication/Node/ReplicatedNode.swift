@@ -42,6 +42,8 @@ package final class ReplicatedNode: Sendable {
     }
 
     package let settings: NodeSettings
+    /// The loops of node-to-node connections (the primary's listener, a follower's link):
+    /// better not the client loops, which apply write batches in place.
     private let group: any EventLoopGroup
     private let logger: Logger
     private let openLedger: OpenLedger

@@ -229,7 +229,8 @@ struct FollowerSession {
                         context.registry.update(node) { $0.state = "streaming" }
                     }
                 case .records(let bytes, let first, let last, let count):
-                    try await outbound.write(frame(.records(try .init(validating: bytes, firstLSN: first, lastLSN: last,
+                    // This process's writer made these bytes and their checksums in memory.
+                    try await outbound.write(frame(.records(try .init(ownLog: bytes, firstLSN: first, lastLSN: last,
                                                                        count: count))))
                     sent = (last, count, bytes.readableBytes)
                 case .onDisk(let oldestInMemory):

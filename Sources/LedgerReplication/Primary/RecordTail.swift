@@ -74,12 +74,24 @@ package final class RecordTail: WALShipper, Sendable {
         case onDisk(oldestInMemory: UInt64)
     }
 
-    /// Records from `nextLSN`, up to `limit` bytes (at least one record).
+    /// Records from `nextLSN`, up to `limit` bytes (at least one record). They are the
+    /// bytes the log's writer handed over, so their body checksums were computed from
+    /// these very bytes in this process (`Records(ownLog:...)` need not check them again).
     package func read(from nextLSN: UInt64, limit: Int) -> Read {
         let (chunks, last) = state.withLock { ($0.chunks, $0.lastLSN) }
         if nextLSN > last { return .upToDate }
         guard let first = chunks.first, nextLSN >= first.firstLSN else {
             return .onDisk(oldestInMemory: chunks.first?.firstLSN ?? last + 1)
+        }
+        // A follower that is up to date starts at a chunk (one log write) that makes a frame
+        // on its own: hand out the chunk's bytes, no copy.
+        if let i = chunks.firstIndex(where: { $0.firstLSN == nextLSN }) {
+            let chunk = chunks[i]
+            let size = chunk.bytes.readableBytes
+            if size <= limit, i == chunks.count - 1 || size + chunks[i + 1].bytes.readableBytes > limit {
+                return .records(chunk.bytes, firstLSN: chunk.firstLSN, lastLSN: chunk.lastLSN,
+                                count: Int(chunk.lastLSN - chunk.firstLSN + 1))
+            }
         }
         var out = allocator.buffer(capacity: 0)
         var firstOut: UInt64 = 0, lastOut: UInt64 = 0, count = 0

@@ -6,10 +6,12 @@ extension ReplicationMessage {
     /// `firstLSN...lastLSN`, in the exact bytes of the log (docs/wal.md: a 64-byte
     /// `RecordHeader`, the body, zero padding to 8 bytes).
     ///
-    /// A value always holds checked records: both ways of making one (decoding a frame,
-    /// `init(validating:firstLSN:lastLSN:count:)`) check every header, body checksum and
-    /// LSN. The records stay one `ByteBuffer` (no per-record copy); iterate to get each
-    /// header and body slice.
+    /// A value always holds checked records: decoding a frame and
+    /// `init(validating:firstLSN:lastLSN:count:)` check every header, body checksum,
+    /// zero padding and LSN, so a record's `bodyChecksum` is the checksum of its body
+    /// followed by zeros (`RecordHeader.bodyChecksum`); `init(ownLog:...)`, for the bytes
+    /// this process's log writer made in memory, checks all but the bodies. The records
+    /// stay one `ByteBuffer` (no per-record copy); iterate to get each header and body slice.
     package struct Records: Sendable, Hashable, Sequence {
         /// Bytes of the body before the records: first_lsn u64, last_lsn u64, count u32, reserved u32.
         package static let prefixSize = 24
@@ -24,9 +26,9 @@ extension ReplicationMessage {
 
         /// Checks raw log records (consecutive records as read from a log) and wraps them
         /// without copying, for a `records` frame. Throws `badRecord` when a header does not
-        /// decode, a body checksum does not match, the LSNs are not `firstLSN...lastLSN`, the
-        /// count is not `count`, or the records do not exactly fill `bytes`; throws
-        /// `frameTooLarge` when they do not fit one frame.
+        /// decode, a body checksum does not match, a body's padding is not zero, the LSNs
+        /// are not `firstLSN...lastLSN`, the count is not `count`, or the records do not
+        /// exactly fill `bytes`; throws `frameTooLarge` when they do not fit one frame.
         package init(validating bytes: ByteBuffer, firstLSN: UInt64, lastLSN: UInt64, count: Int)
             throws(ReplicationWireError)
         {
@@ -35,6 +37,26 @@ extension ReplicationMessage {
                     .frameTooLarge, "\(bytes.readableBytes) bytes of records; a frame carries at most \(Self.maxRecordBytes)")
             }
             try Self.check(bytes, firstLSN: firstLSN, lastLSN: lastLSN, count: count)
+            self.firstLSN = firstLSN
+            self.lastLSN = lastLSN
+            self.count = count
+            self.bytes = bytes
+        }
+
+        /// Wraps records this process's own log writer produced in memory (`RecordTail`),
+        /// checking everything `init(validating:firstLSN:lastLSN:count:)` checks except
+        /// the body checksums and padding: the writer computed each checksum from these
+        /// very bytes, and the follower checks them again on receipt, so a second pass here
+        /// would only spend the primary's CPU on its answer path. Records read back from
+        /// the segments must use `init(validating:...)` (the disk may have damaged them).
+        package init(ownLog bytes: ByteBuffer, firstLSN: UInt64, lastLSN: UInt64, count: Int)
+            throws(ReplicationWireError)
+        {
+            guard bytes.readableBytes <= Self.maxRecordBytes else {
+                throw ReplicationWireError(
+                    .frameTooLarge, "\(bytes.readableBytes) bytes of records; a frame carries at most \(Self.maxRecordBytes)")
+            }
+            try Self.check(bytes, firstLSN: firstLSN, lastLSN: lastLSN, count: count, bodies: false)
             self.firstLSN = firstLSN
             self.lastLSN = lastLSN
             self.count = count
@@ -58,7 +80,10 @@ extension ReplicationMessage {
         }
 
         /// Walks the records of `bytes`; see `init(validating:firstLSN:lastLSN:count:)`.
-        private static func check(_ bytes: ByteBuffer, firstLSN: UInt64, lastLSN: UInt64, count: Int)
+        /// `bodies`: check each body's checksum and zero padding too (false only for
+        /// `init(ownLog:...)`).
+        private static func check(_ bytes: ByteBuffer, firstLSN: UInt64, lastLSN: UInt64, count: Int,
+                                  bodies: Bool = true)
             throws(ReplicationWireError)
         {
             func bad(_ text: String) -> ReplicationWireError { ReplicationWireError(.badRecord, text) }
@@ -85,10 +110,18 @@ extension ReplicationMessage {
                     guard all.count - offset >= length else {
                         return bad("record \(seen) (LSN \(header.lsn)) needs \(length) bytes; \(all.count - offset) left")
                     }
-                    let padded = UnsafeRawBufferPointer(
-                        rebasing: all[(offset + RecordHeader.size)..<(offset + length)])
-                    guard CRC32C.checksum(padded) == header.bodyChecksum else {
-                        return bad("record \(seen) (LSN \(header.lsn)): body checksum mismatch")
+                    if bodies {
+                        let padded = UnsafeRawBufferPointer(
+                            rebasing: all[(offset + RecordHeader.size)..<(offset + length)])
+                        guard CRC32C.checksum(padded) == header.bodyChecksum else {
+                            return bad("record \(seen) (LSN \(header.lsn)): body checksum mismatch")
+                        }
+                        // The checksum covers the padding as zeros: a follower logs the body
+                        // with that checksum and pads it with zeros itself.
+                        let bodyEnd = offset + RecordHeader.size + Int(header.bodyLength)
+                        guard all[bodyEnd..<(offset + length)].allSatisfy({ $0 == 0 }) else {
+                            return bad("record \(seen) (LSN \(header.lsn)): padding after the body is not zero")
+                        }
                     }
                     offset += length
                     expected &+= 1
