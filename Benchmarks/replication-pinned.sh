@@ -19,8 +19,9 @@ else
       --replication-listen 127.0.0.1:5811 > p.log 2>&1 & pids+=($!)
   sleep 1
   for i in $(seq 1 "$followers"); do
-    taskset -c 1 "$K" follow --primary 127.0.0.1:5811 --data "f$i" --listen "127.0.0.1:58${i}0" --metrics off \
-        --replication-listen "127.0.0.1:58${i}1" > "f$i.log" 2>&1 & pids+=($!)
+    port=$((5810 + 10 * i))  # 5820/5821, 5830/5831
+    taskset -c 1 "$K" follow --primary 127.0.0.1:5811 --data "f$i" --listen "127.0.0.1:$port" --metrics off \
+        --replication-listen "127.0.0.1:$((port + 1))" > "f$i.log" 2>&1 & pids+=($!)
   done
 fi
 sleep 2
