@@ -29,12 +29,7 @@ objcopy --strip-debug "$K" kamino
 port=$((20000 + RANDOM % 20000)); mport=$((port + 1))
 sflags=(); cflags=()
 if [ "$TLS" = yes ]; then
-    printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=IP:127.0.0.1\n' > leaf.cnf
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=bench CA" \
-        -keyout ca.key -out ca.pem 2>/dev/null
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=bench" -keyout server.key -out server.csr 2>/dev/null
-    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile leaf.cnf \
-        -out server.pem 2>/dev/null
+    "$here/bench-certificates.sh"
     sflags=(--tls-cert server.pem --tls-key server.key); cflags=(--tls-ca ca.pem)
 fi
 vg=(valgrind --tool=callgrind --instr-atstart=no)

@@ -4,18 +4,14 @@
 # 256 connections x 1 transfer. Certificates are made with the openssl command line.
 # Usage: KAMINO=.build/release/kamino ROUNDS=2 DURATION=20 Benchmarks/tls-cost.sh
 set -u
+here=$(cd "$(dirname "$0")" && pwd)
 K=$(realpath "${KAMINO:-.build/release/kamino}")  # absolute: the runs cd into a temporary dir
 ROUNDS=${ROUNDS:-2}
 DURATION=${DURATION:-20}
 work=$(mktemp -d /tmp/kamino-tls-cost-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=IP:127.0.0.1\n' > leaf.cnf
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=bench CA" \
-    -keyout ca.key -out ca.pem 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=bench" -keyout server.key -out server.csr 2>/dev/null
-openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile leaf.cnf \
-    -out server.pem 2>/dev/null
+"$here/bench-certificates.sh"
 
 run() { # round shape tls bench-args...
     local round=$1 shape=$2 tls=$3; shift 3
