@@ -14,7 +14,10 @@ import Synchronization
 /// hands the batch here instead of applying it there, so it can read and log the next
 /// record (and the log writer can make it durable, which is what the primary's sync
 /// answer waits for) while this thread applies. The thread runs at a lower priority
-/// (`niceness`) so that, on a busy core, the log writer and the receive path go first.
+/// (`niceness`) so that, on a busy core, the log writer and the receive path go first;
+/// what it wakes (waiting tasks) and starts (snapshot writes) goes through a
+/// `NormalPriorityRunner`, so that no thread libdispatch starts for it inherits that
+/// priority (seen before: pool threads of a follower at nice 5).
 /// A snapshot due at an LSN is captured here, right after that batch applied. After a
 /// batch fails to apply, no later one is applied (each one's turn fails with that error):
 /// the durable ledger latches it when the batch settles.
@@ -51,6 +54,9 @@ final class ShippedApplier: Sendable {
     private let snapshots: SnapshotScheduler?
     private let state: Mutex<State>
     private let wakeup = TimedWakeup()
+    /// Wakes the tasks waiting for this thread and starts snapshot writes, at normal
+    /// priority (a thread started from this one would inherit its nice value).
+    private let runner: NormalPriorityRunner
     /// The LSN of the last batch applied, readable without the lock.
     private let appliedLSN: Atomic<UInt64>
 
@@ -62,9 +68,11 @@ final class ShippedApplier: Sendable {
         self.snapshots = snapshots
         state = Mutex(State(applied: lsn))
         appliedLSN = Atomic(lsn)
+        runner = try NormalPriorityRunner()
         try DedicatedThread.start { [self] in
             // Best effort: at the default priority the applier only competes harder. On
             // Linux the nice value is per thread, and `who` 0 is the calling thread.
+            DedicatedThread.name("kamino-applier")
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
             run()
         }
@@ -173,7 +181,8 @@ final class ShippedApplier: Sendable {
             case .sleep:
                 wakeup.wait(seconds: nil)
             case .exit(let waiting):
-                for w in waiting { w.resume() }
+                runner.post { for w in waiting { w.resume() } }
+                runner.stop()
                 return
             case .apply(let entry, let earlier):
                 let result = earlier.map { Result<BatchResults, LedgerError>.failure($0) } ?? apply(entry.batch)
@@ -203,8 +212,11 @@ final class ShippedApplier: Sendable {
                     }
                     return woken
                 }
-                entry.ticket.fulfil(result)
-                for w in woken { w.resume() }
+                let ticket = entry.ticket
+                runner.post {
+                    ticket.fulfil(result)
+                    for w in woken { w.resume() }
+                }
             }
         }
     }
@@ -215,7 +227,10 @@ final class ShippedApplier: Sendable {
             preconditionFailure("a layout that applies in place queued LSN \(batch.lsn)")
         }
         if case .success = result, let snapshots, snapshots.claim(lsn: batch.lsn) {
-            snapshots.write(sequencer.snapshot(), lsn: batch.lsn)
+            // Captured here, right after the batch; the write starts a task: from the runner.
+            let capture = sequencer.snapshot()
+            let lsn = batch.lsn
+            runner.post { snapshots.write(capture, lsn: lsn) }
         }
         return result
     }

@@ -1,3 +1,4 @@
+import CKaminoSys
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -26,6 +27,12 @@ package enum DedicatedThread {
         // @unchecked: written once before the thread starts, then read only by that thread.
         let work: @Sendable () -> Void
         init(_ work: @escaping @Sendable () -> Void) { self.work = work }
+    }
+
+    /// Names the calling thread (15 bytes at most), for `top -H`, `ps -L` and /proc: a
+    /// thread otherwise keeps the name of the thread that started it.
+    package static func name(_ name: String) {
+        _ = kamino_thread_set_name(name)
     }
 
     /// Starts a detached pthread running `body`.

@@ -12,6 +12,12 @@ struct io_uring;
 extern "C" {
 #endif
 
+// MARK: threads
+
+/// Names the calling thread (prctl PR_SET_NAME: at most 15 bytes are kept), so that
+/// `top -H`, `ps -L` and /proc show what it is. Returns 0 or -errno.
+int kamino_thread_set_name(const char *name);
+
 // MARK: liburing helpers
 
 /// Sets IOSQE_IO_LINK on an sqe: the next sqe only starts after this one
