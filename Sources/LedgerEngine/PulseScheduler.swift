@@ -60,7 +60,10 @@ package final class PulseScheduler: Sendable {
         precondition(recheck > .zero, "the recheck interval must be positive")
         precondition(ledger.expiries.claimWaiter(), "one pulse scheduler per ledger")
         let scheduler = PulseScheduler(ledger: ledger, recheck: recheck, onOutcome: onOutcome)
-        try DedicatedThread.start { scheduler.loop() }
+        try DedicatedThread.start {
+            DedicatedThread.name("kamino-pulse")
+            scheduler.loop()
+        }
         return scheduler
     }
 

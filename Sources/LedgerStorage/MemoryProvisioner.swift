@@ -127,7 +127,10 @@ public final class MemoryProvisioner: MemoryProvisioning, @unchecked Sendable {
     /// are dropped from now on.
     private func startThread() {
         do throws(WALError) {
-            try DedicatedThread.start { self.run() }
+            try DedicatedThread.start {
+                DedicatedThread.name("kamino-memory")
+                self.run()
+            }
         } catch {
             unsupported = true
             queue = []

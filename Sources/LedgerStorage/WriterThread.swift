@@ -45,7 +45,10 @@ final class WriterThread: @unchecked Sendable {
 
     /// Starts the pthread; it runs until the log is closed or fails.
     func start() throws(WALError) {
-        try DedicatedThread.start { self.run() }
+        try DedicatedThread.start {
+            DedicatedThread.name("kamino-log")
+            self.run()
+        }
     }
 
     /// What the writer loop does next.
