@@ -1,6 +1,7 @@
 import KaminoTestSupport
 import LedgerClient
 import LedgerCore
+import LedgerWorkload
 
 /// The accounts of the replication tests, on ledger 1: a bank without limits, customers
 /// (every other one with `debits_must_not_exceed_credits`), and a linked pair of accounts.
@@ -46,11 +47,9 @@ struct LoadRandom {
     var state: UInt64
 
     mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        var generator = SplitMix64(seed: state)
+        defer { state = generator.state }
+        return generator.next()
     }
 
     mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }

@@ -3,6 +3,7 @@ import NIOCore
 import Testing
 
 @testable import LedgerReplication
+import LedgerWorkload
 
 /// Builds log records and raw frames byte by byte from docs/replication.md and docs/wal.md,
 /// independently of the encoder, and decodes whole streams.
@@ -140,11 +141,9 @@ enum Samples {
 struct TestRandom {
     var state: UInt64
     mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        var generator = SplitMix64(seed: state)
+        defer { state = generator.state }
+        return generator.next()
     }
     mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }

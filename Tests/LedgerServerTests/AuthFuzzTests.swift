@@ -5,6 +5,7 @@ import LedgerCore
 import LedgerWire
 import Synchronization
 import Testing
+import LedgerWorkload
 
 /// 100,000 random and mutated `authenticate` messages to a live `kamino serve --auth jwt`:
 /// the server survives, refuses them all, and a good client keeps working.
@@ -82,11 +83,9 @@ final class FuzzJob: @unchecked Sendable {
     }
 
     func next() -> UInt64 {
-        rng &+= 0x9E37_79B9_7F4A_7C15
-        var z = rng
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        var generator = SplitMix64(seed: rng)
+        defer { rng = generator.state }
+        return generator.next()
     }
 
     /// A fuzzed message: random bytes, a mutated valid frame, or a valid frame around a mutated token.

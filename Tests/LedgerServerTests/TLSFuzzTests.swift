@@ -3,6 +3,7 @@ import KaminoTestSupport
 import LedgerClient
 import LedgerCore
 import Testing
+import LedgerWorkload
 
 /// Sends over 100,000 random and mutated TLS records to a live TLS server (before and
 /// after a real handshake); the server survives and a good client keeps working.
@@ -27,11 +28,9 @@ struct TLSFuzzTests {
             pool = bytes
         }
         mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
+            var generator = SplitMix64(seed: state)
+            defer { state = generator.state }
+            return generator.next()
         }
         mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
         mutating func bytes(_ count: Int) -> [UInt8] {
