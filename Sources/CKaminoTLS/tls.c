@@ -1,6 +1,7 @@
 // OpenSSL behind CKaminoTLS.h: contexts with Kamino's fixed policy (TLS 1.2+, ECDHE with
-// AEAD, no renegotiation) and connections over memory BIOs.
+// AEAD, no renegotiation) and connections over a queue BIO (queue_bio.h).
 #include "CKaminoTLS.h"
+#include "queue_bio.h"
 
 #include <arpa/inet.h>
 #include <openssl/err.h>
@@ -16,8 +17,8 @@ struct kamino_tls_ctx {
 
 struct kamino_tls_conn {
     SSL *ssl;
-    BIO *in;   // bytes from the peer (owned by ssl)
-    BIO *out;  // bytes for the peer (owned by ssl)
+    /// Ciphertext each way; the SSL's one BIO points at it.
+    kamino_queue_pair queues;
     char error[512];
 };
 
@@ -148,20 +149,19 @@ kamino_tls_conn *kamino_tls_conn_create(kamino_tls_ctx *ctx, const char *server_
     }
     // SSL_new takes its own reference on the context: a reload may free the caller's.
     conn->ssl = SSL_new(ctx->ssl_ctx);
-    conn->in = BIO_new(BIO_s_mem());
-    conn->out = BIO_new(BIO_s_mem());
-    if (!conn->ssl || !conn->in || !conn->out) {
+    BIO *bio = conn->ssl ? kamino_queue_bio_new(&conn->queues) : NULL;
+    if (!conn->ssl || !bio) {
         describe_errors("cannot create a TLS connection", error, error_len);
         if (conn->ssl) SSL_free(conn->ssl);
-        if (conn->in) BIO_free(conn->in);
-        if (conn->out) BIO_free(conn->out);
         free(conn);
         return NULL;
     }
-    // An empty input BIO means "wait for more", not end of file.
-    BIO_set_mem_eof_return(conn->in, -1);
-    BIO_set_mem_eof_return(conn->out, -1);
-    SSL_set_bio(conn->ssl, conn->in, conn->out);
+    // One BIO both ways (SSL_set_bio takes its one reference).
+    SSL_set_bio(conn->ssl, bio, bio);
+    // Read whole records (and whatever follows) from the queue in one BIO read, instead of
+    // a header and then a body; bytes read ahead stay in OpenSSL's buffer, which
+    // SSL_has_pending reports.
+    SSL_set_read_ahead(conn->ssl, 1);
     if (SSL_is_server(conn->ssl)) {
         SSL_set_accept_state(conn->ssl);
     } else {
@@ -186,18 +186,18 @@ kamino_tls_conn *kamino_tls_conn_create(kamino_tls_ctx *ctx, const char *server_
 
 void kamino_tls_conn_free(kamino_tls_conn *conn) {
     if (!conn) return;
-    SSL_free(conn->ssl);  // frees both BIOs
+    SSL_free(conn->ssl);  // frees the BIO (not the queues)
+    kamino_byte_queue_free(&conn->queues.in);
+    kamino_byte_queue_free(&conn->queues.out);
     free(conn);
 }
 
 int kamino_tls_conn_feed(kamino_tls_conn *conn, const void *bytes, size_t len) {
-    size_t written = 0;
-    if (len == 0) return 0;
-    return BIO_write_ex(conn->in, bytes, len, &written) == 1 && written == len ? 0 : -1;
+    return kamino_byte_queue_append(&conn->queues.in, bytes, len);
 }
 
 size_t kamino_tls_conn_unprocessed(const kamino_tls_conn *conn) {
-    return BIO_ctrl_pending(conn->in) + (SSL_has_pending(conn->ssl) ? 1 : 0);
+    return kamino_byte_queue_count(&conn->queues.in) + (SSL_has_pending(conn->ssl) ? 1 : 0);
 }
 
 /// Empties this thread's OpenSSL error queue before an SSL call, so that SSL_get_error
@@ -275,12 +275,10 @@ int kamino_tls_conn_received_close_notify(const kamino_tls_conn *conn) {
     return (SSL_get_shutdown(conn->ssl) & SSL_RECEIVED_SHUTDOWN) ? 1 : 0;
 }
 
-size_t kamino_tls_conn_pending(const kamino_tls_conn *conn) { return BIO_ctrl_pending(conn->out); }
+size_t kamino_tls_conn_pending(const kamino_tls_conn *conn) { return kamino_byte_queue_count(&conn->queues.out); }
 
 size_t kamino_tls_conn_take(kamino_tls_conn *conn, void *out, size_t cap) {
-    size_t got = 0;
-    if (cap == 0 || BIO_read_ex(conn->out, out, cap, &got) != 1) return 0;
-    return got;
+    return kamino_byte_queue_take(&conn->queues.out, out, cap);
 }
 
 const char *kamino_tls_conn_error(const kamino_tls_conn *conn) { return conn->error; }

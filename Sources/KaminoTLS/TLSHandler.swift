@@ -10,7 +10,7 @@ package struct TLSHandshakeCompleted: Sendable, Equatable {
     package let peerSubject: String?
 }
 
-/// TLS over a NIO channel with OpenSSL and memory BIOs: ciphertext from the socket is fed
+/// TLS over a NIO channel with OpenSSL and byte queues: ciphertext from the socket is fed
 /// to OpenSSL and the plaintext (`SSL_read`) passed on; plaintext written is gathered and
 /// encrypted on flush, all of it in one `SSL_write` (one record per 16 KiB), and sent in
 /// one socket write. Writes before the handshake completes wait for it.
@@ -352,7 +352,7 @@ package final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         out.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw in
             kamino_tls_conn_take(connection, raw.baseAddress, count)
         }
-        assert(out.readableBytes == count, "the memory BIO held fewer bytes than it reported")
+        assert(out.readableBytes == count, "the outgoing queue held fewer bytes than it reported")
         context.writeAndFlush(wrapOutboundOut(out), promise: promise)
         if out.capacity <= Self.spareCapacity { spareWriteBuffer = out }
     }

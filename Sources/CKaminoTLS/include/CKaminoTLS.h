@@ -1,5 +1,5 @@
 // A small C surface over OpenSSL (libssl, libcrypto) for KaminoTLS: contexts and
-// connections over memory BIOs. OpenSSL's headers stay inside tls.c, so Swift never
+// connections over byte queues. OpenSSL's headers stay inside tls.c, so Swift never
 // imports them (their macros, such as SSL_CTX_set_min_proto_version, do not import,
 // and their types would clash with other modules that import OpenSSL).
 #ifndef KAMINO_CKAMINOTLS_H
@@ -14,7 +14,7 @@ extern "C" {
 
 /// An OpenSSL SSL_CTX (reference counted; a connection keeps its context alive).
 typedef struct kamino_tls_ctx kamino_tls_ctx;
-/// One TLS connection: an SSL with a memory BIO each way.
+/// One TLS connection: an SSL with a byte queue each way (ciphertext in and out).
 typedef struct kamino_tls_conn kamino_tls_conn;
 
 /// How a server asks for client certificates.
