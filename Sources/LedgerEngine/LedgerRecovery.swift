@@ -232,6 +232,9 @@ package enum LedgerRecovery {
         } else {
             ledger = Ledger(memoryProvisioner: MemoryProvisioner.shared)
         }
+        // Recovery runs at normal priority; a follower's applier, which would otherwise make
+        // the first request of an empty ledger, runs at a lower one.
+        MemoryProvisioner.shared.start()
 
         let start = (info?.lsn ?? 0) + 1
         // Snapshots are written only once their LSN is durable, so none is beyond it.

@@ -100,6 +100,18 @@ public final class MemoryProvisioner: MemoryProvisioning, @unchecked Sendable {
         }
     }
 
+    /// Starts the serving thread now if it is not running. A new thread takes the nice value
+    /// of the thread that creates it: call this from a thread of normal priority before a
+    /// lower-priority one (a follower's applier, nice 5) could make the first request and
+    /// so start it.
+    public func start() {
+        locked {
+            guard !started, !unsupported else { return }
+            started = true
+            startThread()
+        }
+    }
+
     /// True once the request with this ticket was carried out (or dropped).
     public func isDone(_ ticket: UInt64) -> Bool { locked { unsupported || processed >= ticket } }
 
