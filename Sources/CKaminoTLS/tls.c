@@ -48,7 +48,8 @@ static void describe_errors(const char *prefix, char *out, size_t cap) {
 }
 
 kamino_tls_ctx *kamino_tls_ctx_create(int server, const char *cert_chain, const char *key, const char *ca_file,
-                                      int client_auth, int test_options, char *error, size_t error_len) {
+                                      const char *crl_file, int client_auth, int test_options, char *error,
+                                      size_t error_len) {
     ERR_clear_error();
     SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
     if (!ctx) {
@@ -110,6 +111,18 @@ kamino_tls_ctx *kamino_tls_ctx_create(int server, const char *cert_chain, const 
         }
     } else if (!server) {
         SSL_CTX_set_default_verify_paths(ctx);
+    }
+    if (crl_file) {
+        X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+        X509_LOOKUP *lookup = store ? X509_STORE_add_lookup(store, X509_LOOKUP_file()) : NULL;
+        if (!lookup || X509_load_crl_file(lookup, crl_file, X509_FILETYPE_PEM) <= 0) {
+            char prefix[600];
+            snprintf(prefix, sizeof prefix, "CRL file %s holds no readable certificate revocation list", crl_file);
+            describe_errors(prefix, error, error_len);
+            SSL_CTX_free(ctx);
+            return NULL;
+        }
+        X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
     }
     if (server) {
         if (client_auth != KAMINO_TLS_CLIENT_AUTH_NONE && ca_file == NULL) {

@@ -19,6 +19,10 @@ package struct TLSConfiguration: Sendable, Equatable {
     /// PEM file of the CAs that verify the peer. Clients without one use the system's trust
     /// store; servers need one to verify client certificates.
     package var caFile: String?
+    /// PEM file of certificate revocation lists: a peer certificate it revokes is refused,
+    /// and so is one whose issuer has no current CRL in it (fail closed: an expired CRL
+    /// refuses every peer until a fresh one is installed and reloaded). nil: none.
+    package var crlFile: String?
     /// Servers: whether client certificates are asked for.
     package var clientAuth: ClientAuth
     /// Clients: the name (or IP address) the server's certificate must carry; nil: none
@@ -28,10 +32,12 @@ package struct TLSConfiguration: Sendable, Equatable {
     package var testOptions: Int32
 
     package init(certificateChain: String? = nil, privateKey: String? = nil, caFile: String? = nil,
-                 clientAuth: ClientAuth = .none, serverName: String? = nil, testOptions: Int32 = 0) {
+                 crlFile: String? = nil, clientAuth: ClientAuth = .none, serverName: String? = nil,
+                 testOptions: Int32 = 0) {
         self.certificateChain = certificateChain
         self.privateKey = privateKey
         self.caFile = caFile
+        self.crlFile = crlFile
         self.clientAuth = clientAuth
         self.serverName = serverName
         self.testOptions = testOptions

@@ -21,7 +21,7 @@ package final class TLSContext: Sendable {
         current = Mutex(try ContextHandle(role: role, configuration: configuration))
     }
 
-    /// Re-reads the certificate, key and CA files. On failure the context keeps serving
+    /// Re-reads the certificate, key, CA and CRL files. On failure the context keeps serving
     /// with the certificates it had.
     package func reload() throws(TLSError) {
         let fresh = try ContextHandle(role: role, configuration: configuration)
@@ -53,8 +53,10 @@ final class ContextHandle: @unchecked Sendable {
         let made = c.certificateChain.withOptionalCString { cert in
             c.privateKey.withOptionalCString { key in
                 c.caFile.withOptionalCString { ca in
-                    kamino_tls_ctx_create(role == .server ? 1 : 0, cert, key, ca, Self.clientAuthCode(c.clientAuth),
-                                          c.testOptions, &error, error.count)
+                    c.crlFile.withOptionalCString { crl in
+                        kamino_tls_ctx_create(role == .server ? 1 : 0, cert, key, ca, crl, Self.clientAuthCode(c.clientAuth),
+                                              c.testOptions, &error, error.count)
+                    }
                 }
             }
         }

@@ -56,6 +56,34 @@ package struct TestCertificates: Sendable {
             && leaf("client", cn: "kamino-test-client", ca: "ca") && leaf("other-server", cn: "localhost", ca: "other-ca")
     }
 
+    /// Writes a certificate revocation list of the test CA (`ca.pem`) that revokes the
+    /// certificates in `revoked` (PEM files it signed), valid two days, with the `openssl ca`
+    /// command line; returns its path (`<directory>/<name>.crl.pem`), nil if openssl failed.
+    package func makeCRL(name: String, revoking revoked: [String]) -> String? {
+        let database = directory + "/crl-" + name
+        let log = directory + "/openssl.log"
+        let configuration = """
+            [ca]
+            default_ca = test_ca
+            [test_ca]
+            database = \(database)/index.txt
+            crlnumber = \(database)/crlnumber
+            default_md = sha256
+            default_crl_days = 2
+
+            """
+        guard mkdir(database, 0o755) == 0, writeText("", to: database + "/index.txt"),
+              writeText("01\n", to: database + "/crlnumber"), writeText(configuration, to: database + "/ca.cnf")
+        else { return nil }
+        func ca(_ arguments: [String]) -> Bool {
+            runProcess(["/usr/bin/openssl", "ca", "-config", database + "/ca.cnf", "-keyfile", directory + "/ca.key",
+                        "-cert", caCertificate] + arguments, log: log) == 0
+        }
+        for certificate in revoked where !ca(["-revoke", certificate]) { return nil }
+        let path = directory + "/\(name).crl.pem"
+        return ca(["-gencrl", "-out", path]) ? path : nil
+    }
+
     /// Removes the directory and its files.
     package func remove() {
         _ = runProcess(["/bin/rm", "-rf", directory], log: "/dev/null")

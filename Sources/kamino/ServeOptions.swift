@@ -85,6 +85,9 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "TLS: client certificates on the client and metrics ports: none (default), optional or required (mutual TLS). Followers always need one.")
     var tlsClientAuth: String?
 
+    @Option(help: "TLS: PEM file of certificate revocation lists of the --tls-ca CAs; revoked peer certificates are refused (SIGHUP reloads it).")
+    var tlsCrl: String?
+
     /// The resolved settings; `primary` is `kamino follow`'s.
     func resolve(primary: String? = nil) throws -> ServeSettings {
         do {
@@ -97,7 +100,8 @@ struct ServeOptions: ParsableArguments {
                              etcd: etcd, cluster: cluster, leaseTtlMs: leaseTtlMs,
                              advertiseReplication: advertiseReplication, retainRecords: retainRecords,
                              security: security.flags,
-                             tlsCert: tlsCert, tlsKey: tlsKey, tlsCa: tlsCa, tlsClientAuth: tlsClientAuth),
+                             tlsCert: tlsCert, tlsKey: tlsKey, tlsCa: tlsCa, tlsClientAuth: tlsClientAuth,
+                             tlsCrl: tlsCrl),
                 configPath: config, environment: processEnvironment())
         } catch {
             throw exitFailure("error: \(error.description)")

@@ -81,6 +81,7 @@ struct ServeSettings {
         var tlsKey: String? = nil
         var tlsCa: String? = nil
         var tlsClientAuth: String? = nil
+        var tlsCrl: String? = nil
     }
 
     /// Resolves the settings. `configPath` nil means the default file, used only if present.
@@ -112,7 +113,7 @@ struct ServeSettings {
                 "lease_ttl_ms": flags.leaseTtlMs, "advertise_replication": flags.advertiseReplication,
                 "retain_records": flags.retainRecords,
                 "tls_cert": flags.tlsCert, "tls_key": flags.tlsKey, "tls_ca": flags.tlsCa,
-                "tls_client_auth": flags.tlsClientAuth,
+                "tls_client_auth": flags.tlsClientAuth, "tls_crl": flags.tlsCrl,
             ].compactMapValues { $0 }.merging(flags.security) { plain, _ in plain },
             environment: environment,
             environmentNames: Dictionary(uniqueKeysWithValues: known.map { ($0, "KAMINO_" + $0.uppercased()) }),
@@ -213,7 +214,7 @@ struct ServeSettings {
     /// The keys that name files other than the data directory: relative paths in the
     /// config file are relative to the file (as `data` is).
     static let fileKeys: Set<String> = [
-        "tls_cert", "tls_key", "tls_ca", "auth_hs256_secret_file", "auth_jwks_file", "auth_public_key_file",
+        "tls_cert", "tls_key", "tls_ca", "tls_crl", "auth_hs256_secret_file", "auth_jwks_file", "auth_public_key_file",
         "metrics_token_file",
     ]
 

@@ -26,7 +26,7 @@ func logSettings(_ settings: ServeSettings, to logger: Logger) {
         logger.info("setting", metadata: ["key": "\(key)", "value": "\(value)", "source": origin(key)])
     }
     let tls: [(String, String)] = settings.tls.map { t in
-        [("tls_cert", t.certificate), ("tls_key", t.key), ("tls_ca", t.caFile ?? "none"), ("tls_client_auth", t.clientAuth.rawValue)]
+        [("tls_cert", t.certificate), ("tls_key", t.key), ("tls_ca", t.caFile ?? "none"), ("tls_crl", t.crlFile ?? "none"), ("tls_client_auth", t.clientAuth.rawValue)]
     } ?? [("tls_cert", "none (plaintext on every port)")]
     for (key, value) in tls {
         logger.info("setting", metadata: ["key": "\(key)", "value": "\(value)", "source": origin(key)])

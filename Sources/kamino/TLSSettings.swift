@@ -3,17 +3,20 @@ import LedgerReplication
 import Logging
 
 /// The TLS settings of `kamino serve` and `kamino follow` (`tls_cert`, `tls_key`,
-/// `tls_ca`, `tls_client_auth`; flags `--tls-*`, variables `KAMINO_TLS_*`). With a
+/// `tls_ca`, `tls_crl`, `tls_client_auth`; flags `--tls-*`, variables `KAMINO_TLS_*`). With a
 /// certificate and key, the client port, the metrics port and the replication port speak
 /// TLS only; the replication port always requires a client certificate of `tls_ca`
 /// (followers present the same certificate as their own server certificate).
 struct TLSSettings: Equatable {
     /// The setting keys, for the config file's list of known keys.
-    static let keys: Set<String> = ["tls_cert", "tls_key", "tls_ca", "tls_client_auth"]
+    static let keys: Set<String> = ["tls_cert", "tls_key", "tls_ca", "tls_crl", "tls_client_auth"]
 
     var certificate: String
     var key: String
     var caFile: String?
+    /// Revocation lists checked wherever a peer certificate is verified (client
+    /// certificates, and between nodes both ways).
+    var crlFile: String?
     var clientAuth: TLSConfiguration.ClientAuth
 
     /// Resolves the settings from `pick` (value and a label naming its source); nil when
@@ -25,8 +28,9 @@ struct TLSSettings: Equatable {
         let key = try pick("tls_key")
         let ca = try pick("tls_ca")
         let auth = try pick("tls_client_auth")
+        let crl = try pick("tls_crl")
         guard let certificate, let key else {
-            if let given = certificate ?? key ?? ca ?? auth {
+            if let given = certificate ?? key ?? ca ?? crl ?? auth {
                 throw ConfigError(.badValue, "\(given.1): TLS needs both tls_cert and tls_key")
             }
             return nil
@@ -41,15 +45,21 @@ struct TLSSettings: Equatable {
         if clientAuth != .none && ca == nil {
             throw ConfigError(.badValue, "tls_client_auth \(clientAuth.rawValue): client certificates are verified with tls_ca; set it")
         }
+        if let crl, ca == nil {
+            throw ConfigError(.badValue, "\(crl.1): revocation lists apply to the certificates tls_ca verifies; set it")
+        }
+        if let crl, clientAuth == .none && !replicationEnabled {
+            throw ConfigError(.badValue, "\(crl.1): no peer certificate is verified (tls_client_auth none, no replication)")
+        }
         if replicationEnabled && ca == nil {
             throw ConfigError(.badValue, "replication over TLS: followers and primary verify each other with tls_ca; set it")
         }
-        return TLSSettings(certificate: certificate.0, key: key.0, caFile: ca?.0, clientAuth: clientAuth)
+        return TLSSettings(certificate: certificate.0, key: key.0, caFile: ca?.0, crlFile: crl?.0, clientAuth: clientAuth)
     }
 
     /// The client port's (and the metrics port's) configuration.
     var serverConfiguration: TLSConfiguration {
-        TLSConfiguration(certificateChain: certificate, privateKey: key, caFile: caFile, clientAuth: clientAuth)
+        TLSConfiguration(certificateChain: certificate, privateKey: key, caFile: caFile, crlFile: crlFile, clientAuth: clientAuth)
     }
 }
 
@@ -66,7 +76,7 @@ struct NodeTLS {
                 var primary = settings.serverConfiguration
                 primary.clientAuth = .required
                 let follower = TLSConfiguration(certificateChain: settings.certificate, privateKey: settings.key,
-                                                caFile: settings.caFile)
+                                                caFile: settings.caFile, crlFile: settings.crlFile)
                 self.replication = ReplicationTLS(
                     server: try TLSContext(role: .server, configuration: primary),
                     client: try TLSContext(role: .client, configuration: follower))

@@ -75,6 +75,10 @@ struct ConfigFileTests {
         ("bogus = 1\n", "kamino.toml:1: unknown key `bogus`"),
         ("data = [1]\n", "kamino.toml:1: `data`: expected a \"quoted string\" or an integer"),
         ("data = \"x\ndata = \"y\"\n", "kamino.toml:1:"),
+        ("tls_cert = \"a.pem\"\ntls_key = \"a.key\"\ntls_crl = \"r.pem\"\n",
+         "kamino.toml:3: tls_crl: revocation lists apply to the certificates tls_ca verifies"),
+        ("tls_cert = \"a.pem\"\ntls_key = \"a.key\"\ntls_ca = \"ca.pem\"\ntls_crl = \"r.pem\"\n",
+         "kamino.toml:4: tls_crl: no peer certificate is verified"),
     ])
     func badFilesAreRefusedNamingFileLineAndKey(_ text: String, _ message: String) throws {
         let root = temporaryDataDir("config-bad")

@@ -63,7 +63,7 @@ final class TLSProbe {
     /// Connects and completes a handshake; nil when either fails.
     init?(port: UInt16, caFile: String) {
         var error = [CChar](repeating: 0, count: 512)
-        guard let context = kamino_tls_ctx_create(0, nil, nil, caFile, 0, 0, &error, error.count) else { return nil }
+        guard let context = kamino_tls_ctx_create(0, nil, nil, caFile, nil, 0, 0, &error, error.count) else { return nil }
         guard let connection = kamino_tls_conn_create(context, "127.0.0.1", &error, error.count) else {
             kamino_tls_ctx_free(context)
             return nil
@@ -126,7 +126,7 @@ final class TLSProbe {
     /// A real ClientHello record for a server at 127.0.0.1 (the fuzz test mutates it).
     static func clientHello(caFile: String) -> [UInt8]? {
         var error = [CChar](repeating: 0, count: 512)
-        guard let context = kamino_tls_ctx_create(0, nil, nil, caFile, 0, 0, &error, error.count) else { return nil }
+        guard let context = kamino_tls_ctx_create(0, nil, nil, caFile, nil, 0, 0, &error, error.count) else { return nil }
         defer { kamino_tls_ctx_free(context) }
         guard let connection = kamino_tls_conn_create(context, "127.0.0.1", &error, error.count) else { return nil }
         defer { kamino_tls_conn_free(connection) }

@@ -122,6 +122,61 @@ struct TLSServerTests {
         #expect(server.terminate() == 0)
     }
 
+    /// `--tls-crl`: a client certificate the CA revoked is refused, others of the CA still
+    /// connect, and SIGHUP re-reads the list (a certificate revoked later is refused from
+    /// then on, on new connections).
+    @Test func revokedClientCertificatesAreRefusedAndSighupReloadsTheCRL() async throws {
+        defer { certificates.remove() }
+        let live = certificates.directory + "/revocations.pem"
+        let none = try #require(certificates.makeCRL(name: "none", revoking: []), "openssl ca failed")
+        #expect(runProcess(["/bin/cp", none, live], log: "/dev/null") == 0)
+        let server = try #require(ServerProcess.start(
+            dataDir: temporaryDataDir("crl"),
+            extra: serverFlags + ["--tls-ca", certificates.caCertificate, "--tls-client-auth", "required", "--tls-crl", live]))
+        defer { server.terminate() }
+        func holder(_ certificate: String, _ key: String) throws -> KaminoClient {
+            try client(server.port, tls: KaminoTLSOptions(
+                caFile: certificates.caCertificate, certificateChain: certificate, privateKey: key))
+        }
+        let first = try holder(certificates.clientCertificate, certificates.clientKey)
+        #expect(try await first.createAccounts([Account(id: 1, ledger: 700, code: 10)]).map(\.status) == [.created])
+
+        let revoked = try #require(certificates.makeCRL(name: "client", revoking: [certificates.clientCertificate]))
+        #expect(runProcess(["/bin/cp", revoked, live], log: "/dev/null") == 0)
+        kill(server.pid, SIGHUP)
+        var reloaded = false
+        for _ in 0..<200 where !reloaded {
+            reloaded = server.output.contains("certificates reloaded")
+            if !reloaded { usleep(20_000) }
+        }
+        #expect(reloaded, "no reload logged after SIGHUP")
+        let refusedClient = try holder(certificates.clientCertificate, certificates.clientKey)
+        let refused = await #expect(throws: KaminoClientError.self) { _ = try await refusedClient.lookupAccounts([1]) }
+        #expect(refused?.code == .connectionFailed, "\(String(describing: refused))")
+        await refusedClient.close()
+        // Another certificate of the same CA (the node certificate doubles as a client one).
+        let other = try holder(certificates.serverCertificate, certificates.serverKey)
+        #expect(try await other.lookupAccounts([1]).count == 1)
+        await other.close()
+        // The connection made before the reload keeps its session.
+        #expect(try await first.lookupAccounts([1]).count == 1)
+        await first.close()
+        #expect(server.output.contains("event=tls_failed"), "\(server.output)")
+        #expect(server.terminate() == 0)
+
+        // A file that holds no CRL is refused at start, with the file named.
+        let empty = certificates.directory + "/empty.pem"
+        #expect(writeText("", to: empty))
+        let badDir = temporaryDataDir("crlbad")
+        let bad = ServerProcess.start(
+            dataDir: badDir,
+            extra: serverFlags + ["--tls-ca", certificates.caCertificate, "--tls-client-auth", "required", "--tls-crl", empty])
+        #expect(bad == nil, "a server started with a CRL file that holds no CRL")
+        bad?.terminate()
+        let said = String(decoding: fileBytes(badDir + ".out"), as: UTF8.self)
+        #expect(said.contains("CRL file \(empty)"), "\(said)")
+    }
+
     @Test func metricsPortSpeaksTLSOnly() async throws {
         defer { certificates.remove() }
         let server = try #require(ServerProcess.start(dataDir: temporaryDataDir("tlsmetrics"), extra: serverFlags, metrics: true))

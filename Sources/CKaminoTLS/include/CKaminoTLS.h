@@ -47,13 +47,17 @@ enum {
 /// Creates a context. `server`: 1 for a server, 0 for a client. `cert_chain` / `key`:
 /// PEM files (NULL: none; a server needs both). `ca_file`: PEM file of the CAs that
 /// verify the peer (NULL: a client uses the system's trust store; a server cannot verify
-/// client certificates). `client_auth`: KAMINO_TLS_CLIENT_AUTH_* (servers).
+/// client certificates). `crl_file`: PEM file of certificate revocation lists (NULL: none);
+/// with it, a peer's certificate is refused when revoked, or when no current CRL of its
+/// issuer is in the file (OpenSSL's X509_V_FLAG_CRL_CHECK: the leaf is checked).
+/// `client_auth`: KAMINO_TLS_CLIENT_AUTH_* (servers).
 /// `test_options`: 0 in production; KAMINO_TLS_TEST_* bits for tests of TLS 1.2 behaviour.
 /// TLS 1.2 is always the minimum; TLS 1.2 suites are ECDHE with AEAD only; no
 /// renegotiation, compression or session tickets. Returns NULL and writes a message
 /// into `error` (of `error_len` bytes) on failure.
 kamino_tls_ctx *kamino_tls_ctx_create(int server, const char *cert_chain, const char *key, const char *ca_file,
-                                      int client_auth, int test_options, char *error, size_t error_len);
+                                      const char *crl_file, int client_auth, int test_options, char *error,
+                                      size_t error_len);
 /// Releases the caller's reference.
 void kamino_tls_ctx_free(kamino_tls_ctx *ctx);
 
