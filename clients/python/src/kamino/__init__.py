@@ -14,6 +14,7 @@ from .errors import (BadBodyChecksum, BadBodySize, BadHeaderChecksum, BadMagic, 
                      UnknownOperation, UnsupportedVersion)
 from .ids import IdGenerator, id
 from .sync import Client
+from .tls import tls_context
 from .types import (Account, AccountBalance, AccountFilter, AccountFilterFlags, AccountFlags,
                     CreateAccountResult, CreateAccountStatus, CreateTransferResult, CreateTransferStatus,
                     QueryFilter, QueryFilterFlags, Transfer, TransferFlags)
@@ -30,5 +31,5 @@ __all__ = [
     "InvalidBody", "InvalidHeader", "KaminoError", "MAX_EVENTS", "NO_RETRY", "NotFollower", "NotPrimary",
     "Operation", "OutcomeUnknown", "ProtocolError", "QueryFilter", "QueryFilterFlags", "ReplicationTimeout",
     "RequestTimeout", "RetryPolicy", "ShuttingDown", "TooManyEvents", "Transfer", "TransferFlags",
-    "TruncatedFrame", "UnknownOperation", "UnsupportedVersion", "id",
+    "TruncatedFrame", "UnknownOperation", "UnsupportedVersion", "id", "tls_context",
 ]

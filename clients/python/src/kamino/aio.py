@@ -6,6 +6,7 @@ import asyncio
 import inspect
 import json
 import random
+import ssl
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Sequence, Union
 
@@ -254,11 +255,19 @@ class AsyncClient:
     a token, a server with authentication on answers `Unauthenticated`. `forbidden`,
     `rate_limited` (see `RateLimited.retry_after`) and `log_unavailable` are not
     retried.
+
+    **TLS.** With `tls` (an `ssl.SSLContext`, for example from `kamino.tls_context`),
+    every connection is TLS and verifies the server's certificate against the name in
+    `server_hostname`, else the address's host. A failed handshake raises
+    `ConnectionFailed` naming the reason (`CERTIFICATE_VERIFY_FAILED`, ...). With TLS 1.3
+    a server that refuses this client's certificate (or its absence) says so only by
+    closing the connection: the first request then fails with `ConnectionFailed`.
     """
 
     def __init__(self, addresses: str | Sequence[str] = "127.0.0.1:4410", *, request_timeout: float = 5.0,
                  connect_timeout: float = 2.0, retry: RetryPolicy = RetryPolicy(),
-                 max_batch_events: int = MAX_EVENTS, token: Token | None = None) -> None:
+                 max_batch_events: int = MAX_EVENTS, token: Token | None = None,
+                 tls: ssl.SSLContext | None = None, server_hostname: str | None = None) -> None:
         if isinstance(addresses, str):
             addresses = [addresses]
         if not addresses:
@@ -271,6 +280,12 @@ class AsyncClient:
             raise errors.InvalidArgument("token must be a string or a callable returning one")
         if isinstance(token, str):
             _token_bytes(token)
+        if tls is not None and not isinstance(tls, ssl.SSLContext):
+            raise errors.InvalidArgument("tls must be an ssl.SSLContext (see kamino.tls_context)")
+        if server_hostname is not None and tls is None:
+            raise errors.InvalidArgument("server_hostname is the name TLS verifies; pass tls too")
+        self.tls = tls
+        self.server_hostname = server_hostname
         self.token = token
         self._authentication: dict[str, Any] | None = None
         self.addresses = list(addresses)
@@ -532,8 +547,16 @@ class AsyncClient:
         host, port = _parse_address(address)
         loop = asyncio.get_running_loop()
         try:
-            _, conn = await asyncio.wait_for(
-                loop.create_connection(lambda: Connection(address), host, port), self.connect_timeout)
+            if self.tls is None:
+                connecting = loop.create_connection(lambda: Connection(address), host, port)
+            else:
+                connecting = loop.create_connection(
+                    lambda: Connection(address), host, port, ssl=self.tls,
+                    server_hostname=self.server_hostname or host, ssl_handshake_timeout=self.connect_timeout)
+            _, conn = await asyncio.wait_for(connecting, self.connect_timeout)
+        except ssl.SSLError as e:
+            self._skip_address()
+            raise errors.ConnectionFailed(f"TLS handshake with {address} failed: {e}") from None
         except (OSError, asyncio.TimeoutError) as e:
             self._skip_address()
             raise errors.ConnectionFailed(f"cannot reach {address}: {e or 'connect timed out'}") from None

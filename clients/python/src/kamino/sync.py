@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import concurrent.futures
 import threading
 from typing import Any, Coroutine, Sequence, TypeVar
@@ -30,12 +31,14 @@ class Client:
     connection; timeouts, retries (safe under the idempotency rules: linked chains
     are not resent once they may have been applied, `OutcomeUnknown`), reconnects, and
     `token` (a JWT, or a callable returning one, called again on every connect, from
-    the client's thread): `authenticate` first on every connection.
+    the client's thread): `authenticate` first on every connection; `tls` (an
+    `ssl.SSLContext`, see `kamino.tls_context`) and `server_hostname` for TLS.
     """
 
     def __init__(self, addresses: str | Sequence[str] = "127.0.0.1:4410", *, request_timeout: float = 5.0,
                  connect_timeout: float = 2.0, retry: RetryPolicy = RetryPolicy(),
-                 max_batch_events: int = MAX_EVENTS, token: Token | None = None) -> None:
+                 max_batch_events: int = MAX_EVENTS, token: Token | None = None,
+                 tls: ssl.SSLContext | None = None, server_hostname: str | None = None) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="kamino-client", daemon=True)
         self._thread.start()
@@ -43,7 +46,8 @@ class Client:
 
         async def make() -> AsyncClient:
             return AsyncClient(addresses, request_timeout=request_timeout, connect_timeout=connect_timeout,
-                               retry=retry, max_batch_events=max_batch_events, token=token)
+                               retry=retry, max_batch_events=max_batch_events, token=token, tls=tls,
+                               server_hostname=server_hostname)
         try:
             self._client: AsyncClient = self._run(make())
         except BaseException:
