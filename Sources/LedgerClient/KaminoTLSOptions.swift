@@ -4,7 +4,8 @@ package import KaminoTLS
 /// verified against `caFile` (or the system's trust store) and must name the host
 /// connected to (or `serverName`). TLS 1.2 and 1.3 only, with forward-secret AEAD suites.
 /// `certificateChain` and `privateKey` present a client certificate, for servers that
-/// ask for one (mutual TLS, `--tls-client-auth required`).
+/// ask for one (mutual TLS, `--tls-client-auth required`). `crlFile` refuses a server
+/// whose certificate its CA revoked.
 public struct KaminoTLSOptions: Sendable, Hashable {
     /// PEM file of the CAs that sign the server's certificate; nil: the system's.
     public var caFile: String?
@@ -15,17 +16,23 @@ public struct KaminoTLSOptions: Sendable, Hashable {
     /// The name (or IP address) the server's certificate must carry, when it is not the
     /// host of the address connected to (for example behind a proxy).
     public var serverName: String?
+    /// PEM file of certificate revocation lists of `caFile`'s CAs: a server certificate
+    /// they revoke is refused, and so is every one while its CA's list in the file has
+    /// expired (fail closed). nil: no revocation check.
+    public var crlFile: String?
 
     public init(caFile: String? = nil, certificateChain: String? = nil, privateKey: String? = nil,
-                serverName: String? = nil) {
+                serverName: String? = nil, crlFile: String? = nil) {
         self.caFile = caFile
         self.certificateChain = certificateChain
         self.privateKey = privateKey
         self.serverName = serverName
+        self.crlFile = crlFile
     }
 
     /// The KaminoTLS configuration of a client with these options.
     package var configuration: TLSConfiguration {
-        TLSConfiguration(certificateChain: certificateChain, privateKey: privateKey, caFile: caFile, serverName: serverName)
+        TLSConfiguration(certificateChain: certificateChain, privateKey: privateKey, caFile: caFile, crlFile: crlFile,
+                         serverName: serverName)
     }
 }

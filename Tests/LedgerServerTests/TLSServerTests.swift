@@ -177,6 +177,23 @@ struct TLSServerTests {
         #expect(said.contains("CRL file \(empty)"), "\(said)")
     }
 
+    /// A client with `crlFile` refuses a server whose certificate is revoked; without it,
+    /// the same server is accepted (the CA still signs it).
+    @Test func clientsWithACRLRefuseARevokedServerCertificate() async throws {
+        defer { certificates.remove() }
+        let revoked = try #require(certificates.makeCRL(name: "server", revoking: [certificates.serverCertificate]))
+        let server = try #require(ServerProcess.start(dataDir: temporaryDataDir("crlserver"), extra: serverFlags))
+        defer { server.terminate() }
+        let checking = try client(server.port, tls: KaminoTLSOptions(caFile: certificates.caCertificate, crlFile: revoked))
+        let refused = await #expect(throws: KaminoClientError.self) { _ = try await checking.lookupAccounts([1]) }
+        #expect(refused?.message.contains("certificate revoked") == true, "\(String(describing: refused))")
+        await checking.close()
+        let trusting = try client(server.port, tls: KaminoTLSOptions(caFile: certificates.caCertificate))
+        #expect(try await trusting.lookupAccounts([1]).isEmpty)
+        await trusting.close()
+        #expect(server.terminate() == 0)
+    }
+
     @Test func metricsPortSpeaksTLSOnly() async throws {
         defer { certificates.remove() }
         let server = try #require(ServerProcess.start(dataDir: temporaryDataDir("tlsmetrics"), extra: serverFlags, metrics: true))
