@@ -24,6 +24,16 @@ struct TLSServerTests {
         return try KaminoClient(addresses: ["127.0.0.1:\(port)"], options: options)
     }
 
+    /// Sends SIGHUP and waits (up to 4 s) for the server to log that it re-read its TLS files.
+    func reloadCertificates(_ server: ServerProcess) -> Bool {
+        kill(server.pid, SIGHUP)
+        for _ in 0..<200 {
+            if server.output.contains("certificates reloaded") { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
     @Test func tlsServesAndRefusesPlaintextAndAWrongCA() async throws {
         defer { certificates.remove() }
         let server = try #require(ServerProcess.start(dataDir: temporaryDataDir("tls"), extra: serverFlags, metrics: true))
@@ -85,13 +95,7 @@ struct TLSServerTests {
 
         #expect(runProcess(["/bin/cp", certificates.otherServerCertificate, live + "/node.pem"], log: "/dev/null") == 0)
         #expect(runProcess(["/bin/cp", certificates.otherServerKey, live + "/node.key"], log: "/dev/null") == 0)
-        kill(server.pid, SIGHUP)
-        var reloaded = false
-        for _ in 0..<200 where !reloaded {
-            reloaded = server.output.contains("certificates reloaded")
-            if !reloaded { usleep(20_000) }
-        }
-        #expect(reloaded, "no reload logged after SIGHUP")
+        #expect(reloadCertificates(server), "no reload logged after SIGHUP")
         let fresh = try client(server.port, tls: KaminoTLSOptions(caFile: certificates.otherCACertificate))
         #expect(try await fresh.lookupAccounts([1]).count == 1)
         let stale = try client(server.port, tls: KaminoTLSOptions(caFile: certificates.caCertificate))
@@ -143,13 +147,7 @@ struct TLSServerTests {
 
         let revoked = try #require(certificates.makeCRL(name: "client", revoking: [certificates.clientCertificate]))
         #expect(runProcess(["/bin/cp", revoked, live], log: "/dev/null") == 0)
-        kill(server.pid, SIGHUP)
-        var reloaded = false
-        for _ in 0..<200 where !reloaded {
-            reloaded = server.output.contains("certificates reloaded")
-            if !reloaded { usleep(20_000) }
-        }
-        #expect(reloaded, "no reload logged after SIGHUP")
+        #expect(reloadCertificates(server), "no reload logged after SIGHUP")
         let refusedClient = try holder(certificates.clientCertificate, certificates.clientKey)
         let refused = await #expect(throws: KaminoClientError.self) { _ = try await refusedClient.lookupAccounts([1]) }
         #expect(refused?.code == .connectionFailed, "\(String(describing: refused))")
