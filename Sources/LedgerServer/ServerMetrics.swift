@@ -52,8 +52,12 @@ package final class ServerMetrics: Sendable {
     private let openDescriptors: MetricMeter
     private let lastSnapshot = Mutex<Double?>(nil)
 
-    private let requestDurations = Mutex<[UInt8: MetricTimer]>([:])
+    /// `kamino_request_duration_seconds`, recorded without a lock (see `RequestDurations`).
+    private let requestDurations = RequestDurations(buckets: ServerMetrics.latencyBuckets)
     private let results = Mutex<[ResultKey: MetricCounter]>([:])
+    /// The counters of `results` for the create operations' statuses below 256, read
+    /// without the lock: slot `operation slot * 256 + status` (see `resultSlot`).
+    private let resultCache: InlineArray<512, AtomicLazyReference<MetricCounter>>
     private let errorCodes = Mutex<[UInt16: MetricCounter]>([:])
 
     private struct ResultKey: Hashable {
@@ -69,6 +73,7 @@ package final class ServerMetrics: Sendable {
     ]
 
     package init(version: String = "unknown", commit: String = "unknown") {
+        resultCache = InlineArray { _ in AtomicLazyReference() }
         let r = registry
         func counter(_ name: String, _ help: String) -> MetricCounter {
             MetricCounter(label: name, dimensions: [], handler: r.makeCounter(descriptor: Self.describe(name, help)))
@@ -131,7 +136,7 @@ package final class ServerMetrics: Sendable {
     func answered(_ request: Request, reply: Message, nanoseconds: Int64) {
         let operation = request.code
         if let ledgerOperation = request.ledgerOperation {
-            timer(for: ledgerOperation).recordNanoseconds(nanoseconds)
+            requestDurations.record(ledgerOperation, nanoseconds: nanoseconds)
         }
         switch reply {
         case .reply(_, .createAccounts(let r), _):
@@ -161,20 +166,6 @@ package final class ServerMetrics: Sendable {
             return c
         }
         counter.increment()
-    }
-
-    private func timer(for operation: Operation) -> MetricTimer {
-        requestDurations.withLock { table in
-            if let t = table[operation.rawValue] { return t }
-            let name = Self.snakeCase("\(operation)")
-            let t = MetricTimer(label: "kamino_request_duration_seconds", dimensions: [("operation", name)],
-                          handler: registry.makeDurationHistogram(
-                            descriptor: Self.describe("kamino_request_duration_seconds",
-                                                      "Time from a request's decoding to its reply being ready, by operation."),
-                            labels: [("operation", name)], buckets: Self.latencyBuckets))
-            table[operation.rawValue] = t
-            return t
-        }
     }
 
     /// Counts `results` by status: one pass over raw status values (no string per event;
@@ -207,6 +198,25 @@ package final class ServerMetrics: Sendable {
 
     /// The counter of events answered `status` for `operation` (made on first use).
     private func resultCounter(operation: UInt8, status raw: UInt32, name: (UInt32) -> String) -> MetricCounter {
+        let slot = Self.resultSlot(operation: operation, status: raw)
+        if let slot, let cached = resultCache[slot].load() { return cached }
+        let counter = madeResultCounter(operation: operation, status: raw, name: name)
+        if let slot { return resultCache[slot].storeIfNil(counter) }
+        return counter
+    }
+
+    /// The `resultCache` slot of a create operation's status below 256 (nil for others).
+    private static func resultSlot(operation: UInt8, status: UInt32) -> Int? {
+        guard status < 256 else { return nil }
+        switch operation {
+        case Operation.createAccounts.rawValue: return Int(status)
+        case Operation.createTransfers.rawValue: return 256 + Int(status)
+        default: return nil
+        }
+    }
+
+    /// The counter of `resultCounter`, made under the lock on first use.
+    private func madeResultCounter(operation: UInt8, status raw: UInt32, name: (UInt32) -> String) -> MetricCounter {
         self.results.withLock { table in
             let key = ResultKey(operation: operation, status: raw)
             if let c = table[key] { return c }
@@ -257,6 +267,7 @@ package final class ServerMetrics: Sendable {
         openDescriptors.set(Double(Self.openDescriptorCount()))
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
+        requestDurations.emit(into: &buffer)
         return String(decoding: buffer, as: UTF8.self)
     }
 
