@@ -55,8 +55,8 @@ package final class ServerMetrics: Sendable {
     /// `kamino_request_duration_seconds`, recorded without a lock (see `RequestDurations`).
     private let requestDurations = RequestDurations(buckets: ServerMetrics.latencyBuckets)
     private let results = Mutex<[ResultKey: MetricCounter]>([:])
-    /// The counters of `results` for the create operations' statuses below 256, read
-    /// without the lock: slot `operation slot * 256 + status` (see `resultSlot`).
+    /// The counters of `results` for the create operations' statuses, read without the
+    /// lock: slot `operation slot * 256 + status + 1` (see `resultSlot`).
     private let resultCache: InlineArray<512, AtomicLazyReference<MetricCounter>>
     private let errorCodes = Mutex<[UInt16: MetricCounter]>([:])
 
@@ -205,12 +205,14 @@ package final class ServerMetrics: Sendable {
         return counter
     }
 
-    /// The `resultCache` slot of a create operation's status below 256 (nil for others).
+    /// The `resultCache` slot of a create operation's status: `created` (0xFFFF_FFFF) and
+    /// the codes below 255, shifted by one so that `created` is 0 (nil for others).
     private static func resultSlot(operation: UInt8, status: UInt32) -> Int? {
-        guard status < 256 else { return nil }
+        let shifted = status &+ 1
+        guard shifted < 256 else { return nil }
         switch operation {
-        case Operation.createAccounts.rawValue: return Int(status)
-        case Operation.createTransfers.rawValue: return 256 + Int(status)
+        case Operation.createAccounts.rawValue: return Int(shifted)
+        case Operation.createTransfers.rawValue: return 256 + Int(shifted)
         default: return nil
         }
     }

@@ -22,6 +22,10 @@ final class WriteCoalescer {
         let id: UInt64
         let request: Request
         let answer: Answer
+        /// The request's operation code and event count, read once at `submit` (reading
+        /// them from `request` again copies and destroys the enum each time).
+        let code: UInt8
+        let eventCount: Int
     }
 
     /// Requests in one record: at most this many events in all (a record is one batch's
@@ -31,7 +35,9 @@ final class WriteCoalescer {
     private let eventLoop: any EventLoop
     /// Where the ledger served now is found (it changes when a replicated node reopens).
     private unowned let shared: ServerShared
-    private var pending: [Entry] = []
+    /// Touched by `submit` and `flush` only, on the loop, never while the other runs (the
+    /// flush takes the array before it logs): the dynamic exclusivity check is off.
+    @exclusivity(unchecked) private var pending: [Entry] = []
     private var flushScheduled = false
 
     init(eventLoop: any EventLoop, shared: ServerShared) {
@@ -44,7 +50,7 @@ final class WriteCoalescer {
     func submit(_ request: Request, id: UInt64, answer: @escaping Answer) {
         eventLoop.assertInEventLoop()
         assert(Self.events(of: request) != nil, "only create requests are coalesced")
-        pending.append(Entry(id: id, request: request, answer: answer))
+        pending.append(Entry(id: id, request: request, answer: answer, code: request.code, eventCount: request.eventCount))
         guard !flushScheduled else { return }
         flushScheduled = true
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
@@ -77,11 +83,11 @@ final class WriteCoalescer {
     /// The end of the run of requests from `start` that share one record: same operation,
     /// at most `maxEventsPerRecord` events (a request alone may hold up to that many).
     private static func runEnd(_ entries: [Entry], from start: Int) -> Int {
-        let operation = entries[start].request.code
-        var events = entries[start].request.eventCount
+        let operation = entries[start].code
+        var events = entries[start].eventCount
         var end = start + 1
-        while end < entries.count, entries[end].request.code == operation {
-            events += entries[end].request.eventCount
+        while end < entries.count, entries[end].code == operation {
+            events += entries[end].eventCount
             guard events <= maxEventsPerRecord else { break }
             end += 1
         }
