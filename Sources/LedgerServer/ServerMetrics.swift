@@ -54,16 +54,9 @@ package final class ServerMetrics: Sendable {
 
     /// `kamino_request_duration_seconds`, recorded without a lock (see `RequestDurations`).
     private let requestDurations = RequestDurations(buckets: ServerMetrics.latencyBuckets)
-    private let results = Mutex<[ResultKey: MetricCounter]>([:])
-    /// The counters of `results` for the create operations' statuses, read without the
-    /// lock: slot `operation slot * 256 + status + 1` (see `resultSlot`).
-    private let resultCache: InlineArray<512, AtomicLazyReference<MetricCounter>>
+    /// `kamino_results_total`, counted without a lock (see `ResultCounts`).
+    private let results = ResultCounts()
     private let errorCodes = Mutex<[UInt16: MetricCounter]>([:])
-
-    private struct ResultKey: Hashable {
-        let operation: UInt8
-        let status: UInt32
-    }
 
     /// Request latency buckets: 50 us to 10 s.
     static let latencyBuckets: [Duration] = [
@@ -73,7 +66,6 @@ package final class ServerMetrics: Sendable {
     ]
 
     package init(version: String = "unknown", commit: String = "unknown") {
-        resultCache = InlineArray { _ in AtomicLazyReference() }
         let r = registry
         func counter(_ name: String, _ help: String) -> MetricCounter {
             MetricCounter(label: name, dimensions: [], handler: r.makeCounter(descriptor: Self.describe(name, help)))
@@ -140,13 +132,9 @@ package final class ServerMetrics: Sendable {
         }
         switch reply {
         case .reply(_, .createAccounts(let r), _):
-            count(r, operation: operation) { $0.status.rawValue } name: { raw in
-                CreateAccountStatus(rawValue: raw).map { Self.snakeCase("\($0)") } ?? "status_\(raw)"
-            }
+            count(r, operation: operation) { $0.status.rawValue }
         case .reply(_, .createTransfers(let r), _):
-            count(r, operation: operation) { $0.status.rawValue } name: { raw in
-                CreateTransferStatus(rawValue: raw).map { Self.snakeCase("\($0)") } ?? "status_\(raw)"
-            }
+            count(r, operation: operation) { $0.status.rawValue }
         case .errorReply(let e):
             errorReply(code: e.rawCode)
         default:
@@ -169,13 +157,13 @@ package final class ServerMetrics: Sendable {
     }
 
     /// Counts `results` by status: one pass over raw status values (no string per event;
-    /// a batch is up to 8189 events), then one counter bump per distinct status.
-    private func count<R>(_ results: [R], operation: UInt8, status: (R) -> UInt32, name: (UInt32) -> String) {
+    /// a batch is up to 8189 events), then one add per distinct status.
+    private func count<R>(_ results: [R], operation: UInt8, status: (R) -> UInt32) {
         guard let first = results.first else { return }
         // One status for the whole reply (a request of one event, always): no tally.
         let firstStatus = status(first)
         if results.allSatisfy({ status($0) == firstStatus }) {
-            resultCounter(operation: operation, status: firstStatus, name: name).increment(by: results.count)
+            self.results.add(results.count, operation: operation, status: firstStatus)
             return
         }
         var tally: [UInt32: Int] = [:]
@@ -192,45 +180,7 @@ package final class ServerMetrics: Sendable {
         }
         if let s = single { tally[s, default: 0] += singleCount }
         for (raw, n) in tally {
-            resultCounter(operation: operation, status: raw, name: name).increment(by: n)
-        }
-    }
-
-    /// The counter of events answered `status` for `operation` (made on first use).
-    private func resultCounter(operation: UInt8, status raw: UInt32, name: (UInt32) -> String) -> MetricCounter {
-        let slot = Self.resultSlot(operation: operation, status: raw)
-        if let slot, let cached = resultCache[slot].load() { return cached }
-        let counter = madeResultCounter(operation: operation, status: raw, name: name)
-        if let slot { return resultCache[slot].storeIfNil(counter) }
-        return counter
-    }
-
-    /// The `resultCache` slot of a create operation's status: `created` (0xFFFF_FFFF) and
-    /// the codes below 255, shifted by one so that `created` is 0 (nil for others).
-    private static func resultSlot(operation: UInt8, status: UInt32) -> Int? {
-        let shifted = status &+ 1
-        guard shifted < 256 else { return nil }
-        switch operation {
-        case Operation.createAccounts.rawValue: return Int(shifted)
-        case Operation.createTransfers.rawValue: return 256 + Int(shifted)
-        default: return nil
-        }
-    }
-
-    /// The counter of `resultCounter`, made under the lock on first use.
-    private func madeResultCounter(operation: UInt8, status raw: UInt32, name: (UInt32) -> String) -> MetricCounter {
-        self.results.withLock { table in
-            let key = ResultKey(operation: operation, status: raw)
-            if let c = table[key] { return c }
-            let opName = Operation(rawValue: operation).map { Self.snakeCase("\($0)") } ?? "op_\(operation)"
-            let status = name(raw)
-            let labels = [("operation", opName), ("status", status)]
-            let c = MetricCounter(label: "kamino_results_total", dimensions: labels,
-                            handler: registry.makeCounter(descriptor: Self.describe("kamino_results_total",
-                                                                            "Events answered, by operation and result status."),
-                                                          labels: labels))
-            table[key] = c
-            return c
+            self.results.add(n, operation: operation, status: raw)
         }
     }
 
@@ -270,6 +220,7 @@ package final class ServerMetrics: Sendable {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         requestDurations.emit(into: &buffer)
+        results.emit(into: &buffer)
         return String(decoding: buffer, as: UTF8.self)
     }
 
