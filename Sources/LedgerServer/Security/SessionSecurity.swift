@@ -113,7 +113,8 @@ final class SessionSecurity {
     /// Decides on a decoded request (authenticate, rights, rate, bytes in flight).
     func gate(_ request: Request, id: UInt64) -> Outcome {
         framesDecoded += 1
-        let settings = shared.settings
+        // `shared.settings` is read field by field: a local copy of the whole struct costs a
+        // copy and a destroy per request.
         if case .authenticate(let token) = request { return authenticate(token, id: id) }
         guard let principal else {
             shared.metrics.authenticationFailed(reason: "not_authenticated")
@@ -121,7 +122,7 @@ final class SessionSecurity {
             return .refuse(error(.unauthenticated, id, request, "authenticate first (operation 203, docs/protocol.md)"))
         }
         // `now - leeway` cannot overflow (both small); `expiry + leeway` could (a token's exp is input).
-        if let expiry = principal.expiresAt, let leeway = settings.verifier?.leewaySeconds, Self.now() - leeway > expiry {
+        if let expiry = principal.expiresAt, let leeway = shared.settings.verifier?.leewaySeconds, Self.now() - leeway > expiry {
             self.principal = nil
             shared.metrics.authenticationFailed(reason: "expired")
             shared.audit.record("auth_failed", peer: peer, subject: principal.subject, detail: "the token expired during the connection")
@@ -138,7 +139,7 @@ final class SessionSecurity {
             return .refuse(error(.rateLimited, id, request, "\(limit.rawValue) exhausted; not executed; retry in \(waitMs) ms"))
         }
         let size = Self.frameSize(request)
-        if requestsInFlight > 0 && requestBytesInFlight + size > settings.maxRequestBytesInFlightPerConnection {
+        if requestsInFlight > 0 && requestBytesInFlight + size > shared.settings.maxRequestBytesInFlightPerConnection {
             shared.metrics.limitHit(.requestBytesInFlight)
             shared.audit.record("limit", peer: peer, subject: principal.subject, detail: "request bytes in flight: \(requestBytesInFlight)")
             return .refuse(error(.busy, id, request, "\(requestBytesInFlight) request bytes in flight on this connection; retry later"))
