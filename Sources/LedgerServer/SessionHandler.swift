@@ -406,8 +406,8 @@ final class SessionHandler: ChannelDuplexHandler {
     /// Writes and flushes one reply. Its bytes count as queued, and a request's slot is
     /// held, until the channel takes it: at once when the channel is still writable after
     /// the flush, else when it is writable again or closes (`SessionState.replyFlushed`).
-    /// No promise per reply: its future, callback and generic metadata cost the server
-    /// about 2,000 instructions per request.
+    /// No promise per reply: its future, callback and generic metadata, and NIO's side of
+    /// it, cost the server about 3,900 instructions per request (docs/benchmarks.md).
     private func write(_ out: ByteBuffer, holdsSlot: Bool, context: ChannelHandlerContext) {
         let size = out.readableBytes
         shared.metrics.sent(size)
