@@ -6,7 +6,9 @@ package struct ServerConfiguration: Sendable {
     package var host: String
     /// Port to bind; 0 picks an ephemeral port (see `LedgerTCPServer.boundAddress`).
     package var port: Int
-    /// Requests one connection may have in flight; the next is answered `busy`.
+    /// Requests one connection may have in flight (from decoding until the channel takes
+    /// the reply: at once while it is writable, see `SessionState`); the next is answered
+    /// `busy`.
     package var maxInFlightPerConnection: Int
     /// Requests all connections together may have in flight; the next is answered `busy`.
     package var maxInFlightTotal: Int
@@ -15,8 +17,9 @@ package struct ServerConfiguration: Sendable {
     /// Reading resumes once the waiting reply bytes fall below this.
     package var outboundLowWaterMark: Int
     /// Reply bytes one connection may have reserved (largest possible replies of its
-    /// running requests) plus queued (not yet sent); beyond it requests are answered `busy`
-    /// and reading stops.
+    /// running requests) plus queued (written while the channel was not writable, not yet
+    /// taken); beyond it requests are answered `busy` and reading stops. The channel's own
+    /// buffer holds at most `outboundHighWaterMark` more (and the reply that crossed it).
     package var maxQueuedReplyBytesPerConnection: Int
     /// Longest wait, on shutdown, for in-flight requests to be answered.
     package var drainTimeoutSeconds: Int

@@ -52,14 +52,11 @@ package final class ServerMetrics: Sendable {
     private let openDescriptors: MetricMeter
     private let lastSnapshot = Mutex<Double?>(nil)
 
-    private let requestDurations = Mutex<[UInt8: MetricTimer]>([:])
-    private let results = Mutex<[ResultKey: MetricCounter]>([:])
+    /// `kamino_request_duration_seconds`, recorded without a lock (see `RequestDurations`).
+    private let requestDurations = RequestDurations(buckets: ServerMetrics.latencyBuckets)
+    /// `kamino_results_total`, counted without a lock (see `ResultCounts`).
+    private let results = ResultCounts()
     private let errorCodes = Mutex<[UInt16: MetricCounter]>([:])
-
-    private struct ResultKey: Hashable {
-        let operation: UInt8
-        let status: UInt32
-    }
 
     /// Request latency buckets: 50 us to 10 s.
     static let latencyBuckets: [Duration] = [
@@ -131,17 +128,13 @@ package final class ServerMetrics: Sendable {
     func answered(_ request: Request, reply: Message, nanoseconds: Int64) {
         let operation = request.code
         if let ledgerOperation = request.ledgerOperation {
-            timer(for: ledgerOperation).recordNanoseconds(nanoseconds)
+            requestDurations.record(ledgerOperation, nanoseconds: nanoseconds)
         }
         switch reply {
         case .reply(_, .createAccounts(let r), _):
-            count(r, operation: operation) { $0.status.rawValue } name: { raw in
-                CreateAccountStatus(rawValue: raw).map { Self.snakeCase("\($0)") } ?? "status_\(raw)"
-            }
+            count(r, operation: operation) { $0.status.rawValue }
         case .reply(_, .createTransfers(let r), _):
-            count(r, operation: operation) { $0.status.rawValue } name: { raw in
-                CreateTransferStatus(rawValue: raw).map { Self.snakeCase("\($0)") } ?? "status_\(raw)"
-            }
+            count(r, operation: operation) { $0.status.rawValue }
         case .errorReply(let e):
             errorReply(code: e.rawCode)
         default:
@@ -163,28 +156,14 @@ package final class ServerMetrics: Sendable {
         counter.increment()
     }
 
-    private func timer(for operation: Operation) -> MetricTimer {
-        requestDurations.withLock { table in
-            if let t = table[operation.rawValue] { return t }
-            let name = Self.snakeCase("\(operation)")
-            let t = MetricTimer(label: "kamino_request_duration_seconds", dimensions: [("operation", name)],
-                          handler: registry.makeDurationHistogram(
-                            descriptor: Self.describe("kamino_request_duration_seconds",
-                                                      "Time from a request's decoding to its reply being ready, by operation."),
-                            labels: [("operation", name)], buckets: Self.latencyBuckets))
-            table[operation.rawValue] = t
-            return t
-        }
-    }
-
     /// Counts `results` by status: one pass over raw status values (no string per event;
-    /// a batch is up to 8189 events), then one counter bump per distinct status.
-    private func count<R>(_ results: [R], operation: UInt8, status: (R) -> UInt32, name: (UInt32) -> String) {
+    /// a batch is up to 8189 events), then one add per distinct status.
+    private func count<R>(_ results: [R], operation: UInt8, status: (R) -> UInt32) {
         guard let first = results.first else { return }
         // One status for the whole reply (a request of one event, always): no tally.
         let firstStatus = status(first)
         if results.allSatisfy({ status($0) == firstStatus }) {
-            resultCounter(operation: operation, status: firstStatus, name: name).increment(by: results.count)
+            self.results.add(results.count, operation: operation, status: firstStatus)
             return
         }
         var tally: [UInt32: Int] = [:]
@@ -201,24 +180,7 @@ package final class ServerMetrics: Sendable {
         }
         if let s = single { tally[s, default: 0] += singleCount }
         for (raw, n) in tally {
-            resultCounter(operation: operation, status: raw, name: name).increment(by: n)
-        }
-    }
-
-    /// The counter of events answered `status` for `operation` (made on first use).
-    private func resultCounter(operation: UInt8, status raw: UInt32, name: (UInt32) -> String) -> MetricCounter {
-        self.results.withLock { table in
-            let key = ResultKey(operation: operation, status: raw)
-            if let c = table[key] { return c }
-            let opName = Operation(rawValue: operation).map { Self.snakeCase("\($0)") } ?? "op_\(operation)"
-            let status = name(raw)
-            let labels = [("operation", opName), ("status", status)]
-            let c = MetricCounter(label: "kamino_results_total", dimensions: labels,
-                            handler: registry.makeCounter(descriptor: Self.describe("kamino_results_total",
-                                                                            "Events answered, by operation and result status."),
-                                                          labels: labels))
-            table[key] = c
-            return c
+            self.results.add(n, operation: operation, status: raw)
         }
     }
 
@@ -257,6 +219,8 @@ package final class ServerMetrics: Sendable {
         openDescriptors.set(Double(Self.openDescriptorCount()))
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
+        requestDurations.emit(into: &buffer)
+        results.emit(into: &buffer)
         return String(decoding: buffer, as: UTF8.self)
     }
 

@@ -18,9 +18,17 @@
 ///
 /// Bounds (`busy` in docs/protocol.md): at most `maxInFlight` requests of this
 /// connection run at once, and the reply bytes reserved by running requests (their largest
-/// possible reply) plus those written and not yet sent stay under `maxReplyBytes`, except
-/// that one request is always admitted when none is in flight. Reading pauses while the
-/// channel is not writable or the reply bytes are over the bound.
+/// possible reply) plus those written and not yet taken by the channel stay under
+/// `maxReplyBytes`, except that one request is always admitted when none is in flight.
+/// Reading pauses while the channel is not writable or the reply bytes are over the bound.
+///
+/// The channel takes a reply when, after its flush, the channel is still writable: the
+/// socket took it, or what waits in the channel's own buffer is under its high water mark
+/// (NIO's writability). A reply flushed while the channel is not writable is held: its
+/// bytes stay queued and its request keeps its slots until the channel is writable again
+/// (its buffer drained under the low water mark) or closes. So the bytes of one connection
+/// are at most `maxReplyBytes` plus the channel's high water mark, with no promise and no
+/// callback per reply.
 package struct SessionState: Sendable {
     /// Where the connection is in its life; see the type's documentation.
     package enum Phase: Sendable, Equatable {
@@ -93,8 +101,14 @@ package struct SessionState: Sendable {
     package private(set) var inFlight = 0
     /// Reply bytes reserved by requests still running (their largest possible reply).
     package private(set) var reservedBytes = 0
-    /// Reply bytes written to the channel and not yet sent.
+    /// Reply bytes written to the channel and not yet taken by it (see the type's
+    /// documentation), held replies' included.
     package private(set) var queuedBytes = 0
+    /// Bytes of the replies flushed while the channel was not writable (part of
+    /// `queuedBytes`), taken by `heldRepliesTaken`.
+    package private(set) var heldBytes = 0
+    /// Requests whose replies are held (part of `inFlight`).
+    package private(set) var heldSlots = 0
     /// A read the pipeline asked for while reading was paused.
     package private(set) var pendingRead = false
     /// True between `channelActive` and `channelInactive` (counts the open connection once).
@@ -205,15 +219,46 @@ package struct SessionState: Sendable {
         queuedBytes += bytes
     }
 
-    /// A write of `bytes` completed (or failed). When `holdsSlot`, it was the reply of an
+    /// A reply of `bytes` was written and flushed; `writable` is the channel's writability
+    /// right after. A writable channel took it: `replyWritten`. Otherwise it is held until
+    /// `heldRepliesTaken` (on a closing connection it counts as taken at once: nothing will
+    /// be sent, and no later event would give its slot back).
+    package mutating func replyFlushed(bytes: Int, holdsSlot: Bool, writable: Bool) -> Actions {
+        guard writable || phase == .closed else {
+            precondition(queuedBytes >= heldBytes + bytes, "a held reply that was never queued")
+            heldBytes += bytes
+            if holdsSlot { heldSlots += 1 }
+            precondition(heldSlots <= inFlight, "more held replies than requests in flight")
+            return []
+        }
+        return replyWritten(bytes: bytes, holdsSlot: holdsSlot, writable: writable)
+    }
+
+    /// The channel took a reply of `bytes`. When `holdsSlot`, it was the reply of an
     /// accepted request, whose slots are given back now.
     package mutating func replyWritten(bytes: Int, holdsSlot: Bool, writable: Bool) -> Actions {
-        precondition(queuedBytes >= bytes, "more bytes written than queued")
+        precondition(queuedBytes - heldBytes >= bytes, "more bytes written than queued")
         queuedBytes -= bytes
         var actions: Actions = []
         if holdsSlot { actions.formUnion(releaseSlot()) }
         actions.formUnion(resumeReading(writable: writable))
         return actions
+    }
+
+    /// The channel became writable again, or went inactive (`writable` false): it took the
+    /// held replies. Returns the actions (never `.releaseGlobalSlot`) and how many
+    /// server-wide slots to give back, one per held request.
+    package mutating func heldRepliesTaken(writable: Bool) -> (actions: Actions, globalSlots: Int) {
+        guard heldBytes > 0 || heldSlots > 0 else { return ([], 0) }
+        precondition(queuedBytes >= heldBytes && inFlight >= heldSlots, "held replies beyond what is queued")
+        queuedBytes -= heldBytes
+        heldBytes = 0
+        let slots = heldSlots
+        heldSlots = 0
+        inFlight -= slots
+        var actions: Actions = slots > 0 ? closeIfDrained() : []
+        if phase != .closed { actions.formUnion(resumeReading(writable: writable)) }
+        return (actions, slots)
     }
 
     // MARK: Closing

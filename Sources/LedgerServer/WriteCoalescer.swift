@@ -22,16 +22,29 @@ final class WriteCoalescer {
         let id: UInt64
         let request: Request
         let answer: Answer
+        /// The request's operation code and event count, read once at `submit` (reading
+        /// them from `request` again copies and destroys the enum each time).
+        let code: UInt8
+        let eventCount: Int
     }
 
     /// Requests in one record: at most this many events in all (a record is one batch's
     /// worth of the state's capacity checks).
     static let maxEventsPerRecord = LedgerLimits.batchMax
 
+    /// The most entries whose room `spare` keeps between turns (a burst's array goes).
+    static let spareCapacityLimit = 4096
+
     private let eventLoop: any EventLoop
     /// Where the ledger served now is found (it changes when a replicated node reopens).
     private unowned let shared: ServerShared
-    private var pending: [Entry] = []
+    /// Touched by `submit` and `flush` only, on the loop, never while the other runs (the
+    /// flush takes the array before it logs): the dynamic exclusivity check is off.
+    @exclusivity(unchecked) private var pending: [Entry] = []
+    /// The array of the previous flush, emptied with its capacity kept: the next turn
+    /// appends into it instead of growing a new array from nothing (a reallocation at
+    /// each power of two of the requests a turn gathers).
+    @exclusivity(unchecked) private var spare: [Entry] = []
     private var flushScheduled = false
 
     init(eventLoop: any EventLoop, shared: ServerShared) {
@@ -44,7 +57,7 @@ final class WriteCoalescer {
     func submit(_ request: Request, id: UInt64, answer: @escaping Answer) {
         eventLoop.assertInEventLoop()
         assert(Self.events(of: request) != nil, "only create requests are coalesced")
-        pending.append(Entry(id: id, request: request, answer: answer))
+        pending.append(Entry(id: id, request: request, answer: answer, code: request.code, eventCount: request.eventCount))
         guard !flushScheduled else { return }
         flushScheduled = true
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
@@ -55,13 +68,20 @@ final class WriteCoalescer {
     private func flush() {
         eventLoop.assertInEventLoop()
         let ledger = shared.ledger
-        let entries = pending
-        pending = []
+        var entries = pending
+        pending = spare
+        spare = []
         flushScheduled = false
+        defer {
+            // `entries` is the only reference left to its buffer (each record took its
+            // own copy of its run): emptying it keeps the capacity for the next turn.
+            entries.removeAll(keepingCapacity: entries.capacity <= Self.spareCapacityLimit)
+            spare = entries
+        }
         guard let ledger else {
             for e in entries {
                 e.answer(.errorReply(ErrorReply(
-                    requestId: e.id, operation: e.request.code, rawCode: WireError.Code.busy.rawValue,
+                    requestId: e.id, operation: e.code, rawCode: WireError.Code.busy.rawValue,
                     message: "the node is reopening its data directory (replication); not executed, retry")))
             }
             return
@@ -77,11 +97,11 @@ final class WriteCoalescer {
     /// The end of the run of requests from `start` that share one record: same operation,
     /// at most `maxEventsPerRecord` events (a request alone may hold up to that many).
     private static func runEnd(_ entries: [Entry], from start: Int) -> Int {
-        let operation = entries[start].request.code
-        var events = entries[start].request.eventCount
+        let operation = entries[start].code
+        var events = entries[start].eventCount
         var end = start + 1
-        while end < entries.count, entries[end].request.code == operation {
-            events += entries[end].request.eventCount
+        while end < entries.count, entries[end].code == operation {
+            events += entries[end].eventCount
             guard events <= maxEventsPerRecord else { break }
             end += 1
         }
@@ -141,10 +161,11 @@ final class WriteCoalescer {
             run[0].answer(.reply(id: run[0].id, .createTransfers(r), stateLSN: lsn))
         case .accountRequests(let each):
             precondition(each.count == run.count, "a coalesced record answers each of its requests")
-            for (e, r) in zip(run, each) { e.answer(.reply(id: e.id, .createAccounts(r), stateLSN: lsn)) }
+            // By index: `zip` would copy each entry (its request and closure) out of the array.
+            for i in run.indices { run[i].answer(.reply(id: run[i].id, .createAccounts(each[i]), stateLSN: lsn)) }
         case .transferRequests(let each):
             precondition(each.count == run.count, "a coalesced record answers each of its requests")
-            for (e, r) in zip(run, each) { e.answer(.reply(id: e.id, .createTransfers(r), stateLSN: lsn)) }
+            for i in run.indices { run[i].answer(.reply(id: run[i].id, .createTransfers(each[i]), stateLSN: lsn)) }
         case .none:
             preconditionFailure("a create batch answered as a pulse")
         }

@@ -11,11 +11,12 @@ struct SessionStateTests {
         state.requestDecoded(replyBound: bound, acquireGlobalSlot: { true }, serverStopping: { false })
     }
 
-    /// Runs the request to its written reply; returns the actions of the write's completion.
+    /// Runs the request to its flushed reply; returns the actions of the flush (the
+    /// channel still `writable` after it takes the reply).
     static func answer(_ state: inout SessionState, bound: Int = 100, bytes: Int = 80, writable: Bool = true) -> Actions {
         Self.check(state.requestFinished(replyBound: bound), .write)
         state.willWrite(bytes: bytes)
-        return state.replyWritten(bytes: bytes, holdsSlot: true, writable: writable)
+        return state.replyFlushed(bytes: bytes, holdsSlot: true, writable: writable)
     }
 
     /// `#expect` cannot take mutating calls; this compares their results.
@@ -176,5 +177,60 @@ struct SessionStateTests {
         Self.check(state.stopInput(), .scheduleDrainDeadline.union(.flushThenFinish))
         Self.check(state.replyWritten(bytes: 60, holdsSlot: false, writable: true), [])
         #expect(state.queuedBytes == 0)
+    }
+
+    @Test("a reply flushed while the channel is not writable keeps its bytes and slot until it is writable again")
+    func heldUntilWritable() {
+        var state = SessionState(maxInFlight: 1, maxReplyBytes: 1_000)
+        Self.check(Self.admit(&state), .start)
+        Self.check(Self.answer(&state, bytes: 80, writable: false), [])
+        #expect(state.inFlight == 1 && state.queuedBytes == 80)
+        #expect(state.heldSlots == 1 && state.heldBytes == 80)
+        Self.check(Self.admit(&state), .refuseBusy)
+        // An error reply (no slot) is held too.
+        state.willWrite(bytes: 60)
+        Self.check(state.replyFlushed(bytes: 60, holdsSlot: false, writable: false), [])
+        #expect(state.heldBytes == 140 && state.queuedBytes == 140)
+        Self.check(state.readRequested(writable: false), false)
+        let taken = state.heldRepliesTaken(writable: true)
+        Self.check(taken.actions, .read)
+        #expect(taken.globalSlots == 1)
+        #expect(state.inFlight == 0 && state.queuedBytes == 0 && state.heldBytes == 0 && state.heldSlots == 0)
+        Self.check(Self.admit(&state), .start)
+        let none = state.heldRepliesTaken(writable: true)
+        Self.check(none.actions, [])
+        #expect(none.globalSlots == 0)
+    }
+
+    @Test("held replies count against the byte bound and the drain waits for them")
+    func heldRepliesAndDrain() {
+        var state = SessionState(maxInFlight: 8, maxReplyBytes: 1_000)
+        Self.check(Self.admit(&state, bound: 100), .start)
+        Self.check(Self.answer(&state, bound: 100, bytes: 950, writable: false), [])
+        Self.check(Self.admit(&state, bound: 100), .refuseBusy)
+        Self.check(state.stopInput(), .scheduleDrainDeadline)
+        #expect(state.phase == .draining)
+        let taken = state.heldRepliesTaken(writable: true)
+        Self.check(taken.actions, .flushThenFinish)
+        #expect(taken.globalSlots == 1)
+        #expect(state.phase == .flushing)
+    }
+
+    @Test("a closing channel gives back held replies' slots, and counts a reply flushed after it closed as taken")
+    func heldRepliesOnClose() {
+        var state = SessionState(maxInFlight: 8, maxReplyBytes: 1 << 20)
+        state.channelActive()
+        Self.check(Self.admit(&state), .start)
+        Self.check(Self.admit(&state), .start)
+        Self.check(Self.answer(&state, writable: false), [])
+        Self.check(state.requestFinished(replyBound: 100), .write)
+        state.willWrite(bytes: 80)
+        // The flush failed and closed the channel before `replyFlushed` ran.
+        Self.check(state.channelInactive(), true)
+        let taken = state.heldRepliesTaken(writable: false)
+        Self.check(taken.actions, [])
+        #expect(taken.globalSlots == 1)
+        Self.check(state.replyFlushed(bytes: 80, holdsSlot: true, writable: false), .releaseGlobalSlot)
+        #expect(state.inFlight == 0 && state.queuedBytes == 0 && state.heldSlots == 0)
     }
 }

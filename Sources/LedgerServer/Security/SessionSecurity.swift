@@ -18,7 +18,13 @@ final class SessionSecurity {
     private let shared: SecurityShared
     private let peer: String
     /// nil until authenticated (authentication on); every right when it is off.
-    private(set) var principal: Principal?
+    private(set) var principal: Principal? {
+        didSet { unrestricted = Self.isUnrestricted(principal) }
+    }
+    /// True while `principal` has every right, every ledger and no expiry (authentication
+    /// off, or such a token): `RequestGate.check` allows all it could send and nothing
+    /// expires, so `gate` checks only the limits (and copies no `Principal` per request).
+    private var unrestricted = false
     private var buckets: RateLimiter.Buckets?
     private var frameDeadline: Scheduled<Void>?
     private var idleDeadline: Scheduled<Void>?
@@ -45,6 +51,7 @@ final class SessionSecurity {
         self.peer = peer
         if !shared.settings.authenticationRequired {
             principal = .unauthenticated
+            unrestricted = Self.isUnrestricted(principal)  // no `didSet` in an initializer
             // With authentication off the rate is per client address.
             buckets = shared.rates?.buckets(for: "address:" + peer)
         }
@@ -113,15 +120,20 @@ final class SessionSecurity {
     /// Decides on a decoded request (authenticate, rights, rate, bytes in flight).
     func gate(_ request: Request, id: UInt64) -> Outcome {
         framesDecoded += 1
-        let settings = shared.settings
         if case .authenticate(let token) = request { return authenticate(token, id: id) }
+        if unrestricted {
+            assert(principal.map { RequestGate.check(request, principal: $0) == .allow } == true, "an unrestricted principal is allowed everything")
+            return limits(request, id: id) ?? .proceed(scope: nil)
+        }
         guard let principal else {
             shared.metrics.authenticationFailed(reason: "not_authenticated")
             shared.audit.record("auth_failed", peer: peer, subject: nil, detail: "a request before authenticate")
             return .refuse(error(.unauthenticated, id, request, "authenticate first (operation 203, docs/protocol.md)"))
         }
         // `now - leeway` cannot overflow (both small); `expiry + leeway` could (a token's exp is input).
-        if let expiry = principal.expiresAt, let leeway = settings.verifier?.leewaySeconds, Self.now() - leeway > expiry {
+        // `shared.settings` is read field by field: a local copy of the whole struct costs a
+        // copy and a destroy per request.
+        if let expiry = principal.expiresAt, let leeway = shared.settings.verifier?.leewaySeconds, Self.now() - leeway > expiry {
             self.principal = nil
             shared.metrics.authenticationFailed(reason: "expired")
             shared.audit.record("auth_failed", peer: peer, subject: principal.subject, detail: "the token expired during the connection")
@@ -132,18 +144,30 @@ final class SessionSecurity {
             shared.audit.record("forbidden", peer: peer, subject: principal.subject, detail: "operation \(request.code): \(detail)")
             return .refuse(error(.forbidden, id, request, detail))
         }
+        if let refused = limits(request, id: id) { return refused }
+        return .proceed(scope: principal.ledgers == nil ? nil : principal)
+    }
+
+    /// The rate and request-bytes limits of an authenticated request: its refusal, or nil.
+    private func limits(_ request: Request, id: UInt64) -> Outcome? {
         if let buckets, let (limit, waitMs) = buckets.take(events: request.eventCount, now: NIODeadline.now().uptimeNanoseconds) {
             shared.metrics.limitHit(limit)
-            shared.audit.record("limit", peer: peer, subject: principal.subject, detail: "\(limit.rawValue): retry in \(waitMs) ms")
+            shared.audit.record("limit", peer: peer, subject: principal?.subject, detail: "\(limit.rawValue): retry in \(waitMs) ms")
             return .refuse(error(.rateLimited, id, request, "\(limit.rawValue) exhausted; not executed; retry in \(waitMs) ms"))
         }
         let size = Self.frameSize(request)
-        if requestsInFlight > 0 && requestBytesInFlight + size > settings.maxRequestBytesInFlightPerConnection {
+        if requestsInFlight > 0 && requestBytesInFlight + size > shared.settings.maxRequestBytesInFlightPerConnection {
             shared.metrics.limitHit(.requestBytesInFlight)
-            shared.audit.record("limit", peer: peer, subject: principal.subject, detail: "request bytes in flight: \(requestBytesInFlight)")
+            shared.audit.record("limit", peer: peer, subject: principal?.subject, detail: "request bytes in flight: \(requestBytesInFlight)")
             return .refuse(error(.busy, id, request, "\(requestBytesInFlight) request bytes in flight on this connection; retry later"))
         }
-        return .proceed(scope: principal.ledgers == nil ? nil : principal)
+        return nil
+    }
+
+    /// See `unrestricted`.
+    private static func isUnrestricted(_ principal: Principal?) -> Bool {
+        guard let p = principal else { return false }
+        return p.rights == .all && p.ledgers == nil && p.expiresAt == nil
     }
 
     private func authenticate(_ token: [UInt8], id: UInt64) -> Outcome {
