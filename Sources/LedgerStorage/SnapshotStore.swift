@@ -36,6 +36,7 @@ package struct SnapshotStore: Sendable {
             try FileIO.pwrite(fd, UnsafeRawBufferPointer(h), offset: 0, path: tmpPath)
         }
         try FileIO.fsync(fd, path: tmpPath)
+        FileIO.dropCachedPages(fd, offset: 0, length: 0)
         FileIO.close(fd)
         closed = true
         try FileIO.rename(tmpPath, finalPath)

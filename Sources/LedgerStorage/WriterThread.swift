@@ -10,6 +10,9 @@ struct OpenSegment {
     let path: String
     let fd: Int32
     var offset: Int
+    /// Below this offset the log's pages were dropped from the page cache once durable
+    /// (`FileIO.dropCachedPages`); a page boundary.
+    var uncachedBelow: Int = 0
 }
 
 /// The body of the dedicated writer thread: it owns the io_uring ring and the
@@ -142,15 +145,30 @@ final class WriterThread: @unchecked Sendable {
                 try writeDurably(bytes, segment: seg)
             }
             seg.offset += end - cursor
-            segment = seg
             durable = lastLSN
             shared.publishDurable(lastLSN, timestamp: newest, records: count, bytes: end - cursor)
             if let observer = shared.observer.withLock({ $0 }) {
                 observer.groupCommitted(records: count, bytes: end - cursor, seconds: Self.monotonicSeconds() - began)
             }
+            // The group is durable and answered: its pages leave the cache, so that the
+            // next group is copied into pages just freed instead of fresh ones. Replay and
+            // catch-up read the log from the disk.
+            let pageEnd = seg.offset & ~(Self.pageSize - 1)
+            if pageEnd > seg.uncachedBelow {
+                FileIO.dropCachedPages(seg.fd, offset: seg.uncachedBelow, length: pageEnd - seg.uncachedBelow)
+                seg.uncachedBelow = pageEnd
+            }
+            segment = seg
             cursor = end
         }
     }
+
+    /// The page size (a power of two).
+    private static let pageSize: Int = {
+        let size = Int(sysconf(Int32(_SC_PAGESIZE)))
+        precondition(size > 0 && size & (size - 1) == 0, "the page size is a power of two")
+        return size
+    }()
 
     private static func monotonicSeconds() -> Double {
         var ts = timespec()

@@ -36,3 +36,26 @@ extension ByteBuffer {
         writeBytes(RecordCodec.encodeTransfers(transfers))
     }
 }
+
+extension ByteBuffer {
+    /// Appends `count` create results in their canonical form (`RecordCodec.encodeResult`:
+    /// timestamp u64, status u32, reserved u32 zero, little-endian), `result(i)` giving the
+    /// timestamp and status of the `i`th, in one pass over the buffer's memory: a batch of
+    /// 8189 results written field by field paid a capacity and an exclusivity check per field.
+    @inline(__always)
+    mutating func writeCreateResults(count: Int, _ result: (Int) -> (timestamp: UInt64, status: UInt32)) {
+        precondition(count >= 0, "a negative result count")
+        let size = RecordCodec.createResultSize
+        assert(size == 16, "a create result is 16 bytes")
+        writeWithUnsafeMutableBytes(minimumWritableBytes: count * size) { out in
+            guard let base = out.baseAddress else { return 0 }
+            for i in 0..<count {
+                let (timestamp, status) = result(i)
+                base.storeBytes(of: timestamp.littleEndian, toByteOffset: i * size, as: UInt64.self)
+                base.storeBytes(of: status.littleEndian, toByteOffset: i * size + 8, as: UInt32.self)
+                base.storeBytes(of: 0 as UInt32, toByteOffset: i * size + 12, as: UInt32.self)
+            }
+            return count * size
+        }
+    }
+}

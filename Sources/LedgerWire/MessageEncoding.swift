@@ -57,11 +57,9 @@ package enum MessageEncoding {
                 b.reserveCapacity(minimumWritableBytes: balances.count * RecordCodec.accountBalanceSize)
                 for x in balances { RecordCodec.encode(x, into: &b) }
             case .createAccounts(let results):
-                b.reserveCapacity(minimumWritableBytes: results.count * RecordCodec.createResultSize)
-                for r in results { RecordCodec.encodeResult(timestamp: r.timestamp, status: r.status.rawValue, into: &b) }
+                results.withUnsafeBufferPointer { r in b.writeCreateResults(count: r.count) { (r[$0].timestamp, r[$0].status.rawValue) } }
             case .createTransfers(let results):
-                b.reserveCapacity(minimumWritableBytes: results.count * RecordCodec.createResultSize)
-                for r in results { RecordCodec.encodeResult(timestamp: r.timestamp, status: r.status.rawValue, into: &b) }
+                results.withUnsafeBufferPointer { r in b.writeCreateResults(count: r.count) { (r[$0].timestamp, r[$0].status.rawValue) } }
             case .status(let json), .promote(let json), .digest(let json), .authenticate(let json):
                 b.writeBytes(json)
             }

@@ -236,6 +236,32 @@ struct StorageStructureTests {
         #expect(provisioner.outstanding.isEmpty)
     }
 
+    @Test("The next table is handed to the provisioner at 1/2 load, and growth at 5/8 load uses it")
+    func indexPreparesTheNextTableEarly() {
+        let provisioner = RecordingProvisioner()
+        let owner = OwnedIdIndex(seed: 9, provisioner: provisioner)
+        let index = owner.index
+        // 2^17 slots (1 MiB): its next table (2 MiB) is the first one worth faulting ahead.
+        let ids = (0..<90_000).map { UInt128($0) &* 0xC2B2_AE3D_27D4_EB4F + 5 }
+        struct Ids: IdSource {
+            let ids: [UInt128]
+            func id(at ref: UInt32) -> UInt128 { ids[Int(ref)] }
+        }
+        for k in 0..<(1 << 16) { index.insertNew(ids[k], ref: UInt32(k)) }
+        #expect(provisioner.requests == 0)  // exactly 1/2 load of 2^17 slots
+        index.insertNew(ids[1 << 16], ref: UInt32(1 << 16))
+        #expect(provisioner.requests == 1)
+        #expect(provisioner.outstanding.map(\.bytes) == [2 << 20])
+        #expect(index.memoryBytes == (1 << 17) * 8 + (2 << 20))
+        for k in ((1 << 16) + 1)..<ids.count { index.insertNew(ids[k], ref: UInt32(k)) }  // past 5/8: growth
+        #expect(provisioner.requests == 1)  // the prepared table, not another
+        #expect(ids.indices.allSatisfy { index.find(ids[$0], in: Ids(ids: ids)).ref == UInt32($0) })
+        index.reserve(60_000)  // from 90,000 past 1/2 of 2^18 slots: the next one is prepared
+        #expect(provisioner.requests == 2)
+        _ = consume owner  // frees the index and the prepared table, each withdrawn first
+        #expect(provisioner.outstanding.isEmpty)
+    }
+
     @Test("ChunkedStore keeps records across chunk boundaries and after removeLast")
     func chunkedStore() {
         let owner = OwnedChunkedStore<UInt64>()

@@ -26,6 +26,23 @@ struct SnapshotBufferPoolTests {
         #expect(pool.spareBytes >= grown + grown / 8)
     }
 
+    @Test("A pool that follows the transfers keeps room for a state twice as large: the next capture maps nothing")
+    func followsTransfersDoubles() {
+        let pool = SnapshotBufferPool(followsTransfers: true)
+        // The statuses at 8.5 M transfers, then at 17 M (a snapshot under the byte trigger).
+        let first = 8_480_000
+        pool.give(pool.take(bytes: first))
+        #expect(pool.spareBytes == SnapshotBufferPool.headroom(for: first, followsTransfers: true))
+        let doubled = 2 * first + 100_000
+        let spare = pool.spareBytes
+        let again = pool.take(bytes: doubled)
+        #expect(again.bytes == spare)
+        pool.give(again)
+        #expect(pool.spareBytes >= 2 * doubled)
+        // An ordinary pool keeps a quarter: the same doubling would map inside the capture.
+        #expect(SnapshotBufferPool.headroom(for: first) < doubled)
+    }
+
     @Test("Small requests keep a quarter of headroom and are never grown")
     func smallRequestsStaySmall() {
         let pool = SnapshotBufferPool()

@@ -38,6 +38,21 @@ import Testing
         }
     }
 
+    /// Lengths around the three-way loops' block sizes (3 x 256 and 3 x 8192 bytes) and a
+    /// 1 MiB body: the combined chains give the single chain's checksum.
+    @Test func threeWayBlocksMatchPortable() {
+        let data = testBody(11, length: (1 << 20) + 64)
+        data.withUnsafeBytes { b in
+            guard let base = b.baseAddress else { return }
+            for start in [0, 1, 8, 13] {
+                for length in [767, 768, 769, 1536, 3 * 8192 - 1, 3 * 8192, 3 * 8192 + 1, 3 * 8192 + 777, 1 << 20] {
+                    #expect(kamino_crc32c_portable(0x5A5A, base + start, length)
+                        == kamino_crc32c_hardware(0x5A5A, base + start, length))
+                }
+            }
+        }
+    }
+
     @Test func continuingEqualsOneShot() {
         let data = testBody(3, length: 1000)
         let whole = CRC32C.checksum(data)

@@ -31,7 +31,7 @@ final class ShardStore {
     /// Blocks kept between snapshots for the copies of accounts, statuses and histories
     /// (see `SnapshotBufferPool`).
     let snapshotBuffers = SnapshotBufferPool()
-    let statusBuffers = SnapshotBufferPool()
+    let statusBuffers = SnapshotBufferPool(followsTransfers: true)
     let historyBuffers = SnapshotBufferPool()
 
     init(hashSeed: UInt64, expectedAccounts: Int, expectedTransfers: Int) {

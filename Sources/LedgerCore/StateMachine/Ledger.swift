@@ -47,7 +47,7 @@ public final class Ledger {
     let scope: UnsafeMutablePointer<ChainScope>
     /// Reused memory for snapshot captures of accounts, pending statuses and histories.
     let snapshotBuffers = SnapshotBufferPool()
-    let statusBuffers = SnapshotBufferPool()
+    let statusBuffers = SnapshotBufferPool(followsTransfers: true)
     let historyBuffers = SnapshotBufferPool()
     /// Refs of the accounts with `flags.history`, in creation order (snapshots copy their
     /// balance histories without scanning every account).

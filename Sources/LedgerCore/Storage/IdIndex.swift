@@ -35,6 +35,10 @@ struct IdIndex {
         var provisioner: (any MemoryProvisioning)? = nil
         /// The provisioner's ticket for the table being prepared (0: none to wait for).
         var nextTicket: UInt64 = 0
+        /// The table the next growth will use, allocated at `prepareLoad` and being faulted
+        /// in by the provisioner (ticket `preparedTicket`) until growth starts at 5/8 load.
+        var prepared: UnsafeMutablePointer<UInt64>? = nil
+        var preparedTicket: UInt64 = 0
     }
 
     private let header: UnsafeMutablePointer<Header>
@@ -43,6 +47,19 @@ struct IdIndex {
     /// Slots zeroed (phase 1) or moved (phase 2) per insert while the index grows.
     private static let zeroStep = 128
     private static let migrateStep = 64
+
+    /// With a provisioner, the next table (of a huge page or more) is allocated and handed
+    /// to it at 1/2 load, not when growth starts at 5/8: it then has the inserts from 1/2
+    /// to 3/4 load to fault it in (twice the window), before the applying thread has to
+    /// touch pages it did not get to. At millions of transfers on these VMs faulting a
+    /// 256-512 MiB table took longer than the inserts from 5/8 to 3/4 load, and batches
+    /// that then zeroed unfaulted pages themselves took 50-500 ms.
+    @inline(__always)
+    private func duePreparation(adding n: Int) -> Bool {
+        header.pointee.prepared == nil && header.pointee.next == nil && header.pointee.old == nil
+            && header.pointee.provisioner != nil && (header.pointee.count + n) * 2 > capacity
+            && capacity * 2 * MemoryLayout<UInt64>.stride >= LargeAllocation.hugePageSize
+    }
 
     /// - Parameter provisioner: faults in each bigger table (of a huge page or more) while
     ///   it is being zeroed.
@@ -59,6 +76,7 @@ struct IdIndex {
 
     /// Frees the slots: only `OwnedIdIndex`, once; no view may be used afterwards.
     fileprivate func deallocate() {
+        if let prepared = header.pointee.prepared { release(prepared, count: capacity * 2) }
         release(header.pointee.slots, count: capacity)
         if let next = header.pointee.next {
             release(next, count: capacity * 2)
@@ -84,7 +102,7 @@ struct IdIndex {
     /// Bytes held by the slot arrays (two while growing).
     var memoryBytes: Int {
         var slots = capacity
-        if header.pointee.next != nil { slots += capacity * 2 }
+        if header.pointee.next != nil || header.pointee.prepared != nil { slots += capacity * 2 }
         if header.pointee.old != nil { slots += 1 << header.pointee.oldLog2 }
         return slots * MemoryLayout<UInt64>.stride
     }
@@ -206,6 +224,8 @@ struct IdIndex {
             growthStep()
         } else if (header.pointee.count + 1) * 8 > capacity * 5 {
             startGrowth()
+        } else if duePreparation(adding: 1) {
+            prepare()
         }
     }
 
@@ -214,6 +234,7 @@ struct IdIndex {
     /// event). The table inserts go to never passes 3/4 load: a growth that could not
     /// finish in time (small tables, large `n`) is finished here.
     func reserve(_ n: Int) {
+        if duePreparation(adding: n) { prepare() }
         // While the provisioner is still faulting in the next table, let it finish before
         // inserts and migration touch that table (two threads faulting the same pages
         // contend), as long as the current table stays under 3/4 load.
@@ -300,14 +321,31 @@ struct IdIndex {
         header.pointee.count -= 1
     }
 
-    private func startGrowth() {
-        let next = LargeAllocation.allocate(UInt64.self, count: capacity * 2)
-        header.pointee.next = next
-        header.pointee.nextZeroed = 0
+    /// Allocates the next growth's table and hands it to the provisioner.
+    private func prepare() {
+        assert(header.pointee.prepared == nil && header.pointee.next == nil && header.pointee.old == nil)
         let bytes = capacity * 2 * MemoryLayout<UInt64>.stride
-        header.pointee.nextTicket = 0
-        if let provisioner = header.pointee.provisioner, bytes >= LargeAllocation.hugePageSize {
-            header.pointee.nextTicket = provisioner.populate(UnsafeMutableRawPointer(next), bytes: bytes, urgent: false)
+        let table = LargeAllocation.allocate(UInt64.self, count: capacity * 2)
+        header.pointee.prepared = table
+        header.pointee.preparedTicket = header.pointee.provisioner?.populate(
+            UnsafeMutableRawPointer(table), bytes: bytes, urgent: false) ?? 0
+    }
+
+    private func startGrowth() {
+        header.pointee.nextZeroed = 0
+        if let prepared = header.pointee.prepared {
+            header.pointee.next = prepared
+            header.pointee.nextTicket = header.pointee.preparedTicket
+            header.pointee.prepared = nil
+            header.pointee.preparedTicket = 0
+        } else {
+            let next = LargeAllocation.allocate(UInt64.self, count: capacity * 2)
+            header.pointee.next = next
+            let bytes = capacity * 2 * MemoryLayout<UInt64>.stride
+            header.pointee.nextTicket = 0
+            if let provisioner = header.pointee.provisioner, bytes >= LargeAllocation.hugePageSize {
+                header.pointee.nextTicket = provisioner.populate(UnsafeMutableRawPointer(next), bytes: bytes, urgent: false)
+            }
         }
         growthStep()
     }
@@ -354,6 +392,12 @@ struct IdIndex {
     /// path, as it moves every entry.
     func ensureCapacity(_ total: Int) {
         finishGrowth()
+        if let prepared = header.pointee.prepared {
+            // Sized for the current table's growth; the table may now grow by more.
+            release(prepared, count: capacity * 2)
+            header.pointee.prepared = nil
+            header.pointee.preparedTicket = 0
+        }
         var log2 = header.pointee.capacityLog2
         while (1 << log2) * 5 / 8 < total { log2 += 1 }
         let oldLog2 = header.pointee.capacityLog2
