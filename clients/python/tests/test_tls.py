@@ -114,3 +114,39 @@ def test_bad_tls_arguments_are_refused(certs):
         kamino.AsyncClient("127.0.0.1:4410", tls="yes")  # type: ignore[arg-type]
     with pytest.raises(errors.InvalidArgument):
         kamino.AsyncClient("127.0.0.1:4410", server_hostname="localhost")
+
+
+def make_crl(certs: Certificates, name: str, revoked: list[str]) -> str:
+    """A CRL of the test CA revoking the PEM certificates in `revoked` (`openssl ca`)."""
+    db = certs.path(f"crl-{name}")
+    os.mkdir(db)
+    open(os.path.join(db, "index.txt"), "w").close()
+    with open(os.path.join(db, "crlnumber"), "w") as f:
+        f.write("01\n")
+    with open(os.path.join(db, "ca.cnf"), "w") as f:
+        f.write(f"[ca]\ndefault_ca = test_ca\n[test_ca]\ndatabase = {db}/index.txt\ncrlnumber = {db}/crlnumber\n"
+                "default_md = sha256\ndefault_crl_days = 2\n")
+    ca = ["ca", "-config", os.path.join(db, "ca.cnf"), "-keyfile", certs.path("ca.key"), "-cert", certs.path("ca.pem")]
+    for cert in revoked:
+        certs._openssl(*ca, "-revoke", cert)
+    out = certs.path(f"{name}.crl.pem")
+    certs._openssl(*ca, "-gencrl", "-out", out)
+    return out
+
+
+def test_a_crl_refuses_a_revoked_server_certificate(new_server, certs):
+    server = new_server(certs.server_flags)
+    revoked = make_crl(certs, "server", [certs.path("server.pem")])
+    checking = kamino.tls_context(certs.path("ca.pem"), crl_file=revoked)
+    with kamino.Client(server.address, tls=checking, retry=kamino.NO_RETRY) as c:
+        with pytest.raises(errors.ConnectionFailed, match="certificate revoked"):
+            c.lookup_accounts([1])
+    # An empty list of the same CA: the server's certificate passes the check.
+    clean = kamino.tls_context(certs.path("ca.pem"), crl_file=make_crl(certs, "none", []))
+    with kamino.Client(server.address, tls=clean, retry=kamino.NO_RETRY) as c:
+        assert c.lookup_accounts([1]) == []
+    with pytest.raises(errors.InvalidArgument):
+        kamino.tls_context(certs.path("ca.pem"), crl_file=certs.path("ca.pem"))  # a certificate, no CRL
+    with pytest.raises(errors.InvalidArgument):
+        kamino.tls_context(crl_file=revoked)
+    assert server.stop() == 0
