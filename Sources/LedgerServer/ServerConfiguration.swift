@@ -31,9 +31,14 @@ package struct ServerConfiguration: Sendable {
     /// certificates of new connections.
     package var tls: TLSContext? = nil
 
+    /// The default of `maxInFlightPerConnection` (`max_requests_in_flight`).
+    package static let defaultMaxInFlightPerConnection = 256
+    /// The default of `maxInFlightTotal` (`max_requests_in_flight_total`).
+    package static let defaultMaxInFlightTotal = 4096
+
     package init(
         host: String = "127.0.0.1", port: Int = 4410,
-        maxInFlightPerConnection: Int = 256, maxInFlightTotal: Int = 4096,
+        maxInFlightPerConnection: Int = defaultMaxInFlightPerConnection, maxInFlightTotal: Int = defaultMaxInFlightTotal,
         outboundHighWaterMark: Int = 4 << 20, outboundLowWaterMark: Int = 1 << 20,
         maxQueuedReplyBytesPerConnection: Int = 8 << 20,
         drainTimeoutSeconds: Int = 30, threads: Int = 0

@@ -35,6 +35,10 @@ struct SecurityOptions: ParsableArguments {
     var rateEventsPerSecond: String?
     @Option(help: "Request bytes one connection may have in flight (default 67108864).")
     var maxRequestBytesInFlight: String?
+    @Option(help: "Requests one connection may have in flight; the next is answered busy (default 256).")
+    var maxRequestsInFlight: String?
+    @Option(help: "Requests all client connections together may have in flight; the next is answered busy (default 4096).")
+    var maxRequestsInFlightTotal: String?
     @Option(help: "A file holding the bearer token GET /metrics requires (default: none).")
     var metricsTokenFile: String?
 
@@ -48,6 +52,7 @@ struct SecurityOptions: ParsableArguments {
             "max_connections_per_address": maxConnectionsPerAddress, "frame_timeout_seconds": frameTimeoutSeconds,
             "idle_timeout_seconds": idleTimeoutSeconds, "rate_requests_per_second": rateRequestsPerSecond,
             "rate_events_per_second": rateEventsPerSecond, "max_request_bytes_in_flight": maxRequestBytesInFlight,
+            "max_requests_in_flight": maxRequestsInFlight, "max_requests_in_flight_total": maxRequestsInFlightTotal,
             "metrics_token_file": metricsTokenFile,
         ].compactMapValues { $0 }
     }

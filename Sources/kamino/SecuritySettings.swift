@@ -16,11 +16,16 @@ struct SecuritySettings {
         "auth", "auth_hs256_secret_file", "auth_jwks_file", "auth_public_key_file", "auth_audience", "auth_issuer",
         "auth_leeway_seconds", "auth_rights_claim", "auth_ledgers_claim", "max_connections",
         "max_connections_per_address", "frame_timeout_seconds", "idle_timeout_seconds", "rate_requests_per_second",
-        "rate_events_per_second", "max_request_bytes_in_flight", "metrics_token_file",
+        "rate_events_per_second", "max_request_bytes_in_flight", "max_requests_in_flight",
+        "max_requests_in_flight_total", "metrics_token_file",
     ]
 
     /// The server's settings (verifier and limits).
     var server = ServerSecurity()
+    /// Requests one connection may have in flight before the next is answered `busy`.
+    var maxRequestsInFlight = ServerConfiguration.defaultMaxInFlightPerConnection
+    /// Requests all connections together may have in flight before the next is answered `busy`.
+    var maxRequestsInFlightTotal = ServerConfiguration.defaultMaxInFlightTotal
     /// The bearer token `/metrics` requires; nil: none.
     var metricsToken: String?
     /// Resolved values for the start-up log (never a secret).
@@ -64,6 +69,9 @@ struct SecuritySettings {
         limits.maxRequestBytesInFlightPerConnection = try integer(
             "max_request_bytes_in_flight", limits.maxRequestBytesInFlightPerConnection, range: (1 << 20)...(1 << 34))
         s.server = limits
+        s.maxRequestsInFlight = try integer("max_requests_in_flight", s.maxRequestsInFlight, range: 1...65_536)
+        s.maxRequestsInFlightTotal = try integer(
+            "max_requests_in_flight_total", s.maxRequestsInFlightTotal, range: 1...1_048_576)
         if let (path, label) = try text("metrics_token_file") {
             do {
                 let secret = try TokenKeys.secret(file: path)
@@ -88,6 +96,8 @@ struct SecuritySettings {
             ("frame_timeout_seconds", "\(limits.frameTimeoutSeconds)"), ("idle_timeout_seconds", "\(limits.idleTimeoutSeconds)"),
             ("rate_requests_per_second", "\(limits.requestsPerSecond)"), ("rate_events_per_second", "\(limits.eventsPerSecond)"),
             ("max_request_bytes_in_flight", "\(limits.maxRequestBytesInFlightPerConnection)"),
+            ("max_requests_in_flight", "\(s.maxRequestsInFlight)"),
+            ("max_requests_in_flight_total", "\(s.maxRequestsInFlightTotal)"),
             ("metrics_token", s.metricsToken == nil ? "none" : "required"),
         ]
         return s
@@ -150,7 +160,9 @@ struct SecuritySettings {
 extension ServeSettings {
     /// The client server's configuration: the listen address and the security settings.
     var serverConfiguration: ServerConfiguration {
-        var configuration = ServerConfiguration(host: listen.host, port: listen.port)
+        var configuration = ServerConfiguration(
+            host: listen.host, port: listen.port, maxInFlightPerConnection: security.maxRequestsInFlight,
+            maxInFlightTotal: security.maxRequestsInFlightTotal)
         configuration.security = security.server
         return configuration
     }
