@@ -195,7 +195,7 @@ let package = Package(
         // Process helpers shared by the tests that run the real binaries; the cluster
         // helpers of the replication tests (nodes, fault proxy, acknowledgement log).
         .target(
-            name: "KaminoTestSupport", dependencies: ["LedgerClient", "LedgerCore", "LedgerWorkload", "CKaminoCRC"], swiftSettings: strict),
+            name: "KaminoTestSupport", dependencies: ["LedgerClient", "LedgerCore", "LedgerWorkload", "CKaminoCRC", "LedgerWire", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         // The REPL's command language, formatting and session (used by `kamino repl`).
         // Line editing for `kamino repl`: Debian's libedit (`apt-get install libedit-dev`)
         // through its readline interface, wrapped by a small C shim that owns the callbacks.

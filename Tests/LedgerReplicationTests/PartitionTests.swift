@@ -29,7 +29,7 @@ extension ClusterTests {
         await c.close()
 
         link.blackhole()
-        let probe = try #require(WireProbe(port: primary.clientPort))
+        let probe = try #require(WireTestClient(port: primary.clientPort))
         let started = monotonicClockSeconds()
         let answer = probe.call(.createAccounts([Account(id: 5_555, ledger: ClusterBook.ledger, code: 1)]))
         let waited = monotonicClockSeconds() - started

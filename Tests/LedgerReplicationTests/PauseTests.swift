@@ -43,12 +43,12 @@ extension ClusterTests {
         let addresses = nodes.map(\.clientAddress)
         let load = Task { try await failoverLoad(addresses, acks: acks, stop: stop) }
         try await Task.sleep(for: .seconds(1))
-        let probe = try #require(WireProbe(port: old.clientPort, timeoutSeconds: 20))
+        let probe = try #require(WireTestClient(port: old.clientPort, timeoutSeconds: 20))
         old.pause()
         let pausedAt = monotonicClockSeconds()
         let late = Transfer(id: 9 << 40, debitAccountId: ClusterBook.bank, creditAccountId: ClusterBook.customer(3),
                             amount: 1, ledger: ClusterBook.ledger, code: 5)
-        let sentId = try #require(probe.send(.createTransfers([late])))
+        let sentId = probe.send(.createTransfers([late]))
         let others = nodes.filter { $0 !== old }
         let successor = try await awaitPrimary(others, timeout: 30)
         try await Task.sleep(for: .seconds(0.5))

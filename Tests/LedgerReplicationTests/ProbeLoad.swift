@@ -16,9 +16,9 @@ final class ProbeLoad: Sendable {
     init(port: UInt16, address: String, acks: AckLog, idBase: UInt128) {
         let started = startThread { [stopped] in
             var nextId = idBase
-            var probe: WireProbe?
+            var probe: WireTestClient?
             while !stopped.isSet {
-                if probe == nil { probe = WireProbe(port: port, timeoutSeconds: 2) }
+                if probe == nil { probe = WireTestClient(port: port, timeoutSeconds: 2) }
                 guard let p = probe else {
                     usleep(50_000)
                     continue

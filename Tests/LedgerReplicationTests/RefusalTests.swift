@@ -25,7 +25,7 @@ extension ClusterTests {
         let streamed = try await waitForTransfers(ClusterBook.fundingTransfers.map(\.id), on: follower.clientAddress)
         try #require(streamed != nil, "the follower did not apply the primary's log:\n\(tail(follower.log))")
 
-        let probe = try #require(WireProbe(port: follower.clientPort))
+        let probe = try #require(WireTestClient(port: follower.clientPort))
         let refusedAccount = Account(id: 77_777, ledger: ClusterBook.ledger, code: 1)
         let answer = probe.call(.createAccounts([refusedAccount]))
         guard case .errorReply(let e)? = answer else {
@@ -65,7 +65,7 @@ extension ClusterTests {
         defer { tearDown(nodes, dir) }
         let primary = try ClusterNode(name: "primary", role: .primary, in: dir, replication: syncReplication)
         nodes.append(primary)
-        let probe = try #require(WireProbe(port: primary.clientPort))
+        let probe = try #require(WireTestClient(port: primary.clientPort))
         let started = monotonicClockSeconds()
         let answer = probe.call(.createAccounts([Account(id: 1, ledger: 1, code: 1)]))
         let waited = monotonicClockSeconds() - started

@@ -1,3 +1,4 @@
+import KaminoTestSupport
 import LedgerCore
 import LedgerWire
 import NIOCore

@@ -1,3 +1,4 @@
+import KaminoTestSupport
 import Foundation
 import Glibc
 import LedgerCore

@@ -1,3 +1,4 @@
+import KaminoTestSupport
 import Glibc
 import LedgerCore
 import LedgerWire

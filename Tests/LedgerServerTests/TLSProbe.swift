@@ -1,3 +1,4 @@
+import KaminoTestSupport
 import CKaminoTLS
 import Glibc
 

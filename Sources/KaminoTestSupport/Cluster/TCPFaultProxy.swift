@@ -223,18 +223,6 @@ private func connectLoopback(port: UInt16) -> Int32 {
     return fd
 }
 
-/// Writes all of `data`; false when the socket failed.
-private func sendAll(_ fd: Int32, _ data: [UInt8]) -> Bool {
-    var offset = 0
-    while offset < data.count {
-        let n = data[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { return false }
-        offset += n
-    }
-    return true
-}
-
 /// The closure a thread runs.
 private final class ThreadBody {
     let run: @Sendable () -> Void

@@ -1,17 +1,17 @@
 import Glibc
-import LedgerWire
+package import LedgerWire
 import NIOCore
 
 /// A small blocking client over one TCP connection to 127.0.0.1, built on LedgerWire's
 /// encoder and decoder (tests only; the real client is `LedgerClient`).
-final class WireTestClient {
+package final class WireTestClient {
     private let fd: Int32
     private var inbound = ByteBuffer()
     private var decoder = KaminoMessageDecoder(accepting: .replies)
     private var nextId: UInt64 = 1
 
     /// Connects to 127.0.0.1:`port`; nil if the connection fails.
-    init?(port: UInt16, timeoutSeconds: Int = 15) {
+    package init?(port: UInt16, timeoutSeconds: Int = 15) {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
@@ -35,13 +35,13 @@ final class WireTestClient {
     deinit { close(fd) }
 
     /// A fresh request id.
-    func takeId() -> UInt64 {
+    package func takeId() -> UInt64 {
         defer { nextId += 1 }
         return nextId
     }
 
     /// The bytes of a request frame.
-    static func frame(_ request: Request, id: UInt64) -> [UInt8] {
+    package static func frame(_ request: Request, id: UInt64) -> [UInt8] {
         var buffer = ByteBuffer()
         try? MessageEncoding.encode(request, id: id, into: &buffer)
         return buffer.readBytes(length: buffer.readableBytes) ?? []
@@ -49,7 +49,7 @@ final class WireTestClient {
 
     /// Sends a request; returns its id.
     @discardableResult
-    func send(_ request: Request) -> UInt64 {
+    package func send(_ request: Request) -> UInt64 {
         let id = takeId()
         sendRaw(Self.frame(request, id: id))
         return id
@@ -57,17 +57,17 @@ final class WireTestClient {
 
     /// Sends raw bytes; false if the socket refused them.
     @discardableResult
-    func sendRaw(_ bytes: [UInt8]) -> Bool {
+    package func sendRaw(_ bytes: [UInt8]) -> Bool {
         sendAll(fd, bytes)
     }
 
     /// Shuts down the sending side (the server sees end of input).
-    func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+    package func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
 
     /// The next message, or nil on EOF, timeout or a decode error.
     /// A signal (a child process of a parallel test exiting) interrupts a socket call that has
     /// a timeout even under SA_RESTART (signal(7)): such calls are retried, never taken for EOF.
-    func receive() -> Message? {
+    package func receive() -> Message? {
         while true {
             if let message = try? decoder.decodeNext(&inbound) { return message }
             if decoder.failure != nil { return nil }
@@ -81,7 +81,7 @@ final class WireTestClient {
     }
 
     /// Sends a request and waits for its answer (the only one outstanding).
-    func call(_ request: Request) -> Message? {
+    package func call(_ request: Request) -> Message? {
         let id = send(request)
         guard let message = receive(), message.requestId == id else { return nil }
         return message
@@ -89,7 +89,7 @@ final class WireTestClient {
 
     /// True if the server closes the connection (EOF) within the receive timeout, after
     /// any messages still in flight.
-    func waitForClose() -> Bool {
+    package func waitForClose() -> Bool {
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
@@ -102,7 +102,7 @@ final class WireTestClient {
 
 /// Sends all of `bytes` on the socket `fd` (retrying a call a signal interrupted); false
 /// if the socket refused them.
-func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+package func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
