@@ -12,15 +12,9 @@ extension ClusterTests {
         let dir = try ClusterDirectory("restart")
         var nodes: [ClusterNode] = []
         defer { tearDown(nodes, dir) }
-        let primary = try ClusterNode(name: "primary", role: .primary, in: dir)
-        nodes.append(primary)
-        let replicationAddress = try #require(primary.replicationAddress)
-        let follower = try ClusterNode(name: "follower-1", role: .follower(of: replicationAddress), in: dir)
-        nodes.append(follower)
+        let (primary, follower, replicationAddress) = try startPrimaryWithFollower(in: dir, nodes: &nodes)
         let acks = AckLog()
-        let setup = try client(primary.clientAddress)
-        try await ClusterBook.setUp(setup, acks: acks, node: primary.clientAddress)
-        await setup.close()
+        try await setUpBook(on: primary, acks: acks)
 
         let address = primary.clientAddress
         let load = Task { try await timedLoad(address, acks: acks, seconds: 5, seed: 11) }
@@ -46,15 +40,9 @@ extension ClusterTests {
         let dir = try ClusterDirectory("wipe-log")
         var nodes: [ClusterNode] = []
         defer { tearDown(nodes, dir) }
-        let primary = try ClusterNode(name: "primary", role: .primary, in: dir)
-        nodes.append(primary)
-        let replicationAddress = try #require(primary.replicationAddress)
-        let follower = try ClusterNode(name: "follower-1", role: .follower(of: replicationAddress), in: dir)
-        nodes.append(follower)
+        let (primary, follower, replicationAddress) = try startPrimaryWithFollower(in: dir, nodes: &nodes)
         let acks = AckLog()
-        let setup = try client(primary.clientAddress)
-        try await ClusterBook.setUp(setup, acks: acks, node: primary.clientAddress)
-        await setup.close()
+        try await setUpBook(on: primary, acks: acks)
 
         let address = primary.clientAddress
         let load = Task { try await timedLoad(address, acks: acks, seconds: 5, seed: 12) }
@@ -87,14 +75,10 @@ extension ClusterTests {
         defer { tearDown(nodes, dir) }
         let secretPath = dir.path + "/secret"
         try ReplicationAuth.writeFile(secretPath, ReplicationAuth.secret)
-        let primary = try ClusterNode(name: "primary", role: .primary, in: dir, extra: [
-            "--snapshot-every", "50", "--auth", "jwt", "--auth-hs256-secret-file", secretPath,
-        ])
-        nodes.append(primary)
-        let replicationAddress = try #require(primary.replicationAddress)
-        let follower = try ClusterNode(name: "follower-1", role: .follower(of: replicationAddress), in: dir,
-                                       extra: ["--token", try ReplicationAuth.token(["replicate"], subject: "follower-1")])
-        nodes.append(follower)
+        let (primary, follower, replicationAddress) = try startPrimaryWithFollower(
+            in: dir, nodes: &nodes,
+            primaryExtra: ["--snapshot-every", "50", "--auth", "jwt", "--auth-hs256-secret-file", secretPath],
+            followerExtra: ["--token", try ReplicationAuth.token(["replicate"], subject: "follower-1")])
         let acks = AckLog()
         let writer = KaminoToken.fixed(try ReplicationAuth.token(["read", "write"], subject: "writer"))
         let c = try client(primary.clientAddress, timeout: .seconds(30), token: writer)

@@ -20,6 +20,29 @@ func client(_ address: String, timeout: Duration = .seconds(10), token: KaminoTo
     return try KaminoClient(addresses: [address], options: options)
 }
 
+/// Starts a primary and one follower of it (`follower-1`) in `dir`, appending each node
+/// to `nodes` as soon as it runs, so that the caller's teardown stops whatever started.
+func startPrimaryWithFollower(
+    in dir: ClusterDirectory, nodes: inout [ClusterNode], replication: [String] = asyncReplication,
+    primaryExtra: [String] = [], followerExtra: [String] = []
+) throws -> (primary: ClusterNode, follower: ClusterNode, replicationAddress: String) {
+    let primary = try ClusterNode(name: "primary", role: .primary, in: dir, replication: replication, extra: primaryExtra)
+    nodes.append(primary)
+    let replicationAddress = try #require(primary.replicationAddress)
+    let follower = try ClusterNode(
+        name: "follower-1", role: .follower(of: replicationAddress), in: dir, replication: replication,
+        extra: followerExtra)
+    nodes.append(follower)
+    return (primary, follower, replicationAddress)
+}
+
+/// Creates `ClusterBook`'s accounts and funding on `node`, recorded in `acks`.
+func setUpBook(on node: ClusterNode, acks: AckLog) async throws {
+    let setup = try client(node.clientAddress)
+    try await ClusterBook.setUp(setup, acks: acks, node: node.clientAddress)
+    await setup.close()
+}
+
 /// Waits (up to `timeout` s) until `address` answers a lookup of every id; returns the
 /// transfers found, or nil on timeout.
 func waitForTransfers(_ ids: [UInt128], on address: String, timeout: Double = 30) async throws -> [Transfer]? {

@@ -23,9 +23,7 @@ extension ClusterTests {
         }
         nodes += followers
         let acks = AckLog()
-        let setup = try client(primary.clientAddress)
-        try await ClusterBook.setUp(setup, acks: acks, node: primary.clientAddress)
-        await setup.close()
+        try await setUpBook(on: primary, acks: acks)
 
         let oldAddress = primary.clientAddress
         let load = Task { try await timedLoad(oldAddress, acks: acks, seconds: 3, seed: 41) }

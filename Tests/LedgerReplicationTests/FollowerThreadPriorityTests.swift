@@ -13,15 +13,9 @@ extension ClusterTests {
         let dir = try ClusterDirectory("priority")
         var nodes: [ClusterNode] = []
         defer { tearDown(nodes, dir) }
-        let primary = try ClusterNode(name: "primary", role: .primary, in: dir)
-        nodes.append(primary)
-        let replicationAddress = try #require(primary.replicationAddress)
-        let follower = try ClusterNode(name: "follower-1", role: .follower(of: replicationAddress), in: dir)
-        nodes.append(follower)
+        let (primary, follower, _) = try startPrimaryWithFollower(in: dir, nodes: &nodes)
         let acks = AckLog()
-        let setup = try client(primary.clientAddress)
-        try await ClusterBook.setUp(setup, acks: acks, node: primary.clientAddress)
-        await setup.close()
+        try await setUpBook(on: primary, acks: acks)
         let errors = try await timedLoad(primary.clientAddress, acks: acks, seconds: 2, seed: 5)
         #expect(errors.isEmpty, "client errors on the primary: \(errors.prefix(5))")
         try await syncPoint(primary: primary, followers: [follower], acks: acks, id: 1 << 51)

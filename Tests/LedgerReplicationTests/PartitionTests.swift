@@ -74,9 +74,7 @@ extension ClusterTests {
         let follower = try ClusterNode(name: "follower-1", role: .follower(of: link.address), in: dir)
         nodes.append(follower)
         let acks = AckLog()
-        let setup = try client(primary.clientAddress)
-        try await ClusterBook.setUp(setup, acks: acks, node: primary.clientAddress)
-        await setup.close()
+        try await setUpBook(on: primary, acks: acks)
         let address = primary.clientAddress
         let load = Task { try await timedLoad(address, acks: acks, seconds: 4, seed: 61) }
         for _ in 0..<3 {
