@@ -124,11 +124,7 @@ public enum RecordCodec {
         guard bytes.count % size == 0 else {
             throw CodecError(.badLength, "\(bytes.count) bytes is not a whole number of \(size)-byte records")
         }
-        let n = bytes.count / size
-        return [T](unsafeUninitializedCapacity: n) { buffer, initialized in
-            if n > 0 { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: bytes) }
-            initialized = n
-        }
+        return [T].copying(unaligned: bytes)
     }
 
     public static func encodeAccounts(_ accounts: [Account]) -> [UInt8] {

@@ -5,10 +5,8 @@ extension Ledger {
         -> [CreateAccountResult]
     {
         let results = try events.withUnsafeBufferPointer { (buffer) throws(LedgerError) in
-            try [CreateAccountResult](unsafeUninitializedCapacity: buffer.count) {
-                (out, initialized) throws(LedgerError) in
-                try createAccounts(buffer, timestamp: timestamp, into: out)
-                initialized = buffer.count
+            try [CreateAccountResult].written(count: buffer.count, placeholder: .init(timestamp: 0, status: .created)) {
+                (out) throws(LedgerError) in try createAccounts(buffer, timestamp: timestamp, into: out)
             }
         }
         return results

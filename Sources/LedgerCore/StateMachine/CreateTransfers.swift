@@ -7,10 +7,8 @@ extension Ledger {
         -> [CreateTransferResult]
     {
         try events.withUnsafeBufferPointer { (buffer) throws(LedgerError) in
-            try [CreateTransferResult](unsafeUninitializedCapacity: buffer.count) {
-                (out, initialized) throws(LedgerError) in
-                try createTransfers(buffer, timestamp: timestamp, into: out)
-                initialized = buffer.count
+            try [CreateTransferResult].written(count: buffer.count, placeholder: .init(timestamp: 0, status: .created)) {
+                (out) throws(LedgerError) in try createTransfers(buffer, timestamp: timestamp, into: out)
             }
         }
     }
