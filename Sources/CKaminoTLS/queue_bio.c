@@ -74,10 +74,11 @@ static int queue_read(BIO *bio, char *out, size_t cap, size_t *got) {
 static long queue_ctrl(BIO *bio, int command, long number, void *pointer) {
     (void)number;
     (void)pointer;
-    kamino_queue_pair *pair = BIO_get_data(bio);
+    // Most calls are kTLS queries and flushes (eight per record written): the queues are
+    // looked up (BIO_get_data is a call into libcrypto) only for the two that need them.
     switch (command) {
-    case BIO_CTRL_PENDING: return (long)kamino_byte_queue_count(&pair->in);
-    case BIO_CTRL_WPENDING: return (long)kamino_byte_queue_count(&pair->out);
+    case BIO_CTRL_PENDING: return (long)kamino_byte_queue_count(&((kamino_queue_pair *)BIO_get_data(bio))->in);
+    case BIO_CTRL_WPENDING: return (long)kamino_byte_queue_count(&((kamino_queue_pair *)BIO_get_data(bio))->out);
     case BIO_CTRL_FLUSH: return 1;
     case BIO_CTRL_EOF: return 0;  // more bytes may come: the handler, not the BIO, sees the end
     default: return 0;            // unsupported, as memory BIOs answer (kTLS queries included)

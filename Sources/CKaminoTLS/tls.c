@@ -4,6 +4,7 @@
 #include "queue_bio.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -213,12 +214,14 @@ size_t kamino_tls_conn_unprocessed(const kamino_tls_conn *conn) {
     return kamino_byte_queue_count(&conn->queues.in) + (SSL_has_pending(conn->ssl) ? 1 : 0);
 }
 
-/// Empties this thread's OpenSSL error queue before an SSL call, so that SSL_get_error
-/// judges a failure by that call's errors alone. The queue is nearly always empty already
-/// (failures drain it in describe_errors): peeking is cheaper than ERR_clear_error, which
-/// resets all sixteen slots and took about 0.1 µs per record in a profile.
-static inline void clear_errors(void) {
-    if (ERR_peek_error() != 0) ERR_clear_error();
+/// Appends the peer certificate check's result to the error text when it failed.
+static void append_verify_result(kamino_tls_conn *conn) {
+    long verify = SSL_get_verify_result(conn->ssl);
+    size_t used = strlen(conn->error);
+    if (verify != X509_V_OK && used + 2 < sizeof conn->error) {
+        snprintf(conn->error + used, sizeof conn->error - used, " (certificate: %s)",
+                 X509_verify_cert_error_string(verify));
+    }
 }
 
 /// Maps an SSL call's failure to a status, recording the error text.
@@ -232,15 +235,44 @@ static int failure(kamino_tls_conn *conn, int result, const char *what) {
         return KAMINO_TLS_CLOSED;
     default: {
         describe_errors(what, conn->error, sizeof conn->error);
-        long verify = SSL_get_verify_result(conn->ssl);
-        size_t used = strlen(conn->error);
-        if (verify != X509_V_OK && used + 2 < sizeof conn->error) {
-            snprintf(conn->error + used, sizeof conn->error - used, " (certificate: %s)",
-                     X509_verify_cert_error_string(verify));
-        }
+        append_verify_result(conn);
         return KAMINO_TLS_ERROR;
     }
     }
+}
+
+/// Maps a failed SSL_read_ex or SSL_write_ex to a status. These calls run per record,
+/// and the error queue is not emptied before them (ERR_peek_error costs about 200
+/// instructions per call), so it may hold errors that another libcrypto user on this
+/// thread left (KaminoAuth's JWT checks run on the same event loops). SSL_get_error
+/// looks at the queue first and would call such a want-read a failure. So the queue is
+/// drained into the error text first, and SSL_get_error, with an empty queue, decides by
+/// the connection's state alone: want-read (OpenSSL's read state and the BIO's retry
+/// flag, both set by this call; a fatal error resets the read state), close_notify
+/// received, or else a failure, described by the drained text. With an empty queue the
+/// result is what clearing it before the call gave.
+///
+/// Without its error, a fatal alert received looks like close_notify to SSL_get_error
+/// (both set "received shutdown", and the last warning alert reads as close_notify, whose
+/// code is 0), so close_notify also needs the handshake state untouched: a fatal error,
+/// sent or received, puts the connection back "in init" (OpenSSL's error state), a
+/// close_notify does not. (The one close_notify this reports as a failure is one that
+/// comes in the middle of a post-handshake message with a stale error on the queue.)
+static int record_failure(kamino_tls_conn *conn, int result, const char *what) {
+    if (ERR_peek_error() == 0) return failure(conn, result, what);
+    describe_errors(what, conn->error, sizeof conn->error);
+    assert(ERR_peek_error() == 0 && "describe_errors drains the queue");
+    int code = SSL_get_error(conn->ssl, result);
+    if (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE) {
+        conn->error[0] = 0;  // the drained errors were not this call's
+        return KAMINO_TLS_WANT_READ;
+    }
+    if (code == SSL_ERROR_ZERO_RETURN && !SSL_in_init(conn->ssl)) {
+        conn->error[0] = 0;
+        return KAMINO_TLS_CLOSED;
+    }
+    append_verify_result(conn);
+    return KAMINO_TLS_ERROR;
 }
 
 int kamino_tls_conn_handshake(kamino_tls_conn *conn) {
@@ -252,20 +284,18 @@ int kamino_tls_conn_handshake(kamino_tls_conn *conn) {
 int kamino_tls_conn_established(const kamino_tls_conn *conn) { return SSL_is_init_finished(conn->ssl) ? 1 : 0; }
 
 int kamino_tls_conn_read(kamino_tls_conn *conn, void *out, size_t cap, size_t *got) {
-    clear_errors();
     *got = 0;
     int r = SSL_read_ex(conn->ssl, out, cap, got);
-    return r == 1 ? KAMINO_TLS_OK : failure(conn, r, "TLS read failed");
+    return r == 1 ? KAMINO_TLS_OK : record_failure(conn, r, "TLS read failed");
 }
 
 int kamino_tls_conn_write(kamino_tls_conn *conn, const void *bytes, size_t len) {
     const unsigned char *cursor = bytes;
     while (len > 0) {
-        clear_errors();
         size_t written = 0;
         int r = SSL_write_ex(conn->ssl, cursor, len, &written);
         if (r != 1) {
-            int status = failure(conn, r, "TLS write failed");
+            int status = record_failure(conn, r, "TLS write failed");
             return status == KAMINO_TLS_ERROR ? status : KAMINO_TLS_ERROR;
         }
         cursor += written;
@@ -319,3 +349,14 @@ int kamino_tls_conn_renegotiate(kamino_tls_conn *conn) {
     int status = failure(conn, r, "renegotiation failed");
     return status == KAMINO_TLS_ERROR ? status : KAMINO_TLS_OK;
 }
+
+int kamino_tls_test_leave_stale_error(void) {
+    // A truncated SubjectPublicKeyInfo: the DER parser queues its errors.
+    static const unsigned char garbage[] = {0x30, 0x03, 0x02, 0x01};
+    const unsigned char *cursor = garbage;
+    EVP_PKEY *key = d2i_PUBKEY(NULL, &cursor, (long)sizeof garbage);
+    EVP_PKEY_free(key);
+    return ERR_peek_error() != 0 ? 1 : 0;
+}
+
+int kamino_tls_test_error_queue_is_empty(void) { return ERR_peek_error() == 0 ? 1 : 0; }

@@ -1,6 +1,10 @@
+import CKaminoTLS
+import Glibc
 import KaminoTestSupport
 import KaminoTLS
 import NIOCore
+import NIOPosix
+import Synchronization
 import Testing
 
 /// How the handler maps writes and reads onto TLS records: the writes of one flush become
@@ -78,5 +82,81 @@ struct TLSRecordTests {
         #expect(observed.wait { $0.bytes == [1, 2, 3, 4, 5] }, "\(observed.snapshot.bytes)")
         #expect(tlsRecords(observed.snapshot.sent.flatMap { $0 }).count == 2)
         try channel.close().wait()
+    }
+
+    /// Errors another libcrypto user left on the event loop's thread (both peers run on
+    /// the one loop here) do not fail a record that arrives in two reads (a want-read in
+    /// between) nor the close_notify at the end.
+    @Test func aStaleOpenSSLErrorOnTheEventLoopFailsNothing() throws {
+        let peers = try TLSPeers(serverConfiguration)
+        defer { peers.shutdown(); certificates.remove() }
+        let (channel, observed) = try connected(peers)
+        let leave = { try channel.eventLoop.submit { kamino_tls_test_leave_stale_error() }.wait() }
+        #expect(try leave() == 1)
+        let message = (0..<3000).map { UInt8(truncatingIfNeeded: $0) }
+        try channel.triggerUserOutboundEvent(WireShaper.Command.splitNextWrite).wait()
+        try channel.writeAndFlush(ByteBuffer(bytes: message)).wait()
+        #expect(observed.wait { $0.bytes == message }, "\(observed.snapshot.bytes.count) bytes echoed")
+        #expect(try leave() == 1)
+        try channel.close().wait()
+        let server = try #require(peers.serverSide(0))
+        #expect(server.wait { $0.inactive })
+        #expect(server.snapshot.errors.isEmpty, "\(server.snapshot.errors)")
+        #expect(observed.snapshot.errors.isEmpty, "\(observed.snapshot.errors)")
+    }
+
+    /// Read buffers are reused, but never one a later handler still holds: a handler that
+    /// keeps every buffer it was given (as a decoder holding a partial frame or a request
+    /// holding a slice does) finds each one as it was delivered.
+    @Test func aReadBufferStillHeldIsNeverOverwritten() throws {
+        let peers = try TLSPeers(serverConfiguration)
+        defer { peers.shutdown(); certificates.remove() }
+        let context = try TLSContext(role: .client, configuration: clientConfiguration)
+        let kept = KeptBuffers()
+        let channel = try ClientBootstrap(group: peers.group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(try context.makeHandler())
+                    try channel.pipeline.syncOperations.addHandler(BufferKeeper(kept))
+                }
+            }
+            .connect(host: "127.0.0.1", port: peers.port).wait()
+        let messages = (0..<40).map { index in (0..<(20 + index)).map { UInt8(truncatingIfNeeded: index * 7 + $0) } }
+        for (index, message) in messages.enumerated() {
+            try channel.writeAndFlush(ByteBuffer(bytes: message)).wait()
+            // One echo (one read) at a time.
+            #expect(kept.wait(count: index + 1), "\(kept.buffers.count) buffers after message \(index)")
+        }
+        let delivered = kept.buffers.map { Array($0.readableBytesView) }
+        #expect(delivered == messages)
+        try channel.close().wait()
+    }
+}
+
+/// The buffers a `BufferKeeper` was given.
+final class KeptBuffers: Sendable {
+    private let state = Mutex<[ByteBuffer]>([])
+    var buffers: [ByteBuffer] { state.withLock { $0 } }
+    func add(_ buffer: ByteBuffer) { state.withLock { $0.append(buffer) } }
+
+    /// Waits up to 10 s until the bytes of at least `count` buffers came.
+    func wait(count: Int) -> Bool {
+        for _ in 0..<2000 {
+            if buffers.count >= count { return true }
+            usleep(5_000)
+        }
+        return false
+    }
+}
+
+/// Keeps every plaintext buffer it receives, as given (no copy).
+final class BufferKeeper: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    let kept: KeptBuffers
+
+    init(_ kept: KeptBuffers) { self.kept = kept }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        kept.add(unwrapInboundIn(data))
     }
 }

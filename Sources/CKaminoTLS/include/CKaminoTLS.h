@@ -98,6 +98,12 @@ const char *kamino_tls_conn_cipher(const kamino_tls_conn *conn);
 int kamino_tls_conn_peer_subject(const kamino_tls_conn *conn, char *out, size_t cap);
 /// Starts a TLS 1.2 renegotiation (tests: servers must refuse it). Returns OK or ERROR.
 int kamino_tls_conn_renegotiate(kamino_tls_conn *conn);
+/// Tests: leaves errors on this thread's OpenSSL error queue, as another libcrypto user
+/// does when it parses a malformed key and does not clear the queue (a JWT check with a
+/// bad key, say). Returns 1 when the queue then holds an error.
+int kamino_tls_test_leave_stale_error(void);
+/// Tests: 1 when this thread's OpenSSL error queue is empty.
+int kamino_tls_test_error_queue_is_empty(void);
 
 #ifdef __cplusplus
 }
