@@ -512,12 +512,16 @@ package final class DurableLedger: Sendable {
     /// The event loops' write path, first half: stamps `events` (one request, or several
     /// coalesced into one record) by the clock, logs and applies or queues them. Returns
     /// at once; `whenSettled` answers. Throws (nothing logged) as `createTransfers` does.
-    package func enqueueWrite(_ events: BatchEvents) throws(EngineError) -> EnqueuedWrite {
+    /// - Parameter wireChecksum: for a plain `.accounts`/`.transfers` batch, the CRC32C of
+    ///   the request body its events were copied from, verified when it was received: the
+    ///   record's body checksum, taken instead of a second pass over the same bytes
+    ///   (`RecordBody`). Ignored for other batches.
+    package func enqueueWrite(_ events: BatchEvents, wireChecksum: UInt32? = nil) throws(EngineError) -> EnqueuedWrite {
         try Self.checkSize(events)
         let sequencer = self.sequencer
         // The body does not depend on the LSN or the timestamp: made (and checksummed)
         // before the lock, and for a plain batch taken from the events as received.
-        let body = RecordBody(events)
+        let body = RecordBody(events, wireChecksum: wireChecksum)
         let now = clock.nanosecondsSinceEpoch()
         let (batch, applying, gate, timeline) = try enqueue { (s) throws(EngineError) -> Stamped in
             guard s.role == .primary else {

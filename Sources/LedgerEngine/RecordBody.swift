@@ -29,7 +29,13 @@ struct RecordBody {
     let checksum: UInt32
 
     /// The body of `events` as the log records it.
-    init(_ events: BatchEvents) {
+    /// - Parameter wireChecksum: the checksum of the request body a plain batch's events
+    ///   were copied from (`ReceivedMessage.bodyChecksum`), verified against those bytes on
+    ///   receipt; nil, or any other batch: computed here. The events' memory is those bytes
+    ///   (little-endian hosts) and 128-byte events need no padding, so it is the record's
+    ///   `RecordHeader.bodyChecksum`; and it covers the copy from the received frame into
+    ///   the events, which a checksum computed here would not.
+    init(_ events: BatchEvents, wireChecksum: UInt32? = nil) {
         #if _endian(little)
         switch events {
         case .accounts, .transfers:
@@ -37,10 +43,18 @@ struct RecordBody {
         case .pulse, .accountRequests, .transferRequests:
             storage = .bytes(events.encoded())
         }
+        if let wireChecksum, case .events = storage {
+            count = Self.withRaw(storage) { $0.count }
+            checksum = wireChecksum
+            assert(RecordHeader.paddedLength(count) == count, "events of 128 bytes need no padding")
+            assert(Self.measure(storage).1 == wireChecksum, "the verified wire checksum is the record body's")
+        } else {
+            (count, checksum) = Self.measure(storage)
+        }
         #else
         storage = .bytes(events.encoded())
-        #endif
         (count, checksum) = Self.measure(storage)
+        #endif
         assert(Self.withRaw(storage) { [UInt8]($0) } == events.encoded(), "a record body is the batch's encoding")
     }
 

@@ -38,7 +38,7 @@ final class SessionHandler: ChannelDuplexHandler {
     static let lingerSeconds: Int64 = 2
 
     private let shared: ServerShared
-    private let processor = NIOSingleStepByteToMessageProcessor(KaminoMessageDecoder(accepting: .requests))
+    private let processor = NIOSingleStepByteToMessageProcessor(ReceivedMessageDecoder(accepting: .requests))
     // The properties marked `@exclusivity(unchecked)` are read or changed several times per
     // request (12 dynamic exclusivity checks in all, about 75 instructions each). Their
     // accesses cannot overlap: the handler runs on its event loop only, the references and
@@ -182,10 +182,10 @@ final class SessionHandler: ChannelDuplexHandler {
         while state.acceptsInput {
             do {
                 if let buffer = next {
-                    try processor.process(buffer: buffer) { message in handle(message, context: context) }
+                    try processor.process(buffer: buffer) { received in handle(received, context: context) }
                 } else {
-                    try processor.finishProcessing(seenEOF: seenEOF ?? false) { message in
-                        handle(message, context: context)
+                    try processor.finishProcessing(seenEOF: seenEOF ?? false) { received in
+                        handle(received, context: context)
                     }
                 }
                 return
@@ -225,8 +225,9 @@ final class SessionHandler: ChannelDuplexHandler {
         return min(WireLimits.maxMessageSize, WireLimits.headerSize + WireLimits.maxErrorTextSize + records * 128)
     }
 
-    private func handle(_ message: Message, context: ChannelHandlerContext) {
+    private func handle(_ received: ReceivedMessage, context: ChannelHandlerContext) {
         guard state.acceptsInput else { return }
+        let message = received.message
         guard case .request(let id, let request) = message else {
             // The decoder accepts requests only; keep the check for safety.
             sendError(
@@ -282,7 +283,12 @@ final class SessionHandler: ChannelDuplexHandler {
                 answer.assumeIsolated().whenSuccess(done)
                 return
             }
-            if let ledger, startWithoutTask(request, id: id, ledger: ledger, context: context, done: done) { return }
+            if let ledger,
+               startWithoutTask(request, id: id, bodyChecksum: received.bodyChecksum, ledger: ledger, context: context,
+                                done: done)
+            {
+                return
+            }
             let node = shared.node
             let answer = context.eventLoop.makeFutureWithTask {
                 await RequestExecutor.answer(request, id: id, ledger: ledger, node: node)
@@ -293,15 +299,15 @@ final class SessionHandler: ChannelDuplexHandler {
 
     /// Starts a create (coalesced with this loop turn's others) or a read of the serial
     /// layout right here, with no task; false for what needs one (admin operations, the
-    /// sharded layout's reads).
+    /// sharded layout's reads). `bodyChecksum`: the request body's verified wire checksum.
     private func startWithoutTask(
-        _ request: Request, id: UInt64, ledger: DurableLedger, context: ChannelHandlerContext,
+        _ request: Request, id: UInt64, bodyChecksum: UInt32, ledger: DurableLedger, context: ChannelHandlerContext,
         done: @escaping (Message) -> Void
     ) -> Bool {
         switch request {
         case .createAccounts, .createTransfers:
             if coalescer == nil { coalescer = shared.coalescer(on: context.eventLoop) }
-            coalescer?.submit(request, id: id, answer: done)
+            coalescer?.submit(request, id: id, bodyChecksum: bodyChecksum, answer: done)
             return true
         default:
             let read: (reply: Reply, lsn: UInt64, timeline: UInt64)?

@@ -26,6 +26,9 @@ final class WriteCoalescer {
         /// them from `request` again copies and destroys the enum each time).
         let code: UInt8
         let eventCount: Int
+        /// The request body's wire checksum, verified on receipt: the log record's body
+        /// checksum when the request is logged alone (`ReceivedMessage`).
+        let bodyChecksum: UInt32
     }
 
     /// Requests in one record: at most this many events in all (a record is one batch's
@@ -53,11 +56,13 @@ final class WriteCoalescer {
     }
 
     /// Queues a `create_accounts` or `create_transfers` request for this turn's flush;
-    /// `answer` is called on the loop with its reply.
-    func submit(_ request: Request, id: UInt64, answer: @escaping Answer) {
+    /// `answer` is called on the loop with its reply. `bodyChecksum`: the request body's
+    /// wire checksum, verified against the bytes its events were copied from.
+    func submit(_ request: Request, id: UInt64, bodyChecksum: UInt32, answer: @escaping Answer) {
         eventLoop.assertInEventLoop()
         assert(Self.events(of: request) != nil, "only create requests are coalesced")
-        pending.append(Entry(id: id, request: request, answer: answer, code: request.code, eventCount: request.eventCount))
+        pending.append(Entry(id: id, request: request, answer: answer, code: request.code, eventCount: request.eventCount,
+                             bodyChecksum: bodyChecksum))
         guard !flushScheduled else { return }
         flushScheduled = true
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
@@ -114,15 +119,17 @@ final class WriteCoalescer {
     /// by request, so each gets the answer it would get alone.
     private func log(_ run: ArraySlice<Entry>, ledger: DurableLedger) {
         let events: BatchEvents
+        var bodyChecksum: UInt32?
         if run.count == 1, let only = run.first {
             guard let e = Self.events(of: only.request) else { preconditionFailure("only create requests are coalesced") }
             events = e
+            bodyChecksum = only.bodyChecksum
         } else {
             events = Self.coalesced(run)
         }
         let write: DurableLedger.EnqueuedWrite
         do {
-            write = try ledger.enqueueWrite(events)
+            write = try ledger.enqueueWrite(events, wireChecksum: bodyChecksum)
         } catch {
             if error.code == .batchRefused, run.count > 1 {
                 for i in run.indices { log(run[i...i], ledger: ledger) }

@@ -41,13 +41,31 @@ package struct KaminoMessageDecoder: NIOSingleStepByteToMessageDecoder {
     }
 
     package mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> Message? {
-        if let message = try decodeNext(&buffer) { return message }
+        try decodeLastReceived(&buffer)?.message
+    }
+
+    /// `decodeLast(buffer:seenEOF:)` yielding the message with its verified body checksum.
+    package mutating func decodeLastReceived(_ buffer: inout ByteBuffer) throws(WireError) -> ReceivedMessage? {
+        if let received = try decodeReceived(&buffer) { return received }
         guard failure == nil, buffer.readableBytes > 0 else { return nil }
         throw fail(WireError(.truncatedFrame, "the stream ended inside a frame (\(buffer.readableBytes) bytes left)"), &buffer)
     }
 
     /// The typed-throws core of `decode(buffer:)`.
     package mutating func decodeNext(_ buffer: inout ByteBuffer) throws(WireError) -> Message? {
+        try decodeReceived(&buffer)?.message
+    }
+
+    /// Frames of at least this many bytes get their whole size reserved in the buffer once
+    /// `reserveAfter` of their bytes have arrived (`reserveFrame`).
+    static let reserveFrameFrom = 128 * 1024
+    /// Bytes of a large frame that must have arrived before its whole size is reserved: a
+    /// peer gets at most 16 times the memory it has sent.
+    static let reserveAfter = 64 * 1024
+
+    /// `decodeNext`, with the body checksum the message's header carried (verified against
+    /// the body before the message is yielded).
+    package mutating func decodeReceived(_ buffer: inout ByteBuffer) throws(WireError) -> ReceivedMessage? {
         if failure != nil {
             buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
             return nil
@@ -66,9 +84,27 @@ package struct KaminoMessageDecoder: NIOSingleStepByteToMessageDecoder {
                 header.error(.frameTooLarge, "body_size \(header.bodySize) exceeds \(WireLimits.maxBodySize)"), &buffer)
         }
         // Consume the whole frame first: every error below leaves the stream framed.
-        guard var frame = buffer.readSlice(length: MessageHeader.size + Int(header.bodySize)) else { return nil }
+        let frameLength = MessageHeader.size + Int(header.bodySize)
+        guard var frame = buffer.readSlice(length: frameLength) else {
+            Self.reserveFrame(frameLength, in: &buffer)
+            return nil
+        }
         frame.moveReaderIndex(forwardBy: MessageHeader.size)
-        return try Self.message(header, body: frame, role: role)
+        return ReceivedMessage(message: try Self.message(header, body: frame, role: role), bodyChecksum: header.bodyChecksum)
+    }
+
+    /// Makes room for the whole of a large frame whose first bytes are in `buffer`, so that
+    /// the bytes still to come are appended in place. Without it the buffer grows by
+    /// doubling as they arrive (64 KiB reads), each growth copying what it held: about one
+    /// more copy of a 1 MiB body on the event loop. Only once `reserveAfter` bytes are in.
+    static func reserveFrame(_ frameLength: Int, in buffer: inout ByteBuffer) {
+        guard frameLength >= reserveFrameFrom, buffer.readableBytes >= reserveAfter,
+              buffer.capacity - buffer.readerIndex < frameLength
+        else { return }
+        assert(buffer.readableBytes < frameLength, "only a frame still incomplete is reserved")
+        if buffer.readerIndex > 0 { buffer.discardReadBytes() }
+        buffer.reserveCapacity(minimumWritableBytes: frameLength - buffer.readableBytes)
+        assert(buffer.writableBytes >= frameLength - buffer.readableBytes, "the rest of the frame fits")
     }
 
     private mutating func fail(_ error: WireError, _ buffer: inout ByteBuffer) -> WireError {
