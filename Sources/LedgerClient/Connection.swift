@@ -38,6 +38,7 @@ final class Connection: Sendable {
 
     /// Sends `request` and waits for its reply, at most `timeout`. A cancelled caller is
     /// resumed at once with `cancelled` (the request may have been sent and applied).
+    @inline(__always)
     func send(_ request: Request, timeout: Duration) async -> Result<AnsweredReply, KaminoClientError> {
         let waiter = ReplyWaiter()
         let outbound = OutboundRequest(request: request, timeout: .nanoseconds(timeout.nanoseconds), waiter: waiter)
