@@ -47,9 +47,9 @@ final class ClientChannelHandler: ChannelDuplexHandler {
     /// The one timer of the connection, armed for the earliest deadline of a pending
     /// request (or earlier): a timer per request would cost allocations and a linear
     /// cancellation in the event loop's timer queue for every reply.
-    private var timer: Scheduled<Void>?
+    @exclusivity(unchecked) private var timer: Scheduled<Void>?
     /// When `timer` fires; nil when it is not armed.
-    private var timerDeadline: NIODeadline?
+    @exclusivity(unchecked) private var timerDeadline: NIODeadline?
     /// The bytes of the last drain's requests, kept so that the next drain reuses the
     /// storage (no allocation) once the socket has taken them.
     @exclusivity(unchecked) private var outBuffer: ByteBuffer?

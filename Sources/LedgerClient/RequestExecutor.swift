@@ -1,6 +1,7 @@
 import LedgerCore
 import LedgerWire
 import Logging
+import NIOCore
 
 /// Sends one request with retries: on a timeout, a lost connection, `busy`,
 /// `shutting_down`, `not_primary` or `replication_timeout`, waits an exponential backoff
@@ -26,6 +27,21 @@ struct RequestExecutor: Sendable {
     let logger: Logger
     /// The highest `state_lsn` of every reply received.
     let lsn: LSNTracker
+    /// `options.requestTimeout` in the event loop's unit, converted once (the conversion
+    /// from `Duration` costs about 190 instructions).
+    let requestTimeout: TimeAmount
+
+    init(
+        connections: ConnectionManager, readConnections: ConnectionManager?, options: KaminoClientOptions,
+        logger: Logger, lsn: LSNTracker
+    ) {
+        self.connections = connections
+        self.readConnections = readConnections
+        self.options = options
+        self.logger = logger
+        self.lsn = lsn
+        self.requestTimeout = .nanoseconds(options.requestTimeout.nanoseconds)
+    }
 
     // `execute`, `executeAnswered`, `executeOnPrimary`, `attemptOnce`, `BatchLane.submit`
     // and `Connection.send` are inlined into each other: one async frame for the chain
@@ -130,7 +146,7 @@ struct RequestExecutor: Sendable {
                 return .failure(error)
             }
         }
-        let result = await connection.send(request, timeout: options.requestTimeout)
+        let result = await connection.send(request, timeout: requestTimeout)
         if case .failure(let error) = result {
             // A server that does not answer in time may be stopped or cut off: stop using
             // this connection so that the next attempt reconnects (to the next address).
