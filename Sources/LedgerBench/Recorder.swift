@@ -88,15 +88,19 @@ package final class Recorder: Sendable {
 
     /// The figures since the previous call (and resets the interval).
     package func takeInterval() -> (figures: [IntervalFigures?], transfers: Int) {
-        var merged = (0..<Metric.count).map { _ in Self.makeIntervalHistogram() }
+        // Made for the metrics that have samples only (one costs about 40,000 instructions).
+        var merged = [Histogram<UInt64>?](repeating: nil, count: Metric.count)
         var counts = [Int](repeating: 0, count: Metric.count)
         var errors = [Int](repeating: 0, count: Metric.count)
         var transfers = 0
         for s in stripes {
             s.data.withLock { d in
                 for i in 0..<Metric.count where d.cells[i].intervalCount > 0 {
-                    merged[i].add(d.cells[i].interval)
-                    d.cells[i].interval.reset()
+                    if merged[i] == nil { merged[i] = Self.makeIntervalHistogram() }
+                    merged[i]?.add(d.cells[i].interval)
+                    // A new histogram costs about a seventh of `reset()`, which zeroes the
+                    // counts one checked element at a time.
+                    d.cells[i].interval = Self.makeIntervalHistogram()
                     counts[i] += d.cells[i].intervalCount
                     errors[i] += d.cells[i].intervalErrors
                     d.cells[i].intervalCount = 0
@@ -107,8 +111,7 @@ package final class Recorder: Sendable {
             }
         }
         let figures: [IntervalFigures?] = (0..<Metric.count).map { i in
-            guard counts[i] > 0 else { return nil }
-            let h = merged[i]
+            guard counts[i] > 0, let h = merged[i] else { return nil }
             return IntervalFigures(
                 count: counts[i], errors: errors[i], p50: h.valueAtPercentile(50), p90: h.valueAtPercentile(90),
                 p99: h.valueAtPercentile(99), max: h.max)
@@ -125,7 +128,7 @@ package final class Recorder: Sendable {
         for s in stripes {
             s.data.withLock { d in
                 merged.add(d.window)
-                d.window.reset()
+                d.window = Self.makeIntervalHistogram()
                 requests += d.windowCount
                 errors += d.windowErrors
                 d.windowCount = 0

@@ -45,6 +45,7 @@ final class BatchLane<Kind: BatchKind>: Sendable {
 
     /// Sends `events` (alone, or merged with other callers' calls) and returns the
     /// caller's results.
+    @inline(__always)
     func submit(_ events: [Kind.Event]) async -> Result<[Kind.Output], KaminoClientError> {
         if events.isEmpty { return .success([]) }
         guard events.count <= maxBatchSize else {

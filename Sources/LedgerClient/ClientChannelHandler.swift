@@ -27,24 +27,32 @@ final class ClientChannelHandler: ChannelDuplexHandler {
         var deadline: NIODeadline
     }
 
-    private var pending: [UInt64: Pending] = [:]
-    private var nextId: UInt64 = 1
-    private var processor = NIOSingleStepByteToMessageProcessor(KaminoMessageDecoder(accepting: .replies))
+    // The properties marked `@exclusivity(unchecked)` are read or changed once or more per
+    // request, always on the channel's event loop (handler callbacks, and `submitAndFlush`,
+    // which `Connection` reaches through a `NIOLoopBound` only), and every access is a
+    // short load, store or table/optional operation that calls nothing which could
+    // reach the handler again (waiters are completed after the access ends, and completing
+    // one only enqueues its caller's task). Two accesses never overlap, so the dynamic
+    // exclusivity checks (about 80 instructions each) are off for them; the compiler's
+    // static checks still apply.
+    @exclusivity(unchecked) private var pending = PendingTable<Pending>()
+    @exclusivity(unchecked) private var nextId: UInt64 = 1
+    private let processor = NIOSingleStepByteToMessageProcessor(KaminoMessageDecoder(accepting: .replies))
     /// Set once the connection is unusable; later writes fail with it.
-    private var failure: KaminoClientError?
+    @exclusivity(unchecked) private var failure: KaminoClientError?
     /// Set once a request timed out: the server may be stopped or cut off, so the
     /// connection takes no new request and closes when nothing is pending.
-    private var retiring = false
-    private var context: ChannelHandlerContext?
+    @exclusivity(unchecked) private var retiring = false
+    @exclusivity(unchecked) private var context: ChannelHandlerContext?
     /// The one timer of the connection, armed for the earliest deadline of a pending
     /// request (or earlier): a timer per request would cost allocations and a linear
     /// cancellation in the event loop's timer queue for every reply.
-    private var timer: Scheduled<Void>?
+    @exclusivity(unchecked) private var timer: Scheduled<Void>?
     /// When `timer` fires; nil when it is not armed.
-    private var timerDeadline: NIODeadline?
+    @exclusivity(unchecked) private var timerDeadline: NIODeadline?
     /// The bytes of the last drain's requests, kept so that the next drain reuses the
     /// storage (no allocation) once the socket has taken them.
-    private var outBuffer: ByteBuffer?
+    @exclusivity(unchecked) private var outBuffer: ByteBuffer?
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -118,8 +126,9 @@ final class ClientChannelHandler: ChannelDuplexHandler {
             return e
         }
         let deadline = context.eventLoop.now + out.timeout
-        pending[id] = Pending(
-            operation: out.request.code, eventCount: out.request.eventCount, waiter: out.waiter, deadline: deadline)
+        pending.insert(
+            Pending(operation: out.request.code, eventCount: out.request.eventCount, waiter: out.waiter, deadline: deadline),
+            id: id)
         armTimer(for: deadline, context: context)
         return nil
     }
@@ -143,15 +152,15 @@ final class ClientChannelHandler: ChannelDuplexHandler {
         let now = context.eventLoop.now
         var expired: [UInt64] = []
         var earliest: NIODeadline?
-        for (id, p) in pending {
+        // In the order they were sent (the table's order), so that callers see them fail in
+        // that order.
+        pending.visitInOrder { id, p in
             if p.deadline <= now {
                 expired.append(id)
             } else {
                 earliest = min(earliest ?? p.deadline, p.deadline)
             }
         }
-        // In the order they were sent, so that callers see them fail in that order.
-        expired.sort()
         for id in expired { timedOut(id) }
         if let earliest, failure == nil { armTimer(for: earliest, context: context) }
     }
@@ -194,7 +203,7 @@ final class ClientChannelHandler: ChannelDuplexHandler {
     private func handle(_ message: Message) throws(KaminoClientError) {
         switch message {
         case .reply(let id, let reply, let stateLSN):
-            guard let p = pending.removeValue(forKey: id) else {
+            guard let p = pending.remove(id) else {
                 // A late reply to a request that timed out is harmless; an id never sent is not.
                 guard id != 0, id < nextId else {
                     throw KaminoClientError(.invalidReply, "reply to unknown request id \(id)")
@@ -228,7 +237,7 @@ final class ClientChannelHandler: ChannelDuplexHandler {
                 // sent but not answered, so they may be retried elsewhere.
                 throw KaminoClientError(.connectionFailed, "\(error.message) (for the whole connection)").afterSending()
             }
-            guard let p = pending.removeValue(forKey: e.requestId) else {
+            guard let p = pending.remove(e.requestId) else {
                 // A late error reply to a request that timed out is harmless; an id never
                 // sent is not.
                 guard e.requestId < nextId else {
@@ -250,7 +259,7 @@ final class ClientChannelHandler: ChannelDuplexHandler {
     }
 
     private func timedOut(_ id: UInt64) {
-        guard let p = pending.removeValue(forKey: id) else { return }
+        guard let p = pending.remove(id) else { return }
         // Retire before waking the caller, so that its retry never writes here.
         retiring = true
         closeIfRetiredAndIdle()
@@ -284,9 +293,7 @@ final class ClientChannelHandler: ChannelDuplexHandler {
         timer?.cancel()
         timer = nil
         timerDeadline = nil
-        let all = Array(pending.values)
-        pending.removeAll()
-        return all
+        return pending.removeAll()
     }
 
     private func fail(_ all: [Pending], _ error: KaminoClientError) {

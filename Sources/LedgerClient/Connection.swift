@@ -38,9 +38,10 @@ final class Connection: Sendable {
 
     /// Sends `request` and waits for its reply, at most `timeout`. A cancelled caller is
     /// resumed at once with `cancelled` (the request may have been sent and applied).
-    func send(_ request: Request, timeout: Duration) async -> Result<AnsweredReply, KaminoClientError> {
+    @inline(__always)
+    func send(_ request: Request, timeout: TimeAmount) async -> Result<AnsweredReply, KaminoClientError> {
         let waiter = ReplyWaiter()
-        let outbound = OutboundRequest(request: request, timeout: .nanoseconds(timeout.nanoseconds), waiter: waiter)
+        let outbound = OutboundRequest(request: request, timeout: timeout, waiter: waiter)
         let first = outbox.withLock { box in
             box.queue.append(outbound)
             return box.queue.count == 1

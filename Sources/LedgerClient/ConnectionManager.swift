@@ -205,7 +205,7 @@ actor ConnectionManager {
         do { text = try await token.current() } catch {
             return KaminoClientError(.invalidArgument, "the token provider failed: \(error)")
         }
-        switch await connection.send(.authenticate(Array(text.utf8)), timeout: timeout) {
+        switch await connection.send(.authenticate(Array(text.utf8)), timeout: .nanoseconds(timeout.nanoseconds)) {
         case .success(let answered):
             guard case .authenticate = answered.reply else { return KaminoClientError(.invalidReply, "not an authenticate reply") }
             return nil
