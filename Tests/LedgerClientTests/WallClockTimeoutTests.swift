@@ -15,7 +15,9 @@ import Testing
             addresses: [server.address], options: Fixtures.options(timeout: .milliseconds(200), retry: .none))
         let start = ContinuousClock.now
         #expect(await Fixtures.errorCode { try await client.lookupAccounts([1]) } == .timeout)
-        #expect(ContinuousClock.now - start < .seconds(3))
+        // The configured 200 ms, not the 5 s default: well under 5 s even on a loaded machine
+        // (a parallel run of every suite next to release builds once took 3.57 s).
+        #expect(ContinuousClock.now - start < .seconds(4.5))
         await client.close()
     }
 
