@@ -98,7 +98,7 @@ struct TLSFuzzTests {
             // One connection in eight fuzzes after a real handshake.
             let probe = connections % 8 == 0 ? TLSProbe(port: server.port, caFile: certificates.caCertificate) : nil
             if probe != nil { handshaken += 1 }
-            guard let fd = probe?.fd ?? connectLoopback(server.port) else {
+            guard let fd = probe?.fd ?? connectLoopback(server.port, timeoutSeconds: 2) else {
                 Issue.record("connection \(connections) failed after \(sent) records")
                 break
             }

@@ -2,28 +2,6 @@ import KaminoTestSupport
 import CKaminoTLS
 import Glibc
 
-/// A blocking TCP socket to 127.0.0.1:`port` with 2 s send and receive timeouts; nil if
-/// the connection fails.
-func connectLoopback(_ port: UInt16) -> Int32? {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return nil }
-    var timeout = timeval(tv_sec: 2, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = port.bigEndian
-    address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard connected == 0 else {
-        close(fd)
-        return nil
-    }
-    return fd
-}
-
 /// Writes as much of `bytes` as the peer takes; returns how many were written.
 func sendCounting(_ fd: Int32, _ bytes: [UInt8]) -> Int {
     var offset = 0
@@ -48,7 +26,7 @@ func receiveAll(_ fd: Int32) -> [UInt8] {
 
 /// Sends `bytes` on a plain TCP connection and returns what came back before the close.
 func rawExchange(port: UInt16, bytes: [UInt8]) -> [UInt8] {
-    guard let fd = connectLoopback(port) else { return [] }
+    guard let fd = connectLoopback(port, timeoutSeconds: 2) else { return [] }
     defer { close(fd) }
     _ = sendAll(fd, bytes)
     return receiveAll(fd)
@@ -71,7 +49,7 @@ final class TLSProbe {
         }
         self.context = context
         self.connection = connection
-        guard let fd = connectLoopback(port) else {
+        guard let fd = connectLoopback(port, timeoutSeconds: 2) else {
             kamino_tls_conn_free(connection)
             kamino_tls_ctx_free(context)
             return nil

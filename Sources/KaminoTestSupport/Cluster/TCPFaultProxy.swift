@@ -31,7 +31,7 @@ package final class TCPFaultProxy: Sendable {
         guard fd >= 0 else { throw ClusterError("proxy: socket failed, errno \(errno)") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var addr = loopback(port: 0)
+        var addr = loopbackAddress(port: 0)
         let bound = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
@@ -141,8 +141,7 @@ package final class TCPFaultProxy: Sendable {
                 continue
             }
             if now.upstream < 0 {
-                let upstream = connectLoopback(port: upstreamPort)
-                guard upstream >= 0 else { return }
+                guard let upstream = connectLoopback(upstreamPort, noDelay: true) else { return }
                 let kept = state.withLock { s in
                     guard s.connections[id] != nil, !s.stopped else { return false }
                     s.connections[id]?.upstream = upstream
@@ -196,31 +195,6 @@ private struct ProxyState {
 private struct ProxiedConnection {
     var client: Int32
     var upstream: Int32
-}
-
-private func loopback(port: UInt16) -> sockaddr_in {
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = port.bigEndian
-    addr.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-    return addr
-}
-
-/// A connected socket to 127.0.0.1:`port`, or -1.
-private func connectLoopback(port: UInt16) -> Int32 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return -1 }
-    var addr = loopback(port: port)
-    let rc = withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard rc == 0 else {
-        close(fd)
-        return -1
-    }
-    var one: Int32 = 1
-    setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-    return fd
 }
 
 /// The closure a thread runs.
