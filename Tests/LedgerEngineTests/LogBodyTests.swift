@@ -46,6 +46,22 @@ struct LogBodyTests {
         return out
     }
 
+    /// Closes `ledger` and expects its log in `directory` to hold exactly `bodies`, one
+    /// record each (the reader checks every record's body checksum: a mismatch throws), and
+    /// a reopen to replay them to the same digest.
+    static func expectLogged(_ bodies: [[UInt8]], by ledger: DurableLedger, in directory: String) async throws {
+        let before = await ledger.status()
+        await ledger.close()
+        var logged: [[UInt8]] = []
+        var records = try WALReader(directory: directory).records(from: 1)
+        while let record = try records.next() { logged.append(Array(record.body)) }
+        #expect(logged == bodies)
+        let reopened = try await DurableLedger.open(directory: directory, segmentSize: 8 << 20)
+        #expect(await reopened.status().digest == before.digest)
+        #expect(await reopened.status().lsn == UInt64(bodies.count))
+        await reopened.close()
+    }
+
     @Test("Plain and coalesced records hold the canonical encoding, and replay to the same digest")
     func bodiesAreCanonical() async throws {
         let dir = TemporaryDirectory()
@@ -68,16 +84,7 @@ struct LogBodyTests {
             default: Issue.record("unexpected events")
             }
         }
-        let before = await ledger.status()
-        await ledger.close()
-        var bodies: [[UInt8]] = []
-        var records = try WALReader(directory: dir.path).records(from: 1)
-        while let record = try records.next() { bodies.append(Array(record.body)) }
-        #expect(bodies == expected)
-        let reopened = try await DurableLedger.open(directory: dir.path, segmentSize: 8 << 20)
-        #expect(await reopened.status().digest == before.digest)
-        #expect(await reopened.status().lsn == 3)
-        await reopened.close()
+        try await Self.expectLogged(expected, by: ledger, in: dir.path)
     }
 
     @Test("Plain batches logged with the request's wire checksum read back verified and replay to the same digest")
@@ -99,16 +106,6 @@ struct LogBodyTests {
             }
             expected.append(wire)
         }
-        let before = await ledger.status()
-        await ledger.close()
-        // The reader checks every record's body checksum (a mismatch throws).
-        var bodies: [[UInt8]] = []
-        var records = try WALReader(directory: dir.path).records(from: 1)
-        while let record = try records.next() { bodies.append(Array(record.body)) }
-        #expect(bodies == expected)
-        let reopened = try await DurableLedger.open(directory: dir.path, segmentSize: 8 << 20)
-        #expect(await reopened.status().digest == before.digest)
-        #expect(await reopened.status().lsn == UInt64(batches.count))
-        await reopened.close()
+        try await Self.expectLogged(expected, by: ledger, in: dir.path)
     }
 }
