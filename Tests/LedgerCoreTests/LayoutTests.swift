@@ -302,6 +302,31 @@ struct StorageStructureTests {
         #expect(try RecordCodec.encodeTransfers(transfers).withUnsafeBytes { try RecordCodec.decodeTransfers($0) } == transfers)
         #expect(RecordCodec.encodeTransfers([]).isEmpty)
     }
+
+    @Test("Decoding copies a body at any alignment, one by one up to 64 records and in one pass above", arguments: [0, 1, 63, 64, 65, 300])
+    func decodeAtAnyAlignment(count: Int) throws {
+        var rng = SeededRandom(seed: UInt64(count) + 7)
+        func u128() -> UInt128 { UInt128(rng.next()) << 64 | UInt128(rng.next()) }
+        let transfers = (0..<count).map { _ in
+            Transfer(id: u128(), debitAccountId: u128(), creditAccountId: u128(), amount: u128(), pendingId: u128(),
+                     userData128: u128(), userData64: rng.next(), userData32: UInt32(truncatingIfNeeded: rng.next()),
+                     timeout: 7, ledger: 1, code: 2, flags: TransferFlags(rawValue: 0), timestamp: rng.next())
+        }
+        let accounts = transfers.map { Account(id: $0.id, userData128: $0.amount, ledger: 3, code: 4) }
+        let transferBody = RecordCodec.encodeFieldByField(transfers)
+        let accountBody = RecordCodec.encodeFieldByField(accounts)
+        for offset in [0, 1, 8, 15] {
+            // The body at `offset` bytes into a buffer: a request body is not 16-byte aligned.
+            let padded = [UInt8](repeating: 0xAB, count: offset) + transferBody
+            #expect(try padded.withUnsafeBytes { try RecordCodec.decodeTransfers(UnsafeRawBufferPointer(rebasing: $0[offset...])) } == transfers)
+            let paddedAccounts = [UInt8](repeating: 0xCD, count: offset) + accountBody
+            #expect(try paddedAccounts.withUnsafeBytes { try RecordCodec.decodeAccounts(UnsafeRawBufferPointer(rebasing: $0[offset...])) } == accounts)
+        }
+        if count > 0 {
+            // A partial record is refused, not copied.
+            #expect(throws: CodecError.self) { try transferBody.withUnsafeBytes { try RecordCodec.decodeTransfers(UnsafeRawBufferPointer(rebasing: $0.dropLast())) } }
+        }
+    }
 }
 
 /// Records what a store asks of its provisioner, without faulting anything in: every block
