@@ -59,6 +59,9 @@ public final class MemoryProvisioner: MemoryProvisioning, @unchecked Sendable {
     /// Blocks handed over to be freed here (`free`), waiting for the thread.
     private var frees: [Piece] = []
 
+    /// How much lower than the rest of the process the thread runs (setpriority).
+    static let niceness: Int32 = 10
+
     /// Blocks kept ready of each size asked for: 16 MiB of 2 MiB chunks, about 16 batches
     /// of 8189 transfers, so a burst of chunk fills does not drain the stock while one
     /// block takes up to tens of milliseconds to fault in.
@@ -111,8 +114,8 @@ public final class MemoryProvisioner: MemoryProvisioning, @unchecked Sendable {
         }
     }
 
-    /// Starts the serving thread now if it is not running. A new thread takes the nice value
-    /// of the thread that creates it: call this from a thread of normal priority before a
+    /// Starts the serving thread now if it is not running. The thread sets its own nice
+    /// value (`niceness`); still, call this from a thread of normal priority, before a
     /// lower-priority one (a follower's applier, nice 5) could make the first request and
     /// so start it.
     public func start() {
@@ -183,6 +186,11 @@ public final class MemoryProvisioner: MemoryProvisioning, @unchecked Sendable {
         do throws(WALError) {
             try DedicatedThread.start {
                 DedicatedThread.name("kamino-memory")
+                // Below the rest of the process: on a busy core the thread applying
+                // batches, the log writer and the receive path go first, and the faulting
+                // fills the time they wait (for the disk, for the next request). On Linux
+                // the nice value is per thread, and `who` 0 is the calling thread.
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
                 self.run()
             }
         } catch {
