@@ -172,9 +172,10 @@ public final class MemoryProvisioner: MemoryProvisioning, @unchecked Sendable {
         }
     }
 
-    /// The size of a block the stock lacks (with `mutex` held), if any.
-    private var refillSize: Int? {
-        stock.first { $0.value.count < Self.stockBlocks }?.key
+    /// The size of a block whose stock holds fewer than `target` blocks (with `mutex`
+    /// held), if any.
+    private func refillSize(below target: Int = stockBlocks) -> Int? {
+        stock.first { $0.value.count < target }?.key
     }
 
     /// CPU time the provisioning thread has used (for benchmarks to report it).
@@ -203,7 +204,10 @@ public final class MemoryProvisioner: MemoryProvisioning, @unchecked Sendable {
     }
 
     /// Frees the blocks handed over and refills the stock, one block at a time, with
-    /// `mutex` held (released while working). False when there was nothing to do.
+    /// `mutex` held (released while working): a stock below half before anything queued,
+    /// the rest only once the queue is empty, so a table being faulted in for the id
+    /// index is not starved by the chunks' steady refills. False when there was nothing
+    /// to do.
     private func serveBlocks() -> Bool {
         if !frees.isEmpty {
             let done = frees
@@ -217,7 +221,9 @@ public final class MemoryProvisioner: MemoryProvisioning, @unchecked Sendable {
             pthread_mutex_lock(mutex)
             return true
         }
-        guard let bytes = refillSize else { return false }
+        guard let bytes = refillSize(below: head == queue.count ? Self.stockBlocks : Self.stockBlocks / 2) else {
+            return false
+        }
         pthread_mutex_unlock(mutex)
         let before = Self.threadCPUNanos()
         let block = LargeAllocation.allocate(UInt8.self, count: bytes)
@@ -233,12 +239,14 @@ public final class MemoryProvisioner: MemoryProvisioning, @unchecked Sendable {
     private func run() {
         pthread_mutex_lock(mutex)
         while true {
-            while head == queue.count && urgent.isEmpty && frees.isEmpty && refillSize == nil {
+            while head == queue.count && urgent.isEmpty && frees.isEmpty && refillSize() == nil {
                 pthread_cond_wait(condition, mutex)
             }
             let piece: Piece
             let isUrgent = !urgent.isEmpty
-            // Urgent pieces first, then the blocks (frees, the stock), then the queue.
+            // Urgent pieces first, then frees and a low stock, then the queue, then the
+            // rest of the stock (`serveBlocks`). No rest between pieces: faulting by touch
+            // holds no lock the apply thread needs, and the thread runs below it.
             if !isUrgent, serveBlocks() { continue }
             if isUrgent {
                 piece = urgent.removeFirst()
@@ -253,9 +261,7 @@ public final class MemoryProvisioner: MemoryProvisioning, @unchecked Sendable {
             busy = piece
             pthread_mutex_unlock(mutex)
             let before = Self.threadCPUNanos()
-            let began = Self.monotonicNanos()
             Self.populateWrite(piece)
-            let took = Self.monotonicNanos() &- began
             let used = Self.threadCPUNanos() &- before
             pthread_mutex_lock(mutex)
             busy = nil
@@ -263,46 +269,7 @@ public final class MemoryProvisioner: MemoryProvisioning, @unchecked Sendable {
             if head == queue.count { processed = queued }
             cpuNanos &+= used
             pthread_cond_broadcast(condition)
-            if !isUrgent { pace(after: took) }
         }
-    }
-
-    /// How long the thread rests after a piece of a large request, per unit of time the
-    /// piece took: a table of hundreds of MiB is faulted in over about `restFactor + 1`
-    /// times as long, so the thread applying batches is not slowed for a burst (measured
-    /// on these VMs: batches of 8189 took 25-30 ms instead of 3-4 while a 512 MiB id table
-    /// was faulted in at full speed). The index asks early enough for this (it starts
-    /// growing at 5/8 load and waits for the table up to 3/4).
-    static let restFactor: UInt64 = 2
-    /// The longest rest after one piece.
-    static let maximumRestNanos: UInt64 = 4_000_000
-
-    /// Rests (with `mutex` held, released while waiting) after a non-urgent piece that
-    /// took `took` nanoseconds; an urgent request ends the rest at once.
-    private func pace(after took: UInt64) {
-        let rest = min(took &* Self.restFactor, Self.maximumRestNanos)
-        guard rest > 0 else { return }
-        let until = Self.monotonicNanos() &+ rest
-        while urgent.isEmpty && frees.isEmpty && refillSize == nil {
-            let now = Self.monotonicNanos()
-            guard now < until else { return }
-            var deadline = timespec()
-            clock_gettime(CLOCK_REALTIME, &deadline)
-            let at = UInt64(deadline.tv_nsec) &+ (until &- now)
-            deadline.tv_sec += Int(at / 1_000_000_000)
-            deadline.tv_nsec = Int(at % 1_000_000_000)
-            pthread_cond_timedwait(condition, mutex, &deadline)
-        }
-    }
-
-    private static func monotonicNanos() -> UInt64 {
-        #if canImport(Glibc)
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-        #else
-        return 0
-        #endif
     }
 
     /// Faults a piece in by touching each page (`kamino_touch_pages`: a write that keeps

@@ -63,8 +63,8 @@ struct MemoryProvisionerTests {
         for m in more { #expect(provisioner.free(m, bytes: Self.hugePage)) }
     }
 
-    @Test("A large request is paced but still completes, and cancelling it does not wait for its rests")
-    func pacedRequestCompletesAndCancels() throws {
+    @Test("A large request completes, and cancelling it waits for at most the piece in progress")
+    func largeRequestCompletesAndCancels() throws {
         let bytes = 16 * Self.hugePage
         let provisioner = MemoryProvisioner.shared
         for cancelEarly in [false, true] {
@@ -76,7 +76,7 @@ struct MemoryProvisionerTests {
                 provisioner.cancel(table, bytes: bytes)
                 var ended = timespec()
                 clock_gettime(CLOCK_MONOTONIC, &ended)
-                // At most the one piece in progress is waited for, never the queue's rests.
+                // At most the one piece in progress is waited for, never the rest of the queue.
                 #expect(ended.tv_sec - began.tv_sec < 2)
             }
             var waited = 0
