@@ -6,17 +6,18 @@
 /// side (`LedgerStorage.MemoryProvisioner`) and is passed in where ledgers are created for
 /// the server and the benchmarks.
 ///
-/// Contract: an implementation may change page tables only, and map and unmap blocks it
-/// hands over or is handed (`takeBlock`, `free`). It never reads or writes the memory, so
-/// it cannot race with the owner writing there, and no result of a ledger may depend on
-/// whether or when it ran. A request it cannot serve is dropped.
+/// Contract: an implementation faults pages in, and maps and unmaps blocks it hands over
+/// or is handed (`takeBlock`, `free`). It never changes what the memory holds (a fault-in
+/// may touch a page with a write that leaves every byte as it was, even while the owner
+/// writes there), and no result of a ledger may depend on whether or when it ran. It may
+/// touch memory of a request until the owner withdraws it (`cancel`), which the owner
+/// does before freeing that memory. A request it cannot serve is dropped.
 ///
-/// Why blocks are mapped and unmapped by the provisioner too: mapping, unmapping and
-/// `madvise(MADV_HUGEPAGE)` take the process's memory map lock for writing, and a fault-in
-/// in progress holds it for reading for as long as the kernel takes to provide the piece
-/// (one huge page: 7 ms typical, up to 58 ms, on these VMs when the host hands out fresh
-/// memory). An owner that mapped its next chunk itself waited that long, in the middle of
-/// applying a batch (`docs/benchmarks.md`, "Session 11").
+/// Why it maps and unmaps blocks too: mapping, unmapping and `madvise(MADV_HUGEPAGE)` take
+/// the process's memory map lock for writing, and waited on the thread applying batches
+/// whenever something held it for reading: `madvise(MADV_POPULATE_WRITE)` did, for as long
+/// as the host took to provide a huge page (7 ms typical, up to 58 ms on these VMs;
+/// `docs/benchmarks.md`, "Session 11").
 public protocol MemoryProvisioning: AnyObject, Sendable {
     /// Asks for `bytes` at `start` to be faulted in soon. Never blocks on the work.
     /// - Parameter urgent: serve it before every non-urgent request.
