@@ -1,5 +1,5 @@
-package import LedgerCore
-package import LedgerStorage
+import LedgerCore
+import LedgerStorage
 
 /// The change stream of a data directory (`kamino cdc`, docs/cdc.md): rebuilds the state at
 /// a resume point with the recovery code a start runs (newest usable snapshot at or below
