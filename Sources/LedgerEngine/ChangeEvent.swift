@@ -43,12 +43,20 @@ package struct ChangeEvent: Sendable, Hashable {
     /// The account as created, or the transfer as the ledger stores it (for an expiry: the
     /// pending transfer that expired).
     package let object: Object
+    /// The event's position among the events its record publishes (0-based).
+    package var index: Int
+    /// How many events its record publishes: the record's last event has
+    /// `index == recordEvents - 1`, so a consumer knows when it has all of a record.
+    package var recordEvents: Int
 
-    package init(lsn: UInt64, timestamp: UInt64, kind: Kind, object: Object) {
+    package init(lsn: UInt64, timestamp: UInt64, kind: Kind, object: Object, index: Int = 0, recordEvents: Int = 1) {
+        precondition(index >= 0 && index < recordEvents, "an event is one of its record's events")
         self.lsn = lsn
         self.timestamp = timestamp
         self.kind = kind
         self.object = object
+        self.index = index
+        self.recordEvents = recordEvents
     }
 }
 
@@ -100,6 +108,10 @@ extension ChangeEvent {
             }
         }
         precondition(nextExpiry == expired.count, "pending transfers expire only at the start of a request or pulse")
+        for i in out.indices {
+            out[i].index = i
+            out[i].recordEvents = out.count
+        }
         return out
     }
 

@@ -7,7 +7,8 @@ package import LedgerCore
 extension ChangeEvent {
     /// The event as one line of JSON, without the newline.
     package var jsonLine: String {
-        var out = "{\"lsn\":\"\(lsn)\",\"timestamp\":\"\(timestamp)\",\"type\":\"\(kind.rawValue)\","
+        var out = "{\"lsn\":\"\(lsn)\",\"index\":\(index),\"record_events\":\(recordEvents),"
+            + "\"timestamp\":\"\(timestamp)\",\"type\":\"\(kind.rawValue)\","
         switch object {
         case .account(let a): out += "\"account\":" + Self.json(a)
         case .transfer(let t): out += "\"transfer\":" + Self.json(t)

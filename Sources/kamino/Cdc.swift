@@ -104,7 +104,9 @@ struct Cdc: AsyncParsableCommand {
         }
     }
 
-    /// The server's `commit_lsn` (the `status` operation).
+    /// The last LSN that may be published: the server's `commit_lsn`, and no further than its
+    /// `durable_lsn` (a follower may know of commits it has not logged yet) (the `status`
+    /// operation).
     private func commitLSN(_ client: KaminoClient, address: String) async throws -> UInt64 {
         let answer: String
         do {
@@ -112,10 +114,13 @@ struct Cdc: AsyncParsableCommand {
         } catch {
             throw CdcError(AdminCall.message(error, address: address))
         }
-        guard case .int(let commit)? = JSONValue.parse(answer)?["commit_lsn"], commit >= 0 else {
-            throw CdcError("error: \(address) answered a status without commit_lsn: \(answer)")
+        let status = JSONValue.parse(answer)
+        guard case .int(let commit)? = status?["commit_lsn"], case .int(let durable)? = status?["durable_lsn"],
+            commit >= 0, durable >= 0
+        else {
+            throw CdcError("error: \(address) answered a status without commit_lsn and durable_lsn: \(answer)")
         }
-        return UInt64(commit)
+        return UInt64(min(commit, durable))
     }
 
     /// Applies and prints the records up to `last`; stops early on a signal.

@@ -17,10 +17,10 @@ struct ChangeStreamTests {
             amount: 18_446_744_073_709_551_616, pendingId: 7, userData128: 12_345_678_901_234_567_890_123,
             userData64: UInt64.max, userData32: UInt32.max, timeout: 60, ledger: 700, code: 65535,
             flags: [.linked, .postPendingTransfer, .closingCredit], timestamp: 1_796_670_427_602_517_476)
-        let event = ChangeEvent(lsn: 42, timestamp: t.timestamp, kind: .created(t), object: .transfer(t))
+        let event = ChangeEvent(lsn: 42, timestamp: t.timestamp, kind: .created(t), object: .transfer(t), index: 2, recordEvents: 5)
         #expect(event.kind == .twoPhasePosted)
         #expect(event.jsonLine == """
-            {"lsn":"42","timestamp":"1796670427602517476","type":"two_phase_posted","transfer":{\
+            {"lsn":"42","index":2,"record_events":5,"timestamp":"1796670427602517476","type":"two_phase_posted","transfer":{\
             "id":"340282366920938463463374607431768211455","debit_account_id":"1",\
             "credit_account_id":"340282366920938463463374607431768211454","amount":"18446744073709551616",\
             "pending_id":"7","user_data_128":"12345678901234567890123","user_data_64":"18446744073709551615",\
@@ -33,7 +33,7 @@ struct ChangeStreamTests {
         #expect(ChangeEvent.Kind.created(Transfer(id: 1, flags: .pending)) == .twoPhasePending)
         #expect(ChangeEvent.Kind.created(Transfer(id: 1, flags: .voidPendingTransfer)) == .twoPhaseVoided)
         let expired = ChangeEvent(lsn: 3, timestamp: 10, kind: .twoPhaseExpired, object: .transfer(plain))
-        #expect(expired.jsonLine.hasPrefix("{\"lsn\":\"3\",\"timestamp\":\"10\",\"type\":\"two_phase_expired\",\"transfer\":{\"id\":\"5\","))
+        #expect(expired.jsonLine.hasPrefix("{\"lsn\":\"3\",\"index\":0,\"record_events\":1,\"timestamp\":\"10\",\"type\":\"two_phase_expired\",\"transfer\":{\"id\":\"5\","))
     }
 
     @Test("An account's JSON line: every field but the reserved one, flags by name")
@@ -44,7 +44,7 @@ struct ChangeStreamTests {
             flags: [.debitsMustNotExceedCredits, .history, .closed], timestamp: 123)
         let event = ChangeEvent(lsn: 1, timestamp: 123, kind: .accountCreated, object: .account(a))
         #expect(event.jsonLine == """
-            {"lsn":"1","timestamp":"123","type":"account_created","account":{"id":"1267650600228229401496703205376",\
+            {"lsn":"1","index":0,"record_events":1,"timestamp":"123","type":"account_created","account":{"id":"1267650600228229401496703205376",\
             "debits_pending":"1","debits_posted":"2","credits_pending":"3",\
             "credits_posted":"340282366920938463463374607431768211455","user_data_128":"4","user_data_64":"5",\
             "user_data_32":6,"ledger":7,"code":8,"flags":["debits_must_not_exceed_credits","history","closed"],\
@@ -91,9 +91,9 @@ struct ChangeStreamTests {
         var createdB = b
         createdB.timestamp = deadline + 1
         #expect(events == [
-            ChangeEvent(lsn: 3, timestamp: deadline, kind: .singlePhase, object: .transfer(createdA)),
-            ChangeEvent(lsn: 3, timestamp: deadline, kind: .twoPhaseExpired, object: .transfer(stored)),
-            ChangeEvent(lsn: 3, timestamp: deadline + 1, kind: .singlePhase, object: .transfer(createdB)),
+            ChangeEvent(lsn: 3, timestamp: deadline, kind: .singlePhase, object: .transfer(createdA), index: 0, recordEvents: 3),
+            ChangeEvent(lsn: 3, timestamp: deadline, kind: .twoPhaseExpired, object: .transfer(stored), index: 1, recordEvents: 3),
+            ChangeEvent(lsn: 3, timestamp: deadline + 1, kind: .singlePhase, object: .transfer(createdB), index: 2, recordEvents: 3),
         ])
         #expect(ledger.pendingStatus(ofTransfer: 10) == .expired)
         // A pulse with nothing due: no event.

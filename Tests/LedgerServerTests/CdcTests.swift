@@ -34,19 +34,24 @@ struct CdcTests {
         return []
     }
 
-    /// The `"lsn"` of a line.
-    func lsn(_ line: String) -> UInt64? {
-        guard let start = line.range(of: "{\"lsn\":\"")?.upperBound, let end = line[start...].firstIndex(of: "\"") else {
+    /// The value of the first string field `name` of a line, as a u64.
+    func field(_ name: String, _ line: String) -> UInt64? {
+        guard let start = line.range(of: "\"\(name)\":\"")?.upperBound, let end = line[start...].firstIndex(of: "\"") else {
             return nil
         }
         return UInt64(line[start..<end])
     }
 
-    /// The created event of `transfer` as the server stored it at `timestamp`.
-    func created(_ lsn: UInt64, _ transfer: Transfer, _ timestamp: UInt64) -> String {
+    /// The `"lsn"` of a line.
+    func lsn(_ line: String) -> UInt64? { field("lsn", line) }
+
+    /// The created event of `transfer` as the server stored it at `timestamp`, event `index`
+    /// of the `of` its record publishes.
+    func created(_ lsn: UInt64, _ transfer: Transfer, _ timestamp: UInt64, index: Int = 0, of count: Int = 1) -> String {
         var t = transfer
         t.timestamp = timestamp
-        return ChangeEvent(lsn: lsn, timestamp: timestamp, kind: .created(t), object: .transfer(t)).jsonLine
+        return ChangeEvent(lsn: lsn, timestamp: timestamp, kind: .created(t), object: .transfer(t), index: index,
+                           recordEvents: count).jsonLine
     }
 
     @Test("Accounts, single-phase, posted, voided and expired transfers; failed ones absent; --from a middle LSN")
@@ -64,17 +69,21 @@ struct CdcTests {
             Issue.record("no create_accounts reply: \(String(describing: accountsAnswer))")
             return
         }
-        for (account, result) in zip(accounts(1), made) {
+        for (index, (account, result)) in zip(accounts(1), made).enumerated() {
             #expect(result.status == .created)
             var a = account
             a.timestamp = result.timestamp
-            expected.append(ChangeEvent(lsn: 1, timestamp: result.timestamp, kind: .accountCreated, object: .account(a)).jsonLine)
+            expected.append(ChangeEvent(lsn: 1, timestamp: result.timestamp, kind: .accountCreated, object: .account(a),
+                                        index: index, recordEvents: 2).jsonLine)
         }
         // Each call below is one record: LSN 2, 3, ...
         func step(_ lsn: UInt64, _ batch: [Transfer], created: [Bool]) {
             let results = transferResults(client.call(.createTransfers(batch)))
             #expect(results.map { $0.status == .created } == created, "LSN \(lsn): \(results)")
-            for (t, r) in zip(batch, results) where r.status == .created { expected.append(self.created(lsn, t, r.timestamp)) }
+            let count = results.filter { $0.status == .created }.count
+            for (index, (t, r)) in zip(batch, results).filter({ $0.1.status == .created }).enumerated() {
+                expected.append(self.created(lsn, t, r.timestamp, index: index, of: count))
+            }
         }
         step(2, [transfer(100, from: 1, to: 2, amount: 10), transfer(101, from: 2, to: 1, amount: 3)], created: [true, true])
         var pending = transfer(200, from: 1, to: 2, amount: 20)
@@ -120,7 +129,7 @@ struct CdcTests {
         // The last line: the expiry, by the pulse (LSN 10), at or after the deadline.
         let expiryLine = try #require(all.lines.last)
         #expect(lsn(expiryLine) == 10)
-        let stamp = try #require(expiryLine.split(separator: "\"")[7...].first.flatMap { UInt64($0) })
+        let stamp = try #require(field("timestamp", expiryLine))
         expiring.timestamp = expiringResults[0].timestamp
         #expect(stamp >= expiring.timestamp + 1_000_000_000, "expired at \(stamp), before its deadline")
         #expect(expiryLine == ChangeEvent(lsn: 10, timestamp: stamp, kind: .twoPhaseExpired, object: .transfer(expiring)).jsonLine)
