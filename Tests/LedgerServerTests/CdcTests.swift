@@ -54,11 +54,15 @@ struct CdcTests {
                            recordEvents: count).jsonLine
     }
 
-    @Test("Accounts, single-phase, posted, voided and expired transfers; failed ones absent; --from a middle LSN")
-    func eventsInLogOrder() throws {
+    /// The server runs the serial ledger, then 2 shards: the stream's serial replay gives the
+    /// results the server answered either way.
+    @Test(
+        "Accounts, single-phase, posted, voided and expired transfers; failed ones absent; --from a middle LSN",
+        arguments: [[String](), ["--shards", "2"]])
+    func eventsInLogOrder(extra: [String]) throws {
         let dir = temporaryDataDir("cdc")
         defer { removeDataDir(dir) }
-        let server = try #require(ServerProcess.start(dataDir: dir), "kamino serve did not start")
+        let server = try #require(ServerProcess.start(dataDir: dir, extra: extra), "kamino serve did not start")
         defer { server.terminate() }
         let client = try #require(WireTestClient(port: server.port))
         var expected: [String] = []
