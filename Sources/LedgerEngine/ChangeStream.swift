@@ -15,6 +15,9 @@ package final class ChangeStream {
             case unavailable
             /// The state could not be rebuilt or a record not applied (`LedgerRecovery`).
             case recovery
+            /// The resume point is beyond the end of the directory's history: it never held,
+            /// or lost, records the consumer says it processed.
+            case beyondEnd
         }
         package let code: Code
         package let message: String
@@ -59,6 +62,15 @@ package final class ChangeStream {
         snapshotLSN = outcome.snapshot?.lsn
         endAtOpen = max(outcome.report.lastLSN, outcome.lsn)
         assert(appliedLSN <= from, "the state is rebuilt no further than the resume point")
+        // Every LSN a consumer was given is on disk (committed, hence durable); none is cut
+        // later (only records beyond the durable or committed point are).
+        guard from <= endAtOpen else {
+            throw Failure(
+                code: .beyondEnd,
+                message: "cannot resume after LSN \(from): the directory's history ends at LSN \(endAtOpen); it never held, "
+                    + "or lost, the records up to \(from) (another directory, or one restored from an older copy?)",
+                earliestFrom: nil)
+        }
         let log = expiries
         ledger.expiryObserver = { transfer, cutoff in log.entries.append((transfer, cutoff)) }
     }

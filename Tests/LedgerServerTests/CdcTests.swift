@@ -150,6 +150,10 @@ struct CdcTests {
         // After the last record: nothing; beside the live server, bounded by its commit_lsn: the same.
         let end = try cdc(["--data", dir, "--from", "10"])
         #expect(end.status == 0 && end.lines.isEmpty, "\(end.lines) \(end.stderr)")
+        // Beyond the end of the directory's history: refused, never silently waited out.
+        let beyond = try cdc(["--data", dir, "--from", "11"])
+        #expect(beyond.status == 1 && beyond.lines.isEmpty)
+        #expect(beyond.stderr.contains("cannot resume after LSN 11: the directory's history ends at LSN 10"), "\(beyond.stderr)")
         let bounded = try cdc(["--data", dir, "--from", "0", "--address", "127.0.0.1:\(server.port)"])
         #expect(bounded.status == 0, "\(bounded.stderr)")
         #expect(bounded.lines == all.lines)
