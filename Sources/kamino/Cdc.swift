@@ -95,12 +95,22 @@ struct Cdc: AsyncParsableCommand {
                 guard follow else { throw exitFailure("error: \(error)") }
                 if !failing { writeLine("cdc: \(error); polling again every \(pollMilliseconds) ms", to: 2) }
                 failing = true
-                try? await Task.sleep(for: .milliseconds(pollMilliseconds))
+                await pause()
                 continue
             }
             try advance(stream, through: commit, output: &output)
             guard follow else { return }
-            try? await Task.sleep(for: .milliseconds(pollMilliseconds))
+            await pause()
+        }
+    }
+
+    /// Waits `--poll-ms`, in slices of at most 50 ms so that a signal stops the wait.
+    private func pause() async {
+        var left = pollMilliseconds
+        while left > 0, CdcSignal.caught == nil {
+            let slice = min(left, 50)
+            try? await Task.sleep(for: .milliseconds(slice))
+            left -= slice
         }
     }
 
