@@ -54,15 +54,29 @@ struct CdcTests {
                            recordEvents: count).jsonLine
     }
 
+    /// Waits up to 10 s for the snapshot of `lsn` in `dir`.
+    func waitForSnapshot(_ dir: String, _ lsn: UInt64) -> Bool {
+        let digits = String(lsn)
+        let path = dir + "/snapshot-" + String(repeating: "0", count: 20 - digits.count) + digits + ".snap"
+        let deadline = monotonicSeconds() + 10
+        while monotonicSeconds() < deadline {
+            if access(path, F_OK) == 0 { return true }
+            usleep(10_000)
+        }
+        return false
+    }
+
     /// The server runs the serial ledger, then 2 shards: the stream's serial replay gives the
-    /// results the server answered either way.
+    /// results the server answered either way. It snapshots every 3 records (it keeps the
+    /// newest two): a resume point at or above a snapshot starts from it.
     @Test(
         "Accounts, single-phase, posted, voided and expired transfers; failed ones absent; --from a middle LSN",
         arguments: [[String](), ["--shards", "2"]])
     func eventsInLogOrder(extra: [String]) throws {
         let dir = temporaryDataDir("cdc")
         defer { removeDataDir(dir) }
-        let server = try #require(ServerProcess.start(dataDir: dir, extra: extra), "kamino serve did not start")
+        let server = try #require(ServerProcess.start(dataDir: dir, extra: extra + ["--snapshot-every", "3"]),
+                                  "kamino serve did not start")
         defer { server.terminate() }
         let client = try #require(WireTestClient(port: server.port))
         var expected: [String] = []
@@ -82,6 +96,8 @@ struct CdcTests {
         }
         // Each call below is one record: LSN 2, 3, ...
         func step(_ lsn: UInt64, _ batch: [Transfer], created: [Bool]) {
+            // One snapshot at a time: the one due at LSN 3k is written before LSN 3k + 3 comes.
+            if lsn % 3 == 1 { #expect(waitForSnapshot(dir, lsn - 1), "no snapshot at LSN \(lsn - 1)") }
             let results = transferResults(client.call(.createTransfers(batch)))
             #expect(results.map { $0.status == .created } == created, "LSN \(lsn): \(results)")
             let count = results.filter { $0.status == .created }.count
@@ -114,6 +130,7 @@ struct CdcTests {
         expiring.timeout = 1
         let expiringResults = transferResults(client.call(.createTransfers([expiring])))
         try #require(expiringResults.map(\.status) == [.created])
+        #expect(waitForSnapshot(dir, 9), "no snapshot at LSN 9")
         expected.append(created(9, expiring, expiringResults[0].timestamp))
         let deadline = monotonicSeconds() + 10
         var released = false
@@ -147,6 +164,15 @@ struct CdcTests {
         #expect(suffix.status == 0, "\(suffix.stderr)")
         #expect(suffix.lines == all.lines.filter { (lsn($0) ?? 0) > 4 })
         #expect(suffix.lines.count == 4)
+        #expect(suffix.stderr.contains("rebuilt from the log alone"), "\(suffix.stderr)")
+        // From the snapshot of LSN 6, and from that of LSN 9, whose state holds the pending
+        // transfer the pulse of LSN 10 expires.
+        for from: UInt64 in [7, 9] {
+            let resumed = try cdc(["--data", dir, "--from", "\(from)"])
+            #expect(resumed.status == 0, "\(resumed.stderr)")
+            #expect(resumed.stderr.contains("rebuilt from snapshot LSN \(from == 7 ? 6 : 9) and the log"), "\(resumed.stderr)")
+            #expect(resumed.lines == all.lines.filter { (lsn($0) ?? 0) > from })
+        }
         // After the last record: nothing; beside the live server, bounded by its commit_lsn: the same.
         let end = try cdc(["--data", dir, "--from", "10"])
         #expect(end.status == 0 && end.lines.isEmpty, "\(end.lines) \(end.stderr)")
