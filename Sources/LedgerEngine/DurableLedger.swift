@@ -569,11 +569,11 @@ package final class DurableLedger: Sendable {
         _ body: (any LedgerReading) -> (value: T, freshness: UInt64)
     ) throws(EngineError) -> (value: T, lsn: UInt64, timeline: UInt64)? {
         var value: T?
-        let at = try readNow(freshnessOf: { r in
+        let at = try readNowLSN { r in
             let answer = body(r)
             value = answer.value
             return answer.freshness
-        })
+        }
         guard let at, let value else { return nil }
         return (value, at.lsn, at.timeline)
     }
@@ -581,8 +581,8 @@ package final class DurableLedger: Sendable {
     /// `readNow`, not generic (the event loops' path: no type metadata built per read):
     /// `body` keeps its answer itself and returns its freshness; the answer stands for the
     /// state at the LSN returned (nil: `body` did not run, or its answer must not be used).
-    package func readNow(
-        freshnessOf body: (any LedgerReading) -> UInt64
+    package func readNowLSN(
+        _ body: (any LedgerReading) -> UInt64
     ) throws(EngineError) -> (lsn: UInt64, timeline: UInt64)? {
         if case .fenced(let reason, let primary) = state.withLock({ $0.role }) {
             throw EngineError(.notPrimary, "this node is fenced (\(reason)): read from the primary or a follower",

@@ -61,7 +61,7 @@ package protocol Sequencer: AnyObject, Sendable {
 
     /// `read` without suspending, for layouts that can (the serial one); nil otherwise.
     /// Not generic: `body` keeps its answer itself and returns only its freshness, so that
-    /// the event loops' read path (`DurableLedger.readNow(freshnessOf:)`) builds no tuple
+    /// the event loops' read path (`DurableLedger.readNowLSN`) builds no tuple
     /// type metadata at run time (about 7 runtime lookups a read through this existential).
     func readNow(_ body: (any LedgerReading) -> UInt64) -> (freshness: UInt64, lsn: UInt64, timeline: UInt64)?
 

@@ -27,7 +27,7 @@ extension RequestExecutor {
         }
     }
 
-    /// One direct read through the ledger's non-generic `readNow(freshnessOf:)`: the
+    /// One direct read through the ledger's non-generic `readNowLSN`: the
     /// generic `readNow` builds tuple type metadata at run time on every read (it is not
     /// specialized across modules), about a tenth of the server's instructions per read.
     @inline(__always)
@@ -35,11 +35,11 @@ extension RequestExecutor {
         _ ledger: DurableLedger, _ body: (any LedgerReading) -> (reply: Reply, freshness: UInt64)
     ) throws(EngineError) -> (reply: Reply, lsn: UInt64, timeline: UInt64)? {
         var reply: Reply?
-        let at = try ledger.readNow(freshnessOf: { r in
+        let at = try ledger.readNowLSN { r in
             let answer = body(r)
             reply = answer.reply
             return answer.freshness
-        })
+        }
         guard let at else { return nil }
         guard let reply else {
             assertionFailure("readNow answered without running the read")
