@@ -584,7 +584,9 @@ package final class DurableLedger: Sendable {
     package func readNowLSN(
         _ body: (any LedgerReading) -> UInt64
     ) throws(EngineError) -> (lsn: UInt64, timeline: UInt64)? {
-        if case .fenced(let reason, let primary) = state.withLock({ $0.role }) {
+        // The role's mirror, not `state`: that lock is the write path's (held for each
+        // batch's append and apply), and the event loops' reads queued behind it.
+        if case .fenced(let reason, let primary) = roleNow.value {
             throw EngineError(.notPrimary, "this node is fenced (\(reason)): read from the primary or a follower",
                               primaryAddress: primary)
         }
