@@ -7,8 +7,9 @@ extension RequestExecutor {
     /// suspending (the serial one), with the LSN of the state it saw; nil for any other
     /// request or layout (those take `answer`). The reply may leave only once
     /// `DurableLedger.whenReadable` says so: at once when its freshness shows it holds
-    /// nothing newer than the durable log (then the LSN is the durable one).
-    static func readNow(_ request: Request, ledger: DurableLedger) throws(EngineError) -> (reply: Reply, lsn: UInt64, timeline: UInt64)? {
+    /// nothing newer than the durable log (then the LSN is the durable one); `durable`
+    /// says it may leave at once with no `whenReadable` (`DurableLedger.readNowLSN`).
+    static func readNow(_ request: Request, ledger: DurableLedger) throws(EngineError) -> DirectRead? {
         switch request {
         case .lookupAccounts(let ids):
             return try read(ledger) { r in let v = r.lookupAccounts(ids); return (.lookupAccounts(v), r.freshness(ofAccounts: v)) }
@@ -33,7 +34,7 @@ extension RequestExecutor {
     @inline(__always)
     private static func read(
         _ ledger: DurableLedger, _ body: (any LedgerReading) -> (reply: Reply, freshness: UInt64)
-    ) throws(EngineError) -> (reply: Reply, lsn: UInt64, timeline: UInt64)? {
+    ) throws(EngineError) -> DirectRead? {
         var reply: Reply?
         let at = try ledger.readNowLSN { r in
             let answer = body(r)
@@ -45,6 +46,17 @@ extension RequestExecutor {
             assertionFailure("readNow answered without running the read")
             return nil
         }
-        return (reply, at.lsn, at.timeline)
+        return DirectRead(reply: reply, lsn: at.lsn, timeline: at.timeline, durable: at.durable)
     }
+}
+
+/// A read answered on the event loop (`RequestExecutor.readNow`).
+struct DirectRead {
+    var reply: Reply
+    /// The LSN of the state the reply stands for.
+    var lsn: UInt64
+    /// The log's timeline that state belongs to.
+    var timeline: UInt64
+    /// The state was durable (and no gate holds answers): the reply may leave at once.
+    var durable: Bool
 }

@@ -330,14 +330,20 @@ final class SessionHandler: ChannelDuplexHandler {
             coalescer?.submit(request, id: id, bodyChecksum: bodyChecksum, answer: done)
             return true
         default:
-            let read: (reply: Reply, lsn: UInt64, timeline: UInt64)?
+            let read: DirectRead?
             do throws(EngineError) {
                 read = try RequestExecutor.readNow(request, ledger: ledger)
             } catch {
                 done(.errorReply(RequestExecutor.errorReply(error, request: request, id: id)))
                 return true
             }
-            guard let (reply, lsn, timeline) = read else { return false }
+            guard let read else { return false }
+            let (reply, lsn, timeline) = (read.reply, read.lsn, read.timeline)
+            if read.durable {
+                // What `whenReadable` would answer at once, without its waiter and closures.
+                done(Message.reply(id: id, reply, stateLSN: lsn))
+                return true
+            }
             let loop = context.eventLoop
             let answer = NIOLoopBound(done, eventLoop: loop)
             let node = shared.node
