@@ -137,7 +137,7 @@ struct Cdc: AsyncParsableCommand {
     private func advance(_ stream: ChangeStream, through last: UInt64, output: inout LineOutput) throws {
         do throws(ChangeStream.Failure) {
             try stream.advance(through: last) { _, events in
-                for event in events { output.append(event.jsonLine) }
+                for event in events { output.append(event) }
                 guard output.flush() else { return false }
                 return CdcSignal.caught == nil
             }
@@ -162,8 +162,8 @@ private struct LineOutput {
     private(set) var failed = false
     private(set) var errorNumber: Int32 = 0
 
-    mutating func append(_ line: String) {
-        pending.append(contentsOf: line.utf8)
+    mutating func append(_ event: ChangeEvent) {
+        event.appendJSON(to: &pending)
         pending.append(UInt8(ascii: "\n"))
     }
 
