@@ -5,7 +5,7 @@ package import LedgerCore
 /// as doubles keeps them exact), u32 and u16 values and the two counters as JSON numbers,
 /// flags as the list of the names of the bits that are set, in bit order. Every byte is
 /// ASCII. Written as bytes straight into the output buffer: building it from Strings took
-/// most of the stream's time (docs/benchmarks.md, "cdc").
+/// most of the stream's time (docs/benchmarks.md, "Session 11: the change stream").
 extension ChangeEvent {
     /// The event as one line of JSON, without the newline.
     package var jsonLine: String {
