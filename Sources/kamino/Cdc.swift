@@ -122,13 +122,14 @@ struct Cdc: AsyncParsableCommand {
         do {
             answer = try await client.status(at: ServerAddress(address))
         } catch {
-            throw CdcError(AdminCall.message(error, address: address))
+            let message = AdminCall.message(error, address: address)
+            throw CdcError(message.hasPrefix("error: ") ? String(message.dropFirst(7)) : message)
         }
         let status = JSONValue.parse(answer)
         guard case .int(let commit)? = status?["commit_lsn"], case .int(let durable)? = status?["durable_lsn"],
             commit >= 0, durable >= 0
         else {
-            throw CdcError("error: \(address) answered a status without commit_lsn and durable_lsn: \(answer)")
+            throw CdcError("\(address) answered a status without commit_lsn and durable_lsn: \(answer)")
         }
         return UInt64(min(commit, durable))
     }
@@ -137,7 +138,7 @@ struct Cdc: AsyncParsableCommand {
     private func advance(_ stream: ChangeStream, through last: UInt64, output: inout LineOutput) throws {
         do throws(ChangeStream.Failure) {
             try stream.advance(through: last) { _, events in
-                for event in events { output.append(event.jsonLine) }
+                for event in events { output.append(event) }
                 guard output.flush() else { return false }
                 return CdcSignal.caught == nil
             }
@@ -148,7 +149,8 @@ struct Cdc: AsyncParsableCommand {
     }
 }
 
-/// A failure of `kamino cdc` outside the stream (the server's status), with its message.
+/// A failure of `kamino cdc` outside the stream (the server's status), with its message
+/// (without an `error: ` prefix).
 private struct CdcError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
@@ -162,8 +164,8 @@ private struct LineOutput {
     private(set) var failed = false
     private(set) var errorNumber: Int32 = 0
 
-    mutating func append(_ line: String) {
-        pending.append(contentsOf: line.utf8)
+    mutating func append(_ event: ChangeEvent) {
+        event.appendJSON(to: &pending)
         pending.append(UInt8(ascii: "\n"))
     }
 

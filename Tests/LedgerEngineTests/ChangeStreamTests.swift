@@ -36,6 +36,25 @@ struct ChangeStreamTests {
         #expect(expired.jsonLine.hasPrefix("{\"lsn\":\"3\",\"index\":0,\"record_events\":1,\"timestamp\":\"10\",\"type\":\"two_phase_expired\",\"transfer\":{\"id\":\"5\","))
     }
 
+    @Test("u64 and u128 values in decimal: every size, the zero-padded inner parts of a u128 beyond 2^64")
+    func decimals() {
+        var values: [UInt128] = [0, 9, 10, 99, 100, UInt128(UInt64.max) - 1, UInt128(UInt64.max), UInt128(UInt64.max) + 1,
+                                 UInt128.max, UInt128.max - 1]
+        var p: UInt128 = 1
+        for _ in 0..<38 {
+            p *= 10
+            values += [p - 1, p, p + 1, p + 7 * (p / 10)]
+        }
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<200 { values.append(UInt128.random(in: 0...UInt128.max, using: &rng) >> Int.random(in: 0..<128, using: &rng)) }
+        for v in values {
+            let json = ChangeEvent.json(Transfer(id: v, userData64: UInt64(truncatingIfNeeded: v), timestamp: UInt64(truncatingIfNeeded: v >> 3)))
+            #expect(json.hasPrefix("{\"id\":\"\(v)\","), "\(v): \(json)")
+            #expect(json.contains("\"user_data_64\":\"\(UInt64(truncatingIfNeeded: v))\","), "\(v): \(json)")
+            #expect(json.hasSuffix("\"timestamp\":\"\(UInt64(truncatingIfNeeded: v >> 3))\"}"), "\(v): \(json)")
+        }
+    }
+
     @Test("An account's JSON line: every field but the reserved one, flags by name")
     func accountJSON() {
         let a = Account(
