@@ -8,7 +8,8 @@
 # Usage (defaults shown):
 #   KAMINO=.build/release/kamino TLS=no WARMUP=20 WINDOW=30 \
 #     BENCH_ARGS="--batch-size 1 --connections 256 --in-flight 256" Benchmarks/callgrind-per-request.sh
-# Prints instructions per request for server and client, and leaves the callgrind files
+# Prints instructions per request for server and client (and per action with `--mix bank`
+# in BENCH_ARGS, which overrides the default mix), and leaves the callgrind files
 # (for callgrind_annotate) in $OUT (default: a new /tmp/kamino-callgrind-XXXXXX).
 #
 # Valgrind needs two work-arounds on this Debian 12 machine: the binary's DWARF 5 debug
@@ -54,6 +55,7 @@ sleep "$WINDOW"
 after=$(requests)
 callgrind_control -i off $server > /dev/null; callgrind_control -i off $client > /dev/null
 kill -INT $client 2>/dev/null || true; wait $client 2>/dev/null || true
+all=$(requests)  # the whole run's requests (setup and money check included: a few)
 kill $server; wait $server 2>/dev/null || true
 trap - EXIT
 n=$((after - before))
@@ -63,4 +65,14 @@ total() { grep 'Collected :' "$1" | tail -1 | awk '{print $NF}'; }
 s=$(total server.log); c=$(total bench.txt)
 echo "window: $n requests in ${WINDOW}s under callgrind ($BENCH_ARGS, TLS $TLS)"
 awk -v s="$s" -v c="$c" -v n="$n" 'BEGIN { if (n > 0) printf "instructions per request: server %.0f, client %.0f\n", s / n, c / n; else print "no requests in the window" }'
+# The bank mix: per action too. Actions in the window are estimated as the window's
+# requests times the run's actions per request (the client merges some calls into one
+# request, so requests per action depend on the build).
+actions=$(awk '/^bank action/ {on = 1; next} on && NF == 0 {on = 0} on {gsub(",", "", $2); a += $2} END {print a + 0}' bench.txt)
+if [ "$actions" -gt 0 ] && [ "$all" -gt 0 ] && [ "$n" -gt 0 ]; then
+    awk -v s="$s" -v c="$c" -v n="$n" -v a="$actions" -v r="$all" 'BEGIN {
+        w = n * a / r
+        printf "bank actions: %d in the run over %d requests (%.3f requests per action)\n", a, r, r / a
+        printf "instructions per bank action: server %.0f, client %.0f\n", s / w, c / w }'
+fi
 echo "callgrind files: $OUT/server.callgrind, $OUT/client.callgrind (callgrind_annotate)"

@@ -6,6 +6,9 @@
 #           kamino bench --mix transfers --scenario load --batch-size 1 --connections 256 --in-flight 256 --duration D
 #           against Redis 7, AOF appendfsync always, the Lua transfer of ../shared/peers/redis-transfer.sh
 #           (CONFIGS=always PIPELINES=1 CLIENTS=256), the same account count; the order flips every round
+#   floor   the machine's floor for the small shape: Benchmarks/tcp-floor.c, an epoll echo server
+#           that does no work, 256 connections × 1 request of a transfer's size in flight, for D
+#           seconds (no ledger, no disk: what the kernel's loopback TCP alone allows any server here)
 #   bank    kamino bench --scenario load --mix bank --duration D (bank actions/s, worst action p99)
 #   batch   batches of 8189: kamino bench --mix transfers --transfers T against `tigerbeetle benchmark`
 #           with the same accounts, transfer count and batch size (as compare.sh)
@@ -18,7 +21,7 @@
 # Env:   ROUNDS=3              rounds
 #        DURATION=20           seconds of each Kamino `small` and `bank` run (Redis and tb64 are sized
 #                              to about as long from the rate of the previous round)
-#        PARTS="small bank batch tb64"   the parts to run
+#        PARTS="small floor bank batch tb64"   the parts to run
 #        ACCOUNTS=10000        accounts in every part (Redis too)
 #        TRANSFERS=10000000 BATCH=8189   the batch part's workload
 #        REDIS_N=              fixed request count of each Redis run (default: DURATION × the last
@@ -35,7 +38,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/peers-lib.sh"
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-20}
-PARTS=${PARTS:-small bank batch tb64}
+PARTS=${PARTS:-small floor bank batch tb64}
 REDIS_N=${REDIS_N:-}
 TB64_N=${TB64_N:-}
 TB64_PORT=${TB64_PORT:-3391}
@@ -43,7 +46,7 @@ OUT=$PEERS_DIR/compare-small-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT"
 has() { [[ " $PARTS " == *" $1 "* ]]; }
 for p in $PARTS; do
-    case $p in small | bank | batch | tb64) ;; *) echo "unknown part '$p' (small bank batch tb64)" >&2; exit 2 ;; esac
+    case $p in small | floor | bank | batch | tb64) ;; *) echo "unknown part '$p' (small floor bank batch tb64)" >&2; exit 2 ;; esac
 done
 STARTED=$(date +%s)
 MACHINE=$(peers_machine)
@@ -57,6 +60,10 @@ trap peers_cleanup EXIT
 if has small; then
     command -v redis-server >/dev/null || { echo "== installing Redis"; CONFIGS="" "$PEERS/redis-transfer.sh" >/dev/null; }
     REDIS_VERSION=$(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-)
+fi
+if has floor; then
+    gcc -O2 -pthread "$REPO/Benchmarks/tcp-floor.c" -luring -o "$OUT/tcp-floor" \
+        || { echo "cannot build Benchmarks/tcp-floor.c (gcc, liburing-dev)" >&2; exit 1; }
 fi
 KAMINO_COMMIT=$(git -C "$REPO" rev-parse --short HEAD)$(git -C "$REPO" diff --quiet HEAD -- Sources || echo "+changes")
 TB_VERSION=""
@@ -77,6 +84,12 @@ redis_small() { # $1 = round, $2 = requests
         "$PEERS/redis-transfer.sh" > "$log" 2>&1 \
         || { echo "redis-transfer.sh failed, round $1:" >&2; tail -20 "$log" >&2; return 1; }
     $FIGURES redis "$log"
+}
+floor_small() { # $1 = round; prints "rate - - client_us server_us"
+    local log=$OUT/floor-small-$1.txt
+    "$OUT/tcp-floor" 256 "$DURATION" 2 2 > "$log" 2>&1 \
+        || { echo "tcp-floor failed, round $1:" >&2; tail -5 "$log" >&2; return 1; }
+    sed -nE 's/.*: ([0-9]+) requests\/s, CPU per request client ([0-9.]+) us, server ([0-9.]+) us/\1 - - \2 \3/p' "$log"
 }
 kamino_bank() { # $1 = round
     local json=$OUT/kamino-bank-$1.json
@@ -115,7 +128,7 @@ tb64() { # $1 = round, $2 = transfers
 }
 
 # --- rounds -------------------------------------------------------------------------
-declare -a KS_TPS KS_P99 KS_CC KS_SC RS_TPS RS_P99 KB_TPS KB_P99 KB_CC KB_SC KC_TPS KC_P99 KC_CC KC_SC TC_TPS TC_P99 T64_TPS T64_P99 T64_PREP
+declare -a FL_TPS FL_CC FL_SC KS_TPS KS_P99 KS_CC KS_SC RS_TPS RS_P99 KB_TPS KB_P99 KB_CC KB_SC KC_TPS KC_P99 KC_CC KC_SC TC_TPS TC_P99 T64_TPS T64_P99 T64_PREP
 # Measured runs, with a foreign-CPU guard around each: $1 = guard tag, $2 = process names, then the command.
 measure() {
     local tag=$1 comms=$2
@@ -159,6 +172,11 @@ for r in $(seq 1 "$ROUNDS"); do
             fi
         done
     fi
+    if has floor; then
+        read -r tps p50 p99 cc sc < <(measure "floor-small-$r" tcp-floor floor_small "$r") || exit 1
+        FL_TPS+=("$tps"); FL_CC+=("$cc"); FL_SC+=("$sc")
+        row "$r" floor echo-server "$tps" requests/s - - "$cc" "$sc" "$OUT/guard-floor-small-$r.txt"
+    fi
     if has bank; then
         read -r aps p50 p99 cc sc < <(measure "kamino-bank-$r" kamino kamino_bank "$r") || exit 1
         KB_TPS+=("$aps"); KB_P99+=("$p99"); KB_CC+=("$cc"); KB_SC+=("$sc")
@@ -195,7 +213,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "n/a") printf "%.2f
 grouped() { python3 -c 'import sys; v = sys.argv[1]; print(v if v == "n/a" else f"{float(v):,.0f}")' "$1"; }
 ELAPSED=$(( $(date +%s) - STARTED ))
 ENVS="ROUNDS=$ROUNDS DURATION=$DURATION"
-[[ $PARTS != "small bank batch tb64" ]] && ENVS+=" PARTS=\"$PARTS\""
+[[ $PARTS != "small floor bank batch tb64" ]] && ENVS+=" PARTS=\"$PARTS\""
 [[ $ACCOUNTS != 10000 ]] && ENVS+=" ACCOUNTS=$ACCOUNTS"
 [[ $TRANSFERS != 10000000 ]] && has batch && ENVS+=" TRANSFERS=$TRANSFERS"
 [[ -n $REDIS_N ]] && has small && ENVS+=" REDIS_N=$REDIS_N"
@@ -214,6 +232,10 @@ ENVS="ROUNDS=$ROUNDS DURATION=$DURATION"
         k=$(med "${KS_TPS[@]}"); rd=$(med "${RS_TPS[@]}")
         echo "| 256 connections × 1 transfer per request, durable | Kamino \`kamino bench --mix transfers --scenario load --batch-size 1 --connections 256 --in-flight 256 --duration $DURATION\` | $(grouped "$k") transfers/s | $(med "${KS_P99[@]}") ms | $(med1 "${KS_CC[@]}") / $(med1 "${KS_SC[@]}") per request | Kamino / Redis = **$(ratio "$k" "$rd")** |"
         echo "| | Redis $REDIS_VERSION AOF \`always\`, Lua transfer, 256 clients, P=1 (\`CONFIGS=always PIPELINES=1 CLIENTS=256\` redis-transfer.sh) | $(grouped "$rd") transfers/s | $(med "${RS_P99[@]}") ms | | |"
+    fi
+    if has floor; then
+        f=$(med "${FL_TPS[@]}")
+        echo "| the machine's floor for 256 × 1 (no ledger, no disk) | \`Benchmarks/tcp-floor.c\`: an epoll echo server doing no work, 2 threads each side, 256 connections × 1 request (192 bytes out, 72 back) | $(grouped "$f") requests/s | | $(med1 "${FL_CC[@]}") / $(med1 "${FL_SC[@]}") per request | Kamino / floor = **$(ratio "${k:-n/a}" "$f")**; 5x Redis / floor = **$(ratio "$(awk -v r="${rd:-n/a}" 'BEGIN { print (r == "n/a") ? r : 5 * r }')" "$f")** |"
     fi
     if has bank; then
         echo "| bank mix | Kamino \`kamino bench --scenario load --mix bank --duration $DURATION\` | $(grouped "$(med "${KB_TPS[@]}")") actions/s | $(med "${KB_P99[@]}") ms (worst action) | $(med1 "${KB_CC[@]}") / $(med1 "${KB_SC[@]}") per action | |"

@@ -10,6 +10,7 @@
 //   readbuf4k  SSL_set_default_read_buffer_len(4096)
 //   ktlsop     + SSL_OP_ENABLE_KTLS (the queue BIO is no socket: no kTLS)
 //   chacha     TLS_CHACHA20_POLY1305_SHA256 only
+//   tls12      TLS 1.2 only (ECDHE-ECDSA/RSA-AES128-GCM-SHA256 first, as tls.c's TLS 1.2 list)
 // Usage (certificates from Benchmarks/bench-certificates.sh, run in DIR):
 //   gcc -O2 -ISources/CKaminoTLS Benchmarks/tls-record-micro.c Sources/CKaminoTLS/queue_bio.c -lssl -lcrypto -o /tmp/tls-record-micro
 //   valgrind --tool=callgrind --instr-atstart=no /tmp/tls-record-micro base 5000 DIR
@@ -56,6 +57,10 @@ static SSL_CTX *context(int server, const char *mode) {
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
     const char *suites = strcmp(mode, "chacha") == 0 ? "TLS_CHACHA20_POLY1305_SHA256" : "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
     SSL_CTX_set_ciphersuites(ctx, suites);
+    if (strcmp(mode, "tls12") == 0) {
+        SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+        SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384");
+    }
     if (server) {
         SSL_CTX_set_num_tickets(ctx, 0);
         SSL_CTX_use_certificate_chain_file(ctx, file("server.pem"));

@@ -7,11 +7,11 @@ public import NIOPosix
 /// A client of a Kamino ledger server.
 ///
 /// Safe to share between tasks: concurrent `createTransfers`, `createAccounts` and
-/// lookup calls made while a request of the same operation is in flight are merged
+/// lookup calls made while 4 requests of the same operation are in flight are merged
 /// into one request (up to ``KaminoClientOptions/maxBatchSize`` events), and every caller
-/// gets exactly its own results. A call that finds no request of its operation in flight
-/// is sent by the calling task itself (no task or actor hop of its own: the cost of a
-/// one-event call is one hop to the connection's event loop and one continuation).
+/// gets exactly its own results. A call that finds fewer than 4 requests of its operation
+/// in flight is sent by the calling task itself (no task or actor hop of its own: the cost
+/// of a one-event call is one hop to the connection's event loop and one continuation).
 /// Requests are pipelined on one connection, time out
 /// after ``KaminoClientOptions/requestTimeout``, and are retried with backoff on timeouts and lost
 /// connections, trying the next address when one fails. A connection on which a
@@ -59,6 +59,11 @@ public final class KaminoClient: Sendable {
     private let options: KaminoClientOptions
     private let group: any EventLoopGroup
     private let logger: Logger
+    /// Requests of one operation (`create_transfers`, `lookup_accounts`...) sent at once
+    /// before further calls queue and merge: a few callers pipeline their requests instead
+    /// of waiting for each other's round trips (`BatchLane`).
+    package static let directRequestsPerOperation = 4
+
     private let createAccountsLane: BatchLane<CreateAccountsKind>
     private let createTransfersLane: BatchLane<CreateTransfersKind>
     private let lookupAccountsLane: BatchLane<LookupAccountsKind>
@@ -91,10 +96,10 @@ public final class KaminoClient: Sendable {
         self.options = options
         self.group = eventLoopGroup
         self.logger = logger
-        createAccountsLane = BatchLane(executor: executor, maxBatchSize: options.maxBatchSize)
-        createTransfersLane = BatchLane(executor: executor, maxBatchSize: options.maxBatchSize)
-        lookupAccountsLane = BatchLane(executor: executor, maxBatchSize: options.maxBatchSize)
-        lookupTransfersLane = BatchLane(executor: executor, maxBatchSize: options.maxBatchSize)
+        createAccountsLane = BatchLane(executor: executor, maxBatchSize: options.maxBatchSize, directLimit: Self.directRequestsPerOperation)
+        createTransfersLane = BatchLane(executor: executor, maxBatchSize: options.maxBatchSize, directLimit: Self.directRequestsPerOperation)
+        lookupAccountsLane = BatchLane(executor: executor, maxBatchSize: options.maxBatchSize, directLimit: Self.directRequestsPerOperation)
+        lookupTransfersLane = BatchLane(executor: executor, maxBatchSize: options.maxBatchSize, directLimit: Self.directRequestsPerOperation)
     }
 
     /// Creates a client for the servers at `addresses` written as `HOST:PORT`, parsed

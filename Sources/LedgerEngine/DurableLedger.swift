@@ -568,7 +568,28 @@ package final class DurableLedger: Sendable {
     package func readNow<T: Sendable>(
         _ body: (any LedgerReading) -> (value: T, freshness: UInt64)
     ) throws(EngineError) -> (value: T, lsn: UInt64, timeline: UInt64)? {
-        if case .fenced(let reason, let primary) = state.withLock({ $0.role }) {
+        var value: T?
+        let at = try readNowLSN { r in
+            let answer = body(r)
+            value = answer.value
+            return answer.freshness
+        }
+        guard let at, let value else { return nil }
+        return (value, at.lsn, at.timeline)
+    }
+
+    /// `readNow`, not generic (the event loops' path: no type metadata built per read):
+    /// `body` keeps its answer itself and returns its freshness; the answer stands for the
+    /// state at the LSN returned (nil: `body` did not run, or its answer must not be used).
+    /// `durable`: that state was durable when read, in that timeline, and no gate holds
+    /// answers: `whenReadable` would answer at once, and the caller may skip it (most reads
+    /// of a mixed load: no waiter, closures or log lock per read).
+    package func readNowLSN(
+        _ body: (any LedgerReading) -> UInt64
+    ) throws(EngineError) -> (lsn: UInt64, timeline: UInt64, durable: Bool)? {
+        // The role's mirror, not `state`: that lock is the write path's (held for each
+        // batch's append and apply), and the event loops' reads queued behind it.
+        if case .fenced(let reason, let primary) = roleNow.value {
             throw EngineError(.notPrimary, "this node is fenced (\(reason)): read from the primary or a follower",
                               primaryAddress: primary)
         }
@@ -581,15 +602,17 @@ package final class DurableLedger: Sendable {
         // that timeline's durable prefix plus batches the rollback takes back.
         let endedJustNow = read.timeline + 1 == durable.timeline && durable.failed
         guard current || endedJustNow else { return nil }
-        if current && (read.lsn <= durable.lsn || read.value.freshness > durable.timestamp || gate.withLock({ $0 }) != nil) {
-            return (read.value.value, read.lsn, read.timeline)
+        let gated = gate.withLock({ $0 }) != nil
+        if current && (read.lsn <= durable.lsn || read.freshness > durable.timestamp || gated) {
+            // Durable now exactly when `WALWriter.whenDurable(read.lsn)` would answer at once.
+            return (read.lsn, read.timeline, !gated && read.lsn <= durable.lsn)
         }
         // Everything the answer shows was applied by batches at or below `durable.lsn`
         // (timestamps order the batches) and nothing it shows changed since: it is the
         // answer at the durable LSN, which the applied state has reached.
-        if read.value.freshness <= durable.timestamp {
+        if read.freshness <= durable.timestamp {
             assert(durable.lsn <= read.lsn, "the early answer stands for an older state than the one read")
-            return (read.value.value, durable.lsn, durable.timeline)
+            return (durable.lsn, durable.timeline, !gated)
         }
         // It shows a batch the rollback takes back: `readAt` waits for the rollback.
         return nil

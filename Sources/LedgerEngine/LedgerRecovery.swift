@@ -70,27 +70,51 @@ package enum LedgerRecovery {
     ///     failed write rolls the state back: `DurableLedger`).
     ///   - checked: what the directory check of the log's open found (start-up): its usable
     ///     snapshot is loaded without verifying its checksum again. nil: find and verify it.
+    ///   - snapshotAtOrBelow: start from the newest valid snapshot at or below this LSN
+    ///     (the change stream starts at or below its resume point); newer ones are not read.
     package static func recover(
         directory: String, repair: Bool, allowDamaged: Bool = false,
-        segmentSize: Int = 64 << 20, through: UInt64 = .max, checked: DirectoryCheck.Verdict? = nil
+        segmentSize: Int = 64 << 20, through: UInt64 = .max, checked: DirectoryCheck.Verdict? = nil,
+        snapshotAtOrBelow: UInt64 = .max
     ) throws(Failure) -> Outcome {
         let base = try prepare(directory: directory, repair: repair, allowDamaged: allowDamaged, segmentSize: segmentSize,
-                               through: through, checked: checked)
+                               through: through, checked: checked, snapshotAtOrBelow: snapshotAtOrBelow)
         let ledger = base.ledger
-        var replay = try Replay(directory: directory, from: base.start, through: min(base.report.lastLSN, through))
         var events = 0
+        let (lastLSN, records) = try replay(
+            into: ledger, directory: directory, from: base.start, through: min(base.report.lastLSN, through)
+        ) { _, batch, _ in
+            events += batch.count
+            return true
+        }
+        return Outcome(
+            ledger: ledger, lsn: lastLSN, report: base.report, snapshot: base.snapshot, invalidSnapshots: base.invalid,
+            replayedRecords: records, replayedEvents: events)
+    }
+
+    /// Applies the logged records `from...through` to `ledger`, which holds the state of
+    /// LSN `from - 1`, in LSN order through the serial apply of recovery
+    /// (`Ledger.applyLoggedBatch`), and hands each record, its events and their results to
+    /// `each` right after it applied; `each` returns false to stop there. Changes nothing on
+    /// disk. A record missing from the log in that range is a failure. Returns the last LSN
+    /// applied (`from - 1` for none) and how many records were applied.
+    package static func replay(
+        into ledger: Ledger, directory: String, from: UInt64, through: UInt64,
+        each: (LogRecord, BatchEvents, BatchResults) -> Bool
+    ) throws(Failure) -> (lastLSN: UInt64, records: Int) {
+        var replay = try Replay(directory: directory, from: from, through: through)
         while let (record, operation) = try replay.next() {
+            let applied: (events: BatchEvents, results: BatchResults)
             do {
-                events += try record.body.withUnsafeBytes {
-                    try ledger.applyLogged(operation: operation, timestamp: record.timestamp, body: $0)
+                applied = try record.body.withUnsafeBytes {
+                    try ledger.applyLoggedBatch(operation: operation, timestamp: record.timestamp, body: $0)
                 }
             } catch {
                 throw Failure.record(record.lsn, error)
             }
+            guard each(record, applied.events, applied.results) else { break }
         }
-        return Outcome(
-            ledger: ledger, lsn: replay.lastLSN, report: base.report, snapshot: base.snapshot, invalidSnapshots: base.invalid,
-            replayedRecords: replay.records, replayedEvents: events)
+        return (replay.lastLSN, replay.records)
     }
 
     /// What recovery of a sharded ledger found and rebuilt.
@@ -111,7 +135,7 @@ package enum LedgerRecovery {
         checked: DirectoryCheck.Verdict? = nil
     ) async throws(Failure) -> ShardedOutcome {
         let base = try prepare(directory: directory, repair: false, allowDamaged: allowDamaged, segmentSize: 64 << 20,
-                               through: through, checked: checked)
+                               through: through, checked: checked, snapshotAtOrBelow: .max)
         let sharded: ShardedLedger
         do throws(LedgerError) {
             sharded = try ShardedLedger(copying: base.ledger, shardCount: shardCount)
@@ -175,10 +199,11 @@ package enum LedgerRecovery {
     /// LSN to replay after it.
     private static func prepare(
         directory: String, repair: Bool, allowDamaged: Bool, segmentSize: Int, through: UInt64,
-        checked: DirectoryCheck.Verdict?
+        checked: DirectoryCheck.Verdict?, snapshotAtOrBelow: UInt64
     ) throws(Failure)
         -> (report: RecoveryReport, ledger: Ledger, snapshot: SnapshotInfo?, invalid: [String], start: UInt64)
     {
+        precondition(checked == nil || snapshotAtOrBelow == .max, "a checked start loads the snapshot its check chose")
         let report: RecoveryReport
         do throws(WALError) {
             report = try WALRecovery.recover(
@@ -205,7 +230,7 @@ package enum LedgerRecovery {
                 info = nil
             }
         } else {
-            info = store.newestValid { path, error in invalid.append("\(path): \(error)") }
+            info = store.newestValid(atOrBelow: snapshotAtOrBelow) { path, error in invalid.append("\(path): \(error)") }
         }
         let ledger: Ledger
         if let info {

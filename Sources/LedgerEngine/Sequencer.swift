@@ -60,7 +60,10 @@ package protocol Sequencer: AnyObject, Sendable {
     func read<T: Sendable>(_ body: (any LedgerReading) -> T) async -> (value: T, lsn: UInt64, timeline: UInt64)
 
     /// `read` without suspending, for layouts that can (the serial one); nil otherwise.
-    func readNow<T: Sendable>(_ body: (any LedgerReading) -> T) -> (value: T, lsn: UInt64, timeline: UInt64)?
+    /// Not generic: `body` keeps its answer itself and returns only its freshness, so that
+    /// the event loops' read path (`DurableLedger.readNowLSN`) builds no tuple
+    /// type metadata at run time (about 7 runtime lookups a read through this existential).
+    func readNow(_ body: (any LedgerReading) -> UInt64) -> (freshness: UInt64, lsn: UInt64, timeline: UInt64)?
 
     /// Replaces the state with the one the data directory holds up to `lsn` (the log's
     /// durable point after a failed write: the batches after it were applied but are not

@@ -57,7 +57,7 @@ package final class SerialSequencer: Sequencer {
         state.withLock { s in (body(s.ledger), s.lsn, s.timeline) }
     }
 
-    package func readNow<T: Sendable>(_ body: (any LedgerReading) -> T) -> (value: T, lsn: UInt64, timeline: UInt64)? {
+    package func readNow(_ body: (any LedgerReading) -> UInt64) -> (freshness: UInt64, lsn: UInt64, timeline: UInt64)? {
         state.withLock { s in (body(s.ledger), s.lsn, s.timeline) }
     }
 

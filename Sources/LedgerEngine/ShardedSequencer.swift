@@ -84,7 +84,7 @@ package final class ShardedSequencer: Sequencer {
         }
     }
 
-    package func readNow<T: Sendable>(_ body: (any LedgerReading) -> T) -> (value: T, lsn: UInt64, timeline: UInt64)? {
+    package func readNow(_ body: (any LedgerReading) -> UInt64) -> (freshness: UInt64, lsn: UInt64, timeline: UInt64)? {
         nil
     }
 

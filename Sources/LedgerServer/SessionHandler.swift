@@ -57,6 +57,14 @@ final class SessionHandler: ChannelDuplexHandler {
     /// The channel's allocator, taken when it becomes active (the channel's getter costs
     /// about 110 instructions per reply).
     @exclusivity(unchecked) private var allocator = ByteBufferAllocator()
+    /// True while `channelRead` decodes: replies answered on the spot (direct reads, most
+    /// of a read-heavy load) are written without a flush, and the read flushes them all
+    /// once at its end (one `write` system call for the requests of one read instead of
+    /// one per reply). Their slots and bytes are accounted as before: the channel's
+    /// writability counts written bytes whether flushed or not.
+    @exclusivity(unchecked) private var flushAfterRead = false
+    /// A reply was written during this `channelRead` and not flushed yet.
+    @exclusivity(unchecked) private var unflushed = false
 
     init(shared: ServerShared) {
         self.shared = shared
@@ -95,8 +103,18 @@ final class SessionHandler: ChannelDuplexHandler {
         guard state.acceptsInput else { return }
         let input = unwrapInboundIn(data)
         shared.metrics.received(input.readableBytes)
+        flushAfterRead = true
         decode(context: context, input: input, seenEOF: nil)
+        flushAfterRead = false
+        flushWritten(context: context)
         security?.afterRead(partial: processor.unprocessedBytes > 0, context: context)
+    }
+
+    /// Flushes the replies `write` left unflushed during a `channelRead`.
+    private func flushWritten(context: ChannelHandlerContext) {
+        guard unflushed else { return }
+        unflushed = false
+        context.flush()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -140,6 +158,8 @@ final class SessionHandler: ChannelDuplexHandler {
 
     /// Carries out `actions` in the order `SessionState.Actions` declares them.
     private func execute(_ actions: SessionState.Actions, context: ChannelHandlerContext) {
+        // Replies written during this read leave before any close (a close drops unflushed writes).
+        if actions.contains(.close) || actions.contains(.closeOutputAndLinger) { flushWritten(context: context) }
         if actions.contains(.releaseGlobalSlot) {
             shared.limiter.release()
         }
@@ -310,14 +330,20 @@ final class SessionHandler: ChannelDuplexHandler {
             coalescer?.submit(request, id: id, bodyChecksum: bodyChecksum, answer: done)
             return true
         default:
-            let read: (reply: Reply, lsn: UInt64, timeline: UInt64)?
+            let read: DirectRead?
             do throws(EngineError) {
                 read = try RequestExecutor.readNow(request, ledger: ledger)
             } catch {
                 done(.errorReply(RequestExecutor.errorReply(error, request: request, id: id)))
                 return true
             }
-            guard let (reply, lsn, timeline) = read else { return false }
+            guard let read else { return false }
+            let (reply, lsn, timeline) = (read.reply, read.lsn, read.timeline)
+            if read.durable {
+                // What `whenReadable` would answer at once, without its waiter and closures.
+                done(Message.reply(id: id, reply, stateLSN: lsn))
+                return true
+            }
             let loop = context.eventLoop
             let answer = NIOLoopBound(done, eventLoop: loop)
             let node = shared.node
@@ -409,16 +435,22 @@ final class SessionHandler: ChannelDuplexHandler {
         write(out, holdsSlot: false, context: context)
     }
 
-    /// Writes and flushes one reply. Its bytes count as queued, and a request's slot is
-    /// held, until the channel takes it: at once when the channel is still writable after
-    /// the flush, else when it is writable again or closes (`SessionState.replyFlushed`).
+    /// Writes and flushes one reply (during a `channelRead`, the read flushes it at its end:
+    /// `flushAfterRead`). Its bytes count as queued, and a request's slot is held, until
+    /// the channel takes it: at once when the channel is still writable after the write,
+    /// else when it is writable again or closes (`SessionState.replyFlushed`).
     /// No promise per reply: its future, callback and generic metadata, and NIO's side of
     /// it, cost the server about 3,900 instructions per request (docs/benchmarks.md).
     private func write(_ out: ByteBuffer, holdsSlot: Bool, context: ChannelHandlerContext) {
         let size = out.readableBytes
         shared.metrics.sent(size)
         state.willWrite(bytes: size)
-        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+        if flushAfterRead {
+            context.write(wrapOutboundOut(out), promise: nil)
+            unflushed = true
+        } else {
+            context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+        }
         let actions = state.replyFlushed(bytes: size, holdsSlot: holdsSlot, writable: context.channel.isWritable)
         execute(actions, context: context)
     }

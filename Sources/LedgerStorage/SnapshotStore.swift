@@ -75,11 +75,11 @@ package struct SnapshotStore: Sendable {
         return SnapshotInfo(lsn: header.lsn, path: path, contentLength: header.contentLength)
     }
 
-    /// The newest snapshot whose checksums are all correct (older or corrupt
-    /// ones are skipped), or nil.
-    package func newestValid(invalid: ((String, WALError) -> Void)? = nil) -> SnapshotInfo? {
+    /// The newest snapshot at or below LSN `atOrBelow` whose checksums are all correct
+    /// (older or corrupt ones are skipped, newer ones are not read), or nil.
+    package func newestValid(atOrBelow limit: UInt64 = .max, invalid: ((String, WALError) -> Void)? = nil) -> SnapshotInfo? {
         guard let all = try? list() else { return nil }
-        for candidate in all {
+        for candidate in all where candidate.lsn <= limit {
             do throws(WALError) {
                 return try verify(path: candidate.path)
             } catch {

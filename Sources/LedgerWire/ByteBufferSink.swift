@@ -59,3 +59,50 @@ extension ByteBuffer {
         }
     }
 }
+
+/// A `LittleEndianSink` over memory the caller reserved for whole records: stores with no
+/// capacity, uniqueness or exclusivity check per field (`ByteBuffer.writeRecords`).
+struct RawRecordSink: LittleEndianSink {
+    private let base: UnsafeMutableRawPointer
+    private let capacity: Int
+    /// Bytes written so far.
+    private(set) var offset = 0
+
+    init(base: UnsafeMutableRawPointer, capacity: Int) {
+        self.base = base
+        self.capacity = capacity
+    }
+
+    @inline(__always)
+    mutating func writeLittleEndian<T: FixedWidthInteger>(_ value: T) {
+        precondition(offset + MemoryLayout<T>.size <= capacity, "a record written past its size")
+        base.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
+        offset += MemoryLayout<T>.size
+    }
+
+    @inline(__always)
+    mutating func writeZeros(_ count: Int) {
+        precondition(count >= 0 && offset + count <= capacity, "a record written past its size")
+        (base + offset).initializeMemory(as: UInt8.self, repeating: 0, count: count)
+        offset += count
+    }
+}
+
+extension ByteBuffer {
+    /// Appends exactly `size` bytes written by `body` (records in their canonical form,
+    /// `RecordCodec`'s generic writers) in one pass over the buffer's memory: written field
+    /// by field into the buffer, an `AccountFilter` cost about 3,000 instructions (a
+    /// capacity and an exclusivity check per field; callgrind, bench bank mix).
+    @inline(__always)
+    mutating func writeRecords(size: Int, _ body: (inout RawRecordSink) -> Void) {
+        precondition(size >= 0, "a negative record size")
+        guard size > 0 else { return }
+        writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
+            guard let base = out.baseAddress else { preconditionFailure("no memory for \(size) writable bytes") }
+            var sink = RawRecordSink(base: base, capacity: size)
+            body(&sink)
+            precondition(sink.offset == size, "records of \(sink.offset) bytes where \(size) were announced")
+            return size
+        }
+    }
+}

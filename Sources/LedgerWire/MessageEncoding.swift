@@ -19,10 +19,12 @@ package enum MessageEncoding {
         try checkCount(count, id: id, operation: request.code)
         frame(operation: request.code, kind: .request, id: id, count: count, into: &out) { b in
             switch request {
-            case .lookupAccounts(let ids), .lookupTransfers(let ids): b.reserveCapacity(minimumWritableBytes: ids.count * RecordCodec.idSize)
-                RecordCodec.encodeIds(ids, into: &b)
-            case .getAccountTransfers(let f), .getAccountBalances(let f): RecordCodec.encode(f, into: &b)
-            case .queryAccounts(let f), .queryTransfers(let f): RecordCodec.encode(f, into: &b)
+            case .lookupAccounts(let ids), .lookupTransfers(let ids):
+                b.writeRecords(size: ids.count * RecordCodec.idSize) { RecordCodec.encodeIds(ids, into: &$0) }
+            case .getAccountTransfers(let f), .getAccountBalances(let f):
+                b.writeRecords(size: RecordCodec.accountFilterSize) { RecordCodec.encode(f, into: &$0) }
+            case .queryAccounts(let f), .queryTransfers(let f):
+                b.writeRecords(size: RecordCodec.queryFilterSize) { RecordCodec.encode(f, into: &$0) }
             case .createAccounts(let a): b.writeAccounts(a)
             case .createTransfers(let t): b.writeTransfers(t)
             case .status, .promote, .digest: break
@@ -54,8 +56,9 @@ package enum MessageEncoding {
             case .lookupTransfers(let t), .getAccountTransfers(let t), .queryTransfers(let t):
                 b.writeTransfers(t)
             case .getAccountBalances(let balances):
-                b.reserveCapacity(minimumWritableBytes: balances.count * RecordCodec.accountBalanceSize)
-                for x in balances { RecordCodec.encode(x, into: &b) }
+                b.writeRecords(size: balances.count * RecordCodec.accountBalanceSize) { sink in
+                    for x in balances { RecordCodec.encode(x, into: &sink) }
+                }
             case .createAccounts(let results):
                 results.withUnsafeBufferPointer { r in b.writeCreateResults(count: r.count) { (r[$0].timestamp, r[$0].status.rawValue) } }
             case .createTransfers(let results):

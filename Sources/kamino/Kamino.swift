@@ -7,7 +7,7 @@ struct Kamino: AsyncParsableCommand {
         commandName: "kamino",
         abstract: "Kamino: a double-entry ledger server.",
         version: KaminoVersion.description,
-        subcommands: [Serve.self, Follow.self, Repl.self, Status.self, Promote.self, Demo.self, Wal.self, Bench.self],
+        subcommands: [Serve.self, Follow.self, Repl.self, Status.self, Promote.self, Demo.self, Wal.self, Cdc.self, Bench.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -87,22 +87,30 @@ final class RecordingLogHandler: LogHandler, Sendable {
         let client = try KaminoClient(addresses: [server.address], options: Fixtures.options(timeout: .seconds(300)))
         server.state.setBehavior(.holdUntilReleased(firstErrorCode: nil))
 
-        // In flight (its reply is held): cancelling resumes the caller at once.
-        let inFlight = Task { await Fixtures.errorCode { try await client.createAccounts([Fixtures.account(1)]) } }
-        await server.state.waitForRequests(.createAccounts, count: 1)
-        // Queued behind it in the same lane: cancelled before it is ever sent.
-        let queued = Task { await Fixtures.errorCode { try await client.createAccounts([Fixtures.account(2)]) } }
+        // In flight (their replies are held): as many as the lane sends before calls queue.
+        // Cancelling resumes the callers at once.
+        let direct = KaminoClient.directRequestsPerOperation
+        var inFlight: [Task<KaminoClientError.Code?, Never>] = []
+        for i in 1...direct {
+            inFlight.append(Task { await Fixtures.errorCode { try await client.createAccounts([Fixtures.account(UInt128(i))]) } })
+            await server.state.waitForRequests(.createAccounts, count: i)
+        }
+        // Queued behind them in the same lane: cancelled before it is ever sent.
+        let queuedId = UInt128(direct + 1)
+        let queued = Task { await Fixtures.errorCode { try await client.createAccounts([Fixtures.account(queuedId)]) } }
         try await Task.sleep(for: .milliseconds(50))
         queued.cancel()
         #expect(await queued.value == .cancelled)
-        inFlight.cancel()
-        #expect(await inFlight.value == .cancelled)
+        for task in inFlight {
+            task.cancel()
+            #expect(await task.value == .cancelled)
+        }
 
-        // Releasing the held reply sends nothing further: account 2 was never sent.
+        // Releasing the held replies sends nothing further: the queued account was never sent.
         server.state.setBehavior(.normal)
         server.state.releaseHeld()
-        #expect(try await client.lookupAccounts([1, 2]).map(\.id) == [1])
-        #expect(server.state.requests(.createAccounts) == 1)
+        #expect(try await client.lookupAccounts((1...queuedId).map { $0 }).map(\.id) == (1..<queuedId).map { $0 })
+        #expect(server.state.requests(.createAccounts) == direct)
 
         // A task cancelled before it calls sends nothing either.
         let early = Task {
@@ -110,7 +118,7 @@ final class RecordingLogHandler: LogHandler, Sendable {
             return await Fixtures.errorCode { try await client.createAccounts([Fixtures.account(3)]) }
         }
         #expect(await early.value == .cancelled)
-        #expect(server.state.requests(.createAccounts) == 1)
+        #expect(server.state.requests(.createAccounts) == direct)
         await client.close()
     }
 }

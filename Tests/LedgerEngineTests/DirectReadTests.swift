@@ -17,6 +17,7 @@ struct DirectReadTests {
         _ = try await ledger.createAccounts([1, 2, 3].map { Account(id: $0, ledger: 1, code: 1) })
         _ = try await ledger.createTransfers([Transfer(id: 10, debitAccountId: 1, creditAccountId: 2, amount: 1, ledger: 1, code: 1)])
         var early = 0
+        var durableNow = 0
         var writes: [DurableLedger.EnqueuedWrite] = []
         for i in 0..<500 {
             let write = try ledger.enqueueWrite(.transfers([
@@ -37,8 +38,19 @@ struct DirectReadTests {
             })
             #expect(fresh.value.first?.creditsPosted == UInt128(i + 1))
             #expect(fresh.lsn == write.batch.lsn, "write \(i): account 3 answered at \(fresh.lsn), not at the write's LSN")
+            // `durable` (the event loops' shortcut past `whenReadable`) only for a durable state.
+            for id: UInt128 in [3, 10] {
+                let at = try #require(try ledger.readNowLSN { r in
+                    id == 10 ? r.freshness(ofTransfers: r.lookupTransfers([id])) : r.freshness(ofAccounts: r.lookupAccounts([id]))
+                })
+                if at.durable {
+                    durableNow += 1
+                    #expect(at.lsn <= ledger.durableLSN, "write \(i): durable at \(at.lsn), beyond the durable log")
+                }
+            }
         }
         #expect(early > 0, "no read of a durable transfer was answered before the newest write was durable")
+        #expect(durableNow > 0, "no read was found durable at once")
         for write in writes {
             _ = try await withCheckedThrowingContinuation { continuation in
                 ledger.whenSettled(write) { continuation.resume(with: $0) }

@@ -8,9 +8,16 @@ extension Ledger {
     public func applyLogged(operation: Operation, timestamp: UInt64, body: UnsafeRawBufferPointer)
         throws -> Int
     {
+        try applyLoggedBatch(operation: operation, timestamp: timestamp, body: body).events.count
+    }
+
+    /// `applyLogged`, returning the batch's events and what applying them answered (the
+    /// change stream reads which events were created from them).
+    package func applyLoggedBatch(operation: Operation, timestamp: UInt64, body: UnsafeRawBufferPointer)
+        throws -> (events: BatchEvents, results: BatchResults)
+    {
         let events = try BatchEvents.decode(operation: operation, body: body)
         _ = try events.requestTimestamps(last: timestamp)
-        _ = try apply(events, timestamp: timestamp)
-        return events.count
+        return (events, try apply(events, timestamp: timestamp))
     }
 }

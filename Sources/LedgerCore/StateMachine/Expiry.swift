@@ -8,8 +8,10 @@ extension Ledger {
     @discardableResult
     func expirePending(before firstEventTimestamp: UInt64) -> Bool {
         var expired = false
-        expiry.expireDue(by: firstEventTimestamp - 1, statuses: pendingStatuses, count: transfers.count) { ref in
+        let cutoff = firstEventTimestamp - 1
+        expiry.expireDue(by: cutoff, statuses: pendingStatuses, count: transfers.count) { ref in
             let p = transfers.pointer(at: ref)
+            expiryObserver?(p.pointee, cutoff)
             guard let drRef = accountRef(p.pointee.debitAccountId), let crRef = accountRef(p.pointee.creditAccountId) else {
                 preconditionFailure("a pending transfer's accounts always exist: accounts are never deleted")
             }

@@ -34,6 +34,12 @@ public final class Ledger {
     /// Ids that failed with a transient error and may not be used again.
     var orphanIds: ChunkedStore<UInt128> { @inline(__always) get { ownedOrphanIds.store } }
     var expiry = ExpiryQueue()
+    /// Told of each pending transfer as it expires (before its amounts are released), with
+    /// the cutoff it expired at: the time just before the first event of the batch whose
+    /// start expired it (a pulse: the pulse's timestamp). For observers such as the change
+    /// stream (`kamino cdc`); nil (the default) costs one check per expired transfer.
+    /// Results never depend on it.
+    package var expiryObserver: ((Transfer, UInt64) -> Void)?
 
     // MARK: Time and linked chains
     /// The timestamp of the last event of the last applied batch.
