@@ -9,12 +9,14 @@ import Glibc
 /// applying batches does not stop while the kernel provides and zeroes fresh pages (a
 /// quarter of its time at millions of transfers on these VMs).
 ///
-/// It changes page tables only (`MADV_POPULATE_WRITE`): it never reads or writes the
-/// memory, so it cannot race with the owner writing there, and no result depends on
-/// whether or when it ran. A request the kernel cannot serve is dropped: the owner then
-/// takes the page faults itself, as without it. One thread serves the whole process,
-/// started on the first request and idle on a condition variable otherwise; with a single
-/// usable CPU it stays off.
+/// It faults pages in by touching them with a write that keeps every byte as it was
+/// (`kamino_touch_pages`), so it cannot change what the owner writes there, and no
+/// result depends on whether or when it ran; the owner withdraws a request (`cancel`)
+/// before freeing its memory. It also keeps a small stock of blocks mapped and faulted in
+/// ahead (`takeBlock`) and frees blocks handed to it (`free`), so that the thread applying
+/// batches neither maps nor unmaps: both wait for the process's memory map lock. One
+/// thread serves the whole process, started on the first request and idle on a condition
+/// variable otherwise; with a single usable CPU it stays off.
 ///
 /// `LedgerCore` defines the seam (`MemoryProvisioning`) and never starts a thread itself:
 /// pass `shared` to `Ledger(memoryProvisioner:)` where a ledger is created for the server
@@ -52,6 +54,18 @@ public final class MemoryProvisioner: MemoryProvisioning, @unchecked Sendable {
     /// `processed >= k`.
     private var queued: UInt64 = 0
     private var processed: UInt64 = 0
+    /// Blocks mapped and faulted in ahead, by size, for `takeBlock` (addresses).
+    private var stock: [Int: [UInt]] = [:]
+    /// Blocks handed over to be freed here (`free`), waiting for the thread.
+    private var frees: [Piece] = []
+
+    /// How much lower than the rest of the process the thread runs (setpriority).
+    static let niceness: Int32 = 10
+
+    /// Blocks kept ready of each size asked for: 16 MiB of 2 MiB chunks, about 16 batches
+    /// of 8189 transfers, so a burst of chunk fills does not drain the stock while one
+    /// block takes up to tens of milliseconds to fault in.
+    static let stockBlocks = 8
 
     private init() {
         // On a single usable CPU the thread would take its time from the thread it is
@@ -100,8 +114,8 @@ public final class MemoryProvisioner: MemoryProvisioning, @unchecked Sendable {
         }
     }
 
-    /// Starts the serving thread now if it is not running. A new thread takes the nice value
-    /// of the thread that creates it: call this from a thread of normal priority before a
+    /// Starts the serving thread now if it is not running. The thread sets its own nice
+    /// value (`niceness`); still, call this from a thread of normal priority, before a
     /// lower-priority one (a follower's applier, nice 5) could make the first request and
     /// so start it.
     public func start() {
@@ -132,6 +146,38 @@ public final class MemoryProvisioner: MemoryProvisioning, @unchecked Sendable {
         }
     }
 
+    public func takeBlock(bytes: Int) -> UnsafeMutableRawPointer? {
+        precondition(bytes > 0 && bytes % LargeAllocation.hugePageSize == 0, "blocks are whole huge pages")
+        return locked {
+            guard !unsupported else { return nil }
+            if !started {
+                started = true
+                startThread()
+            }
+            var ready = stock[bytes] ?? []
+            let block = ready.popLast()
+            stock[bytes] = ready
+            // The first call for a size starts its stock; every take asks for a refill.
+            pthread_cond_broadcast(condition)
+            return block.flatMap { UnsafeMutableRawPointer(bitPattern: $0) }
+        }
+    }
+
+    public func free(_ block: UnsafeMutableRawPointer, bytes: Int) -> Bool {
+        locked {
+            guard !unsupported, started else { return false }
+            frees.append(Piece(start: UInt(bitPattern: block), bytes: bytes))
+            pthread_cond_broadcast(condition)
+            return true
+        }
+    }
+
+    /// The size of a block whose stock holds fewer than `target` blocks (with `mutex`
+    /// held), if any.
+    private func refillSize(below target: Int = stockBlocks) -> Int? {
+        stock.first { $0.value.count < target }?.key
+    }
+
     /// CPU time the provisioning thread has used (for benchmarks to report it).
     public var cpuNanoseconds: UInt64 { locked { cpuNanos } }
 
@@ -141,6 +187,11 @@ public final class MemoryProvisioner: MemoryProvisioning, @unchecked Sendable {
         do throws(WALError) {
             try DedicatedThread.start {
                 DedicatedThread.name("kamino-memory")
+                // Below the rest of the process: on a busy core the thread applying
+                // batches, the log writer and the receive path go first, and the faulting
+                // fills the time they wait (for the disk, for the next request). On Linux
+                // the nice value is per thread, and `who` 0 is the calling thread.
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
                 self.run()
             }
         } catch {
@@ -148,15 +199,55 @@ public final class MemoryProvisioner: MemoryProvisioning, @unchecked Sendable {
             queue = []
             head = 0
             urgent = []
+            stock = [:]
         }
+    }
+
+    /// Frees the blocks handed over and refills the stock, one block at a time, with
+    /// `mutex` held (released while working): a stock below half before anything queued,
+    /// the rest only once the queue is empty, so a table being faulted in for the id
+    /// index is not starved by the chunks' steady refills. False when there was nothing
+    /// to do.
+    private func serveBlocks() -> Bool {
+        if !frees.isEmpty {
+            let done = frees
+            frees = []
+            pthread_mutex_unlock(mutex)
+            for block in done {
+                if let p = UnsafeMutablePointer<UInt8>(bitPattern: block.start) {
+                    LargeAllocation.deallocate(p, count: block.bytes)
+                }
+            }
+            pthread_mutex_lock(mutex)
+            return true
+        }
+        guard let bytes = refillSize(below: head == queue.count ? Self.stockBlocks : Self.stockBlocks / 2) else {
+            return false
+        }
+        pthread_mutex_unlock(mutex)
+        let before = Self.threadCPUNanos()
+        let block = LargeAllocation.allocate(UInt8.self, count: bytes)
+        let piece = Piece(start: UInt(bitPattern: block), bytes: bytes)
+        Self.populateWrite(piece)
+        let used = Self.threadCPUNanos() &- before
+        pthread_mutex_lock(mutex)
+        cpuNanos &+= used
+        stock[bytes, default: []].append(piece.start)
+        return true
     }
 
     private func run() {
         pthread_mutex_lock(mutex)
         while true {
-            while head == queue.count && urgent.isEmpty { pthread_cond_wait(condition, mutex) }
+            while head == queue.count && urgent.isEmpty && frees.isEmpty && refillSize() == nil {
+                pthread_cond_wait(condition, mutex)
+            }
             let piece: Piece
             let isUrgent = !urgent.isEmpty
+            // Urgent pieces first, then frees and a low stock, then the queue, then the
+            // rest of the stock (`serveBlocks`). No rest between pieces: faulting by touch
+            // holds no lock the apply thread needs, and the thread runs below it.
+            if !isUrgent, serveBlocks() { continue }
             if isUrgent {
                 piece = urgent.removeFirst()
             } else {
@@ -170,78 +261,42 @@ public final class MemoryProvisioner: MemoryProvisioning, @unchecked Sendable {
             busy = piece
             pthread_mutex_unlock(mutex)
             let before = Self.threadCPUNanos()
-            let began = Self.monotonicNanos()
-            let ok = Self.populateWrite(piece)
-            let took = Self.monotonicNanos() &- began
+            Self.populateWrite(piece)
             let used = Self.threadCPUNanos() &- before
             pthread_mutex_lock(mutex)
             busy = nil
             if !isUrgent { processed += 1 }
             if head == queue.count { processed = queued }
             cpuNanos &+= used
-            if !ok {
-                unsupported = true
-                queue.removeAll()
-                urgent.removeAll()
-                head = 0
-            }
             pthread_cond_broadcast(condition)
-            if !isUrgent { pace(after: took) }
         }
     }
 
-    /// How long the thread rests after a piece of a large request, per unit of time the
-    /// piece took: a table of hundreds of MiB is faulted in over about `restFactor + 1`
-    /// times as long, so the thread applying batches is not slowed for a burst (measured
-    /// on these VMs: batches of 8189 took 25-30 ms instead of 3-4 while a 512 MiB id table
-    /// was faulted in at full speed). The index asks early enough for this (it starts
-    /// growing at 5/8 load and waits for the table up to 3/4).
-    static let restFactor: UInt64 = 2
-    /// The longest rest after one piece.
-    static let maximumRestNanos: UInt64 = 4_000_000
-
-    /// Rests (with `mutex` held, released while waiting) after a non-urgent piece that
-    /// took `took` nanoseconds; an urgent request ends the rest at once.
-    private func pace(after took: UInt64) {
-        let rest = min(took &* Self.restFactor, Self.maximumRestNanos)
-        guard rest > 0 else { return }
-        let until = Self.monotonicNanos() &+ rest
-        while urgent.isEmpty {
-            let now = Self.monotonicNanos()
-            guard now < until else { return }
-            var deadline = timespec()
-            clock_gettime(CLOCK_REALTIME, &deadline)
-            let at = UInt64(deadline.tv_nsec) &+ (until &- now)
-            deadline.tv_sec += Int(at / 1_000_000_000)
-            deadline.tv_nsec = Int(at % 1_000_000_000)
-            pthread_cond_timedwait(condition, mutex, &deadline)
-        }
+    /// Faults a piece in by touching each page (`kamino_touch_pages`: a write that keeps
+    /// every byte as it was). Not `madvise(MADV_POPULATE_WRITE)`: that holds the memory
+    /// map lock for reading while the kernel provides the pages (a huge page: 7 ms
+    /// typical, up to 58 ms here), and the thread applying batches, whose heap grows by
+    /// `mprotect` (about 800 calls a second at 1 M transfers/s), waited behind it for
+    /// the lock in writing: 1.7 s of a 10 s run (`docs/benchmarks.md`, "Session 11").
+    /// The owner's `cancel` before freeing is what makes touching safe: the memory is
+    /// mapped for as long as a piece of it is queued or in progress.
+    private static func populateWrite(_ piece: Piece) {
+        guard let address = UnsafeMutableRawPointer(bitPattern: piece.start) else { return }
+        kamino_touch_pages(address, piece.bytes, pageSize)
     }
 
-    private static func monotonicNanos() -> UInt64 {
+    /// The page size: the touching stride.
+    private static let pageSize: Int = {
         #if canImport(Glibc)
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+        let size = Int(sysconf(Int32(_SC_PAGESIZE)))
+        return size > 0 ? size : 4096
         #else
-        return 0
+        return 4096
         #endif
-    }
-
-    /// False when the kernel does not know the request (not when memory is short: then
-    /// the owner's own faults report it as usual).
-    private static func populateWrite(_ piece: Piece) -> Bool {
-        #if canImport(Glibc)
-        guard let address = UnsafeMutableRawPointer(bitPattern: piece.start) else { return true }
-        if madvise(address, piece.bytes, MADV_POPULATE_WRITE) != 0 { return errno != EINVAL }
-        return true
-        #else
-        return false
-        #endif
-    }
+    }()
 
     /// CPUs this process may run on (its affinity mask).
-    private static func usableCPUs() -> Int { Int(kamino_usable_cpus()) }
+    static func usableCPUs() -> Int { Int(kamino_usable_cpus()) }
 
     private static func threadCPUNanos() -> UInt64 {
         #if canImport(Glibc)

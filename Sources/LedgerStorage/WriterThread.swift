@@ -29,11 +29,14 @@ final class WriterThread: @unchecked Sendable {
     private(set) var durable: UInt64
     private var spare: [UInt8] = []
     private let control: ControlFileKeeper
+    /// Records each new segment in the control file off this thread.
+    private let segmentRecords: SegmentRecords
 
     init(shared: WriterShared, config: WALConfiguration, segment: OpenSegment?, durable: UInt64,
          control: ControlFileKeeper) throws(WALError) {
         self.shared = shared
         self.control = control
+        self.segmentRecords = SegmentRecords(control: control)
         self.config = config
         self.segment = segment
         self.durable = durable
@@ -75,6 +78,7 @@ final class WriterThread: @unchecked Sendable {
                 // Record how far the log is durable (a clean shutdown when closed without
                 // a failure), then free the directory and the waiters.
                 let (closing, failed) = shared.state.withLock { ($0.closing, $0.failure != nil) }
+                segmentRecords.waitIdle()
                 try? control.recordDurable(durable, cleanShutdown: closing && !failed)
                 shared.finish()
                 return
@@ -231,8 +235,9 @@ final class WriterThread: @unchecked Sendable {
         shared.state.withLock { $0.stats.segmentsCreated += 1 }
         // Everything before the new segment is durable (groups are written in order and
         // waited for), so the directory must hold at least that from now on. Once per
-        // segment, never per batch; a failed update only leaves the older promise.
+        // segment, never per batch, and off this thread (`SegmentRecords`); a failed or
+        // not yet written update only leaves the older promise.
         assert(durable == firstLSN - 1, "a segment starts right after the last durable record")
-        try? control.recordNewSegment(firstLSN: firstLSN)
+        segmentRecords.record(firstLSN: firstLSN)
     }
 }

@@ -219,6 +219,43 @@ struct StorageStructureTests {
         #expect(provisioner.outstanding.isEmpty)
     }
 
+    @Test("A store takes its next chunk from the provisioner's stock when one is ready, and maps none itself")
+    func storeTakesStockedChunks() {
+        let provisioner = RecordingProvisioner()
+        provisioner.handsBlocks = true
+        let owner = OwnedChunkedStore<Transfer>(provisioner: provisioner)
+        let store = owner.store
+        for i in 0..<40_000 { store.append(Transfer(id: UInt128(i + 1), amount: UInt128(i))) }
+        #expect(store.count == 40_000)
+        #expect(store.enumerated().allSatisfy { $0.element.id == UInt128($0.offset + 1) && $0.element.amount == UInt128($0.offset) })
+        #expect(store.memoryBytes == 4 * 16_384 * 128)  // three chunks in use and the spare
+        #expect(provisioner.blocksHanded == 3)  // every spare from the stock
+        #expect(provisioner.requests == 0)  // none allocated here and faulted in afterwards
+        _ = consume owner
+        #expect(provisioner.outstanding.isEmpty)
+    }
+
+    @Test("A grown index hands its old tables to the provisioner to free, each withdrawn first")
+    func indexFreesOldTablesThroughTheProvisioner() {
+        let provisioner = RecordingProvisioner()
+        provisioner.handsBlocks = true
+        let owner = OwnedIdIndex(seed: 11, provisioner: provisioner)
+        let index = owner.index
+        let ids = (0..<200_000).map { UInt128($0) &* 0x9E37_79B9_7F4A_7C15 + 3 }
+        struct Ids: IdSource {
+            let ids: [UInt128]
+            func id(at ref: UInt32) -> UInt128 { ids[Int(ref)] }
+        }
+        for k in ids.indices { index.insertNew(ids[k], ref: UInt32(k)) }
+        #expect(ids.indices.allSatisfy { index.find(ids[$0], in: Ids(ids: ids)).ref == UInt32($0) })
+        let grownFrees = provisioner.freed.count
+        #expect(grownFrees >= 2)  // the tables replaced by growth (at least the 1 MiB and 2 MiB ones)
+        _ = consume owner
+        #expect(provisioner.freed.count == grownFrees + 1)  // and the last one with the index
+        #expect(provisioner.freed.allSatisfy { !$0.stillRequested })
+        #expect(provisioner.outstanding.isEmpty)
+    }
+
     @Test("A growing index has each bigger table faulted in and withdraws it before freeing it")
     func prefaultingIndex() {
         let provisioner = RecordingProvisioner()
@@ -335,6 +372,25 @@ final class RecordingProvisioner: MemoryProvisioning, @unchecked Sendable {
     // @unchecked: used by one test's thread only.
     private(set) var requests = 0
     private(set) var outstanding: [(start: UnsafeMutableRawPointer, bytes: Int)] = []
+    /// Hand out blocks (`takeBlock`) and take blocks to free (`free`), as the process's
+    /// provisioner does; off: neither, as a provisioner without a stock.
+    var handsBlocks = false
+    private(set) var blocksHanded = 0
+    /// Blocks handed over to be freed, with whether a populate request still covered them.
+    private(set) var freed: [(bytes: Int, stillRequested: Bool)] = []
+
+    func takeBlock(bytes: Int) -> UnsafeMutableRawPointer? {
+        guard handsBlocks else { return nil }
+        blocksHanded += 1
+        return UnsafeMutableRawPointer(LargeAllocation.allocate(UInt8.self, count: bytes))
+    }
+
+    func free(_ block: UnsafeMutableRawPointer, bytes: Int) -> Bool {
+        guard handsBlocks else { return false }
+        freed.append((bytes, outstanding.contains { $0.start < block + bytes && block < $0.start + $0.bytes }))
+        LargeAllocation.deallocate(block.assumingMemoryBound(to: UInt8.self), count: bytes)
+        return true
+    }
 
     func populate(_ start: UnsafeMutableRawPointer, bytes: Int, urgent: Bool) -> UInt64 {
         requests += 1

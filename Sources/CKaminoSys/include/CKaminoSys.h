@@ -54,6 +54,16 @@ unsigned kamino_uring_reap(struct io_uring *ring, int32_t *results,
 /// Returns 0 or -errno from io_uring_wait_cqe.
 int kamino_uring_wait_one(struct io_uring *ring, int32_t *result, uint64_t *user_data);
 
+// MARK: memory
+
+/// Faults in `bytes` at `start` by a write to one byte every `step` bytes (a page), an
+/// atomic add of zero that leaves the memory as it was even if another thread writes
+/// there meanwhile. Unlike madvise(MADV_POPULATE_WRITE), which holds the process's
+/// memory map lock for reading while the kernel provides the pages, these are ordinary
+/// page faults (under the mapping's own lock): a thread mapping or growing its heap
+/// meanwhile does not wait for them.
+void kamino_touch_pages(void *start, size_t bytes, size_t step);
+
 // MARK: processor affinity
 
 /// CPUs this process may run on (its affinity mask), at least 1. Lets the memory

@@ -170,9 +170,15 @@ struct ChunkedStore<Element: BitwiseCopyable> {
         header.pointee.chunkCount += 1
         header.pointee.spare = nil
         if let provisioner = header.pointee.provisioner {
-            let spare = LargeAllocation.allocate(Element.self, count: Self.chunkSize)
-            header.pointee.spare = spare
-            _ = provisioner.populate(UnsafeMutableRawPointer(spare), bytes: Self.chunkBytes, urgent: true)
+            // A block mapped and faulted in by the provisioner's thread if one is ready:
+            // mapping here would wait for the memory map lock its fault-ins hold.
+            if let ready = provisioner.takeBlock(bytes: Self.chunkBytes) {
+                header.pointee.spare = ready.bindMemory(to: Element.self, capacity: Self.chunkSize)
+            } else {
+                let spare = LargeAllocation.allocate(Element.self, count: Self.chunkSize)
+                header.pointee.spare = spare
+                _ = provisioner.populate(UnsafeMutableRawPointer(spare), bytes: Self.chunkBytes, urgent: true)
+            }
         }
     }
 

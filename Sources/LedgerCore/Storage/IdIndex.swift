@@ -88,7 +88,12 @@ struct IdIndex {
 
     /// Frees a table, first withdrawing it from the provisioner if it may have it.
     private func release(_ table: UnsafeMutablePointer<UInt64>, count: Int) {
-        header.pointee.provisioner?.cancel(UnsafeMutableRawPointer(table), bytes: count * MemoryLayout<UInt64>.stride)
+        let bytes = count * MemoryLayout<UInt64>.stride
+        if let provisioner = header.pointee.provisioner {
+            provisioner.cancel(UnsafeMutableRawPointer(table), bytes: bytes)
+            // Unmapped on the provisioner's thread: unmapping waits for the memory map lock.
+            if provisioner.free(UnsafeMutableRawPointer(table), bytes: bytes) { return }
+        }
         LargeAllocation.deallocate(table, count: count)
     }
 

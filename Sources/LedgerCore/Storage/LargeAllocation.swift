@@ -8,12 +8,12 @@ import Glibc
 /// Smaller blocks are aligned to a cache line (64 bytes), so that 64-byte records such as
 /// `TransferList` never straddle two lines. Falls back to ordinary allocation where
 /// huge pages are unavailable.
-enum LargeAllocation {
-    static let hugePageSize = 2 << 20
+package enum LargeAllocation {
+    package static let hugePageSize = 2 << 20
     static let cacheLineSize = 64
 
     /// Allocates `count` elements; large blocks get huge-page alignment and advice.
-    static func allocate<T>(_: T.Type, count: Int) -> UnsafeMutablePointer<T> {
+    package static func allocate<T>(_: T.Type, count: Int) -> UnsafeMutablePointer<T> {
         precondition(count >= 0, "negative allocation")
         let bytes = count * MemoryLayout<T>.stride  // traps on overflow
         #if canImport(Glibc)
@@ -29,7 +29,7 @@ enum LargeAllocation {
     }
 
     /// Frees a block from `allocate` with the same `count`.
-    static func deallocate<T>(_ pointer: UnsafeMutablePointer<T>, count: Int) {
+    package static func deallocate<T>(_ pointer: UnsafeMutablePointer<T>, count: Int) {
         #if canImport(Glibc)
         free(pointer)  // posix_memalign, or Swift's allocation, which is malloc here
         #else
