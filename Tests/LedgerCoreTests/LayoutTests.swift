@@ -242,12 +242,8 @@ struct StorageStructureTests {
         let owner = OwnedIdIndex(seed: 11, provisioner: provisioner)
         let index = owner.index
         let ids = (0..<200_000).map { UInt128($0) &* 0x9E37_79B9_7F4A_7C15 + 3 }
-        struct Ids: IdSource {
-            let ids: [UInt128]
-            func id(at ref: UInt32) -> UInt128 { ids[Int(ref)] }
-        }
         for k in ids.indices { index.insertNew(ids[k], ref: UInt32(k)) }
-        #expect(ids.indices.allSatisfy { index.find(ids[$0], in: Ids(ids: ids)).ref == UInt32($0) })
+        #expect(ids.indices.allSatisfy { index.find(ids[$0], in: ArrayIds(ids: ids)).ref == UInt32($0) })
         let grownFrees = provisioner.freed.count
         #expect(grownFrees >= 2)  // the tables replaced by growth (at least the 1 MiB and 2 MiB ones)
         _ = consume owner
@@ -262,13 +258,9 @@ struct StorageStructureTests {
         let owner = OwnedIdIndex(seed: 7, provisioner: provisioner)
         let index = owner.index
         let ids = (0..<200_000).map { UInt128($0) &* 0x9E37_79B9_7F4A_7C15 + 1 }
-        struct Ids: IdSource {
-            let ids: [UInt128]
-            func id(at ref: UInt32) -> UInt128 { ids[Int(ref)] }
-        }
         for k in ids.indices { index.insertNew(ids[k], ref: UInt32(k)) }
         #expect(provisioner.requests == 2)  // the 2 MiB and the 4 MiB tables
-        #expect(ids.indices.allSatisfy { index.find(ids[$0], in: Ids(ids: ids)).ref == UInt32($0) })
+        #expect(ids.indices.allSatisfy { index.find(ids[$0], in: ArrayIds(ids: ids)).ref == UInt32($0) })
         _ = consume owner  // frees the index: it withdraws every table first
         #expect(provisioner.outstanding.isEmpty)
     }
@@ -280,10 +272,6 @@ struct StorageStructureTests {
         let index = owner.index
         // 2^17 slots (1 MiB): its next table (2 MiB) is the first one worth faulting ahead.
         let ids = (0..<90_000).map { UInt128($0) &* 0xC2B2_AE3D_27D4_EB4F + 5 }
-        struct Ids: IdSource {
-            let ids: [UInt128]
-            func id(at ref: UInt32) -> UInt128 { ids[Int(ref)] }
-        }
         for k in 0..<(1 << 16) { index.insertNew(ids[k], ref: UInt32(k)) }
         #expect(provisioner.requests == 0)  // exactly 1/2 load of 2^17 slots
         index.insertNew(ids[1 << 16], ref: UInt32(1 << 16))
@@ -292,7 +280,7 @@ struct StorageStructureTests {
         #expect(index.memoryBytes == (1 << 17) * 8 + (2 << 20))
         for k in ((1 << 16) + 1)..<ids.count { index.insertNew(ids[k], ref: UInt32(k)) }  // past 5/8: growth
         #expect(provisioner.requests == 1)  // the prepared table, not another
-        #expect(ids.indices.allSatisfy { index.find(ids[$0], in: Ids(ids: ids)).ref == UInt32($0) })
+        #expect(ids.indices.allSatisfy { index.find(ids[$0], in: ArrayIds(ids: ids)).ref == UInt32($0) })
         index.reserve(60_000)  // from 90,000 past 1/2 of 2^18 slots: the next one is prepared
         #expect(provisioner.requests == 2)
         _ = consume owner  // frees the index and the prepared table, each withdrawn first
