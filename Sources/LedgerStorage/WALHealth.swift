@@ -7,7 +7,8 @@
 /// (`WALWriter.permitResume`), probes with backoff until it can write again, and then
 /// accepts appends again (`resumed`), handing out LSNs from the durable point + 1.
 package enum WALHealth: Sendable {
-    /// A write or flush failed (`.noSpace`, `.io`): appends are refused from now on.
+    /// A write or flush failed (`.noSpace`, `.io`): appends are refused once the listener
+    /// returns (it hears of the failure before any append is refused or waiter fails).
     case failed(WALError)
     /// The failed tail is cut: the directory holds exactly the records up to
     /// `durableLSN`, and nothing more is written until `permitResume`. `timeline` is

@@ -111,13 +111,18 @@ final class WriterShared: Sendable {
 
     /// Stops the log after a failed write: every record not yet durable gets `error`,
     /// and the LSNs above the durable point are handed out again once the log resumes
-    /// (a new timeline). The health listener hears of it before any waiter does, so
-    /// whoever a failure wakes can already see the log is failing.
+    /// (a new timeline). The health listener hears of a fresh failure before the log
+    /// refuses its first append and before any waiter wakes, so whoever a refusal reaches
+    /// can already see what the listener did (a replicated node has fenced itself).
+    /// Only the writer thread calls this, so nothing else can set the failure between the
+    /// check and the listener. A record appended while the listener runs is not durable:
+    /// it fails with the others below.
     func fail(_ error: WALError) {
-        let (waiters, fresh): ([DurabilityWaiter], Bool) = state.withLock { s in
-            var fresh = false
-            if s.failure == nil {
-                fresh = true
+        let fresh = state.withLock { $0.failure == nil }
+        if fresh, let listener = healthListener.withLock({ $0 }) { listener(.failed(error)) }
+        let waiters: [DurabilityWaiter] = state.withLock { s in
+            if fresh {
+                assert(s.failure == nil, "only the writer thread fails the log")
                 s.failure = error
                 s.timelineEnds.append(s.durableLSN)
                 s.timeline += 1
@@ -128,9 +133,8 @@ final class WriterShared: Sendable {
             s.pending.removeAll()
             let w = s.waiters
             s.waiters.removeAll()
-            return (w, fresh)
+            return w
         }
-        if fresh, let listener = healthListener.withLock({ $0 }) { listener(.failed(error)) }
         for w in waiters { w.resume(.failure(error)) }
     }
 
