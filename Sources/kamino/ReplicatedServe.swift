@@ -49,6 +49,7 @@ struct ReplicatedServe {
         if advertise.port == 0, let port = address.port { advertise.port = port }
         let nodeId = r.nodeIdWasSet ? r.nodeId : advertise.description
         let (opened, openedSignal) = AsyncStream<Result<Void, EngineError>>.makeStream()
+        let startsAsPrimary = r.etcd.isEmpty && start == .primary
         let settings = self.settings
         let acceptDataLoss = self.acceptDataLoss
         let logger = self.logger
@@ -82,9 +83,12 @@ struct ReplicatedServe {
                 // Before the ledger closes (nil), its scheduler stops.
                 await pulses.replace(ledger)
                 server.replaceLedger(ledger)
-                if ledger != nil { openedSignal.yield(.success(())) }
+                if ledger != nil && !startsAsPrimary { openedSignal.yield(.success(())) }
             })
         node.onReplicationListening { address in announce("replication on \(address)") }
+        // A primary started as such (no etcd) says it listens once it takes writes: its
+        // ledger opens read-only and becomes the primary after recording a new epoch.
+        if startsAsPrimary { node.onPrimary { openedSignal.yield(.success(())) } }
         control.attach(node)
 
         var election: EtcdElection?
@@ -125,7 +129,11 @@ struct ReplicatedServe {
                 logger: logger))
             // The client port is announced once the first ledger is open (before, every
             // request would be answered `busy`).
-            let running = Task { try await serviceGroup.run() }
+            let running = Task {
+                // A node that stops before it is ready ends the wait below.
+                defer { openedSignal.finish() }
+                try await serviceGroup.run()
+            }
             var first = opened.makeAsyncIterator()
             switch await first.next() {
             case .failure(let error)?:
@@ -134,7 +142,9 @@ struct ReplicatedServe {
                 _ = try? await running.value
                 await shutdownLoops()
                 throw exitFailure("error: \(error.message)")
-            case .success?, nil:
+            case nil:
+                break
+            case .success?:
                 announce("listening on \(Serve.describe(address, fallback: settings.listen.description))")
             }
             do {

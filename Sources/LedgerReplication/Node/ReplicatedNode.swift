@@ -77,8 +77,14 @@ package final class ReplicatedNode: Sendable {
                 // No client write until the new epoch is durable (`becomePrimary`); reads of
                 // what the log holds are fine meanwhile.
                 let ledger = try await ledgerOpen(role: .follower(primary: nil))
-                try await becomePrimary(ledger, epoch: nil)
-                await runPrimaryTerm(ledger, leadership: nil)
+                let quorum = openGate(ledger, leadership: nil)
+                do {
+                    try await becomePrimary(ledger, epoch: nil)
+                } catch {
+                    closeGate(ledger, quorum)
+                    throw error
+                }
+                await runPrimaryTerm(ledger, leadership: nil, quorum: quorum)
                 // A fenced primary keeps refusing writes until an operator restarts it as a
                 // follower (without etcd it does not know the new primary's replication port).
                 if Task.isCancelled { break }
@@ -140,14 +146,16 @@ package final class ReplicatedNode: Sendable {
                 }
                 let deadline = LeaseDeadline()
                 deadline.renewed(sentAt: monotonicNow(), ttl: Double(election.ttlSeconds))
+                let leadership = Leadership(election: election, epoch: epoch, lease: lease, deadline: deadline)
+                let quorum = openGate(ledger, leadership: leadership)
                 do {
                     try await becomePrimary(ledger, epoch: epoch)
                 } catch {
+                    closeGate(ledger, quorum)
                     await election.resign(epoch: epoch, lease: lease)
                     throw error
                 }
-                await runPrimaryTerm(ledger, leadership: Leadership(
-                    election: election, epoch: epoch, lease: lease, deadline: deadline))
+                await runPrimaryTerm(ledger, leadership: leadership, quorum: quorum)
                 await election.resign(epoch: epoch, lease: lease)
             case .follow(let leader, let createRevision):
                 guard let (host, port) = Self.split(leader.replication) else {
@@ -332,20 +340,23 @@ package final class ReplicatedNode: Sendable {
         logger.notice("replication: primary of epoch \(epoch)", metadata: [
             "epoch": "\(epoch)", "log_ends_at": "\(ledger.loggedLSN)", "mode": "\(settings.mode)",
         ])
+        primaryAnnouncement.withLock { $0 }?()
     }
 
-    /// Ships the log to followers until the node is stopped or fenced (with etcd: or its
-    /// lease is lost).
-    private func runPrimaryTerm(_ ledger: DurableLedger, leadership: Leadership?) async {
-        let directory = settings.directory
-        guard let history = try? await DedicatedThread.run({ () throws(WALError) in
-            try EpochHistoryFile.read(directory: directory)
-        }) else {
-            ledger.setRole(.fenced(reason: "the epoch history cannot be read", primary: nil))
-            return
-        }
-        let tail = RecordTail(lastLSN: ledger.loggedLSN)
-        let registry = FollowerRegistry()
+    /// Told each time the node becomes the primary (its gate is set, it takes writes).
+    private let primaryAnnouncement = Mutex<(@Sendable () -> Void)?>(nil)
+
+    /// Calls `announce` each time the node becomes the primary and takes writes (a static
+    /// primary's `kamino serve` says it listens only then).
+    package func onPrimary(_ announce: @escaping @Sendable () -> Void) {
+        primaryAnnouncement.withLock { $0 = announce }
+    }
+
+    /// Sets the gate a primary term answers through (sync: the quorum; with etcd: the
+    /// lease) before the node's role turns primary (`becomePrimary`), so that no write or
+    /// read of the term is ever answered without it. Returns the term's sync quorum.
+    private func openGate(_ ledger: DurableLedger, leadership: Leadership?) -> SyncQuorum? {
+        assert(ledger.role != .primary, "the gate is in place before the node takes writes")
         let quorum: SyncQuorum?
         switch settings.mode {
         case .async: quorum = nil
@@ -356,6 +367,29 @@ package final class ReplicatedNode: Sendable {
             }
             quorum = SyncQuorum(quorum: count, commitLSN: ledger.loggedLSN, timeout: timeout, publish: publish)
         }
+        ledger.setGate(PrimaryGate(quorum: quorum, lease: leadership?.deadline, isPrimary: { ledger.role == .primary }))
+        return quorum
+    }
+
+    /// Takes down a gate whose term never began (the promotion failed).
+    private func closeGate(_ ledger: DurableLedger, _ quorum: SyncQuorum?) {
+        quorum?.stop(EngineError(.replicationTimeout, "this node did not become the primary; the batch's outcome is unknown"))
+        ledger.setGate(nil)
+    }
+
+    /// Ships the log to followers until the node is stopped or fenced (with etcd: or its
+    /// lease is lost). The term's gate is already set (`openGate`), with `quorum`.
+    private func runPrimaryTerm(_ ledger: DurableLedger, leadership: Leadership?, quorum: SyncQuorum?) async {
+        let directory = settings.directory
+        guard let history = try? await DedicatedThread.run({ () throws(WALError) in
+            try EpochHistoryFile.read(directory: directory)
+        }) else {
+            ledger.setRole(.fenced(reason: "the epoch history cannot be read", primary: nil))
+            closeGate(ledger, quorum)
+            return
+        }
+        let tail = RecordTail(lastLSN: ledger.loggedLSN)
+        let registry = FollowerRegistry()
         let (fenceSignal, fenceWake) = AsyncStream<Void>.makeStream()
         var draft = PrimaryContext(
             ledger: ledger, directory: directory, nodeId: settings.nodeId, clientAddress: settings.clientAddress,
@@ -368,7 +402,6 @@ package final class ReplicatedNode: Sendable {
             s.fence = (reason: "", wake: fenceWake)
         }
         ledger.ship(to: tail)
-        ledger.setGate(PrimaryGate(quorum: quorum, lease: leadership?.deadline, isPrimary: { ledger.role == .primary }))
         let retain = settings.retainRecords
         ledger.retainLog { [registry] in
             let floor = ledger.loggedLSN > retain ? ledger.loggedLSN - retain : 1
