@@ -11,15 +11,21 @@
 //   ktlsop     + SSL_OP_ENABLE_KTLS (the queue BIO is no socket: no kTLS)
 //   chacha     TLS_CHACHA20_POLY1305_SHA256 only
 //   tls12      TLS 1.2 only (ECDHE-ECDSA/RSA-AES128-GCM-SHA256 first, as tls.c's TLS 1.2 list)
+//   release    + SSL_MODE_RELEASE_BUFFERS
+// The fourth argument (default 1) is the number of connection pairs, taken in turn (256:
+// each round trip finds its connection's state as cold as the server's 256 connections do).
+// It prints the CPU time per round trip (meaningful without valgrind).
 // Usage (certificates from Benchmarks/bench-certificates.sh, run in DIR):
 //   gcc -O2 -ISources/CKaminoTLS Benchmarks/tls-record-micro.c Sources/CKaminoTLS/queue_bio.c -lssl -lcrypto -o /tmp/tls-record-micro
 //   valgrind --tool=callgrind --instr-atstart=no /tmp/tls-record-micro base 5000 DIR
+//   /tmp/tls-record-micro base 200000 DIR 256
 #include "queue_bio.h"
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <valgrind/callgrind.h>
 
 typedef struct { SSL *ssl; kamino_queue_pair q; } conn;
@@ -76,29 +82,42 @@ int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "base";
     int rounds = argc > 2 ? atoi(argv[2]) : 20000;
     if (argc > 3) directory = argv[3];
+    int pairs = argc > 4 ? atoi(argv[4]) : 1;
+    if (pairs < 1) pairs = 1;
     SSL_CTX *sctx = context(1, mode), *cctx = context(0, mode);
-    conn s, c;
-    setup(&s, sctx, mode);
-    setup(&c, cctx, mode);
-    SSL_set_accept_state(s.ssl);
-    SSL_set_connect_state(c.ssl);
-    for (int i = 0; i < 10 && !(SSL_is_init_finished(s.ssl) && SSL_is_init_finished(c.ssl)); i++) {
-        SSL_do_handshake(c.ssl); move(&c, &s); SSL_do_handshake(s.ssl); move(&s, &c);
+    conn *s = calloc((size_t)pairs, sizeof *s), *c = calloc((size_t)pairs, sizeof *c);
+    for (int p = 0; p < pairs; p++) {
+        setup(&s[p], sctx, mode);
+        setup(&c[p], cctx, mode);
+        if (strcmp(mode, "release") == 0) {
+            SSL_set_mode(s[p].ssl, SSL_MODE_RELEASE_BUFFERS);
+            SSL_set_mode(c[p].ssl, SSL_MODE_RELEASE_BUFFERS);
+        }
+        SSL_set_accept_state(s[p].ssl);
+        SSL_set_connect_state(c[p].ssl);
+        for (int i = 0; i < 10 && !(SSL_is_init_finished(s[p].ssl) && SSL_is_init_finished(c[p].ssl)); i++) {
+            SSL_do_handshake(c[p].ssl); move(&c[p], &s[p]); SSL_do_handshake(s[p].ssl); move(&s[p], &c[p]);
+        }
+        if (!SSL_is_init_finished(s[p].ssl) || !SSL_is_init_finished(c[p].ssl)) { fprintf(stderr, "handshake failed\n"); ERR_print_errors_fp(stderr); return 1; }
     }
-    if (!SSL_is_init_finished(s.ssl) || !SSL_is_init_finished(c.ssl)) { fprintf(stderr, "handshake failed\n"); ERR_print_errors_fp(stderr); return 1; }
     unsigned char request[150], reply[120], out[4096];
     memset(request, 1, sizeof request); memset(reply, 2, sizeof reply);
     size_t n;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
     CALLGRIND_START_INSTRUMENTATION;
     for (int i = 0; i < rounds; i++) {
-        if (SSL_write_ex(c.ssl, request, sizeof request, &n) != 1) return 2;
-        move(&c, &s);
-        if (SSL_read_ex(s.ssl, out, sizeof out, &n) != 1 || n != sizeof request) return 3;
-        if (SSL_write_ex(s.ssl, reply, sizeof reply, &n) != 1) return 4;
-        move(&s, &c);
-        if (SSL_read_ex(c.ssl, out, sizeof out, &n) != 1 || n != sizeof reply) return 5;
+        int p = i % pairs;
+        if (SSL_write_ex(c[p].ssl, request, sizeof request, &n) != 1) return 2;
+        move(&c[p], &s[p]);
+        if (SSL_read_ex(s[p].ssl, out, sizeof out, &n) != 1 || n != sizeof request) return 3;
+        if (SSL_write_ex(s[p].ssl, reply, sizeof reply, &n) != 1) return 4;
+        move(&s[p], &c[p]);
+        if (SSL_read_ex(c[p].ssl, out, sizeof out, &n) != 1 || n != sizeof reply) return 5;
     }
     CALLGRIND_STOP_INSTRUMENTATION;
-    printf("%s %s\n", mode, SSL_get_cipher_name(s.ssl));
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+    double ns = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / rounds;
+    printf("%s %s pairs %d: %.0f ns CPU per round trip (both sides)\n", mode, SSL_get_cipher_name(s[0].ssl), pairs, ns);
     return 0;
 }
