@@ -60,6 +60,11 @@ struct SegmentPreparerTests {
         let bytes = try readFile(dir.file(SegmentPreparer.fileName))
         #expect(bytes.count == 3 << 20)
         #expect(bytes.allSatisfy { $0 == 0 })
+        // The writer appends through the descriptor at offsets that are not block-aligned.
+        try [UInt8](repeating: 7, count: 13).withBytes { b throws(WALError) in
+            try FileIO.pwrite(ready, b, offset: 8, path: SegmentPreparer.fileName)
+        }
+        #expect(try readFile(dir.file(SegmentPreparer.fileName))[8..<21].allSatisfy { $0 == 7 })
         #expect(SegmentName(fileName: SegmentPreparer.fileName) == nil)
         #expect(try SegmentName.list(in: dir.path).isEmpty)
         #expect(preparer.failures == 0)
