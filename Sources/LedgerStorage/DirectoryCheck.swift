@@ -41,7 +41,8 @@ package enum DirectoryCheck {
         package let log: RecoveryReport
         /// Snapshot files, newest first.
         package let snapshots: [SnapshotFile]
-        /// Leftover temporaries of interrupted snapshot, control or epoch history writes.
+        /// Leftover temporaries of interrupted snapshot, control or epoch history writes, and
+        /// a next log segment prepared ahead (`SegmentPreparer`; zeros only, never a record).
         package let staleTemporaries: [String]
         /// Snapshot downloads in progress (`SnapshotDownload` part files): kept, resumable.
         package var snapshotDownloads: [String] = []
@@ -85,7 +86,7 @@ package enum DirectoryCheck {
             }
             let stale = try FileIO.list(directory).filter { name in
                 (name.hasPrefix("snapshot-") && name.hasSuffix(".tmp")) || name == ControlFile.fileName + ".tmp"
-                    || name == EpochHistoryFile.fileName + ".tmp"
+                    || name == EpochHistoryFile.fileName + ".tmp" || name == SegmentPreparer.fileName
             }.sorted()
             var inventory = Inventory(directory: directory, control: control, controlProblem: controlProblem, log: log,
                                       snapshots: snapshots, staleTemporaries: stale)

@@ -19,7 +19,10 @@ enum DirectoryWipe {
         where names.contains(name) {
             try remove(name)
         }
-        for name in names.sorted() where name.hasPrefix("snapshot-") && name.hasSuffix(".tmp") { try remove(name) }
+        for name in names.sorted()
+        where (name.hasPrefix("snapshot-") && name.hasSuffix(".tmp")) || name == SegmentPreparer.fileName {
+            try remove(name)
+        }
         // Every snapshot but the newest valid one, which anchors the log while it shrinks.
         let store = SnapshotStore(directory: directory)
         let anchor = store.newestValid()

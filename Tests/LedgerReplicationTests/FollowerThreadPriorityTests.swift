@@ -28,8 +28,12 @@ extension ClusterTests {
         #expect(applier.count == 1 && applier.allSatisfy { $0.nice == base + 5 }, "\(threads)")
         let memory = threads.filter { $0.name == "kamino-memory" }
         #expect(memory.count <= 1 && memory.allSatisfy { $0.nice == 10 }, "\(threads)")
+        let preparer = threads.filter { $0.name == "kamino-segprep" }
+        #expect(preparer.allSatisfy { $0.nice == 10 }, "\(threads)")
         // (libdispatch raises some of its own threads, nice below the base: not a concern.)
-        let others = threads.filter { $0.name != "kamino-applier" && $0.name != "kamino-memory" && $0.nice > base }
+        let others = threads.filter {
+            !["kamino-applier", "kamino-memory", "kamino-segprep"].contains($0.name) && $0.nice > base
+        }
         #expect(others.isEmpty, "threads below normal priority (base \(base)): \(others)")
     }
 }

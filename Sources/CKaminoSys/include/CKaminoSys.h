@@ -18,6 +18,11 @@ extern "C" {
 /// `top -H`, `ps -L` and /proc show what it is. Returns 0 or -errno.
 int kamino_thread_set_name(const char *name);
 
+/// Puts the calling thread's disk I/O in the idle class (ioprio_set, IOPRIO_CLASS_IDLE):
+/// the I/O schedulers that know classes (mq-deadline, bfq) serve it after everyone
+/// else's. Returns 0 or -errno.
+int kamino_thread_io_idle(void);
+
 // MARK: liburing helpers
 
 /// Sets IOSQE_IO_LINK on an sqe: the next sqe only starts after this one
