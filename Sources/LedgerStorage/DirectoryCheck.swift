@@ -115,8 +115,12 @@ package enum DirectoryCheck {
         /// Facts worth a line in the log that change nothing (no control file yet, ...).
         package var notes: [String] = []
 
-        /// True when a start would change the directory or refuse.
-        package var changesOrRefuses: Bool { !refusals.isEmpty || cut != nil || !staleTemporaries.isEmpty }
+        /// True when a start would change the directory or refuse. A segment prepared ahead
+        /// (zeros, never a record; left by any stop that was not clean) does not count: a
+        /// start removes it, and nothing in it was ever data.
+        package var changesOrRefuses: Bool {
+            !refusals.isEmpty || cut != nil || staleTemporaries.contains { $0 != SegmentPreparer.fileName }
+        }
     }
 
     /// Applies the rules to `inventory`.

@@ -22,9 +22,9 @@ import Synchronization
 /// directory (recovery, `wal verify`, `cdc`, replication read-back) ignores it; a start
 /// removes it as a stale temporary (`DirectoryCheck`), and the writer removes it when the
 /// log closes. The file is never recycled from an old segment: it holds zeros only.
-final class SegmentPreparer: Sendable {
+package final class SegmentPreparer: Sendable {
     /// The temporary's name inside the data directory.
-    static let fileName = "log-prepared.tmp"
+    package static let fileName = "log-prepared.tmp"
 
     /// `O_DIRECT` (Linux's value on x86-64 and arm64 differs: 0o40000 and 0o200000;
     /// Swift's Glibc module does not export the macro).

@@ -90,7 +90,13 @@ struct Wal: AsyncParsableCommand {
             for skipped in verdict.skippedSnapshots {
                 print("FALLBACK: snapshot LSN \(skipped.lsn) is skipped: \(skipped.problem ?? "")")
             }
-            for name in verdict.staleTemporaries { print("STALE: a start removes \(name)") }
+            for name in verdict.staleTemporaries {
+                if name == SegmentPreparer.fileName {
+                    print("note: a start removes \(name) (the next segment, prepared ahead: zeros, no record)")
+                } else {
+                    print("STALE: a start removes \(name)")
+                }
+            }
             if !verdict.refusals.isEmpty {
                 for refusal in verdict.refusals { print("REFUSE: \(refusal)") }
                 throw ExitCode(2)

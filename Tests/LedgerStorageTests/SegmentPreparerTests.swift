@@ -110,6 +110,12 @@ struct SegmentPreparerTests {
         let verdict = DirectoryCheck.evaluate(inventory)
         #expect(verdict.staleTemporaries == [SegmentPreparer.fileName])
         #expect(verdict.refusals.isEmpty && verdict.cut == nil)
+        // It is left by every stop that was not clean and never held data: `wal verify`
+        // does not fail on it (a snapshot's temporary still counts).
+        #expect(!verdict.changesOrRefuses)
+        try writeFile(dir.file("snapshot-1.snap.tmp"), [1, 2, 3])
+        #expect(DirectoryCheck.evaluate(try DirectoryCheck.Inventory.read(directory: dir.path)).changesOrRefuses)
+        #expect(unlink(dir.file("snapshot-1.snap.tmp")) == 0)
         #expect(verdict.recoveredLSN == before.recoveredLSN && inventory.log.lastLSN == 20)
         let (w, report) = try WALWriter.open(WALConfiguration(directory: dir.path, segmentSize: 8192))
         #expect(report.lastLSN == 20 && report.cut == nil)
