@@ -36,9 +36,8 @@ final class WriteCoalescer {
     /// worth of the state's capacity checks).
     static let maxEventsPerRecord = LedgerLimits.batchMax
 
-    /// The most entries a turn's array reserves room for at once (from the previous turn's
-    /// count; a larger turn grows its array beyond it).
-    static let reservedEntriesLimit = 4096
+    /// The most entries whose room `spare` keeps between turns (a burst's array goes).
+    static let spareCapacityLimit = 4096
 
     private let eventLoop: any EventLoop
     /// Where the ledger served now is found (it changes when a replicated node reopens).
@@ -46,10 +45,10 @@ final class WriteCoalescer {
     /// Touched by `submit` and `flush` only, on the loop, never while the other runs (the
     /// flush takes the array before it logs): the dynamic exclusivity check is off.
     @exclusivity(unchecked) private var pending: [Entry] = []
-    /// How many requests the previous turn gathered: the next turn's array reserves that
-    /// much room at its first request (one allocation a turn instead of one at each power
-    /// of two). The array cannot be reused: its records hold slices of it until answered.
-    private var previousTurnCount = 0
+    /// The array of the previous flush, emptied with its capacity kept: the next turn
+    /// appends into it instead of growing a new array from nothing (a reallocation at
+    /// each power of two of the requests a turn gathers).
+    @exclusivity(unchecked) private var spare: [Entry] = []
     private var flushScheduled = false
 
     init(eventLoop: any EventLoop, shared: ServerShared) {
@@ -64,7 +63,6 @@ final class WriteCoalescer {
     func submit(_ request: Request, id: UInt64, bodyChecksum: UInt32, session: SessionHandler, route: ReplyRoute) {
         eventLoop.assertInEventLoop()
         assert(Self.events(of: request) != nil, "only create requests are coalesced")
-        if pending.capacity == 0 { pending.reserveCapacity(min(max(previousTurnCount, 16), Self.reservedEntriesLimit)) }
         pending.append(Entry(id: id, request: request, session: session, route: route, code: request.code,
                              eventCount: request.eventCount, bodyChecksum: bodyChecksum))
         guard !flushScheduled else { return }
@@ -77,10 +75,16 @@ final class WriteCoalescer {
     private func flush() {
         eventLoop.assertInEventLoop()
         let ledger = shared.ledger
-        let entries = pending
-        pending = []
-        previousTurnCount = entries.count
+        var entries = pending
+        pending = spare
+        spare = []
         flushScheduled = false
+        defer {
+            // Emptying `entries` keeps its capacity for the next turn (when no record
+            // shares its buffer; one that does took it as a whole, `Array(run)`).
+            entries.removeAll(keepingCapacity: entries.capacity <= Self.spareCapacityLimit)
+            spare = entries
+        }
         guard let ledger else {
             Self.answerAll(entries[...]) { e in
                 .errorReply(ErrorReply(
@@ -138,13 +142,14 @@ final class WriteCoalescer {
         }
         let lsn = write.batch.lsn
         let loop = eventLoop
-        // The slice shares the turn's array: no copy of its entries (3 references each).
-        let bound = NIOLoopBound(run, eventLoop: loop)
+        // Not the slice: it would keep the whole turn's array until the record is durable
+        // (tried in session 12: slower at 256 × 1, docs/benchmarks.md).
+        let bound = NIOLoopBound(Array(run), eventLoop: loop)
         ledger.whenSettled(write) { outcome in
             if loop.inEventLoop {
-                Self.deliver(outcome, to: bound.value, lsn: lsn)
+                Self.deliver(outcome, to: bound.value[...], lsn: lsn)
             } else {
-                loop.execute { Self.deliver(outcome, to: bound.value, lsn: lsn) }
+                loop.execute { Self.deliver(outcome, to: bound.value[...], lsn: lsn) }
             }
         }
     }
@@ -186,7 +191,7 @@ final class WriteCoalescer {
         case .accountRequests(let each):
             precondition(each.count == run.count, "a coalesced record answers each of its requests")
             // By index: `zip` would copy each entry (its request and references) out of the array.
-            // `run` is a slice of the turn's array: `each` counts from 0, `run` from its start.
+            // `each` counts from 0, `run` from its start index (0 here, kept general).
             for i in run.indices {
                 let results = each[i - run.startIndex]
                 answer(run, at: i, with: .reply(id: run[i].id, .createAccounts(results), stateLSN: lsn))
