@@ -57,13 +57,14 @@ final class SessionHandler: ChannelDuplexHandler {
     /// The channel's allocator, taken when it becomes active (the channel's getter costs
     /// about 110 instructions per reply).
     @exclusivity(unchecked) private var allocator = ByteBufferAllocator()
-    /// True while `channelRead` decodes: replies answered on the spot (direct reads, most
-    /// of a read-heavy load) are written without a flush, and the read flushes them all
-    /// once at its end (one `write` system call for the requests of one read instead of
-    /// one per reply). Their slots and bytes are accounted as before: the channel's
+    /// True while `channelRead` decodes, or while the write coalescer answers a
+    /// connection's requests of a record but the last (`answered(flush: false)`): replies
+    /// are written without a flush, and the read's end (or the last reply's
+    /// `writeAndFlush`) flushes them all at once (one `write` system call for the replies
+    /// of one read, or of one record, instead of one per reply). Their slots and bytes are accounted as before: the channel's
     /// writability counts written bytes whether flushed or not.
-    @exclusivity(unchecked) private var flushAfterRead = false
-    /// A reply was written during this `channelRead` and not flushed yet.
+    @exclusivity(unchecked) private var holdFlush = false
+    /// A reply was written while `holdFlush` was true and not flushed yet.
     @exclusivity(unchecked) private var unflushed = false
 
     init(shared: ServerShared) {
@@ -103,14 +104,14 @@ final class SessionHandler: ChannelDuplexHandler {
         guard state.acceptsInput else { return }
         let input = unwrapInboundIn(data)
         shared.metrics.received(input.readableBytes)
-        flushAfterRead = true
+        holdFlush = true
         decode(context: context, input: input, seenEOF: nil)
-        flushAfterRead = false
+        holdFlush = false
         flushWritten(context: context)
         security?.afterRead(partial: processor.unprocessedBytes > 0, context: context)
     }
 
-    /// Flushes the replies `write` left unflushed during a `channelRead`.
+    /// Flushes the replies `write` left unflushed while `holdFlush` was true.
     private func flushWritten(context: ChannelHandlerContext) {
         guard unflushed else { return }
         unflushed = false
@@ -202,10 +203,10 @@ final class SessionHandler: ChannelDuplexHandler {
         while state.acceptsInput {
             do {
                 if let buffer = next {
-                    try processor.process(buffer: buffer) { received in handle(received, context: context) }
+                    try processor.process(buffer: buffer) { received in receive(received, context: context) }
                 } else {
                     try processor.finishProcessing(seenEOF: seenEOF ?? false) { received in
-                        handle(received, context: context)
+                        receive(received, context: context)
                     }
                 }
                 return
@@ -245,17 +246,25 @@ final class SessionHandler: ChannelDuplexHandler {
         return min(WireLimits.maxMessageSize, WireLimits.headerSize + WireLimits.maxErrorTextSize + records * 128)
     }
 
-    private func handle(_ received: ReceivedMessage, context: ChannelHandlerContext) {
+    /// One decoded frame. Only its request is taken out (by a `switch` on the borrowed
+    /// message): binding the whole `ReceivedMessage` or `Message` to a local copies the
+    /// enum through its outlined value witness, three times per request before (about 470
+    /// instructions, docs/benchmarks.md, session 12).
+    private func receive(_ received: ReceivedMessage, context: ChannelHandlerContext) {
         guard state.acceptsInput else { return }
-        let message = received.message
-        guard case .request(let id, let request) = message else {
+        switch received.message {
+        case .request(let id, let request):
+            handle(request, id: id, bodyChecksum: received.bodyChecksum, context: context)
+        default:
             // The decoder accepts requests only; keep the check for safety.
             sendError(
-                ErrorReply(requestId: message.requestId, operation: 0,
+                ErrorReply(requestId: received.message.requestId, operation: 0,
                            rawCode: WireError.Code.invalidHeader.rawValue, message: "servers accept requests only"),
                 context: context)
-            return
         }
+    }
+
+    private func handle(_ request: Request, id: UInt64, bodyChecksum: UInt32, context: ChannelHandlerContext) {
         let op = request.code
         var scope: Principal?
         switch security?.gate(request, id: id) ?? .proceed(scope: nil) {
@@ -291,61 +300,67 @@ final class SessionHandler: ChannelDuplexHandler {
             ServerMetrics.bump(shared.metrics.requestsStarted)
             security?.started(request)
             let ledger = shared.ledger
-            let started = NIODeadline.now()
-            let done: (Message) -> Void = { reply in
-                self.shared.metrics.answered(request, reply: reply, nanoseconds: (NIODeadline.now() - started).nanoseconds)
-                self.finished(reply, request: request, bound: bound, context: context)
-            }
+            let route = ReplyRoute(context: context, bound: bound, started: NIODeadline.now())
             if let ledger, let scope, request.isRead {
                 let answer = context.eventLoop.makeFutureWithTask {
                     await ScopedReads.answer(request, id: id, ledger: ledger, principal: scope)
                 }
-                answer.assumeIsolated().whenSuccess(done)
+                answer.assumeIsolated().whenSuccess { reply in self.answered(reply, to: request, route: route) }
                 return
             }
-            if let ledger,
-               startWithoutTask(request, id: id, bodyChecksum: received.bodyChecksum, ledger: ledger, context: context,
-                                done: done)
-            {
+            if let ledger, startWithoutTask(request, id: id, bodyChecksum: bodyChecksum, ledger: ledger, route: route) {
                 return
             }
             let node = shared.node
             let answer = context.eventLoop.makeFutureWithTask {
                 await RequestExecutor.answer(request, id: id, ledger: ledger, node: node)
             }
-            answer.assumeIsolated().whenSuccess(done)
+            answer.assumeIsolated().whenSuccess { reply in self.answered(reply, to: request, route: route) }
         }
     }
+
+    /// A started request's reply is ready (on the loop): timed and counted, then written
+    /// (or dropped, `finished`). `flush: false` leaves the write unflushed: the caller
+    /// promises a later `answered(flush: true)` on this connection in the same turn (the
+    /// write coalescer flushes a connection's consecutive replies in a record once).
+    func answered(_ reply: Message, to request: Request, route: ReplyRoute, flush: Bool = true) {
+        shared.metrics.answered(request, reply: reply, nanoseconds: (NIODeadline.now() - route.started).nanoseconds)
+        let held = holdFlush
+        if !flush { holdFlush = true }
+        finished(reply, request: request, bound: route.bound, context: route.context)
+        holdFlush = held
+    }
+
 
     /// Starts a create (coalesced with this loop turn's others) or a read of the serial
     /// layout right here, with no task; false for what needs one (admin operations, the
     /// sharded layout's reads). `bodyChecksum`: the request body's verified wire checksum.
     private func startWithoutTask(
-        _ request: Request, id: UInt64, bodyChecksum: UInt32, ledger: DurableLedger, context: ChannelHandlerContext,
-        done: @escaping (Message) -> Void
+        _ request: Request, id: UInt64, bodyChecksum: UInt32, ledger: DurableLedger, route: ReplyRoute
     ) -> Bool {
         switch request {
         case .createAccounts, .createTransfers:
-            if coalescer == nil { coalescer = shared.coalescer(on: context.eventLoop) }
-            coalescer?.submit(request, id: id, bodyChecksum: bodyChecksum, answer: done)
+            if coalescer == nil { coalescer = shared.coalescer(on: route.context.eventLoop) }
+            coalescer?.submit(request, id: id, bodyChecksum: bodyChecksum, session: self, route: route)
             return true
         default:
             let read: DirectRead?
             do throws(EngineError) {
                 read = try RequestExecutor.readNow(request, ledger: ledger)
             } catch {
-                done(.errorReply(RequestExecutor.errorReply(error, request: request, id: id)))
+                answered(.errorReply(RequestExecutor.errorReply(error, request: request, id: id)), to: request, route: route)
                 return true
             }
             guard let read else { return false }
             let (reply, lsn, timeline) = (read.reply, read.lsn, read.timeline)
             if read.durable {
                 // What `whenReadable` would answer at once, without its waiter and closures.
-                done(Message.reply(id: id, reply, stateLSN: lsn))
+                answered(Message.reply(id: id, reply, stateLSN: lsn), to: request, route: route)
                 return true
             }
-            let loop = context.eventLoop
-            let answer = NIOLoopBound(done, eventLoop: loop)
+            let loop = route.context.eventLoop
+            let answer = NIOLoopBound({ (reply: Message) in self.answered(reply, to: request, route: route) },
+                                      eventLoop: loop)
             let node = shared.node
             ledger.whenReadable(lsn, timeline: timeline) { outcome in
                 switch outcome {
@@ -436,7 +451,7 @@ final class SessionHandler: ChannelDuplexHandler {
     }
 
     /// Writes and flushes one reply (during a `channelRead`, the read flushes it at its end:
-    /// `flushAfterRead`). Its bytes count as queued, and a request's slot is held, until
+    /// `holdFlush`). Its bytes count as queued, and a request's slot is held, until
     /// the channel takes it: at once when the channel is still writable after the write,
     /// else when it is writable again or closes (`SessionState.replyFlushed`).
     /// No promise per reply: its future, callback and generic metadata, and NIO's side of
@@ -445,11 +460,12 @@ final class SessionHandler: ChannelDuplexHandler {
         let size = out.readableBytes
         shared.metrics.sent(size)
         state.willWrite(bytes: size)
-        if flushAfterRead {
+        if holdFlush {
             context.write(wrapOutboundOut(out), promise: nil)
             unflushed = true
         } else {
             context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+            unflushed = false
         }
         let actions = state.replyFlushed(bytes: size, holdsSlot: holdsSlot, writable: context.channel.isWritable)
         execute(actions, context: context)

@@ -12,16 +12,17 @@ import NIOCore
 /// No task and no lock per request: the first request of a turn schedules one flush on
 /// the loop (it runs after the loop has read every ready connection), the flush logs the
 /// records, and the log's durability callback hands every request of a record back to
-/// the loop in one hop. Confined to its event loop (reached through `NIOLoopBound`).
+/// the loop in one hop. There a connection's consecutive replies in the record are written
+/// unflushed but the last, which flushes them all (one `write` system call per connection
+/// and record, not per reply). Confined to its event loop (reached through `NIOLoopBound`).
 final class WriteCoalescer {
-    /// A request's outcome: the reply's message, and nothing else to do.
-    typealias Answer = (Message) -> Void
-
     /// One decoded create request waiting for its flush.
     private struct Entry {
         let id: UInt64
         let request: Request
-        let answer: Answer
+        /// The connection that answers it (no closure per request: `ReplyRoute`).
+        let session: SessionHandler
+        let route: ReplyRoute
         /// The request's operation code and event count, read once at `submit` (reading
         /// them from `request` again copies and destroys the enum each time).
         let code: UInt8
@@ -56,13 +57,14 @@ final class WriteCoalescer {
     }
 
     /// Queues a `create_accounts` or `create_transfers` request for this turn's flush;
-    /// `answer` is called on the loop with its reply. `bodyChecksum`: the request body's
-    /// wire checksum, verified against the bytes its events were copied from.
-    func submit(_ request: Request, id: UInt64, bodyChecksum: UInt32, answer: @escaping Answer) {
+    /// `session.answered(_:to:route:)` is called on the loop with its reply.
+    /// `bodyChecksum`: the request body's wire checksum, verified against the bytes its
+    /// events were copied from.
+    func submit(_ request: Request, id: UInt64, bodyChecksum: UInt32, session: SessionHandler, route: ReplyRoute) {
         eventLoop.assertInEventLoop()
         assert(Self.events(of: request) != nil, "only create requests are coalesced")
-        pending.append(Entry(id: id, request: request, answer: answer, code: request.code, eventCount: request.eventCount,
-                             bodyChecksum: bodyChecksum))
+        pending.append(Entry(id: id, request: request, session: session, route: route, code: request.code,
+                             eventCount: request.eventCount, bodyChecksum: bodyChecksum))
         guard !flushScheduled else { return }
         flushScheduled = true
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
@@ -78,16 +80,16 @@ final class WriteCoalescer {
         spare = []
         flushScheduled = false
         defer {
-            // `entries` is the only reference left to its buffer (each record took its
-            // own copy of its run): emptying it keeps the capacity for the next turn.
+            // Emptying `entries` keeps its capacity for the next turn (when no record
+            // shares its buffer; one that does took it as a whole, `Array(run)`).
             entries.removeAll(keepingCapacity: entries.capacity <= Self.spareCapacityLimit)
             spare = entries
         }
         guard let ledger else {
-            for e in entries {
-                e.answer(.errorReply(ErrorReply(
+            Self.answerAll(entries[...]) { e in
+                .errorReply(ErrorReply(
                     requestId: e.id, operation: e.code, rawCode: WireError.Code.busy.rawValue,
-                    message: "the node is reopening its data directory (replication); not executed, retry")))
+                    message: "the node is reopening its data directory (replication); not executed, retry"))
             }
             return
         }
@@ -135,44 +137,71 @@ final class WriteCoalescer {
                 for i in run.indices { log(run[i...i], ledger: ledger) }
                 return
             }
-            for e in run { e.answer(.errorReply(RequestExecutor.errorReply(error, request: e.request, id: e.id))) }
+            Self.answerAll(run) { e in .errorReply(RequestExecutor.errorReply(error, request: e.request, id: e.id)) }
             return
         }
         let lsn = write.batch.lsn
         let loop = eventLoop
+        // Not the slice: it would keep the whole turn's array until the record is durable
+        // (tried in session 12: slower at 256 × 1, docs/benchmarks.md).
         let bound = NIOLoopBound(Array(run), eventLoop: loop)
         ledger.whenSettled(write) { outcome in
             if loop.inEventLoop {
-                Self.deliver(outcome, to: bound.value, lsn: lsn)
+                Self.deliver(outcome, to: bound.value[...], lsn: lsn)
             } else {
-                loop.execute { Self.deliver(outcome, to: bound.value, lsn: lsn) }
+                loop.execute { Self.deliver(outcome, to: bound.value[...], lsn: lsn) }
             }
         }
     }
 
+    /// Answers every request of `run` with `reply(entry)`.
+    private static func answerAll(_ run: ArraySlice<Entry>, _ reply: (Entry) -> Message) {
+        // By index: `for e in run` would copy each entry (its request and references).
+        for i in run.indices { answer(run, at: i, with: reply(run[i])) }
+    }
+
+    /// Writes the reply of `run[i]` to its connection, flushed only if the next entry is
+    /// another connection's: a connection's consecutive replies (its pipelined requests,
+    /// decoded by one read) leave in one flush, and a connection with one reply in the
+    /// record gets one `writeAndFlush` (a separate write and flush cost NIO about 500
+    /// instructions more).
+    @inline(__always)
+    private static func answer(_ run: ArraySlice<Entry>, at i: Int, with reply: Message) {
+        let next = i + 1
+        let last = next == run.endIndex || run[next].session !== run[i].session
+        run[i].session.answered(reply, to: run[i].request, route: run[i].route, flush: last)
+    }
+
     /// Answers each request of a record with its own slice of the results.
-    private static func deliver(_ outcome: Result<BatchResults, EngineError>, to run: [Entry], lsn: UInt64) {
+    private static func deliver(_ outcome: Result<BatchResults, EngineError>, to run: ArraySlice<Entry>, lsn: UInt64) {
         let results: BatchResults
         switch outcome {
         case .success(let r): results = r
         case .failure(let error):
-            for e in run { e.answer(.errorReply(RequestExecutor.errorReply(error, request: e.request, id: e.id))) }
+            answerAll(run) { e in .errorReply(RequestExecutor.errorReply(error, request: e.request, id: e.id)) }
             return
         }
         switch results {
         case .accounts(let r):
             precondition(run.count == 1, "a plain batch answers one request")
-            run[0].answer(.reply(id: run[0].id, .createAccounts(r), stateLSN: lsn))
+            answer(run, at: run.startIndex, with: .reply(id: run[run.startIndex].id, .createAccounts(r), stateLSN: lsn))
         case .transfers(let r):
             precondition(run.count == 1, "a plain batch answers one request")
-            run[0].answer(.reply(id: run[0].id, .createTransfers(r), stateLSN: lsn))
+            answer(run, at: run.startIndex, with: .reply(id: run[run.startIndex].id, .createTransfers(r), stateLSN: lsn))
         case .accountRequests(let each):
             precondition(each.count == run.count, "a coalesced record answers each of its requests")
-            // By index: `zip` would copy each entry (its request and closure) out of the array.
-            for i in run.indices { run[i].answer(.reply(id: run[i].id, .createAccounts(each[i]), stateLSN: lsn)) }
+            // By index: `zip` would copy each entry (its request and references) out of the array.
+            // `each` counts from 0, `run` from its start index (0 here, kept general).
+            for i in run.indices {
+                let results = each[i - run.startIndex]
+                answer(run, at: i, with: .reply(id: run[i].id, .createAccounts(results), stateLSN: lsn))
+            }
         case .transferRequests(let each):
             precondition(each.count == run.count, "a coalesced record answers each of its requests")
-            for i in run.indices { run[i].answer(.reply(id: run[i].id, .createTransfers(each[i]), stateLSN: lsn)) }
+            for i in run.indices {
+                let results = each[i - run.startIndex]
+                answer(run, at: i, with: .reply(id: run[i].id, .createTransfers(results), stateLSN: lsn))
+            }
         case .none:
             preconditionFailure("a create batch answered as a pulse")
         }
