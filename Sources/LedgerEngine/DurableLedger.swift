@@ -77,14 +77,15 @@ package final class DurableLedger: Sendable {
     /// batch they follow and merged into the serial layout as they are written.
     package static func openSharded(
         directory: String, shards: Int, segmentSize: Int = 64 << 20, allowDamaged: Bool = false,
-        snapshotEvery: UInt64 = 0, snapshotLogBytes: UInt64 = 0,
+        prepareSegments: Bool = true, snapshotEvery: UInt64 = 0, snapshotLogBytes: UInt64 = 0,
         clock: any BatchClock = WallClock(), epoch: UInt64 = 0, role: NodeRole = .primary,
         onSnapshot: @escaping @Sendable (SnapshotScheduler.Outcome) -> Void = { _ in }
     ) async throws(EngineError) -> DurableLedger {
         guard shards >= 1, shards <= ShardRouting.maxShards else {
             throw EngineError(.recoveryFailed, "shards must be between 1 and \(ShardRouting.maxShards), not \(shards)")
         }
-        let configuration = WALConfiguration(directory: directory, segmentSize: segmentSize, allowDamaged: allowDamaged)
+        let configuration = WALConfiguration(directory: directory, segmentSize: segmentSize, allowDamaged: allowDamaged,
+                                             prepareSegments: prepareSegments)
         return try await open(configuration, clock: clock, snapshotEvery: snapshotEvery, snapshotLogBytes: snapshotLogBytes,
                               epoch: epoch, role: role, onSnapshot: onSnapshot) {
             (checked) async throws(EngineError) -> Recovered in
@@ -110,15 +111,18 @@ package final class DurableLedger: Sendable {
     ///     since the last one (0: never); with `snapshotEvery`, whichever comes first.
     ///   - expectedTransfers: size the transfer id index for this many transfers now
     ///     (`Ledger.reserveCapacity`; 0: grow as needed).
+    ///   - prepareSegments: write the next log segment with zeros ahead, off the writer
+    ///     thread (`WALConfiguration.prepareSegments`).
     ///   - onSnapshot: told when each snapshot is written or fails (for logs and metrics;
     ///     a failed snapshot loses nothing, the log still holds every batch).
     package static func open(
-        directory: String, segmentSize: Int = 64 << 20, allowDamaged: Bool = false,
+        directory: String, segmentSize: Int = 64 << 20, allowDamaged: Bool = false, prepareSegments: Bool = true,
         snapshotEvery: UInt64 = 0, snapshotLogBytes: UInt64 = 0, expectedTransfers: Int = 0,
         clock: any BatchClock = WallClock(), epoch: UInt64 = 0, role: NodeRole = .primary,
         onSnapshot: @escaping @Sendable (SnapshotScheduler.Outcome) -> Void = { _ in }
     ) async throws(EngineError) -> DurableLedger {
-        let configuration = WALConfiguration(directory: directory, segmentSize: segmentSize, allowDamaged: allowDamaged)
+        let configuration = WALConfiguration(directory: directory, segmentSize: segmentSize, allowDamaged: allowDamaged,
+                                             prepareSegments: prepareSegments)
         return try await open(configuration, clock: clock, snapshotEvery: snapshotEvery, snapshotLogBytes: snapshotLogBytes,
                               epoch: epoch, role: role, onSnapshot: onSnapshot) {
             (checked) async throws(EngineError) -> Recovered in

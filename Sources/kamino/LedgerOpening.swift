@@ -25,11 +25,12 @@ enum LedgerOpening {
         if settings.shards > 1 {
             ledger = try await DurableLedger.openSharded(
                 directory: settings.data, shards: settings.shards, allowDamaged: acceptDataLoss,
-                snapshotEvery: settings.snapshotEvery, snapshotLogBytes: settings.snapshotLogBytes, role: role,
+                prepareSegments: settings.prepareSegments, snapshotEvery: settings.snapshotEvery, snapshotLogBytes: settings.snapshotLogBytes, role: role,
                 onSnapshot: onSnapshot)
         } else {
             ledger = try await DurableLedger.open(
-                directory: settings.data, allowDamaged: acceptDataLoss, snapshotEvery: settings.snapshotEvery,
+                directory: settings.data, allowDamaged: acceptDataLoss, prepareSegments: settings.prepareSegments,
+                snapshotEvery: settings.snapshotEvery,
                 snapshotLogBytes: settings.snapshotLogBytes, expectedTransfers: settings.expectedTransfers, role: role,
                 onSnapshot: onSnapshot)
         }

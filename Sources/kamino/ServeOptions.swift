@@ -24,6 +24,9 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Size the transfer id index for this many transfers at start-up, so it never grows below that (about 13 bytes each; default 0: grow as needed).")
     var expectedTransfers: String?
 
+    @Option(help: "Write the next log segment with zeros ahead, off the writer thread: on (default; shorter fsyncs) or off (the log is written once, for disks whose bandwidth or write endurance matters more).")
+    var prepareSegments: String?
+
     @Option(help: "Config file (default config/kamino.toml, used if present).")
     var config: String?
 
@@ -94,7 +97,7 @@ struct ServeOptions: ParsableArguments {
             return try ServeSettings.resolve(
                 flags: .init(data: data, listen: listen, metrics: metrics, snapshotEvery: snapshotEvery,
                              snapshotLogBytes: snapshotLogBytes, shards: shards,
-                             expectedTransfers: expectedTransfers, logLevel: logLevel, logFormat: logFormat,
+                             expectedTransfers: expectedTransfers, prepareSegments: prepareSegments, logLevel: logLevel, logFormat: logFormat,
                              replication: replication, replicationListen: replicationListen, syncQuorum: syncQuorum,
                              syncTimeoutMs: syncTimeoutMs, nodeId: nodeId, advertise: advertise, primary: primary,
                              etcd: etcd, cluster: cluster, leaseTtlMs: leaseTtlMs,

@@ -37,6 +37,9 @@ struct ServeSettings {
     var shards: Int
     /// Transfers the id index is sized for at start-up (0: grow as needed).
     var expectedTransfers: Int = 0
+    /// Write the next log segment with zeros ahead, off the writer thread (`on`, the
+    /// default): shorter fsyncs, at the price of writing the log twice (docs/wal.md).
+    var prepareSegments = true
     /// The lowest level logged, and the log line format.
     var logLevel: Logger.Level = .info
     var logFormat: LogFormat = .text
@@ -61,6 +64,7 @@ struct ServeSettings {
         var snapshotLogBytes: String? = nil
         var shards: String? = nil
         var expectedTransfers: String? = nil
+        var prepareSegments: String? = nil
         var logLevel: String? = nil
         var logFormat: String? = nil
         var replication: String? = nil
@@ -97,7 +101,7 @@ struct ServeSettings {
             file = try load(defaultConfigPath)
         }
         let known = Set(["data", "listen", "metrics", "snapshot_every", "snapshot_log_bytes", "shards", "expected_transfers",
-                         "log_level", "log_format"]).union(ReplicationSettings.keys).union(SecuritySettings.keys).union(TLSSettings.keys)
+                         "prepare_segments", "log_level", "log_format"]).union(ReplicationSettings.keys).union(SecuritySettings.keys).union(TLSSettings.keys)
         if let unknown = file.keys.sorted().first(where: { !known.contains($0) }) {
             let line = file[unknown]?.line ?? 0
             throw ConfigError(.unknownKey, "\(filePath):\(line): unknown key `\(unknown)` (known: \(known.sorted().joined(separator: ", ")))")
@@ -106,7 +110,8 @@ struct ServeSettings {
             flags: [
                 "data": flags.data, "listen": flags.listen, "metrics": flags.metrics,
                 "snapshot_every": flags.snapshotEvery, "snapshot_log_bytes": flags.snapshotLogBytes, "shards": flags.shards,
-                "expected_transfers": flags.expectedTransfers, "log_level": flags.logLevel, "log_format": flags.logFormat,
+                "expected_transfers": flags.expectedTransfers, "prepare_segments": flags.prepareSegments,
+                "log_level": flags.logLevel, "log_format": flags.logFormat,
                 "replication": flags.replication, "replication_listen": flags.replicationListen,
                 "sync_quorum": flags.syncQuorum, "sync_timeout_ms": flags.syncTimeoutMs, "node_id": flags.nodeId,
                 "advertise": flags.advertise, "primary": flags.primary, "etcd": flags.etcd, "cluster": flags.cluster,
@@ -164,6 +169,11 @@ struct ServeSettings {
         if shards > 1 && expectedTransfers > 0 {
             throw ConfigError(.badValue, "\(expected.1): not supported with shards > 1 yet (\(shardsValue.1) is \(shards)); set expected_transfers to 0")
         }
+        let prepareValue = try pick("prepare_segments", flag: flags.prepareSegments, env: "KAMINO_PREPARE_SEGMENTS")
+            ?? ("on", "prepare_segments")
+        guard prepareValue.0 == "on" || prepareValue.0 == "off" else {
+            throw ConfigError(.badValue, "\(prepareValue.1): `\(prepareValue.0)` is not on or off")
+        }
         let levelValue = try pick("log_level", flag: flags.logLevel, env: "KAMINO_LOG_LEVEL") ?? ("info", "log_level")
         guard let logLevel = Logger.Level(rawValue: levelValue.0) else {
             throw ConfigError(.badValue, "\(levelValue.1): `\(levelValue.0)` is not a log level ("
@@ -193,6 +203,7 @@ struct ServeSettings {
             expectedTransfers: expectedTransfers,
             logLevel: logLevel, logFormat: logFormat,
             origins: origins.mapValues(Self.describe), configFile: file.isEmpty && configPath == nil ? nil : filePath)
+        settings.prepareSegments = prepareValue.0 == "on"
         settings.replication = replication
         settings.security = security
         settings.tls = try TLSSettings.resolve(replicationEnabled: replication.enabled) { (key) throws(ConfigError) in
