@@ -61,8 +61,9 @@ final class SessionHandler: ChannelDuplexHandler {
     /// connection's requests of a record but the last (`answered(flush: false)`): replies
     /// are written without a flush, and the read's end (or the last reply's
     /// `writeAndFlush`) flushes them all at once (one `write` system call for the replies
-    /// of one read, or of one record, instead of one per reply). Their slots and bytes are accounted as before: the channel's
-    /// writability counts written bytes whether flushed or not.
+    /// of one read, or of one record, instead of one per reply). Their slots and bytes are
+    /// accounted as before: the channel's writability counts written bytes whether flushed
+    /// or not.
     @exclusivity(unchecked) private var holdFlush = false
     /// A reply was written while `holdFlush` was true and not flushed yet.
     @exclusivity(unchecked) private var unflushed = false
@@ -330,7 +331,6 @@ final class SessionHandler: ChannelDuplexHandler {
         finished(reply, request: request, bound: route.bound, context: route.context)
         holdFlush = held
     }
-
 
     /// Starts a create (coalesced with this loop turn's others) or a read of the serial
     /// layout right here, with no task; false for what needs one (admin operations, the

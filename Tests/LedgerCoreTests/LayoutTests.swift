@@ -205,15 +205,19 @@ struct StorageStructureTests {
         #expect((0..<model.count).allSatisfy { list[$0] == model[$0] })
     }
 
-    @Test("A store that prefaults its next chunk keeps every record, and withdraws every chunk before freeing it")
-    func prefaultingStore() {
-        let provisioner = RecordingProvisioner()
-        let owner = OwnedChunkedStore<Transfer>(provisioner: provisioner)
-        let store = owner.store
+    /// Appends 40,000 transfers (three chunks of 16,384 and a spare) and checks each is kept.
+    private func appendFortyThousand(to store: ChunkedStore<Transfer>) {
         for i in 0..<40_000 { store.append(Transfer(id: UInt128(i + 1), amount: UInt128(i))) }
         #expect(store.count == 40_000)
         #expect(store.enumerated().allSatisfy { $0.element.id == UInt128($0.offset + 1) && $0.element.amount == UInt128($0.offset) })
         #expect(store.memoryBytes == 4 * 16_384 * 128)  // three chunks in use and the spare
+    }
+
+    @Test("A store that prefaults its next chunk keeps every record, and withdraws every chunk before freeing it")
+    func prefaultingStore() {
+        let provisioner = RecordingProvisioner()
+        let owner = OwnedChunkedStore<Transfer>(provisioner: provisioner)
+        appendFortyThousand(to: owner.store)
         #expect(provisioner.requests == 3)  // a spare after each new chunk
         _ = consume owner  // frees the store: it withdraws every chunk first
         #expect(provisioner.outstanding.isEmpty)
@@ -224,11 +228,7 @@ struct StorageStructureTests {
         let provisioner = RecordingProvisioner()
         provisioner.handsBlocks = true
         let owner = OwnedChunkedStore<Transfer>(provisioner: provisioner)
-        let store = owner.store
-        for i in 0..<40_000 { store.append(Transfer(id: UInt128(i + 1), amount: UInt128(i))) }
-        #expect(store.count == 40_000)
-        #expect(store.enumerated().allSatisfy { $0.element.id == UInt128($0.offset + 1) && $0.element.amount == UInt128($0.offset) })
-        #expect(store.memoryBytes == 4 * 16_384 * 128)  // three chunks in use and the spare
+        appendFortyThousand(to: owner.store)
         #expect(provisioner.blocksHanded == 3)  // every spare from the stock
         #expect(provisioner.requests == 0)  // none allocated here and faulted in afterwards
         _ = consume owner
