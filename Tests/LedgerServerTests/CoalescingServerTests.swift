@@ -73,7 +73,7 @@ struct CoalescingServerTests {
             Issue.record("no digest")
             return
         }
-        #expect(server.terminate() == 0)
+        server.expectCleanExit()
 
         // The oracle: the log's requests, in its order, each applied alone to a fresh ledger
         // under the timestamp it was logged with.
@@ -130,6 +130,6 @@ struct CoalescingServerTests {
             return
         }
         #expect(replayed == live)
-        #expect(server.terminate() == 0)
+        server.expectCleanExit()
     }
 }

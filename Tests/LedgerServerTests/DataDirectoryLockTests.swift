@@ -54,7 +54,7 @@ struct DataDirectoryLockTests {
             return
         }
         #expect(found.map(\.id) == [100, 101])
-        #expect(first.terminate() == 0)
+        first.expectCleanExit()
 
         // And after a restart nothing acknowledged is missing.
         first = try #require(ServerProcess.start(dataDir: dir), "restart failed")

@@ -50,7 +50,7 @@ struct DiskFullTests {
             let server = try #require(ServerProcess.start(dataDir: dir, extra: layout))
             let client = try #require(WireTestClient(port: server.port))
             #expect(allCreated(client.call(.createAccounts([1, 2].map { Account(id: $0, ledger: 1, code: 1) }))))
-            #expect(server.terminate() == 0)
+            server.expectCleanExit()
         }
         // Then with writes beyond 1 MiB of any file refused (SIGXFSZ ignored: EFBIG).
         let launcher = ["/bin/sh", "-c", "ulimit -S -f \((1 << 20) / 512) && trap '' XFSZ && exec \"$0\" \"$@\""]
@@ -167,7 +167,7 @@ struct DiskFullTests {
         let failureLines = server.output.split(separator: "\n").filter { $0.contains("log write failed: writes answer") }
         #expect(failureLines.count == 1, "logged once:\n\(server.output)")
         #expect(server.output.contains("writes resume"))
-        #expect(server.terminate() == 0)
+        server.expectCleanExit()
 
         // The dir is valid, and a restart has exactly the acknowledged transfers.
         let kamino = try #require(builtExecutable("kamino"))
@@ -176,7 +176,7 @@ struct DiskFullTests {
         let again = try #require(ServerProcess.start(dataDir: dir, extra: layout), "the restart failed")
         defer { again.terminate() }
         try expectState(try #require(WireTestClient(port: again.port)), episode)
-        #expect(again.terminate() == 0)
+        again.expectCleanExit()
     }
 
     /// The ledger holds every acknowledged transfer and no refused one.

@@ -47,7 +47,7 @@ struct PulseTests {
         }
         let before = try #require(digest(client))
         #expect(before.contains("\"lsn\":3"), "accounts, transfer, pulse: \(before)")
-        #expect(server.terminate() == 0)
+        server.expectCleanExit()
 
         server = try #require(ServerProcess.start(dataDir: dir, extra: extra), "the restart failed")
         let again = try #require(WireTestClient(port: server.port))

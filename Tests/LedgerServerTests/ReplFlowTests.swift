@@ -24,7 +24,7 @@ struct ReplFlowTests {
             "create_transfers id=100 debit_account_id=1 credit_account_id=2 amount=500 ledger=700 code=1",
             "create_transfers id=101 debit_account_id=2 credit_account_id=1 amount=501 ledger=700 code=1",
         ], log: dir + ".repl1")
-        #expect(first.terminate() == 0)
+        first.expectCleanExit()
         #expect(created.status == 0, "\(created.output)")
         #expect(created.output.split(separator: "\n").filter { $0.contains("\"status\": \"created\"") }.count == 3)
         #expect(created.output.contains("\"status\": \"exceeds_credits\""))

@@ -1,5 +1,6 @@
 import KaminoTestSupport
 import Glibc
+import Testing
 
 /// A real `kamino serve` process on 127.0.0.1 with an ephemeral port and its own data dir.
 final class ServerProcess {
@@ -87,6 +88,16 @@ final class ServerProcess {
         waitpid(pid, &status, 0)
         exited = true
         return nil
+    }
+
+    /// Sends SIGTERM and expects exit status 0. On anything else the test records the end
+    /// of the server's output, which the test's directory cleanup would otherwise delete.
+    func expectCleanExit(timeout: Double = 20, sourceLocation: SourceLocation = #_sourceLocation) {
+        let status = terminate(timeout: timeout)
+        #expect(
+            status == 0,
+            "the server did not exit 0 on SIGTERM (status \(status.map { String($0) } ?? "none: killed or signalled")); its output ends:\n\(output.suffix(4000))",
+            sourceLocation: sourceLocation)
     }
 
     /// Sends SIGKILL and reaps the process; returns true if it was still running (it died

@@ -111,7 +111,7 @@ struct ServerTests {
                 }
             }
             #expect(acknowledged.count == 500)
-            #expect(server.terminate() == 0)
+            server.expectCleanExit()
             #expect(server.output.contains("stopped"))
         }
         let again = try #require(ServerProcess.start(dataDir: dir), "the restart failed")
@@ -122,7 +122,7 @@ struct ServerTests {
             return
         }
         #expect(found.map(\.id) == acknowledged)
-        #expect(again.terminate() == 0)
+        again.expectCleanExit()
     }
 
     @Test func badFramesGetErrorRepliesAndOthersCarryOn() throws {

@@ -49,7 +49,7 @@ struct ShardedServerTests {
             }
             #expect(!history.isEmpty)
             #expect(history.map(\.timestamp) == history.map(\.timestamp).sorted())
-            #expect(server.terminate() == 0)
+            server.expectCleanExit()
         }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         #expect(names.contains { $0.hasPrefix("snapshot-") && $0.hasSuffix(".snap") }, "no snapshot in \(names)")
@@ -66,7 +66,7 @@ struct ShardedServerTests {
             return
         }
         #expect(after == balances)
-        #expect(again.terminate() == 0)
+        again.expectCleanExit()
     }
 
     @Test func expectedTransfersWithShardsOrOutOfRangeAreRefused() throws {

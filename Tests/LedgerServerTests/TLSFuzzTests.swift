@@ -123,6 +123,6 @@ struct TLSFuzzTests {
         #expect(try await good.lookupAccounts([1]).count == 1)
         #expect(try await good.createAccounts([Account(id: 2, ledger: 700, code: 10)]).map(\.status) == [.created])
         await good.close()
-        #expect(server.terminate() == 0)
+        server.expectCleanExit()
     }
 }

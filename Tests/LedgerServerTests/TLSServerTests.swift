@@ -78,7 +78,7 @@ struct TLSServerTests {
         #expect(text.contains("kamino_tls_failures_total{reason=\"handshake_failed\"}"), "\(text)")
         #expect(server.output.contains("event=tls_failed"), "\(server.output)")
         #expect(server.output.contains("127.0.0.1"))
-        #expect(server.terminate() == 0)
+        server.expectCleanExit()
     }
 
     @Test func sighupReloadsTheCertificates() async throws {
@@ -105,7 +105,7 @@ struct TLSServerTests {
         await before.close()
         await fresh.close()
         await stale.close()
-        #expect(server.terminate() == 0)
+        server.expectCleanExit()
     }
 
     @Test func mutualTLSRefusesAClientWithoutACertificate() async throws {
@@ -123,7 +123,7 @@ struct TLSServerTests {
             privateKey: certificates.clientKey))
         #expect(try await holder.createAccounts([Account(id: 1, ledger: 700, code: 10)]).map(\.status) == [.created])
         await holder.close()
-        #expect(server.terminate() == 0)
+        server.expectCleanExit()
     }
 
     /// `--tls-crl`: a client certificate the CA revoked is refused, others of the CA still
@@ -160,7 +160,7 @@ struct TLSServerTests {
         #expect(try await first.lookupAccounts([1]).count == 1)
         await first.close()
         #expect(server.output.contains("event=tls_failed"), "\(server.output)")
-        #expect(server.terminate() == 0)
+        server.expectCleanExit()
 
         // A file that holds no CRL is refused at start, with the file named.
         let empty = certificates.directory + "/empty.pem"
@@ -189,7 +189,7 @@ struct TLSServerTests {
         let trusting = try client(server.port, tls: KaminoTLSOptions(caFile: certificates.caCertificate))
         #expect(try await trusting.lookupAccounts([1]).isEmpty)
         await trusting.close()
-        #expect(server.terminate() == 0)
+        server.expectCleanExit()
     }
 
     @Test func metricsPortSpeaksTLSOnly() async throws {
@@ -203,7 +203,7 @@ struct TLSServerTests {
         #expect(String(decoding: answer, as: UTF8.self).hasPrefix("HTTP/1.1 200 OK"))
         let plain = rawExchange(port: port, bytes: Array("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
         #expect(plain.isEmpty, "the metrics port answered plaintext HTTP")
-        #expect(server.terminate() == 0)
+        server.expectCleanExit()
     }
 
     @Test func followerReplicatesOverMutualTLS() async throws {
@@ -244,8 +244,8 @@ struct TLSServerTests {
         }
         #expect(caughtUp, "the follower did not reach LSN \(lastLSN) over TLS")
         await writer.close()
-        #expect(follower.terminate() == 0)
-        #expect(primary.terminate() == 0)
+        follower.expectCleanExit()
+        primary.expectCleanExit()
         let primaryDigest = try #require(try replayDigest(primary.dataDir))
         #expect(try replayDigest(follower.dataDir) == primaryDigest)
     }
