@@ -21,6 +21,8 @@ public struct KaminoTLSOptions: Sendable, Hashable {
     /// expired (fail closed). nil: no revocation check.
     public var crlFile: String?
 
+    /// TLS settings from the PEM files and names above; every argument is optional (with
+    /// none, the server's certificate is checked against the system's CAs).
     public init(caFile: String? = nil, certificateChain: String? = nil, privateKey: String? = nil,
                 serverName: String? = nil, crlFile: String? = nil) {
         self.caFile = caFile

@@ -39,11 +39,14 @@ public struct KaminoToken: Sendable, Hashable {
         }
     }
 
+    /// Two fixed tokens are equal when their text is; a provider equals only itself (the
+    /// value ``provider(_:)`` returned, and its copies).
     public static func == (a: KaminoToken, b: KaminoToken) -> Bool {
         if case .fixed(let x) = a.source, case .fixed(let y) = b.source { return x == y }
         return a.identity === b.identity
     }
 
+    /// Hashes a fixed token's text, or a provider's identity (consistent with `==`).
     public func hash(into hasher: inout Hasher) {
         if case .fixed(let token) = source { hasher.combine(token) } else { hasher.combine(ObjectIdentifier(identity)) }
     }

@@ -93,7 +93,7 @@ func sampleReport(mix: BenchMix = .transfers) -> BenchReport {
         #expect(JSONValue.double(.nan).render() == "null")
     }
 
-    @Test func htmlHasThePlotsAndTheirData() {
+    @Test func htmlHasThePlotsAndTheirData() throws {
         let html = HTMLReport.render(sampleReport(mix: .bank))
         #expect(html.hasPrefix("<!DOCTYPE html>"))
         #expect(!html.contains("http://") || !html.contains("<script src"), "no external resources")
@@ -109,6 +109,13 @@ func sampleReport(mix: BenchMix = .transfers) -> BenchReport {
         #expect(html.contains("Latency by percentile, per operation"))
         #expect(html.contains("Latency by percentile, per bank action"))
         #expect(html.contains("class=\"legend\">create_transfers</text>"))
+        // In the per-operation chart: exactly one line per operation, each with its legend
+        // entry (not one line per percentile).
+        let chart = try #require(html.components(separatedBy: "Latency by percentile, per operation").dropFirst().first?
+            .components(separatedBy: "</svg>").first)
+        let lines = chart.components(separatedBy: "<polyline data-series=\"").dropFirst().map { $0.prefix { $0 != "\"" } }
+        #expect(lines == ["create_transfers", "lookup_accounts"])
+        #expect(chart.components(separatedBy: "class=\"legend\">").count - 1 == 2)
         #expect(html.contains("Server memory"))
         #expect(html.contains("id=\"kamino-bench-data\""))
         // Each time-series polyline has one point per interval.

@@ -1,3 +1,4 @@
+import LedgerClient
 import Testing
 @testable import LedgerBench
 
@@ -74,6 +75,27 @@ import Testing
         #expect(s.requestsDue(before: 1) == 200)
         #expect(s.requestsDue(before: 0.0001) == 1)
         #expect(s.requestsDue(before: 0) == 0)
+    }
+
+    /// Coordinated omission: in the open model a request's latency counts from its intended
+    /// send time, so a request the senders took late carries the wait in its latency.
+    @Test func openModelLatencyCountsFromTheIntendedSendTime() async throws {
+        let loop = OpenLoop(schedule: .constant(100, seconds: 1), cap: 1)
+        let start = monotonicNanos() - 200_000_000  // the schedule began 200 ms ago
+        loop.begin(at: start)
+        let control = RunControl(transferLimit: nil)
+        let first = try #require(await loop.nextDue(control))
+        let second = try #require(await loop.nextDue(control))
+        #expect(first == start && second == start + 10_000_000)
+        let late = await measure(from: second) { () throws(KaminoClientError) in 1 }
+        #expect(late.micros >= 190_000, "counted from the intended time, not the send: \(late.micros) µs")
+        #expect(Turn(due: second).origin() == second)
+        // The closed model counts from the send.
+        let closed = await measure { () throws(KaminoClientError) in 1 }
+        #expect(closed.micros < 190_000)
+        #expect(Turn(due: nil).origin() >= monotonicNanos() - 1_000_000_000)
+        let outcome = loop.outcome(seconds: 0.2)
+        #expect(outcome.sent == 2 && outcome.late == 2)
     }
 
     @Test func rampSchedulesAreMonotonicAndMatchTheIntegral() throws {

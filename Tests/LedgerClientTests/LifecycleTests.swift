@@ -1,6 +1,8 @@
+import Dispatch
 import LedgerClient
 import LedgerCore
 import Logging
+import NIOCore
 import NIOPosix
 import Synchronization
 import Testing
@@ -25,6 +27,33 @@ final class RecordingLogHandler: LogHandler, Sendable {
 
     func log(event: LogEvent) {
         lines.withLock { $0.append("\(event.message)") }
+    }
+}
+
+/// A group that hands out its inner group's loops and counts how often it was asked:
+/// shows that a client takes its loops from the group it was given, not from NIO's
+/// shared one.
+final class CountingEventLoopGroup: EventLoopGroup, Sendable {
+    let inner: MultiThreadedEventLoopGroup
+    private let asked = Mutex(0)
+    var loopsHandedOut: Int { asked.withLock { $0 } }
+
+    init(_ inner: MultiThreadedEventLoopGroup) { self.inner = inner }
+
+    func next() -> any EventLoop {
+        asked.withLock { $0 += 1 }
+        return inner.next()
+    }
+
+    func any() -> any EventLoop {
+        asked.withLock { $0 += 1 }
+        return inner.any()
+    }
+
+    func makeIterator() -> EventLoopIterator { inner.makeIterator() }
+
+    func shutdownGracefully(queue: DispatchQueue, _ callback: @escaping @Sendable ((any Error)?) -> Void) {
+        inner.shutdownGracefully(queue: queue, callback)
     }
 }
 
@@ -64,14 +93,17 @@ final class RecordingLogHandler: LogHandler, Sendable {
     }
 
     @Test func usesTheInjectedEventLoopGroupAndLogger() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let group = CountingEventLoopGroup(MultiThreadedEventLoopGroup(numberOfThreads: 1))
         let server = try await FakeServer.start()
         let handler = RecordingLogHandler()
         let client = try KaminoClient(
             addresses: [server.address], options: Fixtures.options(), eventLoopGroup: group,
             logger: Logger(label: "test", factory: { _ in handler }))
+        #expect(group.loopsHandedOut == 0, "connects lazily")
         #expect(try await client.createAccounts([Fixtures.account(1)]).map(\.status) == [.created])
         #expect(handler.messages.contains("connected"))
+        // Its one connection runs on a loop of the given group.
+        #expect(group.loopsHandedOut == 1)
         await client.close()
         await server.stop()
         // The client runs on the group it was given: shutting the group down ends its
