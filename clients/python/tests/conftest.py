@@ -23,6 +23,8 @@ REPO = Path(__file__).resolve().parents[3]
 try:
     import kamino  # noqa: F401 (the installed package, as scripts/test-python runs it)
 except ImportError:  # run from the checkout without installing: use its sources
+    if os.environ.get("KAMINO_PYTHON_INSTALLED"):  # scripts/test-python installed it: a failure
+        raise
     sys.path.insert(0, str(REPO / "clients" / "python" / "src"))
 
 _LISTENING = re.compile(r"^listening on (\S+):(\d+)$", re.M)
