@@ -79,4 +79,60 @@ struct MetricsEndpointTests {
         #expect(loopbackHTTPGet(port: port, path: "/readyz")?.status == 200)
         #expect(loopbackHTTPGet(port: port, path: "/nothing")?.status == 404)
     }
+
+    @Test func snapshotLSNAndBuildMetricsMove() throws {
+        let dir = temporaryDataDir("metrics-snapshot")
+        defer { removeDataDir(dir) }
+        let server = try #require(ServerProcess.start(dataDir: dir, extra: ["--snapshot-every", "2"], metrics: true),
+                                  "kamino serve did not start")
+        defer { server.terminate() }
+        let port = try #require(server.metricsPort)
+        let before = loopbackHTTPGet(port: port, path: "/metrics")?.body ?? ""
+        #expect(sample(before, "kamino_snapshot_age_seconds") == -1, "no snapshot yet: \(before)")
+        #expect(sample(before, "kamino_snapshot_write_seconds_count") ?? 0 == 0)
+
+        let client = try #require(WireTestClient(port: server.port))
+        #expect(allCreated(client.call(.createAccounts(accounts(1)))))
+        #expect(allCreated(client.call(.createTransfers([transfer(10, from: 1, to: 2, amount: 5)]))))
+        // The snapshot at LSN 2 is written in the background.
+        var body = ""
+        let deadline = monotonicSeconds() + 30
+        repeat {
+            body = loopbackHTTPGet(port: port, path: "/metrics")?.body ?? ""
+            if sample(body, "kamino_snapshot_write_seconds_count") == 1 { break }
+            usleep(50_000)
+        } while monotonicSeconds() < deadline
+        #expect(sample(body, "kamino_snapshot_write_seconds_count") == 1, "no snapshot written: \(body)")
+        #expect((sample(body, "kamino_snapshot_write_seconds_sum") ?? -1) > 0)
+        #expect((sample(body, "kamino_snapshot_size_bytes") ?? 0) > 0)
+        let age = sample(body, "kamino_snapshot_age_seconds") ?? -1
+        #expect(age >= 0 && age < 60, "snapshot age \(age)")
+        #expect(sample(body, "kamino_log_durable_lsn") == 2)
+        #expect(sample(body, "kamino_log_logged_lsn") == 2, "the applied LSN")
+        #expect((sample(body, "kamino_recovery_seconds") ?? -1) >= 0)
+        #expect((sample(body, "process_resident_memory_bytes") ?? 0) > Double(1 << 20))
+        #expect((sample(body, "process_open_fds") ?? 0) >= 3)
+        #expect(sample(body, "kamino_connections_open") == 1)
+        #expect((sample(body, "kamino_received_bytes_total") ?? 0) > 0)
+        #expect((sample(body, "kamino_sent_bytes_total") ?? 0) > 0)
+
+        // kamino_build_info carries what `kamino --version` prints.
+        let kamino = try #require(builtExecutable("kamino"))
+        let versionLog = dir + ".version.out"
+        #expect(runProcess([kamino, "--version"], log: versionLog) == 0)
+        let version = String(decoding: fileBytes(versionLog), as: UTF8.self)
+        let words = version.split(whereSeparator: { $0 == " " || $0 == "(" || $0 == ")" || $0 == "\n" })
+        try #require(words.count == 4 && words[0] == "kamino" && words[2] == "commit", "kamino --version: \(version)")
+        #expect(body.contains("kamino_build_info{version=\"\(words[1])\",commit=\"\(words[3])\"} 1")
+                    || body.contains("kamino_build_info{commit=\"\(words[3])\",version=\"\(words[1])\"} 1"),
+                "\(version) vs \(body.split(separator: "\n").filter { $0.hasPrefix("kamino_build_info") })")
+    }
+}
+
+/// The value of the sample `name` (the whole series name, labels included) in a scrape.
+private func sample(_ body: String, _ name: String) -> Double? {
+    for line in body.split(separator: "\n") where line.hasPrefix(name + " ") {
+        return Double(line.dropFirst(name.count + 1))
+    }
+    return nil
 }
