@@ -182,5 +182,12 @@ struct ConfigFileTests {
         let (status, output) = try serve(["--data", other, "--listen", "127.0.0.1:\(first.port)", "--metrics", "off"], in: base)
         #expect(status != nil && status != 0, "\(output)")
         #expect(output.contains("already in use"), "\(output)")
+        #expect(output.contains("listens on port \(first.port)") && output.contains("choose another port"), "\(output)")
+        // The metrics port too, in the same words.
+        let (metricsStatus, metricsOutput) = try serve(
+            ["--data", other, "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:\(first.port)"], in: base)
+        #expect(metricsStatus != nil && metricsStatus != 0, "\(metricsOutput)")
+        #expect(metricsOutput.contains("cannot serve metrics on 127.0.0.1:\(first.port): the address is already in use"),
+                "\(metricsOutput)")
     }
 }

@@ -123,6 +123,13 @@ struct MetricsEndpointTests {
         let version = String(decoding: fileBytes(versionLog), as: UTF8.self)
         let words = version.split(whereSeparator: { $0 == " " || $0 == "(" || $0 == ")" || $0 == "\n" })
         try #require(words.count == 4 && words[0] == "kamino" && words[2] == "commit", "kamino --version: \(version)")
+        #expect(words[1].split(separator: ".").count == 3 && words[1].split(separator: ".").allSatisfy { Int($0) != nil })
+        // Built from a git checkout (this one), the commit is recorded: 12 hex digits.
+        let root = String(#filePath).split(separator: "/").dropLast(3).joined(separator: "/")
+        if runProcess(["/usr/bin/git", "-C", "/" + root, "rev-parse", "HEAD"], log: dir + ".git.out") == 0 {
+            let commit = words[3].split(separator: "-").first ?? ""
+            #expect(commit.count == 12 && commit.allSatisfy(\.isHexDigit), "kamino --version: \(version)")
+        }
         #expect(body.contains("kamino_build_info{version=\"\(words[1])\",commit=\"\(words[3])\"} 1")
                     || body.contains("kamino_build_info{commit=\"\(words[3])\",version=\"\(words[1])\"} 1"),
                 "\(version) vs \(body.split(separator: "\n").filter { $0.hasPrefix("kamino_build_info") })")

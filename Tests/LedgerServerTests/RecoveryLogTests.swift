@@ -41,6 +41,14 @@ struct RecoveryLogTests {
         fsync(fd)
         close(fd)
 
+        // `wal verify` says what a start would cut, and does not pass (exit 1: a crash's trace).
+        let verifyLog = dir + ".verify.out"
+        #expect(runProcess([kamino, "wal", "verify", dir], log: verifyLog) == 1)
+        let verify = String(decoding: fileBytes(verifyLog), as: UTF8.self)
+        #expect(verify.contains("CUT: a start cuts the log at log-00000000000000000001.wal offset \(tornAt)"), "\(verify)")
+        #expect(verify.contains("LSN 3 on is dropped"), "\(verify)")
+        #expect(verify.contains("a start rebuilds LSN 2"), "\(verify)")
+
         let second = try #require(ServerProcess.start(dataDir: dir, extra: ["--log-format", "json"]),
                                   "restart after a torn tail failed")
         defer { second.terminate() }
@@ -68,6 +76,10 @@ struct RecoveryLogTests {
             return
         }
         #expect(found.map(\.amount) == [5])
+        // Cut and shut down cleanly: nothing is left for a start to change.
+        #expect(second.terminate() == 0)
+        #expect(runProcess([kamino, "wal", "verify", dir], log: dir + ".verify-after.out") == 0,
+                "\(String(decoding: fileBytes(dir + ".verify-after.out"), as: UTF8.self))")
     }
 
     @Test func snapshotFallbackAndStaleTemporariesAreLoggedAndRemoved() throws {
