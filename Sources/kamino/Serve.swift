@@ -33,7 +33,7 @@ struct Serve: AsyncParsableCommand {
         bootstrapLogging(level: settings.logLevel, format: settings.logFormat)
         let logger = Logger(label: "kamino.serve")
         logSettings(settings, to: logger)
-        settings.security.log(to: logger)
+        settings.security.log(to: logger, origins: settings.origins)
         let tls: NodeTLS?
         do { tls = try settings.tls.map { (t) throws(StartupError) in try NodeTLS(t, replication: settings.replication.enabled) } } catch {
             throw exitFailure("error: \(error)")
@@ -97,6 +97,7 @@ struct Serve: AsyncParsableCommand {
             throw exitFailure("error: \(error)")
         }
 
+        services.append(ShutdownNotice(logger: logger))
         let serviceGroup = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -109,8 +110,12 @@ struct Serve: AsyncParsableCommand {
         }
         try? await group.shutdownGracefully()
         if let failure {
+            logger.critical("stopped on a failure", metadata: ["error": "\(failure)", "durable_lsn": "\(ledger.durableLSN)"])
             throw exitFailure("error: \(failure)")
         }
+        logger.notice("stopped: the log is closed", metadata: [
+            "data_dir": "\(StartupSummary.absolute(settings.data))", "durable_lsn": "\(ledger.durableLSN)",
+        ])
         announce("stopped")
     }
 

@@ -25,7 +25,8 @@ private func serve(
         if text.contains("listening on") {
             kill(pid, SIGTERM)
             waitpid(pid, &status, 0)
-            return (nil, text)
+            // With what it logged while stopping.
+            return (nil, String(decoding: fileBytes(out), as: UTF8.self))
         }
         usleep(20_000)
     }
@@ -102,7 +103,7 @@ struct ConfigFileTests {
         defer { removeDataDir(root) }
         writeText(base + "/kamino.toml", "data = \"ledger\"\nlisten = \"127.0.0.1:0\"\nmetrics = \"off\"\nshards = 3\nsnapshot_every = 7\n")
         let common = ["--config", "kamino.toml"]
-        let environment = ["KAMINO_SHARDS": "2", "KAMINO_DATA": base + "/from-env"]
+        let environment = ["KAMINO_SHARDS": "2", "KAMINO_DATA": base + "/from-env", "KAMINO_MAX_CONNECTIONS": "50"]
         // The file alone.
         var (status, output) = try serve(common, in: base)
         #expect(status == nil, "\(output)")
@@ -113,6 +114,7 @@ struct ConfigFileTests {
         #expect(output.contains("key=shards source=env KAMINO_SHARDS value=2"), "\(output)")
         #expect(output.contains("key=data source=env KAMINO_DATA value=\(base)/from-env"), "\(output)")
         #expect(output.contains("key=snapshot_every source=file kamino.toml:5 value=7"), "\(output)")
+        #expect(output.contains("key=max_connections source=env KAMINO_MAX_CONNECTIONS value=50"), "\(output)")
         #expect(access(base + "/from-env/kamino.control", F_OK) == 0, "the environment's data dir was not used")
         // Flags over both.
         (status, output) = try serve(common + ["--shards", "1", "--data", "from-flag"], in: base, environment: environment)
@@ -155,6 +157,15 @@ struct ConfigFileTests {
         #expect(status == nil, "\(output)")
         #expect(output.contains(" info kamino.serve: ") && output.contains("recovered"), "text lines at info: \(output)")
         #expect(!output.contains("{\"ts\""))
+        // Every setting says where it came from, and the shutdown is logged.
+        for line in ["key=prepare_segments source=default value=on", "key=replication source=default value=off",
+                     "key=auth source=default value=off", "key=max_connections source=default value=10000"] {
+            #expect(output.contains(line), "\(line): \(output)")
+        }
+        #expect(output.split(separator: "\n").filter { $0.contains("[kamino] setting") }.allSatisfy { $0.contains(" source=") },
+                "a setting without its source: \(output)")
+        #expect(output.contains("shutting down: no new connections"), "\(output)")
+        #expect(output.contains("durable_lsn=0") && output.contains("stopped: the log is closed"), "\(output)")
         (status, output) = try serve(common + ["--log-level", "warning"], in: base)
         #expect(status == nil, "\(output)")
         #expect(output.contains("listening on"))
