@@ -136,6 +136,68 @@ struct MetricsEndpointTests {
     }
 }
 
+extension MetricsEndpointTests {
+    /// The operator endpoint is up before recovery: /healthz answers while the log is
+    /// replayed, /readyz says 503 until the ledger takes writes, then 200.
+    @Test func healthzAnswersAndReadyzRefusesWhileRecovering() throws {
+        let dir = temporaryDataDir("metrics-recovering")
+        defer { removeDataDir(dir) }
+        // A log long enough that replaying it takes a while (debug build: well over 100 ms).
+        do {
+            let server = try #require(ServerProcess.start(dataDir: dir), "kamino serve did not start")
+            let client = try #require(WireTestClient(port: server.port, timeoutSeconds: 120))
+            #expect(allCreated(client.call(.createAccounts(accounts(1)))))
+            for batch in 0..<24 {
+                let base = UInt128(1_000_000 + batch * 10_000)
+                let transfers = (0..<8189).map { transfer(base + UInt128($0), from: 1, to: 2) }
+                _ = client.send(.createTransfers(transfers))
+            }
+            for _ in 0..<24 { #expect(allCreated(client.receive())) }
+            #expect(server.terminate() == 0)
+        }
+        let kamino = try #require(builtExecutable("kamino"))
+        let out = dir + ".recovering.out"
+        let pid = try #require(spawnProcess(
+            [kamino, "serve", "--data", dir, "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0"], stdout: out, stderr: out))
+        defer {
+            kill(pid, SIGTERM)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+        var metricsPort: UInt16?
+        var readyWhileRecovering: [Int] = []
+        var healthWhileRecovering: [Int] = []
+        var listening = false
+        let deadline = monotonicSeconds() + 60
+        while monotonicSeconds() < deadline && !listening {
+            let text = String(decoding: fileBytes(out), as: UTF8.self)
+            listening = text.contains("listening on")
+            if metricsPort == nil, let line = text.split(separator: "\n").first(where: { $0.hasPrefix("metrics on ") }),
+               let colon = line.lastIndex(of: ":") {
+                metricsPort = UInt16(line[line.index(after: colon)...])
+            }
+            if let port = metricsPort, !listening, !text.contains("recovered") {
+                // Asked before the recovery line was written: still recovering.
+                if let health = loopbackHTTPGet(port: port, path: "/healthz")?.status { healthWhileRecovering.append(health) }
+                if let ready = loopbackHTTPGet(port: port, path: "/readyz")?.status { readyWhileRecovering.append(ready) }
+            }
+            usleep(10_000)
+        }
+        let text = String(decoding: fileBytes(out), as: UTF8.self)
+        try #require(listening, "the server did not start: \(text)")
+        let port = try #require(metricsPort)
+        // The endpoint came up before the recovery finished.
+        let metricsAt = try #require(text.firstRange(of: "metrics on ")?.lowerBound)
+        let recoveredAt = try #require(text.firstRange(of: "[kamino] recovered")?.lowerBound, "\(text)")
+        #expect(metricsAt < recoveredAt, "the operator endpoint started only after recovery")
+        #expect(!healthWhileRecovering.isEmpty && healthWhileRecovering.allSatisfy { $0 == 200 }, "\(healthWhileRecovering)")
+        #expect(!readyWhileRecovering.isEmpty && readyWhileRecovering.allSatisfy { $0 == 503 }, "\(readyWhileRecovering)")
+        #expect(loopbackHTTPGet(port: port, path: "/readyz")?.status == 200)
+        let body = loopbackHTTPGet(port: port, path: "/metrics")?.body ?? ""
+        #expect(sample(body, "kamino_log_durable_lsn") == 25)
+    }
+}
+
 /// The value of the sample `name` (the whole series name, labels included) in a scrape.
 private func sample(_ body: String, _ name: String) -> Double? {
     for line in body.split(separator: "\n") where line.hasPrefix(name + " ") {
