@@ -214,7 +214,8 @@ final class SessionHandler: ChannelDuplexHandler {
             } catch let error as WireError {
                 ServerMetrics.bump(shared.metrics.badFrames)
                 sendError(ErrorReply(error), context: context)
-                if error.code.closesConnection || security?.decodeFailed() == true {
+                let closesForThePeer = security?.decodeFailed(error) == true
+                if error.code.closesConnection || closesForThePeer {
                     execute(state.stopInput(), context: context)
                     return
                 }

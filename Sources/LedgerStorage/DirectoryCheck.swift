@@ -12,7 +12,11 @@
 /// 6. The state that would be rebuilt ends before the control file's durable LSN, or
 ///    before its newest snapshot: refuse.
 /// 7. The directory holds snapshot files or a control file that promises state, and none
-///    of it is usable: refuse (a directory with Kamino files never starts empty).
+///    of it is usable: refuse (a directory with Kamino files never starts empty). Likewise
+///    a log whose first record does not read (bytes that are not a record, not the zeros
+///    of a segment never written) with no control file and no usable snapshot: without
+///    the control file nothing says the log was empty, so the cut would start an empty
+///    ledger from a directory that held one.
 /// 8. A torn tail above the durable LSN is cut (a crash's normal trace); the newest
 ///    snapshot failing its checksum falls back to an older one; stale temporaries are
 ///    removed: all reported, none refused.
@@ -201,6 +205,12 @@ package enum DirectoryCheck {
             verdict.refusals.append(
                 "the directory holds snapshot files but none is usable and the log holds no record: "
                     + corruptNames.joined(separator: ", "))
+        }
+        if logEnd == 0 && usable == nil && inventory.control == nil && inventory.controlProblem == nil,
+           let cut = log.cut, !cut.segmentGap, cut.firstMissingLSN == 1 {
+            verdict.refusals.append(
+                "the directory holds log segment \(cut.file) but not one readable record (\(cut.reason) at offset "
+                    + "\(cut.offset)), no usable snapshot and no control file: a start would begin an empty ledger")
         }
         // Rule 8 (with a refusal above, the cut happens only when the operator overrides).
         verdict.cut = log.cut

@@ -15,8 +15,6 @@ package final class WALWriter: Sendable {
     private let shared: WriterShared
     /// The configuration the log was opened with.
     package let configuration: WALConfiguration
-    /// The data directory's lock, held from before recovery until the writer thread has
-    /// finished (`close`), or until the writer is dropped.
     /// The directory's control file (`ControlFile`): what it must hold from now on.
     package let control: ControlFileKeeper
     /// What the start found and did: the snapshot to start from, a cut tail, skipped

@@ -27,7 +27,7 @@ struct Follow: AsyncParsableCommand {
         bootstrapLogging(level: settings.logLevel, format: settings.logFormat)
         let logger = Logger(label: "kamino.follow")
         logSettings(settings, to: logger)
-        settings.security.log(to: logger)
+        settings.security.log(to: logger, origins: settings.origins)
         guard let primary = settings.replication.primary else {
             throw exitFailure("error: --primary is required")
         }

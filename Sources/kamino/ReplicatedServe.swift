@@ -123,6 +123,7 @@ struct ReplicatedServe {
                 services.append(endpoint)
                 announce("metrics on \(Serve.describe(bound, fallback: metricsAddress.description))")
             }
+            services.append(ShutdownNotice(logger: logger))
             let serviceGroup = ServiceGroup(configuration: .init(
                 services: services.map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
@@ -161,6 +162,7 @@ struct ReplicatedServe {
             throw exitFailure("error: \(error)")
         }
         await shutdownLoops()
+        logger.notice("stopped: the log is closed", metadata: ["data_dir": "\(StartupSummary.absolute(settings.data))"])
         announce("stopped")
     }
 }

@@ -146,14 +146,29 @@ struct SecuritySettings {
     }
 
     /// Logs the settings, and loudly when authentication is off.
-    func log(to logger: Logger) {
+    /// Logs each setting with its value and its source (`origins`: `ServeSettings.origins`).
+    func log(to logger: Logger, origins: [String: String]) {
         for (key, value) in summary {
-            logger.info("setting", metadata: ["key": "\(key)", "value": "\(value)"])
+            logger.info("setting", metadata: ["key": "\(key)", "value": "\(value)",
+                                              "source": "\(Self.source(of: key, origins: origins))"])
         }
         if server.verifier == nil {
             logger.warning(
                 "AUTHENTICATION IS OFF: every client that reaches this node's loopback listeners may read and write every ledger (development only; docs/security.md)")
         }
+    }
+}
+
+extension SecuritySettings {
+    /// Where a summary line's value came from: its key's source, or for the lines that
+    /// stand for files (`auth_keys`, `metrics_token`) the source of the first file key set.
+    static func source(of key: String, origins: [String: String]) -> String {
+        let keys: [String] = switch key {
+        case "auth_keys": ["auth_hs256_secret_file", "auth_jwks_file", "auth_public_key_file"]
+        case "metrics_token": ["metrics_token_file"]
+        default: [key]
+        }
+        return keys.lazy.compactMap { origins[$0] }.first ?? "default"
     }
 }
 

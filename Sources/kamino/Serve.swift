@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 /// `kamino serve`: the primary. Opens (recovers) the data directory, serves clients over
 /// TCP until SIGTERM/SIGINT, then drains in-flight batches, closes the log and exits 0.
@@ -33,7 +34,7 @@ struct Serve: AsyncParsableCommand {
         bootstrapLogging(level: settings.logLevel, format: settings.logFormat)
         let logger = Logger(label: "kamino.serve")
         logSettings(settings, to: logger)
-        settings.security.log(to: logger)
+        settings.security.log(to: logger, origins: settings.origins)
         let tls: NodeTLS?
         do { tls = try settings.tls.map { (t) throws(StartupError) in try NodeTLS(t, replication: settings.replication.enabled) } } catch {
             throw exitFailure("error: \(error)")
@@ -49,6 +50,26 @@ struct Serve: AsyncParsableCommand {
         }
 
         let metrics = ServerMetrics(version: KaminoVersion.version, commit: KaminoVersion.commit)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        // The operator endpoint answers from before recovery: /healthz 200 while the process
+        // serves, /readyz 503 until the recovered ledger takes writes.
+        let serving = ServingSlot()
+        var endpoint: MetricsHTTPServer?
+        if let metricsAddress = settings.metrics {
+            let early = MetricsHTTPServer(
+                host: metricsAddress.host, port: metricsAddress.port, group: group,
+                bearerToken: settings.security.metricsToken, tls: tls?.clientPort,
+                ready: { serving.ledger?.acceptsWrites ?? false },
+                render: { metrics.render(ledger: serving.ledger, inFlight: serving.inFlight) })
+            do {
+                let bound = try await early.start()
+                announce("metrics on \(Self.describe(bound, fallback: metricsAddress.description))")
+            } catch {
+                try? await group.shutdownGracefully()
+                throw exitFailure("error: \(error)")
+            }
+            endpoint = early
+        }
         let ledger: DurableLedger
         do {
             try makeDirectories(settings.data)
@@ -57,6 +78,7 @@ struct Serve: AsyncParsableCommand {
         } catch {
             let text = (error as? EngineError)?.message ?? "\(error)"
             logger.critical("cannot start", metadata: ["error": "\(text)"])
+            try? await group.shutdownGracefully()
             throw exitFailure("error: \(text)")
         }
         let pulses: PulseScheduler
@@ -64,9 +86,9 @@ struct Serve: AsyncParsableCommand {
             pulses = try PulseScheduler.start(ledger, onOutcome: pulseOutcomeLogger(logger))
         } catch {
             await ledger.close()
+            try? await group.shutdownGracefully()
             throw exitFailure("error: pulse scheduler: \(error)")
         }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         var configuration = settings.serverConfiguration
         configuration.tls = tls?.clientPort
         let server = LedgerTCPServer(
@@ -78,16 +100,8 @@ struct Serve: AsyncParsableCommand {
         var services: [any Service] = [ledger, pulses, server]
         do {
             let address = try await server.start()
-            if let metricsAddress = settings.metrics {
-                let endpoint = MetricsHTTPServer(
-                    host: metricsAddress.host, port: metricsAddress.port, group: group,
-                    bearerToken: settings.security.metricsToken, tls: tls?.clientPort,
-                    ready: { ledger.acceptsWrites },
-                    render: { server.metrics.render(ledger: ledger, inFlight: server.inFlight) })
-                let bound = try await endpoint.start()
-                services.append(endpoint)
-                announce("metrics on \(Self.describe(bound, fallback: metricsAddress.description))")
-            }
+            serving.set(ledger: ledger, server: server)
+            if let endpoint { services.append(endpoint) }
             announce("listening on \(Self.describe(address, fallback: settings.listen.description))")
         } catch {
             try? await server.stop()
@@ -97,6 +111,7 @@ struct Serve: AsyncParsableCommand {
             throw exitFailure("error: \(error)")
         }
 
+        services.append(ShutdownNotice(logger: logger))
         let serviceGroup = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -109,8 +124,12 @@ struct Serve: AsyncParsableCommand {
         }
         try? await group.shutdownGracefully()
         if let failure {
+            logger.critical("stopped on a failure", metadata: ["error": "\(failure)", "durable_lsn": "\(ledger.durableLSN)"])
             throw exitFailure("error: \(failure)")
         }
+        logger.notice("stopped: the log is closed", metadata: [
+            "data_dir": "\(StartupSummary.absolute(settings.data))", "durable_lsn": "\(ledger.durableLSN)",
+        ])
         announce("stopped")
     }
 
@@ -118,4 +137,15 @@ struct Serve: AsyncParsableCommand {
         guard let ip = address.ipAddress, let port = address.port else { return fallback }
         return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
+}
+
+/// The ledger and client server a standalone `serve` runs, once recovered (nil before):
+/// what the operator endpoint, started before recovery, reports on.
+private final class ServingSlot: Sendable {
+    private let current = Mutex<(ledger: DurableLedger, server: LedgerTCPServer)?>(nil)
+
+    var ledger: DurableLedger? { current.withLock { $0?.ledger } }
+    var inFlight: Int { current.withLock { $0?.server.inFlight } ?? 0 }
+
+    func set(ledger: DurableLedger, server: LedgerTCPServer) { current.withLock { $0 = (ledger, server) } }
 }

@@ -19,10 +19,23 @@ func logSettings(_ settings: ServeSettings, to logger: Logger) {
         ("snapshot_log_bytes", "\(settings.snapshotLogBytes)"),
         ("shards", "\(settings.shards)"),
         ("expected_transfers", "\(settings.expectedTransfers)"),
+        ("prepare_segments", settings.prepareSegments ? "on" : "off"),
         ("log_level", settings.logLevel.rawValue),
         ("log_format", settings.logFormat.rawValue),
     ]
     for (key, value) in values {
+        logger.info("setting", metadata: ["key": "\(key)", "value": "\(value)", "source": origin(key)])
+    }
+    let r = settings.replication
+    let replication: [(String, String)] = !r.enabled ? [("replication", "off")] : [
+        ("replication", r.mode.rawValue), ("replication_listen", r.listen.description),
+        ("sync_quorum", "\(r.syncQuorum)"), ("sync_timeout_ms", "\(r.syncTimeoutMs)"),
+        ("node_id", r.nodeIdWasSet ? r.nodeId : "- (the advertised address)"), ("advertise", r.advertise.description),
+        ("advertise_replication", r.advertiseReplication?.description ?? "- (the bound address)"),
+        ("primary", r.primary?.description ?? "-"), ("etcd", r.etcd.isEmpty ? "-" : r.etcd.joined(separator: ",")),
+        ("cluster", r.cluster), ("lease_ttl_ms", "\(r.leaseTtlMs)"), ("retain_records", "\(r.retainRecords)"),
+    ]
+    for (key, value) in replication {
         logger.info("setting", metadata: ["key": "\(key)", "value": "\(value)", "source": origin(key)])
     }
     let tls: [(String, String)] = settings.tls.map { t in

@@ -111,6 +111,17 @@ struct DamagedDirectoryTests {
                        close(fd)
                    },
                    names: ["snapshot files but none is usable", SnapshotInfo.fileName(lsn: 500)]),
+        DamageCase(name: "only a segment whose first record does not read, no control file", snapshots: false,
+                   damage: { dir in
+                       for lsn in stride(from: 6, through: 46, by: 5) { unlink(segmentPath(dir, firstLSN: UInt64(lsn))) }
+                       unlink(dir + "/" + ControlFile.fileName)
+                       let fd = open(segmentPath(dir, firstLSN: 1), O_WRONLY)
+                       let garbage = [UInt8](repeating: 0xA5, count: 4096)
+                       _ = garbage.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+                       fsync(fd)
+                       close(fd)
+                   },
+                   names: ["not one readable record", SegmentName(firstLSN: 1).fileName, "an empty ledger"]),
         DamageCase(name: "log shorter than the snapshot", snapshots: true,
                    damage: { dir in
                        for lsn in [36, 41, 46] { unlink(segmentPath(dir, firstLSN: UInt64(lsn))) }
@@ -177,5 +188,44 @@ struct DamagedDirectoryTests {
         await ledger.close()
         // The control file now promises only what is left: the directory is clean again.
         #expect(runProcess([kamino, "wal", "verify", data], log: dir.path + "/verify.out") == 0)
+    }
+
+    @Test func operatorFlagOverridesTheRefusalOfServe() async throws {
+        let kamino = try #require(builtExecutable("kamino"))
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let data = dir.path + "/data"
+        try await writeDirectory(data, snapshots: false)
+        unlink(segmentPath(data, firstLSN: 46))
+        let out = dir.path + "/serve.out"
+        let pid = try #require(spawnProcess(
+            [kamino, "serve", "--data", data, "--listen", "127.0.0.1:0", "--metrics", "off", "--accept-data-loss"],
+            stdout: out, stderr: out))
+        var status: Int32 = 0
+        var text = ""
+        var exited = false
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            text = String(decoding: fileBytes(out), as: UTF8.self)
+            if text.contains("listening on") { break }
+            if waitpid(pid, &status, WNOHANG) == pid {
+                exited = true
+                break
+            }
+            usleep(20_000)
+        }
+        if !exited {
+            kill(pid, SIGTERM)
+            waitpid(pid, &status, 0)
+        }
+        text = String(decoding: fileBytes(out), as: UTF8.self)
+        #expect(!exited && text.contains("listening on"), "--accept-data-loss did not start: \(text)")
+        #expect(text.contains("critical") && text.contains("starting from less than the data directory promised"), "\(text)")
+        #expect(text.contains("LSN 46...50 missing"), "the overridden refusal is logged: \(text)")
+        #expect(text.contains("replayed_through_lsn=45"), "\(text)")
+        #expect((status >> 8) & 0xFF == 0 && status & 0x7F == 0, "exit status \(status)")
+        // The control file now promises what is left: a plain start and `wal verify` accept it.
+        #expect(runProcess([kamino, "wal", "verify", data], log: dir.path + "/verify.out") == 0,
+                "\(String(decoding: fileBytes(dir.path + "/verify.out"), as: UTF8.self))")
     }
 }

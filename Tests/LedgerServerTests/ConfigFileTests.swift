@@ -4,10 +4,16 @@ import Testing
 
 /// Runs `kamino serve` with `arguments` in `directory` until it is listening (then stops
 /// it) or exits; returns the exit status (nil when it was listening) and the output.
-private func serve(_ arguments: [String], in directory: String) throws -> (status: Int32?, output: String) {
+/// `environment` is set for the server only.
+private func serve(
+    _ arguments: [String], in directory: String, environment: [String: String] = [:]
+) throws -> (status: Int32?, output: String) {
     let kamino = try #require(builtExecutable("kamino"))
     let out = directory + "/serve.out"
-    let argv = ["/bin/sh", "-c", "cd '\(directory)' && exec '\(kamino)' serve " + arguments.map { "'\($0)'" }.joined(separator: " ")]
+    _ = unlink(out)
+    let assignments = environment.sorted { $0.key < $1.key }.map { "\($0.key)='\($0.value)' " }.joined()
+    let argv = ["/bin/sh", "-c", "cd '\(directory)' && \(assignments)exec '\(kamino)' serve "
+        + arguments.map { "'\($0)'" }.joined(separator: " ")]
     let pid = try #require(spawnProcess(argv, stdout: out, stderr: out))
     let deadline = monotonicSeconds() + 30
     var status: Int32 = 0
@@ -19,7 +25,8 @@ private func serve(_ arguments: [String], in directory: String) throws -> (statu
         if text.contains("listening on") {
             kill(pid, SIGTERM)
             waitpid(pid, &status, 0)
-            return (nil, text)
+            // With what it logged while stopping.
+            return (nil, String(decoding: fileBytes(out), as: UTF8.self))
         }
         usleep(20_000)
     }
@@ -90,6 +97,91 @@ struct ConfigFileTests {
         #expect(output.contains(message), "\(output)")
     }
 
+    @Test func flagsBeatEnvironmentBeatFile() throws {
+        let root = temporaryDataDir("config-precedence")
+        let base = String(root.dropLast("/data".count))
+        defer { removeDataDir(root) }
+        writeText(base + "/kamino.toml", "data = \"ledger\"\nlisten = \"127.0.0.1:0\"\nmetrics = \"off\"\nshards = 3\nsnapshot_every = 7\n")
+        let common = ["--config", "kamino.toml"]
+        let environment = ["KAMINO_SHARDS": "2", "KAMINO_DATA": base + "/from-env", "KAMINO_MAX_CONNECTIONS": "50"]
+        // The file alone.
+        var (status, output) = try serve(common, in: base)
+        #expect(status == nil, "\(output)")
+        #expect(output.contains("key=shards source=file kamino.toml:4 value=3"), "\(output)")
+        // The environment over the file.
+        (status, output) = try serve(common, in: base, environment: environment)
+        #expect(status == nil, "\(output)")
+        #expect(output.contains("key=shards source=env KAMINO_SHARDS value=2"), "\(output)")
+        #expect(output.contains("key=data source=env KAMINO_DATA value=\(base)/from-env"), "\(output)")
+        #expect(output.contains("key=snapshot_every source=file kamino.toml:5 value=7"), "\(output)")
+        #expect(output.contains("key=max_connections source=env KAMINO_MAX_CONNECTIONS value=50"), "\(output)")
+        #expect(access(base + "/from-env/kamino.control", F_OK) == 0, "the environment's data dir was not used")
+        // Flags over both.
+        (status, output) = try serve(common + ["--shards", "1", "--data", "from-flag"], in: base, environment: environment)
+        #expect(status == nil, "\(output)")
+        #expect(output.contains("key=shards source=flag value=1"), "\(output)")
+        // A relative --data is the working directory's, printed absolute.
+        #expect(output.contains("key=data source=flag value=\(base)/from-flag"), "\(output)")
+        #expect(access(base + "/from-flag/kamino.control", F_OK) == 0)
+    }
+
+    @Test(arguments: [
+        (["--snapshot-every=-5"], [:], "--snapshot-every: `-5` is not a non-negative integer"),
+        (["--snapshot-log-bytes=-1"], [:], "--snapshot-log-bytes: `-1` is not a byte count from 0 to"),
+        (["--shards", "0"], [:], "--shards: `0` is not a shard count from 1 to"),
+        (["--shards", "17"], [:], "--shards: `17` is not a shard count from 1 to"),
+        (["--expected-transfers=-3"], [:], "--expected-transfers: `-3` is not a transfer count from 0 to"),
+        ([], ["KAMINO_SHARDS": "-2"], "KAMINO_SHARDS: `-2` is not a shard count from 1 to"),
+        ([], ["KAMINO_SNAPSHOT_LOG_BYTES": "99999999999999999999"], "KAMINO_SNAPSHOT_LOG_BYTES: `99999999999999999999` is not a byte count"),
+        (["--listen", "127.0.0.1:70000"], [:], "--listen: `127.0.0.1:70000` is not HOST:PORT"),
+        (["--log-level", "loud"], [:], "--log-level: `loud` is not a log level"),
+        (["--log-format", "xml"], [:], "--log-format: `xml` is not a log format (text, json)"),
+    ] as [([String], [String: String], String)])
+    func badNumbersFromFlagsAndEnvironmentAreRangeErrors(_ flags: [String], _ environment: [String: String], _ message: String) throws {
+        let root = temporaryDataDir("config-range")
+        let base = String(root.dropLast("/data".count))
+        defer { removeDataDir(root) }
+        let (status, output) = try serve(["--data", root, "--listen", "127.0.0.1:0", "--metrics", "off"] + flags,
+                                         in: base, environment: environment)
+        #expect(status != nil && status != 0, "\(output)")
+        #expect(output.contains(message), "\(output)")
+        #expect(access(root, F_OK) != 0, "a refused configuration created the data directory")
+    }
+
+    @Test func logLevelAndFormatApply() throws {
+        let root = temporaryDataDir("config-log")
+        let base = String(root.dropLast("/data".count))
+        defer { removeDataDir(root) }
+        let common = ["--data", root, "--listen", "127.0.0.1:0", "--metrics", "off"]
+        var (status, output) = try serve(common, in: base)
+        #expect(status == nil, "\(output)")
+        #expect(output.contains(" info kamino.serve: ") && output.contains("recovered"), "text lines at info: \(output)")
+        #expect(!output.contains("{\"ts\""))
+        // Every setting says where it came from, and the shutdown is logged.
+        for line in ["key=prepare_segments source=default value=on", "key=replication source=default value=off",
+                     "key=auth source=default value=off", "key=max_connections source=default value=10000"] {
+            #expect(output.contains(line), "\(line): \(output)")
+        }
+        #expect(output.split(separator: "\n").filter { $0.contains("[kamino] setting") }.allSatisfy { $0.contains(" source=") },
+                "a setting without its source: \(output)")
+        #expect(output.contains("shutting down: no new connections"), "\(output)")
+        #expect(output.contains("durable_lsn=0") && output.contains("stopped: the log is closed"), "\(output)")
+        (status, output) = try serve(common + ["--log-level", "warning"], in: base)
+        #expect(status == nil, "\(output)")
+        #expect(output.contains("listening on"))
+        #expect(!output.contains("recovered") && !output.contains("starting kamino"), "info lines below warning: \(output)")
+        (status, output) = try serve(common + ["--log-format", "json"], in: base, environment: ["KAMINO_LOG_LEVEL": "debug"])
+        #expect(status == nil, "\(output)")
+        let lines = output.split(separator: "\n").filter { $0.hasPrefix("{") }
+        #expect(lines.contains { $0.contains("\"msg\":\"recovered\"") }, "\(output)")
+        #expect(lines.contains { $0.contains("\"key\":\"log_level\"") && $0.contains("\"source\":\"env KAMINO_LOG_LEVEL\"") && $0.contains("\"value\":\"debug\"") },
+                "\(output)")
+        // Every log line is JSON; only the announcements are plain.
+        for line in output.split(separator: "\n") where !line.hasPrefix("{") {
+            #expect(line.hasPrefix("listening on") || line.hasPrefix("stopped"), "not JSON: \(line)")
+        }
+    }
+
     @Test func bindErrorsAreExplained() throws {
         let dir = temporaryDataDir("config-bind")
         defer { removeDataDir(dir) }
@@ -101,5 +193,12 @@ struct ConfigFileTests {
         let (status, output) = try serve(["--data", other, "--listen", "127.0.0.1:\(first.port)", "--metrics", "off"], in: base)
         #expect(status != nil && status != 0, "\(output)")
         #expect(output.contains("already in use"), "\(output)")
+        #expect(output.contains("listens on port \(first.port)") && output.contains("choose another port"), "\(output)")
+        // The metrics port too, in the same words.
+        let (metricsStatus, metricsOutput) = try serve(
+            ["--data", other, "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:\(first.port)"], in: base)
+        #expect(metricsStatus != nil && metricsStatus != 0, "\(metricsOutput)")
+        #expect(metricsOutput.contains("cannot serve metrics on 127.0.0.1:\(first.port): the address is already in use"),
+                "\(metricsOutput)")
     }
 }

@@ -19,6 +19,23 @@ private func directoryContents(_ dir: String) -> [String: [UInt8]] {
     return out
 }
 
+/// Runs `argv` to completion like `runProcess`, but kills it after `seconds` (a command
+/// that should have been refused and runs instead fails the test rather than hanging it).
+private func runBounded(_ argv: [String], log: String, seconds: Double = 30) -> Int32? {
+    guard let pid = spawnProcess(argv, stdout: log, stderr: log) else { return nil }
+    let deadline = monotonicSeconds() + seconds
+    var status: Int32 = 0
+    while monotonicSeconds() < deadline {
+        if waitpid(pid, &status, WNOHANG) == pid {
+            return status & 0x7F == 0 ? (status >> 8) & 0xFF : nil
+        }
+        usleep(20_000)
+    }
+    kill(pid, SIGKILL)
+    waitpid(pid, &status, 0)
+    return nil
+}
+
 @Suite("The data directory has one writer", .serialized)
 struct DataDirectoryLockTests {
     @Test func secondServerOnOneDirectoryIsRefusedAndChangesNothing() throws {
@@ -34,7 +51,7 @@ struct DataDirectoryLockTests {
         #expect(before.keys.contains("kamino.lock"))
         let kamino = try #require(builtExecutable("kamino"))
         let log = dir + ".second.out"
-        let status = runProcess(
+        let status = runBounded(
             [kamino, "serve", "--data", dir, "--listen", "127.0.0.1:0", "--metrics", "off"], log: log)
         let output = String(decoding: fileBytes(log), as: UTF8.self)
         #expect(status != nil && status != 0, "the second server must exit non-zero: \(output)")
@@ -42,10 +59,15 @@ struct DataDirectoryLockTests {
         #expect(!output.contains("listening on"))
         #expect(directoryContents(dir) == before, "the refused server changed the directory")
 
-        // A reader beside the live writer: `wal verify` takes no lock.
-        let verifyLog = dir + ".verify.out"
-        #expect(runProcess([kamino, "wal", "verify", dir], log: verifyLog) == 0,
-                "\(String(decoding: fileBytes(verifyLog), as: UTF8.self))")
+        // Readers beside the live writer: the read-only `wal` commands take no lock.
+        for command in ["verify", "inspect", "replay"] {
+            let readerLog = dir + ".\(command).out"
+            #expect(runProcess([kamino, "wal", command, dir], log: readerLog) == 0,
+                    "wal \(command): \(String(decoding: fileBytes(readerLog), as: UTF8.self))")
+        }
+        let replayed = String(decoding: fileBytes(dir + ".replay.out"), as: UTF8.self)
+        #expect(replayed.contains("transfers: 1"), "wal replay beside the server: \(replayed)")
+        #expect(directoryContents(dir) == before, "a read-only wal command changed the directory")
 
         // The first keeps serving, with everything it acknowledged.
         #expect(allCreated(client.call(.createTransfers([transfer(101, from: 11, to: 10, amount: 2)]))))
@@ -65,6 +87,35 @@ struct DataDirectoryLockTests {
         }
         #expect(balances.map(\.debitsPosted) == [7, 2])
         #expect(balances.map(\.creditsPosted) == [2, 7])
+    }
+
+    @Test func followIsRefusedOnADirectoryAServerHolds() throws {
+        let dir = temporaryDataDir("lock-follow")
+        defer { removeDataDir(dir) }
+        let first = try #require(ServerProcess.start(dataDir: dir), "kamino serve did not start")
+        defer { first.terminate() }
+        let client = try #require(WireTestClient(port: first.port))
+        #expect(allCreated(client.call(.createAccounts(accounts(30)))))
+        let before = directoryContents(dir)
+
+        // A follower pointed at the same directory (its primary need not exist: the lock
+        // comes before anything else is read, written or connected to).
+        let kamino = try #require(builtExecutable("kamino"))
+        let log = dir + ".follow.out"
+        let status = runBounded(
+            [kamino, "follow", "--primary", "127.0.0.1:1", "--data", dir, "--listen", "127.0.0.1:0",
+             "--metrics", "off", "--replication-listen", "127.0.0.1:0"], log: log)
+        let output = String(decoding: fileBytes(log), as: UTF8.self)
+        #expect(status != nil && status != 0, "kamino follow must exit non-zero: \(output)")
+        #expect(output.contains("in use by another kamino process"), "\(output)")
+        #expect(output.contains("pid \(first.pid)"), "the refusal names the holder: \(output)")
+        #expect(!output.contains("listening on"))
+        #expect(directoryContents(dir) == before, "the refused follower changed the directory")
+        guard case .reply(_, .lookupAccounts(let found), _) = client.call(.lookupAccounts([30, 31])) else {
+            Issue.record("no lookup_accounts reply")
+            return
+        }
+        #expect(found.map(\.id) == [30, 31])
     }
 
     @Test func killedHolderLeavesNoStaleClaim() throws {

@@ -79,4 +79,129 @@ struct MetricsEndpointTests {
         #expect(loopbackHTTPGet(port: port, path: "/readyz")?.status == 200)
         #expect(loopbackHTTPGet(port: port, path: "/nothing")?.status == 404)
     }
+
+    @Test func snapshotLSNAndBuildMetricsMove() throws {
+        let dir = temporaryDataDir("metrics-snapshot")
+        defer { removeDataDir(dir) }
+        let server = try #require(ServerProcess.start(dataDir: dir, extra: ["--snapshot-every", "2"], metrics: true),
+                                  "kamino serve did not start")
+        defer { server.terminate() }
+        let port = try #require(server.metricsPort)
+        let before = loopbackHTTPGet(port: port, path: "/metrics")?.body ?? ""
+        #expect(sample(before, "kamino_snapshot_age_seconds") == -1, "no snapshot yet: \(before)")
+        #expect(sample(before, "kamino_snapshot_write_seconds_count") ?? 0 == 0)
+
+        let client = try #require(WireTestClient(port: server.port))
+        #expect(allCreated(client.call(.createAccounts(accounts(1)))))
+        #expect(allCreated(client.call(.createTransfers([transfer(10, from: 1, to: 2, amount: 5)]))))
+        // The snapshot at LSN 2 is written in the background.
+        var body = ""
+        let deadline = monotonicSeconds() + 30
+        repeat {
+            body = loopbackHTTPGet(port: port, path: "/metrics")?.body ?? ""
+            if sample(body, "kamino_snapshot_write_seconds_count") == 1 { break }
+            usleep(50_000)
+        } while monotonicSeconds() < deadline
+        #expect(sample(body, "kamino_snapshot_write_seconds_count") == 1, "no snapshot written: \(body)")
+        #expect((sample(body, "kamino_snapshot_write_seconds_sum") ?? -1) > 0)
+        #expect((sample(body, "kamino_snapshot_size_bytes") ?? 0) > 0)
+        let age = sample(body, "kamino_snapshot_age_seconds") ?? -1
+        #expect(age >= 0 && age < 60, "snapshot age \(age)")
+        #expect(sample(body, "kamino_log_durable_lsn") == 2)
+        #expect(sample(body, "kamino_log_logged_lsn") == 2, "the applied LSN")
+        #expect((sample(body, "kamino_recovery_seconds") ?? -1) >= 0)
+        #expect((sample(body, "process_resident_memory_bytes") ?? 0) > Double(1 << 20))
+        #expect((sample(body, "process_open_fds") ?? 0) >= 3)
+        #expect(sample(body, "kamino_connections_open") == 1)
+        #expect((sample(body, "kamino_received_bytes_total") ?? 0) > 0)
+        #expect((sample(body, "kamino_sent_bytes_total") ?? 0) > 0)
+
+        // kamino_build_info carries what `kamino --version` prints.
+        let kamino = try #require(builtExecutable("kamino"))
+        let versionLog = dir + ".version.out"
+        #expect(runProcess([kamino, "--version"], log: versionLog) == 0)
+        let version = String(decoding: fileBytes(versionLog), as: UTF8.self)
+        let words = version.split(whereSeparator: { $0 == " " || $0 == "(" || $0 == ")" || $0 == "\n" })
+        try #require(words.count == 4 && words[0] == "kamino" && words[2] == "commit", "kamino --version: \(version)")
+        #expect(words[1].split(separator: ".").count == 3 && words[1].split(separator: ".").allSatisfy { Int($0) != nil })
+        // Built from a git checkout (this one), the commit is recorded: 12 hex digits.
+        let root = String(#filePath).split(separator: "/").dropLast(3).joined(separator: "/")
+        if runProcess(["/usr/bin/git", "-C", "/" + root, "rev-parse", "HEAD"], log: dir + ".git.out") == 0 {
+            let commit = words[3].split(separator: "-").first ?? ""
+            #expect(commit.count == 12 && commit.allSatisfy(\.isHexDigit), "kamino --version: \(version)")
+        }
+        #expect(body.contains("kamino_build_info{version=\"\(words[1])\",commit=\"\(words[3])\"} 1")
+                    || body.contains("kamino_build_info{commit=\"\(words[3])\",version=\"\(words[1])\"} 1"),
+                "\(version) vs \(body.split(separator: "\n").filter { $0.hasPrefix("kamino_build_info") })")
+    }
+}
+
+extension MetricsEndpointTests {
+    /// The operator endpoint is up before recovery: /healthz answers while the log is
+    /// replayed, /readyz says 503 until the ledger takes writes, then 200.
+    @Test func healthzAnswersAndReadyzRefusesWhileRecovering() throws {
+        let dir = temporaryDataDir("metrics-recovering")
+        defer { removeDataDir(dir) }
+        // A log long enough that replaying it takes a while (debug build: well over 100 ms).
+        do {
+            let server = try #require(ServerProcess.start(dataDir: dir), "kamino serve did not start")
+            let client = try #require(WireTestClient(port: server.port, timeoutSeconds: 120))
+            #expect(allCreated(client.call(.createAccounts(accounts(1)))))
+            for batch in 0..<24 {
+                let base = UInt128(1_000_000 + batch * 10_000)
+                let transfers = (0..<8189).map { transfer(base + UInt128($0), from: 1, to: 2) }
+                _ = client.send(.createTransfers(transfers))
+            }
+            for _ in 0..<24 { #expect(allCreated(client.receive())) }
+            #expect(server.terminate() == 0)
+        }
+        let kamino = try #require(builtExecutable("kamino"))
+        let out = dir + ".recovering.out"
+        let pid = try #require(spawnProcess(
+            [kamino, "serve", "--data", dir, "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0"], stdout: out, stderr: out))
+        defer {
+            kill(pid, SIGTERM)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+        var metricsPort: UInt16?
+        var readyWhileRecovering: [Int] = []
+        var healthWhileRecovering: [Int] = []
+        var listening = false
+        let deadline = monotonicSeconds() + 60
+        while monotonicSeconds() < deadline && !listening {
+            let text = String(decoding: fileBytes(out), as: UTF8.self)
+            listening = text.contains("listening on")
+            if metricsPort == nil, let line = text.split(separator: "\n").first(where: { $0.hasPrefix("metrics on ") }),
+               let colon = line.lastIndex(of: ":") {
+                metricsPort = UInt16(line[line.index(after: colon)...])
+            }
+            if let port = metricsPort, !listening, !text.contains("recovered") {
+                // Asked before the recovery line was written: still recovering.
+                if let health = loopbackHTTPGet(port: port, path: "/healthz")?.status { healthWhileRecovering.append(health) }
+                if let ready = loopbackHTTPGet(port: port, path: "/readyz")?.status { readyWhileRecovering.append(ready) }
+            }
+            usleep(10_000)
+        }
+        let text = String(decoding: fileBytes(out), as: UTF8.self)
+        try #require(listening, "the server did not start: \(text)")
+        let port = try #require(metricsPort)
+        // The endpoint came up before the recovery finished.
+        let metricsAt = try #require(text.firstRange(of: "metrics on ")?.lowerBound)
+        let recoveredAt = try #require(text.firstRange(of: "[kamino] recovered")?.lowerBound, "\(text)")
+        #expect(metricsAt < recoveredAt, "the operator endpoint started only after recovery")
+        #expect(!healthWhileRecovering.isEmpty && healthWhileRecovering.allSatisfy { $0 == 200 }, "\(healthWhileRecovering)")
+        #expect(!readyWhileRecovering.isEmpty && readyWhileRecovering.allSatisfy { $0 == 503 }, "\(readyWhileRecovering)")
+        #expect(loopbackHTTPGet(port: port, path: "/readyz")?.status == 200)
+        let body = loopbackHTTPGet(port: port, path: "/metrics")?.body ?? ""
+        #expect(sample(body, "kamino_log_durable_lsn") == 25)
+    }
+}
+
+/// The value of the sample `name` (the whole series name, labels included) in a scrape.
+private func sample(_ body: String, _ name: String) -> Double? {
+    for line in body.split(separator: "\n") where line.hasPrefix(name + " ") {
+        return Double(line.dropFirst(name.count + 1))
+    }
+    return nil
 }

@@ -196,8 +196,14 @@ final class SessionSecurity {
         ErrorReply(requestId: id, operation: request.code, rawCode: code.rawValue, message: message)
     }
 
-    /// A frame decoder error before authentication also closes the connection.
-    func decodeFailed() -> Bool { principal == nil }
+    /// A frame the decoder rejected: a bad peer, audited (`event=bad_frame`, rate-limited
+    /// like every audit line). Returns true when the connection closes for it too (an
+    /// error before authentication does).
+    func decodeFailed(_ error: WireError) -> Bool {
+        shared.audit.record("bad_frame", peer: peer, subject: principal?.subject,
+                            detail: ServerMetrics.snakeCase("\(error.code)") + ": \(error.detail)")
+        return principal == nil
+    }
 
     /// The bytes `request` took on the wire (header and body).
     static func frameSize(_ request: Request) -> Int {
