@@ -153,7 +153,7 @@ extension MetricsEndpointTests {
                 _ = client.send(.createTransfers(transfers))
             }
             for _ in 0..<24 { #expect(allCreated(client.receive())) }
-            #expect(server.terminate() == 0)
+            server.expectCleanExit()
         }
         let kamino = try #require(builtExecutable("kamino"))
         let out = dir + ".recovering.out"

@@ -77,7 +77,7 @@ struct RecoveryLogTests {
         }
         #expect(found.map(\.amount) == [5])
         // Cut and shut down cleanly: nothing is left for a start to change.
-        #expect(second.terminate() == 0)
+        second.expectCleanExit()
         #expect(runProcess([kamino, "wal", "verify", dir], log: dir + ".verify-after.out") == 0,
                 "\(String(decoding: fileBytes(dir + ".verify-after.out"), as: UTF8.self))")
     }
@@ -112,7 +112,7 @@ struct RecoveryLogTests {
         #expect(allCreated(client.call(.createTransfers([transfer(12, from: 2, to: 1, amount: 1)]))))
         #expect(waitForSnapshot(4))
         #expect(allCreated(client.call(.createTransfers([transfer(13, from: 1, to: 2, amount: 2)]))))
-        #expect(first.terminate() == 0)
+        first.expectCleanExit()
 
         // The newest snapshot fails its checksum; three interrupted snapshot writes are left.
         let newest = dir + "/" + SnapshotInfo.fileName(lsn: 4)
