@@ -98,11 +98,12 @@ struct Serve: AsyncParsableCommand {
         // (draining in-flight batches), then the pulse scheduler, then the ledger, which
         // closes its log.
         var services: [any Service] = [ledger, pulses, server]
+        let listening: String
         do {
             let address = try await server.start()
             serving.set(ledger: ledger, server: server)
             if let endpoint { services.append(endpoint) }
-            announce("listening on \(Self.describe(address, fallback: settings.listen.description))")
+            listening = "listening on \(Self.describe(address, fallback: settings.listen.description))"
         } catch {
             try? await server.stop()
             await pulses.stop()
@@ -111,7 +112,8 @@ struct Serve: AsyncParsableCommand {
             throw exitFailure("error: \(error)")
         }
 
-        services.append(ShutdownNotice(logger: logger))
+        // Announces `listening on` once SIGTERM is trapped (see `ShutdownNotice`).
+        services.append(ShutdownNotice(logger: logger, announcement: listening))
         let serviceGroup = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
