@@ -59,7 +59,10 @@ struct FollowerSession {
                 case .snapshot(let lsn):
                     try await sendSnapshot(lsn: lsn, hello: hello, outbound)
                 case .stream(let from):
-                    try await outbound.write(frame(.welcome(welcome(hello, .stream, startLSN: from))))
+                    // The follower streams only if its record at `from - 1` is this log's.
+                    let check = try await joinCheck(before: from)
+                    try await outbound.write(frame(.welcome(welcome(
+                        hello, .stream, startLSN: from, truncateTo: check?.lsn ?? 0, snapshotLSN: check?.fingerprint ?? 0))))
                     try await stream(from: from, hello: hello, frames: &frames, outbound)
                 }
             }
@@ -94,6 +97,18 @@ struct FollowerSession {
             followerHistory: followerHistory, followerLast: hello.lastLSN, primaryHistory: context.history,
             primaryLast: context.ledger.loggedLSN, oldestLogLSN: holdings.oldestLogLSN,
             newestSnapshot: holdings.newestSnapshot)
+    }
+
+    /// This log's record just before `from` and its fingerprint (`JoinCheck`), when it is
+    /// durable and still in the segments; nil otherwise (the welcome then asks no check).
+    private func joinCheck(before from: UInt64) async throws -> (lsn: UInt64, fingerprint: UInt64)? {
+        guard from > 1, from - 1 <= context.ledger.durableLSN else { return nil }
+        let lsn = from - 1
+        let directory = context.directory
+        let fingerprint = try await DedicatedThread.run { () throws(WALError) in
+            JoinCheck.fingerprint(directory: directory, lsn: lsn)
+        }
+        return fingerprint.map { (lsn, $0) }
     }
 
     private func welcome(_ hello: ReplicationMessage.Hello, _ action: ReplicationMessage.Welcome.Action,
