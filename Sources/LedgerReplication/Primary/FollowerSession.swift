@@ -18,8 +18,14 @@ struct FollowerSession {
     /// commit LSN moved since the last one (follower reads wait for it).
     static let heartbeatInterval: Duration = .milliseconds(100)
     static let tick: Duration = .milliseconds(10)
+    /// A follower with records outstanding and no ack progress for this long is
+    /// disconnected (`AckWatch`): a hung sync member must not hold every answer.
+    static let ackTimeout: Double = 5
 
     func run(_ channel: NIOAsyncChannel<ReplicationFrame, ReplicationFrame>) async {
+        // The sender closes the connection itself when the follower stops acknowledging:
+        // a stopped follower never closes its side, so the ack reader would wait forever.
+        let connection = channel.channel
         do {
             try await channel.executeThenClose { inbound, outbound in
                 var frames = inbound.makeAsyncIterator()
@@ -63,7 +69,9 @@ struct FollowerSession {
                     let check = try await joinCheck(before: from)
                     try await outbound.write(frame(.welcome(welcome(
                         hello, .stream, startLSN: from, truncateTo: check?.lsn ?? 0, snapshotLSN: check?.fingerprint ?? 0))))
-                    try await stream(from: from, hello: hello, frames: &frames, outbound)
+                    try await stream(from: from, hello: hello, frames: &frames, outbound) {
+                        connection.close(promise: nil)
+                    }
                 }
             }
         } catch {
@@ -165,7 +173,8 @@ struct FollowerSession {
     /// Sends records from `from` on as they come, and heartbeats; reads acks.
     private func stream(from: UInt64, hello: ReplicationMessage.Hello,
                         frames: inout NIOAsyncChannelInboundStream<ReplicationFrame>.AsyncIterator,
-                        _ outbound: NIOAsyncChannelOutboundWriter<ReplicationFrame>) async throws {
+                        _ outbound: NIOAsyncChannelOutboundWriter<ReplicationFrame>,
+                        close: @escaping @Sendable () -> Void) async throws {
         let node = hello.nodeId
         context.registry.register(.init(nodeId: node, clientAddress: hello.clientAddress, peer: peer,
                                         state: "catching_up", durableLSN: hello.durableLSN,
@@ -178,6 +187,7 @@ struct FollowerSession {
             context.quorum?.remove(node)
         }
         let context = self.context
+        let watch = SharedAckWatch(acked: hello.durableLSN)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 // A tick wakes the sender for heartbeats even when no record comes.
@@ -197,13 +207,19 @@ struct FollowerSession {
                 // When the sender stops, the follower sees the stream end and closes, which
                 // ends the ack loop below.
                 defer { outbound.finish() }
-                try await send(from: from, node: node, signals: signals, outbound)
+                do {
+                    try await send(from: from, node: node, signals: signals, watch: watch, outbound)
+                } catch let failure as ReplicationFailure where failure.code == .timedOut {
+                    close()
+                    throw failure
+                }
             }
             defer { group.cancelAll() }
             // Acks: the follower's durable LSN.
             while let next = try await frames.next() {
                 switch next.message {
                 case .ack(let ack):
+                    watch.acknowledged(ack.durableLSN)
                     let primaryDurable = context.ledger.durableLSN
                     context.registry.update(node) { entry in
                         entry.durableLSN = max(entry.durableLSN, ack.durableLSN)
@@ -223,7 +239,7 @@ struct FollowerSession {
     }
 
     /// The sender: everything after `next - 1` as soon as it exists, else a heartbeat.
-    private func send(from: UInt64, node: String, signals: AsyncStream<Void>,
+    private func send(from: UInt64, node: String, signals: AsyncStream<Void>, watch: SharedAckWatch,
                       _ outbound: NIOAsyncChannelOutboundWriter<ReplicationFrame>) async throws {
         var next = from
         var lastBeat = ContinuousClock.now
@@ -233,6 +249,14 @@ struct FollowerSession {
             guard context.ledger.role == .primary else {
                 try await refuse(outbound, .notPrimary, "this node stopped being the primary")
                 throw ReplicationFailure(.refused, "no longer the primary")
+            }
+            if let (acked, sentThrough) = watch.stalled(timeout: Self.ackTimeout) {
+                // Ending the sender closes the connection: the follower leaves the sync set.
+                context.logger.warning("replication: follower stopped acknowledging; disconnecting it", metadata: [
+                    "node": "\(node)", "acked_lsn": "\(acked)", "sent_through": "\(sentThrough)",
+                    "seconds": "\(Self.ackTimeout)",
+                ])
+                throw ReplicationFailure(.timedOut, "\(node) acknowledged nothing past \(acked) in \(Self.ackTimeout) s (sent through \(sentThrough))")
             }
             while true {
                 let sent: (lastLSN: UInt64, count: Int, bytes: Int)?
@@ -265,6 +289,7 @@ struct FollowerSession {
                 }
                 guard let sent else { break }
                 next = sent.lastLSN + 1
+                watch.sent(through: sent.lastLSN)
                 context.registry.update(node) { entry in
                     entry.sentRecords += UInt64(sent.count)
                     entry.sentBytes += UInt64(sent.bytes)
