@@ -63,7 +63,8 @@ struct FollowerSession {
                 case .cannotServe(let why):
                     try await refuse(outbound, .cannotServe, why)
                 case .snapshot(let lsn):
-                    try await sendSnapshot(lsn: lsn, hello: hello, outbound)
+                    var writer = PacedFrameWriter(channel: connection)
+                    try await sendSnapshot(lsn: lsn, hello: hello, &writer)
                 case .stream(let from):
                     // The follower streams only if its record at `from - 1` is this log's.
                     let check = try await joinCheck(before: from)
@@ -142,7 +143,7 @@ struct FollowerSession {
 
     /// Streams the snapshot file from where the follower's partial download stopped.
     private func sendSnapshot(lsn: UInt64, hello: ReplicationMessage.Hello,
-                              _ outbound: NIOAsyncChannelOutboundWriter<ReplicationFrame>) async throws {
+                              _ writer: inout PacedFrameWriter) async throws {
         let path = context.directory + "/" + SnapshotInfo.fileName(lsn: lsn)
         let size = try await DedicatedThread.run { () throws(WALError) in try FileChunks.size(path: path) }
         var offset: UInt64 = hello.partialSnapshotLSN == lsn ? min(hello.partialSnapshotOffset, size) : 0
@@ -150,7 +151,7 @@ struct FollowerSession {
                                         state: "snapshot", durableLSN: hello.durableLSN, appliedLSN: hello.lastLSN,
                                         caughtUpAt: monotonicNow()))
         defer { context.registry.remove(hello.nodeId) }
-        try await outbound.write(frame(.welcome(welcome(hello, .snapshot, snapshotLSN: lsn, snapshotSize: size,
+        try await writer.write(frame(.welcome(welcome(hello, .snapshot, snapshotLSN: lsn, snapshotSize: size,
                                                          snapshotOffset: offset))))
         while offset < size {
             let at = offset
@@ -160,12 +161,14 @@ struct FollowerSession {
             guard !bytes.isEmpty else { throw WALError(.corrupt, "snapshot ended early at \(at)", file: path) }
             var buffer = ByteBufferAllocator().buffer(capacity: bytes.count)
             buffer.writeBytes(bytes)
-            try await outbound.write(frame(.snapshotChunk(.init(snapshotLSN: lsn, offset: at, totalSize: size,
+            try await writer.write(frame(.snapshotChunk(.init(snapshotLSN: lsn, offset: at, totalSize: size,
                                                                  bytes: buffer))))
             offset += UInt64(bytes.count)
             context.registry.update(hello.nodeId) { $0.sentBytes += UInt64(bytes.count) }
         }
-        try await outbound.write(frame(.snapshotDone(.init(snapshotLSN: lsn, totalSize: size))))
+        try await writer.write(frame(.snapshotDone(.init(snapshotLSN: lsn, totalSize: size))))
+        // The connection closes after this: nothing may still be queued then.
+        try await writer.finish()
     }
 
     // MARK: Streaming
