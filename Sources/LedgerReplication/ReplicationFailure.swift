@@ -14,6 +14,8 @@ package struct ReplicationFailure: Error, Sendable, CustomStringConvertible {
         case diverged = 5
         /// The role change is not possible now (promote a primary, ...).
         case invalidRole = 6
+        /// The peer stopped answering (a follower that acknowledges nothing it is sent).
+        case timedOut = 7
     }
 
     package let code: Code

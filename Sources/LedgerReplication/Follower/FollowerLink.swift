@@ -22,6 +22,9 @@ package struct FollowerLink: Sendable {
         case cancelled
         /// The primary is of an older epoch than this follower's: it must not be followed.
         case stalePrimary(String)
+        /// This log's last record is not the primary's at that LSN (`JoinCheck`): the logs
+        /// parted where the epoch histories cannot tell; an operator must wipe one.
+        case diverged(String)
     }
 
     package let primaryHost: String
@@ -183,6 +186,12 @@ package struct FollowerLink: Sendable {
                 guard welcome.startLSN == ledger.loggedLSN + 1 else {
                     throw ReplicationFailure(.protocolError, "the primary streams from \(welcome.startLSN), the log ends at \(ledger.loggedLSN)")
                 }
+                if let why = try await joinMismatch(welcome, ledger: ledger) {
+                    progress.update { $0.state = "diverged" }
+                    try? await outbound.write(ReplicationFrame(epoch: history.current, message: .refuse(.init(
+                        code: .diverged, message: why))))
+                    return .diverged(why)
+                }
                 // The primary's history describes this log's prefix; keep it before any
                 // record of a newer epoch is logged here.
                 guard let adopted = EpochHistoryFile(validating: welcome.history) else {
@@ -196,6 +205,27 @@ package struct FollowerLink: Sendable {
                 return nil
             }
         }
+    }
+
+    /// Why this log's record at the welcome's check LSN is not the primary's, or nil when
+    /// it is (or no check was asked: an older primary, or the record is not in this log).
+    private func joinMismatch(_ welcome: ReplicationMessage.Welcome, ledger: DurableLedger) async throws -> String? {
+        let lsn = welcome.checkLSN
+        guard lsn != 0 else { return nil }
+        guard lsn == ledger.loggedLSN else {
+            throw ReplicationFailure(.protocolError, "the primary checks LSN \(lsn), this log ends at \(ledger.loggedLSN)")
+        }
+        guard lsn <= ledger.durableLSN else {
+            // Records of the last connection still being written: check once they are durable.
+            throw ReplicationFailure(.disconnected, "LSN \(lsn) is not durable here yet; reconnecting to check it")
+        }
+        let directory = self.directory
+        let own = try await DedicatedThread.run { () throws(WALError) in JoinCheck.fingerprint(directory: directory, lsn: lsn) }
+        guard let own, own != welcome.checkFingerprint else { return nil }
+        return "this log's record at LSN \(lsn) is not the primary's (fingerprint \(String(own, radix: 16)), the primary's "
+            + "\(String(welcome.checkFingerprint, radix: 16))) though the epoch histories agree: two primaries wrote "
+            + "in the same epoch (manual promotions that did not see each other) or the directory is another "
+            + "cluster's; this follower streams nothing until its directory is wiped"
     }
 
     /// Logs records as they come and acknowledges them once durable; the ledger applies

@@ -228,6 +228,11 @@ package final class ReplicatedNode: Sendable {
         case .stalePrimary(let why):
             logger.error("replication: refusing to follow a primary of an older epoch", metadata: ["why": "\(why)"])
             try? await Task.sleep(for: .seconds(1))
+        case .diverged(let why):
+            logger.critical("replication: refusing to follow: this log diverged from the primary's", metadata: [
+                "why": "\(why)",
+            ])
+            try? await Task.sleep(for: .seconds(1))
         }
         return .again
     }

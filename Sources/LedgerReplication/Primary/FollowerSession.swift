@@ -18,8 +18,14 @@ struct FollowerSession {
     /// commit LSN moved since the last one (follower reads wait for it).
     static let heartbeatInterval: Duration = .milliseconds(100)
     static let tick: Duration = .milliseconds(10)
+    /// A follower with records outstanding and no ack progress for this long is
+    /// disconnected (`AckWatch`): a hung sync member must not hold every answer.
+    static let ackTimeout: Double = 5
 
     func run(_ channel: NIOAsyncChannel<ReplicationFrame, ReplicationFrame>) async {
+        // The sender closes the connection itself when the follower stops acknowledging:
+        // a stopped follower never closes its side, so the ack reader would wait forever.
+        let connection = channel.channel
         do {
             try await channel.executeThenClose { inbound, outbound in
                 var frames = inbound.makeAsyncIterator()
@@ -57,10 +63,16 @@ struct FollowerSession {
                 case .cannotServe(let why):
                     try await refuse(outbound, .cannotServe, why)
                 case .snapshot(let lsn):
-                    try await sendSnapshot(lsn: lsn, hello: hello, outbound)
+                    var writer = PacedFrameWriter(channel: connection)
+                    try await sendSnapshot(lsn: lsn, hello: hello, &writer)
                 case .stream(let from):
-                    try await outbound.write(frame(.welcome(welcome(hello, .stream, startLSN: from))))
-                    try await stream(from: from, hello: hello, frames: &frames, outbound)
+                    // The follower streams only if its record at `from - 1` is this log's.
+                    let check = try await joinCheck(before: from)
+                    try await outbound.write(frame(.welcome(welcome(
+                        hello, .stream, startLSN: from, truncateTo: check?.lsn ?? 0, snapshotLSN: check?.fingerprint ?? 0))))
+                    try await stream(from: from, hello: hello, frames: &frames, outbound) {
+                        connection.close(promise: nil)
+                    }
                 }
             }
         } catch {
@@ -96,6 +108,18 @@ struct FollowerSession {
             newestSnapshot: holdings.newestSnapshot)
     }
 
+    /// This log's record just before `from` and its fingerprint (`JoinCheck`), when it is
+    /// durable and still in the segments; nil otherwise (the welcome then asks no check).
+    private func joinCheck(before from: UInt64) async throws -> (lsn: UInt64, fingerprint: UInt64)? {
+        guard from > 1, from - 1 <= context.ledger.durableLSN else { return nil }
+        let lsn = from - 1
+        let directory = context.directory
+        let fingerprint = try await DedicatedThread.run { () throws(WALError) in
+            JoinCheck.fingerprint(directory: directory, lsn: lsn)
+        }
+        return fingerprint.map { (lsn, $0) }
+    }
+
     private func welcome(_ hello: ReplicationMessage.Hello, _ action: ReplicationMessage.Welcome.Action,
                          startLSN: UInt64 = 0, truncateTo: UInt64 = 0, snapshotLSN: UInt64 = 0,
                          snapshotSize: UInt64 = 0, snapshotOffset: UInt64 = 0) -> ReplicationMessage.Welcome {
@@ -119,7 +143,7 @@ struct FollowerSession {
 
     /// Streams the snapshot file from where the follower's partial download stopped.
     private func sendSnapshot(lsn: UInt64, hello: ReplicationMessage.Hello,
-                              _ outbound: NIOAsyncChannelOutboundWriter<ReplicationFrame>) async throws {
+                              _ writer: inout PacedFrameWriter) async throws {
         let path = context.directory + "/" + SnapshotInfo.fileName(lsn: lsn)
         let size = try await DedicatedThread.run { () throws(WALError) in try FileChunks.size(path: path) }
         var offset: UInt64 = hello.partialSnapshotLSN == lsn ? min(hello.partialSnapshotOffset, size) : 0
@@ -127,7 +151,7 @@ struct FollowerSession {
                                         state: "snapshot", durableLSN: hello.durableLSN, appliedLSN: hello.lastLSN,
                                         caughtUpAt: monotonicNow()))
         defer { context.registry.remove(hello.nodeId) }
-        try await outbound.write(frame(.welcome(welcome(hello, .snapshot, snapshotLSN: lsn, snapshotSize: size,
+        try await writer.write(frame(.welcome(welcome(hello, .snapshot, snapshotLSN: lsn, snapshotSize: size,
                                                          snapshotOffset: offset))))
         while offset < size {
             let at = offset
@@ -137,12 +161,14 @@ struct FollowerSession {
             guard !bytes.isEmpty else { throw WALError(.corrupt, "snapshot ended early at \(at)", file: path) }
             var buffer = ByteBufferAllocator().buffer(capacity: bytes.count)
             buffer.writeBytes(bytes)
-            try await outbound.write(frame(.snapshotChunk(.init(snapshotLSN: lsn, offset: at, totalSize: size,
+            try await writer.write(frame(.snapshotChunk(.init(snapshotLSN: lsn, offset: at, totalSize: size,
                                                                  bytes: buffer))))
             offset += UInt64(bytes.count)
             context.registry.update(hello.nodeId) { $0.sentBytes += UInt64(bytes.count) }
         }
-        try await outbound.write(frame(.snapshotDone(.init(snapshotLSN: lsn, totalSize: size))))
+        try await writer.write(frame(.snapshotDone(.init(snapshotLSN: lsn, totalSize: size))))
+        // The connection closes after this: nothing may still be queued then.
+        try await writer.finish()
     }
 
     // MARK: Streaming
@@ -150,7 +176,8 @@ struct FollowerSession {
     /// Sends records from `from` on as they come, and heartbeats; reads acks.
     private func stream(from: UInt64, hello: ReplicationMessage.Hello,
                         frames: inout NIOAsyncChannelInboundStream<ReplicationFrame>.AsyncIterator,
-                        _ outbound: NIOAsyncChannelOutboundWriter<ReplicationFrame>) async throws {
+                        _ outbound: NIOAsyncChannelOutboundWriter<ReplicationFrame>,
+                        close: @escaping @Sendable () -> Void) async throws {
         let node = hello.nodeId
         context.registry.register(.init(nodeId: node, clientAddress: hello.clientAddress, peer: peer,
                                         state: "catching_up", durableLSN: hello.durableLSN,
@@ -163,6 +190,7 @@ struct FollowerSession {
             context.quorum?.remove(node)
         }
         let context = self.context
+        let watch = SharedAckWatch(acked: hello.durableLSN)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 // A tick wakes the sender for heartbeats even when no record comes.
@@ -182,13 +210,19 @@ struct FollowerSession {
                 // When the sender stops, the follower sees the stream end and closes, which
                 // ends the ack loop below.
                 defer { outbound.finish() }
-                try await send(from: from, node: node, signals: signals, outbound)
+                do {
+                    try await send(from: from, node: node, signals: signals, watch: watch, outbound)
+                } catch let failure as ReplicationFailure where failure.code == .timedOut {
+                    close()
+                    throw failure
+                }
             }
             defer { group.cancelAll() }
             // Acks: the follower's durable LSN.
             while let next = try await frames.next() {
                 switch next.message {
                 case .ack(let ack):
+                    watch.acknowledged(ack.durableLSN)
                     let primaryDurable = context.ledger.durableLSN
                     context.registry.update(node) { entry in
                         entry.durableLSN = max(entry.durableLSN, ack.durableLSN)
@@ -208,7 +242,7 @@ struct FollowerSession {
     }
 
     /// The sender: everything after `next - 1` as soon as it exists, else a heartbeat.
-    private func send(from: UInt64, node: String, signals: AsyncStream<Void>,
+    private func send(from: UInt64, node: String, signals: AsyncStream<Void>, watch: SharedAckWatch,
                       _ outbound: NIOAsyncChannelOutboundWriter<ReplicationFrame>) async throws {
         var next = from
         var lastBeat = ContinuousClock.now
@@ -218,6 +252,14 @@ struct FollowerSession {
             guard context.ledger.role == .primary else {
                 try await refuse(outbound, .notPrimary, "this node stopped being the primary")
                 throw ReplicationFailure(.refused, "no longer the primary")
+            }
+            if let (acked, sentThrough) = watch.stalled(timeout: Self.ackTimeout) {
+                // Ending the sender closes the connection: the follower leaves the sync set.
+                context.logger.warning("replication: follower stopped acknowledging; disconnecting it", metadata: [
+                    "node": "\(node)", "acked_lsn": "\(acked)", "sent_through": "\(sentThrough)",
+                    "seconds": "\(Self.ackTimeout)",
+                ])
+                throw ReplicationFailure(.timedOut, "\(node) acknowledged nothing past \(acked) in \(Self.ackTimeout) s (sent through \(sentThrough))")
             }
             while true {
                 let sent: (lastLSN: UInt64, count: Int, bytes: Int)?
@@ -250,6 +292,7 @@ struct FollowerSession {
                 }
                 guard let sent else { break }
                 next = sent.lastLSN + 1
+                watch.sent(through: sent.lastLSN)
                 context.registry.update(node) { entry in
                     entry.sentRecords += UInt64(sent.count)
                     entry.sentBytes += UInt64(sent.bytes)

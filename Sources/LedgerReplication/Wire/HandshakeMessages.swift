@@ -125,6 +125,13 @@ extension ReplicationMessage {
             self.history = history
         }
 
+        /// Stream: the LSN whose record the follower must hold for the stream to join its
+        /// log (`start_lsn - 1`, sent in `truncate_to`); 0 when no check is asked.
+        package var checkLSN: UInt64 { action == .stream ? truncateTo : 0 }
+        /// Stream: the primary's `JoinCheck` fingerprint of its record at `checkLSN` (sent
+        /// in `snapshot_lsn`).
+        package var checkFingerprint: UInt64 { action == .stream ? snapshotLSN : 0 }
+
         init(decoding body: inout BodyReader) throws(ReplicationWireError) {
             nodeId = try body.string("node_id")
             clientAddress = try body.string("client_address")
