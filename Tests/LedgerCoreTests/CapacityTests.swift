@@ -56,6 +56,9 @@ struct CapacityTests {
         // A second call for no more reserves nothing.
         #expect(reserved.reserveCapacity(transfers: expected).bytes == 0)
         #expect(reserved.growthCounts == (0, 0, 0))
+        // The snapshots' copy of the statuses is sized for the reserved count at once.
+        reserved.prepareSnapshotMemory()
+        #expect(reserved.statusBuffers.spareBytes >= expected)
 
         var clock: UInt64 = 1_000
         _ = try plain.createAccounts(Self.accounts, timestamp: clock)

@@ -13,7 +13,8 @@ extension Ledger {
     /// per transfer (start-up capacity, as TigerBeetle allocates everything at start): the
     /// transfer store's chunks (128 bytes a transfer), the pending-status bytes (1), and
     /// the id index at the size it needs for them (about 13 bytes a transfer), which then
-    /// neither grows nor prepares a bigger table below that count. Each new block is
+    /// neither grows nor prepares a bigger table below that count; a later
+    /// `prepareSnapshotMemory` sizes the snapshots' copy of the statuses for it too. Each new block is
     /// handed to `faultIn` (before the index's table is zeroed), so the caller can fault
     /// it in, on several threads, before serving: appends up to `transfers` then take no
     /// page fault for growth. Not reserved: the per-account lists of transfer refs (one
@@ -26,6 +27,7 @@ extension Ledger {
         transfers: Int, faultIn: ([UnsafeMutableRawBufferPointer]) -> Void = { _ in }
     ) -> CapacityReservation {
         let total = min(max(transfers, 0), Self.refMax)
+        reservedTransfers = max(reservedTransfers, total)
         let blocks = self.transfers.reserve(forCount: total) + pendingStatuses.reserve(forCount: total)
         faultIn(blocks)
         var bytes = blocks.reduce(0) { $0 + $1.count }
