@@ -14,10 +14,10 @@ extension Ledger {
     /// transfer store's chunks (128 bytes a transfer), the pending-status bytes (1), and
     /// the id index at the size it needs for them (about 13 bytes a transfer), which then
     /// neither grows nor prepares a bigger table below that count; a later
-    /// `prepareSnapshotMemory` sizes the snapshots' copy of the statuses for it too. Each new block is
-    /// handed to `faultIn` (before the index's table is zeroed), so the caller can fault
-    /// it in, on several threads, before serving: appends up to `transfers` then take no
-    /// page fault for growth. Not reserved: the per-account lists of transfer refs (one
+    /// `prepareSnapshotMemory` sizes the snapshots' copy of the statuses for it too. Each
+    /// new block is handed to `faultIn` (before the index's table is zeroed), so the caller
+    /// can fault it in, on several threads, before serving: appends up to `transfers` then
+    /// take no page fault for growth. Not reserved: the per-account lists of transfer refs (one
     /// heap array per account, not pooled) and balance histories. Results never depend on
     /// it; growth past `transfers` works as before. Moves every indexed id once: call it
     /// at start-up (after recovery, it reserves what the recovered state lacks).
