@@ -48,7 +48,9 @@ static void fault_block(void *start, size_t bytes, size_t page) {
     uintptr_t begin = (uintptr_t)start & ~(uintptr_t)(page - 1);
     uintptr_t end = ((uintptr_t)start + bytes + page - 1) & ~(uintptr_t)(page - 1);
     if (madvise((void *)begin, end - begin, MADV_POPULATE_WRITE) == 0) return;
-    kamino_touch_pages((void *)begin, end - begin, page);
+    // Only a kernel without it (EINVAL) gets the touch: after ENOMEM touching would only
+    // call the out-of-memory killer sooner; the pages then fault in when written.
+    if (errno == EINVAL) kamino_touch_pages((void *)begin, end - begin, page);
 }
 
 static void *fault_worker(void *raw) {

@@ -52,6 +52,7 @@ struct CapacityTests {
         #expect(reservation.transfers == expected)
         #expect(reservation.blocks == 14)
         #expect(reservation.bytes >= expected * (128 + 1 + 8))
+        #expect(reservation.bytes == Ledger.capacityBytes(transfers: expected))
         #expect(threads >= 1)
         // A second call for no more reserves nothing.
         #expect(reserved.reserveCapacity(transfers: expected).bytes == 0)

@@ -82,6 +82,11 @@ struct CapacityServerTests {
             #expect(allCreated(client.call(.createTransfers([transfer(1, from: 1, to: 2, amount: 1)]))))
             #expect(server.terminate() == 0)
         }
+        // A capacity the machine cannot hold (2e9 transfers: about 280 GB) is refused at start.
+        if let refused = ServerProcess.start(dataDir: dir, extra: ["--expected-transfers", "2000000000"]) {
+            refused.terminate()
+            Issue.record("a server started with --expected-transfers 2000000000")
+        }
         // Without the setting: nothing reserved, nothing logged.
         let server = try #require(ServerProcess.start(dataDir: dir, metrics: true))
         defer { server.terminate() }

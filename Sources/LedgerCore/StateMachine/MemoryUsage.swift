@@ -35,6 +35,15 @@ extension Ledger {
         return CapacityReservation(transfers: total, bytes: bytes, blocks: blocks.count)
     }
 
+    /// Bytes `reserveCapacity(transfers:)` sets aside in an empty ledger (transfer records,
+    /// status bytes, the id index; not the snapshots' copy of the statuses): lets a caller
+    /// refuse a capacity the machine cannot hold before trying.
+    public static func capacityBytes(transfers: Int) -> Int {
+        let total = min(max(transfers, 0), refMax)
+        return ChunkedStore<Transfer>.chunkBytes(forCount: total) + ChunkedStore<UInt8>.chunkBytes(forCount: total)
+            + (1 << IdIndex.capacityLog2(for: total)) * MemoryLayout<UInt64>.stride
+    }
+
     /// Chunks the stores grown per transfer had to add while appending, and growths of the
     /// transfer id index (started or prepared ahead): all 0 while a ledger whose capacity
     /// was reserved (`reserveCapacity`) fills up to it. For tests and diagnostics.

@@ -42,6 +42,13 @@ struct ChunkedStore<Element: BitwiseCopyable> {
 
     private static var chunkBytes: Int { chunkSize * MemoryLayout<Element>.stride }
 
+    /// Bytes of the chunks that records up to `count` need (what `reserve(forCount:)`
+    /// allocates in an empty store).
+    static func chunkBytes(forCount count: Int) -> Int {
+        precondition(count >= 0, "negative record count")
+        return ((count + chunkMask) >> chunkShift) * chunkBytes
+    }
+
     /// Frees the records: only `OwnedChunkedStore`, once; no view may be used afterwards.
     fileprivate func deallocate() {
         let provisioner = header.pointee.provisioner

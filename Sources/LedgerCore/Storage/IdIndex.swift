@@ -73,8 +73,7 @@ struct IdIndex {
     init(seed: UInt64, minimumCapacity: Int = 0, provisioner: (any MemoryProvisioning)? = nil) {
         precondition(minimumCapacity >= 0)
         self.seed = seed
-        var log2 = 4
-        while (1 << log2) * 5 / 8 < minimumCapacity { log2 += 1 }
+        let log2 = Self.capacityLog2(for: minimumCapacity)
         let slots = LargeAllocation.allocate(UInt64.self, count: 1 << log2)
         slots.initialize(repeating: 0, count: 1 << log2)
         header = .allocate(capacity: 1)
@@ -420,8 +419,7 @@ struct IdIndex {
             header.pointee.preparedTicket = 0
         }
         header.pointee.reserved = max(header.pointee.reserved, total)
-        var log2 = header.pointee.capacityLog2
-        while (1 << log2) * 5 / 8 < total { log2 += 1 }
+        let log2 = max(header.pointee.capacityLog2, Self.capacityLog2(for: total))
         let oldLog2 = header.pointee.capacityLog2
         guard log2 > oldLog2 else { return 0 }
         let slots = LargeAllocation.allocate(UInt64.self, count: 1 << log2)
@@ -434,6 +432,14 @@ struct IdIndex {
         header.pointee.capacityLog2 = log2
         release(old, count: 1 << oldLog2)
         return bytes
+    }
+
+    /// The log2 of the slots a table needs to hold `total` entries at most at 5/8 load
+    /// (16 slots at least).
+    static func capacityLog2(for total: Int) -> Int {
+        var log2 = 4
+        while (1 << log2) * 5 / 8 < total { log2 += 1 }
+        return log2
     }
 
     /// Completes a growth in progress at once.
