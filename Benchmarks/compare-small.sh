@@ -11,7 +11,8 @@
 #           seconds (no ledger, no disk: what the kernel's loopback TCP alone allows any server here)
 #   bank    kamino bench --scenario load --mix bank --duration D (bank actions/s, worst action p99)
 #   batch   batches of 8189: kamino bench --mix transfers --transfers T against `tigerbeetle benchmark`
-#           with the same accounts, transfer count and batch size (as compare.sh)
+#           with the same accounts, transfer count and batch size (as compare.sh); the bench's own
+#           server gets --expected-transfers T, so both allocate their memory at start
 #   tb64    TigerBeetle's own benchmark, --clients=64 --transfer-batch-count=1: 64 clients in one
 #           process, each with one request of one transfer in flight (closed loop), against one
 #           replica started here with --limit-pipeline-requests=56 (see tb64() below for why)

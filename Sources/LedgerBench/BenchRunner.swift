@@ -54,7 +54,8 @@ package struct BenchRunner: Sendable {
                                           metrics: config.followers > 0 ? "127.0.0.1:0" : "off")
             server = own
             address = own.address
-            say("server: kamino serve on \(address), data \(own.dataDirectory)\(keepData == nil ? " (temporary)" : "")")
+            let arguments = extra.isEmpty ? "" : ", with " + extra.joined(separator: " ")
+            say("server: kamino serve on \(address), data \(own.dataDirectory)\(keepData == nil ? " (temporary)" : "")\(arguments)")
             if config.followers > 0 {
                 let started = try OwnFollowers.start(executable: executable, primary: own, count: config.followers)
                 followers = started

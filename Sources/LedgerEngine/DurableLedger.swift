@@ -109,8 +109,8 @@ package final class DurableLedger: Sendable {
     ///   - snapshotEvery: take a snapshot every this many LSNs (0: never).
     ///   - snapshotLogBytes: take a snapshot once this many bytes of records were logged
     ///     since the last one (0: never); with `snapshotEvery`, whichever comes first.
-    ///   - expectedTransfers: size the transfer id index for this many transfers now
-    ///     (`Ledger.reserveCapacity`; 0: grow as needed).
+    ///   - expectedTransfers: set aside and fault in now, before serving, the memory this
+    ///     many transfers in all need (`StartupCapacity`; 0: grow as needed).
     ///   - prepareSegments: write the next log segment with zeros ahead, off the writer
     ///     thread (`WALConfiguration.prepareSegments`).
     ///   - onSnapshot: told when each snapshot is written or fails (for logs and metrics;
@@ -130,18 +130,17 @@ package final class DurableLedger: Sendable {
             do throws(LedgerRecovery.Failure) {
                 recovered = try await DedicatedThread.run { () throws(LedgerRecovery.Failure) -> Handoff in
                     Handoff(try LedgerRecovery.recover(directory: directory, repair: false, allowDamaged: allowDamaged,
-                                                       checked: checked))
+                                                       checked: checked, expectedTransfers: expectedTransfers))
                 }.outcome
             } catch {
                 throw EngineError(.recoveryFailed, "cannot recover \(directory): \(error)", cause: .recovery(error))
             }
             let ledger = recovered.ledger
-            if expectedTransfers > 0 { ledger.reserveCapacity(transfers: expectedTransfers) }
             ledger.prepareSnapshotMemory()
             return Recovered(
                 sequencer: SerialSequencer(ledger: ledger, lsn: recovered.lsn), lsn: recovered.lsn,
                 snapshotLSN: recovered.snapshot?.lsn ?? 0, records: recovered.replayedRecords,
-                events: recovered.replayedEvents)
+                events: recovered.replayedEvents, capacity: recovered.capacity)
         }
     }
 
@@ -154,6 +153,8 @@ package final class DurableLedger: Sendable {
         let snapshotLSN: UInt64
         let records: Int
         let events: Int
+        /// What `expectedTransfers` reserved (nil: nothing asked).
+        var capacity: StartupCapacity? = nil
     }
 
     /// The one open path: opens the log (taking the directory's lock first and cutting a
@@ -189,7 +190,7 @@ package final class DurableLedger: Sendable {
             directory: StartupSummary.absolute(directory), verdict: writer.startup,
             snapshotLSN: recovered.snapshotLSN, replayedFrom: recovered.snapshotLSN + 1,
             replayedThrough: recovered.lsn, replayedRecords: recovered.records,
-            replayedEvents: recovered.events, seconds: monotonicNow() - began)
+            replayedEvents: recovered.events, seconds: monotonicNow() - began, capacity: recovered.capacity)
         let snapshots = SnapshotScheduler(every: snapshotEvery, logBytes: snapshotLogBytes, directory: directory,
                                           writer: writer, onOutcome: onSnapshot)
         return DurableLedger(directory: directory, startup: startup, sequencer: recovered.sequencer, lsn: recovered.lsn,

@@ -17,6 +17,8 @@ package enum LedgerRecovery {
         package let invalidSnapshots: [String]
         package let replayedRecords: Int
         package let replayedEvents: Int
+        /// What `expectedTransfers` set aside before the replay (nil: nothing asked).
+        package let capacity: StartupCapacity?
     }
 
     /// Why the state could not be rebuilt: where (`code`) and, typed, the error underneath.
@@ -72,14 +74,18 @@ package enum LedgerRecovery {
     ///     snapshot is loaded without verifying its checksum again. nil: find and verify it.
     ///   - snapshotAtOrBelow: start from the newest valid snapshot at or below this LSN
     ///     (the change stream starts at or below its resume point); newer ones are not read.
+    ///   - expectedTransfers: once the snapshot is loaded and before the replay, set aside
+    ///     and fault in the memory this many transfers in all need (`StartupCapacity`;
+    ///     0: none), so the replay and the run after it fill memory already there.
     package static func recover(
         directory: String, repair: Bool, allowDamaged: Bool = false,
         segmentSize: Int = 64 << 20, through: UInt64 = .max, checked: DirectoryCheck.Verdict? = nil,
-        snapshotAtOrBelow: UInt64 = .max
+        snapshotAtOrBelow: UInt64 = .max, expectedTransfers: Int = 0
     ) throws(Failure) -> Outcome {
         let base = try prepare(directory: directory, repair: repair, allowDamaged: allowDamaged, segmentSize: segmentSize,
                                through: through, checked: checked, snapshotAtOrBelow: snapshotAtOrBelow)
         let ledger = base.ledger
+        let capacity = expectedTransfers > 0 ? StartupCapacity.reserve(ledger, transfers: expectedTransfers) : nil
         var events = 0
         let (lastLSN, records) = try replay(
             into: ledger, directory: directory, from: base.start, through: min(base.report.lastLSN, through)
@@ -89,7 +95,7 @@ package enum LedgerRecovery {
         }
         return Outcome(
             ledger: ledger, lsn: lastLSN, report: base.report, snapshot: base.snapshot, invalidSnapshots: base.invalid,
-            replayedRecords: records, replayedEvents: events)
+            replayedRecords: records, replayedEvents: events, capacity: capacity)
     }
 
     /// Applies the logged records `from...through` to `ledger`, which holds the state of

@@ -22,6 +22,8 @@ package struct StartupSummary: Sendable {
     package let replayedEvents: Int
     /// Seconds from the start of the open to a ledger ready to serve.
     package let seconds: Double
+    /// The start-up capacity reserved for `expected_transfers` (nil: none asked).
+    package var capacity: StartupCapacity? = nil
 
     /// `path` made absolute against the working directory (no symlinks resolved away
     /// when the directory does not exist yet).

@@ -48,6 +48,8 @@ package final class ServerMetrics: Sendable {
     private let snapshotAge: MetricMeter
     private let snapshotsFailed: MetricCounter
     private let recoverySeconds: MetricMeter
+    private let capacityTransfers: MetricMeter
+    private let capacityBytes: MetricMeter
     private let residentBytes: MetricMeter
     private let openDescriptors: MetricMeter
     private let lastSnapshot = Mutex<Double?>(nil)
@@ -107,6 +109,10 @@ package final class ServerMetrics: Sendable {
         snapshotAge = meter("kamino_snapshot_age_seconds", "Seconds since the newest snapshot was written (-1: none yet).")
         snapshotsFailed = counter("kamino_snapshot_failures_total", "Snapshots that failed (the log still holds every batch).")
         recoverySeconds = meter("kamino_recovery_seconds", "Seconds the start-up recovery took.")
+        capacityTransfers = meter("kamino_capacity_reserved_transfers",
+                                  "Transfers the ledger's memory was set aside for at start-up (expected_transfers; 0: none).")
+        capacityBytes = meter("kamino_capacity_reserved_bytes",
+                              "Bytes set aside and faulted in at start-up for expected_transfers.")
         residentBytes = meter("process_resident_memory_bytes", "Resident memory size in bytes.")
         openDescriptors = meter("process_open_fds", "Number of open file descriptors.")
         let info = r.makeGauge(descriptor: Self.describe("kamino_build_info", "Build information; the value is always 1."),
@@ -204,6 +210,12 @@ package final class ServerMetrics: Sendable {
 
     /// Records how long recovery took.
     package func recovered(seconds: Double) { recoverySeconds.set(seconds) }
+
+    /// Records the start-up capacity reserved for `expected_transfers` (`transfers` 0: none).
+    package func reservedCapacity(transfers: Int, bytes: Int) {
+        capacityTransfers.set(Double(transfers))
+        capacityBytes.set(Double(bytes))
+    }
 
     /// Sets the gauges read at scrape time, then renders everything.
     package func render(ledger: DurableLedger?, inFlight requests: Int) -> String {

@@ -47,6 +47,13 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Shards of the server the bench starts (passed to `kamino serve --shards`), at least 1.")
     var shards: Int?
 
+    @Option(help: ArgumentHelp(
+        "Transfers the server the bench starts sets its memory aside for at start-up (`kamino serve --expected-transfers`).",
+        discussion: "Default: --transfers in the transfers mix with one shard, so the server faults in what the run will "
+            + "need before it listens and pays no page fault for growth during the run, as TigerBeetle allocates all "
+            + "its memory at start; 0: none (the server grows as it fills)."))
+    var expectedTransfers: Int?
+
     @Option(help: "Followers (`kamino follow`, temporary dirs) of the server the bench starts, 0...4; needs --replication.")
     var followers: Int = 0
 
@@ -141,8 +148,14 @@ struct Bench: AsyncParsableCommand {
     /// Every range is checked here, before anything runs: a bad value is a usage error.
     func validate() throws {
         if let shards, shards < 1 { throw ValidationError("--shards must be at least 1") }
-        if address != nil && (data != nil || shards != nil) {
-            throw ValidationError("--data and --shards configure the server the bench starts; not with --address")
+        if address != nil && (data != nil || shards != nil || expectedTransfers != nil) {
+            throw ValidationError("--data, --shards and --expected-transfers configure the server the bench starts; not with --address")
+        }
+        if let expectedTransfers, expectedTransfers < 0 || expectedTransfers >= 1 << 31 {
+            throw ValidationError("--expected-transfers must be 0...2147483647")
+        }
+        if let expectedTransfers, expectedTransfers > 0, let shards, shards > 1 {
+            throw ValidationError("--expected-transfers needs one shard (`kamino serve` refuses it with --shards > 1)")
         }
         if stages != nil, scenario != nil {
             throw ValidationError("--stages replace the scenario's shape; not with --scenario")
@@ -181,6 +194,8 @@ struct Bench: AsyncParsableCommand {
         runner.token = try authentication.clientToken()
         runner.keepData = data
         if let shards { runner.serverArguments = ["--shards", String(shards)] }
+        let expected = expectedTransfers ?? (mix == .transfers && (shards ?? 1) == 1 ? min(transfers ?? 0, Int(Int32.max)) : 0)
+        if expected > 0 { runner.serverArguments += ["--expected-transfers", String(expected)] }
         runner.showProgress = !quiet
         runner.version = KaminoVersion.version
         runner.commit = KaminoVersion.commit

@@ -40,6 +40,8 @@ enum LedgerOpening {
         }
         logStartup(ledger.startup, to: logger)
         metrics.recovered(seconds: ledger.startup.seconds)
+        let capacity = ledger.startup.capacity?.reservation
+        metrics.reservedCapacity(transfers: capacity?.transfers ?? 0, bytes: capacity?.bytes ?? 0)
         metrics.observe(ledger)
         return ledger
     }

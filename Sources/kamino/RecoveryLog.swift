@@ -4,7 +4,8 @@ import Logging
 
 /// Says out loud what opening the data directory found and did: the directory, a cut
 /// tail, skipped snapshots, removed temporaries, refusals an operator overrode, and the
-/// recovery itself (snapshot, LSN range replayed, records, time).
+/// recovery itself (snapshot, LSN range replayed, records, time), and the capacity
+/// `expected_transfers` reserved.
 func logStartup(_ startup: StartupSummary, to logger: Logger) {
     let verdict = startup.verdict
     logger.info("data directory", metadata: ["data_dir": "\(startup.directory)"])
@@ -40,4 +41,13 @@ func logStartup(_ startup: StartupSummary, to logger: Logger) {
         "events": "\(startup.replayedEvents)",
         "seconds": "\(Double(Int(startup.seconds * 1000)) / 1000)",
     ])
+    if let capacity = startup.capacity {
+        logger.info("reserved capacity", metadata: [
+            "expected_transfers": "\(capacity.reservation.transfers)",
+            "bytes": "\(capacity.reservation.bytes)",
+            "mib": "\(capacity.reservation.bytes >> 20)",
+            "threads": "\(capacity.threads)",
+            "seconds": "\(Double(Int(capacity.seconds * 1000)) / 1000)",
+        ])
+    }
 }

@@ -21,7 +21,7 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Shards of the ledger: 1 (default) runs the serial ledger; 2-16 shard accounts across that many shard actors.")
     var shards: String?
 
-    @Option(help: "Size the transfer id index for this many transfers at start-up, so it never grows below that (about 13 bytes each; default 0: grow as needed).")
+    @Option(help: "Set aside and fault in at start-up, before listening, the memory this many transfers in all need (about 142 bytes each: records, status, id index), so serving them pays no page fault for growth; more still fit (default 0: grow as needed; serial ledger only).")
     var expectedTransfers: String?
 
     @Option(help: "Write the next log segment with zeros ahead, off the writer thread: on (default; shorter fsyncs) or off (the log is written once, for disks whose bandwidth or write endurance matters more).")

@@ -169,6 +169,13 @@ struct ServeSettings {
         if shards > 1 && expectedTransfers > 0 {
             throw ConfigError(.badValue, "\(expected.1): not supported with shards > 1 yet (\(shardsValue.1) is \(shards)); set expected_transfers to 0")
         }
+        // The memory is faulted in at start-up: a capacity the machine cannot hold is refused
+        // here, not found out by the out-of-memory killer.
+        let reserved = Ledger.capacityBytes(transfers: expectedTransfers)
+        let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+        if expectedTransfers > 0, physical > 0, reserved > physical / 10 * 9 {
+            throw ConfigError(.badValue, "\(expected.1): \(expectedTransfers) transfers need \(reserved >> 20) MiB set aside at start-up, more than 90 % of this machine's \(physical >> 20) MiB")
+        }
         let prepareValue = try pick("prepare_segments", flag: flags.prepareSegments, env: "KAMINO_PREPARE_SEGMENTS")
             ?? ("on", "prepare_segments")
         guard prepareValue.0 == "on" || prepareValue.0 == "off" else {

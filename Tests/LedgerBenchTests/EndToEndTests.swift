@@ -50,6 +50,21 @@ import Testing
         #expect(!out.contains("server n/a"))
     }
 
+    /// With `--transfers N` (transfers mix) the bench's own server gets `--expected-transfers N`:
+    /// its memory is set aside before it listens; `--expected-transfers 0` turns that off.
+    @Test(.timeLimit(.minutes(1))) func ownServerGetsTheExpectedTransfers() throws {
+        let (status, root, out) = try runBench(
+            ["--transfers", "20000", "--accounts", "100", "--batch-size", "1000", "--seed", "3"], tag: "expected")
+        #expect(status == 0, "\(out)")
+        #expect(out.contains("with --expected-transfers 20000"), "\(out)")
+        #expect(root?["invariants_ok"] as? Bool == true)
+        let (offStatus, _, offOut) = try runBench(
+            ["--transfers", "20000", "--accounts", "100", "--batch-size", "1000", "--expected-transfers", "0"],
+            tag: "expected-off")
+        #expect(offStatus == 0, "\(offOut)")
+        #expect(offOut.contains("server: kamino serve on") && !offOut.contains("--expected-transfers"), "\(offOut)")
+    }
+
     /// A server given by `--address`: its CPU with `--server-pid`, "n/a" without.
     @Test(.timeLimit(.minutes(1))) func externalServerCPU() throws {
         let kamino = try #require(builtExecutable("kamino"))

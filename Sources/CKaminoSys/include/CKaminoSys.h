@@ -69,6 +69,13 @@ int kamino_uring_wait_one(struct io_uring *ring, int32_t *result, uint64_t *user
 /// meanwhile does not wait for them.
 void kamino_touch_pages(void *start, size_t bytes, size_t step);
 
+/// Faults in `count` blocks (`starts[i]`, `lengths[i]` bytes) on `threads` threads (the
+/// caller and up to 63 more), each taking the next block left: madvise(MADV_POPULATE_WRITE),
+/// or a touch of each page where the kernel lacks it. Changes no byte. For start-up, when
+/// nothing else runs: it holds the memory map lock for reading while it works. Returns
+/// the threads used.
+int kamino_fault_in(void *const *starts, const size_t *lengths, size_t count, int threads);
+
 // MARK: processor affinity
 
 /// CPUs this process may run on (its affinity mask), at least 1. Lets the memory

@@ -50,6 +50,8 @@ public final class Ledger {
     /// The timestamp of the last batch (or pulse) whose start expired a pending transfer
     /// (0: none since start or restore). Expiry changes accounts without a transfer.
     public internal(set) var lastExpiryTimestamp: UInt64 = 0
+    /// The transfer count the stores were reserved for (`reserveCapacity`; 0: none).
+    var reservedTransfers = 0
     let scope: UnsafeMutablePointer<ChainScope>
     /// Reused memory for snapshot captures of accounts, pending statuses and histories.
     let snapshotBuffers = SnapshotBufferPool()

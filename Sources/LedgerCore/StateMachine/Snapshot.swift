@@ -185,10 +185,12 @@ extension SnapshotReader {
 
 extension Ledger {
     /// Maps (page-faults) the memory the next snapshot will copy accounts into, so that even
-    /// the first snapshot's pause is only a memory copy. Call at start-up or when idle.
+    /// the first snapshot's pause is only a memory copy. Call at start-up or when idle. The
+    /// copy of the pending statuses is sized for the transfers reserved by
+    /// `reserveCapacity` when there are fewer: no snapshot below that count maps more.
     public func prepareSnapshotMemory() {
         snapshotBuffers.give(snapshotBuffers.take(bytes: max(accounts.count, 1) * MemoryLayout<Account>.stride))
-        statusBuffers.give(statusBuffers.take(bytes: max(pendingStatuses.count, 1)))
+        statusBuffers.give(statusBuffers.take(bytes: max(pendingStatuses.count, reservedTransfers, 1)))
         var historyEntries = 0
         for ref in historyAccountRefs { historyEntries += histories[Int(ref)].count }
         historyBuffers.give(historyBuffers.take(bytes: max(historyEntries, 1) * MemoryLayout<AccountBalance>.stride))

@@ -25,6 +25,8 @@ struct ChunkedStore<Element: BitwiseCopyable> {
         var spare: UnsafeMutablePointer<Element>? = nil
         /// Faults in each spare chunk (nil: no spare is kept).
         var provisioner: (any MemoryProvisioning)?
+        /// Chunks added by appends (growth while running), not by `reserve(forCount:)`.
+        var grownChunks = 0
     }
 
     private let header: UnsafeMutablePointer<Header>
@@ -39,6 +41,13 @@ struct ChunkedStore<Element: BitwiseCopyable> {
     }
 
     private static var chunkBytes: Int { chunkSize * MemoryLayout<Element>.stride }
+
+    /// Bytes of the chunks that records up to `count` need (what `reserve(forCount:)`
+    /// allocates in an empty store).
+    static func chunkBytes(forCount count: Int) -> Int {
+        precondition(count >= 0, "negative record count")
+        return ((count + chunkMask) >> chunkShift) * chunkBytes
+    }
 
     /// Frees the records: only `OwnedChunkedStore`, once; no view may be used afterwards.
     fileprivate func deallocate() {
@@ -133,6 +142,29 @@ struct ChunkedStore<Element: BitwiseCopyable> {
         }
     }
 
+    /// Chunks appends had to add (growth while running); `reserve(forCount:)` adds none to
+    /// it. For tests and diagnostics.
+    var grownChunks: Int { header.pointee.grownChunks }
+
+    /// Allocates now every chunk that records up to `count` need (start-up capacity), so
+    /// that appends up to `count` allocate nothing, and returns the memory of the chunks
+    /// it added (none when they exist already) for the caller to fault in. A spare chunk
+    /// kept ahead is used first. Growth beyond `count` works as before.
+    func reserve(forCount count: Int) -> [UnsafeMutableRawBufferPointer] {
+        precondition(count >= 0, "negative record count")
+        reserveChunkTable(forCount: count)
+        var added: [UnsafeMutableRawBufferPointer] = []
+        while header.pointee.chunkCount << Self.chunkShift < count {
+            let chunk = header.pointee.spare ?? LargeAllocation.allocate(Element.self, count: Self.chunkSize)
+            header.pointee.spare = nil
+            (header.pointee.chunks + header.pointee.chunkCount).initialize(to: chunk)
+            header.pointee.chunkCount += 1
+            added.append(UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(chunk), count: Self.chunkBytes))
+        }
+        assert(header.pointee.chunkCount << Self.chunkShift >= count, "reserved fewer chunks than asked")
+        return added
+    }
+
     /// Drops the last record (undo of a failed linked chain). Keeps the chunk allocated.
     @inline(__always)
     func removeLast() {
@@ -168,6 +200,7 @@ struct ChunkedStore<Element: BitwiseCopyable> {
         let chunk = header.pointee.spare ?? LargeAllocation.allocate(Element.self, count: Self.chunkSize)
         (header.pointee.chunks + header.pointee.chunkCount).initialize(to: chunk)
         header.pointee.chunkCount += 1
+        header.pointee.grownChunks += 1
         header.pointee.spare = nil
         if let provisioner = header.pointee.provisioner {
             // A block mapped and faulted in by the provisioner's thread if one is ready:

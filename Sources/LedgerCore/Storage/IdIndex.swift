@@ -39,6 +39,12 @@ struct IdIndex {
         /// in by the provisioner (ticket `preparedTicket`) until growth starts at 5/8 load.
         var prepared: UnsafeMutablePointer<UInt64>? = nil
         var preparedTicket: UInt64 = 0
+        /// Entries the table was sized for at start-up (`ensureCapacity`): no next table is
+        /// prepared until the count would pass it, so an index that was given its final
+        /// size allocates and faults in nothing while it fills up to it.
+        var reserved = 0
+        /// Growths started and next tables prepared so far (for tests and diagnostics).
+        var growths = 0
     }
 
     private let header: UnsafeMutablePointer<Header>
@@ -58,6 +64,7 @@ struct IdIndex {
     private func duePreparation(adding n: Int) -> Bool {
         header.pointee.prepared == nil && header.pointee.next == nil && header.pointee.old == nil
             && header.pointee.provisioner != nil && (header.pointee.count + n) * 2 > capacity
+            && header.pointee.count + n > header.pointee.reserved
             && capacity * 2 * MemoryLayout<UInt64>.stride >= LargeAllocation.hugePageSize
     }
 
@@ -66,8 +73,7 @@ struct IdIndex {
     init(seed: UInt64, minimumCapacity: Int = 0, provisioner: (any MemoryProvisioning)? = nil) {
         precondition(minimumCapacity >= 0)
         self.seed = seed
-        var log2 = 4
-        while (1 << log2) * 5 / 8 < minimumCapacity { log2 += 1 }
+        let log2 = Self.capacityLog2(for: minimumCapacity)
         let slots = LargeAllocation.allocate(UInt64.self, count: 1 << log2)
         slots.initialize(repeating: 0, count: 1 << log2)
         header = .allocate(capacity: 1)
@@ -100,6 +106,8 @@ struct IdIndex {
     var count: Int {
         @inline(__always) get { header.pointee.count }
     }
+    /// Growths started and next tables prepared (allocated ahead) so far.
+    var growths: Int { header.pointee.growths }
     private var capacity: Int {
         @inline(__always) get { 1 << header.pointee.capacityLog2 }
     }
@@ -331,6 +339,7 @@ struct IdIndex {
         assert(header.pointee.prepared == nil && header.pointee.next == nil && header.pointee.old == nil)
         let bytes = capacity * 2 * MemoryLayout<UInt64>.stride
         let table = LargeAllocation.allocate(UInt64.self, count: capacity * 2)
+        header.pointee.growths += 1
         header.pointee.prepared = table
         header.pointee.preparedTicket = header.pointee.provisioner?.populate(
             UnsafeMutableRawPointer(table), bytes: bytes, urgent: false) ?? 0
@@ -338,6 +347,7 @@ struct IdIndex {
 
     private func startGrowth() {
         header.pointee.nextZeroed = 0
+        if header.pointee.prepared == nil { header.pointee.growths += 1 }
         if let prepared = header.pointee.prepared {
             header.pointee.next = prepared
             header.pointee.nextTicket = header.pointee.preparedTicket
@@ -393,9 +403,14 @@ struct IdIndex {
     }
 
     /// Makes the table big enough for `total` entries (at most 5/8 load) at once, so they
-    /// go in with no growth: a start-up step (`Ledger.reserveCapacity`), not for the hot
-    /// path, as it moves every entry.
-    func ensureCapacity(_ total: Int) {
+    /// go in with no growth and no next table prepared ahead: a start-up step
+    /// (`Ledger.reserveCapacity`), not for the hot path, as it moves every entry.
+    /// - Parameter faultIn: given a new table's memory before it is zeroed, to fault it in
+    ///   (on several threads, say); the zeroing then writes to pages already there.
+    /// - Returns: the bytes of the new table (0: the table was big enough).
+    @discardableResult
+    func ensureCapacity(_ total: Int, faultIn: (UnsafeMutableRawBufferPointer) -> Void = { _ in }) -> Int {
+        precondition(total >= 0, "negative capacity")
         finishGrowth()
         if let prepared = header.pointee.prepared {
             // Sized for the current table's growth; the table may now grow by more.
@@ -403,17 +418,28 @@ struct IdIndex {
             header.pointee.prepared = nil
             header.pointee.preparedTicket = 0
         }
-        var log2 = header.pointee.capacityLog2
-        while (1 << log2) * 5 / 8 < total { log2 += 1 }
+        header.pointee.reserved = max(header.pointee.reserved, total)
+        let log2 = max(header.pointee.capacityLog2, Self.capacityLog2(for: total))
         let oldLog2 = header.pointee.capacityLog2
-        guard log2 > oldLog2 else { return }
+        guard log2 > oldLog2 else { return 0 }
         let slots = LargeAllocation.allocate(UInt64.self, count: 1 << log2)
+        let bytes = (1 << log2) * MemoryLayout<UInt64>.stride
+        faultIn(UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(slots), count: bytes))
         slots.initialize(repeating: 0, count: 1 << log2)
         let old = header.pointee.slots
         for k in 0..<(1 << oldLog2) where old[k] != 0 { Self.place(old[k], in: slots, log2) }
         header.pointee.slots = slots
         header.pointee.capacityLog2 = log2
         release(old, count: 1 << oldLog2)
+        return bytes
+    }
+
+    /// The log2 of the slots a table needs to hold `total` entries at most at 5/8 load
+    /// (16 slots at least).
+    static func capacityLog2(for total: Int) -> Int {
+        var log2 = 4
+        while (1 << log2) * 5 / 8 < total { log2 += 1 }
+        return log2
     }
 
     /// Completes a growth in progress at once.
