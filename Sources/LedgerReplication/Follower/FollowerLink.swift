@@ -243,6 +243,9 @@ package struct FollowerLink: Sendable {
         // follower's apply is off the primary's answer path.
         ledger.onDurable { durableFeed.yield($0) }
         defer { ledger.onDurable(nil) }
+        // The first ack says what this log holds durable now: the primary counts a follower
+        // toward its quorum from acks only, once the follower accepted the welcome.
+        durableFeed.yield(ledger.durableLSN)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 defer { outbound.finish() }

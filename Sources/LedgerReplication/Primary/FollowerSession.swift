@@ -182,7 +182,11 @@ struct FollowerSession {
         context.registry.register(.init(nodeId: node, clientAddress: hello.clientAddress, peer: peer,
                                         state: "catching_up", durableLSN: hello.durableLSN,
                                         appliedLSN: hello.lastLSN, caughtUpAt: monotonicNow()))
-        context.quorum?.progress(node, durable: hello.durableLSN)
+        // The quorum counts this follower only from its acks, never from its hello: a
+        // follower whose log the join check finds diverged holds none of this log's records
+        // past the check, yet its hello claims them durable (it refuses right after the
+        // welcome, but an admission in between would have let its claim commit batches).
+        // A follower acks its durable LSN as soon as it accepts the welcome.
         let (listener, signals) = context.tail.listen()
         defer {
             context.tail.stopListening(listener)
@@ -198,6 +202,18 @@ struct FollowerSession {
                 var last = ContinuousClock.now
                 while !Task.isCancelled {
                     try await Task.sleep(for: Self.tick)
+                    // Checked here, not in the sender: the sender can be blocked in a write
+                    // to a follower that stopped reading (its socket buffers full) for good.
+                    if let (acked, sentThrough) = watch.stalled(timeout: Self.ackTimeout) {
+                        // Closing the connection fails the sender's write and ends the ack
+                        // loop: the follower leaves the sync set.
+                        context.logger.warning("replication: follower stopped acknowledging; disconnecting it", metadata: [
+                            "node": "\(node)", "acked_lsn": "\(acked)", "sent_through": "\(sentThrough)",
+                            "seconds": "\(Self.ackTimeout)",
+                        ])
+                        close()
+                        throw ReplicationFailure(.timedOut, "\(node) acknowledged nothing past \(acked) in \(Self.ackTimeout) s (sent through \(sentThrough))")
+                    }
                     let commit = context.commitLSN
                     if commit != reported || ContinuousClock.now - last >= Self.heartbeatInterval {
                         reported = commit
@@ -210,12 +226,7 @@ struct FollowerSession {
                 // When the sender stops, the follower sees the stream end and closes, which
                 // ends the ack loop below.
                 defer { outbound.finish() }
-                do {
-                    try await send(from: from, node: node, signals: signals, watch: watch, outbound)
-                } catch let failure as ReplicationFailure where failure.code == .timedOut {
-                    close()
-                    throw failure
-                }
+                try await send(from: from, node: node, signals: signals, watch: watch, outbound)
             }
             defer { group.cancelAll() }
             // Acks: the follower's durable LSN.
@@ -252,14 +263,6 @@ struct FollowerSession {
             guard context.ledger.role == .primary else {
                 try await refuse(outbound, .notPrimary, "this node stopped being the primary")
                 throw ReplicationFailure(.refused, "no longer the primary")
-            }
-            if let (acked, sentThrough) = watch.stalled(timeout: Self.ackTimeout) {
-                // Ending the sender closes the connection: the follower leaves the sync set.
-                context.logger.warning("replication: follower stopped acknowledging; disconnecting it", metadata: [
-                    "node": "\(node)", "acked_lsn": "\(acked)", "sent_through": "\(sentThrough)",
-                    "seconds": "\(Self.ackTimeout)",
-                ])
-                throw ReplicationFailure(.timedOut, "\(node) acknowledged nothing past \(acked) in \(Self.ackTimeout) s (sent through \(sentThrough))")
             }
             while true {
                 let sent: (lastLSN: UInt64, count: Int, bytes: Int)?
