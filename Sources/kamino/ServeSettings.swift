@@ -1,5 +1,6 @@
 import Glibc
 import LedgerCore
+import LedgerServer
 import LedgerWire
 import Logging
 
@@ -172,9 +173,8 @@ struct ServeSettings {
         // The memory is faulted in at start-up: a capacity the machine cannot hold is refused
         // here, not found out by the out-of-memory killer.
         let reserved = Ledger.capacityBytes(transfers: expectedTransfers)
-        let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
-        if expectedTransfers > 0, physical > 0, reserved > physical / 10 * 9 {
-            throw ConfigError(.badValue, "\(expected.1): \(expectedTransfers) transfers need \(reserved >> 20) MiB set aside at start-up, more than 90 % of this machine's \(physical >> 20) MiB")
+        if expectedTransfers > 0, let limit = MemoryLimit.current(), reserved > limit.bytes / 10 * 9 {
+            throw ConfigError(.badValue, "\(expected.1): \(expectedTransfers) transfers need \(reserved >> 20) MiB set aside at start-up, more than 90 % of \(limit.source): \(limit.bytes >> 20) MiB")
         }
         let prepareValue = try pick("prepare_segments", flag: flags.prepareSegments, env: "KAMINO_PREPARE_SEGMENTS")
             ?? ("on", "prepare_segments")
