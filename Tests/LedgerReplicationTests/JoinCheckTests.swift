@@ -7,6 +7,12 @@ import Testing
 /// `truncate_to` and `snapshot_lsn`, which survive the wire), and a fingerprint tells
 /// apart records that differ in any field the log keeps for them.
 @Suite struct JoinCheckTests {
+    @Test func aDivergedFollowerBacksOffUpToAMinute() {
+        let waits = (1...9).map { ReplicatedNode.divergedBackoff(refusals: $0) }
+        #expect(waits == [1, 2, 4, 8, 16, 32, 60, 60, 60].map { Duration.seconds($0) })
+        #expect(ReplicatedNode.divergedBackoff(refusals: 1_000_000) == .seconds(60))
+    }
+
     @Test func aStreamWelcomeCarriesTheCheckAcrossTheWire() throws {
         let stream = ReplicationMessage.Welcome(
             nodeId: "p", clientAddress: "127.0.0.1:1", action: .stream, startLSN: 6, truncateTo: 5,

@@ -39,6 +39,17 @@ package final class ReplicatedNode: Sendable {
         var promotions: UInt64 = 0
         /// True when etcd decides the roles (`promote` is refused).
         var automatic = false
+        /// Consecutive `diverged` refusals of this follower (the retry backs off).
+        var divergedRefusals = 0
+    }
+
+    /// The wait before the next attempt after `refusals` consecutive `diverged` refusals:
+    /// 1, 2, 4, ... up to 60 seconds. A diverged log stays diverged until an operator wipes
+    /// the directory; the retry only finds out when that happened, without a critical line
+    /// every second.
+    static func divergedBackoff(refusals: Int) -> Duration {
+        precondition(refusals >= 1, "called after a refusal")
+        return .seconds(min(60, 1 << min(refusals - 1, 6)))
     }
 
     package let settings: NodeSettings
@@ -199,6 +210,7 @@ package final class ReplicatedNode: Sendable {
             s.following = nil
             return s.promotion != nil
         }
+        if case .diverged = outcome {} else { state.withLock { $0.divergedRefusals = 0 } }
         switch outcome {
         case .cancelled:
             if Task.isCancelled { return .again }
@@ -229,10 +241,15 @@ package final class ReplicatedNode: Sendable {
             logger.error("replication: refusing to follow a primary of an older epoch", metadata: ["why": "\(why)"])
             try? await Task.sleep(for: .seconds(1))
         case .diverged(let why):
+            let refusals = state.withLock { s in
+                s.divergedRefusals += 1
+                return s.divergedRefusals
+            }
+            let wait = Self.divergedBackoff(refusals: refusals)
             logger.critical("replication: refusing to follow: this log diverged from the primary's", metadata: [
-                "why": "\(why)",
+                "why": "\(why)", "attempt": "\(refusals)", "next_try_in": "\(wait)",
             ])
-            try? await Task.sleep(for: .seconds(1))
+            try? await Task.sleep(for: wait)
         }
         return .again
     }
