@@ -4,19 +4,40 @@ import LedgerCore
 import LedgerWire
 import Testing
 
-/// Every file of a (flat) data directory with its bytes.
-private func directoryContents(_ dir: String) -> [String: [UInt8]] {
+/// Every file of a (flat) data directory with its size and a hash of its bytes (a failed
+/// comparison then prints names and sizes, not 64 MiB segments).
+private func directoryContents(_ dir: String) -> [String: String] {
     guard let d = opendir(dir) else { return [:] }
     defer { closedir(d) }
-    var out: [String: [UInt8]] = [:]
+    var out: [String: String] = [:]
     while let entry = readdir(d) {
         let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
             String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
         }
-        if name == "." || name == ".." { continue }
-        out[name] = fileBytes(dir + "/" + name)
+        // The live holder's next segment, written in the background at low priority
+        // (`SegmentPreparer`): it grows while the test runs, whatever the refused process does.
+        if name == "." || name == ".." || name == "log-prepared.tmp" { continue }
+        let bytes = fileBytes(dir + "/" + name)
+        var hasher = Hasher()
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        out[name] = "\(bytes.count) bytes, hash \(hasher.finalize())"
     }
     return out
+}
+
+/// The directory once the live holder's own start-up writes are done (it records its first
+/// segment in the control file on a thread of its own, `SegmentRecords`, later under load):
+/// two reads 200 ms apart that agree, within 30 s.
+private func settledDirectoryContents(_ dir: String) -> [String: String] {
+    var last = directoryContents(dir)
+    let deadline = monotonicSeconds() + 30
+    while monotonicSeconds() < deadline {
+        usleep(200_000)
+        let now = directoryContents(dir)
+        if now == last { return now }
+        last = now
+    }
+    return last
 }
 
 /// Runs `argv` to completion like `runProcess`, but kills it after `seconds` (a command
@@ -47,7 +68,7 @@ struct DataDirectoryLockTests {
         #expect(allCreated(client.call(.createAccounts(accounts(10)))))
         #expect(allCreated(client.call(.createTransfers([transfer(100, from: 10, to: 11, amount: 7)]))))
 
-        let before = directoryContents(dir)
+        let before = settledDirectoryContents(dir)
         #expect(before.keys.contains("kamino.lock"))
         let kamino = try #require(builtExecutable("kamino"))
         let log = dir + ".second.out"
@@ -96,7 +117,7 @@ struct DataDirectoryLockTests {
         defer { first.terminate() }
         let client = try #require(WireTestClient(port: first.port))
         #expect(allCreated(client.call(.createAccounts(accounts(30)))))
-        let before = directoryContents(dir)
+        let before = settledDirectoryContents(dir)
 
         // A follower pointed at the same directory (its primary need not exist: the lock
         // comes before anything else is read, written or connected to).
