@@ -175,13 +175,20 @@ struct DamagedDirectoryTests {
         }
     }
 
+    /// A data directory (`DIR/data`, no snapshots) whose last segment (LSN 46...50) is gone:
+    /// refused unless the operator overrides.
+    private func directoryMissingItsLastSegment(in dir: TemporaryDirectory) async throws -> String {
+        let data = dir.path + "/data"
+        try await writeDirectory(data, snapshots: false)
+        unlink(segmentPath(data, firstLSN: 46))
+        return data
+    }
+
     @Test func operatorOverrideStartsFromWhatIsLeft() async throws {
         let kamino = try #require(builtExecutable("kamino"))
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let data = dir.path + "/data"
-        try await writeDirectory(data, snapshots: false)
-        unlink(segmentPath(data, firstLSN: 46))
+        let data = try await directoryMissingItsLastSegment(in: dir)
         let ledger = try await DurableLedger.open(directory: data, allowDamaged: true)
         #expect(ledger.startup.verdict.refusals.contains { $0.contains("LSN 46...50 missing") })
         #expect(ledger.startup.replayedThrough == 45)
@@ -194,9 +201,7 @@ struct DamagedDirectoryTests {
         let kamino = try #require(builtExecutable("kamino"))
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let data = dir.path + "/data"
-        try await writeDirectory(data, snapshots: false)
-        unlink(segmentPath(data, firstLSN: 46))
+        let data = try await directoryMissingItsLastSegment(in: dir)
         let out = dir.path + "/serve.out"
         let pid = try #require(spawnProcess(
             [kamino, "serve", "--data", data, "--listen", "127.0.0.1:0", "--metrics", "off", "--accept-data-loss"],
